@@ -1,0 +1,88 @@
+//! Identifiers: `TransferId` (what makes a bridge transfer unique across restarts) and `PoolId`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use alloy_primitives::keccak256;
+use serde::{Deserialize, Serialize};
+
+use crate::{Address, ChainId, CoreError, Protocol};
+
+/// A bridge transfer's identity. On EVM it is the id `BridgeVault` emits (keccak of chain id,
+/// vault and nonce); on Solana `keccak(source chain, signature, instruction index)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TransferId(pub [u8; 32]);
+
+impl TransferId {
+    /// keccak(source chain id as u64 big-endian ‖ source tx bytes ‖ log or instruction index as u32).
+    pub fn derive(source: ChainId, source_tx: &[u8], index: u32) -> TransferId {
+        let mut buf = Vec::with_capacity(8 + source_tx.len() + 4);
+        buf.extend_from_slice(&source.0.to_be_bytes());
+        buf.extend_from_slice(source_tx);
+        buf.extend_from_slice(&index.to_be_bytes());
+        TransferId(keccak256(&buf).0)
+    }
+}
+
+impl fmt::Display for TransferId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl FromStr for TransferId {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || CoreError::InvalidTransferId(s.to_string());
+        let h = s.strip_prefix("0x").ok_or_else(err)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(h, &mut out).map_err(|_| err())?;
+        Ok(TransferId(out))
+    }
+}
+
+impl Serialize for TransferId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TransferId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A pool's stable, human-readable id: `<chain name>:<protocol>:<address>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PoolId(pub String);
+
+impl PoolId {
+    pub fn new(chain_name: &str, protocol: Protocol, address: &Address) -> PoolId {
+        PoolId(format!("{chain_name}:{}:{address}", protocol.as_str()))
+    }
+}
+
+impl fmt::Display for PoolId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_id_is_deterministic_and_index_sensitive() {
+        let a = TransferId::derive(ChainId::SOLANA, b"sig", 0);
+        assert_eq!(a, TransferId::derive(ChainId::SOLANA, b"sig", 0));
+        assert_ne!(a, TransferId::derive(ChainId::SOLANA, b"sig", 1));
+        assert_ne!(a, TransferId::derive(ChainId::ETHEREUM, b"sig", 0));
+        assert_eq!(a.to_string().parse::<TransferId>().unwrap(), a);
+        assert!("0x12".parse::<TransferId>().is_err());
+    }
+}

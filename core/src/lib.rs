@@ -1,0 +1,22 @@
+//! Atoll's domain types: chains, addresses, tokens, exact amounts, pool and transfer ids, and the
+//! typed settings every other crate reads. No I/O happens here.
+
+pub mod address;
+pub mod amount;
+pub mod chain;
+pub mod error;
+pub mod ids;
+pub mod pool;
+pub mod secret;
+pub mod settings;
+
+pub use address::Address;
+pub use amount::Amount;
+pub use chain::{ChainId, ChainKind};
+pub use error::CoreError;
+pub use ids::{PoolId, TransferId};
+pub use pool::{PoolKind, Protocol};
+pub use secret::SecretRef;
+
+/// 256-bit unsigned integer used for every on-chain amount.
+pub use alloy_primitives::U256;

@@ -1,0 +1,916 @@
+//! Atoll's configuration: one TOML file, `ATOLL_*` environment overrides, parsed once at start-up
+//! into typed settings. Parsing collects *every* problem with its key path
+//! (`chains[1].rpc[0]: not a URL`) instead of stopping at the first.
+//!
+//! Stages: TOML text → [`toml::Table`] → environment overrides → [`RawSettings`] (serde, shape
+//! only: unknown keys and wrong types are refused here with their line) → [`Settings`] (every
+//! value checked: URLs, addresses per chain kind, references between sections, duplicates).
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::{Address, ChainId, ChainKind, PoolId, Protocol, SecretRef};
+
+/// One thing wrong with a config: where (`chains[1].rpc`) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Every problem found in a config; displayed one per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigProblem>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw shape, as written in TOML
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    #[serde(default)]
+    pub database: RawDatabase,
+    #[serde(default)]
+    pub api: RawApi,
+    #[serde(default)]
+    pub chains: Vec<RawChain>,
+    #[serde(default)]
+    pub tokens: Vec<RawToken>,
+    #[serde(default)]
+    pub pools: Vec<RawPool>,
+    #[serde(default)]
+    pub factories: Vec<RawFactory>,
+    /// Per-protocol fee overrides, keyed by protocol name.
+    #[serde(default)]
+    pub protocol_fees: BTreeMap<String, RawProtocolFee>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub listen: Option<String>,
+    #[serde(default)]
+    pub operator_tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChain {
+    pub name: String,
+    pub kind: String,
+    pub chain_id: u64,
+    pub rpc: Vec<String>,
+    /// Blocks (EVM) or slots behind head that count as final when the node has no `finalized`.
+    pub confirmations: Option<u64>,
+    pub use_finalized_tag: Option<bool>,
+    /// EVM only: `eip1559` or `legacy`.
+    pub fee_model: Option<String>,
+    pub rate_limit_rps: Option<u32>,
+    pub start_block: Option<u64>,
+    /// EVM: the BridgeVault contract. Solana: the vault owner (token accounts are per token).
+    pub bridge_vault: Option<String>,
+    pub relayer_key: Option<String>,
+    pub treasury_key: Option<String>,
+    pub multicall3: Option<String>,
+    /// Solana only: compute-unit price in micro-lamports for our own sends.
+    pub priority_fee_micro_lamports: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawToken {
+    pub symbol: String,
+    #[serde(default)]
+    pub stable: bool,
+    /// A pinned USD price, used when no pool prices the token.
+    pub price_usd: Option<f64>,
+    #[serde(default)]
+    pub on: Vec<RawTokenDeployment>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenDeployment {
+    pub chain: String,
+    pub address: String,
+    pub decimals: u8,
+    /// Solana only: the relayer's vault token account for this mint.
+    pub vault: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    pub chain: String,
+    pub protocol: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFactory {
+    pub chain: String,
+    pub protocol: String,
+    pub address: String,
+    pub start_block: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProtocolFee {
+    pub fee_bps: u32,
+    pub lp_fee_bps: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed settings
+// ---------------------------------------------------------------------------------------------
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://atoll.db?mode=rwc";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub database_url: String,
+    pub api: ApiSettings,
+    pub chains: Vec<ChainSettings>,
+    pub tokens: Vec<TokenSettings>,
+    pub pools: Vec<PoolSettings>,
+    pub factories: Vec<FactorySettings>,
+    /// (fee, LP share) in bps for protocols with a fixed fee, defaults merged with overrides.
+    pub protocol_fees: BTreeMap<Protocol, (u32, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiSettings {
+    pub listen: std::net::SocketAddr,
+    pub operator_tokens: Vec<SecretRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeModel {
+    Eip1559,
+    Legacy,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainSettings {
+    pub name: String,
+    pub kind: ChainKind,
+    pub chain_id: ChainId,
+    pub rpc: Vec<Url>,
+    pub confirmations: u64,
+    pub use_finalized_tag: bool,
+    pub fee_model: Option<FeeModel>,
+    pub rate_limit_rps: u32,
+    pub start_block: u64,
+    pub bridge_vault: Option<Address>,
+    pub relayer_key: Option<SecretRef>,
+    pub treasury_key: Option<SecretRef>,
+    pub multicall3: Option<Address>,
+    pub priority_fee_micro_lamports: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSettings {
+    pub symbol: String,
+    pub stable: bool,
+    pub price_usd: Option<f64>,
+    pub deployments: Vec<TokenDeployment>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenDeployment {
+    pub chain: String,
+    pub address: Address,
+    pub decimals: u8,
+    pub vault: Option<Address>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolSettings {
+    pub id: PoolId,
+    pub chain: String,
+    pub protocol: Protocol,
+    pub address: Address,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactorySettings {
+    pub chain: String,
+    pub protocol: Protocol,
+    pub address: Address,
+    pub start_block: u64,
+}
+
+impl Settings {
+    pub fn chain(&self, name: &str) -> Option<&ChainSettings> {
+        self.chains.iter().find(|c| c.name == name)
+    }
+
+    /// Parses a config file's text. `env` supplies `ATOLL_*` overrides (pass `std::env::vars()`);
+    /// `base_dir` anchors relative `file:` secret paths (the config file's folder).
+    pub fn parse(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        base_dir: &Path,
+    ) -> Result<Settings, ConfigErrors> {
+        // Shape errors are first looked for in the text itself, where they have a line number.
+        let located = |e: toml::de::Error| {
+            let line = e.span().map(|span| {
+                text.as_bytes()[..span.start.min(text.len())]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1
+            });
+            let path = line.map_or_else(|| "<toml>".to_string(), |l| format!("line {l}"));
+            ConfigErrors(vec![ConfigProblem {
+                path,
+                message: e.message().trim().to_string(),
+            }])
+        };
+        toml::from_str::<RawSettings>(text).map_err(located)?;
+        let mut table: toml::Table = text.parse().map_err(located)?;
+        apply_env_overrides(&mut table, env)?;
+        let raw: RawSettings = table.try_into().map_err(|e: toml::de::Error| {
+            ConfigErrors(vec![ConfigProblem {
+                path: "<environment overrides>".into(),
+                message: e.message().trim().to_string(),
+            }])
+        })?;
+        raw.validate(base_dir)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment overrides
+// ---------------------------------------------------------------------------------------------
+
+/// Prefix of environment variables that override config keys.
+pub const ENV_PREFIX: &str = "ATOLL_";
+
+/// Applies `ATOLL_<SECTION>__<KEY>…` overrides: segments separated by `__`, lower-cased; an
+/// array of tables (`chains`, `tokens`) is indexed by the entry's `name` or `symbol`, e.g.
+/// `ATOLL_CHAINS__ETHEREUM__RPC='["http://10.0.0.1:8545"]'` or `ATOLL_DATABASE__URL=postgres://…`.
+/// Values parse as TOML values when they can (numbers, booleans, arrays), else as strings.
+/// Variables without `__` (like `ATOLL_HOME`, `ATOLL_OPERATOR_TOKEN`) are not overrides.
+fn apply_env_overrides(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigErrors> {
+    let mut problems = Vec::new();
+    let mut vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__"))
+        .collect();
+    vars.sort();
+    for (key, value) in vars {
+        let segments: Vec<String> = key[ENV_PREFIX.len()..]
+            .split("__")
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        if let Err(message) = set_path(table, &segments, parse_env_value(&value)) {
+            problems.push(ConfigProblem {
+                path: key.clone(),
+                message,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigErrors(problems))
+    }
+}
+
+fn parse_env_value(value: &str) -> toml::Value {
+    let doc = format!("v = {value}");
+    doc.parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()))
+}
+
+fn set_path(
+    table: &mut toml::Table,
+    segments: &[String],
+    value: toml::Value,
+) -> Result<(), String> {
+    let Some((first, rest)) = segments.split_first() else {
+        return Err("empty override path".into());
+    };
+    if first.is_empty() {
+        return Err("empty segment in override path".into());
+    }
+    if rest.is_empty() {
+        table.insert(first.clone(), value);
+        return Ok(());
+    }
+    let entry = table
+        .entry(first.clone())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    match entry {
+        toml::Value::Table(t) => set_path(t, rest, value),
+        toml::Value::Array(items) => {
+            let (selector, rest) = rest.split_first().ok_or("missing entry name")?;
+            let found = items.iter_mut().find_map(|item| match item {
+                toml::Value::Table(t)
+                    if ["name", "symbol"].iter().any(|k| {
+                        t.get(*k)
+                            .and_then(|v| v.as_str())
+                            .map(|v| v.eq_ignore_ascii_case(selector))
+                            == Some(true)
+                    }) =>
+                {
+                    Some(t)
+                }
+                _ => None,
+            });
+            match found {
+                Some(t) if !rest.is_empty() => set_path(t, rest, value),
+                Some(_) => Err("cannot replace a whole entry; name one of its keys".into()),
+                None => Err(format!("no entry named {selector:?} in {first}")),
+            }
+        }
+        _ => Err(format!("{first} is not a table")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+struct Problems(Vec<ConfigProblem>);
+
+impl Problems {
+    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigProblem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn secret(
+    p: &mut Problems,
+    path: &str,
+    raw: &Option<String>,
+    base_dir: &Path,
+) -> Option<SecretRef> {
+    let s = raw.as_ref()?;
+    match s.parse::<SecretRef>() {
+        Ok(SecretRef::File(f)) if f.is_relative() => Some(SecretRef::File(base_dir.join(f))),
+        Ok(r) => Some(r),
+        Err(e) => {
+            p.push(path, e.to_string());
+            None
+        }
+    }
+}
+
+fn address(p: &mut Problems, path: &str, kind: Option<ChainKind>, raw: &str) -> Option<Address> {
+    let kind = kind?;
+    match Address::parse(kind, raw) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            p.push(path, e.to_string());
+            None
+        }
+    }
+}
+
+impl RawSettings {
+    pub fn validate(&self, base_dir: &Path) -> Result<Settings, ConfigErrors> {
+        let mut p = Problems(Vec::new());
+
+        let database_url = self
+            .database
+            .url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            p.push(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            );
+        }
+
+        let listen_raw = self.api.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen = listen_raw.parse().unwrap_or_else(|_| {
+            p.push(
+                "api.listen",
+                format!("not a socket address (host:port): {listen_raw:?}"),
+            );
+            std::net::SocketAddr::from(([127, 0, 0, 1], 8000))
+        });
+        let operator_tokens = self
+            .api
+            .operator_tokens
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                secret(
+                    &mut p,
+                    &format!("api.operator_tokens[{i}]"),
+                    &Some(t.clone()),
+                    base_dir,
+                )
+            })
+            .collect();
+
+        let chains = self.validate_chains(&mut p, base_dir);
+        let kind_of = |name: &str| chains.iter().find(|c| c.name == name).map(|c| c.kind);
+        let check_chain = |p: &mut Problems, path: &str, chain: &str| -> Option<ChainKind> {
+            let k = kind_of(chain);
+            if k.is_none() {
+                p.push(path, format!("unknown chain {chain:?} (not in [[chains]])"));
+            }
+            k
+        };
+
+        let mut tokens = Vec::new();
+        let mut symbols = HashSet::new();
+        for (i, t) in self.tokens.iter().enumerate() {
+            let path = format!("tokens[{i}]");
+            if t.symbol.is_empty() {
+                p.push(format!("{path}.symbol"), "must not be empty");
+            } else if !symbols.insert(t.symbol.clone()) {
+                p.push(
+                    format!("{path}.symbol"),
+                    format!("duplicate token {:?}", t.symbol),
+                );
+            }
+            if let Some(price) = t.price_usd
+                && !(price.is_finite() && price > 0.0)
+            {
+                p.push(format!("{path}.price_usd"), "must be a finite number > 0");
+            }
+            let mut deployments = Vec::new();
+            let mut seen_chains = HashSet::new();
+            for (j, d) in t.on.iter().enumerate() {
+                let dpath = format!("{path}.on[{j}]");
+                let kind = check_chain(&mut p, &format!("{dpath}.chain"), &d.chain);
+                if !seen_chains.insert(d.chain.clone()) {
+                    p.push(
+                        format!("{dpath}.chain"),
+                        format!("token {} listed twice on {}", t.symbol, d.chain),
+                    );
+                }
+                if d.decimals > crate::amount::MAX_DECIMALS {
+                    p.push(
+                        format!("{dpath}.decimals"),
+                        format!("must be at most {}", crate::amount::MAX_DECIMALS),
+                    );
+                }
+                let addr = address(&mut p, &format!("{dpath}.address"), kind, &d.address);
+                let vault = match (&d.vault, kind) {
+                    (Some(v), Some(ChainKind::Solana)) => {
+                        address(&mut p, &format!("{dpath}.vault"), kind, v)
+                    }
+                    (Some(_), Some(ChainKind::Evm)) => {
+                        p.push(format!("{dpath}.vault"), "only Solana tokens have a vault account (EVM uses the chain's bridge_vault)");
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(address) = addr {
+                    deployments.push(TokenDeployment {
+                        chain: d.chain.clone(),
+                        address,
+                        decimals: d.decimals,
+                        vault,
+                    });
+                }
+            }
+            tokens.push(TokenSettings {
+                symbol: t.symbol.clone(),
+                stable: t.stable,
+                price_usd: t.price_usd,
+                deployments,
+            });
+        }
+
+        let mut pools = Vec::new();
+        let mut pool_ids = HashSet::new();
+        for (i, pool) in self.pools.iter().enumerate() {
+            let path = format!("pools[{i}]");
+            let kind = check_chain(&mut p, &format!("{path}.chain"), &pool.chain);
+            let protocol = protocol_for(&mut p, &format!("{path}.protocol"), &pool.protocol, kind);
+            let addr = address(&mut p, &format!("{path}.address"), kind, &pool.address);
+            if let (Some(protocol), Some(address)) = (protocol, addr) {
+                let id = PoolId::new(&pool.chain, protocol, &address);
+                if !pool_ids.insert(id.clone()) {
+                    p.push(format!("{path}.address"), format!("duplicate pool {id}"));
+                }
+                pools.push(PoolSettings {
+                    id,
+                    chain: pool.chain.clone(),
+                    protocol,
+                    address,
+                });
+            }
+        }
+
+        let mut factories = Vec::new();
+        for (i, f) in self.factories.iter().enumerate() {
+            let path = format!("factories[{i}]");
+            let kind = check_chain(&mut p, &format!("{path}.chain"), &f.chain);
+            let protocol = protocol_for(&mut p, &format!("{path}.protocol"), &f.protocol, kind);
+            let addr = address(&mut p, &format!("{path}.address"), kind, &f.address);
+            if let (Some(protocol), Some(address)) = (protocol, addr) {
+                factories.push(FactorySettings {
+                    chain: f.chain.clone(),
+                    protocol,
+                    address,
+                    start_block: f.start_block.unwrap_or(0),
+                });
+            }
+        }
+
+        let mut protocol_fees: BTreeMap<Protocol, (u32, u32)> = Protocol::ALL
+            .into_iter()
+            .filter_map(|pr| pr.default_fee_bps().map(|f| (pr, f)))
+            .collect();
+        for (name, fee) in &self.protocol_fees {
+            let path = format!("protocol_fees.{name}");
+            match name.parse::<Protocol>() {
+                Err(e) => p.push(path, e.to_string()),
+                Ok(pr) if fee.fee_bps > 10_000 || fee.lp_fee_bps > fee.fee_bps => {
+                    p.push(
+                        path,
+                        format!(
+                            "need lp_fee_bps <= fee_bps <= 10000 (got {} and {}) for {pr}",
+                            fee.lp_fee_bps, fee.fee_bps
+                        ),
+                    );
+                }
+                Ok(pr) => {
+                    protocol_fees.insert(pr, (fee.fee_bps, fee.lp_fee_bps));
+                }
+            }
+        }
+
+        if !p.0.is_empty() {
+            return Err(ConfigErrors(p.0));
+        }
+        Ok(Settings {
+            database_url,
+            api: ApiSettings {
+                listen,
+                operator_tokens,
+            },
+            chains,
+            tokens,
+            pools,
+            factories,
+            protocol_fees,
+        })
+    }
+
+    fn validate_chains(&self, p: &mut Problems, base_dir: &Path) -> Vec<ChainSettings> {
+        let mut out = Vec::new();
+        let mut names = HashSet::new();
+        let mut ids = HashSet::new();
+        for (i, c) in self.chains.iter().enumerate() {
+            let path = format!("chains[{i}]");
+            if !valid_name(&c.name) {
+                p.push(
+                    format!("{path}.name"),
+                    format!("{:?} must be 1-32 characters of a-z, 0-9, _ or -", c.name),
+                );
+            } else if !names.insert(c.name.clone()) {
+                p.push(
+                    format!("{path}.name"),
+                    format!("duplicate chain name {:?}", c.name),
+                );
+            }
+            let kind = match c.kind.parse::<ChainKind>() {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    p.push(format!("{path}.kind"), e.to_string());
+                    None
+                }
+            };
+            if !ids.insert(c.chain_id) {
+                p.push(
+                    format!("{path}.chain_id"),
+                    format!("duplicate chain id {}", c.chain_id),
+                );
+            }
+            if c.rpc.is_empty() {
+                p.push(format!("{path}.rpc"), "needs at least one RPC URL");
+            }
+            let mut rpc = Vec::new();
+            for (j, u) in c.rpc.iter().enumerate() {
+                match Url::parse(u) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https" | "ws" | "wss") => {
+                        rpc.push(url)
+                    }
+                    Ok(url) => p.push(
+                        format!("{path}.rpc[{j}]"),
+                        format!(
+                            "unsupported scheme {:?} (http, https, ws or wss)",
+                            url.scheme()
+                        ),
+                    ),
+                    Err(e) => p.push(
+                        format!("{path}.rpc[{j}]"),
+                        format!("not a URL: {u:?} ({e})"),
+                    ),
+                }
+            }
+            if c.rate_limit_rps == Some(0) {
+                p.push(format!("{path}.rate_limit_rps"), "must be > 0");
+            }
+            let fee_model = match (c.fee_model.as_deref(), kind) {
+                (None, Some(ChainKind::Evm)) => Some(if c.chain_id == 56 {
+                    FeeModel::Legacy
+                } else {
+                    FeeModel::Eip1559
+                }),
+                (Some("eip1559"), Some(ChainKind::Evm)) => Some(FeeModel::Eip1559),
+                (Some("legacy"), Some(ChainKind::Evm)) => Some(FeeModel::Legacy),
+                (Some(other), Some(ChainKind::Evm)) => {
+                    p.push(
+                        format!("{path}.fee_model"),
+                        format!("unknown fee model {other:?} (eip1559 or legacy)"),
+                    );
+                    None
+                }
+                (Some(_), Some(ChainKind::Solana)) => {
+                    p.push(
+                        format!("{path}.fee_model"),
+                        "only EVM chains have a fee model (Solana: priority_fee_micro_lamports)",
+                    );
+                    None
+                }
+                _ => None,
+            };
+            if c.priority_fee_micro_lamports.is_some() && kind == Some(ChainKind::Evm) {
+                p.push(
+                    format!("{path}.priority_fee_micro_lamports"),
+                    "only Solana chains take a priority fee",
+                );
+            }
+            let bridge_vault = c
+                .bridge_vault
+                .as_ref()
+                .and_then(|v| address(p, &format!("{path}.bridge_vault"), kind, v));
+            let multicall3 = match (&c.multicall3, kind) {
+                (Some(_), Some(ChainKind::Solana)) => {
+                    p.push(
+                        format!("{path}.multicall3"),
+                        "Multicall3 is an EVM contract",
+                    );
+                    None
+                }
+                (Some(m), _) => address(p, &format!("{path}.multicall3"), kind, m),
+                (None, _) => None,
+            };
+            let relayer_key = secret(p, &format!("{path}.relayer_key"), &c.relayer_key, base_dir);
+            let treasury_key = secret(
+                p,
+                &format!("{path}.treasury_key"),
+                &c.treasury_key,
+                base_dir,
+            );
+            if let Some(kind) = kind {
+                out.push(ChainSettings {
+                    name: c.name.clone(),
+                    kind,
+                    chain_id: ChainId(c.chain_id),
+                    rpc,
+                    confirmations: c.confirmations.unwrap_or(match kind {
+                        ChainKind::Evm => 12,
+                        ChainKind::Solana => 32,
+                    }),
+                    use_finalized_tag: c.use_finalized_tag.unwrap_or(true),
+                    fee_model,
+                    rate_limit_rps: c.rate_limit_rps.unwrap_or(50),
+                    start_block: c.start_block.unwrap_or(0),
+                    bridge_vault,
+                    relayer_key,
+                    treasury_key,
+                    multicall3,
+                    priority_fee_micro_lamports: c.priority_fee_micro_lamports.unwrap_or(0),
+                });
+            }
+        }
+        out
+    }
+}
+
+fn protocol_for(
+    p: &mut Problems,
+    path: &str,
+    raw: &str,
+    chain_kind: Option<ChainKind>,
+) -> Option<Protocol> {
+    match raw.parse::<Protocol>() {
+        Err(e) => {
+            p.push(path, e.to_string());
+            None
+        }
+        Ok(pr) => match chain_kind {
+            Some(k) if k != pr.chain_kind() => {
+                p.push(
+                    path,
+                    format!("{pr} runs on {} chains, not {k}", pr.chain_kind()),
+                );
+                None
+            }
+            _ => Some(pr),
+        },
+    }
+}
+
+/// The folder relative `file:` paths of a config file at `config_path` resolve against.
+pub fn base_dir_of(config_path: &Path) -> PathBuf {
+    match config_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[database]
+url = "sqlite://atoll.db?mode=rwc"
+
+[[chains]]
+name = "ethereum"
+kind = "evm"
+chain_id = 1
+rpc = ["http://127.0.0.1:8545"]
+bridge_vault = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+relayer_key = "file:keys/relayer.key"
+
+[[chains]]
+name = "solana"
+kind = "solana"
+chain_id = 1151111081099710
+rpc = ["http://127.0.0.1:8899"]
+
+[[tokens]]
+symbol = "USDC"
+stable = true
+on = [
+  { chain = "ethereum", address = "0x5FbDB2315678afecb367f032d93F642f64180aa3", decimals = 6 },
+  { chain = "solana", address = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", decimals = 6, vault = "whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc" },
+]
+
+[[pools]]
+chain = "ethereum"
+protocol = "uniswap_v2"
+address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+"#;
+
+    fn parse(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigErrors> {
+        Settings::parse(
+            text,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+            Path::new("/etc/atoll"),
+        )
+    }
+
+    #[test]
+    fn good_config_parses_with_defaults() {
+        let s = parse(GOOD, &[]).unwrap();
+        assert_eq!(s.chains.len(), 2);
+        let eth = s.chain("ethereum").unwrap();
+        assert_eq!(eth.fee_model, Some(FeeModel::Eip1559));
+        assert_eq!(
+            eth.relayer_key,
+            Some(SecretRef::File("/etc/atoll/keys/relayer.key".into()))
+        );
+        assert_eq!(s.protocol_fees[&Protocol::PancakeswapV2], (25, 17));
+        assert_eq!(
+            s.pools[0].id.0,
+            "ethereum:uniswap_v2:0x5fbdb2315678afecb367f032d93f642f64180aa3"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let bad = GOOD
+            .replace("rpc = [\"http://127.0.0.1:8545\"]", "rpc = [\"not a url\"]")
+            .replace("kind = \"solana\"", "kind = \"cosmos\"")
+            .replace(
+                "relayer_key = \"file:keys/relayer.key\"",
+                "relayer_key = \"0xdeadbeefdeadbeefdeadbeef\"",
+            )
+            .replace("protocol = \"uniswap_v2\"", "protocol = \"sushiswap\"");
+        let errs = parse(&bad, &[]).unwrap_err();
+        let text = errs.to_string();
+        for needle in [
+            "chains[0].rpc[0]: not a URL",
+            "chains[1].kind: unknown chain kind",
+            "chains[0].relayer_key",
+            "pools[0].protocol: unknown protocol",
+            "tokens[0].on[1].chain: unknown chain \"solana\"",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert!(!text.contains("deadbeefdeadbeef"), "secret echoed:\n{text}");
+    }
+
+    #[test]
+    fn bad_address_is_named() {
+        let bad = GOOD.replace(
+            "bridge_vault = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"",
+            "bridge_vault = \"0x5FbD\"",
+        );
+        let text = parse(&bad, &[]).unwrap_err().to_string();
+        assert!(
+            text.starts_with("chains[0].bridge_vault: not a valid evm address"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_line() {
+        let text = parse(&format!("{GOOD}\n[api]\nlisen = \"x\"\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(text.starts_with("line 33: unknown field `lisen`"), "{text}");
+    }
+
+    #[test]
+    fn env_overrides_by_entry_name() {
+        let s = parse(
+            GOOD,
+            &[
+                ("ATOLL_CHAINS__ETHEREUM__RPC", "[\"http://10.1.1.1:8545\"]"),
+                ("ATOLL_DATABASE__URL", "postgres://u@h/db"),
+                ("ATOLL_HOME", "/x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            s.chain("ethereum").unwrap().rpc[0].as_str(),
+            "http://10.1.1.1:8545/"
+        );
+        assert_eq!(s.database_url, "postgres://u@h/db");
+        let e = parse(GOOD, &[("ATOLL_CHAINS__ARBITRUM__RPC", "x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ATOLL_CHAINS__ARBITRUM__RPC: no entry named \"arbitrum\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn protocol_on_wrong_chain_kind() {
+        let bad = GOOD.replace("protocol = \"uniswap_v2\"", "protocol = \"orca_whirlpool\"");
+        let text = parse(&bad, &[]).unwrap_err().to_string();
+        assert!(
+            text.contains("pools[0].protocol: orca_whirlpool runs on solana chains, not evm"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! Writes `devnet.toml`: a complete Atoll config for a running devnet (RPC URLs, chain ids,
+//! contracts, pools and factories, token mappings across chains, keys as file references).
+//! It goes through the same typed settings `atoll` parses, and is validated before it is written.
+
+use std::collections::BTreeMap;
+
+use atoll_core::settings::{
+    RawApi, RawChain, RawDatabase, RawFactory, RawPool, RawSettings, RawToken, RawTokenDeployment,
+    Settings,
+};
+
+use crate::DevnetError;
+use crate::network::DevnetState;
+
+pub fn devnet_settings(state: &DevnetState) -> RawSettings {
+    let mut chains = Vec::new();
+    let mut pools = Vec::new();
+    let mut factories = Vec::new();
+    let mut tokens: BTreeMap<String, RawToken> = BTreeMap::new();
+    for c in &state.evm {
+        chains.push(RawChain {
+            name: c.name.clone(),
+            kind: "evm".into(),
+            chain_id: c.chain_id,
+            rpc: vec![c.rpc_url.clone()],
+            confirmations: Some(2),
+            use_finalized_tag: Some(true),
+            fee_model: Some(
+                if c.chain_id == 56 {
+                    "legacy"
+                } else {
+                    "eip1559"
+                }
+                .into(),
+            ),
+            rate_limit_rps: Some(1000),
+            start_block: Some(c.deployed_at_block),
+            bridge_vault: Some(c.bridge_vault.to_string()),
+            relayer_key: Some("file:keys/evm-relayer.key".into()),
+            treasury_key: Some("file:keys/evm-treasury.key".into()),
+            ..Default::default()
+        });
+        for p in c.v2_pairs.iter().chain(&c.v3_pools) {
+            pools.push(RawPool {
+                chain: c.name.clone(),
+                protocol: p.protocol.clone(),
+                address: p.address.to_string(),
+            });
+        }
+        factories.push(RawFactory {
+            chain: c.name.clone(),
+            protocol: "uniswap_v2".into(),
+            address: c.v2_factory.to_string(),
+            start_block: Some(c.deployed_at_block),
+        });
+        factories.push(RawFactory {
+            chain: c.name.clone(),
+            protocol: "uniswap_v3".into(),
+            address: c.v3_factory.to_string(),
+            start_block: Some(c.deployed_at_block),
+        });
+        for t in &c.tokens {
+            let entry = tokens.entry(t.symbol.clone()).or_insert_with(|| RawToken {
+                symbol: t.symbol.clone(),
+                stable: t.symbol.starts_with("USD"),
+                ..Default::default()
+            });
+            entry.on.push(RawTokenDeployment {
+                chain: c.name.clone(),
+                address: t.address.to_string(),
+                decimals: t.decimals,
+                vault: None,
+            });
+        }
+    }
+    if let Some(s) = &state.solana {
+        chains.push(RawChain {
+            name: "solana".into(),
+            kind: "solana".into(),
+            chain_id: atoll_core::ChainId::SOLANA.0,
+            rpc: vec![s.rpc_url.clone()],
+            confirmations: Some(32),
+            use_finalized_tag: Some(true),
+            rate_limit_rps: Some(1000),
+            bridge_vault: Some(s.relayer.clone()),
+            relayer_key: Some("file:keys/solana-relayer.json".into()),
+            treasury_key: Some("file:keys/solana-treasury.json".into()),
+            priority_fee_micro_lamports: Some(1_000),
+            ..Default::default()
+        });
+        for p in &s.pools {
+            pools.push(RawPool {
+                chain: "solana".into(),
+                protocol: p.protocol.clone(),
+                address: p.address.clone(),
+            });
+        }
+        for t in &s.tokens {
+            let entry = tokens.entry(t.symbol.clone()).or_insert_with(|| RawToken {
+                symbol: t.symbol.clone(),
+                stable: t.symbol.starts_with("USD"),
+                ..Default::default()
+            });
+            entry.on.push(RawTokenDeployment {
+                chain: "solana".into(),
+                address: t.mint.clone(),
+                decimals: t.decimals,
+                vault: Some(t.vault.clone()),
+            });
+        }
+    }
+    RawSettings {
+        database: RawDatabase {
+            url: Some("sqlite://atoll.db?mode=rwc".into()),
+        },
+        api: RawApi {
+            listen: Some(atoll_core::settings::DEFAULT_LISTEN.into()),
+            operator_tokens: vec!["env:ATOLL_OPERATOR_TOKEN".into()],
+        },
+        chains,
+        tokens: tokens.into_values().collect(),
+        pools,
+        factories,
+        protocol_fees: BTreeMap::new(),
+    }
+}
+
+pub fn write_devnet_toml(state: &DevnetState) -> Result<(), DevnetError> {
+    let raw = devnet_settings(state);
+    let dir = state
+        .config_path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    raw.validate(&dir)
+        .map_err(|e| DevnetError::Config(format!("generated devnet config is invalid:\n{e}")))?;
+    let body = toml::to_string_pretty(&raw).map_err(|e| DevnetError::Config(e.to_string()))?;
+    let text = format!(
+        "# Atoll config for the local devnet, written by `atoll devnet up`.\n\
+         # Keys are the devnet's public test keys, referenced as files next to this one.\n\
+         # The EVM pools run Uniswap's V2/V3 bytecode on both chains (30 bps V2 fee).\n\n{body}"
+    );
+    // Round-trip through the real parser: what we write is what `atoll up` will read.
+    Settings::parse(&text, Vec::new(), &dir).map_err(|e| {
+        DevnetError::Config(format!("generated devnet config does not parse:\n{e}"))
+    })?;
+    std::fs::write(&state.config_path, text).map_err(DevnetError::io(&state.config_path))
+}

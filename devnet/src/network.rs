@@ -1,0 +1,338 @@
+//! Starting and stopping a whole devnet: ports, node processes, readiness, deployments, and the
+//! state (`state.json`) and config (`devnet.toml`) it leaves in its folder.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::evm::{self, EvmDeployment};
+use crate::process::{self, NodeProcess, StopOutcome};
+use crate::solana::{self, SolanaDeployment, ValidatorPorts};
+use crate::tools::Tools;
+use crate::{DevnetError, ports};
+
+/// Where the CLI puts its nodes by default; `--base-port` moves all three.
+pub const DEFAULT_BASE_PORT: u16 = 8545;
+/// Offsets from the base port: Ethereum 8545, BSC 8546, Solana 8899.
+const BSC_OFFSET: u16 = 1;
+const SOLANA_OFFSET: u16 = 354;
+const SOLANA_DYNAMIC_PORTS: u16 = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortChoice {
+    /// Ethereum on `base`, BSC on `base + 1`, Solana RPC on `base + 354` (CLI default 8545).
+    Fixed { base: u16 },
+    /// Free ports picked at start (tests).
+    Free,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub dir: PathBuf,
+    pub ports: PortChoice,
+    pub solana: bool,
+}
+
+/// What a running devnet is, as recorded in `<dir>/state.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevnetState {
+    pub evm: Vec<EvmDeployment>,
+    pub solana: Option<SolanaDeployment>,
+    pub solana_ports: Option<ValidatorPorts>,
+    pub config_path: PathBuf,
+}
+
+impl DevnetState {
+    pub fn load(dir: &Path) -> Result<DevnetState, DevnetError> {
+        let path = dir.join("state.json");
+        let text = std::fs::read_to_string(&path).map_err(|_| DevnetError::NotRunning {
+            dir: dir.to_path_buf(),
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| DevnetError::Config(format!("{}: {e}", path.display())))
+    }
+
+    pub fn evm_chain(&self, name: &str) -> Option<&EvmDeployment> {
+        self.evm.iter().find(|c| c.name == name)
+    }
+}
+
+/// A devnet started by this process. Dropping it stops its nodes unless it was `detach`ed (the
+/// CLI's `up`, which leaves them running for `down`).
+pub struct Devnet {
+    pub dir: PathBuf,
+    pub state: DevnetState,
+    children: Vec<Child>,
+    detached: bool,
+}
+
+struct Ports {
+    ethereum: u16,
+    bsc: u16,
+    solana: Option<ValidatorPorts>,
+}
+
+fn choose_ports(choice: PortChoice, solana: bool) -> Result<Ports, DevnetError> {
+    match choice {
+        PortChoice::Fixed { base } => {
+            let ethereum = base;
+            let bsc = base
+                .checked_add(BSC_OFFSET)
+                .ok_or(DevnetError::NoFreePorts { len: 1 })?;
+            ports::ensure_free(ethereum, "ethereum anvil RPC")?;
+            ports::ensure_free(bsc, "bsc anvil RPC")?;
+            let solana = if solana {
+                let rpc = base
+                    .checked_add(SOLANA_OFFSET)
+                    .ok_or(DevnetError::NoFreePorts { len: 2 })?;
+                ports::ensure_free(rpc, "solana-test-validator RPC")?;
+                ports::ensure_free(rpc.saturating_add(1), "solana-test-validator WebSocket")?;
+                let extra = ports::free_range(SOLANA_DYNAMIC_PORTS + 2)?;
+                Some(ValidatorPorts {
+                    rpc,
+                    faucet: extra,
+                    gossip: extra + 1,
+                    dynamic_start: extra + 2,
+                    dynamic_len: SOLANA_DYNAMIC_PORTS,
+                })
+            } else {
+                None
+            };
+            Ok(Ports {
+                ethereum,
+                bsc,
+                solana,
+            })
+        }
+        PortChoice::Free => {
+            // One contiguous free block, so our own choices cannot collide with each other.
+            let base = ports::free_range(6 + SOLANA_DYNAMIC_PORTS)?;
+            let solana = solana.then_some(ValidatorPorts {
+                rpc: base + 2,
+                faucet: base + 4,
+                gossip: base + 5,
+                dynamic_start: base + 6,
+                dynamic_len: SOLANA_DYNAMIC_PORTS,
+            });
+            Ok(Ports {
+                ethereum: base,
+                bsc: base + 1,
+                solana,
+            })
+        }
+    }
+}
+
+impl Devnet {
+    /// Starts anvil ×2 (and solana-test-validator), deploys and seeds everything, and writes
+    /// `state.json`, `devnet.toml` and the key files into `opts.dir`.
+    pub async fn up(opts: &UpOptions, tools: &Tools) -> Result<Devnet, DevnetError> {
+        let dir = &opts.dir;
+        std::fs::create_dir_all(dir).map_err(DevnetError::io(dir))?;
+        let running: Vec<NodeProcess> = process::recorded(dir)
+            .into_iter()
+            .filter(process::is_ours_and_alive)
+            .collect();
+        if !running.is_empty() {
+            let names = running
+                .iter()
+                .map(|p| format!("{} pid {}", p.name, p.pid))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(DevnetError::AlreadyRunning {
+                dir: dir.clone(),
+                names,
+            });
+        }
+        let _ = std::fs::remove_dir_all(process::pids_dir(dir));
+        let _ = std::fs::remove_file(dir.join("state.json"));
+
+        let ports = choose_ports(opts.ports, opts.solana)?;
+        let mut devnet = Devnet {
+            dir: dir.clone(),
+            state: DevnetState {
+                evm: Vec::new(),
+                solana: None,
+                solana_ports: ports.solana,
+                config_path: dir.join("devnet.toml"),
+            },
+            children: Vec::new(),
+            detached: false,
+        };
+
+        let plans = [(evm::ETHEREUM, ports.ethereum), (evm::BSC, ports.bsc)];
+        let mut procs = Vec::new();
+        for (plan, port) in &plans {
+            let (p, child) = process::spawn(
+                dir,
+                &format!("anvil-{}", plan.name),
+                &tools.anvil,
+                &evm::anvil_args(plan.chain_id, *port),
+            )?;
+            devnet.children.push(child);
+            procs.push(p);
+        }
+        let solana_deployment = match (ports.solana, &tools.solana_test_validator) {
+            (Some(vp), Some(validator)) => {
+                let rpc_url = format!("http://127.0.0.1:{}", vp.rpc);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let (accounts, deployment) = solana::build_accounts(&rpc_url, now);
+                let account_args = solana::write_account_files(dir, &accounts)?;
+                let (p, child) = process::spawn(
+                    dir,
+                    "solana-test-validator",
+                    validator,
+                    &solana::validator_args(dir, vp, account_args),
+                )?;
+                devnet.children.push(child);
+                procs.push(p);
+                Some(deployment)
+            }
+            (Some(_), None) => {
+                return Err(DevnetError::ToolMissing {
+                    tool: "solana-test-validator",
+                    hint: "run `atoll tools install`".into(),
+                });
+            }
+            _ => None,
+        };
+
+        for (i, (plan, port)) in plans.iter().enumerate() {
+            let url = format!("http://127.0.0.1:{port}");
+            let ready = evm::wait_ready(&url, plan.chain_id, Duration::from_secs(30)).await;
+            devnet.check_ready(i, &procs[i], ready, 30)?;
+        }
+        let (eth_url, bsc_url) = (
+            format!("http://127.0.0.1:{}", ports.ethereum),
+            format!("http://127.0.0.1:{}", ports.bsc),
+        );
+        let (eth, bsc) = tokio::try_join!(
+            evm::deploy_chain(&plans[0].0, &eth_url, &tools.node_modules),
+            evm::deploy_chain(&plans[1].0, &bsc_url, &tools.node_modules),
+        )?;
+        devnet.state.evm = vec![eth, bsc];
+
+        if let Some(deployment) = solana_deployment {
+            let ready = solana::wait_ready(&deployment.rpc_url, Duration::from_secs(180)).await;
+            devnet.check_ready(2, &procs[2], ready, 180)?;
+            for label in ["relayer", "treasury", "user"] {
+                solana::write_keypair(
+                    &dir.join("keys").join(format!("solana-{label}.json")),
+                    &solana::devnet_keypair(label),
+                )?;
+            }
+            devnet.state.solana = Some(deployment);
+        }
+        for role in [evm::Role::Relayer, evm::Role::Treasury] {
+            crate::write_secret(
+                &dir.join("keys").join(format!("evm-{}.key", role.as_str())),
+                role.anvil_key(),
+            )?;
+        }
+        crate::config::write_devnet_toml(&devnet.state)?;
+        let state_path = dir.join("state.json");
+        let text = serde_json::to_string_pretty(&devnet.state)
+            .map_err(|e| DevnetError::Config(e.to_string()))?;
+        std::fs::write(&state_path, text).map_err(DevnetError::io(&state_path))?;
+        Ok(devnet)
+    }
+
+    fn check_ready(
+        &mut self,
+        index: usize,
+        proc: &NodeProcess,
+        ready: Result<(), String>,
+        seconds: u64,
+    ) -> Result<(), DevnetError> {
+        let Err(reason) = ready else { return Ok(()) };
+        if let Some(child) = self.children.get_mut(index)
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            let validator_log = self.dir.join("solana-ledger").join("validator.log");
+            let log = if validator_log.is_file() && proc.name.starts_with("solana") {
+                validator_log
+            } else {
+                proc.log.clone()
+            };
+            return Err(DevnetError::ProcessExited {
+                name: proc.name.clone(),
+                status: status.to_string(),
+                tail: process::log_tail(&log, 15),
+                log,
+            });
+        }
+        tracing::warn!(node = %proc.name, %reason, "node not ready");
+        Err(DevnetError::NotReady {
+            name: proc.name.clone(),
+            seconds,
+            log: proc.log.clone(),
+        })
+    }
+
+    /// Leaves the nodes running after this handle is gone (`atoll devnet up`).
+    pub fn detach(mut self) {
+        self.detached = true;
+        self.children.clear();
+    }
+
+    /// Stops this devnet's nodes and reaps them.
+    pub fn down(mut self) -> Vec<(NodeProcess, StopOutcome)> {
+        let stopped = process::stop_all(&self.dir, Duration::from_secs(10));
+        for child in &mut self.children {
+            let _ = child.wait();
+        }
+        self.children.clear();
+        stopped
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if self.detached || self.children.is_empty() {
+            return;
+        }
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(process::pids_dir(&self.dir));
+    }
+}
+
+/// Stops the devnet recorded in `dir` (from any process): exactly the pids `up` wrote.
+pub fn down(dir: &Path) -> Vec<(NodeProcess, StopOutcome)> {
+    process::stop_all(dir, Duration::from_secs(10))
+}
+
+/// One node's status line.
+#[derive(Debug, Clone)]
+pub struct NodeStatus {
+    pub process: NodeProcess,
+    pub running: bool,
+    pub rpc_url: Option<String>,
+}
+
+pub fn status(dir: &Path) -> Vec<NodeStatus> {
+    let state = DevnetState::load(dir).ok();
+    process::recorded(dir)
+        .into_iter()
+        .map(|p| {
+            let rpc_url = state.as_ref().and_then(|s| {
+                if let Some(chain) = p.name.strip_prefix("anvil-") {
+                    s.evm_chain(chain).map(|c| c.rpc_url.clone())
+                } else {
+                    s.solana.as_ref().map(|sol| sol.rpc_url.clone())
+                }
+            });
+            NodeStatus {
+                running: process::is_ours_and_alive(&p),
+                process: p,
+                rpc_url,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,173 @@
+//! The devnet's node processes: started detached with their output in `logs/`, recorded in
+//! `pids/<name>.pid` (pid and program), and stopped from those records, so `down` stops exactly
+//! what `up` started and nothing else, even from another shell.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::DevnetError;
+
+/// One node process this devnet started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeProcess {
+    pub name: String,
+    pub pid: u32,
+    pub program: PathBuf,
+    pub log: PathBuf,
+}
+
+pub fn pids_dir(dir: &Path) -> PathBuf {
+    dir.join("pids")
+}
+
+pub fn logs_dir(dir: &Path) -> PathBuf {
+    dir.join("logs")
+}
+
+/// Starts `program` in its own process group (a Ctrl-C in the terminal that ran `up` does not
+/// reach it), output to `logs/<name>.log`, and records its pid file.
+pub fn spawn(
+    dir: &Path,
+    name: &str,
+    program: &Path,
+    args: &[String],
+) -> Result<(NodeProcess, Child), DevnetError> {
+    let logs = logs_dir(dir);
+    let pids = pids_dir(dir);
+    std::fs::create_dir_all(&logs).map_err(DevnetError::io(&logs))?;
+    std::fs::create_dir_all(&pids).map_err(DevnetError::io(&pids))?;
+    let log_path = logs.join(format!("{name}.log"));
+    let log = std::fs::File::create(&log_path).map_err(DevnetError::io(&log_path))?;
+    let log_err = log.try_clone().map_err(DevnetError::io(&log_path))?;
+    let child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .process_group(0)
+        .spawn()
+        .map_err(DevnetError::io(program))?;
+    let proc = NodeProcess {
+        name: name.to_string(),
+        pid: child.id(),
+        program: program.to_path_buf(),
+        log: log_path,
+    };
+    let pid_file = pids.join(format!("{name}.pid"));
+    std::fs::write(&pid_file, format!("{}\n{}\n", proc.pid, program.display()))
+        .map_err(DevnetError::io(&pid_file))?;
+    Ok((proc, child))
+}
+
+/// The processes recorded in `dir`'s pid files (running or not).
+pub fn recorded(dir: &Path) -> Vec<NodeProcess> {
+    let Ok(entries) = std::fs::read_dir(pids_dir(dir)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<NodeProcess> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let path = e.path();
+            let name = path.file_stem()?.to_string_lossy().to_string();
+            let text = std::fs::read_to_string(&path).ok()?;
+            let mut lines = text.lines();
+            let pid = lines.next()?.trim().parse().ok()?;
+            let program = PathBuf::from(lines.next()?.trim());
+            Some(NodeProcess {
+                log: logs_dir(dir).join(format!("{name}.log")),
+                name,
+                pid,
+                program,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Whether `proc` is alive *and* still the program we started (a recycled pid is not ours).
+pub fn is_ours_and_alive(proc: &NodeProcess) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", proc.pid)).unwrap_or_default();
+    // Field 3 is the state; a zombie has exited and only waits to be reaped.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    if state.is_none() || state == Some("Z") {
+        return false;
+    }
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", proc.pid)).unwrap_or_default();
+    let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+    let program_name = proc
+        .program
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    String::from_utf8_lossy(argv0).ends_with(&program_name)
+}
+
+/// What `stop` did with one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopOutcome {
+    Stopped,
+    Killed,
+    NotRunning,
+}
+
+/// Stops every recorded process: SIGTERM, then SIGKILL after `grace`; removes the pid files.
+pub fn stop_all(dir: &Path, grace: Duration) -> Vec<(NodeProcess, StopOutcome)> {
+    let procs = recorded(dir);
+    let mut results = Vec::new();
+    for p in &procs {
+        if is_ours_and_alive(p) {
+            let _ = kill(pid_of(p), Signal::SIGTERM);
+        }
+    }
+    for p in procs {
+        let outcome = if !is_ours_and_alive(&p) && !signalled_recently(&p) {
+            StopOutcome::NotRunning
+        } else if wait_until_gone(&p, grace) {
+            StopOutcome::Stopped
+        } else {
+            let _ = kill(pid_of(&p), Signal::SIGKILL);
+            wait_until_gone(&p, Duration::from_secs(5));
+            StopOutcome::Killed
+        };
+        let _ = std::fs::remove_file(pids_dir(dir).join(format!("{}.pid", p.name)));
+        results.push((p, outcome));
+    }
+    results
+}
+
+fn pid_of(p: &NodeProcess) -> Pid {
+    Pid::from_raw(i32::try_from(p.pid).unwrap_or(i32::MAX))
+}
+
+/// After SIGTERM a process may already be gone when we look; it was running when signalled
+/// if its /proc entry still exists or it left a zombie.
+fn signalled_recently(p: &NodeProcess) -> bool {
+    Path::new(&format!("/proc/{}", p.pid)).exists()
+}
+
+fn wait_until_gone(p: &NodeProcess, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if !is_ours_and_alive(p) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    !is_ours_and_alive(p)
+}
+
+/// The last `n` lines of a log, for error messages.
+pub fn log_tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}

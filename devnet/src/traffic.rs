@@ -1,0 +1,414 @@
+//! `atoll devnet traffic`: deterministic swap traffic on the EVM pools and bridge deposits in
+//! every direction between the three chains. The same seed on a fresh devnet gives the same
+//! transactions, so tests can compute expected volumes independently.
+
+use alloy::primitives::{Address, Bytes, FixedBytes, U256};
+use alloy::providers::DynProvider;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use solana_client::nonblocking::rpc_client::RpcClient;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signer::Signer;
+use solana_sdk::transaction::Transaction;
+
+use crate::DevnetError;
+use crate::contracts::{BridgeVault, IUniswapV2Pair, TestToken, V3PoolDriver};
+use crate::evm::{self, EvmDeployment, Role};
+use crate::network::DevnetState;
+use crate::solana::devnet_keypair;
+
+#[derive(Debug, Clone, Copy)]
+pub struct TrafficOptions {
+    pub swaps: u32,
+    pub deposits: u32,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SwapRecord {
+    pub chain: String,
+    pub pool: Address,
+    pub protocol: String,
+    pub zero_for_one: bool,
+    pub amount_in: U256,
+    pub tx: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DepositRecord {
+    pub from: String,
+    pub to: String,
+    pub token: String,
+    /// In the source token's smallest unit.
+    pub amount: u64,
+    pub recipient: String,
+    pub tx: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TrafficReport {
+    pub swaps: Vec<SwapRecord>,
+    pub deposits: Vec<DepositRecord>,
+}
+
+/// Chain names in the order deposits cycle through their six directions.
+const DIRECTIONS: [(&str, &str); 6] = [
+    ("ethereum", "bsc"),
+    ("ethereum", "solana"),
+    ("bsc", "ethereum"),
+    ("bsc", "solana"),
+    ("solana", "ethereum"),
+    ("solana", "bsc"),
+];
+
+/// A planned swap, drawn from the seed before anything is sent.
+struct PlannedSwap {
+    pool_index: usize,
+    zero_for_one: bool,
+    /// Input as a fraction of the input side's pool balance, in basis points.
+    fraction_bps: u32,
+}
+
+pub async fn run(state: &DevnetState, opts: TrafficOptions) -> Result<TrafficReport, DevnetError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let mut per_chain: Vec<Vec<PlannedSwap>> = state.evm.iter().map(|_| Vec::new()).collect();
+    for _ in 0..opts.swaps {
+        let chain = rng.random_range(0..state.evm.len().max(1));
+        let pools = state
+            .evm
+            .get(chain)
+            .map_or(0, |c| c.v2_pairs.len() + c.v3_pools.len());
+        let swap = PlannedSwap {
+            pool_index: rng.random_range(0..pools.max(1)),
+            zero_for_one: rng.random(),
+            fraction_bps: rng.random_range(1..=50),
+        };
+        if let Some(list) = per_chain.get_mut(chain) {
+            list.push(swap);
+        }
+    }
+    let directions: Vec<(&str, &str)> = DIRECTIONS
+        .iter()
+        .copied()
+        .filter(|(a, b)| {
+            [a, b]
+                .iter()
+                .all(|c| *c != &"solana" || state.solana.is_some())
+        })
+        .collect();
+    let mut planned_deposits = Vec::new();
+    for i in 0..opts.deposits as usize {
+        let Some(&(from, to)) = directions.get(i % directions.len().max(1)) else {
+            break;
+        };
+        let token = if rng.random() { "USDC" } else { "USDT" };
+        // 1 to 1000 tokens with cents, as 6-decimal units.
+        let amount =
+            rng.random_range(1u64..=1000) * 1_000_000 + rng.random_range(0u64..100) * 10_000;
+        planned_deposits.push((from, to, token, amount));
+    }
+
+    let mut report = TrafficReport::default();
+    // Chains run concurrently; each chain's own order is fixed by the seed.
+    let swap_runs = state
+        .evm
+        .iter()
+        .zip(per_chain)
+        .map(|(chain, plan)| swaps_on(chain, plan));
+    for swaps in futures::future::try_join_all(swap_runs).await? {
+        report.swaps.extend(swaps);
+    }
+    for (from, to, token, amount) in planned_deposits {
+        report
+            .deposits
+            .push(deposit(state, from, to, token, amount).await?);
+    }
+    Ok(report)
+}
+
+fn traffic_err(chain: &str, step: &str) -> impl FnOnce(String) -> DevnetError + use<> {
+    let (chain, step) = (chain.to_string(), step.to_string());
+    move |reason| DevnetError::Traffic {
+        chain,
+        step,
+        reason,
+    }
+}
+
+async fn swaps_on(
+    chain: &EvmDeployment,
+    plan: Vec<PlannedSwap>,
+) -> Result<Vec<SwapRecord>, DevnetError> {
+    let trader = evm::provider_for(&chain.rpc_url, Role::Trader)?;
+    let me = chain.account(Role::Trader).unwrap_or_default();
+    let mut out = Vec::with_capacity(plan.len());
+    for s in plan {
+        let v2_count = chain.v2_pairs.len();
+        let record = if s.pool_index < v2_count {
+            let pool = &chain.v2_pairs[s.pool_index];
+            swap_v2(
+                chain,
+                &trader,
+                me,
+                pool.address,
+                s.zero_for_one,
+                s.fraction_bps,
+            )
+            .await?
+        } else {
+            let Some(pool) = chain.v3_pools.get(s.pool_index - v2_count) else {
+                continue;
+            };
+            swap_v3(
+                chain,
+                &trader,
+                pool.address,
+                pool.token0,
+                pool.token1,
+                s.zero_for_one,
+                s.fraction_bps,
+            )
+            .await?
+        };
+        out.push(record);
+    }
+    Ok(out)
+}
+
+async fn swap_v2(
+    chain: &EvmDeployment,
+    p: &DynProvider,
+    me: Address,
+    pool: Address,
+    zero_for_one: bool,
+    bps: u32,
+) -> Result<SwapRecord, DevnetError> {
+    let pair = IUniswapV2Pair::new(pool, p);
+    let e = |step: &str| traffic_err(&chain.name, step);
+    let r = pair
+        .getReserves()
+        .call()
+        .await
+        .map_err(|x| e("getReserves")(x.to_string()))?;
+    let (r0, r1) = (U256::from(r.reserve0), U256::from(r.reserve1));
+    let (r_in, r_out) = if zero_for_one { (r0, r1) } else { (r1, r0) };
+    let amount_in = r_in * U256::from(bps) / U256::from(10_000u32);
+    // Uniswap V2's getAmountOut: 0.3% fee on the input.
+    let with_fee = amount_in * U256::from(997u32);
+    let amount_out = with_fee * r_out / (r_in * U256::from(1000u32) + with_fee);
+    let token_in = if zero_for_one {
+        pair.token0().call().await
+    } else {
+        pair.token1().call().await
+    }
+    .map_err(|x| e("token")(x.to_string()))?;
+    evm::send(
+        p,
+        TestToken::new(token_in, p)
+            .transfer(pool, amount_in)
+            .into_transaction_request(),
+        &chain.name,
+        "swap transfer",
+    )
+    .await?;
+    let (out0, out1) = if zero_for_one {
+        (U256::ZERO, amount_out)
+    } else {
+        (amount_out, U256::ZERO)
+    };
+    let receipt = evm::send(
+        p,
+        pair.swap(out0, out1, me, Bytes::new())
+            .into_transaction_request(),
+        &chain.name,
+        "V2 swap",
+    )
+    .await?;
+    Ok(SwapRecord {
+        chain: chain.name.clone(),
+        pool,
+        protocol: "uniswap_v2".into(),
+        zero_for_one,
+        amount_in,
+        tx: receipt.transaction_hash.to_string(),
+    })
+}
+
+async fn swap_v3(
+    chain: &EvmDeployment,
+    p: &DynProvider,
+    pool: Address,
+    token0: Address,
+    token1: Address,
+    zero_for_one: bool,
+    bps: u32,
+) -> Result<SwapRecord, DevnetError> {
+    let token_in = if zero_for_one { token0 } else { token1 };
+    let balance = TestToken::new(token_in, p)
+        .balanceOf(pool)
+        .call()
+        .await
+        .map_err(|x| traffic_err(&chain.name, "balanceOf")(x.to_string()))?;
+    let amount_in = balance * U256::from(bps) / U256::from(10_000u32);
+    let driver = V3PoolDriver::new(chain.v3_driver, p);
+    let receipt = evm::send(
+        p,
+        driver
+            .swapExactIn(pool, zero_for_one, amount_in)
+            .into_transaction_request(),
+        &chain.name,
+        "V3 swap",
+    )
+    .await?;
+    Ok(SwapRecord {
+        chain: chain.name.clone(),
+        pool,
+        protocol: "uniswap_v3".into(),
+        zero_for_one,
+        amount_in,
+        tx: receipt.transaction_hash.to_string(),
+    })
+}
+
+fn chain_id_of(state: &DevnetState, name: &str) -> u64 {
+    if name == "solana" {
+        atoll_core::ChainId::SOLANA.0
+    } else {
+        state.evm_chain(name).map_or(0, |c| c.chain_id)
+    }
+}
+
+async fn deposit(
+    state: &DevnetState,
+    from: &str,
+    to: &str,
+    token: &str,
+    amount: u64,
+) -> Result<DepositRecord, DevnetError> {
+    let dst_chain_id = chain_id_of(state, to);
+    let recipient: [u8; 32] = match to {
+        "solana" => devnet_keypair("user").pubkey().to_bytes(),
+        evm_name => {
+            let user = state
+                .evm_chain(evm_name)
+                .and_then(|c| c.account(Role::User))
+                .unwrap_or_default();
+            let mut b = [0u8; 32];
+            b[12..].copy_from_slice(user.as_slice());
+            b
+        }
+    };
+    if from == "solana" {
+        return deposit_from_solana(state, to, token, amount, dst_chain_id, recipient).await;
+    }
+    let chain = state
+        .evm_chain(from)
+        .ok_or_else(|| traffic_err(from, "deposit")("chain not in devnet".into()))?;
+    let t = chain
+        .token(token)
+        .ok_or_else(|| traffic_err(from, "deposit")(format!("no token {token}")))?;
+    let p = evm::provider_for(&chain.rpc_url, Role::User)?;
+    let vault = BridgeVault::new(chain.bridge_vault, &p);
+    let call = vault.deposit(
+        t.address,
+        U256::from(amount),
+        dst_chain_id,
+        FixedBytes::from(recipient),
+    );
+    let receipt = evm::send(&p, call.into_transaction_request(), from, "deposit").await?;
+    Ok(DepositRecord {
+        from: from.into(),
+        to: to.into(),
+        token: token.into(),
+        amount,
+        recipient: format_recipient(to, recipient),
+        tx: receipt.transaction_hash.to_string(),
+    })
+}
+
+fn format_recipient(to: &str, recipient: [u8; 32]) -> String {
+    if to == "solana" {
+        Pubkey::new_from_array(recipient).to_string()
+    } else {
+        format!("0x{}", hex::encode(&recipient[12..]))
+    }
+}
+
+/// An SPL `transfer_checked` into the relayer's vault with the memo
+/// `atoll:v1:dst=<chain id>:to=<recipient>`, the format the Solana adapter reads.
+async fn deposit_from_solana(
+    state: &DevnetState,
+    to: &str,
+    token: &str,
+    amount: u64,
+    dst_chain_id: u64,
+    recipient: [u8; 32],
+) -> Result<DepositRecord, DevnetError> {
+    let e = |step: &str| traffic_err("solana", step);
+    let sol = state
+        .solana
+        .as_ref()
+        .ok_or_else(|| e("deposit")("devnet has no Solana".into()))?;
+    let t = sol
+        .token(token)
+        .ok_or_else(|| e("deposit")(format!("no token {token}")))?;
+    let parse = |s: &str| {
+        s.parse::<Pubkey>()
+            .map_err(|x| e("deposit")(format!("{s}: {x}")))
+    };
+    let (mint, source, vault) = (parse(&t.mint)?, parse(&t.user_account)?, parse(&t.vault)?);
+    let user = devnet_keypair("user");
+    // Token amounts in traffic are 6-decimal units; scale to the mint's decimals.
+    let raw = if t.decimals >= 6 {
+        amount.saturating_mul(10u64.saturating_pow(u32::from(t.decimals) - 6))
+    } else {
+        amount / 10u64.pow(6 - u32::from(t.decimals))
+    };
+    let memo = format!(
+        "atoll:v1:dst={dst_chain_id}:to={}",
+        format_recipient(to, recipient)
+    );
+    let transfer = spl_token_interface::instruction::transfer_checked(
+        &spl_token_interface::id(),
+        &source,
+        &mint,
+        &vault,
+        &user.pubkey(),
+        &[],
+        raw,
+        t.decimals,
+    )
+    .map_err(|x| e("transfer_checked")(x.to_string()))?;
+    let memo_ix = spl_memo_interface::instruction::build_memo(
+        &spl_memo_interface::v3::id(),
+        memo.as_bytes(),
+        &[&user.pubkey()],
+    );
+    let client = RpcClient::new_with_commitment(
+        sol.rpc_url.clone(),
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    );
+    let blockhash = client
+        .get_latest_blockhash()
+        .await
+        .map_err(|x| e("blockhash")(x.to_string()))?;
+    let tx = Transaction::new_signed_with_payer(
+        &[transfer, memo_ix],
+        Some(&user.pubkey()),
+        &[&user],
+        blockhash,
+    );
+    let signature = client
+        .send_and_confirm_transaction(&tx)
+        .await
+        .map_err(|x| e("send deposit")(x.to_string()))?;
+    Ok(DepositRecord {
+        from: "solana".into(),
+        to: to.into(),
+        token: token.into(),
+        amount: raw,
+        recipient: format_recipient(to, recipient),
+        tx: signature.to_string(),
+    })
+}

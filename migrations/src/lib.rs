@@ -1,0 +1,18 @@
+//! Atoll's schema migrations. Each one is written with sea-query builders only, so the same
+//! migration runs on SQLite and PostgreSQL. Status values stored by later crates are never
+//! renamed: a new state is a new value.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_initial;
+
+pub struct Migrator;
+
+pub use sea_orm_migration::MigratorTrait;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_initial::Migration)]
+    }
+}

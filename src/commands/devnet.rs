@@ -1,0 +1,188 @@
+//! `atoll devnet up|down|status|traffic`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use atoll_devnet::network::{self, DEFAULT_BASE_PORT};
+use atoll_devnet::process::StopOutcome;
+use atoll_devnet::traffic::{self, TrafficOptions};
+use atoll_devnet::{Devnet, DevnetState, PortChoice, UpOptions, tools};
+use clap::{Args, Subcommand};
+
+#[derive(Args)]
+pub struct DirArg {
+    /// The devnet's folder (state, logs, keys, devnet.toml); default $ATOLL_HOME/devnet.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+impl DirArg {
+    fn resolve(&self) -> anyhow::Result<PathBuf> {
+        match &self.dir {
+            Some(d) => Ok(d.clone()),
+            None => Ok(tools::atoll_home()?.join("devnet")),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum DevnetCommand {
+    /// Start the chains, deploy and seed everything, write devnet.toml, and leave them running.
+    Up {
+        #[command(flatten)]
+        dir: DirArg,
+        /// Ethereum on PORT, BSC on PORT+1, Solana RPC on PORT+354.
+        #[arg(long, default_value_t = DEFAULT_BASE_PORT)]
+        base_port: u16,
+        /// Only the two EVM chains.
+        #[arg(long)]
+        no_solana: bool,
+    },
+    /// Stop exactly the processes `up` started.
+    Down {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// What runs where.
+    Status {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Deterministic swaps on the EVM pools and bridge deposits in every direction.
+    Traffic {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(long, default_value_t = 100)]
+        swaps: u32,
+        #[arg(long, default_value_t = 12)]
+        deposits: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print every swap and deposit as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
+    match cmd {
+        DevnetCommand::Up {
+            dir,
+            base_port,
+            no_solana,
+        } => {
+            let dir = dir.resolve()?;
+            let tools = tools::Tools::locate(!no_solana)?;
+            eprintln!("starting devnet in {} …", dir.display());
+            let opts = UpOptions {
+                dir: dir.clone(),
+                ports: PortChoice::Fixed { base: base_port },
+                solana: !no_solana,
+            };
+            let devnet = Devnet::up(&opts, &tools).await?;
+            print_summary(&devnet.state);
+            devnet.detach();
+            Ok(())
+        }
+        DevnetCommand::Down { dir } => {
+            let dir = dir.resolve()?;
+            let stopped = network::down(&dir);
+            if stopped.is_empty() {
+                println!("no devnet processes recorded in {}", dir.display());
+            }
+            for (p, outcome) in stopped {
+                let what = match outcome {
+                    StopOutcome::Stopped => "stopped",
+                    StopOutcome::Killed => "killed (did not stop on SIGTERM)",
+                    StopOutcome::NotRunning => "was not running",
+                };
+                println!("{:<22} pid {:<8} {what}", p.name, p.pid);
+            }
+            Ok(())
+        }
+        DevnetCommand::Status { dir } => {
+            let dir = dir.resolve()?;
+            let nodes = network::status(&dir);
+            if nodes.is_empty() {
+                println!("no devnet in {}", dir.display());
+            }
+            for n in nodes {
+                let state = if n.running { "running" } else { "stopped" };
+                println!(
+                    "{:<22} pid {:<8} {state:<8} {}",
+                    n.process.name,
+                    n.process.pid,
+                    n.rpc_url.unwrap_or_default()
+                );
+            }
+            if let Ok(state) = DevnetState::load(&dir) {
+                println!("config: {}", state.config_path.display());
+            }
+            Ok(())
+        }
+        DevnetCommand::Traffic {
+            dir,
+            swaps,
+            deposits,
+            seed,
+            json,
+        } => {
+            let dir = dir.resolve()?;
+            let state = DevnetState::load(&dir)?;
+            let report = traffic::run(
+                &state,
+                TrafficOptions {
+                    swaps,
+                    deposits,
+                    seed,
+                },
+            )
+            .await
+            .context("devnet traffic")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                let mut per_pool = std::collections::BTreeMap::<String, usize>::new();
+                for s in &report.swaps {
+                    *per_pool
+                        .entry(format!("{} {} {}", s.chain, s.protocol, s.pool))
+                        .or_default() += 1;
+                }
+                println!("{} swaps (seed {seed}):", report.swaps.len());
+                for (pool, n) in per_pool {
+                    println!("  {n:>5}  {pool}");
+                }
+                println!("{} deposits:", report.deposits.len());
+                for d in &report.deposits {
+                    println!(
+                        "  {:>8} → {:<8} {} {} to {} (tx {})",
+                        d.from, d.to, d.amount, d.token, d.recipient, d.tx
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_summary(state: &DevnetState) {
+    for c in &state.evm {
+        println!("{} (chain {}): {}", c.name, c.chain_id, c.rpc_url);
+        println!(
+            "  BridgeVault {}  UniswapV2Factory {} ({} pairs)  UniswapV3Factory {} ({} pools)",
+            c.bridge_vault,
+            c.v2_factory,
+            c.v2_pairs.len(),
+            c.v3_factory,
+            c.v3_pools.len()
+        );
+    }
+    if let Some(s) = &state.solana {
+        println!("solana: {}", s.rpc_url);
+        for p in &s.pools {
+            println!("  {} {}", p.protocol, p.address);
+        }
+    }
+    println!("config: {}", state.config_path.display());
+    println!("next: atoll devnet traffic; atoll devnet status; atoll devnet down");
+}

@@ -1,0 +1,101 @@
+//! `atoll`: the command line. Parses arguments, sets up logging, runs one command, and turns
+//! its error into a message and an exit code (2 for bad input, 1 for everything else).
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "atoll",
+    version,
+    about = "Cross-chain LP yields, allocation and a bridge relayer"
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Local devnet: anvil (chains 1 and 56) and solana-test-validator with pools and the bridge.
+    #[command(subcommand)]
+    Devnet(commands::devnet::DevnetCommand),
+    /// Configuration files.
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
+    /// Apply (or roll back) database migrations on SQLite or PostgreSQL.
+    Migrate(commands::migrate::MigrateArgs),
+    /// Install the pinned external tools (anvil, solc, Uniswap artifacts, solana-test-validator).
+    #[command(subcommand)]
+    Tools(commands::tools::ToolsCommand),
+}
+
+/// An error the user caused (bad config, bad argument): exit code 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Devnet(cmd) => commands::devnet::run(cmd).await,
+            Command::Config(cmd) => commands::config::run(cmd),
+            Command::Migrate(args) => commands::migrate::run(args).await,
+            Command::Tools(cmd) => commands::tools::run(cmd),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<BadInput>().is_some() => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

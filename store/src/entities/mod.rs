@@ -1,0 +1,12 @@
+//! sea-orm entities, one module per table of the initial migration.
+
+pub mod block_hashes;
+pub mod chains;
+pub mod index_checkpoints;
+pub mod pool_events;
+pub mod pool_snapshots;
+pub mod pools;
+pub mod positions;
+pub mod tokens;
+pub mod transfer_attempts;
+pub mod transfers;

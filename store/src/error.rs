@@ -1,0 +1,34 @@
+//! The one error type of atoll-store.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid database URL {url}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("stored value out of range: {0}")]
+    OutOfRange(String),
+}
+
+impl StoreError {
+    /// Whether retrying the same operation may succeed (lost connection, lock timeout).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Connect { .. }
+                | StoreError::Db(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
+        )
+    }
+
+    /// Short label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            StoreError::InvalidUrl { .. } => "invalid_url",
+            StoreError::Connect { .. } => "connect",
+            StoreError::Db(_) => "db",
+            StoreError::OutOfRange(_) => "out_of_range",
+        }
+    }
+}

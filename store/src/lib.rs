@@ -1,0 +1,145 @@
+//! atoll-store: the only crate that speaks SQL. It owns the sea-orm entities, the connection
+//! (SQLite in WAL mode, or PostgreSQL), schema migrations and every query the other crates use.
+
+pub mod entities;
+mod error;
+mod queries;
+pub mod test_support;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use atoll_migrations::Migrator;
+use atoll_migrations::MigratorTrait;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection};
+
+pub use error::StoreError;
+pub use queries::Checkpoint;
+
+/// A handle on Atoll's database. Cheap to clone (a pool inside).
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+/// One migration and whether it has run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    pub name: String,
+    pub applied: bool,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc`, `postgres://…`). SQLite files are created
+    /// when missing and opened in WAL mode with foreign keys enforced.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let mut opts = ConnectOptions::new(url.to_string());
+        opts.sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(10));
+        if url.starts_with("sqlite:") {
+            // Validate the URL here: sea-orm would otherwise fail later with a less clear error.
+            SqliteConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl {
+                url: redact(url),
+                reason: e.to_string(),
+            })?;
+            opts.max_connections(4).map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        } else if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::InvalidUrl {
+                url: redact(url),
+                reason: "expected sqlite:… or postgres://…".into(),
+            });
+        } else {
+            opts.max_connections(16);
+        }
+        let db = Database::connect(opts)
+            .await
+            .map_err(|e| StoreError::Connect {
+                url: redact(url),
+                reason: e.to_string(),
+            })?;
+        Ok(Store { db })
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.db.get_database_backend()
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Applies every pending migration; returns how many ran.
+    pub async fn migrate_up(&self) -> Result<usize, StoreError> {
+        let pending = Migrator::get_pending_migrations(&self.db).await?.len();
+        Migrator::up(&self.db, None).await?;
+        Ok(pending)
+    }
+
+    /// Rolls back `steps` migrations (all when `None`); returns how many were rolled back.
+    pub async fn migrate_down(&self, steps: Option<u32>) -> Result<usize, StoreError> {
+        let applied = Migrator::get_applied_migrations(&self.db).await?.len();
+        let n = steps.map_or(applied, |s| applied.min(s as usize));
+        Migrator::down(&self.db, steps).await?;
+        Ok(n)
+    }
+
+    pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
+        let applied: Vec<String> = Migrator::get_applied_migrations(&self.db)
+            .await?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+        Ok(Migrator::migrations()
+            .iter()
+            .map(|m| MigrationStatus {
+                name: m.name().to_string(),
+                applied: applied.iter().any(|a| a == m.name()),
+            })
+            .collect())
+    }
+}
+
+/// Hides a password in a database URL so errors and logs never carry it.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(
+            super::redact("postgres://atoll:s3cret@127.0.0.1/x"),
+            "postgres://atoll:***@127.0.0.1/x"
+        );
+        assert_eq!(
+            super::redact("postgres://atoll@h/x"),
+            "postgres://atoll@h/x"
+        );
+        assert_eq!(super::redact("sqlite://a.db"), "sqlite://a.db");
+    }
+}
+
+impl Store {
+    /// Closes the pool (PostgreSQL test databases can only be dropped once no one is connected).
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await?;
+        Ok(())
+    }
+}
