@@ -11,6 +11,7 @@ use crate::DevnetError;
 
 sol!(
     #[sol(rpc)]
+    #[derive(Debug)]
     #[allow(missing_docs, clippy::too_many_arguments)]
     BridgeVault,
     "../contracts/artifacts/BridgeVault.json"
@@ -18,6 +19,7 @@ sol!(
 
 sol!(
     #[sol(rpc)]
+    #[derive(Debug)]
     #[allow(missing_docs)]
     TestToken,
     "../contracts/artifacts/TestToken.json"
@@ -25,6 +27,7 @@ sol!(
 
 sol!(
     #[sol(rpc)]
+    #[derive(Debug)]
     #[allow(missing_docs)]
     V3PoolDriver,
     "../contracts/artifacts/V3PoolDriver.json"
@@ -32,6 +35,7 @@ sol!(
 
 sol! {
     #[sol(rpc)]
+    #[derive(Debug)]
     #[allow(missing_docs)]
     interface IUniswapV2Factory {
         function createPair(address tokenA, address tokenB) external returns (address pair);
@@ -41,6 +45,7 @@ sol! {
     }
 
     #[sol(rpc)]
+    #[derive(Debug)]
     #[allow(missing_docs)]
     interface IUniswapV2Pair {
         function token0() external view returns (address);
@@ -53,6 +58,7 @@ sol! {
     }
 
     #[sol(rpc)]
+    #[derive(Debug)]
     #[allow(missing_docs)]
     interface IUniswapV3Factory {
         function createPool(address tokenA, address tokenB, uint24 fee) external returns (address pool);
@@ -61,6 +67,7 @@ sol! {
     }
 
     #[sol(rpc)]
+    #[derive(Debug)]
     #[allow(missing_docs)]
     interface IUniswapV3Pool {
         function token0() external view returns (address);

@@ -18,7 +18,7 @@ pub const AGAVE_VERSION: &str = "3.1.12";
 /// Oldest solana-test-validator major version accepted from PATH.
 const MIN_VALIDATOR_MAJOR: u64 = 2;
 /// Crates compiled by `cargo install agave-validator` (for the progress estimate only).
-const AGAVE_CRATE_ESTIMATE: u64 = 780;
+const AGAVE_CRATE_ESTIMATE: u64 = 900;
 
 const PACKAGE_JSON: &str = include_str!("../../tools/package.json");
 const PACKAGE_LOCK: &str = include_str!("../../tools/package-lock.json");

@@ -1,1 +1,4 @@
-//! atoll-relayer
+//! atoll-relayer: bridge transfers executed exactly once. This first module is the transfer
+//! state machine: the states, their stored names, and which transitions are allowed.
+
+pub mod state;

@@ -143,3 +143,11 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// A round trip to the database (for readiness probes).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        Ok(())
+    }
+}

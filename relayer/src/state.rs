@@ -1,0 +1,170 @@
+//! The transfer state machine (DESIGN.md, "Relayer"). Every transition is persisted before its
+//! side effect, so the allowed transitions below are also what recovery may find in the
+//! database after a crash. Stored names are never renamed: a new state is a new name.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransferStatus {
+    /// The deposit is seen on the source chain, not yet final.
+    Observed,
+    /// The deposit is final on the source chain; validated; ready to sign.
+    SourceFinal,
+    /// A release is signed and stored (raw tx, nonce or blockhash, hash), not yet sent.
+    Signed,
+    /// The stored release was sent to the destination.
+    Broadcast,
+    /// The release is in a destination block, not yet final.
+    Included,
+    /// The release is final on the destination. Terminal.
+    Confirmed,
+    /// Valid, but the destination vault lacks the tokens; retried when liquidity arrives.
+    AwaitingLiquidity,
+    /// The destination chain is paused by an operator.
+    Paused,
+    /// Refused (validation) or given up; the reason is stored beside it. Terminal until an
+    /// operator retries it.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("unknown transfer status {0:?}")]
+    UnknownStatus(String),
+    #[error("transfer cannot go from {from} to {to}")]
+    IllegalTransition {
+        from: TransferStatus,
+        to: TransferStatus,
+    },
+}
+
+impl TransferStatus {
+    pub const ALL: [TransferStatus; 9] = [
+        TransferStatus::Observed,
+        TransferStatus::SourceFinal,
+        TransferStatus::Signed,
+        TransferStatus::Broadcast,
+        TransferStatus::Included,
+        TransferStatus::Confirmed,
+        TransferStatus::AwaitingLiquidity,
+        TransferStatus::Paused,
+        TransferStatus::Failed,
+    ];
+
+    /// The name stored in `transfers.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferStatus::Observed => "observed",
+            TransferStatus::SourceFinal => "source_final",
+            TransferStatus::Signed => "signed",
+            TransferStatus::Broadcast => "broadcast",
+            TransferStatus::Included => "included",
+            TransferStatus::Confirmed => "confirmed",
+            TransferStatus::AwaitingLiquidity => "awaiting_liquidity",
+            TransferStatus::Paused => "paused",
+            TransferStatus::Failed => "failed",
+        }
+    }
+
+    /// Whether a release may already exist on the destination chain. From these states a
+    /// transfer is never signed afresh without proving the earlier release cannot land.
+    pub fn release_may_exist(self) -> bool {
+        matches!(
+            self,
+            TransferStatus::Signed
+                | TransferStatus::Broadcast
+                | TransferStatus::Included
+                | TransferStatus::Confirmed
+        )
+    }
+
+    /// Whether `self → to` is a legal transition.
+    pub fn can_become(self, to: TransferStatus) -> bool {
+        use TransferStatus::*;
+        match (self, to) {
+            (Observed, SourceFinal | Failed) => true,
+            (SourceFinal, Signed | AwaitingLiquidity | Paused | Failed) => true,
+            (AwaitingLiquidity | Paused, SourceFinal | Failed) => true,
+            (Signed, Broadcast | Failed) => true,
+            // A replacement (fee bump, fresh blockhash) is signed again at the same step.
+            (Broadcast, Included | Signed) => true,
+            // An inclusion reorged out goes back to waiting on the stored transaction.
+            (Included, Confirmed | Broadcast) => true,
+            (Failed, SourceFinal) => true,
+            _ => false,
+        }
+    }
+
+    pub fn transition(self, to: TransferStatus) -> Result<TransferStatus, StateError> {
+        if self.can_become(to) {
+            Ok(to)
+        } else {
+            Err(StateError::IllegalTransition { from: self, to })
+        }
+    }
+}
+
+impl fmt::Display for TransferStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TransferStatus {
+    type Err = StateError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TransferStatus::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| StateError::UnknownStatus(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TransferStatus::*;
+    use super::*;
+
+    #[test]
+    fn stored_names_round_trip() {
+        for s in TransferStatus::ALL {
+            assert_eq!(s.as_str().parse::<TransferStatus>().unwrap(), s);
+        }
+        assert!("done".parse::<TransferStatus>().is_err());
+    }
+
+    #[test]
+    fn happy_path_is_legal() {
+        let path = [
+            Observed,
+            SourceFinal,
+            Signed,
+            Broadcast,
+            Included,
+            Confirmed,
+        ];
+        for w in path.windows(2) {
+            assert!(w[0].can_become(w[1]), "{} -> {}", w[0], w[1]);
+        }
+    }
+
+    #[test]
+    fn confirmed_is_terminal_and_nothing_skips_signing() {
+        for to in TransferStatus::ALL {
+            assert!(!Confirmed.can_become(to), "confirmed -> {to}");
+        }
+        assert!(Observed.transition(Broadcast).is_err());
+        assert!(SourceFinal.transition(Broadcast).is_err());
+        // A transfer whose release may exist cannot fail back into signing blindly.
+        for from in TransferStatus::ALL
+            .into_iter()
+            .filter(|s| s.release_may_exist())
+        {
+            assert!(
+                !from.can_become(SourceFinal),
+                "{from} -> source_final would allow a second release"
+            );
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! `atoll migrate` on a real SQLite file and a real PostgreSQL server, up, status and down.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+use atoll_store::test_support::PostgresTestDb;
+
+fn migrate(url: &str, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_atoll"))
+        .args(["migrate", "--database-url", url])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn round_trip(url: &str) {
+    let (ok, text) = migrate(url, &[]);
+    assert!(ok && text.contains("applied 1 migration(s)"), "{text}");
+    let (ok, text) = migrate(url, &[]);
+    assert!(ok && text.contains("applied 0 migration(s)"), "{text}");
+    let (ok, text) = migrate(url, &["--status"]);
+    assert!(
+        ok && text.contains("applied m20261124_000001_initial"),
+        "{text}"
+    );
+    let (ok, text) = migrate(url, &["--down"]);
+    assert!(ok && text.contains("rolled back 1 migration(s)"), "{text}");
+    let (ok, text) = migrate(url, &["--status"]);
+    assert!(
+        ok && text.contains("pending m20261124_000001_initial"),
+        "{text}"
+    );
+}
+
+#[test]
+fn sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    round_trip(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("a.db").display()
+    ));
+    assert!(dir.path().join("a.db").exists());
+}
+
+#[tokio::test]
+async fn postgres() {
+    let Some(pg) = PostgresTestDb::create("cli").await.unwrap() else {
+        eprintln!("skipped: ATOLL_TEST_POSTGRES_URL is unset (scripts/test.sh sets it)");
+        return;
+    };
+    let url = pg.url.clone();
+    tokio::task::spawn_blocking(move || round_trip(&url))
+        .await
+        .unwrap();
+    pg.drop_db().await.unwrap();
+}
+
+#[test]
+fn bad_url_is_a_clear_error() {
+    let (ok, text) = migrate("mysql://root:pw@localhost/x", &[]);
+    assert!(
+        !ok && text.contains("expected sqlite") && !text.contains(":pw@"),
+        "{text}"
+    );
+}
