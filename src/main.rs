@@ -3,6 +3,36 @@
 
 mod commands;
 
+/// `println!` for command output. A closed stdout (`atoll … | head -1`) ends the command
+/// quietly instead of panicking, as other Unix tools do.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))?
+    };
+}
+
+pub fn write_stdout(args: std::fmt::Arguments<'_>) -> Result<(), StdoutClosed> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .map_err(|_| StdoutClosed)
+}
+
+/// Stdout was closed by the reader: not an error of the command.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -89,6 +119,7 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<StdoutClosed>().is_some() => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<BadInput>().is_some() => {
             eprintln!("{e}");
             ExitCode::from(2)

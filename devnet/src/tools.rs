@@ -225,7 +225,7 @@ fn report_build_progress(stderr: impl BufRead, tail: &mut Vec<String>) {
             compiled = compiled.saturating_add(1);
             bar.set_position(compiled.min(AGAVE_CRATE_ESTIMATE));
             bar.set_message(krate.to_string());
-            if !interactive && compiled % 50 == 0 {
+            if !interactive && compiled.is_multiple_of(50) {
                 eprintln!(
                     "[agave-validator build] {compiled} of ~{AGAVE_CRATE_ESTIMATE} crates compiled ({krate})"
                 );

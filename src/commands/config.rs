@@ -33,7 +33,7 @@ pub fn run(cmd: ConfigCommand) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            println!(
+            crate::out!(
                 "{}: ok ({} chains, {} tokens, {} pools, {} factories)",
                 file.display(),
                 settings.chains.len(),

@@ -80,15 +80,14 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
                 solana: !no_solana,
             };
             let devnet = Devnet::up(&opts, &tools).await?;
-            print_summary(&devnet.state);
-            devnet.detach();
+            devnet_detached_summary(devnet)?;
             Ok(())
         }
         DevnetCommand::Down { dir } => {
             let dir = dir.resolve()?;
             let stopped = network::down(&dir);
             if stopped.is_empty() {
-                println!("no devnet processes recorded in {}", dir.display());
+                crate::out!("no devnet processes recorded in {}", dir.display());
             }
             for (p, outcome) in stopped {
                 let what = match outcome {
@@ -96,7 +95,7 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
                     StopOutcome::Killed => "killed (did not stop on SIGTERM)",
                     StopOutcome::NotRunning => "was not running",
                 };
-                println!("{:<22} pid {:<8} {what}", p.name, p.pid);
+                crate::out!("{:<22} pid {:<8} {what}", p.name, p.pid);
             }
             Ok(())
         }
@@ -104,11 +103,11 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
             let dir = dir.resolve()?;
             let nodes = network::status(&dir);
             if nodes.is_empty() {
-                println!("no devnet in {}", dir.display());
+                crate::out!("no devnet in {}", dir.display());
             }
             for n in nodes {
                 let state = if n.running { "running" } else { "stopped" };
-                println!(
+                crate::out!(
                     "{:<22} pid {:<8} {state:<8} {}",
                     n.process.name,
                     n.process.pid,
@@ -116,7 +115,7 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
                 );
             }
             if let Ok(state) = DevnetState::load(&dir) {
-                println!("config: {}", state.config_path.display());
+                crate::out!("config: {}", state.config_path.display());
             }
             Ok(())
         }
@@ -140,7 +139,7 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
             .await
             .context("devnet traffic")?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                crate::out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 let mut per_pool = std::collections::BTreeMap::<String, usize>::new();
                 for s in &report.swaps {
@@ -148,15 +147,20 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
                         .entry(format!("{} {} {}", s.chain, s.protocol, s.pool))
                         .or_default() += 1;
                 }
-                println!("{} swaps (seed {seed}):", report.swaps.len());
+                crate::out!("{} swaps (seed {seed}):", report.swaps.len());
                 for (pool, n) in per_pool {
-                    println!("  {n:>5}  {pool}");
+                    crate::out!("  {n:>5}  {pool}");
                 }
-                println!("{} deposits:", report.deposits.len());
+                crate::out!("{} deposits:", report.deposits.len());
                 for d in &report.deposits {
-                    println!(
+                    crate::out!(
                         "  {:>8} → {:<8} {} {} to {} (tx {})",
-                        d.from, d.to, d.amount, d.token, d.recipient, d.tx
+                        d.from,
+                        d.to,
+                        d.amount,
+                        d.token,
+                        d.recipient,
+                        d.tx
                     );
                 }
             }
@@ -165,10 +169,17 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
     }
 }
 
-fn print_summary(state: &DevnetState) {
+/// Leaves the nodes running, then prints where everything is.
+fn devnet_detached_summary(devnet: Devnet) -> Result<(), crate::StdoutClosed> {
+    let state = devnet.state.clone();
+    devnet.detach();
+    print_summary(&state)
+}
+
+fn print_summary(state: &DevnetState) -> Result<(), crate::StdoutClosed> {
     for c in &state.evm {
-        println!("{} (chain {}): {}", c.name, c.chain_id, c.rpc_url);
-        println!(
+        crate::out!("{} (chain {}): {}", c.name, c.chain_id, c.rpc_url);
+        crate::out!(
             "  BridgeVault {}  UniswapV2Factory {} ({} pairs)  UniswapV3Factory {} ({} pools)",
             c.bridge_vault,
             c.v2_factory,
@@ -178,11 +189,12 @@ fn print_summary(state: &DevnetState) {
         );
     }
     if let Some(s) = &state.solana {
-        println!("solana: {}", s.rpc_url);
+        crate::out!("solana: {}", s.rpc_url);
         for p in &s.pools {
-            println!("  {} {}", p.protocol, p.address);
+            crate::out!("  {} {}", p.protocol, p.address);
         }
     }
-    println!("config: {}", state.config_path.display());
-    println!("next: atoll devnet traffic; atoll devnet status; atoll devnet down");
+    crate::out!("config: {}", state.config_path.display());
+    crate::out!("next: atoll devnet traffic; atoll devnet status; atoll devnet down");
+    Ok(())
 }

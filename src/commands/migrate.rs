@@ -33,7 +33,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
     let store = Store::connect(&url).await?;
     if args.status {
         for m in store.migration_status().await? {
-            println!(
+            crate::out!(
                 "{} {}",
                 if m.applied { "applied" } else { "pending" },
                 m.name
@@ -48,14 +48,14 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
                 .migrate_down(steps)
                 .await
                 .with_context(|| format!("rolling back {shown}"))?;
-            println!("{shown}: rolled back {rolled} migration(s)");
+            crate::out!("{shown}: rolled back {rolled} migration(s)");
         }
         None => {
             let applied = store
                 .migrate_up()
                 .await
                 .with_context(|| format!("migrating {shown}"))?;
-            println!("{shown}: applied {applied} migration(s), schema is current");
+            crate::out!("{shown}: applied {applied} migration(s), schema is current");
         }
     }
     Ok(())

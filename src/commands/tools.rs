@@ -20,34 +20,34 @@ pub fn run(cmd: ToolsCommand) -> anyhow::Result<()> {
     match cmd {
         ToolsCommand::Install { no_validator } => {
             let node = tools::install_node_tools()?;
-            println!(
+            crate::out!(
                 "npm tools: {} (anvil {})",
                 node.display(),
                 tools::ANVIL_VERSION
             );
             if !no_validator {
                 let v = tools::install_validator()?;
-                println!("solana-test-validator: {}", v.display());
+                crate::out!("solana-test-validator: {}", v.display());
             }
             Ok(())
         }
         ToolsCommand::Status => {
             match tools::Tools::locate(false) {
-                Ok(t) => println!(
+                Ok(t) => crate::out!(
                     "anvil: {}\nnode_modules: {}",
                     t.anvil.display(),
                     t.node_modules.display()
                 ),
-                Err(e) => println!("{e}"),
+                Err(e) => crate::out!("{e}"),
             }
             match tools::Tools::locate(true) {
-                Ok(t) => println!(
+                Ok(t) => crate::out!(
                     "solana-test-validator: {}",
                     t.solana_test_validator
                         .map(|p| p.display().to_string())
                         .unwrap_or_default()
                 ),
-                Err(e) => println!("{e}"),
+                Err(e) => crate::out!("{e}"),
             }
             Ok(())
         }

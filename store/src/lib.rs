@@ -90,6 +90,18 @@ impl Store {
         Ok(n)
     }
 
+    /// A round trip to the database (for readiness probes).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    /// Closes the pool (PostgreSQL test databases can only be dropped once no one is connected).
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await?;
+        Ok(())
+    }
+
     pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
         let applied: Vec<String> = Migrator::get_applied_migrations(&self.db)
             .await?
@@ -133,21 +145,5 @@ mod tests {
             "postgres://atoll@h/x"
         );
         assert_eq!(super::redact("sqlite://a.db"), "sqlite://a.db");
-    }
-}
-
-impl Store {
-    /// Closes the pool (PostgreSQL test databases can only be dropped once no one is connected).
-    pub async fn close(self) -> Result<(), StoreError> {
-        self.db.close().await?;
-        Ok(())
-    }
-}
-
-impl Store {
-    /// A round trip to the database (for readiness probes).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.ping().await?;
-        Ok(())
     }
 }
