@@ -709,6 +709,12 @@ impl RawSettings {
                 (None, _) => None,
             };
             let relayer_key = secret(p, &format!("{path}.relayer_key"), &c.relayer_key, base_dir);
+            if c.bridge_vault.is_some() && c.relayer_key.is_none() {
+                p.push(
+                    format!("{path}.relayer_key"),
+                    "required when bridge_vault is set (the relayer signs releases with it)",
+                );
+            }
             let treasury_key = secret(
                 p,
                 &format!("{path}.treasury_key"),
@@ -901,6 +907,16 @@ address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
         assert!(
             e.contains("ATOLL_CHAINS__ARBITRUM__RPC: no entry named \"arbitrum\""),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_vault_without_a_relayer_key_is_named() {
+        let bad = GOOD.replace("relayer_key = \"file:keys/relayer.key\"\n", "");
+        let text = parse(&bad, &[]).unwrap_err().to_string();
+        assert!(
+            text.contains("chains[0].relayer_key: required when bridge_vault is set"),
+            "{text}"
         );
     }
 
