@@ -34,7 +34,8 @@ build_atoll() {
 }
 
 install_tools() {
-  ensure_system_packages libclang-dev protobuf-compiler libudev-dev pkg-config
+  # Anza's list of build dependencies for agave.
+  ensure_system_packages libclang-dev clang llvm protobuf-compiler libprotobuf-dev libudev-dev pkg-config libssl-dev zlib1g-dev cmake make
   say "installing pinned tools into $ATOLL_HOME (first run: solana-test-validator builds for 45+ minutes)"
   "$ATOLL_BIN" tools install
 }

@@ -18,8 +18,8 @@ bridge_vault = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 relayer_key = "file:relayer.key"
 "#;
 
-#[test]
-fn good_config_passes() {
+/// A folder holding GOOD as atoll.toml and the relayer key it references.
+fn good_config() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("relayer.key"),
@@ -28,6 +28,12 @@ fn good_config_passes() {
     .unwrap();
     let file = dir.path().join("atoll.toml");
     std::fs::write(&file, GOOD).unwrap();
+    (dir, file)
+}
+
+#[test]
+fn good_config_passes() {
+    let (_dir, file) = good_config();
     // Run from another folder: relative key paths resolve against the config's folder.
     let out = atoll()
         .args(["config", "check"])
@@ -116,14 +122,7 @@ fn missing_key_file_and_env_are_named_without_values() {
 
 #[test]
 fn env_overrides_apply_and_bad_ones_are_named() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("relayer.key"),
-        "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    )
-    .unwrap();
-    let file = dir.path().join("atoll.toml");
-    std::fs::write(&file, GOOD).unwrap();
+    let (_dir, file) = good_config();
     let out = atoll()
         .args(["config", "check"])
         .arg(&file)

@@ -52,8 +52,7 @@ fn up_traffic_down_via_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let base = atoll_devnet::ports::free_range(2).unwrap().to_string();
-
-    let up = atoll(&[
+    let up_args = [
         "devnet",
         "up",
         "--dir",
@@ -61,7 +60,9 @@ fn up_traffic_down_via_the_cli() {
         "--base-port",
         &base,
         "--no-solana",
-    ]);
+    ];
+
+    let up = atoll(&up_args);
     assert!(up.status.success(), "{}", text(&up));
     let started = pids(dir.path());
     assert_eq!(started.len(), 2);
@@ -78,15 +79,7 @@ fn up_traffic_down_via_the_cli() {
         text(&status)
     );
 
-    let again = atoll(&[
-        "devnet",
-        "up",
-        "--dir",
-        d,
-        "--base-port",
-        &base,
-        "--no-solana",
-    ]);
+    let again = atoll(&up_args);
     assert!(
         !again.status.success() && text(&again).contains("already running"),
         "{}",
@@ -168,5 +161,28 @@ fn traffic_without_a_devnet_says_so() {
         !out.status.success() && text(&out).contains("run `atoll devnet up` first"),
         "{}",
         text(&out)
+    );
+}
+
+#[test]
+fn a_missing_tool_is_named_with_how_to_get_it() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_atoll"))
+        .args([
+            "devnet",
+            "up",
+            "--no-solana",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .env("ATOLL_HOME", home.path())
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("anvil") && t.contains("not found") && t.contains("atoll tools install"),
+        "{t}"
     );
 }
