@@ -11,6 +11,8 @@ build_atoll
 install_tools
 
 DEVNET_DIR="${ATOLL_DEVNET_DIR:-$ATOLL_HOME/devnet}"
+# A previous demo left running in the same folder is stopped first (only its own pids).
+"$ATOLL_BIN" devnet down --dir "$DEVNET_DIR" >/dev/null
 say "starting the devnet in $DEVNET_DIR"
 "$ATOLL_BIN" devnet up --dir "$DEVNET_DIR" "$@"
 trap 'say "stopping the devnet"; "$ATOLL_BIN" devnet down --dir "$DEVNET_DIR"; exit 0' INT TERM

@@ -121,15 +121,21 @@ pub enum StopOutcome {
 
 /// Stops every recorded process: SIGTERM, then SIGKILL after `grace`; removes the pid files.
 pub fn stop_all(dir: &Path, grace: Duration) -> Vec<(NodeProcess, StopOutcome)> {
-    let procs = recorded(dir);
-    let mut results = Vec::new();
-    for p in &procs {
-        if is_ours_and_alive(p) {
+    let procs: Vec<(NodeProcess, bool)> = recorded(dir)
+        .into_iter()
+        .map(|p| {
+            let alive = is_ours_and_alive(&p);
+            (p, alive)
+        })
+        .collect();
+    for (p, alive) in &procs {
+        if *alive {
             let _ = kill(pid_of(p), Signal::SIGTERM);
         }
     }
-    for p in procs {
-        let outcome = if !is_ours_and_alive(&p) && !signalled_recently(&p) {
+    let mut results = Vec::new();
+    for (p, was_alive) in procs {
+        let outcome = if !was_alive {
             StopOutcome::NotRunning
         } else if wait_until_gone(&p, grace) {
             StopOutcome::Stopped
@@ -146,12 +152,6 @@ pub fn stop_all(dir: &Path, grace: Duration) -> Vec<(NodeProcess, StopOutcome)> 
 
 fn pid_of(p: &NodeProcess) -> Pid {
     Pid::from_raw(i32::try_from(p.pid).unwrap_or(i32::MAX))
-}
-
-/// After SIGTERM a process may already be gone when we look; it was running when signalled
-/// if its /proc entry still exists or it left a zombie.
-fn signalled_recently(p: &NodeProcess) -> bool {
-    Path::new(&format!("/proc/{}", p.pid)).exists()
 }
 
 fn wait_until_gone(p: &NodeProcess, timeout: Duration) -> bool {

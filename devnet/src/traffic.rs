@@ -42,6 +42,7 @@ pub struct DepositRecord {
     pub token: String,
     /// In the source token's smallest unit.
     pub amount: u64,
+    pub decimals: u8,
     pub recipient: String,
     pub tx: String,
 }
@@ -322,6 +323,7 @@ async fn deposit(
         to: to.into(),
         token: token.into(),
         amount,
+        decimals: t.decimals,
         recipient: format_recipient(to, recipient),
         tx: receipt.transaction_hash.to_string(),
     })
@@ -408,6 +410,7 @@ async fn deposit_from_solana(
         to: to.into(),
         token: token.into(),
         amount: raw,
+        decimals: t.decimals,
         recipient: format_recipient(to, recipient),
         tx: signature.to_string(),
     })

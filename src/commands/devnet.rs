@@ -157,7 +157,7 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
                         "  {:>8} → {:<8} {} {} to {} (tx {})",
                         d.from,
                         d.to,
-                        d.amount,
+                        atoll_core::Amount::new(atoll_core::U256::from(d.amount), d.decimals),
                         d.token,
                         d.recipient,
                         d.tx
