@@ -1,4 +1,5 @@
-//! The one error type of atoll-adapters.
+//! The one error type of atoll-adapters. RPC errors name the chain, the method and the endpoint
+//! by host only: URLs often carry API keys, which never reach a log or an error.
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdapterError {
@@ -16,12 +17,47 @@ pub enum AdapterError {
         reference: String,
         expected: &'static str,
     },
+    #[error("{chain}: no RPC endpoint configured")]
+    NoEndpoints { chain: String },
+    #[error("{chain}: {method} failed on every endpoint after {attempts} attempts; last: {last}")]
+    RpcUnavailable {
+        chain: String,
+        method: &'static str,
+        attempts: u32,
+        last: String,
+    },
+    #[error("{chain}: {method} refused by {endpoint}: {reason}")]
+    RpcRejected {
+        chain: String,
+        method: &'static str,
+        endpoint: String,
+        reason: String,
+    },
+    /// The node refuses the block range of an `eth_getLogs` (too many results or too wide).
+    #[error("{chain}: log range {from}..={to} too large{}", suggested.map(|s| format!(" (node suggests {s} blocks)")).unwrap_or_default())]
+    RangeTooLarge {
+        chain: String,
+        from: u64,
+        to: u64,
+        suggested: Option<u64>,
+    },
+    #[error("{chain}: the RPC reports chain id {actual}, the config says {expected}")]
+    WrongChainId {
+        chain: String,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("{chain}: block {number} not found")]
+    BlockNotFound { chain: String, number: u64 },
 }
 
 impl AdapterError {
-    /// Whether the same call may succeed later.
+    /// Whether the same call may succeed later (the retry loops above the adapter use this).
     pub fn is_retryable(&self) -> bool {
-        false
+        matches!(
+            self,
+            AdapterError::RpcUnavailable { .. } | AdapterError::BlockNotFound { .. }
+        )
     }
 
     /// Short label for metrics.
@@ -30,6 +66,12 @@ impl AdapterError {
             AdapterError::SecretEnvMissing { .. } => "secret_env_missing",
             AdapterError::SecretFileUnreadable { .. } => "secret_file_unreadable",
             AdapterError::SecretMalformed { .. } => "secret_malformed",
+            AdapterError::NoEndpoints { .. } => "no_endpoints",
+            AdapterError::RpcUnavailable { .. } => "rpc_unavailable",
+            AdapterError::RpcRejected { .. } => "rpc_rejected",
+            AdapterError::RangeTooLarge { .. } => "range_too_large",
+            AdapterError::WrongChainId { .. } => "wrong_chain_id",
+            AdapterError::BlockNotFound { .. } => "block_not_found",
         }
     }
 }

@@ -1,8 +1,9 @@
-//! atoll-adapters: everything that talks to a chain. This first part loads the keys the
-//! adapters sign with, from the secret references in the settings; the `ChainAdapter`
-//! capabilities (heads, finality, pool state, deposits, releases) follow per chain family.
+//! atoll-adapters: everything that talks to a chain. `evm` is the alloy adapter for every EVM
+//! chain (RPC with failover, rate limits and retries; heads, finality, adaptive logs);
+//! `secrets` loads the keys adapters sign with from the settings' secret references.
 
 mod error;
+pub mod evm;
 pub mod secrets;
 
 pub use error::AdapterError;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod contracts;
 mod error;
 pub mod evm;
+pub mod fault_proxy;
 pub mod network;
 pub mod ports;
 pub mod process;
