@@ -160,16 +160,18 @@ pub async fn send(
 ) -> Result<TransactionReceipt, DevnetError> {
     let fail = DevnetError::deploy(chain, step);
     if tx.gas.is_none() {
-        // Estimates fall short for calls through callbacks (V3 swaps: 63/64 of the gas is
-        // forwarded), so leave a third on top.
+        // Estimates fall short in two ways seen here: calls through callbacks (V3 swaps forward
+        // 63/64 of the gas), and V2 pairs, which write their price accumulators only when the
+        // block's timestamp moved since their last update: an estimate made within the same
+        // second misses two SSTOREs (~44k gas). Gas is free on a devnet: double it.
         let estimate = provider
             .estimate_gas(tx.clone())
             .await
             .map_err(|e| DevnetError::deploy(chain, step)(format!("estimate gas: {e}")))?;
-        tx.gas = Some(estimate.saturating_add(estimate / 3).saturating_add(20_000));
+        tx.gas = Some(estimate.saturating_mul(2).saturating_add(100_000));
     }
     let pending = provider
-        .send_transaction(tx)
+        .send_transaction(tx.clone())
         .await
         .map_err(|e| DevnetError::deploy(chain, step)(e.to_string()))?;
     let hash = *pending.tx_hash();
@@ -177,7 +179,31 @@ pub async fn send(
     loop {
         match provider.get_transaction_receipt(hash).await {
             Ok(Some(r)) if r.status() => return Ok(r),
-            Ok(Some(_)) => return Err(fail(format!("transaction {hash} reverted"))),
+            Ok(Some(r)) => {
+                // Replaying the call on the block before says why (anvil mines one tx per block).
+                let before = r.block_number.unwrap_or_default().saturating_sub(1);
+                let why = match provider.call(tx).block(before.into()).await {
+                    Err(e) => e.to_string(),
+                    Ok(_) => {
+                        let number = r.block_number.unwrap_or_default();
+                        let block = provider
+                            .get_block_by_number(number.into())
+                            .await
+                            .ok()
+                            .flatten();
+                        let count = block.map(|b| b.transactions.len()).unwrap_or_default();
+                        format!(
+                            "the replay on the block before succeeds; block {number} holds {count} \
+                             transaction(s), this one from {}",
+                            r.from
+                        )
+                    }
+                };
+                return Err(fail(format!(
+                    "transaction {hash} reverted in block {:?}: {why}",
+                    r.block_number
+                )));
+            }
             Ok(None) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(5)).await
             }

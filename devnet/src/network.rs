@@ -248,6 +248,13 @@ impl Devnet {
         ready: Result<(), String>,
         seconds: u64,
     ) -> Result<(), DevnetError> {
+        // Our node exited, yet its port answered: another node holds the port.
+        let ready = match (ready, self.children.get_mut(index).map(Child::try_wait)) {
+            (Ok(()), Some(Ok(Some(status)))) => {
+                Err(format!("exited ({status}) while its port answered"))
+            }
+            (r, _) => r,
+        };
         let Err(reason) = ready else { return Ok(()) };
         if let Some(child) = self.children.get_mut(index)
             && let Ok(Some(status)) = child.try_wait()

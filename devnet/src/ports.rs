@@ -1,7 +1,9 @@
 //! Port choice: fixed ports for the CLI (checked, with a clear error when taken) and free ports
 //! for tests, which never use fixed ones.
 
+use std::collections::HashSet;
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::sync::{Mutex, OnceLock};
 
 use rand::Rng;
 
@@ -24,12 +26,26 @@ pub fn ensure_free(port: u16, what: &str) -> Result<(), DevnetError> {
     }
 }
 
-/// The first of `len` consecutive free ports, from a random start so parallel tests rarely meet.
+/// Ports this process has handed out. A port is free to bind until the node binds it, so two
+/// devnets starting at once in one process (parallel tests) could otherwise pick the same one,
+/// and the second would talk to the first's node.
+fn claimed() -> &'static Mutex<HashSet<u16>> {
+    static CLAIMED: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    CLAIMED.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+/// The first of `len` consecutive free ports, claimed for this process, from a random start
+/// so parallel test processes rarely meet.
 pub fn free_range(len: u16) -> Result<u16, DevnetError> {
     let mut rng = rand::rng();
+    let mut claimed = claimed()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for _ in 0..200 {
         let base: u16 = rng.random_range(20_000..(60_000 - len));
-        if (base..base.saturating_add(len)).all(is_free) {
+        let range = base..base.saturating_add(len);
+        if range.clone().all(|p| !claimed.contains(&p) && is_free(p)) {
+            claimed.extend(range);
             return Ok(base);
         }
     }

@@ -2,8 +2,12 @@
 //! heads and finality, blocks for reorg detection, and logs over block ranges that adapt to what
 //! the node accepts. Calls go through [`rpc::RpcPool`] (failover, rate limit, retries).
 
+pub mod abi;
+pub mod discovery;
+pub mod events;
 pub mod logs;
 pub mod rpc;
+pub mod state;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
