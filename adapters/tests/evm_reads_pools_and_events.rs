@@ -15,28 +15,13 @@ use atoll_adapters::evm::{EvmChain, LogWindow, RetryPolicy};
 use atoll_core::settings::Settings;
 use atoll_devnet::contracts::{IUniswapV2Pair, IUniswapV3Pool, TestToken};
 use atoll_devnet::traffic::{self, TrafficOptions};
-use atoll_devnet::{Devnet, PortChoice, UpOptions, evm, tools::Tools};
+use atoll_devnet::{Devnet, evm};
 
 const FAST: RetryPolicy = RetryPolicy {
     rounds: 3,
     base_delay: Duration::from_millis(2),
     max_delay: Duration::from_millis(20),
 };
-
-async fn devnet(dir: &std::path::Path) -> Devnet {
-    let tools = Tools::locate(false)
-        .expect("run `atoll tools install --no-validator` (scripts/test.sh does)");
-    Devnet::up(
-        &UpOptions {
-            dir: dir.to_path_buf(),
-            ports: PortChoice::Free,
-            solana: false,
-        },
-        &tools,
-    )
-    .await
-    .unwrap()
-}
 
 fn settings(devnet: &Devnet) -> Settings {
     let text = std::fs::read_to_string(&devnet.state.config_path).unwrap();
@@ -46,7 +31,7 @@ fn settings(devnet: &Devnet) -> Settings {
 #[tokio::test]
 async fn factories_find_the_deployed_pools_and_state_reads_agree() {
     let dir = tempfile::tempdir().unwrap();
-    let net = devnet(dir.path()).await;
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     let cfg = settings(&net);
     let deployed = net.state.evm_chain("bsc").unwrap();
     let chain = EvmChain::new(cfg.chain("bsc").unwrap(), FAST).unwrap();
@@ -183,7 +168,7 @@ async fn factories_find_the_deployed_pools_and_state_reads_agree() {
 #[tokio::test]
 async fn every_traffic_event_decodes_to_what_was_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let net = devnet(dir.path()).await;
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     let report = traffic::run(
         &net.state,
         TrafficOptions {

@@ -17,28 +17,13 @@ use atoll_core::settings::ChainSettings;
 use atoll_devnet::contracts::{IUniswapV2Pair, IUniswapV3Pool};
 use atoll_devnet::fault_proxy::{FaultPlan, FaultProxy};
 use atoll_devnet::traffic::{self, TrafficOptions};
-use atoll_devnet::{Devnet, PortChoice, UpOptions, evm, tools::Tools};
+use atoll_devnet::{Devnet, evm};
 
 const FAST: RetryPolicy = RetryPolicy {
     rounds: 4,
     base_delay: Duration::from_millis(2),
     max_delay: Duration::from_millis(20),
 };
-
-async fn devnet(dir: &std::path::Path) -> Devnet {
-    let tools = Tools::locate(false)
-        .expect("run `atoll tools install --no-validator` (scripts/test.sh does)");
-    Devnet::up(
-        &UpOptions {
-            dir: dir.to_path_buf(),
-            ports: PortChoice::Free,
-            solana: false,
-        },
-        &tools,
-    )
-    .await
-    .unwrap()
-}
 
 fn settings(name: &str, chain_id: u64, rpc: &[&str]) -> ChainSettings {
     ChainSettings {
@@ -69,7 +54,7 @@ fn swap_filter() -> Filter {
 #[tokio::test]
 async fn refused_log_ranges_are_split_and_no_log_is_lost() {
     let dir = tempfile::tempdir().unwrap();
-    let net = devnet(dir.path()).await;
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     traffic::run(
         &net.state,
         TrafficOptions {
@@ -127,7 +112,7 @@ async fn refused_log_ranges_are_split_and_no_log_is_lost() {
 #[tokio::test]
 async fn http_429_and_502_are_retried_and_a_dead_endpoint_fails_over() {
     let dir = tempfile::tempdir().unwrap();
-    let net = devnet(dir.path()).await;
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     let eth = net.state.evm_chain("ethereum").unwrap();
     let flaky = FaultProxy::start(
         &eth.rpc_url,
@@ -163,7 +148,7 @@ async fn http_429_and_502_are_retried_and_a_dead_endpoint_fails_over() {
 #[tokio::test]
 async fn finality_permanent_errors_and_bad_endpoints() {
     let dir = tempfile::tempdir().unwrap();
-    let net = devnet(dir.path()).await;
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     let eth = net.state.evm_chain("ethereum").unwrap();
     let bsc = net.state.evm_chain("bsc").unwrap();
     let proxy = FaultProxy::start(&eth.rpc_url, FaultPlan::default())

@@ -280,6 +280,21 @@ impl Devnet {
         })
     }
 
+    /// A devnet in `dir` on free ports, with the installed tools: what every integration test
+    /// starts. Only EVM chains unless `solana`.
+    pub async fn up_on_free_ports(dir: &Path, solana: bool) -> Result<Devnet, DevnetError> {
+        let tools = Tools::locate(solana)?;
+        Devnet::up(
+            &UpOptions {
+                dir: dir.to_path_buf(),
+                ports: PortChoice::Free,
+                solana,
+            },
+            &tools,
+        )
+        .await
+    }
+
     /// Leaves the nodes running after this handle is gone (`atoll devnet up`).
     pub fn detach(mut self) {
         self.detached = true;

@@ -7,25 +7,9 @@ use alloy::primitives::{Address, FixedBytes, U256, keccak256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolEvent, SolValue};
+use atoll_devnet::Devnet;
 use atoll_devnet::contracts::{BridgeVault, TestToken};
 use atoll_devnet::evm::{self, EvmDeployment, Role};
-use atoll_devnet::tools::Tools;
-use atoll_devnet::{Devnet, PortChoice, UpOptions};
-
-async fn evm_devnet(dir: &std::path::Path) -> Devnet {
-    let tools = Tools::locate(false)
-        .expect("run `atoll tools install --no-validator` (scripts/test.sh does)");
-    Devnet::up(
-        &UpOptions {
-            dir: dir.to_path_buf(),
-            ports: PortChoice::Free,
-            solana: false,
-        },
-        &tools,
-    )
-    .await
-    .unwrap()
-}
 
 fn chain(devnet: &Devnet) -> EvmDeployment {
     devnet.state.evm_chain("ethereum").unwrap().clone()
@@ -47,7 +31,7 @@ fn vault_error(e: alloy::contract::Error) -> BridgeVault::BridgeVaultErrors {
 #[tokio::test]
 async fn deposit_then_release_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let devnet = evm_devnet(dir.path()).await;
+    let devnet = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     let c = chain(&devnet);
     let usdc = c.token("USDC").unwrap().address;
     let user = evm::provider_for(&c.rpc_url, Role::User).unwrap();
@@ -153,7 +137,7 @@ async fn deposit_then_release_exactly_once() {
 #[tokio::test]
 async fn release_batch_skips_processed_and_failed_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let devnet = evm_devnet(dir.path()).await;
+    let devnet = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     let c = chain(&devnet);
     let usdc = c.token("USDC").unwrap().address;
     let relayer = evm::provider_for(&c.rpc_url, Role::Relayer).unwrap();
@@ -268,7 +252,7 @@ async fn release_batch_skips_processed_and_failed_entries() {
 #[tokio::test]
 async fn bad_deposits_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let devnet = evm_devnet(dir.path()).await;
+    let devnet = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     let c = chain(&devnet);
     let usdc = c.token("USDC").unwrap().address;
     let user = evm::provider_for(&c.rpc_url, Role::User).unwrap();

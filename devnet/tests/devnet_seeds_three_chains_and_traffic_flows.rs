@@ -15,24 +15,14 @@ use atoll_devnet::solana::{
     CPMM_POOL_DISCRIMINATOR, CPMM_PROGRAM, WHIRLPOOL_DISCRIMINATOR, WHIRLPOOL_PROGRAM,
 };
 use atoll_devnet::traffic::{self, TrafficOptions};
-use atoll_devnet::{Devnet, PortChoice, UpOptions, evm, process, tools::Tools};
+use atoll_devnet::{Devnet, evm, process};
 use solana_client::nonblocking::rpc_client::RpcClient;
 use solana_sdk::pubkey::Pubkey;
 
 #[tokio::test]
 async fn devnet_seeds_three_chains_and_traffic_flows() {
     let dir = tempfile::tempdir().unwrap();
-    let tools = Tools::locate(true).expect("run `atoll tools install` (scripts/test.sh does)");
-    let devnet = Devnet::up(
-        &UpOptions {
-            dir: dir.path().to_path_buf(),
-            ports: PortChoice::Free,
-            solana: true,
-        },
-        &tools,
-    )
-    .await
-    .unwrap();
+    let devnet = Devnet::up_on_free_ports(dir.path(), true).await.unwrap();
     let state = devnet.state.clone();
 
     // EVM: the V2 factory knows the seeded pairs, whose reserves are non-zero; V3 pools priced.

@@ -2,22 +2,12 @@
 //! the same deposits; another seed makes different ones.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use atoll_devnet::Devnet;
 use atoll_devnet::traffic::{self, TrafficOptions, TrafficReport};
-use atoll_devnet::{Devnet, PortChoice, UpOptions, tools::Tools};
 
 async fn run(seed: u64) -> TrafficReport {
     let dir = tempfile::tempdir().unwrap();
-    let tools = Tools::locate(false).unwrap();
-    let devnet = Devnet::up(
-        &UpOptions {
-            dir: dir.path().to_path_buf(),
-            ports: PortChoice::Free,
-            solana: false,
-        },
-        &tools,
-    )
-    .await
-    .unwrap();
+    let devnet = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     let report = traffic::run(
         &devnet.state,
         TrafficOptions {

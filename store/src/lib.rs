@@ -34,9 +34,16 @@ impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc`, `postgres://…`). SQLite files are created
     /// when missing and opened in WAL mode with foreign keys enforced.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_within(url, Duration::from_secs(10)).await
+    }
+
+    /// `connect`, giving up after `timeout` when the server does not answer (a refused
+    /// connection is retried until then: a database restarting is not an outage).
+    pub async fn connect_within(url: &str, timeout: Duration) -> Result<Store, StoreError> {
         let mut opts = ConnectOptions::new(url.to_string());
         opts.sqlx_logging(false)
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(timeout)
+            .connect_timeout(timeout);
         if url.starts_with("sqlite:") {
             // Validate the URL here: sea-orm would otherwise fail later with a less clear error.
             SqliteConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl {

@@ -158,10 +158,13 @@ async fn bad_urls_are_named_without_passwords() {
         e.contains("expected sqlite") && !e.contains("hunter2"),
         "{e}"
     );
-    let e = Store::connect("postgres://atoll:hunter2@127.0.0.1:1/x")
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = Store::connect_within(
+        "postgres://atoll:hunter2@127.0.0.1:1/x",
+        std::time::Duration::from_millis(300),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(
         e.contains("cannot connect") && !e.contains("hunter2"),
         "{e}"
