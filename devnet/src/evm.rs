@@ -221,9 +221,296 @@ struct Deployer<'a> {
     plan: &'a EvmChainPlan,
     provider: DynProvider,
     rpc_url: String,
+    accounts: Vec<(Role, Address)>,
 }
 
 impl Deployer<'_> {
+    fn addr(&self, role: Role) -> Address {
+        self.accounts
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, a)| *a)
+            .unwrap_or_default()
+    }
+
+    /// Two 6-decimal stables and the 18-decimal wrapped native, minted to every role.
+    async fn deploy_tokens(&self) -> Result<Vec<DeployedToken>, DevnetError> {
+        let d = self;
+        let plan = d.plan;
+        let addr = |role: Role| d.addr(role);
+        let mut tokens = Vec::new();
+        for (symbol, name, decimals, price) in [
+            ("USDC", "USD Coin (devnet)", 6u8, 1u64),
+            ("USDT", "Tether USD (devnet)", 6, 1),
+            (
+                plan.native_symbol,
+                "Wrapped native (devnet)",
+                18,
+                plan.native_price_usd,
+            ),
+        ] {
+            let code = TestToken::deploy_builder(
+                &d.provider,
+                name.to_string(),
+                symbol.to_string(),
+                decimals,
+            )
+            .calldata()
+            .clone();
+            let address = d.deploy(code, &format!("deploy {symbol}")).await?;
+            let token = TestToken::new(address, &d.provider);
+            for (role, amount) in [
+                (Role::Deployer, 1_000_000_000u128),
+                (Role::Trader, 100_000_000),
+                (Role::User, 100_000_000),
+                (Role::Treasury, 10_000_000),
+            ] {
+                let units = amount / u128::from(price.max(1));
+                let tx = token
+                    .mint(addr(role), whole(units, decimals))
+                    .into_transaction_request();
+                d.send(tx, &format!("mint {symbol} to {}", role.as_str()))
+                    .await?;
+            }
+            tokens.push(DeployedToken {
+                symbol: symbol.to_string(),
+                address,
+                decimals,
+                price_usd: price,
+            });
+        }
+        Ok(tokens)
+    }
+
+    /// The real `UniswapV2Factory` and three seeded pairs.
+    async fn deploy_v2(
+        &self,
+        node_modules: &std::path::Path,
+        usdc: &DeployedToken,
+        usdt: &DeployedToken,
+        native: &DeployedToken,
+    ) -> Result<(Address, Vec<DeployedPool>), DevnetError> {
+        let d = self;
+        let plan = d.plan;
+        let addr = |role: Role| d.addr(role);
+        // Uniswap V2: the real factory bytecode, constructor(feeToSetter).
+        let mut code = crate::contracts::uniswap_v2_factory_bytecode(node_modules)?.to_vec();
+        code.extend_from_slice(&addr(Role::Deployer).abi_encode());
+        let v2_factory = d.deploy(code.into(), "deploy UniswapV2Factory").await?;
+        let factory = IUniswapV2Factory::new(v2_factory, &d.provider);
+        let mut v2_pairs = Vec::new();
+        for (a, b, depth_usd) in [
+            (&usdc, &native, 6_000_000u64),
+            (&usdt, &native, 3_000_000),
+            (&usdc, &usdt, 2_000_000),
+        ] {
+            let depth = depth_usd * plan.depth_percent / 100;
+            let step = format!("V2 pair {}/{}", a.symbol, b.symbol);
+            d.send(
+                factory
+                    .createPair(a.address, b.address)
+                    .into_transaction_request(),
+                &step,
+            )
+            .await?;
+            let pair = factory
+                .getPair(a.address, b.address)
+                .call()
+                .await
+                .map_err(|e| DevnetError::deploy(plan.name, &step)(e.to_string()))?;
+            for t in [a, b] {
+                let amount = whole(u128::from(depth / 2 / t.price_usd), t.decimals);
+                d.send(
+                    TestToken::new(t.address, &d.provider)
+                        .transfer(pair, amount)
+                        .into_transaction_request(),
+                    &step,
+                )
+                .await?;
+            }
+            d.send(
+                crate::contracts::IUniswapV2Pair::new(pair, &d.provider)
+                    .mint(addr(Role::Deployer))
+                    .into_transaction_request(),
+                &step,
+            )
+            .await?;
+            let (token0, token1) = if a.address < b.address {
+                (a.address, b.address)
+            } else {
+                (b.address, a.address)
+            };
+            v2_pairs.push(DeployedPool {
+                protocol: "uniswap_v2".into(),
+                address: pair,
+                token0,
+                token1,
+                fee_ppm: 3000,
+            });
+        }
+
+        Ok((v2_factory, v2_pairs))
+    }
+
+    /// The real `UniswapV3Factory`, our `V3PoolDriver`, and two pools with full-range liquidity.
+    async fn deploy_v3(
+        &self,
+        node_modules: &std::path::Path,
+        usdc: &DeployedToken,
+        usdt: &DeployedToken,
+        native: &DeployedToken,
+    ) -> Result<(Address, Address, Vec<DeployedPool>), DevnetError> {
+        let d = self;
+        let plan = d.plan;
+        // Uniswap V3: the real factory, pools initialised at the tokens' prices, full-range liquidity.
+        let v3_factory = d
+            .deploy(
+                crate::contracts::uniswap_v3_factory_bytecode(node_modules)?,
+                "deploy UniswapV3Factory",
+            )
+            .await?;
+        let driver_code = V3PoolDriver::deploy_builder(&d.provider, v3_factory)
+            .calldata()
+            .clone();
+        let v3_driver = d.deploy(driver_code, "deploy V3PoolDriver").await?;
+        for t in [&usdc, &usdt, &native] {
+            d.send(
+                TestToken::new(t.address, &d.provider)
+                    .approve(v3_driver, U256::MAX)
+                    .into_transaction_request(),
+                "approve driver",
+            )
+            .await?;
+        }
+        let v3f = IUniswapV3Factory::new(v3_factory, &d.provider);
+        let driver = V3PoolDriver::new(v3_driver, &d.provider);
+        let mut v3_pools = Vec::new();
+        for (a, b, fee, spacing, depth_usd) in [
+            (&usdc, &native, 3000u32, 60i32, 4_000_000u64),
+            (&usdc, &usdt, 500, 10, 2_000_000),
+        ] {
+            let depth = depth_usd * plan.depth_percent / 100;
+            let step = format!("V3 pool {}/{} {fee}", a.symbol, b.symbol);
+            let e = |s: &str| DevnetError::deploy(plan.name, s);
+            d.send(
+                v3f.createPool(a.address, b.address, U24::from(fee))
+                    .into_transaction_request(),
+                &step,
+            )
+            .await?;
+            let pool = v3f
+                .getPool(a.address, b.address, U24::from(fee))
+                .call()
+                .await
+                .map_err(|x| e(&step)(x.to_string()))?;
+            let (t0, t1) = if a.address < b.address {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            // price = raw token1 per raw token0.
+            let price = (t0.price_usd as f64 / t1.price_usd as f64)
+                * 10f64.powi(i32::from(t1.decimals) - i32::from(t0.decimals));
+            let sqrt_price = price.sqrt();
+            let sqrt_price_x96 = U160::from((sqrt_price * 2f64.powi(96)) as u128);
+            d.send(
+                IUniswapV3Pool::new(pool, &d.provider)
+                    .initialize(sqrt_price_x96)
+                    .into_transaction_request(),
+                &step,
+            )
+            .await?;
+            // Full range: amount1 ≈ L·√P, so L = amount1 / √P.
+            let amount1 = (depth / 2 / t1.price_usd) as f64 * 10f64.powi(i32::from(t1.decimals));
+            let liquidity = (amount1 / sqrt_price) as u128;
+            let max_tick = 887_272 / spacing * spacing;
+            let (lower, upper) = (
+                I24::try_from(-max_tick).unwrap_or_default(),
+                I24::try_from(max_tick).unwrap_or_default(),
+            );
+            d.send(
+                driver
+                    .mint(pool, lower, upper, liquidity)
+                    .into_transaction_request(),
+                &step,
+            )
+            .await?;
+            v3_pools.push(DeployedPool {
+                protocol: "uniswap_v3".into(),
+                address: pool,
+                token0: t0.address,
+                token1: t1.address,
+                fee_ppm: fee,
+            });
+        }
+
+        Ok((v3_factory, v3_driver, v3_pools))
+    }
+
+    /// `BridgeVault` with the relayer role and liquidity; users' standing approvals.
+    async fn deploy_vault(
+        &self,
+        v3_driver: Address,
+        tokens: [&DeployedToken; 3],
+    ) -> Result<Address, DevnetError> {
+        let d = self;
+        let plan = d.plan;
+        let addr = |role: Role| d.addr(role);
+        let [usdc, usdt, native] = tokens;
+        // BridgeVault: owned by the deployer, the devnet relayer key as relayer, liquidity in it.
+        let vault_code = BridgeVault::deploy_builder(&d.provider, addr(Role::Deployer))
+            .calldata()
+            .clone();
+        let bridge_vault = d.deploy(vault_code, "deploy BridgeVault").await?;
+        let vault = BridgeVault::new(bridge_vault, &d.provider);
+        d.send(
+            vault
+                .setRelayer(addr(Role::Relayer), true)
+                .into_transaction_request(),
+            "setRelayer",
+        )
+        .await?;
+        for t in [&usdc, &usdt, &native] {
+            let token = TestToken::new(t.address, &d.provider);
+            d.send(
+                token
+                    .approve(bridge_vault, U256::MAX)
+                    .into_transaction_request(),
+                "approve vault",
+            )
+            .await?;
+            let amount = whole(u128::from(5_000_000 / t.price_usd), t.decimals);
+            d.send(
+                vault
+                    .addLiquidity(t.address, amount)
+                    .into_transaction_request(),
+                &format!("addLiquidity {}", t.symbol),
+            )
+            .await?;
+        }
+        // Users approve once, so traffic is one transaction per action.
+        for (role, spender) in [
+            (Role::User, bridge_vault),
+            (Role::Trader, v3_driver),
+            (Role::Treasury, bridge_vault),
+        ] {
+            let p = provider_for(&d.rpc_url, role)?;
+            for t in [&usdc, &usdt, &native] {
+                send(
+                    &p,
+                    TestToken::new(t.address, &p)
+                        .approve(spender, U256::MAX)
+                        .into_transaction_request(),
+                    plan.name,
+                    "approve",
+                )
+                .await?;
+            }
+        }
+
+        Ok(bridge_vault)
+    }
+
     async fn send(
         &self,
         tx: TransactionRequest,
@@ -248,61 +535,17 @@ pub async fn deploy_chain(
     rpc_url: &str,
     node_modules: &std::path::Path,
 ) -> Result<EvmDeployment, DevnetError> {
-    let d = Deployer {
-        plan,
-        provider: provider_for(rpc_url, Role::Deployer)?,
-        rpc_url: rpc_url.to_string(),
-    };
     let accounts: Vec<(Role, Address)> = Role::ALL
         .iter()
         .map(|r| Ok((*r, r.signer()?.address())))
         .collect::<Result<_, DevnetError>>()?;
-    let addr = |role: Role| {
-        accounts
-            .iter()
-            .find(|(r, _)| *r == role)
-            .map(|(_, a)| *a)
-            .unwrap_or_default()
+    let d = Deployer {
+        plan,
+        provider: provider_for(rpc_url, Role::Deployer)?,
+        rpc_url: rpc_url.to_string(),
+        accounts: accounts.clone(),
     };
-
-    // Tokens: two 6-decimal stables and the 18-decimal wrapped native.
-    let mut tokens = Vec::new();
-    for (symbol, name, decimals, price) in [
-        ("USDC", "USD Coin (devnet)", 6u8, 1u64),
-        ("USDT", "Tether USD (devnet)", 6, 1),
-        (
-            plan.native_symbol,
-            "Wrapped native (devnet)",
-            18,
-            plan.native_price_usd,
-        ),
-    ] {
-        let code =
-            TestToken::deploy_builder(&d.provider, name.to_string(), symbol.to_string(), decimals)
-                .calldata()
-                .clone();
-        let address = d.deploy(code, &format!("deploy {symbol}")).await?;
-        let token = TestToken::new(address, &d.provider);
-        for (role, amount) in [
-            (Role::Deployer, 1_000_000_000u128),
-            (Role::Trader, 100_000_000),
-            (Role::User, 100_000_000),
-            (Role::Treasury, 10_000_000),
-        ] {
-            let units = amount / u128::from(price.max(1));
-            let tx = token
-                .mint(addr(role), whole(units, decimals))
-                .into_transaction_request();
-            d.send(tx, &format!("mint {symbol} to {}", role.as_str()))
-                .await?;
-        }
-        tokens.push(DeployedToken {
-            symbol: symbol.to_string(),
-            address,
-            decimals,
-            price_usd: price,
-        });
-    }
+    let tokens = d.deploy_tokens().await?;
     let tok = |s: &str| tokens.iter().find(|t| t.symbol == s).cloned();
     let (Some(usdc), Some(usdt), Some(native)) =
         (tok("USDC"), tok("USDT"), tok(plan.native_symbol))
@@ -317,195 +560,10 @@ pub async fn deploy_chain(
         .await
         .map_err(|e| DevnetError::deploy(plan.name, "block number")(e.to_string()))?;
 
-    // Uniswap V2: the real factory bytecode, constructor(feeToSetter).
-    let mut code = crate::contracts::uniswap_v2_factory_bytecode(node_modules)?.to_vec();
-    code.extend_from_slice(&addr(Role::Deployer).abi_encode());
-    let v2_factory = d.deploy(code.into(), "deploy UniswapV2Factory").await?;
-    let factory = IUniswapV2Factory::new(v2_factory, &d.provider);
-    let mut v2_pairs = Vec::new();
-    for (a, b, depth_usd) in [
-        (&usdc, &native, 6_000_000u64),
-        (&usdt, &native, 3_000_000),
-        (&usdc, &usdt, 2_000_000),
-    ] {
-        let depth = depth_usd * plan.depth_percent / 100;
-        let step = format!("V2 pair {}/{}", a.symbol, b.symbol);
-        d.send(
-            factory
-                .createPair(a.address, b.address)
-                .into_transaction_request(),
-            &step,
-        )
-        .await?;
-        let pair = factory
-            .getPair(a.address, b.address)
-            .call()
-            .await
-            .map_err(|e| DevnetError::deploy(plan.name, &step)(e.to_string()))?;
-        for t in [a, b] {
-            let amount = whole(u128::from(depth / 2 / t.price_usd), t.decimals);
-            d.send(
-                TestToken::new(t.address, &d.provider)
-                    .transfer(pair, amount)
-                    .into_transaction_request(),
-                &step,
-            )
-            .await?;
-        }
-        d.send(
-            crate::contracts::IUniswapV2Pair::new(pair, &d.provider)
-                .mint(addr(Role::Deployer))
-                .into_transaction_request(),
-            &step,
-        )
-        .await?;
-        let (token0, token1) = if a.address < b.address {
-            (a.address, b.address)
-        } else {
-            (b.address, a.address)
-        };
-        v2_pairs.push(DeployedPool {
-            protocol: "uniswap_v2".into(),
-            address: pair,
-            token0,
-            token1,
-            fee_ppm: 3000,
-        });
-    }
-
-    // Uniswap V3: the real factory, pools initialised at the tokens' prices, full-range liquidity.
-    let v3_factory = d
-        .deploy(
-            crate::contracts::uniswap_v3_factory_bytecode(node_modules)?,
-            "deploy UniswapV3Factory",
-        )
-        .await?;
-    let driver_code = V3PoolDriver::deploy_builder(&d.provider, v3_factory)
-        .calldata()
-        .clone();
-    let v3_driver = d.deploy(driver_code, "deploy V3PoolDriver").await?;
-    for t in [&usdc, &usdt, &native] {
-        d.send(
-            TestToken::new(t.address, &d.provider)
-                .approve(v3_driver, U256::MAX)
-                .into_transaction_request(),
-            "approve driver",
-        )
-        .await?;
-    }
-    let v3f = IUniswapV3Factory::new(v3_factory, &d.provider);
-    let driver = V3PoolDriver::new(v3_driver, &d.provider);
-    let mut v3_pools = Vec::new();
-    for (a, b, fee, spacing, depth_usd) in [
-        (&usdc, &native, 3000u32, 60i32, 4_000_000u64),
-        (&usdc, &usdt, 500, 10, 2_000_000),
-    ] {
-        let depth = depth_usd * plan.depth_percent / 100;
-        let step = format!("V3 pool {}/{} {fee}", a.symbol, b.symbol);
-        let e = |s: &str| DevnetError::deploy(plan.name, s);
-        d.send(
-            v3f.createPool(a.address, b.address, U24::from(fee))
-                .into_transaction_request(),
-            &step,
-        )
-        .await?;
-        let pool = v3f
-            .getPool(a.address, b.address, U24::from(fee))
-            .call()
-            .await
-            .map_err(|x| e(&step)(x.to_string()))?;
-        let (t0, t1) = if a.address < b.address {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        // price = raw token1 per raw token0.
-        let price = (t0.price_usd as f64 / t1.price_usd as f64)
-            * 10f64.powi(i32::from(t1.decimals) - i32::from(t0.decimals));
-        let sqrt_price = price.sqrt();
-        let sqrt_price_x96 = U160::from((sqrt_price * 2f64.powi(96)) as u128);
-        d.send(
-            IUniswapV3Pool::new(pool, &d.provider)
-                .initialize(sqrt_price_x96)
-                .into_transaction_request(),
-            &step,
-        )
-        .await?;
-        // Full range: amount1 ≈ L·√P, so L = amount1 / √P.
-        let amount1 = (depth / 2 / t1.price_usd) as f64 * 10f64.powi(i32::from(t1.decimals));
-        let liquidity = (amount1 / sqrt_price) as u128;
-        let max_tick = 887_272 / spacing * spacing;
-        let (lower, upper) = (
-            I24::try_from(-max_tick).unwrap_or_default(),
-            I24::try_from(max_tick).unwrap_or_default(),
-        );
-        d.send(
-            driver
-                .mint(pool, lower, upper, liquidity)
-                .into_transaction_request(),
-            &step,
-        )
-        .await?;
-        v3_pools.push(DeployedPool {
-            protocol: "uniswap_v3".into(),
-            address: pool,
-            token0: t0.address,
-            token1: t1.address,
-            fee_ppm: fee,
-        });
-    }
-
-    // BridgeVault: owned by the deployer, the devnet relayer key as relayer, liquidity in it.
-    let vault_code = BridgeVault::deploy_builder(&d.provider, addr(Role::Deployer))
-        .calldata()
-        .clone();
-    let bridge_vault = d.deploy(vault_code, "deploy BridgeVault").await?;
-    let vault = BridgeVault::new(bridge_vault, &d.provider);
-    d.send(
-        vault
-            .setRelayer(addr(Role::Relayer), true)
-            .into_transaction_request(),
-        "setRelayer",
-    )
-    .await?;
-    for t in [&usdc, &usdt, &native] {
-        let token = TestToken::new(t.address, &d.provider);
-        d.send(
-            token
-                .approve(bridge_vault, U256::MAX)
-                .into_transaction_request(),
-            "approve vault",
-        )
-        .await?;
-        let amount = whole(u128::from(5_000_000 / t.price_usd), t.decimals);
-        d.send(
-            vault
-                .addLiquidity(t.address, amount)
-                .into_transaction_request(),
-            &format!("addLiquidity {}", t.symbol),
-        )
-        .await?;
-    }
-    // Users approve once, so traffic is one transaction per action.
-    for (role, spender) in [
-        (Role::User, bridge_vault),
-        (Role::Trader, v3_driver),
-        (Role::Treasury, bridge_vault),
-    ] {
-        let p = provider_for(&d.rpc_url, role)?;
-        for t in [&usdc, &usdt, &native] {
-            send(
-                &p,
-                TestToken::new(t.address, &p)
-                    .approve(spender, U256::MAX)
-                    .into_transaction_request(),
-                plan.name,
-                "approve",
-            )
-            .await?;
-        }
-    }
-
+    let (v2_factory, v2_pairs) = d.deploy_v2(node_modules, &usdc, &usdt, &native).await?;
+    let (v3_factory, v3_driver, v3_pools) =
+        d.deploy_v3(node_modules, &usdc, &usdt, &native).await?;
+    let bridge_vault = d.deploy_vault(v3_driver, [&usdc, &usdt, &native]).await?;
     Ok(EvmDeployment {
         name: plan.name.to_string(),
         chain_id: plan.chain_id,
