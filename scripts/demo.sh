@@ -6,9 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-check_toolchain
-build_atoll
-install_tools
+prepare
 
 DEVNET_DIR="${ATOLL_DEVNET_DIR:-$ATOLL_HOME/devnet}"
 # A previous demo left running in the same folder is stopped first (only its own pids).

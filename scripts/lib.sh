@@ -33,6 +33,13 @@ build_atoll() {
   cargo build --locked --bin atoll
 }
 
+# What both README commands need before they run anything: toolchain, the binary, the tools.
+prepare() {
+  check_toolchain
+  build_atoll
+  install_tools
+}
+
 install_tools() {
   # Anza's list of build dependencies for agave.
   ensure_system_packages libclang-dev clang llvm protobuf-compiler libprotobuf-dev libudev-dev pkg-config libssl-dev zlib1g-dev cmake make

@@ -6,9 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-check_toolchain
-build_atoll
-install_tools
+prepare
 
 # PostgreSQL: Debian's cluster, started when down; a password role for loopback (scram) auth.
 ensure_system_packages postgresql

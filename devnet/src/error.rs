@@ -31,14 +31,9 @@ pub enum DevnetError {
     NotRunning { dir: PathBuf },
     #[error("{artifact}: {reason}")]
     Artifact { artifact: String, reason: String },
+    /// A step on a chain (a deployment, a swap, a deposit) that failed.
     #[error("{chain}: {step} failed: {reason}")]
-    Deploy {
-        chain: String,
-        step: String,
-        reason: String,
-    },
-    #[error("{chain}: traffic failed at {step}: {reason}")]
-    Traffic {
+    ChainStep {
         chain: String,
         step: String,
         reason: String,
@@ -60,9 +55,9 @@ impl DevnetError {
         move |source| DevnetError::Io { path, source }
     }
 
-    pub(crate) fn deploy(chain: &str, step: &str) -> Box<dyn FnOnce(String) -> DevnetError + Send> {
+    pub(crate) fn step(chain: &str, step: &str) -> Box<dyn FnOnce(String) -> DevnetError + Send> {
         let (chain, step) = (chain.to_string(), step.to_string());
-        Box::new(move |reason| DevnetError::Deploy {
+        Box::new(move |reason| DevnetError::ChainStep {
             chain,
             step,
             reason,

@@ -158,7 +158,7 @@ pub async fn send(
     chain: &str,
     step: &str,
 ) -> Result<TransactionReceipt, DevnetError> {
-    let fail = DevnetError::deploy(chain, step);
+    let fail = DevnetError::step(chain, step);
     if tx.gas.is_none() {
         // Estimates fall short in two ways seen here: calls through callbacks (V3 swaps forward
         // 63/64 of the gas), and V2 pairs, which write their price accumulators only when the
@@ -167,13 +167,13 @@ pub async fn send(
         let estimate = provider
             .estimate_gas(tx.clone())
             .await
-            .map_err(|e| DevnetError::deploy(chain, step)(format!("estimate gas: {e}")))?;
+            .map_err(|e| DevnetError::step(chain, step)(format!("estimate gas: {e}")))?;
         tx.gas = Some(estimate.saturating_mul(2).saturating_add(100_000));
     }
     let pending = provider
         .send_transaction(tx.clone())
         .await
-        .map_err(|e| DevnetError::deploy(chain, step)(e.to_string()))?;
+        .map_err(|e| DevnetError::step(chain, step)(e.to_string()))?;
     let hash = *pending.tx_hash();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -317,7 +317,7 @@ impl Deployer<'_> {
                 .getPair(a.address, b.address)
                 .call()
                 .await
-                .map_err(|e| DevnetError::deploy(plan.name, &step)(e.to_string()))?;
+                .map_err(|e| DevnetError::step(plan.name, &step)(e.to_string()))?;
             for t in [a, b] {
                 let amount = whole(u128::from(depth / 2 / t.price_usd), t.decimals);
                 d.send(
@@ -391,7 +391,7 @@ impl Deployer<'_> {
         ] {
             let depth = depth_usd * plan.depth_percent / 100;
             let step = format!("V3 pool {}/{} {fee}", a.symbol, b.symbol);
-            let e = |s: &str| DevnetError::deploy(plan.name, s);
+            let e = |s: &str| DevnetError::step(plan.name, s);
             d.send(
                 v3f.createPool(a.address, b.address, U24::from(fee))
                     .into_transaction_request(),
@@ -524,7 +524,7 @@ impl Deployer<'_> {
             .send(TransactionRequest::default().with_deploy_code(code), step)
             .await?;
         r.contract_address.ok_or_else(|| {
-            DevnetError::deploy(self.plan.name, step)("no contract address in receipt".into())
+            DevnetError::step(self.plan.name, step)("no contract address in receipt".into())
         })
     }
 }
@@ -550,7 +550,7 @@ pub async fn deploy_chain(
     let (Some(usdc), Some(usdt), Some(native)) =
         (tok("USDC"), tok("USDT"), tok(plan.native_symbol))
     else {
-        return Err(DevnetError::deploy(plan.name, "tokens")(
+        return Err(DevnetError::step(plan.name, "tokens")(
             "a token is missing".into(),
         ));
     };
@@ -558,7 +558,7 @@ pub async fn deploy_chain(
         .provider
         .get_block_number()
         .await
-        .map_err(|e| DevnetError::deploy(plan.name, "block number")(e.to_string()))?;
+        .map_err(|e| DevnetError::step(plan.name, "block number")(e.to_string()))?;
 
     let (v2_factory, v2_pairs) = d.deploy_v2(node_modules, &usdc, &usdt, &native).await?;
     let (v3_factory, v3_driver, v3_pools) =

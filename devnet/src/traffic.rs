@@ -128,15 +128,6 @@ pub async fn run(state: &DevnetState, opts: TrafficOptions) -> Result<TrafficRep
     Ok(report)
 }
 
-fn traffic_err(chain: &str, step: &str) -> impl FnOnce(String) -> DevnetError + use<> {
-    let (chain, step) = (chain.to_string(), step.to_string());
-    move |reason| DevnetError::Traffic {
-        chain,
-        step,
-        reason,
-    }
-}
-
 async fn swaps_on(
     chain: &EvmDeployment,
     plan: Vec<PlannedSwap>,
@@ -186,7 +177,7 @@ async fn swap_v2(
     bps: u32,
 ) -> Result<SwapRecord, DevnetError> {
     let pair = IUniswapV2Pair::new(pool, p);
-    let e = |step: &str| traffic_err(&chain.name, step);
+    let e = |step: &str| DevnetError::step(&chain.name, step);
     let r = pair
         .getReserves()
         .call()
@@ -250,7 +241,7 @@ async fn swap_v3(
         .balanceOf(pool)
         .call()
         .await
-        .map_err(|x| traffic_err(&chain.name, "balanceOf")(x.to_string()))?;
+        .map_err(|x| DevnetError::step(&chain.name, "balanceOf")(x.to_string()))?;
     let amount_in = balance * U256::from(bps) / U256::from(10_000u32);
     let driver = V3PoolDriver::new(chain.v3_driver, p);
     let receipt = evm::send(
@@ -305,10 +296,10 @@ async fn deposit(
     }
     let chain = state
         .evm_chain(from)
-        .ok_or_else(|| traffic_err(from, "deposit")("chain not in devnet".into()))?;
+        .ok_or_else(|| DevnetError::step(from, "deposit")("chain not in devnet".into()))?;
     let t = chain
         .token(token)
-        .ok_or_else(|| traffic_err(from, "deposit")(format!("no token {token}")))?;
+        .ok_or_else(|| DevnetError::step(from, "deposit")(format!("no token {token}")))?;
     let p = evm::provider_for(&chain.rpc_url, Role::User)?;
     let vault = BridgeVault::new(chain.bridge_vault, &p);
     let call = vault.deposit(
@@ -347,7 +338,7 @@ async fn deposit_from_solana(
     dst_chain_id: u64,
     recipient: [u8; 32],
 ) -> Result<DepositRecord, DevnetError> {
-    let e = |step: &str| traffic_err("solana", step);
+    let e = |step: &str| DevnetError::step("solana", step);
     let sol = state
         .solana
         .as_ref()

@@ -120,29 +120,21 @@ async fn devnet_seeds_three_chains_and_traffic_flows() {
     for c in &state.evm {
         let p = evm::provider_for(&c.rpc_url, evm::Role::Trader).unwrap();
         let from = c.deployed_at_block;
-        let v2 = p
-            .get_logs(
-                &Filter::new()
-                    .event_signature(IUniswapV2Pair::Swap::SIGNATURE_HASH)
-                    .from_block(from),
-            )
-            .await
-            .unwrap();
-        let v3 = p
-            .get_logs(
-                &Filter::new()
-                    .event_signature(IUniswapV3Pool::Swap::SIGNATURE_HASH)
-                    .from_block(from),
-            )
+        let swap_topics = vec![
+            IUniswapV2Pair::Swap::SIGNATURE_HASH,
+            IUniswapV3Pool::Swap::SIGNATURE_HASH,
+        ];
+        let swaps = p
+            .get_logs(&Filter::new().event_signature(swap_topics).from_block(from))
             .await
             .unwrap();
         assert_eq!(
-            v2.len() + v3.len(),
+            swaps.len(),
             report.swaps.iter().filter(|s| s.chain == c.name).count(),
             "{}",
             c.name
         );
-        swap_logs += v2.len() + v3.len();
+        swap_logs += swaps.len();
         let deposits = p
             .get_logs(
                 &Filter::new()

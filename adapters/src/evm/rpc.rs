@@ -222,11 +222,13 @@ impl RpcPool {
         self.call_classified(method, request)
             .await
             .map_err(|(fault, endpoint)| match fault {
-                Fault::RangeTooLarge { suggested } => AdapterError::RangeTooLarge {
+                // Only `EvmChain::logs` knows the range (and splits it); elsewhere a refusal of
+                // this kind is a plain rejection.
+                Fault::RangeTooLarge { .. } => AdapterError::RpcRejected {
                     chain: self.chain.clone(),
-                    from: 0,
-                    to: 0,
-                    suggested,
+                    method,
+                    endpoint,
+                    reason: "the node refused the request as too large".into(),
                 },
                 Fault::Permanent(reason) => AdapterError::RpcRejected {
                     chain: self.chain.clone(),
