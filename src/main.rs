@@ -67,6 +67,13 @@ enum Command {
     Config(commands::config::ConfigCommand),
     /// Apply (or roll back) database migrations on SQLite or PostgreSQL.
     Migrate(commands::migrate::MigrateArgs),
+    /// Index pools (events, state, yields) of the configured EVM chains into the database.
+    Index(commands::index::IndexArgs),
+    /// The indexed pools and their yields (DefiLlama-shaped records; rates as fractions in JSON).
+    Pools(commands::pools::PoolsArgs),
+    /// Throughput benchmarks (results go to BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
     /// Install the pinned external tools (anvil, solc, Uniswap artifacts, solana-test-validator).
     #[command(subcommand)]
     Tools(commands::tools::ToolsCommand),
@@ -115,6 +122,9 @@ fn main() -> ExitCode {
             Command::Config(cmd) => commands::config::run(cmd),
             Command::Migrate(args) => commands::migrate::run(args).await,
             Command::Tools(cmd) => commands::tools::run(cmd),
+            Command::Index(args) => commands::index::run(args).await,
+            Command::Bench(cmd) => commands::bench::run(cmd).await,
+            Command::Pools(args) => commands::pools::run(args).await,
         }
     });
     match result {

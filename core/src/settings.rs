@@ -66,6 +66,21 @@ pub struct RawSettings {
     /// Per-protocol fee overrides, keyed by protocol name.
     #[serde(default)]
     pub protocol_fees: BTreeMap<String, RawProtocolFee>,
+    #[serde(default)]
+    pub indexer: RawIndexer,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIndexer {
+    /// Pools whose TVL is below this are kept but left out of results (`dropped_reason`).
+    pub min_tvl_usd: Option<f64>,
+    /// Blocks asked for in the first `eth_getLogs` of a backfill (the window then adapts).
+    pub log_window_blocks: Option<u64>,
+    /// Upper bound of one batch (and of the log window), in blocks.
+    pub max_batch_blocks: Option<u64>,
+    /// How often a caught-up indexer polls the head.
+    pub poll_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -168,6 +183,17 @@ pub struct Settings {
     pub factories: Vec<FactorySettings>,
     /// (fee, LP share) in bps for protocols with a fixed fee, defaults merged with overrides.
     pub protocol_fees: BTreeMap<Protocol, (u32, u32)>,
+    pub indexer: IndexerSettings,
+}
+
+pub const DEFAULT_MIN_TVL_USD: f64 = 1_000.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexerSettings {
+    pub min_tvl_usd: f64,
+    pub log_window_blocks: u64,
+    pub max_batch_blocks: u64,
+    pub poll_interval: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -591,10 +617,42 @@ impl RawSettings {
             }
         }
 
+        let min_tvl_usd = self.indexer.min_tvl_usd.unwrap_or(DEFAULT_MIN_TVL_USD);
+        if !(min_tvl_usd.is_finite() && min_tvl_usd >= 0.0) {
+            p.push(
+                "indexer.min_tvl_usd",
+                format!("must be a finite number >= 0 (got {min_tvl_usd})"),
+            );
+        }
+        let log_window_blocks = self.indexer.log_window_blocks.unwrap_or(2_000);
+        if !(1..=1_000_000).contains(&log_window_blocks) {
+            p.push(
+                "indexer.log_window_blocks",
+                format!("must be between 1 and 1000000 (got {log_window_blocks})"),
+            );
+        }
+        let max_batch_blocks = self.indexer.max_batch_blocks.unwrap_or(100_000);
+        if !(1..=1_000_000).contains(&max_batch_blocks) {
+            p.push(
+                "indexer.max_batch_blocks",
+                format!("must be between 1 and 1000000 (got {max_batch_blocks})"),
+            );
+        }
+        let poll_ms = self.indexer.poll_interval_ms.unwrap_or(1_000);
+        if poll_ms == 0 {
+            p.push("indexer.poll_interval_ms", "must be > 0");
+        }
+
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
         }
         Ok(Settings {
+            indexer: IndexerSettings {
+                min_tvl_usd,
+                log_window_blocks: log_window_blocks.min(max_batch_blocks),
+                max_batch_blocks,
+                poll_interval: std::time::Duration::from_millis(poll_ms),
+            },
             database_url,
             api: ApiSettings {
                 listen,

@@ -122,6 +122,13 @@ pub fn devnet_settings(state: &DevnetState) -> RawSettings {
         pools,
         factories,
         protocol_fees: BTreeMap::new(),
+        indexer: atoll_core::settings::RawIndexer {
+            // Devnet pools hold far more than this; it is written out so users see the knob.
+            min_tvl_usd: Some(atoll_core::settings::DEFAULT_MIN_TVL_USD),
+            log_window_blocks: Some(2_000),
+            max_batch_blocks: Some(100_000),
+            poll_interval_ms: Some(500),
+        },
     }
 }
 

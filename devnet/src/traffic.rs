@@ -406,3 +406,78 @@ async fn deposit_from_solana(
         tx: signature.to_string(),
     })
 }
+
+/// What [`burst`] did on one chain.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BurstRecord {
+    pub chain: String,
+    pub pool: Address,
+    pub swaps: u32,
+    pub txs: u32,
+}
+
+/// Load traffic: `swaps` real Uniswap V2 swaps, `per_tx` to a transaction (through the
+/// driver's `swapV2Burst`), spread over every chain's V2 pairs in turn. Chains run
+/// concurrently. Amounts are drawn from the seed; directions alternate within a transaction.
+pub async fn burst(
+    state: &DevnetState,
+    swaps: u32,
+    per_tx: u32,
+    seed: u64,
+) -> Result<Vec<BurstRecord>, DevnetError> {
+    let per_tx = per_tx.max(1);
+    let chains = state.evm.len().max(1) as u32;
+    let runs = state.evm.iter().enumerate().map(|(i, chain)| {
+        // An even share per chain; the first chains take the remainder.
+        let mine = swaps / chains + u32::from((i as u32) < swaps % chains);
+        burst_on(chain, mine, per_tx, seed.wrapping_add(i as u64))
+    });
+    Ok(futures::future::try_join_all(runs)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+async fn burst_on(
+    chain: &EvmDeployment,
+    swaps: u32,
+    per_tx: u32,
+    seed: u64,
+) -> Result<Vec<BurstRecord>, DevnetError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let trader = evm::provider_for(&chain.rpc_url, Role::Trader)?;
+    let driver = V3PoolDriver::new(chain.v3_driver, &trader);
+    let mut records: Vec<BurstRecord> = chain
+        .v2_pairs
+        .iter()
+        .map(|p| BurstRecord {
+            chain: chain.name.clone(),
+            pool: p.address,
+            swaps: 0,
+            txs: 0,
+        })
+        .collect();
+    let mut left = swaps;
+    let mut turn = 0usize;
+    while left > 0 && !records.is_empty() {
+        let n = left.min(per_tx);
+        let index = turn % records.len();
+        let bps: u32 = rng.random_range(1..=50);
+        let pool = records[index].pool;
+        evm::send(
+            &trader,
+            driver
+                .swapV2Burst(pool, U256::from(n), U256::from(bps))
+                .into_transaction_request(),
+            &chain.name,
+            "V2 swap burst",
+        )
+        .await?;
+        records[index].swaps += n;
+        records[index].txs += 1;
+        left -= n;
+        turn += 1;
+    }
+    Ok(records)
+}

@@ -1,4 +1,135 @@
-//! atoll-indexer: per-chain ingestion of pool events and state into the store. This first
-//! module holds the yield arithmetic every snapshot uses (DESIGN.md, "Yield metrics").
+//! atoll-indexer: per-chain ingestion of pool events and state into the store, with checkpoints
+//! written in the same transaction as the data, reorg rollback to the common ancestor, token
+//! prices and the yield metrics of DESIGN.md ("Yield metrics"). One task per chain: a chain
+//! whose RPC or config is wrong fails alone, the others keep indexing.
 
+pub mod evm;
+pub mod prices;
+pub mod rows;
 pub mod yields;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use atoll_adapters::AdapterError;
+use atoll_core::ChainKind;
+use atoll_core::settings::Settings;
+use atoll_store::{Store, StoreError};
+
+/// The checkpoint stream pool indexing writes.
+pub const POOLS_STREAM: &str = "pools";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    #[error(transparent)]
+    Adapter(#[from] AdapterError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{chain}: {reason}")]
+    Config { chain: String, reason: String },
+    #[error("{chain}: log {log_index} of tx {tx}: {reason}")]
+    BadLog {
+        chain: String,
+        tx: String,
+        log_index: u64,
+        reason: String,
+    },
+}
+
+/// Where one chain's indexing stands, reported after every committed batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainProgress {
+    pub chain: String,
+    pub start_block: u64,
+    pub block: u64,
+    pub head: u64,
+    pub events: u64,
+    pub reorgs: u64,
+    pub elapsed: Duration,
+}
+
+/// Receives progress (the CLI draws bars from it).
+pub type ProgressSink = Arc<dyn Fn(&ChainProgress) + Send + Sync>;
+
+/// What one chain's run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChainSummary {
+    pub chain: String,
+    pub from_block: u64,
+    pub to_block: u64,
+    pub blocks: u64,
+    pub events: u64,
+    pub batches: u64,
+    pub reorgs: u64,
+    pub pools: usize,
+    /// Configured pools that could not be read, each with its reason; they are skipped.
+    pub pool_problems: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl ChainSummary {
+    pub fn events_per_s(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn blocks_per_s(&self) -> f64 {
+        self.blocks as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Catch up to the head seen at start, then return.
+    Once,
+    /// Catch up, then follow the head until the process stops.
+    Follow,
+}
+
+/// Indexes the named chains (all when `only` is empty), each in its own task. Returns one
+/// result per chain: an error on one chain does not stop the others.
+pub async fn run(
+    settings: &Settings,
+    store: &Store,
+    only: &[String],
+    mode: Mode,
+    progress: ProgressSink,
+) -> Vec<(String, Result<ChainSummary, IndexerError>)> {
+    let mut tasks = Vec::new();
+    for chain in &settings.chains {
+        if !only.is_empty() && !only.contains(&chain.name) {
+            continue;
+        }
+        let name = chain.name.clone();
+        if chain.kind != ChainKind::Evm {
+            tracing::info!(chain = %name, "pool indexing of Solana chains is not built yet; skipped");
+            continue;
+        }
+        let settings = settings.clone();
+        let store = store.clone();
+        let chain_settings = chain.clone();
+        let progress = progress.clone();
+        tasks.push((
+            name,
+            tokio::spawn(async move {
+                let mut indexer =
+                    evm::EvmIndexer::start(&settings, &chain_settings, store, progress).await?;
+                indexer.run(mode).await
+            }),
+        ));
+    }
+    let mut out = Vec::new();
+    for (name, task) in tasks {
+        let result = match task.await {
+            Ok(r) => r,
+            Err(e) => Err(IndexerError::Config {
+                chain: name.clone(),
+                reason: format!("indexer task ended abnormally: {e}"),
+            }),
+        };
+        if let Err(e) = &result {
+            tracing::error!(chain = %name, error = %e, "chain indexing stopped");
+        }
+        out.push((name, result));
+    }
+    out
+}

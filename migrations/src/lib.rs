@@ -5,6 +5,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
+mod m20261124_000002_yields;
 
 pub struct Migrator;
 
@@ -13,6 +14,9 @@ pub use sea_orm_migration::MigratorTrait;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_initial::Migration)]
+        vec![
+            Box::new(m20261124_000001_initial::Migration),
+            Box::new(m20261124_000002_yields::Migration),
+        ]
     }
 }

@@ -58,6 +58,9 @@ pub enum DevnetCommand {
         deposits: u32,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Load mode: make the swaps on the V2 pairs, this many to a transaction (no deposits).
+        #[arg(long, value_name = "SWAPS_PER_TX")]
+        burst: Option<u32>,
         /// Print every swap and deposit as JSON.
         #[arg(long)]
         json: bool,
@@ -124,10 +127,36 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
             swaps,
             deposits,
             seed,
+            burst,
             json,
         } => {
             let dir = dir.resolve()?;
             let state = DevnetState::load(&dir)?;
+            if let Some(per_tx) = burst {
+                let started = std::time::Instant::now();
+                let records = traffic::burst(&state, swaps, per_tx, seed)
+                    .await
+                    .context("devnet traffic --burst")?;
+                let elapsed = started.elapsed().as_secs_f64();
+                if json {
+                    crate::out!("{}", serde_json::to_string_pretty(&records)?);
+                } else {
+                    for r in &records {
+                        crate::out!(
+                            "  {:>8} swaps in {:>5} txs  {} {}",
+                            r.swaps,
+                            r.txs,
+                            r.chain,
+                            r.pool
+                        );
+                    }
+                    crate::out!(
+                        "{swaps} swaps in {elapsed:.1}s ({:.0} swaps/s, {per_tx} per transaction)",
+                        f64::from(swaps) / elapsed.max(1e-9)
+                    );
+                }
+                return Ok(());
+            }
             let report = traffic::run(
                 &state,
                 TrafficOptions {

@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod config;
 pub mod devnet;
+pub mod index;
 pub mod migrate;
+pub mod pools;
 pub mod tools;

@@ -10,6 +10,15 @@ pub enum StoreError {
     Db(#[from] sea_orm::DbErr),
     #[error("stored value out of range: {0}")]
     OutOfRange(String),
+    #[error(
+        "checkpoint of chain {chain_id} stream {stream} moved: expected {expected:?}, found {found:?} (another indexer of this chain is running?)"
+    )]
+    CheckpointMoved {
+        chain_id: u64,
+        stream: String,
+        expected: Option<u64>,
+        found: Option<u64>,
+    },
 }
 
 impl StoreError {
@@ -29,6 +38,7 @@ impl StoreError {
             StoreError::Connect { .. } => "connect",
             StoreError::Db(_) => "db",
             StoreError::OutOfRange(_) => "out_of_range",
+            StoreError::CheckpointMoved { .. } => "checkpoint_moved",
         }
     }
 }

@@ -3,7 +3,9 @@
 
 pub mod entities;
 mod error;
+pub mod ingest;
 mod queries;
+pub mod records;
 pub mod test_support;
 
 use std::str::FromStr;
@@ -21,6 +23,10 @@ pub use queries::Checkpoint;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite has one writer at a time, and a deferred transaction that reads before it writes
+    /// fails with "database is locked" instead of waiting: writers queue here first.
+    /// PostgreSQL writers do not need it (`None`).
+    write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// One migration and whether it has run.
@@ -71,11 +77,22 @@ impl Store {
                 url: redact(url),
                 reason: e.to_string(),
             })?;
-        Ok(Store { db })
+        let write_lock = url
+            .starts_with("sqlite:")
+            .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store { db, write_lock })
     }
 
     pub fn backend(&self) -> DatabaseBackend {
         self.db.get_database_backend()
+    }
+
+    /// Waits for this process's turn to write (SQLite); `None` on PostgreSQL.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

@@ -28,6 +28,7 @@ pub(crate) fn to_i64(what: &str, v: u64) -> Result<i64, StoreError> {
 impl Store {
     /// Upserts the configured chains and token deployments, in one transaction.
     pub async fn register_settings(&self, settings: &Settings) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;
         let now = now_ms();
         for c in &settings.chains {

@@ -16,6 +16,9 @@ pub struct LogWindow {
     pub max_blocks: u64,
     /// Answers with fewer logs than this grow the window.
     pub grow_below: usize,
+    /// Answers with more logs than this shrink it (a node that never refuses would otherwise
+    /// send ever larger answers).
+    pub shrink_above: usize,
     /// The smallest span the node refused: growth stays below it, so a learned limit is not
     /// probed again on every other request.
     pub refused_span: Option<u64>,
@@ -27,6 +30,7 @@ impl LogWindow {
             blocks,
             max_blocks,
             grow_below,
+            shrink_above: grow_below.saturating_mul(10),
             refused_span: None,
         }
     }
@@ -70,6 +74,8 @@ impl EvmChain {
                 Ok(logs) => {
                     if logs.len() < window.grow_below {
                         window.grow();
+                    } else if logs.len() > window.shrink_above {
+                        window.blocks = (window.blocks / 2).max(1);
                     }
                     out.extend(logs);
                     start = end.saturating_add(1);

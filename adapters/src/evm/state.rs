@@ -90,12 +90,25 @@ impl EvmChain {
         Ok(out)
     }
 
-    /// State of each pool at `block`, in the order given.
+    /// State of each pool at `block`, in the order given; fails if any pool does not read.
     pub async fn pool_states(
         &self,
         pools: &[(Address, PoolFamily)],
         block: u64,
     ) -> Result<Vec<PoolState>, AdapterError> {
+        self.pool_states_each(pools, block)
+            .await?
+            .into_iter()
+            .collect()
+    }
+
+    /// State of each pool at `block`, each its own result: a pool that does not read (not yet
+    /// created at that block, or not a pool of that family) fails alone.
+    pub async fn pool_states_each(
+        &self,
+        pools: &[(Address, PoolFamily)],
+        block: u64,
+    ) -> Result<Vec<Result<PoolState, AdapterError>>, AdapterError> {
         let mut calls = Vec::new();
         for (address, family) in pools {
             let a = *address;
@@ -116,51 +129,63 @@ impl EvmChain {
         let mut it = answers.iter();
         let mut out = Vec::with_capacity(pools.len());
         for (address, family) in pools {
-            let bad = |what: &str| AdapterError::RpcRejected {
-                chain: self.name.clone(),
-                method: "eth_call",
-                endpoint: String::new(),
-                reason: format!("{address} is not a {family:?} pool: {what} did not decode"),
+            let n = match family {
+                PoolFamily::V2 => 3,
+                PoolFamily::V3 => 5,
             };
-            let mut next = || {
-                it.next()
-                    .and_then(Option::as_ref)
-                    .ok_or_else(|| bad("answer"))
-            };
-            let token0 = IUniswapV2Pair::token0Call::abi_decode_returns(next()?)
-                .map_err(|_| bad("token0"))?;
-            let token1 = IUniswapV2Pair::token1Call::abi_decode_returns(next()?)
-                .map_err(|_| bad("token1"))?;
-            out.push(match family {
-                PoolFamily::V2 => {
-                    let r = IUniswapV2Pair::getReservesCall::abi_decode_returns(next()?)
-                        .map_err(|_| bad("getReserves"))?;
-                    PoolState::V2 {
-                        token0,
-                        token1,
-                        reserve0: U256::from(r.reserve0),
-                        reserve1: U256::from(r.reserve1),
-                    }
-                }
-                PoolFamily::V3 => {
-                    let fee = IUniswapV3Pool::feeCall::abi_decode_returns(next()?)
-                        .map_err(|_| bad("fee"))?;
-                    let s = IUniswapV3Pool::slot0Call::abi_decode_returns(next()?)
-                        .map_err(|_| bad("slot0"))?;
-                    let liquidity = IUniswapV3Pool::liquidityCall::abi_decode_returns(next()?)
-                        .map_err(|_| bad("liquidity"))?;
-                    PoolState::V3 {
-                        token0,
-                        token1,
-                        fee_ppm: fee.to::<u32>(),
-                        sqrt_price_x96: U256::from(s.sqrtPriceX96),
-                        tick: s.tick.as_i32(),
-                        liquidity,
-                    }
-                }
-            });
+            let mine: Vec<Option<&Bytes>> = it.by_ref().take(n).map(Option::as_ref).collect();
+            out.push(self.decode_pool_state(*address, *family, &mine));
         }
         Ok(out)
+    }
+
+    fn decode_pool_state(
+        &self,
+        address: Address,
+        family: PoolFamily,
+        answers: &[Option<&Bytes>],
+    ) -> Result<PoolState, AdapterError> {
+        let bad = |what: &str| AdapterError::RpcRejected {
+            chain: self.name.clone(),
+            method: "eth_call",
+            endpoint: String::new(),
+            reason: format!("{address} is not a {family:?} pool: {what} did not decode"),
+        };
+        let mut it = answers.iter();
+        let mut next = |what: &str| it.next().copied().flatten().ok_or_else(|| bad(what));
+        let token0 = IUniswapV2Pair::token0Call::abi_decode_returns(next("token0")?)
+            .map_err(|_| bad("token0"))?;
+        let token1 = IUniswapV2Pair::token1Call::abi_decode_returns(next("token1")?)
+            .map_err(|_| bad("token1"))?;
+        Ok(match family {
+            PoolFamily::V2 => {
+                let r = IUniswapV2Pair::getReservesCall::abi_decode_returns(next("getReserves")?)
+                    .map_err(|_| bad("getReserves"))?;
+                PoolState::V2 {
+                    token0,
+                    token1,
+                    reserve0: U256::from(r.reserve0),
+                    reserve1: U256::from(r.reserve1),
+                }
+            }
+            PoolFamily::V3 => {
+                let fee = IUniswapV3Pool::feeCall::abi_decode_returns(next("fee")?)
+                    .map_err(|_| bad("fee"))?;
+                let s = IUniswapV3Pool::slot0Call::abi_decode_returns(next("slot0")?)
+                    .map_err(|_| bad("slot0"))?;
+                let liquidity =
+                    IUniswapV3Pool::liquidityCall::abi_decode_returns(next("liquidity")?)
+                        .map_err(|_| bad("liquidity"))?;
+                PoolState::V3 {
+                    token0,
+                    token1,
+                    fee_ppm: fee.to::<u32>(),
+                    sqrt_price_x96: U256::from(s.sqrtPriceX96),
+                    tick: s.tick.as_i32(),
+                    liquidity,
+                }
+            }
+        })
     }
 
     /// Symbol and decimals of each token at `block`.

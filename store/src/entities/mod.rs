@@ -1,9 +1,10 @@
-//! sea-orm entities, one module per table of the initial migration.
+//! sea-orm entities, one module per table.
 
 pub mod block_hashes;
 pub mod chains;
 pub mod index_checkpoints;
 pub mod pool_events;
+pub mod pool_hourly;
 pub mod pool_snapshots;
 pub mod pools;
 pub mod positions;

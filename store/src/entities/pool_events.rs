@@ -18,6 +18,9 @@ pub struct Model {
     pub kind: String,
     #[sea_orm(column_type = "Text")]
     pub payload: String,
+    /// Swap input of token0 / token1 (decimal), for rebuilding hourly volumes.
+    pub volume0: Option<String>,
+    pub volume1: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,8 @@ pub struct Model {
     pub apy_reward: Option<f64>,
     pub apy: Option<f64>,
     pub outlier: bool,
+    pub apr_base: Option<f64>,
+    pub apr_base7d: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

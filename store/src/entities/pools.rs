@@ -38,6 +38,11 @@ pub struct Model {
     pub dropped_reason: Option<String>,
     pub discovered_at_block: Option<i64>,
     pub updated_at_ms: i64,
+    pub apr_base: Option<f64>,
+    pub apr_base7d: Option<f64>,
+    pub price0_usd: Option<f64>,
+    pub price1_usd: Option<f64>,
+    pub state_time_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

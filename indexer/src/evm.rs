@@ -1,0 +1,762 @@
+//! Indexing of one EVM chain: pools from config and factories, their events over adaptive log
+//! windows, their state at the end of every batch, prices and yield figures, all committed with
+//! the checkpoint in one transaction. A batch whose first block does not extend the stored
+//! checkpoint is a reorg: the store is rolled back to the newest stored block still on the
+//! chain, and indexing goes on from there.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+use alloy::primitives::{Address, B256};
+use alloy::rpc::types::{Filter, Log};
+use alloy::sol_types::SolEvent;
+use atoll_adapters::evm::abi::{
+    IUniswapV2Factory, IUniswapV2Pair, IUniswapV3Factory, IUniswapV3Pool,
+};
+use atoll_adapters::evm::discovery::evm_address;
+use atoll_adapters::evm::events;
+use atoll_adapters::evm::state::{PoolFamily, PoolState};
+use atoll_adapters::evm::{BlockRef, EvmChain, LogWindow, RetryPolicy};
+use atoll_core::settings::{ChainSettings, FactorySettings, Settings};
+use atoll_core::{PoolId, Protocol};
+use atoll_store::ingest::{BlockHashRow, NewPool, PoolStateRow, SnapshotRow, StoredPool};
+use atoll_store::{Checkpoint, Store};
+
+use crate::prices::{self, PriceSource, TokenMeta};
+use crate::rows::{BatchRows, is_pool_event};
+use crate::yields::{self, HOUR_MS, Valuation, hour_bucket};
+use crate::{ChainProgress, ChainSummary, IndexerError, Mode, POOLS_STREAM, ProgressSink};
+
+/// Stored block hashes kept per chain: a reorg deeper than this re-ingests from the oldest.
+const BLOCK_HASHES_KEPT: u64 = 4_096;
+
+/// A pool being indexed.
+#[derive(Debug, Clone, PartialEq)]
+struct TrackedPool {
+    id: String,
+    address: Address,
+    family: PoolFamily,
+    token0: Address,
+    token1: Address,
+    lp_fee_ppm: u32,
+}
+
+fn family(protocol: Protocol) -> Option<PoolFamily> {
+    match protocol {
+        Protocol::UniswapV2 | Protocol::PancakeswapV2 => Some(PoolFamily::V2),
+        Protocol::UniswapV3 => Some(PoolFamily::V3),
+        Protocol::OrcaWhirlpool | Protocol::RaydiumCpmm => None,
+    }
+}
+
+/// One step of the indexing loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Advanced,
+    Reorged,
+    CaughtUp,
+}
+
+pub struct EvmIndexer {
+    chain: EvmChain,
+    store: Store,
+    start_block: u64,
+    factories: Vec<FactorySettings>,
+    protocol_fees: BTreeMap<Protocol, (u32, u32)>,
+    allowed: HashSet<Address>,
+    tokens: HashMap<Address, TokenMeta>,
+    pools: Vec<TrackedPool>,
+    window: LogWindow,
+    checkpoint: Option<Checkpoint>,
+    min_tvl_usd: f64,
+    poll_interval: std::time::Duration,
+    progress: ProgressSink,
+    summary: ChainSummary,
+    head: u64,
+}
+
+impl EvmIndexer {
+    /// Connects to the chain (checking its id), loads what earlier runs stored, and registers
+    /// the configured pools. A configured pool that cannot be read is reported in the summary
+    /// and skipped; a wrong chain id or an unreachable RPC fails this chain.
+    pub async fn start(
+        settings: &Settings,
+        chain_settings: &ChainSettings,
+        store: Store,
+        progress: ProgressSink,
+    ) -> Result<EvmIndexer, IndexerError> {
+        let name = chain_settings.name.clone();
+        let chain = EvmChain::new(chain_settings, RetryPolicy::default())?;
+        chain.verify_chain_id().await?;
+        let mut tokens = HashMap::new();
+        for t in &settings.tokens {
+            for d in t.deployments.iter().filter(|d| d.chain == name) {
+                if let Some(a) = evm_address(&d.address) {
+                    tokens.insert(
+                        a,
+                        TokenMeta {
+                            symbol: t.symbol.clone(),
+                            decimals: d.decimals,
+                            stable: t.stable,
+                            pinned_usd: t.price_usd,
+                        },
+                    );
+                }
+            }
+        }
+        let allowed: HashSet<Address> = tokens.keys().copied().collect();
+        let mut me = EvmIndexer {
+            chain,
+            store: store.clone(),
+            start_block: chain_settings.start_block,
+            factories: settings
+                .factories
+                .iter()
+                .filter(|f| f.chain == name && family(f.protocol).is_some())
+                .cloned()
+                .collect(),
+            protocol_fees: settings.protocol_fees.clone(),
+            allowed,
+            tokens,
+            pools: Vec::new(),
+            window: LogWindow::new(
+                settings.indexer.log_window_blocks,
+                settings.indexer.max_batch_blocks,
+                2_000,
+            ),
+            checkpoint: store
+                .checkpoint(chain_settings.chain_id.0, POOLS_STREAM)
+                .await?,
+            min_tvl_usd: settings.indexer.min_tvl_usd,
+            poll_interval: settings.indexer.poll_interval,
+            progress,
+            summary: ChainSummary {
+                chain: name.clone(),
+                ..ChainSummary::default()
+            },
+            head: 0,
+        };
+        for stored in store.pools_of_chain(chain_settings.chain_id.0).await? {
+            me.track_stored(&stored)?;
+        }
+        let head = me.chain.head().await?.number;
+        let mut new = Vec::new();
+        for p in settings.pools.iter().filter(|p| p.chain == name) {
+            let Some(address) = evm_address(&p.address) else {
+                continue;
+            };
+            if me.pools.iter().any(|t| t.address == address) {
+                continue;
+            }
+            let Some(fam) = family(p.protocol) else {
+                continue;
+            };
+            match me.describe_pool(address, p.protocol, fam, None, head).await {
+                Ok((tracked, row)) => {
+                    me.pools.push(tracked);
+                    new.push(row);
+                }
+                Err(reason) => {
+                    let problem = format!("pool {} ({}): {reason}; skipped", p.id, p.protocol);
+                    tracing::error!(chain = %name, "{problem}");
+                    me.summary.pool_problems.push(problem);
+                }
+            }
+        }
+        store.register_pools(&new).await?;
+        me.summary.pools = me.pools.len();
+        Ok(me)
+    }
+
+    fn track_stored(&mut self, p: &StoredPool) -> Result<(), IndexerError> {
+        let bad = |what: &str| IndexerError::Config {
+            chain: self.chain.name.clone(),
+            reason: format!("stored pool {}: {what}", p.id),
+        };
+        let protocol: Protocol = p.protocol.parse().map_err(|_| bad("unknown protocol"))?;
+        let parse = |s: &str| s.parse::<Address>().map_err(|_| bad("bad address"));
+        self.pools.push(TrackedPool {
+            id: p.id.clone(),
+            address: parse(&p.address)?,
+            family: family(protocol).ok_or_else(|| bad("not an EVM protocol"))?,
+            token0: parse(&p.token0)?,
+            token1: parse(&p.token1)?,
+            lp_fee_ppm: p.lp_fee_ppm,
+        });
+        Ok(())
+    }
+
+    /// Reads a pool's tokens and fee at `block`, proving it is a pool of its family.
+    async fn describe_pool(
+        &mut self,
+        address: Address,
+        protocol: Protocol,
+        fam: PoolFamily,
+        discovered_at: Option<u64>,
+        block: u64,
+    ) -> Result<(TrackedPool, NewPool), String> {
+        let state = self
+            .chain
+            .pool_states(&[(address, fam)], block)
+            .await
+            .map_err(|e| match e {
+                atoll_adapters::AdapterError::RpcRejected { reason, .. } => reason,
+                other => other.to_string(),
+            })?;
+        let Some(state) = state.into_iter().next() else {
+            return Err("no state returned".into());
+        };
+        let (token0, token1, fee_ppm, lp_fee_ppm) = match state {
+            PoolState::V2 { token0, token1, .. } => {
+                let (fee, lp) = self.protocol_fees.get(&protocol).copied().ok_or_else(|| {
+                    format!("no fee configured for {protocol} (protocol_fees.{protocol})")
+                })?;
+                (token0, token1, fee * 100, lp * 100)
+            }
+            // The V3 protocol fee (slot0.feeProtocol) is off on these pools: LPs get the tier.
+            PoolState::V3 {
+                token0,
+                token1,
+                fee_ppm,
+                ..
+            } => (token0, token1, fee_ppm, fee_ppm),
+        };
+        for t in [token0, token1] {
+            if !self.tokens.contains_key(&t) {
+                let info = self
+                    .chain
+                    .token_infos(&[t], block)
+                    .await
+                    .map_err(|e| format!("token {t}: {e}"))?;
+                if let Some(i) = info.into_iter().next() {
+                    self.tokens.insert(
+                        t,
+                        TokenMeta {
+                            symbol: i.symbol,
+                            decimals: i.decimals,
+                            stable: false,
+                            pinned_usd: None,
+                        },
+                    );
+                }
+            }
+        }
+        let meta = |t: &Address| self.tokens.get(t);
+        let symbol = format!(
+            "{}-{}",
+            meta(&token0).map_or("?", |m| m.symbol.as_str()),
+            meta(&token1).map_or("?", |m| m.symbol.as_str())
+        );
+        let stablecoin =
+            meta(&token0).is_some_and(|m| m.stable) && meta(&token1).is_some_and(|m| m.stable);
+        let id = PoolId::new(
+            &self.chain.name,
+            protocol,
+            &atoll_core::Address::Evm(address.into_array()),
+        )
+        .0;
+        let lower = |a: Address| format!("{a:#x}");
+        Ok((
+            TrackedPool {
+                id: id.clone(),
+                address,
+                family: fam,
+                token0,
+                token1,
+                lp_fee_ppm,
+            },
+            NewPool {
+                id,
+                chain_id: self.chain.chain_id,
+                protocol: protocol.as_str().to_string(),
+                address: lower(address),
+                token0: lower(token0),
+                token1: lower(token1),
+                symbol,
+                fee_ppm,
+                lp_fee_ppm,
+                stablecoin,
+                discovered_at_block: discovered_at,
+            },
+        ))
+    }
+
+    /// Indexes until caught up (`Once`) or forever (`Follow`).
+    pub async fn run(&mut self, mode: Mode) -> Result<ChainSummary, IndexerError> {
+        let started = Instant::now();
+        let head = self.chain.head().await?;
+        self.head = head.number;
+        let target = head.number;
+        self.summary.from_block = self.next_block();
+        loop {
+            let step = match self.step(mode == Mode::Once).await {
+                Ok(s) => s,
+                Err(e) if mode == Mode::Follow && is_transient(&e) => {
+                    tracing::warn!(chain = %self.chain.name, error = %e, "indexing step failed; retrying");
+                    tokio::time::sleep(self.poll_interval).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            self.summary.elapsed = started.elapsed();
+            match step {
+                Step::Advanced | Step::Reorged => {}
+                Step::CaughtUp if mode == Mode::Once => break,
+                Step::CaughtUp => tokio::time::sleep(self.poll_interval).await,
+            }
+            if mode == Mode::Once
+                && self
+                    .checkpoint
+                    .as_ref()
+                    .is_some_and(|c| c.block_number >= target)
+            {
+                break;
+            }
+        }
+        self.summary.to_block = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
+        self.summary.pools = self.pools.len();
+        self.summary.elapsed = started.elapsed();
+        Ok(self.summary.clone())
+    }
+
+    fn next_block(&self) -> u64 {
+        self.checkpoint
+            .as_ref()
+            .map_or(self.start_block, |c| c.block_number + 1)
+    }
+
+    async fn step(&mut self, once: bool) -> Result<Step, IndexerError> {
+        let from = self.next_block();
+        if from > self.head {
+            if !once {
+                self.head = self.chain.head().await?.number;
+            }
+            if from > self.head {
+                // Nothing new; but the chain may have replaced our newest block (a reorg to a
+                // chain no longer than ours, as after `evm_revert`).
+                if let Some(cp) = self.checkpoint.clone() {
+                    let on_chain = self.chain.block_hash_at(cp.block_number).await?;
+                    if on_chain.as_deref() != Some(cp.block_hash.as_str()) {
+                        self.roll_back(cp.block_number).await?;
+                        return Ok(Step::Reorged);
+                    }
+                }
+                return Ok(Step::CaughtUp);
+            }
+        }
+        let to = self
+            .head
+            .min(from.saturating_add(self.window.blocks.max(1) - 1));
+        let first = self.chain.block(from).await?;
+        if let Some(cp) = &self.checkpoint
+            && format!("{:#x}", first.parent_hash) != cp.block_hash
+        {
+            self.roll_back(cp.block_number).await?;
+            return Ok(Step::Reorged);
+        }
+
+        let mut filter_addresses: Vec<Address> = self.pools.iter().map(|p| p.address).collect();
+        let factory_addresses: Vec<Address> = self
+            .factories
+            .iter()
+            .filter(|f| f.start_block <= to)
+            .filter_map(|f| evm_address(&f.address))
+            .collect();
+        filter_addresses.extend(&factory_addresses);
+        let mut logs = if filter_addresses.is_empty() {
+            Vec::new()
+        } else {
+            let filter = Filter::new()
+                .address(filter_addresses)
+                .event_signature(pool_topics());
+            self.chain.logs(&filter, from, to, &mut self.window).await?
+        };
+        let last = self.chain.block(to).await?;
+        // A log from a block the chain no longer has at `to` means a reorg is under way.
+        if logs
+            .iter()
+            .any(|l| l.block_number == Some(to) && l.block_hash != Some(last.hash))
+        {
+            return Ok(Step::Reorged);
+        }
+
+        // Pools created in this batch: register them, then fetch their own logs.
+        let mut new_pools = Vec::new();
+        let mut created = Vec::new();
+        for log in logs
+            .iter()
+            .filter(|l| factory_addresses.contains(&l.address()))
+        {
+            let Some(Ok((pos, event))) = events::decode(log) else {
+                continue;
+            };
+            let (address, t0, t1, protocol) = match event {
+                events::EvmEvent::PairCreated {
+                    token0,
+                    token1,
+                    pair,
+                    ..
+                } => (pair, token0, token1, self.factory_protocol(pos.address)),
+                events::EvmEvent::PoolCreated {
+                    token0,
+                    token1,
+                    pool,
+                    ..
+                } => (pool, token0, token1, self.factory_protocol(pos.address)),
+                _ => continue,
+            };
+            let (Some(protocol), true) = (
+                protocol,
+                self.allowed.contains(&t0) && self.allowed.contains(&t1),
+            ) else {
+                continue;
+            };
+            if self.pools.iter().any(|p| p.address == address) {
+                continue;
+            }
+            let Some(fam) = family(protocol) else {
+                continue;
+            };
+            match self
+                .describe_pool(address, protocol, fam, Some(pos.block_number), to)
+                .await
+            {
+                Ok((tracked, row)) => {
+                    created.push((address, pos.block_number));
+                    self.pools.push(tracked);
+                    new_pools.push(row);
+                }
+                Err(reason) => {
+                    tracing::warn!(chain = %self.chain.name, pool = %address, %reason, "discovered pool unreadable; skipped")
+                }
+            }
+        }
+        if !created.is_empty() {
+            let since = created.iter().map(|c| c.1).min().unwrap_or(from);
+            let filter = Filter::new()
+                .address(created.iter().map(|c| c.0).collect::<Vec<_>>())
+                .event_signature(pool_topics());
+            let mut window = LogWindow::new(to - since + 1, 100_000, 2_000);
+            logs.extend(self.chain.logs(&filter, since, to, &mut window).await?);
+            logs.sort_by_key(|l| (l.block_number, l.log_index));
+        }
+
+        let times = self.block_times(&logs).await?;
+        let by_address: HashMap<Address, &TrackedPool> =
+            self.pools.iter().map(|p| (p.address, p)).collect();
+        let mut rows = BatchRows::with_capacity(logs.len());
+        for log in &logs {
+            let Some(pool) = by_address.get(&log.address()) else {
+                continue;
+            };
+            let Some(decoded) = events::decode(log) else {
+                continue;
+            };
+            let (pos, event) = decoded.map_err(|e| IndexerError::BadLog {
+                chain: self.chain.name.clone(),
+                tx: format!("{:#x}", e.tx_hash),
+                log_index: e.log_index,
+                reason: e.to_string(),
+            })?;
+            if !is_pool_event(&event) {
+                continue;
+            }
+            let time_ms = times.get(&pos.block_number).copied().unwrap_or_default();
+            rows.push(&pos, &event, &pool.id, time_ms);
+        }
+
+        self.commit(first, last, rows, new_pools).await?;
+        Ok(Step::Advanced)
+    }
+
+    fn factory_protocol(&self, address: Address) -> Option<Protocol> {
+        self.factories
+            .iter()
+            .find(|f| evm_address(&f.address) == Some(address))
+            .map(|f| f.protocol)
+    }
+
+    /// Block time (ms) of every block holding a log: from the logs where the node includes
+    /// `blockTimestamp`, else from the blocks.
+    async fn block_times(&self, logs: &[Log]) -> Result<HashMap<u64, i64>, IndexerError> {
+        let mut times = HashMap::new();
+        let mut missing = Vec::new();
+        for l in logs {
+            let Some(n) = l.block_number else { continue };
+            match l.block_timestamp {
+                Some(t) => {
+                    times.insert(n, ms(t));
+                }
+                None if !times.contains_key(&n) => missing.push(n),
+                None => {}
+            }
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        for n in missing {
+            let b = self.chain.block(n).await?;
+            times.insert(n, ms(b.timestamp));
+        }
+        Ok(times)
+    }
+
+    async fn commit(
+        &mut self,
+        first: BlockRef,
+        last: BlockRef,
+        rows: BatchRows,
+        new_pools: Vec<NewPool>,
+    ) -> Result<(), IndexerError> {
+        let chain_id = self.chain.chain_id;
+        // State of every pool at the batch's last block.
+        let keys: Vec<(Address, PoolFamily)> =
+            self.pools.iter().map(|p| (p.address, p.family)).collect();
+        // A pool that does not read at this block does not exist yet (a backfill starts
+        // before the pools it knows from config were created): no sample for it this batch.
+        let states: Vec<Option<PoolState>> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            self.chain
+                .pool_states_each(&keys, last.number)
+                .await?
+                .into_iter()
+                .map(Result::ok)
+                .collect()
+        };
+        let live: Vec<(&TrackedPool, PoolState)> = self
+            .pools
+            .iter()
+            .zip(states)
+            .filter_map(|(p, s)| s.map(|s| (p, s)))
+            .collect();
+        let v3_holdings: Vec<(Address, Address)> = live
+            .iter()
+            .filter(|(p, _)| p.family == PoolFamily::V3)
+            .flat_map(|(p, _)| [(p.token0, p.address), (p.token1, p.address)])
+            .collect();
+        let balances = if v3_holdings.is_empty() {
+            Vec::new()
+        } else {
+            self.chain.balances(&v3_holdings, last.number).await?
+        };
+        let mut balance = balances.iter();
+        let time_ms = ms(last.timestamp);
+        let mut state_rows = Vec::with_capacity(self.pools.len());
+        let mut sources = Vec::with_capacity(self.pools.len());
+        for (pool, state) in &live {
+            let d0 = self.decimals(&pool.token0);
+            let d1 = self.decimals(&pool.token1);
+            let row = match state {
+                PoolState::V2 {
+                    reserve0, reserve1, ..
+                } => PoolStateRow {
+                    block: last.number,
+                    block_time_ms: time_ms,
+                    reserve0: Some(*reserve0),
+                    reserve1: Some(*reserve1),
+                    ..PoolStateRow::default()
+                },
+                PoolState::V3 {
+                    sqrt_price_x96,
+                    tick,
+                    liquidity,
+                    ..
+                } => PoolStateRow {
+                    block: last.number,
+                    block_time_ms: time_ms,
+                    reserve0: balance.next().copied(),
+                    reserve1: balance.next().copied(),
+                    sqrt_price_x96: Some(*sqrt_price_x96),
+                    tick: Some(*tick),
+                    liquidity: Some(*liquidity),
+                },
+            };
+            let amount0 = prices::human(row.reserve0.unwrap_or_default(), d0);
+            let amount1 = prices::human(row.reserve1.unwrap_or_default(), d1);
+            let price0_in_1 = match state {
+                PoolState::V2 { .. } if amount0 > 0.0 => amount1 / amount0,
+                PoolState::V2 { .. } => f64::NAN,
+                PoolState::V3 { sqrt_price_x96, .. } => {
+                    prices::price_from_sqrt_x96(*sqrt_price_x96, d0, d1)
+                }
+            };
+            sources.push(PriceSource {
+                token0: pool.token0,
+                token1: pool.token1,
+                amount0,
+                amount1,
+                price0_in_1,
+            });
+            state_rows.push(row);
+        }
+        let token_prices = prices::token_prices(&self.tokens, &sources);
+
+        let bucket = hour_bucket(time_ms);
+        let ids: Vec<String> = self.pools.iter().map(|p| p.id.clone()).collect();
+        let lp_ppm: BTreeMap<String, u32> = self
+            .pools
+            .iter()
+            .map(|p| (p.id.clone(), p.lp_fee_ppm))
+            .collect();
+        let events = rows.events.len() as u64;
+        let checkpoint = Checkpoint {
+            block_number: last.number,
+            block_hash: format!("{:#x}", last.hash),
+        };
+
+        let txn = self
+            .store
+            .begin_ingest(chain_id, POOLS_STREAM, self.checkpoint.as_ref())
+            .await?;
+        txn.insert_pools(&new_pools).await?;
+        txn.insert_events(&rows.events).await?;
+        txn.add_hourly(&rows.hourly(), &lp_ppm).await?;
+        let hourly = txn.hourly_volumes(&ids, bucket - 7 * 24 * HOUR_MS).await?;
+        let past = txn
+            .past_samples(&ids, bucket - yields::OUTLIER_WINDOW_MS, bucket)
+            .await?;
+        let mut snapshots = Vec::with_capacity(self.pools.len());
+        for (((pool, _), state), source) in live.iter().zip(&state_rows).zip(&sources) {
+            let p0 = token_prices.get(&pool.token0).copied();
+            let p1 = token_prices.get(&pool.token1).copied();
+            let implied = source.price0_in_1.is_finite() && source.price0_in_1 > 0.0;
+            let valuation = Valuation {
+                decimals0: self.decimals(&pool.token0),
+                decimals1: self.decimals(&pool.token1),
+                price0: p0.or(p1.filter(|_| implied).map(|p| p * source.price0_in_1)),
+                price1: p1.or(p0.filter(|_| implied).map(|p| p / source.price0_in_1)),
+            };
+            let tvl = prices::tvl_usd(source.amount0, source.amount1, p0, p1);
+            let mine: Vec<_> = hourly.iter().filter(|h| h.pool_id == pool.id).collect();
+            let previous = past.iter().rfind(|s| s.pool_id == pool.id);
+            let figures =
+                yields::figures(&mine, bucket, &valuation, tvl, previous, self.min_tvl_usd);
+            let (volume_usd, fees_usd) = mine
+                .iter()
+                .find(|h| h.bucket_start_ms == bucket)
+                .map_or((0.0, 0.0), |h| valuation.bucket_usd(h));
+            txn.update_pool(&pool.id, state, &figures).await?;
+            snapshots.push(SnapshotRow {
+                pool_id: pool.id.clone(),
+                bucket_start_ms: bucket,
+                state: state.clone(),
+                volume_usd,
+                fees_usd,
+                figures,
+            });
+        }
+        txn.upsert_snapshots(&snapshots).await?;
+        txn.record_block_hashes(&[block_row(&first), block_row(&last)], BLOCK_HASHES_KEPT)
+            .await?;
+        txn.commit(&checkpoint).await?;
+
+        self.summary.blocks += last.number - first.number + 1;
+        self.summary.events += events;
+        self.summary.batches += 1;
+        self.checkpoint = Some(checkpoint);
+        tracing::debug!(chain = %self.chain.name, block = last.number, events, "batch committed");
+        (self.progress)(&ChainProgress {
+            chain: self.chain.name.clone(),
+            start_block: self.summary.from_block,
+            block: last.number,
+            head: self.head.max(last.number),
+            events: self.summary.events,
+            reorgs: self.summary.reorgs,
+            elapsed: self.summary.elapsed,
+        });
+        Ok(())
+    }
+
+    fn decimals(&self, token: &Address) -> u8 {
+        self.tokens.get(token).map_or(18, |t| t.decimals)
+    }
+
+    /// Finds the newest stored block still on the chain and rolls the store back to it.
+    async fn roll_back(&mut self, below_or_at: u64) -> Result<(), IndexerError> {
+        self.summary.reorgs += 1;
+        let stored = self
+            .store
+            .block_hashes_below(self.chain.chain_id, below_or_at, BLOCK_HASHES_KEPT)
+            .await?;
+        let mut ancestor = None;
+        for row in stored {
+            let on_chain = self.chain.block_hash_at(row.number).await?;
+            if on_chain.as_deref() == Some(row.hash.as_str()) {
+                ancestor = Some(Checkpoint {
+                    block_number: row.number,
+                    block_hash: row.hash,
+                });
+                break;
+            }
+        }
+        let above = ancestor
+            .as_ref()
+            .map_or(self.start_block.saturating_sub(1), |a| a.block_number);
+        let summary = self
+            .store
+            .rollback_above(self.chain.chain_id, POOLS_STREAM, above, ancestor.as_ref())
+            .await?;
+        tracing::warn!(
+            chain = %self.chain.name,
+            from = below_or_at,
+            ancestor = ?ancestor.as_ref().map(|a| a.block_number),
+            events_removed = summary.events_removed,
+            "reorg: rolled back to the common ancestor"
+        );
+        // Pools discovered above the ancestor are forgotten with their rows.
+        let kept = self.store.pools_of_chain(self.chain.chain_id).await?;
+        self.pools.retain(|p| kept.iter().any(|k| k.id == p.id));
+        self.checkpoint = ancestor;
+        Ok(())
+    }
+}
+
+trait BlockHashAt {
+    /// The hash of block `number` as the chain has it now; `None` when the chain is shorter.
+    async fn block_hash_at(&self, number: u64) -> Result<Option<String>, IndexerError>;
+}
+
+impl BlockHashAt for EvmChain {
+    async fn block_hash_at(&self, number: u64) -> Result<Option<String>, IndexerError> {
+        match self.block(number).await {
+            Ok(b) => Ok(Some(format!("{:#x}", b.hash))),
+            Err(atoll_adapters::AdapterError::BlockNotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn block_row(b: &BlockRef) -> BlockHashRow {
+    BlockHashRow {
+        number: b.number,
+        hash: format!("{:#x}", b.hash),
+        parent_hash: format!("{:#x}", b.parent_hash),
+    }
+}
+
+fn ms(seconds: u64) -> i64 {
+    i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+fn is_transient(e: &IndexerError) -> bool {
+    match e {
+        IndexerError::Adapter(a) => a.is_retryable(),
+        IndexerError::Store(s) => s.is_retryable(),
+        _ => false,
+    }
+}
+
+/// The first topics the pool filter asks for: pool events and factory creations.
+fn pool_topics() -> Vec<B256> {
+    vec![
+        IUniswapV2Pair::Swap::SIGNATURE_HASH,
+        IUniswapV2Pair::Sync::SIGNATURE_HASH,
+        IUniswapV2Pair::Mint::SIGNATURE_HASH,
+        IUniswapV2Pair::Burn::SIGNATURE_HASH,
+        IUniswapV3Pool::Swap::SIGNATURE_HASH,
+        IUniswapV3Pool::Mint::SIGNATURE_HASH,
+        IUniswapV3Pool::Burn::SIGNATURE_HASH,
+        IUniswapV2Factory::PairCreated::SIGNATURE_HASH,
+        IUniswapV3Factory::PoolCreated::SIGNATURE_HASH,
+    ]
+}

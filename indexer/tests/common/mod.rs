@@ -1,0 +1,105 @@
+//! Shared by the indexer's integration tests: settings for a test devnet, a pinned block clock,
+//! and the indexed tables in comparable form.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use alloy::providers::Provider;
+use atoll_core::settings::Settings;
+use atoll_devnet::{Devnet, evm};
+use atoll_store::Store;
+use atoll_store::entities::{index_checkpoints, pool_events, pool_hourly, pool_snapshots, pools};
+use sea_orm::{EntityTrait, QueryOrder};
+
+/// The devnet's own config, with a fast poll for follow-mode tests.
+pub fn settings_for(net: &Devnet) -> Settings {
+    let text = std::fs::read_to_string(&net.state.config_path).unwrap();
+    let dir = net.state.config_path.parent().unwrap();
+    let mut s = Settings::parse(&text, Vec::<(String, String)>::new(), dir).unwrap();
+    s.indexer.poll_interval = std::time::Duration::from_millis(20);
+    s
+}
+
+/// Moves every chain's clock to the start of the next hour (plus one second), so all blocks a
+/// test makes afterwards fall in one hour bucket, whatever the wall clock says.
+pub async fn pin_clock(net: &Devnet) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let next_hour = (now / 3_600 + 1) * 3_600 + 1;
+    for c in &net.state.evm {
+        let p = evm::provider_for(&c.rpc_url, evm::Role::Deployer).unwrap();
+        let _: serde_json::Value = p
+            .raw_request("evm_setNextBlockTimestamp".into(), (next_hour,))
+            .await
+            .unwrap();
+        let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await.unwrap();
+    }
+}
+
+pub fn no_progress() -> atoll_indexer::ProgressSink {
+    Arc::new(|_| {})
+}
+
+/// Everything indexing wrote, minus wall-clock columns, in a fixed order.
+#[derive(Debug, PartialEq)]
+pub struct Indexed {
+    pub events: Vec<pool_events::Model>,
+    pub hourly: Vec<pool_hourly::Model>,
+    pub snapshots: Vec<pool_snapshots::Model>,
+    pub pools: Vec<pools::Model>,
+    pub checkpoints: Vec<(i64, String, i64, String)>,
+}
+
+pub async fn indexed(store: &Store) -> Indexed {
+    let db = store.connection();
+    Indexed {
+        events: pool_events::Entity::find()
+            .order_by_asc(pool_events::Column::ChainId)
+            .order_by_asc(pool_events::Column::BlockNumber)
+            .order_by_asc(pool_events::Column::LogIndex)
+            .all(db)
+            .await
+            .unwrap(),
+        hourly: pool_hourly::Entity::find()
+            .order_by_asc(pool_hourly::Column::PoolId)
+            .order_by_asc(pool_hourly::Column::BucketStartMs)
+            .all(db)
+            .await
+            .unwrap(),
+        snapshots: pool_snapshots::Entity::find()
+            .order_by_asc(pool_snapshots::Column::PoolId)
+            .order_by_asc(pool_snapshots::Column::BucketStartMs)
+            .all(db)
+            .await
+            .unwrap(),
+        pools: pools::Entity::find()
+            .order_by_asc(pools::Column::Id)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|mut p| {
+                p.updated_at_ms = 0;
+                p
+            })
+            .collect(),
+        checkpoints: index_checkpoints::Entity::find()
+            .order_by_asc(index_checkpoints::Column::ChainId)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.chain_id, c.stream, c.block_number, c.block_hash))
+            .collect(),
+    }
+}
+
+/// A migrated store on a new SQLite file, with the settings' chains and tokens registered.
+pub async fn sqlite_store(dir: &std::path::Path, settings: &Settings) -> Store {
+    let store = atoll_store::test_support::sqlite_in(dir).await.unwrap();
+    store.migrate_up().await.unwrap();
+    store.register_settings(settings).await.unwrap();
+    store
+}

@@ -1,0 +1,113 @@
+//! A reorg made on anvil (`evm_snapshot`, traffic, `evm_revert`, different traffic, more
+//! blocks) under a running indexer: it rolls back to the common ancestor and re-ingests, and
+//! afterwards its database equals a fresh index of the same chain; no event of the abandoned
+//! fork remains.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use alloy::providers::Provider;
+use atoll_devnet::traffic::{self, TrafficOptions};
+use atoll_devnet::{Devnet, evm};
+use atoll_indexer::{ChainProgress, Mode};
+
+async fn wait_for(
+    rx: &mut tokio::sync::watch::Receiver<Option<ChainProgress>>,
+    done: impl Fn(&ChainProgress) -> bool,
+) -> ChainProgress {
+    let got = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        rx.wait_for(|p| p.as_ref().is_some_and(&done)),
+    )
+    .await
+    .expect("indexer progress within 60 s")
+    .unwrap();
+    got.clone().unwrap()
+}
+
+#[tokio::test]
+async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+    common::pin_clock(&net).await;
+    let settings = common::settings_for(&net);
+    let eth = net.state.evm_chain("ethereum").unwrap();
+    let node = evm::provider_for(&eth.rpc_url, evm::Role::Deployer).unwrap();
+    let swaps = |n, seed| TrafficOptions {
+        swaps: n,
+        deposits: 0,
+        seed,
+    };
+    traffic::run(&net.state, swaps(10, 1)).await.unwrap();
+    let snapshot: serde_json::Value = node.raw_request("evm_snapshot".into(), ()).await.unwrap();
+    let abandoned = traffic::run(&net.state, swaps(20, 2)).await.unwrap();
+    let old_head = node.get_block_number().await.unwrap();
+
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = common::sqlite_store(store_dir.path(), &settings).await;
+    let (tx, mut rx) = tokio::sync::watch::channel(None::<ChainProgress>);
+    let sink: atoll_indexer::ProgressSink = Arc::new(move |p: &ChainProgress| {
+        let _ = tx.send(Some(p.clone()));
+    });
+    let indexer = {
+        let (settings, store) = (settings.clone(), store.clone());
+        tokio::spawn(async move {
+            atoll_indexer::run(&settings, &store, &["ethereum".into()], Mode::Follow, sink).await
+        })
+    };
+    wait_for(&mut rx, |p| p.block >= old_head).await;
+
+    // The fork: back to the snapshot, other swaps, and a longer chain than before.
+    let reverted: bool = node
+        .raw_request("evm_revert".into(), (snapshot,))
+        .await
+        .unwrap();
+    assert!(reverted);
+    traffic::run(&net.state, swaps(20, 3)).await.unwrap();
+    let now = node.get_block_number().await.unwrap();
+    let _: serde_json::Value = node
+        .raw_request("anvil_mine".into(), (old_head.saturating_sub(now) + 5,))
+        .await
+        .unwrap();
+    let new_head = node.get_block_number().await.unwrap();
+    assert!(new_head > old_head);
+
+    let last = wait_for(&mut rx, |p| p.block >= new_head).await;
+    assert!(last.reorgs >= 1, "the indexer saw the reorg: {last:?}");
+    indexer.abort();
+    let _ = indexer.await;
+
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = common::sqlite_store(fresh_dir.path(), &settings).await;
+    let results = atoll_indexer::run(
+        &settings,
+        &fresh,
+        &["ethereum".into()],
+        Mode::Once,
+        common::no_progress(),
+    )
+    .await;
+    let summary = results[0].1.as_ref().unwrap();
+    assert_eq!(summary.to_block, new_head);
+
+    let (after_reorg, from_scratch) =
+        (common::indexed(&store).await, common::indexed(&fresh).await);
+    assert!(!from_scratch.events.is_empty());
+    assert_eq!(after_reorg.events, from_scratch.events);
+    assert_eq!(after_reorg.hourly, from_scratch.hourly);
+    assert_eq!(after_reorg.snapshots, from_scratch.snapshots);
+    assert_eq!(after_reorg.pools, from_scratch.pools);
+    assert_eq!(after_reorg.checkpoints, from_scratch.checkpoints);
+    for s in abandoned.swaps.iter().filter(|s| s.chain == "ethereum") {
+        assert!(
+            !after_reorg
+                .events
+                .iter()
+                .any(|e| e.tx_hash == s.tx.to_lowercase()),
+            "event of abandoned tx {} remains",
+            s.tx
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! `atoll pools`: the indexed pool records (DefiLlama-shaped, rates as fractions), as a table
+//! or as JSON.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use atoll_store::{Store, redact};
+use clap::Args;
+
+#[derive(Args)]
+pub struct PoolsArgs {
+    /// Config file (for the database URL).
+    #[arg(long)]
+    config: PathBuf,
+    /// Overrides the config's database URL.
+    #[arg(long, env = "ATOLL_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Include pools left out of results (they carry `dropped_reason`).
+    #[arg(long)]
+    all: bool,
+    /// One JSON array of records.
+    #[arg(long)]
+    json: bool,
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{:.3}%", v * 100.0))
+}
+
+pub async fn run(args: PoolsArgs) -> anyhow::Result<()> {
+    let settings = super::config::load(&args.config)?;
+    let url = args.database_url.unwrap_or(settings.database_url);
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("opening {}", redact(&url)))?;
+    store.migrate_up().await?;
+    let records = store.pool_records(args.all).await?;
+    if args.json {
+        crate::out!("{}", serde_json::to_string_pretty(&records)?);
+        return Ok(());
+    }
+    crate::out!(
+        "{:<10} {:<16} {:<12} {:>14} {:>14} {:>10} {:>10} {:>10}  {}",
+        "chain",
+        "project",
+        "symbol",
+        "tvl_usd",
+        "volume_1d",
+        "apr_base",
+        "apy_base",
+        "apr_7d",
+        "pool / dropped"
+    );
+    for r in &records {
+        crate::out!(
+            "{:<10} {:<16} {:<12} {:>14.2} {:>14.2} {:>10} {:>10} {:>10}  {}{}",
+            r.chain,
+            r.project,
+            r.symbol,
+            r.tvl_usd.unwrap_or(0.0),
+            r.volume_usd_1d.unwrap_or(0.0),
+            pct(r.apr_base),
+            pct(r.apy_base),
+            pct(r.apr_base_7d),
+            r.address,
+            r.dropped_reason
+                .as_ref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        );
+    }
+    if records.is_empty() {
+        crate::out!(
+            "no pools indexed yet: run `atoll index --config {}`",
+            args.config.display()
+        );
+    }
+    Ok(())
+}
