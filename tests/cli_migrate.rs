@@ -23,12 +23,21 @@ fn migrate(url: &str, extra: &[&str]) -> (bool, String) {
 
 fn round_trip(url: &str) {
     let (ok, text) = migrate(url, &[]);
-    assert!(ok && text.contains("applied 1 migration(s)"), "{text}");
+    assert!(ok && text.contains("applied 2 migration(s)"), "{text}");
     let (ok, text) = migrate(url, &[]);
     assert!(ok && text.contains("applied 0 migration(s)"), "{text}");
     let (ok, text) = migrate(url, &["--status"]);
     assert!(
-        ok && text.contains("applied m20261124_000001_initial"),
+        ok && text.contains("applied m20261124_000001_initial")
+            && text.contains("applied m20261124_000002_yields"),
+        "{text}"
+    );
+    let (ok, text) = migrate(url, &["--down", "1"]);
+    assert!(ok && text.contains("rolled back 1 migration(s)"), "{text}");
+    let (ok, text) = migrate(url, &["--status"]);
+    assert!(
+        ok && text.contains("applied m20261124_000001_initial")
+            && text.contains("pending m20261124_000002_yields"),
         "{text}"
     );
     let (ok, text) = migrate(url, &["--down"]);

@@ -70,6 +70,8 @@ async fn exercise(store: &Store) {
             pool_id: Set("ethereum:uniswap_v2:0x01".into()),
             kind: Set("swap".into()),
             payload: Set("{}".into()),
+            volume0: Set(Some("5".into())),
+            volume1: Set(None),
         };
         pool_events::Entity::insert(ev)
             .on_conflict(
