@@ -73,6 +73,7 @@ pub struct EvmIndexer {
     progress: ProgressSink,
     summary: ChainSummary,
     head: u64,
+    started: Instant,
 }
 
 impl EvmIndexer {
@@ -135,6 +136,7 @@ impl EvmIndexer {
                 ..ChainSummary::default()
             },
             head: 0,
+            started: Instant::now(),
         };
         for stored in store.pools_of_chain(chain_settings.chain_id.0).await? {
             me.track_stored(&stored)?;
@@ -283,7 +285,8 @@ impl EvmIndexer {
 
     /// Indexes until caught up (`Once`) or forever (`Follow`).
     pub async fn run(&mut self, mode: Mode) -> Result<ChainSummary, IndexerError> {
-        let started = Instant::now();
+        self.started = Instant::now();
+        let started = self.started;
         let head = self.chain.head().await?;
         self.head = head.number;
         let target = head.number;
@@ -662,7 +665,7 @@ impl EvmIndexer {
             head: self.head.max(last.number),
             events: self.summary.events,
             reorgs: self.summary.reorgs,
-            elapsed: self.summary.elapsed,
+            elapsed: self.started.elapsed(),
         });
         Ok(())
     }

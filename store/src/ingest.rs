@@ -172,6 +172,68 @@ pub fn lp_fee(volume: U256, lp_fee_ppm: u32) -> U256 {
 /// with the 11 columns of `pool_events`.
 const EVENT_ROWS_PER_STATEMENT: usize = 2_000;
 
+const EVENT_COLUMNS: [&str; 11] = [
+    "chain_id",
+    "tx_hash",
+    "log_index",
+    "block_number",
+    "block_hash",
+    "block_time_ms",
+    "pool_id",
+    "kind",
+    "payload",
+    "volume0",
+    "volume1",
+];
+
+/// `INSERT … VALUES (…) × rows ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE`, in the
+/// placeholder style of `backend` (the same upsert syntax runs on SQLite and PostgreSQL). Full
+/// chunks come from a per-backend cache.
+fn upsert_events_sql(backend: sea_orm::DatabaseBackend, rows: usize) -> String {
+    use std::fmt::Write;
+    use std::sync::OnceLock;
+    static FULL: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+    let postgres = backend == sea_orm::DatabaseBackend::Postgres;
+    let build = |rows: usize| {
+        let cols = EVENT_COLUMNS.len();
+        let mut sql = format!(
+            "INSERT INTO pool_events ({}) VALUES ",
+            EVENT_COLUMNS.join(", ")
+        );
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..cols {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                if postgres {
+                    let _ = write!(sql, "${}", r * cols + c + 1);
+                } else {
+                    sql.push('?');
+                }
+            }
+            sql.push(')');
+        }
+        let updates: Vec<String> = EVENT_COLUMNS[3..]
+            .iter()
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        let _ = write!(
+            sql,
+            " ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE SET {}",
+            updates.join(", ")
+        );
+        sql
+    };
+    if rows == EVENT_ROWS_PER_STATEMENT {
+        FULL[usize::from(postgres)]
+            .get_or_init(|| build(rows))
+            .clone()
+    } else {
+        build(rows)
+    }
+}
+
 /// An open ingest transaction. Dropping it without [`IngestTxn::commit`] rolls back.
 pub struct IngestTxn {
     txn: DatabaseTransaction,
@@ -512,59 +574,39 @@ impl IngestTxn {
         Ok(())
     }
 
-    /// Upserts events, many rows per statement.
+    /// Upserts events, many rows per statement. The SQL of a full chunk is built once per
+    /// backend and reused (the driver caches its prepared statement); values are bound, never
+    /// spliced into the text.
     pub async fn insert_events(&self, events: &[EventRow]) -> Result<(), StoreError> {
-        use pool_events::Column as C;
+        let backend = self.txn.get_database_backend();
         for chunk in events.chunks(EVENT_ROWS_PER_STATEMENT) {
-            let mut stmt = Query::insert();
-            stmt.into_table(pool_events::Entity).columns([
-                C::ChainId,
-                C::TxHash,
-                C::LogIndex,
-                C::BlockNumber,
-                C::BlockHash,
-                C::BlockTimeMs,
-                C::PoolId,
-                C::Kind,
-                C::Payload,
-                C::Volume0,
-                C::Volume1,
-            ]);
+            let mut values: Vec<sea_orm::Value> =
+                Vec::with_capacity(chunk.len() * EVENT_COLUMNS.len());
             for e in chunk {
                 let (v0, v1) = match e.volume {
                     Some((a, b)) => (Some(a.to_string()), Some(b.to_string())),
                     None => (None, None),
                 };
-                stmt.values([
+                values.extend([
                     self.chain_id.into(),
-                    e.tx_hash.as_str().into(),
+                    e.tx_hash.clone().into(),
                     to_i64("log index", e.log_index)?.into(),
                     to_i64("block", e.block_number)?.into(),
-                    e.block_hash.as_str().into(),
+                    e.block_hash.clone().into(),
                     e.block_time_ms.into(),
-                    e.pool_id.as_str().into(),
+                    e.pool_id.clone().into(),
                     e.kind.into(),
-                    e.payload.as_str().into(),
+                    e.payload.clone().into(),
                     v0.into(),
                     v1.into(),
-                ])
-                .map_err(|err| StoreError::OutOfRange(err.to_string()))?;
+                ]);
             }
-            stmt.on_conflict(
-                OnConflict::columns([C::ChainId, C::TxHash, C::LogIndex])
-                    .update_columns([
-                        C::BlockNumber,
-                        C::BlockHash,
-                        C::BlockTimeMs,
-                        C::PoolId,
-                        C::Kind,
-                        C::Payload,
-                        C::Volume0,
-                        C::Volume1,
-                    ])
-                    .to_owned(),
-            );
-            self.txn.execute(&stmt).await?;
+            let sql = upsert_events_sql(backend, chunk.len());
+            self.txn
+                .execute_raw(sea_orm::Statement::from_sql_and_values(
+                    backend, sql, values,
+                ))
+                .await?;
         }
         Ok(())
     }

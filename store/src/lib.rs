@@ -62,6 +62,9 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
+                    // 64 MiB of page cache (the default is 2 MiB): indexes of a large event
+                    // table stay in memory while a batch writes to them.
+                    .pragma("cache_size", "-65536")
             });
         } else if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(StoreError::InvalidUrl {
