@@ -612,8 +612,9 @@ impl EvmIndexer {
             .begin_ingest(chain_id, POOLS_STREAM, self.checkpoint.as_ref())
             .await?;
         txn.insert_pools(&new_pools).await?;
-        txn.insert_events(&rows.events).await?;
-        txn.add_hourly(&rows.hourly(), &lp_ppm).await?;
+        let hourly = rows.hourly();
+        txn.insert_events(rows.events).await?;
+        txn.add_hourly(&hourly, &lp_ppm).await?;
         let hourly = txn.hourly_volumes(&ids, bucket - 7 * 24 * HOUR_MS).await?;
         let past = txn
             .past_samples(&ids, bucket - yields::OUTLIER_WINDOW_MS, bucket)

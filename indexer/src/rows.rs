@@ -3,7 +3,7 @@
 //! and hour bucket ([`HourlyDelta`]). V2 swaps count `amountIn`s; V3 swaps the positive side of
 //! `amount0/amount1` (what the trader paid in).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use alloy::primitives::{I256, U256};
@@ -124,14 +124,15 @@ pub fn payload(event: &EvmEvent) -> String {
 #[derive(Debug, Default)]
 pub struct BatchRows {
     pub events: Vec<EventRow>,
-    hourly: BTreeMap<(String, i64), HourlyDelta>,
+    /// Per pool, per hour bucket.
+    hourly: HashMap<String, BTreeMap<i64, HourlyDelta>>,
 }
 
 impl BatchRows {
     pub fn with_capacity(n: usize) -> BatchRows {
         BatchRows {
             events: Vec::with_capacity(n),
-            hourly: BTreeMap::new(),
+            hourly: HashMap::new(),
         }
     }
 
@@ -139,18 +140,20 @@ impl BatchRows {
         let volume = swap_volume(event);
         if let Some((v0, v1)) = volume {
             let bucket = hour_bucket(time_ms);
-            let d = self
-                .hourly
-                .entry((pool_id.to_string(), bucket))
-                .or_insert_with(|| HourlyDelta {
-                    pool_id: pool_id.to_string(),
-                    bucket_start_ms: bucket,
-                    swaps: 0,
-                    volume0: U256::ZERO,
-                    volume1: U256::ZERO,
-                    first_block: pos.block_number,
-                    last_block: pos.block_number,
-                });
+            // Looked up by &str first: no allocation per event for a pool already seen.
+            let buckets = match self.hourly.get_mut(pool_id) {
+                Some(b) => b,
+                None => self.hourly.entry(pool_id.to_string()).or_default(),
+            };
+            let d = buckets.entry(bucket).or_insert_with(|| HourlyDelta {
+                pool_id: pool_id.to_string(),
+                bucket_start_ms: bucket,
+                swaps: 0,
+                volume0: U256::ZERO,
+                volume1: U256::ZERO,
+                first_block: pos.block_number,
+                last_block: pos.block_number,
+            });
             d.swaps += 1;
             d.volume0 = d.volume0.saturating_add(v0);
             d.volume1 = d.volume1.saturating_add(v1);
@@ -170,8 +173,15 @@ impl BatchRows {
         });
     }
 
+    /// The batch's hourly deltas, by pool id and bucket.
     pub fn hourly(&self) -> Vec<HourlyDelta> {
-        self.hourly.values().cloned().collect()
+        let mut out: Vec<HourlyDelta> = self
+            .hourly
+            .values()
+            .flat_map(|b| b.values().cloned())
+            .collect();
+        out.sort_by(|a, b| (&a.pool_id, a.bucket_start_ms).cmp(&(&b.pool_id, b.bucket_start_ms)));
+        out
     }
 }
 

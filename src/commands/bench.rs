@@ -183,8 +183,9 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         let txn = store
             .begin_ingest(31337, "pools", checkpoint.as_ref())
             .await?;
-        txn.insert_events(&rows.events).await?;
-        txn.add_hourly(&rows.hourly(), &lp).await?;
+        let hourly = rows.hourly();
+        txn.insert_events(rows.events).await?;
+        txn.add_hourly(&hourly, &lp).await?;
         let next = Checkpoint {
             block_number: last,
             block_hash: format!("{:#x}", B256::from(U256::from(last))),

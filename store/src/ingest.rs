@@ -576,12 +576,14 @@ impl IngestTxn {
 
     /// Upserts events, many rows per statement. The SQL of a full chunk is built once per
     /// backend and reused (the driver caches its prepared statement); values are bound, never
-    /// spliced into the text.
-    pub async fn insert_events(&self, events: &[EventRow]) -> Result<(), StoreError> {
+    /// spliced into the text. Takes the rows by value: their strings move into the statement.
+    pub async fn insert_events(&self, events: Vec<EventRow>) -> Result<(), StoreError> {
         let backend = self.txn.get_database_backend();
-        for chunk in events.chunks(EVENT_ROWS_PER_STATEMENT) {
-            let mut values: Vec<sea_orm::Value> =
-                Vec::with_capacity(chunk.len() * EVENT_COLUMNS.len());
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            let chunk: Vec<EventRow> = events.by_ref().take(EVENT_ROWS_PER_STATEMENT).collect();
+            let rows = chunk.len();
+            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(rows * EVENT_COLUMNS.len());
             for e in chunk {
                 let (v0, v1) = match e.volume {
                     Some((a, b)) => (Some(a.to_string()), Some(b.to_string())),
@@ -589,19 +591,19 @@ impl IngestTxn {
                 };
                 values.extend([
                     self.chain_id.into(),
-                    e.tx_hash.clone().into(),
+                    e.tx_hash.into(),
                     to_i64("log index", e.log_index)?.into(),
                     to_i64("block", e.block_number)?.into(),
-                    e.block_hash.clone().into(),
+                    e.block_hash.into(),
                     e.block_time_ms.into(),
-                    e.pool_id.clone().into(),
+                    e.pool_id.into(),
                     e.kind.into(),
-                    e.payload.clone().into(),
+                    e.payload.into(),
                     v0.into(),
                     v1.into(),
                 ]);
             }
-            let sql = upsert_events_sql(backend, chunk.len());
+            let sql = upsert_events_sql(backend, rows);
             self.txn
                 .execute_raw(sea_orm::Statement::from_sql_and_values(
                     backend, sql, values,

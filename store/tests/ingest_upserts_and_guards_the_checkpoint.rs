@@ -99,9 +99,9 @@ async fn exercise(store: &Store) {
     }])
     .await
     .unwrap();
-    txn.insert_events(&batch1).await.unwrap();
+    txn.insert_events(batch1.clone()).await.unwrap();
     // The same rows again in the same batch: still one row per (chain, tx, log_index).
-    txn.insert_events(&batch1).await.unwrap();
+    txn.insert_events(batch1.clone()).await.unwrap();
     txn.add_hourly(&delta(&batch1), &lp).await.unwrap();
     txn.commit(&cp(4)).await.unwrap();
     assert_eq!(store.event_count(1).await.unwrap(), 4);
@@ -119,7 +119,9 @@ async fn exercise(store: &Store) {
     // A batch dropped before commit (the process died) leaves nothing behind.
     {
         let txn = store.begin_ingest(1, "pools", Some(&cp(4))).await.unwrap();
-        txn.insert_events(&[swap(5, 0, HOUR + 6, 9)]).await.unwrap();
+        txn.insert_events(vec![swap(5, 0, HOUR + 6, 9)])
+            .await
+            .unwrap();
     }
     assert_eq!(store.event_count(1).await.unwrap(), 4);
     assert_eq!(store.checkpoint(1, "pools").await.unwrap(), Some(cp(4)));
