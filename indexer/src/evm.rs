@@ -9,17 +9,13 @@ use std::time::Instant;
 
 use alloy::primitives::{Address, B256};
 use alloy::rpc::types::{Filter, Log};
-use alloy::sol_types::SolEvent;
-use atoll_adapters::evm::abi::{
-    IUniswapV2Factory, IUniswapV2Pair, IUniswapV3Factory, IUniswapV3Pool,
-};
 use atoll_adapters::evm::discovery::evm_address;
 use atoll_adapters::evm::events;
 use atoll_adapters::evm::state::{PoolFamily, PoolState};
 use atoll_adapters::evm::{BlockRef, EvmChain, LogWindow, RetryPolicy};
 use atoll_core::settings::{ChainSettings, FactorySettings, Settings};
 use atoll_core::{PoolId, Protocol};
-use atoll_store::ingest::{BlockHashRow, NewPool, PoolStateRow, SnapshotRow, StoredPool};
+use atoll_store::ingest::{BlockHashRow, PoolEntry, PoolStateRow, SnapshotRow};
 use atoll_store::{Checkpoint, Store};
 
 use crate::prices::{self, PriceSource, TokenMeta};
@@ -170,7 +166,7 @@ impl EvmIndexer {
         Ok(me)
     }
 
-    fn track_stored(&mut self, p: &StoredPool) -> Result<(), IndexerError> {
+    fn track_stored(&mut self, p: &PoolEntry) -> Result<(), IndexerError> {
         let bad = |what: &str| IndexerError::Config {
             chain: self.chain.name.clone(),
             reason: format!("stored pool {}: {what}", p.id),
@@ -196,7 +192,7 @@ impl EvmIndexer {
         fam: PoolFamily,
         discovered_at: Option<u64>,
         block: u64,
-    ) -> Result<(TrackedPool, NewPool), String> {
+    ) -> Result<(TrackedPool, PoolEntry), String> {
         let state = self
             .chain
             .pool_states(&[(address, fam)], block)
@@ -267,7 +263,7 @@ impl EvmIndexer {
                 token1,
                 lp_fee_ppm,
             },
-            NewPool {
+            PoolEntry {
                 id,
                 chain_id: self.chain.chain_id,
                 protocol: protocol.as_str().to_string(),
@@ -508,7 +504,7 @@ impl EvmIndexer {
         first: BlockRef,
         last: BlockRef,
         rows: BatchRows,
-        new_pools: Vec<NewPool>,
+        new_pools: Vec<PoolEntry>,
     ) -> Result<(), IndexerError> {
         let chain_id = self.chain.chain_id;
         // State of every pool at the batch's last block.
@@ -752,15 +748,7 @@ fn is_transient(e: &IndexerError) -> bool {
 
 /// The first topics the pool filter asks for: pool events and factory creations.
 fn pool_topics() -> Vec<B256> {
-    vec![
-        IUniswapV2Pair::Swap::SIGNATURE_HASH,
-        IUniswapV2Pair::Sync::SIGNATURE_HASH,
-        IUniswapV2Pair::Mint::SIGNATURE_HASH,
-        IUniswapV2Pair::Burn::SIGNATURE_HASH,
-        IUniswapV3Pool::Swap::SIGNATURE_HASH,
-        IUniswapV3Pool::Mint::SIGNATURE_HASH,
-        IUniswapV3Pool::Burn::SIGNATURE_HASH,
-        IUniswapV2Factory::PairCreated::SIGNATURE_HASH,
-        IUniswapV3Factory::PoolCreated::SIGNATURE_HASH,
-    ]
+    let mut topics = events::EvmEvent::pool_topics();
+    topics.extend(events::EvmEvent::factory_topics());
+    topics
 }

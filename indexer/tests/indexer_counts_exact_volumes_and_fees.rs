@@ -14,8 +14,7 @@ use std::sync::atomic::Ordering;
 use alloy::primitives::U256;
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
-use alloy::sol_types::SolEvent;
-use atoll_devnet::contracts::{IUniswapV2Pair, IUniswapV3Pool};
+use atoll_adapters::evm::events::EvmEvent;
 use atoll_devnet::fault_proxy::{FaultPlan, FaultProxy};
 use atoll_devnet::traffic::{self, TrafficOptions};
 use atoll_devnet::{Devnet, evm};
@@ -174,15 +173,7 @@ async fn check_backend(
                     .address(addresses)
                     // What the indexer stores: the pools' trading and liquidity events (not
                     // the V2 LP token's Transfer, nor V3's one-off Initialize).
-                    .event_signature(vec![
-                        IUniswapV2Pair::Swap::SIGNATURE_HASH,
-                        IUniswapV2Pair::Sync::SIGNATURE_HASH,
-                        IUniswapV2Pair::Mint::SIGNATURE_HASH,
-                        IUniswapV2Pair::Burn::SIGNATURE_HASH,
-                        IUniswapV3Pool::Swap::SIGNATURE_HASH,
-                        IUniswapV3Pool::Mint::SIGNATURE_HASH,
-                        IUniswapV3Pool::Burn::SIGNATURE_HASH,
-                    ])
+                    .event_signature(EvmEvent::pool_topics())
                     .from_block(c.deployed_at_block)
                     .to_block(cp.2 as u64),
             )

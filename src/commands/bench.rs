@@ -14,7 +14,7 @@ use atoll_adapters::evm::abi::IUniswapV2Pair;
 use atoll_adapters::evm::events;
 use atoll_core::settings::Settings;
 use atoll_indexer::rows::BatchRows;
-use atoll_store::ingest::NewPool;
+use atoll_store::ingest::PoolEntry;
 use atoll_store::{Checkpoint, Store, redact};
 use clap::{Args, Subcommand};
 
@@ -144,8 +144,8 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let store = fresh_store(&url).await?;
     let lp: std::collections::BTreeMap<String, u32> =
         (0..POOLS).map(|i| (pool_id(i), 3_000)).collect();
-    let new_pools: Vec<NewPool> = (0..POOLS)
-        .map(|i| NewPool {
+    let new_pools: Vec<PoolEntry> = (0..POOLS)
+        .map(|i| PoolEntry {
             id: pool_id(i),
             chain_id: 31337,
             protocol: "uniswap_v2".into(),

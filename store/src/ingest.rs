@@ -61,9 +61,9 @@ pub struct HourlyVolume {
     pub last_block: u64,
 }
 
-/// A pool as first registered (from config or a factory event).
+/// A pool as registered (from config or a factory event) and read back.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NewPool {
+pub struct PoolEntry {
     pub id: String,
     pub chain_id: u64,
     pub protocol: String,
@@ -75,22 +75,6 @@ pub struct NewPool {
     pub lp_fee_ppm: u32,
     pub stablecoin: bool,
     /// Set for pools found from factory events: a rollback below it forgets the pool.
-    pub discovered_at_block: Option<u64>,
-}
-
-/// A registered pool, as the indexer needs it back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredPool {
-    pub id: String,
-    pub chain_id: u64,
-    pub protocol: String,
-    pub address: String,
-    pub token0: String,
-    pub token1: String,
-    pub symbol: String,
-    pub fee_ppm: u32,
-    pub lp_fee_ppm: u32,
-    pub stablecoin: bool,
     pub discovered_at_block: Option<u64>,
 }
 
@@ -281,7 +265,7 @@ impl Store {
     }
 
     /// Registers pools outside a batch (configured pools, at start-up); known ones are kept.
-    pub async fn register_pools(&self, new: &[NewPool]) -> Result<(), StoreError> {
+    pub async fn register_pools(&self, new: &[PoolEntry]) -> Result<(), StoreError> {
         let turn = self.write_turn().await;
         let txn = IngestTxn {
             txn: self.db.begin().await?,
@@ -295,14 +279,14 @@ impl Store {
     }
 
     /// Every pool registered on a chain.
-    pub async fn pools_of_chain(&self, chain_id: u64) -> Result<Vec<StoredPool>, StoreError> {
+    pub async fn pools_of_chain(&self, chain_id: u64) -> Result<Vec<PoolEntry>, StoreError> {
         pools::Entity::find()
             .filter(pools::Column::ChainId.eq(to_i64("chain id", chain_id)?))
             .order_by_asc(pools::Column::Id)
             .all(&self.db)
             .await?
             .into_iter()
-            .map(stored_pool)
+            .map(pool_entry)
             .collect()
     }
 
@@ -484,8 +468,8 @@ pub struct RollbackSummary {
     pub pools_forgotten: u64,
 }
 
-fn stored_pool(m: pools::Model) -> Result<StoredPool, StoreError> {
-    Ok(StoredPool {
+fn pool_entry(m: pools::Model) -> Result<PoolEntry, StoreError> {
+    Ok(PoolEntry {
         chain_id: u64_of("chain id", m.chain_id)?,
         fee_ppm: u32::try_from(m.fee_ppm)
             .map_err(|_| StoreError::OutOfRange(format!("{}: fee_ppm {}", m.id, m.fee_ppm)))?,
@@ -545,7 +529,7 @@ impl IngestTxn {
     }
 
     /// Registers pools; a pool already known keeps its row.
-    pub async fn insert_pools(&self, new: &[NewPool]) -> Result<(), StoreError> {
+    pub async fn insert_pools(&self, new: &[PoolEntry]) -> Result<(), StoreError> {
         let now = now_ms();
         for p in new {
             pools::Entity::insert(pools::ActiveModel {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use atoll_core::U256;
 use atoll_core::settings::Settings;
-use atoll_store::ingest::{EventRow, HourlyDelta, NewPool, lp_fee};
+use atoll_store::ingest::{EventRow, HourlyDelta, PoolEntry, lp_fee};
 use atoll_store::test_support::{PostgresTestDb, sqlite_in};
 use atoll_store::{Checkpoint, Store, StoreError};
 
@@ -84,7 +84,7 @@ async fn exercise(store: &Store) {
         swap(4, 0, HOUR + 5, 4_000_000),
     ];
     let txn = store.begin_ingest(1, "pools", None).await.unwrap();
-    txn.insert_pools(&[NewPool {
+    txn.insert_pools(&[PoolEntry {
         id: POOL.into(),
         chain_id: 1,
         protocol: "uniswap_v2".into(),

@@ -134,8 +134,9 @@ impl EvmEvent {
         }
     }
 
-    /// Every topic0 this module decodes (for `eth_getLogs` filters).
-    pub fn topics() -> Vec<B256> {
+    /// The topic0s pools emit that the indexer stores: V2 `Swap`, `Sync`, `Mint`, `Burn`; V3
+    /// `Swap`, `Mint`, `Burn`.
+    pub fn pool_topics() -> Vec<B256> {
         vec![
             IUniswapV2Pair::Swap::SIGNATURE_HASH,
             IUniswapV2Pair::Sync::SIGNATURE_HASH,
@@ -144,14 +145,29 @@ impl EvmEvent {
             IUniswapV3Pool::Swap::SIGNATURE_HASH,
             IUniswapV3Pool::Mint::SIGNATURE_HASH,
             IUniswapV3Pool::Burn::SIGNATURE_HASH,
-            IERC20::Transfer::SIGNATURE_HASH,
+        ]
+    }
+
+    /// The factories' pool creation events.
+    pub fn factory_topics() -> Vec<B256> {
+        vec![
             IUniswapV2Factory::PairCreated::SIGNATURE_HASH,
             IUniswapV3Factory::PoolCreated::SIGNATURE_HASH,
+        ]
+    }
+
+    /// Every topic0 this module decodes (for `eth_getLogs` filters).
+    pub fn topics() -> Vec<B256> {
+        let mut topics = EvmEvent::pool_topics();
+        topics.extend(EvmEvent::factory_topics());
+        topics.extend([
+            IERC20::Transfer::SIGNATURE_HASH,
             BridgeVault::TransferInitiated::SIGNATURE_HASH,
             BridgeVault::TransferReleased::SIGNATURE_HASH,
             BridgeVault::ReleaseSkipped::SIGNATURE_HASH,
             BridgeVault::ReleaseFailed::SIGNATURE_HASH,
-        ]
+        ]);
+        topics
     }
 }
 
