@@ -2,7 +2,8 @@
 //! empty database: per pool, the stored swap count, volumes and LP fees equal the integers the
 //! test computes from the swaps it made; every pool log on chain is stored once; the yield
 //! record is consistent. Ethereum is read through a proxy that refuses log ranges wider than 5
-//! blocks (as hosted providers do), and still no log is missing. Runs on SQLite, and on
+//! blocks (as hosted providers do), and still no log is missing. BSC's V2 pairs are configured
+//! as PancakeSwap V2, whose LPs get 17 of the 25 bps. Runs on SQLite, and on
 //! PostgreSQL when `ATOLL_TEST_POSTGRES_URL` is set. A second run changes nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -15,6 +16,7 @@ use alloy::primitives::U256;
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use atoll_adapters::evm::events::EvmEvent;
+use atoll_core::{PoolId, Protocol};
 use atoll_devnet::fault_proxy::{FaultPlan, FaultProxy};
 use atoll_devnet::traffic::{self, TrafficOptions};
 use atoll_devnet::{Devnet, evm};
@@ -63,11 +65,31 @@ async fn exact_volumes_and_fees_from_a_seed_on_sqlite_and_postgres() {
         .find(|c| c.name == "ethereum")
         .unwrap()
         .rpc = vec![proxy.url.parse().unwrap()];
+    // BSC's V2 pairs are read as PancakeSwap V2 (same pair ABI): their LP fee follows the
+    // protocol's config, 17 of 25 bps, whatever the on-chain fee is.
+    for p in settings.pools.iter_mut() {
+        if p.chain == "bsc" && p.protocol == Protocol::UniswapV2 {
+            p.protocol = Protocol::PancakeswapV2;
+            p.id = PoolId::new("bsc", Protocol::PancakeswapV2, &p.address);
+        }
+    }
+    let protocol_of = |chain: &str, protocol: &str| {
+        if chain == "bsc" && protocol == "uniswap_v2" {
+            "pancakeswap_v2".to_string()
+        } else {
+            protocol.to_string()
+        }
+    };
 
     // Expected per pool id, from the swaps as sent.
     let mut expected: BTreeMap<String, Expected> = BTreeMap::new();
     for s in &report.swaps {
-        let id = format!("{}:{}:{:#x}", s.chain, s.protocol, s.pool);
+        let id = format!(
+            "{}:{}:{:#x}",
+            s.chain,
+            protocol_of(&s.chain, &s.protocol),
+            s.pool
+        );
         let e = expected.entry(id).or_default();
         e.swaps += 1;
         if s.zero_for_one {
@@ -79,11 +101,14 @@ async fn exact_volumes_and_fees_from_a_seed_on_sqlite_and_postgres() {
     let mut lp_ppm: BTreeMap<String, u32> = BTreeMap::new();
     for c in &net.state.evm {
         for p in c.v2_pairs.iter().chain(&c.v3_pools) {
-            // Uniswap V2: 30 bps, all to LPs; V3: the pool's tier.
-            lp_ppm.insert(
-                format!("{}:{}:{:#x}", c.name, p.protocol, p.address),
-                p.fee_ppm,
-            );
+            // Uniswap V2: 30 bps, all to LPs; PancakeSwap V2: 17 bps to LPs; V3: the tier.
+            let protocol = protocol_of(&c.name, &p.protocol);
+            let ppm = if protocol == "pancakeswap_v2" {
+                1_700
+            } else {
+                p.fee_ppm
+            };
+            lp_ppm.insert(format!("{}:{protocol}:{:#x}", c.name, p.address), ppm);
         }
     }
 
@@ -225,6 +250,9 @@ async fn check_backend(
         );
         assert_eq!(p.apy, p.apy_base);
         assert_eq!(p.stablecoin, p.symbol == "USDC-USDT", "{}", p.id);
+        if p.protocol == "pancakeswap_v2" {
+            assert_eq!((p.fee_ppm, p.lp_fee_ppm), (2_500, 1_700), "{}", p.id);
+        }
         if expected.contains_key(&p.id) {
             assert!(p.volume_usd1d.unwrap() > 0.0 && fees > 0.0, "{}", p.id);
         }
