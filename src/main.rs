@@ -71,6 +71,9 @@ enum Command {
     Index(commands::index::IndexArgs),
     /// The indexed pools and their yields (DefiLlama-shaped records; rates as fractions in JSON).
     Pools(commands::pools::PoolsArgs),
+    /// Allocation quotes: where capital should sit, the moves to get there, and whether it pays.
+    #[command(subcommand)]
+    Route(commands::route::RouteCommand),
     /// Throughput benchmarks (results go to BENCHMARKS.md).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -125,6 +128,7 @@ fn main() -> ExitCode {
             Command::Index(args) => commands::index::run(args).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,
             Command::Pools(args) => commands::pools::run(args).await,
+            Command::Route(cmd) => commands::route::run(cmd).await,
         }
     });
     match result {

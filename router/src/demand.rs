@@ -84,7 +84,7 @@ impl ChainDemand {
                 points.push((p.f * p.t / (full * full), i, false));
             }
         }
-        points.sort_by(|x, y| y.0.total_cmp(&x.0).then(y.2.cmp(&x.2)));
+        points.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(y.2.cmp(&x.2)));
         let mut segments = Vec::with_capacity(points.len());
         let (mut a, mut b, mut c, mut e) = (0.0, 0.0, 0.0, 0.0);
         let mut prev = f64::INFINITY;
@@ -223,7 +223,11 @@ mod tests {
     }
 
     fn pool() -> impl Strategy<Value = PoolCurve> {
-        (1.0f64..1e6, 1e3f64..1e8, prop_oneof![Just(f64::INFINITY), 1.0f64..1e7])
+        (
+            1.0f64..1e6,
+            1e3f64..1e8,
+            prop_oneof![Just(f64::INFINITY), 1.0f64..1e7],
+        )
             .prop_map(|(f, t, cap)| PoolCurve { f, t, cap })
     }
 

@@ -231,12 +231,18 @@ impl Market<'_> {
                     Some(c) => idle[c] = slack,
                     // Bisection left a rounding residue: absorb it in the largest placement.
                     None => {
-                        let c = *tree.nodes.iter().max_by(|a, b| placed[**a].total_cmp(&placed[**b]))?;
+                        let c = *tree
+                            .nodes
+                            .iter()
+                            .max_by(|a, b| placed[**a].total_cmp(&placed[**b]))?;
                         placed[c] += slack;
                     }
                 }
             } else if slack < 0.0 {
-                let c = *tree.nodes.iter().max_by(|a, b| placed[**a].total_cmp(&placed[**b]))?;
+                let c = *tree
+                    .nodes
+                    .iter()
+                    .max_by(|a, b| placed[**a].total_cmp(&placed[**b]))?;
                 placed[c] = (placed[c] + slack).max(0.0);
             }
         }
@@ -274,7 +280,10 @@ impl Market<'_> {
             net[b] += amount;
         }
         let gain: f64 = (0..n).map(|c| self.demand[c].gain_of(placed[c])).sum();
-        let transport_cost: f64 = arcs.iter().map(|&(a, b)| flows[a][b] * self.cost[a][b]).sum();
+        let transport_cost: f64 = arcs
+            .iter()
+            .map(|&(a, b)| flows[a][b] * self.cost[a][b])
+            .sum();
         Some(Solution {
             marginal,
             placed,
@@ -300,7 +309,9 @@ impl Market<'_> {
                     continue;
                 }
                 let p = self.cost[a][b];
-                if !p.is_finite() || self.chain_cap[b] <= s.placed[b] + 1e-9 * self.chain_cap[b].min(1e300) {
+                if !p.is_finite()
+                    || self.chain_cap[b] <= s.placed[b] + 1e-9 * self.chain_cap[b].min(1e300)
+                {
                     continue;
                 }
                 // Would a dollar earn more on b after the trip than it earns on a?
@@ -338,7 +349,8 @@ impl Market<'_> {
             let Some(s) = self.solve_forest(&chosen) else {
                 continue;
             };
-            let better = |cur: &Option<Solution>| cur.as_ref().is_none_or(|c| s.objective() > c.objective());
+            let better =
+                |cur: &Option<Solution>| cur.as_ref().is_none_or(|c| s.objective() > c.objective());
             if self.is_optimal(&s) && better(&best) {
                 best = Some(Solution {
                     verified: true,
@@ -357,6 +369,7 @@ impl Market<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)] // matrix loops read best with indices
 mod tests {
     use super::*;
     use crate::demand::PoolCurve;
@@ -388,7 +401,12 @@ mod tests {
 
     #[test]
     fn one_pool_takes_everything() {
-        let s = solve(&[1_000.0], &[vec![pool(100.0, 1_000.0, INF)]], &[INF], &[vec![0.0]]);
+        let s = solve(
+            &[1_000.0],
+            &[vec![pool(100.0, 1_000.0, INF)]],
+            &[INF],
+            &[vec![0.0]],
+        );
         assert!((s.placed[0] - 1_000.0).abs() < 1e-9);
         assert!((s.gain - 50.0).abs() < 1e-9);
         assert!((s.marginal[0] - 0.025).abs() < 1e-12);
@@ -397,7 +415,12 @@ mod tests {
 
     #[test]
     fn a_binding_cap_leaves_the_rest_idle() {
-        let s = solve(&[1_000.0], &[vec![pool(100.0, 1_000.0, 300.0)]], &[INF], &[vec![0.0]]);
+        let s = solve(
+            &[1_000.0],
+            &[vec![pool(100.0, 1_000.0, 300.0)]],
+            &[INF],
+            &[vec![0.0]],
+        );
         assert!((s.placed[0] - 300.0).abs() < 1e-9);
         assert!((s.idle[0] - 700.0).abs() < 1e-9);
         assert_eq!(s.marginal[0], 0.0);
@@ -473,7 +496,11 @@ mod tests {
         let chain = (
             0.0f64..2e6,
             prop::collection::vec(
-                (1e2f64..2e5, 1e5f64..5e7, prop_oneof![Just(INF), 1e4f64..1e6]),
+                (
+                    1e2f64..2e5,
+                    1e5f64..5e7,
+                    prop_oneof![Just(INF), 1e4f64..1e6],
+                ),
                 0..12,
             ),
             prop_oneof![Just(INF), 1e5f64..2e6],
@@ -483,7 +510,9 @@ mod tests {
             prop::collection::vec(prop_oneof![Just(INF), 0.0f64..0.02], 9),
         )
             .prop_map(|(chains, direct)| {
-                let direct: Vec<Vec<f64>> = (0..3).map(|a| (0..3).map(|b| direct[a * 3 + b]).collect()).collect();
+                let direct: Vec<Vec<f64>> = (0..3)
+                    .map(|a| (0..3).map(|b| direct[a * 3 + b]).collect())
+                    .collect();
                 Instance {
                     capital: chains.iter().map(|c| c.0).collect(),
                     pools: chains

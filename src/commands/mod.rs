@@ -6,4 +6,5 @@ pub mod devnet;
 pub mod index;
 pub mod migrate;
 pub mod pools;
+pub mod route;
 pub mod tools;

@@ -1,0 +1,300 @@
+//! A quote: the target allocation, the moves that reach it (aggregated per source and
+//! destination chain, each with its route, cost and ETA), and whether the plan is worth doing.
+//!
+//! Without fixed costs the allocation is the exact optimum of [`crate::transport`]. Fixed costs
+//! (a route's per-move fees and gas) make the problem non-convex; they are handled by dropping,
+//! one at a time, the move whose gain (the objective with it minus without it) falls furthest
+//! short of its fixed cost, and solving again, until every remaining move pays for itself. The
+//! output says so in `notes`.
+
+use serde::Serialize;
+
+use crate::RouterError;
+use crate::demand::{ChainDemand, PoolCurve};
+use crate::input::{InputProblem, QuoteInput};
+use crate::routes::Routes;
+use crate::transport::{Market, Solution};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The best plan places all capital.
+    Optimal,
+    /// Constraints (caps, nothing worth its cost) leave some capital idle.
+    Partial,
+    /// The plan's net gain over the horizon is below `min_gain_usd`: do nothing.
+    Hold,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Allocation {
+    pub pool: String,
+    pub chain: String,
+    pub usd: f64,
+    /// Yearly yield of the next dollar in this pool (a fraction, 0.05 = 5 %).
+    pub marginal_apy: f64,
+    /// Earned over the horizon.
+    pub gain_usd: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Move {
+    pub from: String,
+    pub to: String,
+    pub usd: f64,
+    /// Chains in order, source first.
+    pub route: Vec<String>,
+    /// Per-dollar fees plus the route's fixed costs and gas.
+    pub cost_usd: f64,
+    pub eta_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Excluded {
+    pub pool: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quote {
+    pub status: Status,
+    pub allocations: Vec<Allocation>,
+    pub moves: Vec<Move>,
+    pub unallocated_usd: f64,
+    pub gain_usd: f64,
+    pub cost_usd: f64,
+    /// Gain minus cost over the horizon.
+    pub objective_usd: f64,
+    pub horizon_days: f64,
+    pub excluded: Vec<Excluded>,
+    pub notes: Vec<String>,
+}
+
+/// Solves `input`.
+pub fn quote(input: &QuoteInput) -> Result<Quote, RouterError> {
+    let problem = input.validate().map_err(RouterError::Input)?;
+    let n = problem.chains.len();
+    let routes = Routes::new(n, &problem.bridges, &problem.gas_usd);
+    let total: f64 = problem.capital.iter().sum();
+
+    // Pools per chain, with the reasons others get nothing.
+    let mut curves: Vec<Vec<(usize, PoolCurve)>> = vec![Vec::new(); n];
+    let mut excluded = Vec::new();
+    let mut unreachable = Vec::new();
+    for (i, p) in problem.pools.iter().enumerate() {
+        if let Some(reason) = p.excluded {
+            excluded.push(Excluded {
+                pool: p.id.to_string(),
+                reason: reason.into(),
+            });
+            continue;
+        }
+        let reachable = problem.capital[p.chain] > 0.0
+            || (0..n).any(|a| problem.capital[a] > 0.0 && routes.table[a][p.chain].is_some());
+        if !reachable {
+            unreachable.push(InputProblem {
+                path: format!("pools[{i}].chain"),
+                message: format!(
+                    "no bridge route to {} from any chain holding capital",
+                    problem.chains[p.chain]
+                ),
+            });
+            continue;
+        }
+        if p.income_usd_year <= 0.0 {
+            excluded.push(Excluded {
+                pool: p.id.to_string(),
+                reason: "earns nothing".into(),
+            });
+            continue;
+        }
+        let share_cap = p.max_share_of_tvl.map_or(f64::INFINITY, |s| s * p.tvl_usd);
+        curves[p.chain].push((
+            i,
+            PoolCurve {
+                f: p.income_usd_year * problem.horizon_days / 365.0,
+                t: p.tvl_usd,
+                cap: share_cap.min(problem.max_per_pool_usd),
+            },
+        ));
+    }
+    if !unreachable.is_empty() {
+        return Err(RouterError::Input(unreachable));
+    }
+
+    // The solver works on the chains that hold capital or have pools.
+    let active: Vec<usize> = (0..n)
+        .filter(|&c| problem.capital[c] > 0.0 || !curves[c].is_empty())
+        .collect();
+    let demand: Vec<ChainDemand> = active
+        .iter()
+        .map(|&c| {
+            let pools: Vec<PoolCurve> = curves[c].iter().map(|(_, p)| *p).collect();
+            ChainDemand::new(&pools)
+        })
+        .collect();
+    let capital: Vec<f64> = active.iter().map(|&c| problem.capital[c]).collect();
+    let chain_cap = vec![problem.max_chain_share * total; active.len()];
+    let full_cost = routes.cost_matrix();
+    let cost: Vec<Vec<f64>> = active
+        .iter()
+        .map(|&a| active.iter().map(|&b| full_cost[a][b]).collect())
+        .collect();
+    let fixed = |a: usize, b: usize| {
+        routes.table[active[a]][active[b]]
+            .as_ref()
+            .map_or(0.0, |r| r.fixed_usd)
+    };
+
+    let mut forbidden: Vec<(usize, usize)> = Vec::new();
+    let solve = |forbidden: &[(usize, usize)]| -> Result<Solution, RouterError> {
+        Market {
+            capital: &capital,
+            demand: &demand,
+            chain_cap: &chain_cap,
+            cost: &cost,
+            forbidden,
+        }
+        .solve()
+        .map_err(RouterError::Solver)
+    };
+    let used = |s: &Solution| -> Vec<(usize, usize)> {
+        let tiny = 1e-9 * total.max(1.0);
+        let mut arcs = Vec::new();
+        for (a, row) in s.flows.iter().enumerate() {
+            for (b, f) in row.iter().enumerate() {
+                if a != b && *f > tiny {
+                    arcs.push((a, b));
+                }
+            }
+        }
+        arcs
+    };
+    let mut notes = Vec::new();
+    let mut solution = solve(&forbidden)?;
+    let mut dropped = 0;
+    loop {
+        let arcs = used(&solution);
+        let mut worst: Option<((usize, usize), f64)> = None;
+        for &arc in &arcs {
+            // Without a fixed cost a move always pays: taking it away cannot raise the optimum.
+            if fixed(arc.0, arc.1) <= 0.0 {
+                continue;
+            }
+            let mut without = forbidden.clone();
+            without.push(arc);
+            let alternative = solve(&without)?;
+            let net = solution.objective() - alternative.objective() - fixed(arc.0, arc.1);
+            if net < 0.0 && worst.is_none_or(|w| net < w.1) {
+                worst = Some((arc, net));
+            }
+        }
+        let Some((arc, _)) = worst else {
+            break;
+        };
+        forbidden.push(arc);
+        dropped += 1;
+        solution = solve(&forbidden)?;
+    }
+    notes.push(format!(
+        "fixed costs (per-move bridge fees and gas) are handled by dropping moves whose gain does not cover them and solving again; {dropped} move(s) dropped"
+    ));
+    if !solution.verified {
+        notes.push(
+            "the optimality check did not pass within its tolerance; the best feasible plan found is returned".into(),
+        );
+    }
+
+    // Pools' amounts from each chain's marginal.
+    let mut allocations = Vec::new();
+    for (k, &c) in active.iter().enumerate() {
+        let lambda = demand[k].marginal_at(solution.placed[k]);
+        for (i, curve) in &curves[c] {
+            let x = curve.deposit_at(lambda);
+            if x <= 1e-9 * total.max(1.0) {
+                continue;
+            }
+            let p = &problem.pools[*i];
+            allocations.push(Allocation {
+                pool: p.id.to_string(),
+                chain: problem.chains[c].clone(),
+                usd: x,
+                marginal_apy: p.income_usd_year * p.tvl_usd / ((p.tvl_usd + x) * (p.tvl_usd + x)),
+                gain_usd: curve.gain(x),
+            });
+        }
+    }
+    allocations.sort_by(|a, b| b.usd.total_cmp(&a.usd));
+    let mut moves = Vec::new();
+    let mut fixed_total = 0.0;
+    for (a, b) in used(&solution) {
+        let usd = solution.flows[a][b];
+        let Some(route) = routes.table[active[a]][active[b]].as_ref() else {
+            continue;
+        };
+        fixed_total += route.fixed_usd;
+        moves.push(Move {
+            from: problem.chains[active[a]].clone(),
+            to: problem.chains[active[b]].clone(),
+            usd,
+            route: route
+                .path
+                .iter()
+                .map(|c| problem.chains[*c].clone())
+                .collect(),
+            cost_usd: usd * route.fee + route.fixed_usd,
+            eta_s: route.eta_s,
+        });
+    }
+    let gain_usd: f64 = allocations.iter().map(|a| a.gain_usd).sum();
+    let cost_usd = solution.transport_cost + fixed_total;
+    let objective_usd = gain_usd - cost_usd;
+    let placed: f64 = allocations.iter().map(|a| a.usd).sum();
+    let unallocated_usd = (total - placed).max(0.0);
+
+    if objective_usd < problem.min_gain_usd {
+        notes.push(format!(
+            "the best plan nets {objective_usd:.2} USD over {} days, below min_gain_usd {:.2}: hold",
+            problem.horizon_days, problem.min_gain_usd
+        ));
+        return Ok(Quote {
+            status: Status::Hold,
+            allocations: Vec::new(),
+            moves: Vec::new(),
+            unallocated_usd: total,
+            gain_usd: 0.0,
+            cost_usd: 0.0,
+            objective_usd: 0.0,
+            horizon_days: problem.horizon_days,
+            excluded,
+            notes,
+        });
+    }
+    Ok(Quote {
+        status: if unallocated_usd > 1e-6 * total.max(1.0) {
+            Status::Partial
+        } else {
+            Status::Optimal
+        },
+        allocations,
+        moves,
+        unallocated_usd,
+        gain_usd,
+        cost_usd,
+        objective_usd,
+        horizon_days: problem.horizon_days,
+        excluded,
+        notes,
+    })
+}
+
+/// Parses and solves a JSON request.
+pub fn quote_json(text: &str) -> Result<Quote, RouterError> {
+    let input: QuoteInput = serde_json::from_str(text).map_err(|e| {
+        RouterError::Input(vec![InputProblem {
+            path: format!("line {} column {}", e.line(), e.column()),
+            message: e.to_string(),
+        }])
+    })?;
+    quote(&input)
+}
