@@ -5,5 +5,6 @@
 mod error;
 pub mod evm;
 pub mod secrets;
+pub mod solana;
 
 pub use error::AdapterError;

@@ -38,7 +38,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// "Full jitter": a random delay up to `base · 2^round`, capped, so many clients retrying
     /// at once do not hit the node in lockstep.
-    fn delay(&self, round: u32) -> Duration {
+    pub fn delay(&self, round: u32) -> Duration {
         let ceiling = self
             .base_delay
             .saturating_mul(1u32 << round.min(16))

@@ -1,0 +1,168 @@
+//! The Solana adapter on solana-client's nonblocking `RpcClient`: several RPC URLs with
+//! failover, a governor rate limit per endpoint, retries with full-jitter backoff on transient
+//! failures (I/O, timeouts, HTTP 429/5xx, node behind) and none on permanent ones; slots; and
+//! accounts in `getMultipleAccounts` batches of at most 100, decoded by [`accounts`].
+
+pub mod accounts;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use atoll_core::settings::ChainSettings;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use solana_client::client_error::{ClientError, ClientErrorKind};
+use solana_client::nonblocking::rpc_client::RpcClient;
+use solana_client::rpc_request::RpcError;
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::account::Account;
+use solana_sdk::pubkey::Pubkey;
+
+use crate::AdapterError;
+use crate::evm::RetryPolicy;
+use crate::evm::rpc::endpoint_label;
+
+/// Accounts per `getMultipleAccounts` (the RPC's limit).
+pub const ACCOUNTS_PER_CALL: usize = 100;
+
+struct Endpoint {
+    label: String,
+    client: RpcClient,
+    limiter: DefaultDirectRateLimiter,
+}
+
+/// One Solana cluster's adapter.
+pub struct SolanaChain {
+    pub name: String,
+    endpoints: Vec<Arc<Endpoint>>,
+    policy: RetryPolicy,
+}
+
+/// Whether a failed call may succeed if tried again.
+fn transient(e: &ClientError) -> bool {
+    match e.kind() {
+        ClientErrorKind::Io(_) => true,
+        ClientErrorKind::Reqwest(r) => {
+            r.is_timeout()
+                || r.is_connect()
+                || r.status()
+                    .is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
+        }
+        // -32005 node behind, -32004 block not available yet, -32007/-32009 slot skipped or
+        // missing in long-term storage (may appear later on another node).
+        ClientErrorKind::RpcError(RpcError::RpcResponseError { code, .. }) => {
+            matches!(code, -32005 | -32004 | -32014 | -32016)
+        }
+        ClientErrorKind::RpcError(RpcError::RpcRequestError(_)) => true,
+        _ => false,
+    }
+}
+
+impl SolanaChain {
+    pub fn new(settings: &ChainSettings, policy: RetryPolicy) -> Result<SolanaChain, AdapterError> {
+        if settings.rpc.is_empty() {
+            return Err(AdapterError::NoEndpoints {
+                chain: settings.name.clone(),
+            });
+        }
+        let rps = NonZeroU32::new(settings.rate_limit_rps.max(1)).unwrap_or(NonZeroU32::MIN);
+        let endpoints = settings
+            .rpc
+            .iter()
+            .map(|url| {
+                Arc::new(Endpoint {
+                    label: endpoint_label(url),
+                    client: RpcClient::new_with_timeout_and_commitment(
+                        url.to_string(),
+                        Duration::from_secs(30),
+                        CommitmentConfig::confirmed(),
+                    ),
+                    limiter: RateLimiter::direct(Quota::per_second(rps)),
+                })
+            })
+            .collect();
+        Ok(SolanaChain {
+            name: settings.name.clone(),
+            endpoints,
+            policy,
+        })
+    }
+
+    /// Runs `request` on the endpoints in turn, each `policy.rounds` times with backoff, until
+    /// one answers; a permanent error is returned at once.
+    pub async fn call<T, F, Fut>(&self, method: &'static str, request: F) -> Result<T, AdapterError>
+    where
+        F: Fn(Arc<EndpointClient>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let mut last = String::new();
+        for round in 0..self.policy.rounds.max(1) {
+            for e in &self.endpoints {
+                e.limiter.until_ready().await;
+                match request(Arc::new(EndpointClient(e.clone()))).await {
+                    Ok(v) => return Ok(v),
+                    Err(err) if transient(&err) => {
+                        last = format!("{}: {err}", e.label);
+                        tracing::debug!(chain = %self.name, method, endpoint = %e.label, error = %err, "transient RPC failure");
+                    }
+                    Err(err) => {
+                        return Err(AdapterError::RpcRejected {
+                            chain: self.name.clone(),
+                            method,
+                            endpoint: e.label.clone(),
+                            reason: err.to_string(),
+                        });
+                    }
+                }
+            }
+            tokio::time::sleep(self.policy.delay(round)).await;
+        }
+        Err(AdapterError::RpcUnavailable {
+            chain: self.name.clone(),
+            method,
+            attempts: self.policy.rounds.max(1) * self.endpoints.len() as u32,
+            last,
+        })
+    }
+
+    /// The slot at `commitment`.
+    pub async fn slot(&self, commitment: CommitmentConfig) -> Result<u64, AdapterError> {
+        self.call("getSlot", |c| async move {
+            c.rpc().get_slot_with_commitment(commitment).await
+        })
+        .await
+    }
+
+    /// Accounts (owner, data) in the order asked, `None` where none exists; batches of 100.
+    pub async fn accounts(
+        &self,
+        keys: &[Pubkey],
+        commitment: CommitmentConfig,
+    ) -> Result<Vec<Option<Account>>, AdapterError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(ACCOUNTS_PER_CALL) {
+            let got = self
+                .call("getMultipleAccounts", |c| {
+                    let chunk = chunk.to_vec();
+                    async move {
+                        c.rpc()
+                            .get_multiple_accounts_with_commitment(&chunk, commitment)
+                            .await
+                            .map(|r| r.value)
+                    }
+                })
+                .await?;
+            out.extend(got);
+        }
+        Ok(out)
+    }
+}
+
+/// The client of the endpoint a call is running on.
+pub struct EndpointClient(Arc<Endpoint>);
+
+impl EndpointClient {
+    pub fn rpc(&self) -> &RpcClient {
+        &self.0.client
+    }
+}
