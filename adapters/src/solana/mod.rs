@@ -4,6 +4,7 @@
 //! accounts in `getMultipleAccounts` batches of at most 100, decoded by [`accounts`].
 
 pub mod accounts;
+pub mod deposits;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
