@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod deposits;
+pub mod releases;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

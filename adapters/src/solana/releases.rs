@@ -1,0 +1,197 @@
+//! Releases on Solana: `transfer_checked` from the relayer's vault to the recipient's associated
+//! token account (created idempotently when missing), with the memo
+//! `atoll:v1:release=<transfer id>` and a compute-unit price. Preparing a release signs it and
+//! returns the signature, the blockhash's `last_valid_block_height` and the raw transaction, so
+//! the relayer persists them **before** [`SolanaChain::broadcast`]; resending the same signed
+//! bytes can only land once (one signature). [`SolanaChain::release_status`] tells landed,
+//! failed, or not found, and whether the blockhash has expired: only an expired, never-landed
+//! release is safe to sign again.
+
+use atoll_core::TransferId;
+use solana_client::rpc_config::RpcSendTransactionConfig;
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::hash::Hash;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signature};
+use solana_sdk::signer::Signer;
+use solana_sdk::transaction::Transaction;
+
+use super::SolanaChain;
+use super::deposits::MEMO_PROGRAM_V3;
+use crate::AdapterError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseRequest {
+    pub transfer_id: TransferId,
+    pub mint: Pubkey,
+    pub decimals: u8,
+    /// The mint's token program (Token or Token-2022).
+    pub token_program: Pubkey,
+    /// The relayer's vault token account (the signer's associated account for `mint`).
+    pub vault: Pubkey,
+    /// The wallet receiving: its associated token account gets the tokens.
+    pub recipient: Pubkey,
+    pub amount: u64,
+    pub priority_fee_micro_lamports: u64,
+}
+
+/// A signed release, ready to persist and then broadcast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRelease {
+    pub signature: Signature,
+    pub blockhash: Hash,
+    /// After this block height the transaction can no longer land.
+    pub last_valid_block_height: u64,
+    /// The transaction as sent (bincode), so a restart can resend the very same bytes.
+    pub transaction: Transaction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseStatus {
+    /// Executed successfully in `slot`.
+    Landed { slot: u64 },
+    /// Included but failed (fees paid, no transfer): the reason as the node gives it.
+    Failed { slot: u64, reason: String },
+    /// Not seen. `expired`: the blockhash is past its last valid block height, so this
+    /// signature can never land and the release may be signed again.
+    NotFound { expired: bool },
+}
+
+impl SolanaChain {
+    /// Builds and signs a release with a fresh blockhash. Nothing is sent.
+    pub async fn prepare_release(
+        &self,
+        relayer: &Keypair,
+        req: &ReleaseRequest,
+    ) -> Result<SignedRelease, AdapterError> {
+        let (blockhash, last_valid_block_height) = self
+            .call("getLatestBlockhash", |c| async move {
+                c.rpc()
+                    .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+                    .await
+            })
+            .await?;
+        let recipient_account =
+            spl_associated_token_account_interface::address::get_associated_token_address_with_program_id(
+                &req.recipient,
+                &req.mint,
+                &req.token_program,
+            );
+        let transfer = spl_token_interface::instruction::transfer_checked(
+            &req.token_program,
+            &req.vault,
+            &req.mint,
+            &recipient_account,
+            &relayer.pubkey(),
+            &[],
+            req.amount,
+            req.decimals,
+        )
+        .map_err(|e| AdapterError::RpcRejected {
+            chain: self.name.clone(),
+            method: "transfer_checked",
+            endpoint: String::new(),
+            reason: e.to_string(),
+        })?;
+        let memo = format!("atoll:v1:release={}", req.transfer_id);
+        let instructions = [
+            solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(
+                req.priority_fee_micro_lamports,
+            ),
+            spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent(
+                &relayer.pubkey(),
+                &req.recipient,
+                &req.mint,
+                &req.token_program,
+            ),
+            transfer,
+            spl_memo_interface::instruction::build_memo(
+                &MEMO_PROGRAM_V3,
+                memo.as_bytes(),
+                &[&relayer.pubkey()],
+            ),
+        ];
+        let transaction = Transaction::new_signed_with_payer(
+            &instructions,
+            Some(&relayer.pubkey()),
+            &[relayer],
+            blockhash,
+        );
+        Ok(SignedRelease {
+            signature: transaction.signatures.first().copied().unwrap_or_default(),
+            blockhash,
+            last_valid_block_height,
+            transaction,
+        })
+    }
+
+    /// Sends a prepared release (again, after a restart: the same bytes land at most once).
+    pub async fn broadcast(&self, release: &SignedRelease) -> Result<Signature, AdapterError> {
+        self.call("sendTransaction", |c| {
+            let tx = release.transaction.clone();
+            async move {
+                c.rpc()
+                    .send_transaction_with_config(
+                        &tx,
+                        RpcSendTransactionConfig {
+                            preflight_commitment: Some(
+                                solana_commitment_config::CommitmentLevel::Confirmed,
+                            ),
+                            ..RpcSendTransactionConfig::default()
+                        },
+                    )
+                    .await
+            }
+        })
+        .await
+    }
+
+    /// What became of a release signature.
+    pub async fn release_status(
+        &self,
+        signature: &Signature,
+        last_valid_block_height: u64,
+    ) -> Result<ReleaseStatus, AdapterError> {
+        let sig = *signature;
+        let statuses = self
+            .call("getSignatureStatuses", |c| async move {
+                c.rpc().get_signature_statuses_with_history(&[sig]).await
+            })
+            .await?;
+        if let Some(Some(s)) = statuses.value.first() {
+            return Ok(match &s.err {
+                None => ReleaseStatus::Landed { slot: s.slot },
+                Some(e) => ReleaseStatus::Failed {
+                    slot: s.slot,
+                    reason: e.to_string(),
+                },
+            });
+        }
+        // Not seen: asked after the height check, a landing in between would be missed, so
+        // check the height first and the signature once more.
+        let height = self
+            .call("getBlockHeight", |c| async move {
+                c.rpc()
+                    .get_block_height_with_commitment(CommitmentConfig::confirmed())
+                    .await
+            })
+            .await?;
+        let again = self
+            .call("getSignatureStatuses", |c| async move {
+                c.rpc().get_signature_statuses_with_history(&[sig]).await
+            })
+            .await?;
+        if let Some(Some(s)) = again.value.first() {
+            return Ok(match &s.err {
+                None => ReleaseStatus::Landed { slot: s.slot },
+                Some(e) => ReleaseStatus::Failed {
+                    slot: s.slot,
+                    reason: e.to_string(),
+                },
+            });
+        }
+        Ok(ReleaseStatus::NotFound {
+            expired: height > last_valid_block_height,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! Releases from the relayer's Solana vault, against solana-test-validator: one lands with the
+//! right amount to a recipient that has no token account yet (created on the way) and one to a
+//! recipient that has one; sending the same signed release again changes nothing; a landed
+//! release is never reported as safe to sign again, even once its blockhash is old; and a
+//! release whose blockhash expired without being sent is reported expired.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use atoll_adapters::evm::RetryPolicy;
+use atoll_adapters::solana::SolanaChain;
+use atoll_adapters::solana::releases::{ReleaseRequest, ReleaseStatus};
+use atoll_core::settings::Settings;
+use atoll_core::{ChainId, TransferId};
+use atoll_devnet::Devnet;
+use atoll_devnet::solana::devnet_keypair;
+use solana_client::nonblocking::rpc_client::RpcClient;
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Keypair;
+use solana_sdk::signer::Signer;
+
+async fn balance(client: &RpcClient, account: &Pubkey) -> u64 {
+    match client
+        .get_token_account_balance_with_commitment(account, CommitmentConfig::confirmed())
+        .await
+    {
+        Ok(b) => b.value.amount.parse().unwrap(),
+        Err(_) => 0,
+    }
+}
+
+/// Polls until the release's status is not `NotFound { expired: false }` (it is in flight).
+async fn settled(
+    chain: &SolanaChain,
+    sig: &solana_sdk::signature::Signature,
+    lvbh: u64,
+) -> ReleaseStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let s = chain.release_status(sig, lvbh).await.unwrap();
+        if s != (ReleaseStatus::NotFound { expired: false }) || std::time::Instant::now() > deadline
+        {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn releases_land_once_and_expiry_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), true).await.unwrap();
+    let text = std::fs::read_to_string(&net.state.config_path).unwrap();
+    let settings = Settings::parse(&text, Vec::<(String, String)>::new(), dir.path()).unwrap();
+    let chain =
+        SolanaChain::new(settings.chain("solana").unwrap(), RetryPolicy::default()).unwrap();
+    let sol = net.state.solana.as_ref().unwrap();
+    let usdc = sol.token("USDC").unwrap();
+    let relayer = devnet_keypair("relayer");
+    let client = RpcClient::new_with_commitment(sol.rpc_url.clone(), CommitmentConfig::confirmed());
+    let key = |s: &str| s.parse::<Pubkey>().unwrap();
+    let vault = key(&usdc.vault);
+    let request = |recipient: Pubkey, n: u32, amount: u64| ReleaseRequest {
+        transfer_id: TransferId::derive(ChainId(1), b"source tx", n),
+        mint: key(&usdc.mint),
+        decimals: usdc.decimals,
+        token_program: spl_token_interface::id(),
+        vault,
+        recipient,
+        amount,
+        priority_fee_micro_lamports: 1_000,
+    };
+    let ata = |owner: &Pubkey| {
+        spl_associated_token_account_interface::address::get_associated_token_address(
+            owner,
+            &key(&usdc.mint),
+        )
+    };
+    let vault_before = balance(&client, &vault).await;
+
+    // A recipient with no token account: it is created in the same transaction.
+    let newcomer = Keypair::new().pubkey();
+    let r1 = chain
+        .prepare_release(&relayer, &request(newcomer, 0, 2_500_000))
+        .await
+        .unwrap();
+    // The relayer would persist (signature, last_valid_block_height, bytes) here, then send.
+    chain.broadcast(&r1).await.unwrap();
+    assert!(
+        matches!(
+            settled(&chain, &r1.signature, r1.last_valid_block_height).await,
+            ReleaseStatus::Landed { .. }
+        ),
+        "release 1 landed"
+    );
+    assert_eq!(balance(&client, &ata(&newcomer)).await, 2_500_000);
+
+    // Sent again after a "restart": same signature, nothing more moves.
+    let _ = chain.broadcast(&r1).await;
+    assert_eq!(balance(&client, &ata(&newcomer)).await, 2_500_000);
+    // Landed is landed, whatever the height: never "safe to sign again".
+    assert!(matches!(
+        chain.release_status(&r1.signature, 0).await.unwrap(),
+        ReleaseStatus::Landed { .. }
+    ));
+
+    // A recipient that already has its associated token account (made by the first release).
+    let user = newcomer;
+    let user_before = balance(&client, &ata(&user)).await;
+    let r2 = chain
+        .prepare_release(&relayer, &request(user, 1, 1_000_000))
+        .await
+        .unwrap();
+    chain.broadcast(&r2).await.unwrap();
+    assert!(matches!(
+        settled(&chain, &r2.signature, r2.last_valid_block_height).await,
+        ReleaseStatus::Landed { .. }
+    ));
+    assert_eq!(balance(&client, &ata(&user)).await, user_before + 1_000_000);
+    assert_eq!(balance(&client, &vault).await, vault_before - 3_500_000);
+
+    // Prepared, never sent: not found, and expired once the chain is past its last valid height.
+    let r3 = chain
+        .prepare_release(&relayer, &request(user, 2, 7))
+        .await
+        .unwrap();
+    assert_eq!(
+        chain
+            .release_status(&r3.signature, r3.last_valid_block_height)
+            .await
+            .unwrap(),
+        ReleaseStatus::NotFound { expired: false },
+        "in flight: not safe to sign again"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        let height = client
+            .get_block_height_with_commitment(CommitmentConfig::confirmed())
+            .await
+            .unwrap();
+        if height > r3.last_valid_block_height {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "blockhash did not expire in 180 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        chain
+            .release_status(&r3.signature, r3.last_valid_block_height)
+            .await
+            .unwrap(),
+        ReleaseStatus::NotFound { expired: true }
+    );
+}
