@@ -2,6 +2,7 @@
 //! accounts the devnet loads (real program owners, real layouts) decode to the values they were
 //! built from, CPMM reserves are the vault balances minus the fees they hold, and an account
 //! asked for as something it is not (a token vault as a Whirlpool) is an error naming it.
+//! Through a dead endpoint and a flaky one (429/502), reads still succeed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use atoll_adapters::evm::RetryPolicy;
@@ -11,7 +12,10 @@ use atoll_adapters::solana::accounts::{
     whirlpool_fees_between,
 };
 use atoll_core::settings::Settings;
+use std::sync::atomic::Ordering;
+
 use atoll_devnet::Devnet;
+use atoll_devnet::fault_proxy::{FaultPlan, FaultProxy};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::pubkey::Pubkey;
 
@@ -129,6 +133,39 @@ async fn devnet_pool_accounts_decode_to_what_they_were_built_from() {
         }
         other => panic!("expected WrongOwner, got {other:?}"),
     }
+    // Failover and retries: a dead endpoint first, then one answering every other request
+    // with 429/502 (FaultProxy, the devnet's test double for faults a node will not make).
+    let dead = FaultProxy::start(&sol.rpc_url, FaultPlan::default())
+        .await
+        .unwrap();
+    dead.set_dead(true);
+    let flaky = FaultProxy::start(
+        &sol.rpc_url,
+        FaultPlan {
+            http_error_every: Some(2),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut through = settings.chain("solana").unwrap().clone();
+    through.rpc = vec![dead.url.parse().unwrap(), flaky.url.parse().unwrap()];
+    let fast = RetryPolicy {
+        rounds: 6,
+        base_delay: std::time::Duration::from_millis(2),
+        max_delay: std::time::Duration::from_millis(20),
+    };
+    let resilient = SolanaChain::new(&through, fast).unwrap();
+    for _ in 0..4 {
+        let again = resilient
+            .accounts(&keys[..7], CommitmentConfig::confirmed())
+            .await
+            .unwrap();
+        assert_eq!(again[0].as_ref().unwrap().data, acct(0).data);
+    }
+    assert!(dead.stats.dead_answers.load(Ordering::SeqCst) > 0);
+    assert!(flaky.stats.http_errors.load(Ordering::SeqCst) > 0);
+
     // A truncated copy of a real pool account.
     assert!(matches!(
         decode_cpmm_pool(&keys[3], &acct(3).owner, &acct(3).data[..600]),
