@@ -34,15 +34,27 @@ fn claimed() -> &'static Mutex<HashSet<u16>> {
     CLAIMED.get_or_init(|| Mutex::new(HashSet::new()))
 }
 
+/// The first port the kernel hands out on its own (for `bind(0)` and outgoing connections).
+/// A port chosen for a node must lie below it: between our check and the node's bind, the
+/// kernel could give a port in its range to any socket of this machine (found as an "Address
+/// already in use" from anvil while the test's own HTTP clients were connecting).
+fn ephemeral_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
 /// The first of `len` consecutive free ports, claimed for this process, from a random start
-/// so parallel test processes rarely meet.
+/// so parallel test processes rarely meet, below the kernel's ephemeral range.
 pub fn free_range(len: u16) -> Result<u16, DevnetError> {
     let mut rng = rand::rng();
     let mut claimed = claimed()
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let top = ephemeral_start().clamp(12_000, 60_000).saturating_sub(len);
     for _ in 0..200 {
-        let base: u16 = rng.random_range(20_000..(60_000 - len));
+        let base: u16 = rng.random_range(10_000..top);
         let range = base..base.saturating_add(len);
         if range.clone().all(|p| !claimed.contains(&p) && is_free(p)) {
             claimed.extend(range);
