@@ -28,7 +28,7 @@ async fn balance(client: &RpcClient, account: &Pubkey) -> u64 {
     }
 }
 
-/// Polls until the release's status is not `NotFound { expired: false }` (it is in flight).
+/// Polls until the release is no longer in flight (not found yet, or only processed).
 async fn settled(
     chain: &SolanaChain,
     sig: &solana_sdk::signature::Signature,
@@ -37,8 +37,11 @@ async fn settled(
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let s = chain.release_status(sig, lvbh).await.unwrap();
-        if s != (ReleaseStatus::NotFound { expired: false }) || std::time::Instant::now() > deadline
-        {
+        let in_flight = matches!(
+            s,
+            ReleaseStatus::NotFound { expired: false } | ReleaseStatus::Processed { .. }
+        );
+        if !in_flight || std::time::Instant::now() > deadline {
             return s;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -85,12 +88,10 @@ async fn releases_land_once_and_expiry_is_reported() {
         .unwrap();
     // The relayer would persist (signature, last_valid_block_height, bytes) here, then send.
     chain.broadcast(&r1).await.unwrap();
+    let status = settled(&chain, &r1.signature, r1.last_valid_block_height).await;
     assert!(
-        matches!(
-            settled(&chain, &r1.signature, r1.last_valid_block_height).await,
-            ReleaseStatus::Landed { .. }
-        ),
-        "release 1 landed"
+        matches!(status, ReleaseStatus::Landed { .. }),
+        "release 1: {status:?}"
     );
     assert_eq!(balance(&client, &ata(&newcomer)).await, 2_500_000);
 

@@ -48,7 +48,10 @@ pub struct SignedRelease {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReleaseStatus {
-    /// Executed successfully in `slot`.
+    /// Seen in `slot` but not yet confirmed (can still be rolled back): not landed, and not
+    /// safe to sign again either.
+    Processed { slot: u64 },
+    /// Executed successfully in `slot`, confirmed or finalized.
     Landed { slot: u64 },
     /// Included but failed (fees paid, no transfer): the reason as the node gives it.
     Failed { slot: u64, reason: String },
@@ -159,13 +162,7 @@ impl SolanaChain {
             })
             .await?;
         if let Some(Some(s)) = statuses.value.first() {
-            return Ok(match &s.err {
-                None => ReleaseStatus::Landed { slot: s.slot },
-                Some(e) => ReleaseStatus::Failed {
-                    slot: s.slot,
-                    reason: e.to_string(),
-                },
-            });
+            return Ok(status_of(s));
         }
         // Not seen: asked after the height check, a landing in between would be missed, so
         // check the height first and the signature once more.
@@ -182,16 +179,28 @@ impl SolanaChain {
             })
             .await?;
         if let Some(Some(s)) = again.value.first() {
-            return Ok(match &s.err {
-                None => ReleaseStatus::Landed { slot: s.slot },
-                Some(e) => ReleaseStatus::Failed {
-                    slot: s.slot,
-                    reason: e.to_string(),
-                },
-            });
+            return Ok(status_of(s));
         }
         Ok(ReleaseStatus::NotFound {
             expired: height > last_valid_block_height,
         })
+    }
+}
+
+fn status_of(s: &solana_transaction_status_client_types::TransactionStatus) -> ReleaseStatus {
+    use solana_transaction_status_client_types::TransactionConfirmationStatus as Level;
+    // No confirmation level and no count means rooted (old nodes report it that way).
+    let confirmed = match &s.confirmation_status {
+        Some(Level::Confirmed | Level::Finalized) => true,
+        Some(Level::Processed) => false,
+        None => s.confirmations.is_none(),
+    };
+    match (&s.err, confirmed) {
+        (_, false) => ReleaseStatus::Processed { slot: s.slot },
+        (None, true) => ReleaseStatus::Landed { slot: s.slot },
+        (Some(e), true) => ReleaseStatus::Failed {
+            slot: s.slot,
+            reason: e.to_string(),
+        },
     }
 }
