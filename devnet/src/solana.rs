@@ -20,10 +20,8 @@ use spl_token_interface::state::{Account as TokenAccount, AccountState, Mint};
 
 use crate::DevnetError;
 
-pub const WHIRLPOOL_PROGRAM: Pubkey =
-    solana_sdk::pubkey!("whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc");
-pub const CPMM_PROGRAM: Pubkey =
-    solana_sdk::pubkey!("CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C");
+/// The programs' ids are the adapter's (one place for them, as with the EVM ABIs).
+pub use atoll_adapters::solana::accounts::{CPMM_PROGRAM, WHIRLPOOL_PROGRAM};
 pub const WHIRLPOOL_DISCRIMINATOR: [u8; 8] = [0x3f, 0x95, 0xd1, 0x0c, 0xe1, 0x80, 0x63, 0x09];
 pub const CPMM_POOL_DISCRIMINATOR: [u8; 8] = [0xf7, 0xed, 0xe3, 0xf5, 0xd7, 0xc3, 0xde, 0x46];
 pub const CPMM_CONFIG_DISCRIMINATOR: [u8; 8] = [0xda, 0xf4, 0x21, 0x68, 0xcb, 0xcb, 0x2b, 0x6f];

@@ -266,15 +266,10 @@ impl Store {
 
     /// Registers pools outside a batch (configured pools, at start-up); known ones are kept.
     pub async fn register_pools(&self, new: &[PoolEntry]) -> Result<(), StoreError> {
-        let turn = self.write_turn().await;
-        let txn = IngestTxn {
-            txn: self.db.begin().await?,
-            _turn: turn,
-            chain_id: 0,
-            stream: String::new(),
-        };
-        txn.insert_pools(new).await?;
-        txn.txn.commit().await?;
+        let _turn = self.write_turn().await;
+        let txn = self.db.begin().await?;
+        insert_pools(&txn, new).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -519,6 +514,36 @@ fn hourly_volume(m: pool_hourly::Model) -> Result<HourlyVolume, StoreError> {
     })
 }
 
+/// Registers pools; a pool already known keeps its row.
+async fn insert_pools<C: ConnectionTrait>(conn: &C, new: &[PoolEntry]) -> Result<(), StoreError> {
+    let now = now_ms();
+    for p in new {
+        pools::Entity::insert(pools::ActiveModel {
+            id: Set(p.id.clone()),
+            chain_id: Set(to_i64("chain id", p.chain_id)?),
+            protocol: Set(p.protocol.clone()),
+            address: Set(p.address.clone()),
+            token0: Set(p.token0.clone()),
+            token1: Set(p.token1.clone()),
+            symbol: Set(p.symbol.clone()),
+            fee_ppm: Set(i32::try_from(p.fee_ppm).unwrap_or(i32::MAX)),
+            lp_fee_ppm: Set(i32::try_from(p.lp_fee_ppm).unwrap_or(i32::MAX)),
+            stablecoin: Set(p.stablecoin),
+            outlier: Set(false),
+            discovered_at_block: Set(p
+                .discovered_at_block
+                .map(|b| to_i64("block", b))
+                .transpose()?),
+            updated_at_ms: Set(now),
+            ..Default::default()
+        })
+        .on_conflict_do_nothing()
+        .exec(conn)
+        .await?;
+    }
+    Ok(())
+}
+
 fn opt_str<T: ToString>(v: &Option<T>) -> Option<String> {
     v.as_ref().map(ToString::to_string)
 }
@@ -530,32 +555,7 @@ impl IngestTxn {
 
     /// Registers pools; a pool already known keeps its row.
     pub async fn insert_pools(&self, new: &[PoolEntry]) -> Result<(), StoreError> {
-        let now = now_ms();
-        for p in new {
-            pools::Entity::insert(pools::ActiveModel {
-                id: Set(p.id.clone()),
-                chain_id: Set(to_i64("chain id", p.chain_id)?),
-                protocol: Set(p.protocol.clone()),
-                address: Set(p.address.clone()),
-                token0: Set(p.token0.clone()),
-                token1: Set(p.token1.clone()),
-                symbol: Set(p.symbol.clone()),
-                fee_ppm: Set(i32::try_from(p.fee_ppm).unwrap_or(i32::MAX)),
-                lp_fee_ppm: Set(i32::try_from(p.lp_fee_ppm).unwrap_or(i32::MAX)),
-                stablecoin: Set(p.stablecoin),
-                outlier: Set(false),
-                discovered_at_block: Set(p
-                    .discovered_at_block
-                    .map(|b| to_i64("block", b))
-                    .transpose()?),
-                updated_at_ms: Set(now),
-                ..Default::default()
-            })
-            .on_conflict_do_nothing()
-            .exec(&self.txn)
-            .await?;
-        }
-        Ok(())
+        insert_pools(&self.txn, new).await
     }
 
     /// Upserts events, many rows per statement. The SQL of a full chunk is built once per
