@@ -9,6 +9,7 @@ pub mod ids;
 pub mod pool;
 pub mod secret;
 pub mod settings;
+pub mod transfer;
 
 pub use address::Address;
 pub use amount::Amount;
@@ -17,6 +18,7 @@ pub use error::CoreError;
 pub use ids::{PoolId, TransferId};
 pub use pool::{PoolKind, Protocol};
 pub use secret::SecretRef;
+pub use transfer::TransferStatus;
 
 /// 256-bit unsigned integer used for every on-chain amount.
 pub use alloy_primitives::U256;

@@ -407,6 +407,114 @@ async fn deposit_from_solana(
     })
 }
 
+/// Load for deposit scanning: `count` USDC deposits from the devnet user into the relayer's
+/// Solana vault (memo to the Ethereum devnet's user), sent 64 at a time and confirmed. Amounts
+/// differ (1,000 + i units), so every transaction is distinct. Returns the signatures.
+pub async fn solana_deposit_burst(
+    state: &DevnetState,
+    count: u32,
+) -> Result<Vec<String>, DevnetError> {
+    use futures::StreamExt;
+    let e = |step: &str| DevnetError::step("solana", step);
+    let sol = state
+        .solana
+        .as_ref()
+        .ok_or_else(|| e("deposit burst")("devnet has no Solana".into()))?;
+    let eth = state
+        .evm
+        .first()
+        .ok_or_else(|| e("deposit burst")("devnet has no EVM chain".into()))?;
+    let t = sol
+        .token("USDC")
+        .ok_or_else(|| e("deposit burst")("no USDC".into()))?;
+    let parse = |s: &str| {
+        s.parse::<Pubkey>()
+            .map_err(|x| e("deposit burst")(format!("{s}: {x}")))
+    };
+    let (mint, source, vault) = (parse(&t.mint)?, parse(&t.user_account)?, parse(&t.vault)?);
+    let user = devnet_keypair("user");
+    let memo = format!(
+        "atoll:v1:dst={}:to={}",
+        eth.chain_id,
+        format_recipient("ethereum", [0x11; 32])
+    );
+    let client = RpcClient::new_with_commitment(
+        sol.rpc_url.clone(),
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    );
+    let mut signatures = Vec::with_capacity(count as usize);
+    // A blockhash lives ~150 slots (60 s): take a fresh one per 500 transactions.
+    for start in (0..count).step_by(500) {
+        let blockhash = client
+            .get_latest_blockhash()
+            .await
+            .map_err(|x| e("blockhash")(x.to_string()))?;
+        let txs: Vec<Transaction> = (start..count.min(start + 500))
+            .map(|i| {
+                let transfer = spl_token_interface::instruction::transfer_checked(
+                    &spl_token_interface::id(),
+                    &source,
+                    &mint,
+                    &vault,
+                    &user.pubkey(),
+                    &[],
+                    1_000 + u64::from(i),
+                    t.decimals,
+                )
+                .map_err(|x| e("transfer_checked")(x.to_string()))?;
+                let memo_ix = spl_memo_interface::instruction::build_memo(
+                    &spl_memo_interface::v3::id(),
+                    memo.as_bytes(),
+                    &[&user.pubkey()],
+                );
+                Ok(Transaction::new_signed_with_payer(
+                    &[transfer, memo_ix],
+                    Some(&user.pubkey()),
+                    &[&user],
+                    blockhash,
+                ))
+            })
+            .collect::<Result<_, DevnetError>>()?;
+        let sent: Vec<_> = futures::stream::iter(txs.iter())
+            .map(|tx| client.send_transaction(tx))
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        for s in sent {
+            signatures.push(s.map_err(|x| e("send deposit")(x.to_string()))?);
+        }
+    }
+    // Wait until every one is confirmed (or failed: an error).
+    let mut pending: Vec<_> = signatures.clone();
+    while !pending.is_empty() {
+        let mut still = Vec::new();
+        for chunk in pending.chunks(256) {
+            let statuses = client
+                .get_signature_statuses(chunk)
+                .await
+                .map_err(|x| e("signature statuses")(x.to_string()))?
+                .value;
+            for (sig, status) in chunk.iter().zip(statuses) {
+                match status {
+                    Some(s) if s.err.is_some() => {
+                        return Err(e("deposit")(format!("{sig} failed: {:?}", s.err)));
+                    }
+                    Some(s)
+                        if s.satisfies_commitment(
+                            solana_commitment_config::CommitmentConfig::confirmed(),
+                        ) => {}
+                    _ => still.push(*sig),
+                }
+            }
+        }
+        pending = still;
+        if !pending.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+    Ok(signatures.iter().map(ToString::to_string).collect())
+}
+
 /// What [`burst`] did on one chain.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct BurstRecord {

@@ -6,6 +6,7 @@
 pub mod evm;
 pub mod prices;
 pub mod rows;
+pub mod solana;
 pub mod yields;
 
 use std::sync::Arc;
@@ -55,10 +56,15 @@ pub type ProgressSink = Arc<dyn Fn(&ChainProgress) + Send + Sync>;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChainSummary {
     pub chain: String,
+    /// Solana: blocks are slots, events are pool samples.
+    pub by_slot: bool,
     pub from_block: u64,
     pub to_block: u64,
     pub blocks: u64,
+    /// Pool events (EVM) or pool samples (Solana).
     pub events: u64,
+    /// Bridge deposits recorded (Solana vault scans), rejected ones included.
+    pub deposits: u64,
     pub batches: u64,
     pub reorgs: u64,
     pub pools: usize,
@@ -100,22 +106,24 @@ pub async fn run(
             continue;
         }
         let name = chain.name.clone();
-        if chain.kind != ChainKind::Evm {
-            tracing::info!(chain = %name, "pool indexing of Solana chains is not built yet; skipped");
-            continue;
-        }
         let settings = settings.clone();
         let store = store.clone();
         let chain_settings = chain.clone();
         let progress = progress.clone();
-        tasks.push((
-            name,
-            tokio::spawn(async move {
+        let task = match chain.kind {
+            ChainKind::Evm => tokio::spawn(async move {
                 let mut indexer =
                     evm::EvmIndexer::start(&settings, &chain_settings, store, progress).await?;
                 indexer.run(mode).await
             }),
-        ));
+            ChainKind::Solana => tokio::spawn(async move {
+                let mut indexer =
+                    solana::SolanaIndexer::start(&settings, &chain_settings, store, progress)
+                        .await?;
+                indexer.run(mode).await
+            }),
+        };
+        tasks.push((name, task));
     }
     let mut out = Vec::new();
     for (name, task) in tasks {

@@ -1,11 +1,13 @@
 //! USD prices of a chain's tokens, from its pools: stable tokens are $1 (or their pinned price),
 //! pinned tokens keep their price, and every other token takes its price from the deepest pool
 //! (most USD on the priced side) that pairs it with an already priced token, one hop at a time,
-//! so a token two pools away from a stable is priced through the deepest path.
+//! so a token two pools away from a stable is priced through the deepest path. Tokens are keyed
+//! by whatever names them on their chain (an EVM address, a Solana mint).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::U256;
 
 /// What pricing knows of a token.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,9 +21,9 @@ pub struct TokenMeta {
 /// A pool as pricing sees it: its two tokens, their amounts in the pool (human units) and its
 /// spot price of token0 in token1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PriceSource {
-    pub token0: Address,
-    pub token1: Address,
+pub struct PriceSource<K> {
+    pub token0: K,
+    pub token1: K,
     pub amount0: f64,
     pub amount1: f64,
     /// Token1 per token0, in human units.
@@ -50,11 +52,11 @@ pub fn price_from_sqrt_x96(sqrt_price_x96: U256, decimals0: u8, decimals1: u8) -
 const MAX_HOPS: usize = 4;
 
 /// Prices every token reachable from a priced one.
-pub fn token_prices(
-    tokens: &HashMap<Address, TokenMeta>,
-    pools: &[PriceSource],
-) -> HashMap<Address, f64> {
-    let mut prices: HashMap<Address, f64> = tokens
+pub fn token_prices<K: Copy + Eq + Hash>(
+    tokens: &HashMap<K, TokenMeta>,
+    pools: &[PriceSource<K>],
+) -> HashMap<K, f64> {
+    let mut prices: HashMap<K, f64> = tokens
         .iter()
         .filter_map(|(a, t)| {
             t.pinned_usd
@@ -64,7 +66,7 @@ pub fn token_prices(
         .collect();
     for _ in 0..MAX_HOPS {
         // (price, depth in USD) of the best candidate per unpriced token this round.
-        let mut best: HashMap<Address, (f64, f64)> = HashMap::new();
+        let mut best: HashMap<K, (f64, f64)> = HashMap::new();
         for p in pools {
             if !(p.price0_in_1.is_finite() && p.price0_in_1 > 0.0) {
                 continue;
@@ -119,6 +121,7 @@ pub fn tvl_usd(amount0: f64, amount1: f64, p0: Option<f64>, p1: Option<f64>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy::primitives::Address;
 
     fn meta(stable: bool) -> TokenMeta {
         TokenMeta {

@@ -153,6 +153,7 @@ impl BatchRows {
                 volume1: U256::ZERO,
                 first_block: pos.block_number,
                 last_block: pos.block_number,
+                lp_fees: None,
             });
             d.swaps += 1;
             d.volume0 = d.volume0.saturating_add(v0);

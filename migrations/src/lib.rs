@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261124_000002_yields;
+mod m20261125_000003_fee_counters;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_yields::Migration),
+            Box::new(m20261125_000003_fee_counters::Migration),
         ]
     }
 }

@@ -1,4 +1,5 @@
-//! atoll-relayer: bridge transfers executed exactly once. This first module is the transfer
-//! state machine: the states, their stored names, and which transitions are allowed.
+//! atoll-relayer: bridge transfers executed exactly once. So far it holds no module of its own:
+//! the transfer state machine it drives is `atoll_core::transfer` (the indexer records deposits
+//! in it too).
 
-pub mod state;
+pub use atoll_core::transfer as state;

@@ -1,5 +1,6 @@
-//! `atoll index`: index pools on the configured EVM chains into the database, with a progress
-//! bar per chain (blocks, events, events/s, ETA). `--once` catches up to the head, prints a
+//! `atoll index`: index pools on the configured chains into the database (and, on Solana, the
+//! bridge deposits into the relayer's vaults), with a progress bar per chain (blocks or slots,
+//! events, events/s, ETA). `--once` catches up to the head, prints a
 //! summary and exits; without it the indexer follows the head until Ctrl-C.
 
 use std::collections::HashMap;
@@ -19,7 +20,7 @@ pub struct IndexArgs {
     /// Config file (TOML).
     #[arg(long)]
     config: PathBuf,
-    /// Index only this chain (repeatable); default: every EVM chain in the config.
+    /// Index only this chain (repeatable); default: every chain in the config.
     #[arg(long = "chain", value_name = "NAME")]
     chains: Vec<String>,
     /// Catch up to the current head, print a summary and exit.
@@ -88,6 +89,21 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<()> {
 }
 
 fn print_summary(s: &ChainSummary) -> anyhow::Result<()> {
+    if s.by_slot {
+        crate::out!(
+            "{}: pools read at slot {} ({} samples), {} deposits recorded (rejected ones included) in {:.2}s; {} pools",
+            s.chain,
+            s.to_block,
+            s.events,
+            s.deposits,
+            s.elapsed.as_secs_f64(),
+            s.pools
+        );
+        for p in &s.pool_problems {
+            crate::out!("{}: {p}", s.chain);
+        }
+        return Ok(());
+    }
     crate::out!(
         "{}: blocks {}..={} ({} blocks), {} events in {:.2}s = {:.0} events/s, {:.0} blocks/s; {} batches, {} reorgs, {} pools",
         s.chain,

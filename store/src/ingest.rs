@@ -45,6 +45,9 @@ pub struct HourlyDelta {
     pub volume1: U256,
     pub first_block: u64,
     pub last_block: u64,
+    /// LP fees earned, when known directly (Solana pools, from their fee counters); `None`
+    /// derives them from the bucket's total volume and the pool's `lp_fee_ppm` (EVM swaps).
+    pub lp_fees: Option<(U256, U256)>,
 }
 
 /// Stored hourly volume of a pool.
@@ -283,6 +286,20 @@ impl Store {
             .into_iter()
             .map(pool_entry)
             .collect()
+    }
+
+    /// The fee counters last stored per pool of a chain (pools without any are left out).
+    pub async fn fee_counters(
+        &self,
+        chain_id: u64,
+    ) -> Result<BTreeMap<String, (String, String)>, StoreError> {
+        Ok(pools::Entity::find()
+            .filter(pools::Column::ChainId.eq(to_i64("chain id", chain_id)?))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|p| Some((p.id, (p.fee_counter0?, p.fee_counter1?))))
+            .collect())
     }
 
     /// A pool's full stored record, by id.
@@ -656,6 +673,13 @@ impl IngestTxn {
             let v1 = old
                 .map_or(U256::ZERO, |h| h.volume1)
                 .saturating_add(d.volume1);
+            let (fees0, fees1) = match d.lp_fees {
+                Some((f0, f1)) => (
+                    old.map_or(U256::ZERO, |h| h.lp_fees0).saturating_add(f0),
+                    old.map_or(U256::ZERO, |h| h.lp_fees1).saturating_add(f1),
+                ),
+                None => (lp_fee(v0, ppm), lp_fee(v1, ppm)),
+            };
             let swaps = old.map_or(0, |h| h.swaps).saturating_add(d.swaps);
             let first = old.map_or(d.first_block, |h| h.first_block.min(d.first_block));
             let last = old.map_or(d.last_block, |h| h.last_block.max(d.last_block));
@@ -666,8 +690,8 @@ impl IngestTxn {
                 swaps: Set(to_i64("swaps", swaps)?),
                 volume0: Set(v0.to_string()),
                 volume1: Set(v1.to_string()),
-                lp_fees0: Set(lp_fee(v0, ppm).to_string()),
-                lp_fees1: Set(lp_fee(v1, ppm).to_string()),
+                lp_fees0: Set(fees0.to_string()),
+                lp_fees1: Set(fees1.to_string()),
                 first_block: Set(to_i64("block", first)?),
                 last_block: Set(to_i64("block", last)?),
             })
@@ -812,6 +836,27 @@ impl IngestTxn {
                 (C::Outlier, f.outlier.into()),
                 (C::DroppedReason, f.dropped_reason.clone().into()),
                 (C::UpdatedAtMs, now_ms().into()),
+            ])
+            .and_where(C::Id.eq(pool_id))
+            .to_owned();
+        self.txn.execute(&stmt).await?;
+        Ok(())
+    }
+
+    /// Stores the cumulative fee counters read with a pool's state (Solana pools), so the next
+    /// batch's difference is the fees earned in between.
+    pub async fn set_fee_counters(
+        &self,
+        pool_id: &str,
+        counter0: &str,
+        counter1: &str,
+    ) -> Result<(), StoreError> {
+        use pools::Column as C;
+        let stmt = Query::update()
+            .table(pools::Entity)
+            .values([
+                (C::FeeCounter0, counter0.into()),
+                (C::FeeCounter1, counter1.into()),
             ])
             .and_where(C::Id.eq(pool_id))
             .to_owned();

@@ -7,6 +7,7 @@ pub mod ingest;
 mod queries;
 pub mod records;
 pub mod test_support;
+pub mod transfers;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -50,6 +50,7 @@ fn delta(events: &[EventRow]) -> Vec<HourlyDelta> {
             volume1: U256::ZERO,
             first_block: e.block_number,
             last_block: e.block_number,
+            lp_fees: None,
         });
         d.swaps += 1;
         d.volume0 += e.volume.unwrap().0;

@@ -24,6 +24,7 @@ const CPMM_POOL_LEN: usize = 637;
 const CPMM_CONFIG_LEN: usize = 236;
 /// An SPL token account's base layout; Token-2022 accounts may be longer (extensions).
 const TOKEN_ACCOUNT_LEN: usize = 165;
+const MINT_LEN: usize = 82;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountError {
@@ -370,6 +371,27 @@ pub fn decode_token_account(
         owner: f.pubkey(32),
         amount: f.u64(64),
     })
+}
+
+/// An SPL mint's decimals (offset 44 of the 82-byte base layout Token and Token-2022 share).
+pub fn decode_mint_decimals(
+    account: &Pubkey,
+    owner: &Pubkey,
+    data: &[u8],
+) -> Result<u8, AccountError> {
+    check(
+        account,
+        owner,
+        data,
+        &Expect {
+            kind: "SPL mint",
+            owners: &[TOKEN_PROGRAM, TOKEN_2022_PROGRAM],
+            len_ok: |n, owner| n == MINT_LEN || (*owner == TOKEN_2022_PROGRAM && n > MINT_LEN),
+            expected_len: "82 (Token-2022: 82 or more)",
+            discriminator: None,
+        },
+    )?;
+    Ok(Fields(data).u8(44))
 }
 
 /// Fees a Whirlpool earned between two snapshots of `fee_growth_global` (Q64.64 per unit of

@@ -8,12 +8,15 @@
 //! through CPI is not seen (documented limit).
 
 use atoll_core::{ChainId, TransferId};
+use futures::StreamExt;
 use solana_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
 use solana_client::rpc_config::RpcTransactionConfig;
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signature;
-use solana_transaction_status_client_types::UiTransactionEncoding;
+use solana_transaction_status_client_types::{
+    EncodedConfirmedTransactionWithStatusMeta, UiTransactionEncoding,
+};
 
 use super::SolanaChain;
 use super::accounts::{TOKEN_2022_PROGRAM, TOKEN_PROGRAM};
@@ -28,6 +31,9 @@ pub const MEMO_PROGRAM_V3: Pubkey =
 const TRANSFER_CHECKED: u8 = 12;
 /// Signatures per `getSignaturesForAddress` page (the RPC's maximum).
 const PAGE: usize = 1_000;
+/// `getTransaction` calls in flight while scanning a vault (the endpoint's rate limit still
+/// applies to each).
+pub const TX_FETCH_CONCURRENCY: usize = 16;
 
 /// Where a deposit goes, from its memo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,99 +148,133 @@ impl SolanaChain {
         Ok(out)
     }
 
-    /// Every `transfer_checked` into `vault` in the transactions since `until`, oldest first.
+    /// Every `transfer_checked` into `vault` in the transactions since `until`, oldest first;
+    /// transactions are fetched [`TX_FETCH_CONCURRENCY`] at a time.
     pub async fn vault_transfers(
         &self,
         vault: &Pubkey,
         until: Option<Signature>,
         commitment: CommitmentConfig,
     ) -> Result<Vec<VaultTransfer>, AdapterError> {
+        let signatures = self.signatures_since(vault, until, commitment).await?;
+        self.transfers_in(vault, &signatures, commitment, TX_FETCH_CONCURRENCY)
+            .await
+    }
+
+    /// The `transfer_checked`s into `vault` in the given transactions (signature, slot), in
+    /// their order, fetching up to `concurrency` transactions at once.
+    pub async fn transfers_in(
+        &self,
+        vault: &Pubkey,
+        signatures: &[(Signature, u64)],
+        commitment: CommitmentConfig,
+        concurrency: usize,
+    ) -> Result<Vec<VaultTransfer>, AdapterError> {
+        let fetched: Vec<Result<Vec<VaultTransfer>, AdapterError>> =
+            futures::stream::iter(signatures.iter().copied())
+                .map(|(sig, slot)| async move {
+                    let tx = self
+                        .call("getTransaction", |c| async move {
+                            c.rpc()
+                                .get_transaction_with_config(
+                                    &sig,
+                                    RpcTransactionConfig {
+                                        encoding: Some(UiTransactionEncoding::Base64),
+                                        commitment: Some(commitment),
+                                        max_supported_transaction_version: Some(0),
+                                    },
+                                )
+                                .await
+                        })
+                        .await?;
+                    Ok(transfers_into(vault, sig, slot, &tx))
+                })
+                .buffered(concurrency.max(1))
+                .collect()
+                .await;
         let mut out = Vec::new();
-        for (sig, slot) in self.signatures_since(vault, until, commitment).await? {
-            let tx = self
-                .call("getTransaction", |c| async move {
-                    c.rpc()
-                        .get_transaction_with_config(
-                            &sig,
-                            RpcTransactionConfig {
-                                encoding: Some(UiTransactionEncoding::Base64),
-                                commitment: Some(commitment),
-                                max_supported_transaction_version: Some(0),
-                            },
-                        )
-                        .await
-                })
-                .await?;
-            if tx
-                .transaction
-                .meta
-                .as_ref()
-                .is_some_and(|m| m.err.is_some())
-            {
-                continue;
-            }
-            let Some(decoded) = tx.transaction.transaction.decode() else {
-                continue;
-            };
-            let keys = decoded.message.static_account_keys();
-            let key = |i: u8| keys.get(usize::from(i)).copied();
-            let instructions = decoded.message.instructions();
-            let memo = instructions
-                .iter()
-                .find(|ix| {
-                    key(ix.program_id_index)
-                        .is_some_and(|p| p == MEMO_PROGRAM_V1 || p == MEMO_PROGRAM_V3)
-                })
-                .map(|ix| String::from_utf8_lossy(&ix.data).into_owned());
-            for (index, ix) in instructions.iter().enumerate() {
-                let program = key(ix.program_id_index);
-                if !program.is_some_and(|p| p == TOKEN_PROGRAM || p == TOKEN_2022_PROGRAM) {
-                    continue;
-                }
-                if ix.data.first() != Some(&TRANSFER_CHECKED) || ix.data.len() < 10 {
-                    continue;
-                }
-                let account = |i: usize| ix.accounts.get(i).and_then(|a| key(*a));
-                let (Some(source), Some(mint), Some(destination), Some(authority)) =
-                    (account(0), account(1), account(2), account(3))
-                else {
-                    continue;
-                };
-                if destination != *vault {
-                    continue;
-                }
-                let mut amount = [0u8; 8];
-                amount.copy_from_slice(&ix.data[1..9]);
-                let verdict = match &memo {
-                    None => Verdict::Rejected("missing memo".into()),
-                    Some(m) => match parse_memo(m) {
-                        Ok(d) => Verdict::Deposit(d),
-                        Err(reason) => Verdict::Rejected(reason),
-                    },
-                };
-                let instruction_index = u8::try_from(index).unwrap_or(u8::MAX);
-                out.push(VaultTransfer {
-                    transfer_id: TransferId::derive(
-                        ChainId::SOLANA,
-                        sig.as_ref(),
-                        u32::from(instruction_index),
-                    ),
-                    signature: sig,
-                    instruction_index,
-                    slot,
-                    block_time: tx.block_time,
-                    mint,
-                    source,
-                    authority,
-                    amount: u64::from_le_bytes(amount),
-                    decimals: ix.data[9],
-                    memo: memo.clone(),
-                    verdict,
-                });
-            }
+        for f in fetched {
+            out.extend(f?);
         }
         Ok(out)
     }
+}
+
+/// The `transfer_checked`s into `vault` among a transaction's top-level instructions.
+fn transfers_into(
+    vault: &Pubkey,
+    sig: Signature,
+    slot: u64,
+    tx: &EncodedConfirmedTransactionWithStatusMeta,
+) -> Vec<VaultTransfer> {
+    let mut out = Vec::new();
+    if tx
+        .transaction
+        .meta
+        .as_ref()
+        .is_some_and(|m| m.err.is_some())
+    {
+        return out;
+    }
+    let Some(decoded) = tx.transaction.transaction.decode() else {
+        return out;
+    };
+    let keys = decoded.message.static_account_keys();
+    let key = |i: u8| keys.get(usize::from(i)).copied();
+    let instructions = decoded.message.instructions();
+    let memo = instructions
+        .iter()
+        .find(|ix| {
+            key(ix.program_id_index).is_some_and(|p| p == MEMO_PROGRAM_V1 || p == MEMO_PROGRAM_V3)
+        })
+        .map(|ix| String::from_utf8_lossy(&ix.data).into_owned());
+    for (index, ix) in instructions.iter().enumerate() {
+        let program = key(ix.program_id_index);
+        if !program.is_some_and(|p| p == TOKEN_PROGRAM || p == TOKEN_2022_PROGRAM) {
+            continue;
+        }
+        if ix.data.first() != Some(&TRANSFER_CHECKED) || ix.data.len() < 10 {
+            continue;
+        }
+        let account = |i: usize| ix.accounts.get(i).and_then(|a| key(*a));
+        let (Some(source), Some(mint), Some(destination), Some(authority)) =
+            (account(0), account(1), account(2), account(3))
+        else {
+            continue;
+        };
+        if destination != *vault {
+            continue;
+        }
+        let mut amount = [0u8; 8];
+        amount.copy_from_slice(&ix.data[1..9]);
+        let verdict = match &memo {
+            None => Verdict::Rejected("missing memo".into()),
+            Some(m) => match parse_memo(m) {
+                Ok(d) => Verdict::Deposit(d),
+                Err(reason) => Verdict::Rejected(reason),
+            },
+        };
+        let instruction_index = u8::try_from(index).unwrap_or(u8::MAX);
+        out.push(VaultTransfer {
+            transfer_id: TransferId::derive(
+                ChainId::SOLANA,
+                sig.as_ref(),
+                u32::from(instruction_index),
+            ),
+            signature: sig,
+            instruction_index,
+            slot,
+            block_time: tx.block_time,
+            mint,
+            source,
+            authority,
+            amount: u64::from_le_bytes(amount),
+            decimals: ix.data[9],
+            memo: memo.clone(),
+            verdict,
+        });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use atoll_core::settings::ChainSettings;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_client::client_error::{ClientError, ClientErrorKind};
 use solana_client::nonblocking::rpc_client::RpcClient;
+use solana_client::rpc_config::RpcAccountInfoConfig;
 use solana_client::rpc_request::RpcError;
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::account::Account;
@@ -141,22 +143,71 @@ impl SolanaChain {
         keys: &[Pubkey],
         commitment: CommitmentConfig,
     ) -> Result<Vec<Option<Account>>, AdapterError> {
+        Ok(self.accounts_with_slot(keys, commitment).await?.1)
+    }
+
+    /// Accounts as [`SolanaChain::accounts`], with the slot they were read at. Batches after
+    /// the first are read at that slot or later (`minContextSlot`); the slot returned is the
+    /// newest any batch was read at.
+    pub async fn accounts_with_slot(
+        &self,
+        keys: &[Pubkey],
+        commitment: CommitmentConfig,
+    ) -> Result<(u64, Vec<Option<Account>>), AdapterError> {
         let mut out = Vec::with_capacity(keys.len());
+        let mut slot: Option<u64> = None;
         for chunk in keys.chunks(ACCOUNTS_PER_CALL) {
+            let config = RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                data_slice: None,
+                commitment: Some(commitment),
+                min_context_slot: slot,
+            };
             let got = self
                 .call("getMultipleAccounts", |c| {
                     let chunk = chunk.to_vec();
+                    let config = config.clone();
                     async move {
                         c.rpc()
-                            .get_multiple_accounts_with_commitment(&chunk, commitment)
+                            .get_multiple_ui_accounts_with_config(&chunk, config)
                             .await
-                            .map(|r| r.value)
                     }
                 })
                 .await?;
-            out.extend(got);
+            slot = Some(slot.map_or(got.context.slot, |s| s.max(got.context.slot)));
+            for (key, account) in chunk.iter().zip(got.value) {
+                let decoded =
+                    match account {
+                        None => None,
+                        Some(ui) => Some(ui.decode::<Account>().ok_or_else(|| {
+                            AdapterError::RpcRejected {
+                                chain: self.name.clone(),
+                                method: "getMultipleAccounts",
+                                endpoint: String::new(),
+                                reason: format!("account {key}: data not in base64"),
+                            }
+                        })?),
+                    };
+                out.push(decoded);
+            }
         }
-        Ok(out)
+        Ok((slot.unwrap_or_default(), out))
+    }
+
+    /// The estimated production time of `slot` (unix seconds), `None` when the node has none
+    /// (slot skipped or pruned).
+    pub async fn block_time(&self, slot: u64) -> Result<Option<i64>, AdapterError> {
+        match self
+            .call("getBlockTime", |c| async move {
+                c.rpc().get_block_time(slot).await
+            })
+            .await
+        {
+            Ok(t) => Ok(Some(t)),
+            // -32004 block not available, -32009 skipped: no time for this slot.
+            Err(AdapterError::RpcRejected { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -43,6 +43,9 @@ pub struct Model {
     pub price0_usd: Option<f64>,
     pub price1_usd: Option<f64>,
     pub state_time_ms: Option<i64>,
+    /// Cumulative fee counters last read (Solana pools): see migration 3.
+    pub fee_counter0: Option<String>,
+    pub fee_counter1: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
