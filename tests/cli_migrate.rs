@@ -21,32 +21,46 @@ fn migrate(url: &str, extra: &[&str]) -> (bool, String) {
     )
 }
 
+/// Every migration, oldest first (a new migration is added here too).
+const MIGRATIONS: [&str; 3] = [
+    "m20261124_000001_initial",
+    "m20261124_000002_yields",
+    "m20261125_000003_fee_counters",
+];
+
 fn round_trip(url: &str) {
     let (ok, text) = migrate(url, &[]);
-    assert!(ok && text.contains("applied 2 migration(s)"), "{text}");
+    assert!(
+        ok && text.contains(&format!("applied {} migration(s)", MIGRATIONS.len())),
+        "{text}"
+    );
     let (ok, text) = migrate(url, &[]);
     assert!(ok && text.contains("applied 0 migration(s)"), "{text}");
     let (ok, text) = migrate(url, &["--status"]);
-    assert!(
-        ok && text.contains("applied m20261124_000001_initial")
-            && text.contains("applied m20261124_000002_yields"),
-        "{text}"
-    );
+    assert!(ok, "{text}");
+    for m in MIGRATIONS {
+        assert!(text.contains(&format!("applied {m}")), "{text}");
+    }
+    // One step down, then everything (`--down` without a count rolls back all).
     let (ok, text) = migrate(url, &["--down", "1"]);
     assert!(ok && text.contains("rolled back 1 migration(s)"), "{text}");
     let (ok, text) = migrate(url, &["--status"]);
-    assert!(
-        ok && text.contains("applied m20261124_000001_initial")
-            && text.contains("pending m20261124_000002_yields"),
-        "{text}"
-    );
+    assert!(ok, "{text}");
+    let (newest, older) = MIGRATIONS.split_last().unwrap();
+    assert!(text.contains(&format!("pending {newest}")), "{text}");
+    for m in older {
+        assert!(text.contains(&format!("applied {m}")), "{text}");
+    }
     let (ok, text) = migrate(url, &["--down"]);
-    assert!(ok && text.contains("rolled back 1 migration(s)"), "{text}");
-    let (ok, text) = migrate(url, &["--status"]);
     assert!(
-        ok && text.contains("pending m20261124_000001_initial"),
+        ok && text.contains(&format!("rolled back {} migration(s)", older.len())),
         "{text}"
     );
+    let (ok, text) = migrate(url, &["--status"]);
+    assert!(ok, "{text}");
+    for m in MIGRATIONS {
+        assert!(text.contains(&format!("pending {m}")), "{text}");
+    }
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! atoll-adapters: everything that talks to a chain. `evm` is the alloy adapter for every EVM
 //! chain (RPC with failover, rate limits and retries; heads, finality, adaptive logs);
-//! `secrets` loads the keys adapters sign with from the settings' secret references.
+//! `solana` the solana-client adapter (accounts, deposits, releases); `capability` the traits
+//! both implement; `secrets` loads the keys adapters sign with from the settings' secret
+//! references.
 
+pub mod capability;
 mod error;
 pub mod evm;
 pub mod secrets;

@@ -5,6 +5,7 @@
 //! Through a dead endpoint and a flaky one (429/502), reads still succeed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use atoll_adapters::capability::Heights;
 use atoll_adapters::evm::RetryPolicy;
 use atoll_adapters::solana::SolanaChain;
 use atoll_adapters::solana::accounts::{
@@ -33,6 +34,9 @@ async fn devnet_pool_accounts_decode_to_what_they_were_built_from() {
         SolanaChain::new(settings.chain("solana").unwrap(), RetryPolicy::default()).unwrap();
     let sol = net.state.solana.as_ref().unwrap();
     assert!(chain.slot(CommitmentConfig::confirmed()).await.unwrap() > 0);
+    // The height capability: the finalized slot never runs ahead of the tip.
+    let finalized = chain.finalized_height().await.unwrap();
+    assert!(chain.tip().await.unwrap() >= finalized);
 
     let whirl = sol
         .pools

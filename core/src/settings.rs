@@ -15,6 +15,12 @@ use url::Url;
 
 use crate::{Address, ChainId, ChainKind, PoolId, Protocol, SecretRef};
 
+mod relayer;
+pub use relayer::{
+    BridgeRoute, FinalityPolicy, FinalityRule, FinalityTier, RawBridgeRoute, RawFinality,
+    RawFinalityTier, RawRelayer, RelayerSettings,
+};
+
 /// One thing wrong with a config: where (`chains[1].rpc`) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
@@ -68,6 +74,8 @@ pub struct RawSettings {
     pub protocol_fees: BTreeMap<String, RawProtocolFee>,
     #[serde(default)]
     pub indexer: RawIndexer,
+    #[serde(default)]
+    pub relayer: RawRelayer,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -184,6 +192,7 @@ pub struct Settings {
     /// (fee, LP share) in bps for protocols with a fixed fee, defaults merged with overrides.
     pub protocol_fees: BTreeMap<Protocol, (u32, u32)>,
     pub indexer: IndexerSettings,
+    pub relayer: RelayerSettings,
 }
 
 pub const DEFAULT_MIN_TVL_USD: f64 = 1_000.0;
@@ -643,10 +652,14 @@ impl RawSettings {
             p.push("indexer.poll_interval_ms", "must be > 0");
         }
 
+        let chain_names: HashSet<String> = self.chains.iter().map(|c| c.name.clone()).collect();
+        let relayer = self.relayer.validate(&mut p, &chain_names, &tokens);
+
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
         }
         Ok(Settings {
+            relayer,
             indexer: IndexerSettings {
                 min_tvl_usd,
                 log_window_blocks: log_window_blocks.min(max_batch_blocks),
@@ -986,5 +999,129 @@ address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
             text.contains("pools[0].protocol: orca_whirlpool runs on solana chains, not evm"),
             "{text}"
         );
+    }
+}
+
+#[cfg(test)]
+mod relayer_tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[[chains]]
+name = "ethereum"
+kind = "evm"
+chain_id = 1
+rpc = ["http://127.0.0.1:8545"]
+
+[[chains]]
+name = "solana"
+kind = "solana"
+chain_id = 1151111081099710
+rpc = ["http://127.0.0.1:8899"]
+
+[[tokens]]
+symbol = "WETH"
+on = [
+  { chain = "ethereum", address = "0x5FbDB2315678afecb367f032d93F642f64180aa3", decimals = 18 },
+  { chain = "solana", address = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", decimals = 8 },
+]
+"#;
+
+    fn parse(extra: &str) -> Result<Settings, ConfigErrors> {
+        Settings::parse(
+            &format!("{BASE}{extra}"),
+            Vec::<(String, String)>::new(),
+            Path::new("/etc/atoll"),
+        )
+    }
+
+    #[test]
+    fn defaults_without_a_relayer_section() {
+        let s = parse("").unwrap();
+        assert_eq!(s.relayer.max_in_flight, 4);
+        assert!(!s.relayer.dry_run);
+        assert!(s.relayer.routes.is_empty());
+        // A chain without a policy waits for finality, and releases nothing ahead of it.
+        let f = s.relayer.finality_of("ethereum");
+        assert_eq!(f.rule_for(Some(1.0)), FinalityRule::Finalized);
+        assert_eq!(f.max_unfinalized_usd, 0.0);
+    }
+
+    #[test]
+    fn routes_and_finality_tiers() {
+        let s = parse(
+            r#"
+[relayer]
+max_in_flight = 8
+
+[[relayer.routes]]
+from = "ethereum"
+to = "solana"
+token = "WETH"
+fee_bps = 5
+fee_fixed = "0.0001"
+min_amount = "0.01"
+
+[[relayer.finality]]
+chain = "ethereum"
+max_unfinalized_usd = 50000
+tiers = [
+  { up_to_usd = 1000, confirmations = 2 },
+  { up_to_usd = 100000, confirmations = 4 },
+]
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.relayer.max_in_flight, 8);
+        let r = s.relayer.route("ethereum", "solana", "WETH").unwrap();
+        assert_eq!((r.fee_bps, r.fee_fixed.as_str()), (5, "0.0001"));
+        assert!(s.relayer.route("solana", "ethereum", "WETH").is_none());
+        let f = s.relayer.finality_of("ethereum");
+        assert_eq!(f.rule_for(Some(999.0)), FinalityRule::Confirmations(2));
+        assert_eq!(f.rule_for(Some(1_000.0)), FinalityRule::Confirmations(2));
+        assert_eq!(f.rule_for(Some(50_000.0)), FinalityRule::Confirmations(4));
+        // Above the last cap, and unpriced deposits, wait for finality.
+        assert_eq!(f.rule_for(Some(1e6)), FinalityRule::Finalized);
+        assert_eq!(f.rule_for(None), FinalityRule::Finalized);
+        assert_eq!(f.max_unfinalized_usd, 50_000.0);
+    }
+
+    #[test]
+    fn bad_routes_name_the_field() {
+        let err = parse(
+            r#"
+[[relayer.routes]]
+from = "ethereum"
+to = "polygon"
+token = "WETH"
+fee_bps = 10000
+min_amount = "5"
+max_amount = "1"
+
+[[relayer.routes]]
+from = "ethereum"
+to = "solana"
+token = "WETH"
+fee_fixed = "0.000000001"
+
+[[relayer.finality]]
+chain = "ethereum"
+tiers = [{ up_to_usd = 10, confirmations = 0 }, { up_to_usd = 5, finalized = true }]
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        for want in [
+            "relayer.routes[0].to: no chain named \"polygon\"",
+            "relayer.routes[0].fee_bps: must be below 10000",
+            // 9 fractional digits do not fit WETH's 8 decimals on Solana.
+            "relayer.routes[1].fee_fixed:",
+            "(WETH has 8 decimals)",
+            "relayer.routes[0].max_amount: must be at least min_amount",
+            "relayer.finality[0].tiers[0]: needs exactly one of confirmations",
+            "relayer.finality[0].tiers[1].up_to_usd: tiers must rise",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in:\n{err}");
+        }
     }
 }

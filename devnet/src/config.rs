@@ -5,12 +5,67 @@
 use std::collections::BTreeMap;
 
 use atoll_core::settings::{
-    RawApi, RawChain, RawDatabase, RawFactory, RawPool, RawSettings, RawToken, RawTokenDeployment,
-    Settings,
+    RawApi, RawBridgeRoute, RawChain, RawDatabase, RawFactory, RawFinality, RawFinalityTier,
+    RawPool, RawRelayer, RawSettings, RawToken, RawTokenDeployment, Settings,
 };
 
 use crate::DevnetError;
 use crate::network::DevnetState;
+
+/// The bridge on the devnet: every token deployed on two chains is bridged both ways between
+/// them (stables: 5 bps + 0.5, 1 to 1,000,000; the wrapped natives: 5 bps + 0.0001); small
+/// deposits from Ethereum and BSC wait a few blocks, larger ones for finality; Solana waits
+/// for `finalized` (the default).
+fn devnet_relayer(tokens: &BTreeMap<String, RawToken>) -> RawRelayer {
+    let mut routes = Vec::new();
+    for t in tokens.values() {
+        for from in &t.on {
+            for to in t.on.iter().filter(|d| d.chain != from.chain) {
+                let (fee_fixed, min, max) = if t.stable {
+                    ("0.5", "1", "1000000")
+                } else {
+                    ("0.0001", "0.001", "1000")
+                };
+                routes.push(RawBridgeRoute {
+                    from: from.chain.clone(),
+                    to: to.chain.clone(),
+                    token: t.symbol.clone(),
+                    fee_bps: 5,
+                    fee_fixed: Some(fee_fixed.into()),
+                    min_amount: Some(min.into()),
+                    max_amount: Some(max.into()),
+                });
+            }
+        }
+    }
+    let tier = |up_to_usd: Option<f64>, confirmations: Option<u64>| RawFinalityTier {
+        up_to_usd,
+        confirmations,
+        finalized: confirmations.is_none().then_some(true),
+    };
+    let chains: std::collections::BTreeSet<&str> = tokens
+        .values()
+        .flat_map(|t| t.on.iter().map(|d| d.chain.as_str()))
+        .collect();
+    let finality = [("ethereum", 2, 4), ("bsc", 3, 6)]
+        .into_iter()
+        .filter(|(c, ..)| chains.contains(c))
+        .map(|(chain, small, medium)| RawFinality {
+            chain: chain.into(),
+            tiers: vec![
+                tier(Some(1_000.0), Some(small)),
+                tier(Some(100_000.0), Some(medium)),
+                tier(None, None),
+            ],
+            max_unfinalized_usd: Some(250_000.0),
+        })
+        .collect();
+    RawRelayer {
+        routes,
+        finality,
+        ..RawRelayer::default()
+    }
+}
 
 pub fn devnet_settings(state: &DevnetState) -> RawSettings {
     let mut chains = Vec::new();
@@ -109,7 +164,9 @@ pub fn devnet_settings(state: &DevnetState) -> RawSettings {
             });
         }
     }
+    let relayer = devnet_relayer(&tokens);
     RawSettings {
+        relayer,
         database: RawDatabase {
             url: Some("sqlite://atoll.db?mode=rwc".into()),
         },

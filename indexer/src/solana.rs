@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+use atoll_adapters::capability::Heights;
 use atoll_adapters::evm::RetryPolicy;
 use atoll_adapters::solana::SolanaChain;
 use atoll_adapters::solana::accounts::{
@@ -453,7 +454,7 @@ impl SolanaIndexer {
         if self.pools.is_empty() {
             return Ok(());
         }
-        let finalized = self.chain.slot(CommitmentConfig::finalized()).await?;
+        let finalized = self.chain.finalized_height().await?;
         if self
             .checkpoint
             .as_ref()
