@@ -19,6 +19,18 @@ pub enum StoreError {
         expected: Option<u64>,
         found: Option<u64>,
     },
+    #[error("transfer {id}: {from} → {to} is not a transition the state machine allows")]
+    IllegalTransition {
+        id: String,
+        from: atoll_core::TransferStatus,
+        to: atoll_core::TransferStatus,
+    },
+    #[error("transfer {id}: expected status {expected}, found {found} (moved by someone else?)")]
+    TransferMoved {
+        id: String,
+        expected: atoll_core::TransferStatus,
+        found: String,
+    },
 }
 
 impl StoreError {
@@ -39,6 +51,8 @@ impl StoreError {
             StoreError::Db(_) => "db",
             StoreError::OutOfRange(_) => "out_of_range",
             StoreError::CheckpointMoved { .. } => "checkpoint_moved",
+            StoreError::IllegalTransition { .. } => "illegal_transition",
+            StoreError::TransferMoved { .. } => "transfer_moved",
         }
     }
 }

@@ -2,13 +2,19 @@
 //! keyed by its `TransferId` (and unique on source chain, tx and index), so scanning the same
 //! range again inserts nothing twice. A transfer into a vault that cannot be released (missing
 //! or malformed memo) is stored as `failed` with its reason, so the operator sees the funds.
+//!
+//! Every status a transfer takes is also a row of `transfer_history` with its reason, written
+//! in the transaction of the change itself; [`Store::transition`] moves a transfer only from
+//! the status its caller saw (compare-and-set) and only along the state machine's edges.
 
 use atoll_core::TransferStatus;
+use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait, TryInsertResult,
 };
 
-use crate::entities::transfers;
+use crate::entities::{transfer_history, transfers};
 use crate::ingest::IngestTxn;
 use crate::queries::{now_ms, to_i64};
 use crate::{Store, StoreError};
@@ -68,15 +74,113 @@ impl IngestTxn {
             .on_conflict_do_nothing()
             .exec_without_returning(self.connection())
             .await?;
-            if let TryInsertResult::Inserted(n) = outcome {
+            if let TryInsertResult::Inserted(n) = outcome
+                && n > 0
+            {
                 inserted += n;
+                record_history(
+                    self.connection(),
+                    &r.id,
+                    None,
+                    r.status,
+                    r.failure_reason.as_deref(),
+                    now,
+                )
+                .await?;
             }
         }
         Ok(inserted)
     }
 }
 
+async fn record_history<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    from: Option<TransferStatus>,
+    to: TransferStatus,
+    reason: Option<&str>,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    transfer_history::Entity::insert(transfer_history::ActiveModel {
+        transfer_id: Set(id.to_string()),
+        from_status: Set(from.map(|s| s.as_str().to_string())),
+        to_status: Set(to.as_str().to_string()),
+        reason: Set(reason.map(str::to_string)),
+        at_ms: Set(at_ms),
+        ..Default::default()
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
+    /// Moves transfer `id` from `from` to `to`, recording `reason` (the failure reason when
+    /// `to` is `Failed`, else why it moved or waits) in its history, in one transaction. Fails
+    /// without writing when the edge is not in the state machine, or when the transfer is no
+    /// longer in `from` (another worker moved it first).
+    pub async fn transition(
+        &self,
+        id: &str,
+        from: TransferStatus,
+        to: TransferStatus,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        if !from.can_become(to) {
+            return Err(StoreError::IllegalTransition {
+                id: id.to_string(),
+                from,
+                to,
+            });
+        }
+        let _turn = self.write_turn().await;
+        let txn = self.connection().begin().await?;
+        let now = now_ms();
+        let failure = if to == TransferStatus::Failed {
+            reason.map(str::to_string)
+        } else {
+            None
+        };
+        use transfers::Column as C;
+        let stmt = Query::update()
+            .table(transfers::Entity)
+            .values([
+                (C::Status, to.as_str().into()),
+                (C::FailureReason, failure.into()),
+                (C::UpdatedAtMs, now.into()),
+            ])
+            .and_where(C::Id.eq(id))
+            .and_where(C::Status.eq(from.as_str()))
+            .to_owned();
+        let moved = txn.execute(&stmt).await?.rows_affected();
+        if moved == 0 {
+            let found = transfers::Entity::find_by_id(id.to_string())
+                .one(&txn)
+                .await?
+                .map_or_else(|| "no such transfer".to_string(), |t| t.status);
+            return Err(StoreError::TransferMoved {
+                id: id.to_string(),
+                expected: from,
+                found,
+            });
+        }
+        record_history(&txn, id, Some(from), to, reason, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Every status transfer `id` took, oldest first.
+    pub async fn transfer_history(
+        &self,
+        id: &str,
+    ) -> Result<Vec<transfer_history::Model>, StoreError> {
+        Ok(transfer_history::Entity::find()
+            .filter(transfer_history::Column::TransferId.eq(id))
+            .order_by_asc(transfer_history::Column::Id)
+            .all(self.connection())
+            .await?)
+    }
+
     /// Transfers from one source chain, oldest block first.
     pub async fn transfers_from(
         &self,

@@ -10,4 +10,5 @@ pub mod pools;
 pub mod positions;
 pub mod tokens;
 pub mod transfer_attempts;
+pub mod transfer_history;
 pub mod transfers;

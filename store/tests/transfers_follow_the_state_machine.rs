@@ -1,0 +1,169 @@
+//! Transfers in the store, on SQLite and PostgreSQL: deposits are recorded once (a re-scan
+//! inserts nothing), each with its first history row; transitions follow the state machine's
+//! edges only, move a transfer only from the status the caller saw, and leave a history with
+//! every reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use atoll_core::TransferStatus::{self, *};
+use atoll_store::test_support::{PostgresTestDb, sqlite_in};
+use atoll_store::transfers::DepositRow;
+use atoll_store::{Checkpoint, Store, StoreError};
+
+fn deposit(i: u64, status: TransferStatus, reason: Option<&str>) -> DepositRow {
+    DepositRow {
+        id: format!("0x{i:064x}"),
+        source_chain_id: 1,
+        source_tx: format!("0x{:064x}", 1000 + i),
+        source_index: i,
+        source_block: 10 + i,
+        dest_chain_id: 56,
+        source_token: "0x5fbdb2315678afecb367f032d93f642f64180aa3".into(),
+        sender: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
+        recipient: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
+        amount_in: "1000000".into(),
+        status,
+        failure_reason: reason.map(str::to_string),
+    }
+}
+
+async fn exercise(store: &Store) {
+    store.migrate_up().await.unwrap();
+    let rows = [
+        deposit(1, Observed, None),
+        deposit(2, Failed, Some("rejected deposit: missing memo")),
+    ];
+    let mut checkpoint = None;
+    for round in 0..2u64 {
+        let txn = store
+            .begin_ingest(1, "deposits:test", checkpoint.as_ref())
+            .await
+            .unwrap();
+        let inserted = txn.insert_deposits(&rows).await.unwrap();
+        assert_eq!(inserted, if round == 0 { 2 } else { 0 }, "round {round}");
+        let next = Checkpoint {
+            block_number: 12 + round,
+            block_hash: format!("sig{round}"),
+        };
+        txn.commit(&next).await.unwrap();
+        checkpoint = Some(next);
+    }
+    assert_eq!(store.transfers_from(1).await.unwrap().len(), 2);
+    let id = &rows[0].id;
+    assert_eq!(store.transfer_history(id).await.unwrap().len(), 1);
+
+    // Along the edges, with reasons.
+    store
+        .transition(id, Observed, SourceFinal, Some("32 confirmations"))
+        .await
+        .unwrap();
+    store
+        .transition(
+            id,
+            SourceFinal,
+            AwaitingLiquidity,
+            Some("vault holds 5, needs 10"),
+        )
+        .await
+        .unwrap();
+    // Not an edge: refused, nothing written.
+    let err = store
+        .transition(id, AwaitingLiquidity, Broadcast, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::IllegalTransition { .. }), "{err}");
+    // Not the status it is in (someone moved it): refused, nothing written.
+    let err = store
+        .transition(id, SourceFinal, Signed, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("expected status source_final, found awaiting_liquidity"),
+        "{err}"
+    );
+    store
+        .transition(
+            id,
+            AwaitingLiquidity,
+            Failed,
+            Some("route removed from config"),
+        )
+        .await
+        .unwrap();
+    let t = store.transfer(id).await.unwrap().unwrap();
+    assert_eq!(t.status, "failed");
+    assert_eq!(
+        t.failure_reason.as_deref(),
+        Some("route removed from config")
+    );
+    // An operator's retry clears the failure reason.
+    store
+        .transition(id, Failed, SourceFinal, Some("operator retry"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.transfer(id).await.unwrap().unwrap().failure_reason,
+        None
+    );
+
+    let history: Vec<(Option<String>, String, Option<String>)> = store
+        .transfer_history(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.from_status, h.to_status, h.reason))
+        .collect();
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        history,
+        vec![
+            (None, "observed".into(), None),
+            (s("observed"), "source_final".into(), s("32 confirmations")),
+            (
+                s("source_final"),
+                "awaiting_liquidity".into(),
+                s("vault holds 5, needs 10")
+            ),
+            (
+                s("awaiting_liquidity"),
+                "failed".into(),
+                s("route removed from config")
+            ),
+            (s("failed"), "source_final".into(), s("operator retry")),
+        ]
+    );
+    let rejected = store.transfer_history(&rows[1].id).await.unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(
+        rejected[0].reason.as_deref(),
+        Some("rejected deposit: missing memo")
+    );
+    let missing = store
+        .transition("0xdead", Observed, SourceFinal, None)
+        .await
+        .unwrap_err();
+    assert!(
+        missing.to_string().contains("no such transfer"),
+        "{missing}"
+    );
+}
+
+#[tokio::test]
+async fn transfers_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    exercise(&sqlite_in(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn transfers_on_postgres() {
+    let Some(db) = PostgresTestDb::create("transfers").await.unwrap() else {
+        eprintln!(
+            "ATOLL_TEST_POSTGRES_URL unset: PostgreSQL part skipped (scripts/test.sh sets it)"
+        );
+        return;
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    exercise(&store).await;
+    store.close().await.unwrap();
+    db.drop_db().await.unwrap();
+}
