@@ -89,6 +89,9 @@ pub struct RawIndexer {
     pub max_batch_blocks: Option<u64>,
     /// How often a caught-up indexer polls the head.
     pub poll_interval_ms: Option<u64>,
+    /// Solana: how often a following indexer samples pool accounts (state changes every slot;
+    /// one sample per interval is what yields need). Deposits are scanned every poll.
+    pub solana_sample_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -203,6 +206,7 @@ pub struct IndexerSettings {
     pub log_window_blocks: u64,
     pub max_batch_blocks: u64,
     pub poll_interval: std::time::Duration,
+    pub solana_sample_interval: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -651,6 +655,7 @@ impl RawSettings {
         if poll_ms == 0 {
             p.push("indexer.poll_interval_ms", "must be > 0");
         }
+        let sample_ms = self.indexer.solana_sample_interval_ms.unwrap_or(10_000);
 
         let chain_names: HashSet<String> = self.chains.iter().map(|c| c.name.clone()).collect();
         let relayer = self.relayer.validate(&mut p, &chain_names, &tokens);
@@ -665,6 +670,7 @@ impl RawSettings {
                 log_window_blocks: log_window_blocks.min(max_batch_blocks),
                 max_batch_blocks,
                 poll_interval: std::time::Duration::from_millis(poll_ms),
+                solana_sample_interval: std::time::Duration::from_millis(sample_ms),
             },
             database_url,
             api: ApiSettings {

@@ -190,6 +190,8 @@ pub struct SolanaIndexer {
     checkpoint: Option<Checkpoint>,
     min_tvl_usd: f64,
     poll_interval: std::time::Duration,
+    sample_interval: std::time::Duration,
+    last_sample: Option<Instant>,
     progress: ProgressSink,
     summary: ChainSummary,
     started: Instant,
@@ -250,6 +252,8 @@ impl SolanaIndexer {
             checkpoint: store.checkpoint(chain_id, POOLS_STREAM).await?,
             min_tvl_usd: settings.indexer.min_tvl_usd,
             poll_interval: settings.indexer.poll_interval,
+            sample_interval: settings.indexer.solana_sample_interval,
+            last_sample: None,
             progress,
             summary: ChainSummary {
                 chain: name.clone(),
@@ -424,8 +428,16 @@ impl SolanaIndexer {
         self.started = Instant::now();
         self.summary.from_block = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
         loop {
+            // Following, pools are sampled once per sample interval; deposits every poll.
+            let sample = mode == Mode::Once
+                || self
+                    .last_sample
+                    .is_none_or(|t| t.elapsed() >= self.sample_interval);
             let outcome = async {
-                self.pools_step().await?;
+                if sample {
+                    self.pools_step().await?;
+                    self.last_sample = Some(Instant::now());
+                }
                 self.deposits_step().await
             }
             .await;
