@@ -1,7 +1,7 @@
 //! `FaultProxy`: a test double for RPC faults that cannot be produced on demand by a real node.
 //! It sits in front of a real node on a free loopback port and forwards JSON-RPC, except that it
 //! can refuse wide `eth_getLogs` ranges the way hosted providers do, answer HTTP 429 and 502 for
-//! a deterministic share of requests, or play dead. It counts what it did, so tests can assert
+//! a deterministic share of requests, add a fixed round-trip latency, or play dead. It counts what it did, so tests can assert
 //! the faults really happened.
 
 use std::sync::Arc;
@@ -25,6 +25,9 @@ pub struct FaultPlan {
     pub max_log_blocks: Option<u64>,
     /// Answer every n-th request with an HTTP error, alternating 429 and 502.
     pub http_error_every: Option<u64>,
+    /// Hold every forwarded request this long first: a remote provider's round trip, for
+    /// measurements that depend on it (the node itself is on loopback).
+    pub latency: Option<std::time::Duration>,
 }
 
 /// What the proxy did so far.
@@ -118,6 +121,9 @@ async fn handle(State(state): State<Arc<ProxyState>>, body: Bytes) -> Response {
             StatusCode::TOO_MANY_REQUESTS
         };
         return (status, "injected fault").into_response();
+    }
+    if let Some(latency) = state.plan.latency {
+        tokio::time::sleep(latency).await;
     }
     if let (Some(max), Ok(request)) = (
         state.plan.max_log_blocks,

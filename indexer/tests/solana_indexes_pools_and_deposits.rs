@@ -130,6 +130,7 @@ async fn solana_pools_and_deposits_are_indexed_once() {
     let store = atoll_store::test_support::sqlite_in(dir.path())
         .await
         .unwrap();
+    store.migrate_up().await.unwrap();
     store.register_settings(&settings).await.unwrap();
 
     // First run: pools sampled at a finalized slot, deposits recorded.

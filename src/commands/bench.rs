@@ -39,6 +39,10 @@ pub struct DepositsArgs {
     /// `getTransaction` calls in flight for the concurrent scan.
     #[arg(long, default_value_t = atoll_adapters::solana::deposits::TX_FETCH_CONCURRENCY)]
     concurrency: usize,
+    /// Scan through a loopback proxy that holds each request this long (a remote provider's
+    /// round trip; the validator itself answers in about a millisecond). 0: straight to it.
+    #[arg(long, default_value_t = 0)]
+    rpc_latency_ms: u64,
 }
 
 #[derive(Args)]
@@ -311,7 +315,39 @@ async fn deposits(args: DepositsArgs) -> anyhow::Result<()> {
     let chain_settings = settings
         .chain("solana")
         .context("devnet config has no solana chain")?;
-    let chain = SolanaChain::new(chain_settings, RetryPolicy::default())?;
+    // With a simulated round trip, the scan (not the deposits) goes through the proxy.
+    let proxy = if args.rpc_latency_ms > 0 {
+        Some(
+            atoll_devnet::fault_proxy::FaultProxy::start(
+                chain_settings
+                    .rpc
+                    .first()
+                    .context("devnet solana has no RPC")?
+                    .as_str(),
+                atoll_devnet::fault_proxy::FaultPlan {
+                    latency: Some(std::time::Duration::from_millis(args.rpc_latency_ms)),
+                    ..Default::default()
+                },
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let mut scanned = chain_settings.clone();
+    let mut settings = settings.clone();
+    if let Some(p) = &proxy {
+        scanned.rpc = vec![p.url.parse()?];
+        crate::out!(
+            "  scanning through a proxy adding {} ms per request ({})",
+            args.rpc_latency_ms,
+            p.url
+        );
+        if let Some(c) = settings.chains.iter_mut().find(|c| c.name == "solana") {
+            c.rpc = scanned.rpc.clone();
+        }
+    }
+    let chain = SolanaChain::new(&scanned, RetryPolicy::default())?;
     let vault: solana_sdk::pubkey::Pubkey = net
         .state
         .solana
