@@ -67,10 +67,14 @@ enum Command {
     Config(commands::config::ConfigCommand),
     /// Apply (or roll back) database migrations on SQLite or PostgreSQL.
     Migrate(commands::migrate::MigrateArgs),
-    /// Index pools (events, state, yields) of the configured EVM chains into the database.
+    /// Index pools (events, state, yields) of the configured chains, and Solana vault deposits.
     Index(commands::index::IndexArgs),
     /// The indexed pools and their yields (DefiLlama-shaped records; rates as fractions in JSON).
     Pools(commands::pools::PoolsArgs),
+    /// Bridge transfers in the database: list them (rejected deposits with their reason) or
+    /// show one with its status history.
+    #[command(subcommand)]
+    Transfers(commands::transfers::TransfersCommand),
     /// Allocation quotes: where capital should sit, the moves to get there, and whether it pays.
     #[command(subcommand)]
     Route(commands::route::RouteCommand),
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
             Command::Index(args) => commands::index::run(args).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,
             Command::Pools(args) => commands::pools::run(args).await,
+            Command::Transfers(cmd) => commands::transfers::run(cmd).await,
             Command::Route(cmd) => commands::route::run(cmd).await,
         }
     });

@@ -8,3 +8,4 @@ pub mod migrate;
 pub mod pools;
 pub mod route;
 pub mod tools;
+pub mod transfers;

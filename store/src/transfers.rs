@@ -181,6 +181,29 @@ impl Store {
             .await?)
     }
 
+    /// Transfers, newest first, optionally of one status and one source chain, at most `limit`.
+    pub async fn transfers(
+        &self,
+        status: Option<TransferStatus>,
+        source_chain_id: Option<u64>,
+        limit: u64,
+    ) -> Result<Vec<transfers::Model>, StoreError> {
+        use sea_orm::QuerySelect;
+        let mut q = transfers::Entity::find();
+        if let Some(s) = status {
+            q = q.filter(transfers::Column::Status.eq(s.as_str()));
+        }
+        if let Some(c) = source_chain_id {
+            q = q.filter(transfers::Column::SourceChainId.eq(to_i64("chain id", c)?));
+        }
+        Ok(q.order_by_desc(transfers::Column::CreatedAtMs)
+            .order_by_desc(transfers::Column::SourceBlock)
+            .order_by_asc(transfers::Column::Id)
+            .limit(limit)
+            .all(self.connection())
+            .await?)
+    }
+
     /// Transfers from one source chain, oldest block first.
     pub async fn transfers_from(
         &self,

@@ -1,0 +1,160 @@
+//! `atoll transfers list|show` on a real SQLite file: a recorded deposit and a rejected one are
+//! listed with chain names, amounts in token units and the rejection's reason; `show` prints the
+//! status history; bad arguments are refused with exit code 2 and what was wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+use atoll_core::TransferStatus;
+use atoll_store::Checkpoint;
+use atoll_store::transfers::DepositRow;
+
+const CONFIG: &str = r#"
+[database]
+url = "sqlite://atoll.db?mode=rwc"
+
+[[chains]]
+name = "ethereum"
+kind = "evm"
+chain_id = 1
+rpc = ["http://127.0.0.1:9"]
+
+[[chains]]
+name = "solana"
+kind = "solana"
+chain_id = 1151111081099710
+rpc = ["http://127.0.0.1:9"]
+
+[[tokens]]
+symbol = "USDC"
+stable = true
+on = [
+  { chain = "ethereum", address = "0x5FbDB2315678afecb367f032d93F642f64180aa3", decimals = 6 },
+  { chain = "solana", address = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", decimals = 6, vault = "whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc" },
+]
+"#;
+
+fn row(i: u64, status: TransferStatus, reason: Option<&str>, dest: u64) -> DepositRow {
+    DepositRow {
+        id: format!("0x{:064x}", 0xabc0 + i),
+        source_chain_id: 1_151_111_081_099_710,
+        source_tx: format!("sig{i}"),
+        source_index: 0,
+        source_block: 100 + i,
+        dest_chain_id: dest,
+        source_token: "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v".into(),
+        sender: "whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc".into(),
+        recipient: if dest == 0 {
+            String::new()
+        } else {
+            "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into()
+        },
+        amount_in: "12500000".into(),
+        status,
+        failure_reason: reason.map(str::to_string),
+    }
+}
+
+fn atoll(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_atoll"))
+        .current_dir(dir)
+        .args(args)
+        .args(["--config", "atoll.toml"])
+        .env_remove("ATOLL_DATABASE_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn operators_see_transfers_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("atoll.toml"), CONFIG).unwrap();
+    let store = atoll_store::Store::connect(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("atoll.db").display()
+    ))
+    .await
+    .unwrap();
+    store.migrate_up().await.unwrap();
+    let txn = store
+        .begin_ingest(1_151_111_081_099_710, "deposits:test", None)
+        .await
+        .unwrap();
+    txn.insert_deposits(&[
+        row(1, TransferStatus::Observed, None, 1),
+        row(
+            2,
+            TransferStatus::Failed,
+            Some("rejected deposit: missing memo"),
+            0,
+        ),
+    ])
+    .await
+    .unwrap();
+    txn.commit(&Checkpoint {
+        block_number: 102,
+        block_hash: "sig2".into(),
+    })
+    .await
+    .unwrap();
+    let ok_id = format!("0x{:064x}", 0xabc1);
+    store
+        .transition(
+            &ok_id,
+            TransferStatus::Observed,
+            TransferStatus::SourceFinal,
+            Some("finalized"),
+        )
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+
+    let (code, text) = atoll(dir.path(), &["transfers", "list"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("solana    ethereum"), "{text}");
+    assert!(text.contains("12.5 USDC"), "{text}");
+    assert!(text.contains("source_final"), "{text}");
+    assert!(
+        text.contains("failed") && text.contains("rejected deposit: missing memo"),
+        "{text}"
+    );
+    let (code, text) = atoll(dir.path(), &["transfers", "list", "--status", "failed"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(text.matches("USDC").count(), 1, "{text}");
+
+    let (code, text) = atoll(dir.path(), &["transfers", "show", &ok_id]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("solana → ethereum"), "{text}");
+    assert!(text.contains("source signature sig1"), "{text}");
+    assert!(text.contains("(new) → observed"), "{text}");
+    assert!(
+        text.contains("observed → source_final  (finalized)"),
+        "{text}"
+    );
+
+    // Bad input: exit 2, saying what was wrong.
+    let (code, text) = atoll(dir.path(), &["transfers", "list", "--status", "done"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("--status: unknown transfer status \"done\""),
+        "{text}"
+    );
+    let (code, text) = atoll(dir.path(), &["transfers", "list", "--from", "polygon"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("--from polygon: no such chain"), "{text}");
+    let (code, text) = atoll(dir.path(), &["transfers", "show", "0x12"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("transfer id"), "{text}");
+    let missing = format!("0x{:064x}", 7);
+    let (code, text) = atoll(dir.path(), &["transfers", "show", &missing]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("no transfer"), "{text}");
+}
