@@ -4,7 +4,8 @@
 //! scratch inserts nothing twice; fees come from the growth of the pools' fee counters between
 //! two reads (the earlier read is seeded with known smaller counters, since the pools' programs
 //! are not loaded and their counters cannot move on the devnet); a configured account that is
-//! not a pool is reported and skipped.
+//! not a pool is reported and skipped. Run on SQLite, then on PostgreSQL when the test server is
+//! configured, against the same cluster.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -17,6 +18,7 @@ use atoll_devnet::solana::devnet_keypair;
 use atoll_devnet::traffic::{self, TrafficOptions};
 use atoll_indexer::{Mode, POOLS_STREAM};
 use atoll_store::entities::{index_checkpoints, pool_hourly};
+use atoll_store::test_support::PostgresTestDb;
 use atoll_store::{Checkpoint, Store};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use solana_client::nonblocking::rpc_client::RpcClient;
@@ -130,11 +132,38 @@ async fn solana_pools_and_deposits_are_indexed_once() {
     let store = atoll_store::test_support::sqlite_in(dir.path())
         .await
         .unwrap();
+    check(&net, &settings, &store, &stray, &from_solana).await;
+    // The same on PostgreSQL, from an empty database, against the same cluster.
+    if let Some(pg) = PostgresTestDb::create("solana").await.unwrap() {
+        let store = Store::connect(&pg.url).await.unwrap();
+        check(&net, &settings, &store, &stray, &from_solana).await;
+        store.close().await.unwrap();
+        pg.drop_db().await.unwrap();
+    } else {
+        eprintln!(
+            "ATOLL_TEST_POSTGRES_URL unset: PostgreSQL part skipped (scripts/test.sh sets it)"
+        );
+    }
+}
+
+/// Indexes the cluster into `store` (empty) and checks everything it wrote.
+async fn check(
+    net: &Devnet,
+    settings: &atoll_core::settings::Settings,
+    store: &Store,
+    stray: &[solana_sdk::signature::Signature],
+    from_solana: &[&atoll_devnet::traffic::DepositRecord],
+) {
     store.migrate_up().await.unwrap();
-    store.register_settings(&settings).await.unwrap();
+    store.register_settings(settings).await.unwrap();
+    let sol = net.state.solana.as_ref().unwrap();
+    let usdc = sol.token("USDC").unwrap();
+    let key = |s: &str| s.parse::<Pubkey>().unwrap();
+    let user = devnet_keypair("user");
+    let client = RpcClient::new_with_commitment(sol.rpc_url.clone(), CommitmentConfig::confirmed());
 
     // First run: pools sampled at a finalized slot, deposits recorded.
-    let first = index_once(&settings, &store).await;
+    let first = index_once(settings, store).await;
     assert_eq!(first.pools, 2, "{first:?}");
     assert_eq!(first.pool_problems.len(), 1);
     assert!(
@@ -221,7 +250,7 @@ async fn solana_pools_and_deposits_are_indexed_once() {
     // Deposits: two attributed, two rejected with their reason, amounts exact.
     let transfers = store.transfers_from(SOLANA).await.unwrap();
     assert_eq!(transfers.len(), 4, "{transfers:#?}");
-    for d in &from_solana {
+    for d in from_solana {
         let t = transfers.iter().find(|t| t.source_tx == d.tx).unwrap();
         assert_eq!(t.status, "observed");
         let dest = net.state.evm_chain(&d.to).unwrap().chain_id;
@@ -254,7 +283,7 @@ async fn solana_pools_and_deposits_are_indexed_once() {
         .await
         .unwrap();
     let before = store.transfers_from(SOLANA).await.unwrap();
-    let again = index_once(&settings, &store).await;
+    let again = index_once(settings, store).await;
     assert_eq!(again.deposits, 0);
     assert_eq!(store.transfers_from(SOLANA).await.unwrap(), before);
 
@@ -299,7 +328,7 @@ async fn solana_pools_and_deposits_are_indexed_once() {
     .await
     .unwrap();
     finalized_after(&client, cp.block_number).await;
-    let third = index_once(&settings, &store).await;
+    let third = index_once(settings, store).await;
     assert!(third.to_block > cp.block_number);
 
     let liquidity: u128 = store
