@@ -12,11 +12,9 @@ use atoll_core::settings::Settings;
 use atoll_devnet::Devnet;
 use atoll_devnet::solana::devnet_keypair;
 use atoll_devnet::traffic::{self, TrafficOptions};
-use solana_client::nonblocking::rpc_client::RpcClient;
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signer::Signer;
-use solana_sdk::transaction::Transaction;
 
 #[tokio::test]
 async fn deposits_are_attributed_and_bad_memos_rejected() {
@@ -40,39 +38,19 @@ async fn deposits_are_attributed_and_bad_memos_rejected() {
     assert_eq!(from_solana.len(), 2);
 
     // Two transfers into the USDC vault the relayer must not release: no memo, bad memo.
-    let sol = net.state.solana.as_ref().unwrap();
-    let usdc = sol.token("USDC").unwrap();
-    let key = |s: &str| s.parse::<Pubkey>().unwrap();
-    let (mint, source, vault) = (key(&usdc.mint), key(&usdc.user_account), key(&usdc.vault));
-    let user = devnet_keypair("user");
-    let client = RpcClient::new_with_commitment(sol.rpc_url.clone(), CommitmentConfig::confirmed());
     let mut stray = Vec::new();
     for memo in [None, Some("atoll:v1:dst=banana:to=nobody")] {
-        let mut ixs = vec![
-            spl_token_interface::instruction::transfer_checked(
-                &spl_token_interface::id(),
-                &source,
-                &mint,
-                &vault,
-                &user.pubkey(),
-                &[],
-                1_234_567,
-                usdc.decimals,
-            )
-            .unwrap(),
-        ];
-        if let Some(m) = memo {
-            ixs.push(spl_memo_interface::instruction::build_memo(
-                &spl_memo_interface::v3::id(),
-                m.as_bytes(),
-                &[&user.pubkey()],
-            ));
-        }
-        let blockhash = client.get_latest_blockhash().await.unwrap();
-        let tx =
-            Transaction::new_signed_with_payer(&ixs, Some(&user.pubkey()), &[&user], blockhash);
-        stray.push(client.send_and_confirm_transaction(&tx).await.unwrap());
+        stray.push(
+            traffic::send_vault_transfer(&net.state, "USDC", 1_234_567, memo)
+                .await
+                .unwrap(),
+        );
     }
+    let sol = net.state.solana.as_ref().unwrap();
+    let key = |s: &str| s.parse::<Pubkey>().unwrap();
+    let usdc = sol.token("USDC").unwrap();
+    let vault = key(&usdc.vault);
+    let user = devnet_keypair("user");
 
     let text = std::fs::read_to_string(&net.state.config_path).unwrap();
     let settings = Settings::parse(&text, Vec::<(String, String)>::new(), dir.path()).unwrap();

@@ -328,6 +328,85 @@ fn format_recipient(to: &str, recipient: [u8; 32]) -> String {
     }
 }
 
+/// The devnet user's transfer of `raw` units of `symbol` into the relayer's vault: an SPL
+/// `transfer_checked`, with the memo when given (without one, or with a malformed one, the
+/// relayer must reject it). Signed, not sent.
+pub fn vault_transfer_tx(
+    state: &DevnetState,
+    symbol: &str,
+    raw: u64,
+    memo: Option<&str>,
+    blockhash: solana_sdk::hash::Hash,
+) -> Result<Transaction, DevnetError> {
+    let e = |step: &str| DevnetError::step("solana", step);
+    let sol = state
+        .solana
+        .as_ref()
+        .ok_or_else(|| e("vault transfer")("devnet has no Solana".into()))?;
+    let t = sol
+        .token(symbol)
+        .ok_or_else(|| e("vault transfer")(format!("no token {symbol}")))?;
+    let parse = |s: &str| {
+        s.parse::<Pubkey>()
+            .map_err(|x| e("vault transfer")(format!("{s}: {x}")))
+    };
+    let (mint, source, vault) = (parse(&t.mint)?, parse(&t.user_account)?, parse(&t.vault)?);
+    let user = devnet_keypair("user");
+    let mut instructions = vec![
+        spl_token_interface::instruction::transfer_checked(
+            &spl_token_interface::id(),
+            &source,
+            &mint,
+            &vault,
+            &user.pubkey(),
+            &[],
+            raw,
+            t.decimals,
+        )
+        .map_err(|x| e("transfer_checked")(x.to_string()))?,
+    ];
+    if let Some(memo) = memo {
+        instructions.push(spl_memo_interface::instruction::build_memo(
+            &spl_memo_interface::v3::id(),
+            memo.as_bytes(),
+            &[&user.pubkey()],
+        ));
+    }
+    Ok(Transaction::new_signed_with_payer(
+        &instructions,
+        Some(&user.pubkey()),
+        &[&user],
+        blockhash,
+    ))
+}
+
+/// Sends [`vault_transfer_tx`] and waits until it is confirmed.
+pub async fn send_vault_transfer(
+    state: &DevnetState,
+    symbol: &str,
+    raw: u64,
+    memo: Option<&str>,
+) -> Result<solana_sdk::signature::Signature, DevnetError> {
+    let e = |step: &str| DevnetError::step("solana", step);
+    let sol = state
+        .solana
+        .as_ref()
+        .ok_or_else(|| e("vault transfer")("devnet has no Solana".into()))?;
+    let client = RpcClient::new_with_commitment(
+        sol.rpc_url.clone(),
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    );
+    let blockhash = client
+        .get_latest_blockhash()
+        .await
+        .map_err(|x| e("blockhash")(x.to_string()))?;
+    let tx = vault_transfer_tx(state, symbol, raw, memo, blockhash)?;
+    client
+        .send_and_confirm_transaction(&tx)
+        .await
+        .map_err(|x| e("send vault transfer")(x.to_string()))
+}
+
 /// An SPL `transfer_checked` into the relayer's vault with the memo
 /// `atoll:v1:dst=<chain id>:to=<recipient>`, the format the Solana adapter reads.
 async fn deposit_from_solana(
@@ -338,70 +417,29 @@ async fn deposit_from_solana(
     dst_chain_id: u64,
     recipient: [u8; 32],
 ) -> Result<DepositRecord, DevnetError> {
-    let e = |step: &str| DevnetError::step("solana", step);
-    let sol = state
+    let decimals = state
         .solana
         .as_ref()
-        .ok_or_else(|| e("deposit")("devnet has no Solana".into()))?;
-    let t = sol
-        .token(token)
-        .ok_or_else(|| e("deposit")(format!("no token {token}")))?;
-    let parse = |s: &str| {
-        s.parse::<Pubkey>()
-            .map_err(|x| e("deposit")(format!("{s}: {x}")))
-    };
-    let (mint, source, vault) = (parse(&t.mint)?, parse(&t.user_account)?, parse(&t.vault)?);
-    let user = devnet_keypair("user");
+        .and_then(|s| s.token(token))
+        .map(|t| t.decimals)
+        .ok_or_else(|| DevnetError::step("solana", "deposit")(format!("no token {token}")))?;
     // Token amounts in traffic are 6-decimal units; scale to the mint's decimals.
-    let raw = if t.decimals >= 6 {
-        amount.saturating_mul(10u64.saturating_pow(u32::from(t.decimals) - 6))
+    let raw = if decimals >= 6 {
+        amount.saturating_mul(10u64.saturating_pow(u32::from(decimals) - 6))
     } else {
-        amount / 10u64.pow(6 - u32::from(t.decimals))
+        amount / 10u64.pow(6 - u32::from(decimals))
     };
     let memo = format!(
         "atoll:v1:dst={dst_chain_id}:to={}",
         format_recipient(to, recipient)
     );
-    let transfer = spl_token_interface::instruction::transfer_checked(
-        &spl_token_interface::id(),
-        &source,
-        &mint,
-        &vault,
-        &user.pubkey(),
-        &[],
-        raw,
-        t.decimals,
-    )
-    .map_err(|x| e("transfer_checked")(x.to_string()))?;
-    let memo_ix = spl_memo_interface::instruction::build_memo(
-        &spl_memo_interface::v3::id(),
-        memo.as_bytes(),
-        &[&user.pubkey()],
-    );
-    let client = RpcClient::new_with_commitment(
-        sol.rpc_url.clone(),
-        solana_commitment_config::CommitmentConfig::confirmed(),
-    );
-    let blockhash = client
-        .get_latest_blockhash()
-        .await
-        .map_err(|x| e("blockhash")(x.to_string()))?;
-    let tx = Transaction::new_signed_with_payer(
-        &[transfer, memo_ix],
-        Some(&user.pubkey()),
-        &[&user],
-        blockhash,
-    );
-    let signature = client
-        .send_and_confirm_transaction(&tx)
-        .await
-        .map_err(|x| e("send deposit")(x.to_string()))?;
+    let signature = send_vault_transfer(state, token, raw, Some(&memo)).await?;
     Ok(DepositRecord {
         from: "solana".into(),
         to: to.into(),
         token: token.into(),
         amount: raw,
-        decimals: t.decimals,
+        decimals,
         recipient: format_recipient(to, recipient),
         tx: signature.to_string(),
     })
@@ -424,15 +462,6 @@ pub async fn solana_deposit_burst(
         .evm
         .first()
         .ok_or_else(|| e("deposit burst")("devnet has no EVM chain".into()))?;
-    let t = sol
-        .token("USDC")
-        .ok_or_else(|| e("deposit burst")("no USDC".into()))?;
-    let parse = |s: &str| {
-        s.parse::<Pubkey>()
-            .map_err(|x| e("deposit burst")(format!("{s}: {x}")))
-    };
-    let (mint, source, vault) = (parse(&t.mint)?, parse(&t.user_account)?, parse(&t.vault)?);
-    let user = devnet_keypair("user");
     let memo = format!(
         "atoll:v1:dst={}:to={}",
         eth.chain_id,
@@ -450,30 +479,7 @@ pub async fn solana_deposit_burst(
             .await
             .map_err(|x| e("blockhash")(x.to_string()))?;
         let txs: Vec<Transaction> = (start..count.min(start + 500))
-            .map(|i| {
-                let transfer = spl_token_interface::instruction::transfer_checked(
-                    &spl_token_interface::id(),
-                    &source,
-                    &mint,
-                    &vault,
-                    &user.pubkey(),
-                    &[],
-                    1_000 + u64::from(i),
-                    t.decimals,
-                )
-                .map_err(|x| e("transfer_checked")(x.to_string()))?;
-                let memo_ix = spl_memo_interface::instruction::build_memo(
-                    &spl_memo_interface::v3::id(),
-                    memo.as_bytes(),
-                    &[&user.pubkey()],
-                );
-                Ok(Transaction::new_signed_with_payer(
-                    &[transfer, memo_ix],
-                    Some(&user.pubkey()),
-                    &[&user],
-                    blockhash,
-                ))
-            })
+            .map(|i| vault_transfer_tx(state, "USDC", 1_000 + u64::from(i), Some(&memo), blockhash))
             .collect::<Result<_, DevnetError>>()?;
         let sent: Vec<_> = futures::stream::iter(txs.iter())
             .map(|tx| client.send_transaction(tx))

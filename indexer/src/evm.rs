@@ -20,7 +20,7 @@ use atoll_store::{Checkpoint, Store};
 
 use crate::prices::{self, PriceSource, TokenMeta};
 use crate::rows::{BatchRows, is_pool_event};
-use crate::yields::{self, HOUR_MS, Valuation, hour_bucket};
+use crate::yields::{self, HOUR_MS, hour_bucket};
 use crate::{ChainProgress, ChainSummary, IndexerError, Mode, POOLS_STREAM, ProgressSink};
 
 /// Stored block hashes kept per chain: a reorg deeper than this re-ingests from the oldest.
@@ -239,14 +239,8 @@ impl EvmIndexer {
                 }
             }
         }
-        let meta = |t: &Address| self.tokens.get(t);
-        let symbol = format!(
-            "{}-{}",
-            meta(&token0).map_or("?", |m| m.symbol.as_str()),
-            meta(&token1).map_or("?", |m| m.symbol.as_str())
-        );
-        let stablecoin =
-            meta(&token0).is_some_and(|m| m.stable) && meta(&token1).is_some_and(|m| m.stable);
+        let (symbol, stablecoin) =
+            prices::pool_symbol(self.tokens.get(&token0), self.tokens.get(&token1));
         let id = PoolId::new(
             &self.chain.name,
             protocol,
@@ -617,24 +611,20 @@ impl EvmIndexer {
             .await?;
         let mut snapshots = Vec::with_capacity(self.pools.len());
         for (((pool, _), state), source) in live.iter().zip(&state_rows).zip(&sources) {
-            let p0 = token_prices.get(&pool.token0).copied();
-            let p1 = token_prices.get(&pool.token1).copied();
-            let implied = source.price0_in_1.is_finite() && source.price0_in_1 > 0.0;
-            let valuation = Valuation {
-                decimals0: self.decimals(&pool.token0),
-                decimals1: self.decimals(&pool.token1),
-                price0: p0.or(p1.filter(|_| implied).map(|p| p * source.price0_in_1)),
-                price1: p1.or(p0.filter(|_| implied).map(|p| p / source.price0_in_1)),
-            };
-            let tvl = prices::tvl_usd(source.amount0, source.amount1, p0, p1);
-            let mine: Vec<_> = hourly.iter().filter(|h| h.pool_id == pool.id).collect();
-            let previous = past.iter().rfind(|s| s.pool_id == pool.id);
-            let figures =
-                yields::figures(&mine, bucket, &valuation, tvl, previous, self.min_tvl_usd);
-            let (volume_usd, fees_usd) = mine
-                .iter()
-                .find(|h| h.bucket_start_ms == bucket)
-                .map_or((0.0, 0.0), |h| valuation.bucket_usd(h));
+            let (figures, volume_usd, fees_usd) = yields::pool_figures(
+                &pool.id,
+                (self.decimals(&pool.token0), self.decimals(&pool.token1)),
+                (source.amount0, source.amount1),
+                source.price0_in_1,
+                (
+                    token_prices.get(&pool.token0).copied(),
+                    token_prices.get(&pool.token1).copied(),
+                ),
+                &hourly,
+                &past,
+                bucket,
+                self.min_tvl_usd,
+            );
             txn.update_pool(&pool.id, state, &figures).await?;
             snapshots.push(SnapshotRow {
                 pool_id: pool.id.clone(),

@@ -30,6 +30,15 @@ pub struct PriceSource<K> {
     pub price0_in_1: f64,
 }
 
+/// A pool's symbol (`USDC-WETH`, `?` for an unknown side) and whether both sides are stable.
+pub fn pool_symbol(token0: Option<&TokenMeta>, token1: Option<&TokenMeta>) -> (String, bool) {
+    let name = |m: Option<&TokenMeta>| m.map_or("?", |m| m.symbol.as_str()).to_string();
+    (
+        format!("{}-{}", name(token0), name(token1)),
+        token0.is_some_and(|m| m.stable) && token1.is_some_and(|m| m.stable),
+    )
+}
+
 /// A token amount in its smallest unit as a float in human units.
 pub fn human(amount: U256, decimals: u8) -> f64 {
     u256_to_f64(amount) / 10f64.powi(i32::from(decimals))

@@ -35,7 +35,7 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signature;
 
 use crate::prices::{self, PriceSource, TokenMeta};
-use crate::yields::{self, HOUR_MS, Valuation, hour_bucket};
+use crate::yields::{self, HOUR_MS, hour_bucket};
 use crate::{ChainProgress, ChainSummary, IndexerError, Mode, POOLS_STREAM, ProgressSink};
 
 /// Vault transactions committed per deposit batch.
@@ -369,14 +369,8 @@ impl SolanaIndexer {
                 );
             }
         }
-        let meta = |m: &Pubkey| self.tokens.get(m);
-        let symbol = format!(
-            "{}-{}",
-            meta(&mint0).map_or("?", |m| m.symbol.as_str()),
-            meta(&mint1).map_or("?", |m| m.symbol.as_str())
-        );
-        let stablecoin =
-            meta(&mint0).is_some_and(|m| m.stable) && meta(&mint1).is_some_and(|m| m.stable);
+        let (symbol, stablecoin) =
+            prices::pool_symbol(self.tokens.get(&mint0), self.tokens.get(&mint1));
         let id = PoolId::new(
             &self.summary.chain,
             protocol,
@@ -565,24 +559,20 @@ impl SolanaIndexer {
             .await?;
         let mut snapshots = Vec::with_capacity(live.len());
         for ((p, state, (r0, r1)), source) in live.iter().zip(&sources) {
-            let p0 = token_prices.get(&p.mint0).copied();
-            let p1 = token_prices.get(&p.mint1).copied();
-            let implied = source.price0_in_1.is_finite() && source.price0_in_1 > 0.0;
-            let valuation = Valuation {
-                decimals0: self.decimals(&p.mint0),
-                decimals1: self.decimals(&p.mint1),
-                price0: p0.or(p1.filter(|_| implied).map(|x| x * source.price0_in_1)),
-                price1: p1.or(p0.filter(|_| implied).map(|x| x / source.price0_in_1)),
-            };
-            let tvl = prices::tvl_usd(source.amount0, source.amount1, p0, p1);
-            let mine: Vec<_> = hourly.iter().filter(|h| h.pool_id == p.id).collect();
-            let previous = past.iter().rfind(|s| s.pool_id == p.id);
-            let figures =
-                yields::figures(&mine, bucket, &valuation, tvl, previous, self.min_tvl_usd);
-            let (volume_usd, fees_usd) = mine
-                .iter()
-                .find(|h| h.bucket_start_ms == bucket)
-                .map_or((0.0, 0.0), |h| valuation.bucket_usd(h));
+            let (figures, volume_usd, fees_usd) = yields::pool_figures(
+                &p.id,
+                (self.decimals(&p.mint0), self.decimals(&p.mint1)),
+                (source.amount0, source.amount1),
+                source.price0_in_1,
+                (
+                    token_prices.get(&p.mint0).copied(),
+                    token_prices.get(&p.mint1).copied(),
+                ),
+                &hourly,
+                &past,
+                bucket,
+                self.min_tvl_usd,
+            );
             let row = state_row(state, slot, time_ms, *r0, *r1);
             txn.update_pool(&p.id, &row, &figures).await?;
             let (c0, c1) = state.fee_counters();

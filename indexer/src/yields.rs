@@ -131,6 +131,41 @@ pub fn figures(
     f
 }
 
+/// One pool's figures at the bucket `bucket_ms`, from its side of the price map: the valuation
+/// (a side no other pool prices takes the pool's own spot price), TVL, the rolling windows of
+/// `hourly` (all pools; this pool's rows are picked), the outlier rule against its newest row
+/// of `past`. Returns the figures and this bucket's (volume, LP fees) in USD.
+#[allow(clippy::too_many_arguments)]
+pub fn pool_figures(
+    pool_id: &str,
+    decimals: (u8, u8),
+    amounts: (f64, f64),
+    price0_in_1: f64,
+    prices: (Option<f64>, Option<f64>),
+    hourly: &[HourlyVolume],
+    past: &[PastSample],
+    bucket_ms: i64,
+    min_tvl_usd: f64,
+) -> (YieldFigures, f64, f64) {
+    let (p0, p1) = prices;
+    let implied = price0_in_1.is_finite() && price0_in_1 > 0.0;
+    let valuation = Valuation {
+        decimals0: decimals.0,
+        decimals1: decimals.1,
+        price0: p0.or(p1.filter(|_| implied).map(|x| x * price0_in_1)),
+        price1: p1.or(p0.filter(|_| implied).map(|x| x / price0_in_1)),
+    };
+    let tvl = crate::prices::tvl_usd(amounts.0, amounts.1, p0, p1);
+    let mine: Vec<&HourlyVolume> = hourly.iter().filter(|h| h.pool_id == pool_id).collect();
+    let previous = past.iter().rfind(|s| s.pool_id == pool_id);
+    let figures = figures(&mine, bucket_ms, &valuation, tvl, previous, min_tvl_usd);
+    let (volume_usd, fees_usd) = mine
+        .iter()
+        .find(|h| h.bucket_start_ms == bucket_ms)
+        .map_or((0.0, 0.0), |h| valuation.bucket_usd(h));
+    (figures, volume_usd, fees_usd)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,6 @@ use solana_client::nonblocking::rpc_client::RpcClient;
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signer::Signer;
-use solana_sdk::transaction::Transaction;
 
 const SOLANA: u64 = ChainId::SOLANA.0;
 
@@ -83,40 +82,17 @@ async fn solana_pools_and_deposits_are_indexed_once() {
     assert_eq!(from_solana.len(), 2);
 
     // Two transfers into the USDC vault that must not be released: no memo, bad memo.
-    let sol = net.state.solana.as_ref().unwrap();
-    let usdc = sol.token("USDC").unwrap();
-    let key = |s: &str| s.parse::<Pubkey>().unwrap();
-    let (mint, source, vault) = (key(&usdc.mint), key(&usdc.user_account), key(&usdc.vault));
-    let user = devnet_keypair("user");
-    let client = RpcClient::new_with_commitment(sol.rpc_url.clone(), CommitmentConfig::confirmed());
     let mut stray = Vec::new();
     for memo in [None, Some("atoll:v1:dst=banana:to=nobody")] {
-        let mut ixs = vec![
-            spl_token_interface::instruction::transfer_checked(
-                &spl_token_interface::id(),
-                &source,
-                &mint,
-                &vault,
-                &user.pubkey(),
-                &[],
-                7_000_000,
-                usdc.decimals,
-            )
-            .unwrap(),
-        ];
-        if let Some(m) = memo {
-            ixs.push(spl_memo_interface::instruction::build_memo(
-                &spl_memo_interface::v3::id(),
-                m.as_bytes(),
-                &[&user.pubkey()],
-            ));
-        }
-        let blockhash = client.get_latest_blockhash().await.unwrap();
-        let tx =
-            Transaction::new_signed_with_payer(&ixs, Some(&user.pubkey()), &[&user], blockhash);
-        stray.push(client.send_and_confirm_transaction(&tx).await.unwrap());
+        stray.push(
+            traffic::send_vault_transfer(&net.state, "USDC", 7_000_000, memo)
+                .await
+                .unwrap(),
+        );
     }
 
+    let usdc = net.state.solana.as_ref().unwrap().token("USDC").unwrap();
+    let mint = usdc.mint.parse::<Pubkey>().unwrap();
     let mut settings = common::settings_for(&net);
     // A configured "pool" that is a mint: reported with its reason and skipped.
     settings.pools.push(PoolSettings {

@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
 use atoll_indexer::{ChainProgress, ChainSummary, Mode};
-use atoll_store::{Store, redact};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -44,14 +42,7 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<()> {
             .into());
         }
     }
-    let url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| settings.database_url.clone());
-    let store = Store::connect(&url)
-        .await
-        .with_context(|| format!("opening {}", redact(&url)))?;
-    store.migrate_up().await?;
+    let store = super::config::open_store(&settings, args.database_url.as_deref()).await?;
     store.register_settings(&settings).await?;
 
     let bars = Bars::default();

@@ -3,8 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use atoll_store::{Store, redact};
 use clap::Args;
 
 #[derive(Args)]
@@ -29,11 +27,7 @@ fn pct(v: Option<f64>) -> String {
 
 pub async fn run(args: PoolsArgs) -> anyhow::Result<()> {
     let settings = super::config::load(&args.config)?;
-    let url = args.database_url.unwrap_or(settings.database_url);
-    let store = Store::connect(&url)
-        .await
-        .with_context(|| format!("opening {}", redact(&url)))?;
-    store.migrate_up().await?;
+    let store = super::config::open_store(&settings, args.database_url.as_deref()).await?;
     let records = store.pool_records(args.all).await?;
     if args.json {
         crate::out!("{}", serde_json::to_string_pretty(&records)?);

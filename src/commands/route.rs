@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use atoll_router::{QuoteInput, RouterError};
-use atoll_store::{Store, redact};
 use clap::{Args, Subcommand};
 
 use crate::BadInput;
@@ -67,10 +66,7 @@ async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
             return Err(BadInput("--from-db needs --config".into()).into());
         };
         let settings = super::config::load(config)?;
-        let store = Store::connect(&settings.database_url)
-            .await
-            .with_context(|| format!("opening {}", redact(&settings.database_url)))?;
-        store.migrate_up().await?;
+        let store = super::config::open_store(&settings, None).await?;
         input.pools = store
             .pool_records(false)
             .await?

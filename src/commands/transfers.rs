@@ -5,11 +5,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use atoll_core::settings::Settings;
 use atoll_core::{Address, Amount, ChainKind, TransferStatus, U256};
+use atoll_store::Store;
 use atoll_store::entities::transfers;
-use atoll_store::{Store, redact};
 use clap::{Args, Subcommand};
 
 use crate::BadInput;
@@ -67,14 +66,7 @@ pub async fn run(cmd: TransfersCommand) -> anyhow::Result<()> {
 
 async fn open(common: &Common) -> anyhow::Result<(Settings, Store)> {
     let settings = super::config::load(&common.config)?;
-    let url = common
-        .database_url
-        .clone()
-        .unwrap_or_else(|| settings.database_url.clone());
-    let store = Store::connect(&url)
-        .await
-        .with_context(|| format!("opening {}", redact(&url)))?;
-    store.migrate_up().await?;
+    let store = super::config::open_store(&settings, common.database_url.as_deref()).await?;
     Ok((settings, store))
 }
 
