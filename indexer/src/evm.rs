@@ -14,8 +14,9 @@ use atoll_adapters::evm::events;
 use atoll_adapters::evm::state::{PoolFamily, PoolState};
 use atoll_adapters::evm::{BlockRef, EvmChain, LogWindow, RetryPolicy};
 use atoll_core::settings::{ChainSettings, FactorySettings, Settings};
-use atoll_core::{PoolId, Protocol};
+use atoll_core::{ChainKind, PoolId, Protocol, TransferStatus};
 use atoll_store::ingest::{BlockHashRow, PoolEntry, PoolStateRow, SnapshotRow};
+use atoll_store::transfers::DepositRow;
 use atoll_store::{Checkpoint, Store};
 
 use crate::prices::{self, PriceSource, TokenMeta};
@@ -70,6 +71,10 @@ pub struct EvmIndexer {
     summary: ChainSummary,
     head: u64,
     started: Instant,
+    /// The chain's BridgeVault, whose `TransferInitiated` logs are recorded as deposits.
+    bridge_vault: Option<Address>,
+    /// Kind of every configured chain by id: how a deposit's bytes32 recipient is written.
+    chain_kinds: HashMap<u64, ChainKind>,
 }
 
 impl EvmIndexer {
@@ -133,6 +138,12 @@ impl EvmIndexer {
             },
             head: 0,
             started: Instant::now(),
+            bridge_vault: chain_settings.bridge_vault.as_ref().and_then(evm_address),
+            chain_kinds: settings
+                .chains
+                .iter()
+                .map(|c| (c.chain_id.0, c.kind))
+                .collect(),
         };
         for stored in store.pools_of_chain(chain_settings.chain_id.0).await? {
             me.track_stored(&stored)?;
@@ -356,6 +367,7 @@ impl EvmIndexer {
             .filter_map(|f| evm_address(&f.address))
             .collect();
         filter_addresses.extend(&factory_addresses);
+        filter_addresses.extend(self.bridge_vault);
         let mut logs = if filter_addresses.is_empty() {
             Vec::new()
         } else {
@@ -438,7 +450,14 @@ impl EvmIndexer {
         let by_address: HashMap<Address, &TrackedPool> =
             self.pools.iter().map(|p| (p.address, p)).collect();
         let mut rows = BatchRows::with_capacity(logs.len());
+        let mut deposits = Vec::new();
         for log in &logs {
+            if Some(log.address()) == self.bridge_vault {
+                if let Some(d) = self.deposit_row(log)? {
+                    deposits.push(d);
+                }
+                continue;
+            }
             let Some(pool) = by_address.get(&log.address()) else {
                 continue;
             };
@@ -458,8 +477,74 @@ impl EvmIndexer {
             rows.push(&pos, &event, &pool.id, time_ms);
         }
 
-        self.commit(first, last, rows, new_pools).await?;
+        // The blocks holding deposits are remembered too: a later reorg then rolls back no
+        // deeper than the newest of them still on the chain, so a deposit is orphaned only
+        // when its own block left the chain.
+        let mut deposit_blocks: Vec<u64> = deposits.iter().map(|d| d.source_block).collect();
+        deposit_blocks.sort_unstable();
+        deposit_blocks.dedup();
+        let mut extra_blocks = Vec::with_capacity(deposit_blocks.len());
+        for n in deposit_blocks {
+            let b = self.chain.block(n).await?;
+            let seen = logs
+                .iter()
+                .find(|l| l.block_number == Some(n) && Some(l.address()) == self.bridge_vault)
+                .and_then(|l| l.block_hash);
+            if seen.is_some_and(|h| h != b.hash) {
+                return Ok(Step::Reorged);
+            }
+            extra_blocks.push(block_row(&b));
+        }
+        self.commit(first, last, rows, new_pools, deposits, extra_blocks)
+            .await?;
         Ok(Step::Advanced)
+    }
+
+    /// A `TransferInitiated` log of the chain's vault as a deposit (`observed`; the relayer
+    /// decides whether it can be released). Other vault logs give `None`.
+    fn deposit_row(&self, log: &Log) -> Result<Option<DepositRow>, IndexerError> {
+        let Some(decoded) = events::decode(log) else {
+            return Ok(None);
+        };
+        let (pos, event) = decoded.map_err(|e| IndexerError::BadLog {
+            chain: self.chain.name.clone(),
+            tx: format!("{:#x}", e.tx_hash),
+            log_index: e.log_index,
+            reason: e.to_string(),
+        })?;
+        let events::EvmEvent::TransferInitiated {
+            id,
+            token,
+            sender,
+            amount,
+            dst_chain_id,
+            recipient,
+            ..
+        } = event
+        else {
+            return Ok(None);
+        };
+        // The recipient as its destination chain writes addresses; unknown chains keep the
+        // raw bytes32 (the relayer refuses them).
+        let recipient = match self.chain_kinds.get(&dst_chain_id) {
+            Some(ChainKind::Evm) => format!("{:#x}", Address::from_slice(&recipient[12..])),
+            Some(ChainKind::Solana) => atoll_core::Address::Solana(recipient.0).to_string(),
+            None => format!("{recipient:#x}"),
+        };
+        Ok(Some(DepositRow {
+            id: format!("{id:#x}"),
+            source_chain_id: self.chain.chain_id,
+            source_tx: format!("{:#x}", pos.tx_hash),
+            source_index: pos.log_index,
+            source_block: pos.block_number,
+            dest_chain_id: dst_chain_id,
+            source_token: format!("{token:#x}"),
+            sender: format!("{sender:#x}"),
+            recipient,
+            amount_in: amount.to_string(),
+            status: TransferStatus::Observed,
+            failure_reason: None,
+        }))
     }
 
     fn factory_protocol(&self, address: Address) -> Option<Protocol> {
@@ -499,6 +584,8 @@ impl EvmIndexer {
         last: BlockRef,
         rows: BatchRows,
         new_pools: Vec<PoolEntry>,
+        deposits: Vec<DepositRow>,
+        deposit_blocks: Vec<BlockHashRow>,
     ) -> Result<(), IndexerError> {
         let chain_id = self.chain.chain_id;
         // State of every pool at the batch's last block.
@@ -636,8 +723,10 @@ impl EvmIndexer {
             });
         }
         txn.upsert_snapshots(&snapshots).await?;
-        txn.record_block_hashes(&[block_row(&first), block_row(&last)], BLOCK_HASHES_KEPT)
-            .await?;
+        self.summary.deposits += txn.insert_deposits(&deposits).await?;
+        let mut hashes = vec![block_row(&first), block_row(&last)];
+        hashes.extend(deposit_blocks);
+        txn.record_block_hashes(&hashes, BLOCK_HASHES_KEPT).await?;
         txn.commit(&checkpoint).await?;
 
         self.summary.blocks += last.number - first.number + 1;
@@ -691,6 +780,8 @@ impl EvmIndexer {
             from = below_or_at,
             ancestor = ?ancestor.as_ref().map(|a| a.block_number),
             events_removed = summary.events_removed,
+            deposits_reorged_out = summary.deposits_reorged_out,
+            deposits_at_risk = summary.deposits_at_risk,
             "reorg: rolled back to the common ancestor"
         );
         // Pools discovered above the ancestor are forgotten with their rows.
@@ -736,9 +827,10 @@ fn is_transient(e: &IndexerError) -> bool {
     }
 }
 
-/// The first topics the pool filter asks for: pool events and factory creations.
+/// The first topics the filter asks for: pool events, factory creations and vault deposits.
 fn pool_topics() -> Vec<B256> {
     let mut topics = events::EvmEvent::pool_topics();
     topics.extend(events::EvmEvent::factory_topics());
+    topics.push(events::EvmEvent::deposit_topic());
     topics
 }

@@ -1,7 +1,9 @@
 //! A reorg made on anvil (`evm_snapshot`, traffic, `evm_revert`, different traffic, more
 //! blocks) under a running indexer: it rolls back to the common ancestor and re-ingests, and
 //! afterwards its database equals a fresh index of the same chain; no event of the abandoned
-//! fork remains.
+//! fork remains. Bridge deposits ride along: those only in the abandoned blocks end `failed`
+//! ("reorged out", nothing sent), one whose id the new chain reuses is revived with the new
+//! chain's deposit, and the live deposits equal a fresh index's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -35,14 +37,15 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
     let settings = common::settings_for(&net);
     let eth = net.state.evm_chain("ethereum").unwrap();
     let node = evm::provider_for(&eth.rpc_url, evm::Role::Deployer).unwrap();
-    let swaps = |n, seed| TrafficOptions {
+    // Deposits alternate ethereum → bsc and bsc → ethereum: half start on ethereum.
+    let swaps = |n, deposits, seed| TrafficOptions {
         swaps: n,
-        deposits: 0,
+        deposits,
         seed,
     };
-    traffic::run(&net.state, swaps(10, 1)).await.unwrap();
+    traffic::run(&net.state, swaps(10, 2, 1)).await.unwrap();
     let snapshot: serde_json::Value = node.raw_request("evm_snapshot".into(), ()).await.unwrap();
-    let abandoned = traffic::run(&net.state, swaps(20, 2)).await.unwrap();
+    let abandoned = traffic::run(&net.state, swaps(20, 4, 2)).await.unwrap();
     let old_head = node.get_block_number().await.unwrap();
 
     let store_dir = tempfile::tempdir().unwrap();
@@ -65,7 +68,7 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
         .await
         .unwrap();
     assert!(reverted);
-    traffic::run(&net.state, swaps(20, 3)).await.unwrap();
+    let new_fork = traffic::run(&net.state, swaps(20, 2, 3)).await.unwrap();
     let now = node.get_block_number().await.unwrap();
     let _: serde_json::Value = node
         .raw_request("anvil_mine".into(), (old_head.saturating_sub(now) + 5,))
@@ -110,4 +113,95 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
             s.tx
         );
     }
+
+    // Deposits: the live ones equal a fresh index's; the abandoned fork's are failed with the
+    // reason, except the one whose id the new chain reused, which now is that deposit.
+    let from_eth = |r: &traffic::TrafficReport| -> Vec<String> {
+        r.deposits
+            .iter()
+            .filter(|d| d.from == "ethereum")
+            .map(|d| d.tx.to_lowercase())
+            .collect()
+    };
+    let (abandoned_txs, new_txs) = (from_eth(&abandoned), from_eth(&new_fork));
+    assert_eq!((abandoned_txs.len(), new_txs.len()), (2, 1));
+    let key = |t: &atoll_store::entities::transfers::Model| {
+        (
+            t.id.clone(),
+            t.source_tx.clone(),
+            t.source_block,
+            t.amount_in.clone(),
+            t.recipient.clone(),
+            t.status.clone(),
+        )
+    };
+    let after: Vec<_> = store.transfers_from(1).await.unwrap();
+    let live: Vec<_> = after
+        .iter()
+        .filter(|t| t.status == "observed")
+        .map(key)
+        .collect();
+    let fresh_rows: Vec<_> = fresh
+        .transfers_from(1)
+        .await
+        .unwrap()
+        .iter()
+        .map(key)
+        .collect();
+    assert_eq!(live, fresh_rows, "{after:#?}");
+    assert_eq!(live.len(), 2, "one before the fork, one on the new fork");
+    assert!(live.iter().any(|t| t.1 == new_txs[0]));
+    let failed: Vec<_> = after.iter().filter(|t| t.status == "failed").collect();
+    assert_eq!(failed.len(), 1, "{after:#?}");
+    assert!(abandoned_txs.contains(&failed[0].source_tx));
+    assert!(
+        failed[0]
+            .failure_reason
+            .as_deref()
+            .unwrap()
+            .starts_with("reorged out: block "),
+        "{:?}",
+        failed[0].failure_reason
+    );
+    let revived = after.iter().find(|t| t.source_tx == new_txs[0]).unwrap();
+    // Its fields are the new chain's deposit, as the traffic made it.
+    let made = new_fork
+        .deposits
+        .iter()
+        .find(|d| d.tx.to_lowercase() == new_txs[0])
+        .unwrap();
+    assert_eq!(revived.amount_in, made.amount.to_string());
+    assert_eq!(revived.recipient, made.recipient.to_lowercase());
+    assert_eq!(revived.dest_chain_id, 56);
+    assert_eq!(
+        revived.sender,
+        format!("{:#x}", eth.account(evm::Role::User).unwrap())
+    );
+    let history: Vec<_> = store
+        .transfer_history(&revived.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.from_status, h.to_status))
+        .collect();
+    // The deposit from before the fork was never touched: its block stayed on the chain.
+    for t in after
+        .iter()
+        .filter(|t| t.status == "observed" && t.id != revived.id)
+    {
+        assert_eq!(
+            store.transfer_history(&t.id).await.unwrap().len(),
+            1,
+            "{t:?}"
+        );
+    }
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        history,
+        vec![
+            (None, "observed".to_string()),
+            (s("observed"), "failed".to_string()),
+            (s("failed"), "observed".to_string()),
+        ]
+    );
 }

@@ -1,6 +1,10 @@
 //! `transfer_history`: every status a transfer took, with why (the operator's first question
 //! is "why is this one stuck?"). A row is written in the same transaction as the status change
 //! it records, so the history is exactly the sequence of committed transitions.
+//!
+//! Also: `(source chain, tx, index)` stops being unique. After a reorg one source transaction
+//! can sit at the same log index under two ids (the orphaned deposit, kept failed with its
+//! reason, and the one the new chain numbered differently); the id stays the key.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -22,6 +26,23 @@ enum TransferHistory {
 enum Transfers {
     Table,
     Id,
+    SourceChainId,
+    SourceTx,
+    SourceIndex,
+}
+
+fn source_index(name: &str, unique: bool) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index
+        .name(name)
+        .table(Transfers::Table)
+        .col(Transfers::SourceChainId)
+        .col(Transfers::SourceTx)
+        .col(Transfers::SourceIndex);
+    if unique {
+        index.unique();
+    }
+    index.to_owned()
 }
 
 #[async_trait::async_trait]
@@ -55,10 +76,32 @@ impl MigrationTrait for Migration {
                     .col(TransferHistory::Id)
                     .to_owned(),
             )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ux_transfers_source")
+                    .table(Transfers::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(source_index("ix_transfers_source", false))
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_transfers_source")
+                    .table(Transfers::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(source_index("ux_transfers_source", true))
+            .await?;
         manager
             .drop_table(Table::drop().table(TransferHistory::Table).to_owned())
             .await

@@ -96,7 +96,7 @@ fn print_summary(s: &ChainSummary) -> anyhow::Result<()> {
         return Ok(());
     }
     crate::out!(
-        "{}: blocks {}..={} ({} blocks), {} events in {:.2}s = {:.0} events/s, {:.0} blocks/s; {} batches, {} reorgs, {} pools",
+        "{}: blocks {}..={} ({} blocks), {} events in {:.2}s = {:.0} events/s, {:.0} blocks/s; {} batches, {} reorgs, {} pools, {} deposits recorded",
         s.chain,
         s.from_block,
         s.to_block,
@@ -107,7 +107,8 @@ fn print_summary(s: &ChainSummary) -> anyhow::Result<()> {
         s.blocks_per_s(),
         s.batches,
         s.reorgs,
-        s.pools
+        s.pools,
+        s.deposits
     );
     for p in &s.pool_problems {
         crate::out!("{}: {p}", s.chain);

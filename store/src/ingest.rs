@@ -451,6 +451,8 @@ impl Store {
             .filter(block_hashes::Column::BlockNumber.gt(above))
             .exec(&txn)
             .await?;
+        let (deposits_reorged_out, deposits_at_risk) =
+            crate::transfers::orphan_deposits_above(&txn, chain, above).await?;
         match ancestor {
             Some(cp) => Store::save_checkpoint(&txn, chain_id, stream, cp).await?,
             None => {
@@ -468,6 +470,8 @@ impl Store {
             snapshots_removed: snapshots,
             hourly_rebuilt: touched.len() as u64,
             pools_forgotten: forgotten,
+            deposits_reorged_out,
+            deposits_at_risk,
         })
     }
 }
@@ -478,6 +482,12 @@ pub struct RollbackSummary {
     pub snapshots_removed: u64,
     pub hourly_rebuilt: u64,
     pub pools_forgotten: u64,
+    /// Deposits seen only in the abandoned blocks, not yet acted on: now `failed` with
+    /// [`crate::transfers::REORGED_OUT`] (revived if the new chain has them again).
+    pub deposits_reorged_out: u64,
+    /// Deposits in the abandoned blocks that had already moved on (their release may exist):
+    /// left as they are, with a history row saying so, for an operator.
+    pub deposits_at_risk: u64,
 }
 
 fn pool_entry(m: pools::Model) -> Result<PoolEntry, StoreError> {

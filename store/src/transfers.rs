@@ -3,6 +3,11 @@
 //! range again inserts nothing twice. A transfer into a vault that cannot be released (missing
 //! or malformed memo) is stored as `failed` with its reason, so the operator sees the funds.
 //!
+//! A deposit whose block leaves the canonical chain while it is still `observed` becomes
+//! `failed` with a reason starting [`REORGED_OUT`]; when the new chain holds a deposit with the
+//! same id, recording it revives the row (`failed → observed`, the one move outside the state
+//! machine's edges, allowed only here: nothing was ever signed for it).
+//!
 //! Every status a transfer takes is also a row of `transfer_history` with its reason, written
 //! in the transaction of the change itself; [`Store::transition`] moves a transfer only from
 //! the status its caller saw (compare-and-set) and only along the state machine's edges.
@@ -18,6 +23,9 @@ use crate::entities::{transfer_history, transfers};
 use crate::ingest::IngestTxn;
 use crate::queries::{now_ms, to_i64};
 use crate::{Store, StoreError};
+
+/// How the failure reason of a deposit orphaned by a reorg starts.
+pub const REORGED_OUT: &str = "reorged out";
 
 /// A deposit as found on its source chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +82,17 @@ impl IngestTxn {
             .on_conflict_do_nothing()
             .exec_without_returning(self.connection())
             .await?;
-            if let TryInsertResult::Inserted(n) = outcome
-                && n > 0
+            // A conflict shows as nothing inserted (no RETURNING: `Inserted(0)`).
+            let added = match outcome {
+                TryInsertResult::Inserted(n) => n,
+                TryInsertResult::Conflicted | TryInsertResult::Empty => 0,
+            };
+            if added == 0 {
+                inserted += self.revive_reorged(r, now).await?;
+                continue;
+            }
             {
+                let n = added;
                 inserted += n;
                 record_history(
                     self.connection(),
@@ -91,6 +107,125 @@ impl IngestTxn {
         }
         Ok(inserted)
     }
+}
+
+impl IngestTxn {
+    /// A deposit already recorded under `r.id`: when that row was orphaned by a reorg, the
+    /// deposit seen now (same id on the new chain) takes its place. Returns 1 when revived.
+    async fn revive_reorged(&self, r: &DepositRow, now: i64) -> Result<u64, StoreError> {
+        let Some(existing) = transfers::Entity::find_by_id(r.id.clone())
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(0);
+        };
+        let orphaned = existing.status == TransferStatus::Failed.as_str()
+            && existing
+                .failure_reason
+                .as_deref()
+                .is_some_and(|f| f.starts_with(REORGED_OUT));
+        if !orphaned {
+            return Ok(0);
+        }
+        use transfers::Column as C;
+        let stmt = Query::update()
+            .table(transfers::Entity)
+            .values([
+                (C::SourceTx, r.source_tx.clone().into()),
+                (
+                    C::SourceIndex,
+                    to_i64("source index", r.source_index)?.into(),
+                ),
+                (
+                    C::SourceBlock,
+                    to_i64("source block", r.source_block)?.into(),
+                ),
+                (C::DestChainId, to_i64("chain id", r.dest_chain_id)?.into()),
+                (C::SourceToken, r.source_token.clone().into()),
+                (C::Sender, r.sender.clone().into()),
+                (C::Recipient, r.recipient.clone().into()),
+                (C::AmountIn, r.amount_in.clone().into()),
+                (C::Status, r.status.as_str().into()),
+                (C::FailureReason, r.failure_reason.clone().into()),
+                (C::UpdatedAtMs, now.into()),
+            ])
+            .and_where(C::Id.eq(r.id.as_str()))
+            .and_where(C::Status.eq(TransferStatus::Failed.as_str()))
+            .to_owned();
+        self.connection().execute(&stmt).await?;
+        let reason = format!(
+            "seen again on the new chain: block {}, tx {}",
+            r.source_block, r.source_tx
+        );
+        record_history(
+            self.connection(),
+            &r.id,
+            Some(TransferStatus::Failed),
+            r.status,
+            Some(&reason),
+            now,
+        )
+        .await?;
+        Ok(1)
+    }
+}
+
+/// After a reorg to `above` on `chain`: deposits above it still `observed` become `failed`
+/// ([`REORGED_OUT`]); those already moved on keep their status and get a history row for the
+/// operator. Returns (orphaned, at risk).
+pub(crate) async fn orphan_deposits_above<C: ConnectionTrait>(
+    conn: &C,
+    chain: i64,
+    above: i64,
+) -> Result<(u64, u64), StoreError> {
+    let now = now_ms();
+    let hit = transfers::Entity::find()
+        .filter(transfers::Column::SourceChainId.eq(chain))
+        .filter(transfers::Column::SourceBlock.gt(above))
+        .all(conn)
+        .await?;
+    let (mut orphaned, mut at_risk) = (0, 0);
+    for t in hit {
+        if t.status == TransferStatus::Observed.as_str() {
+            let reason = format!(
+                "{REORGED_OUT}: block {} left the canonical chain before the deposit was final; nothing was sent",
+                t.source_block
+            );
+            use transfers::Column as C;
+            let stmt = Query::update()
+                .table(transfers::Entity)
+                .values([
+                    (C::Status, TransferStatus::Failed.as_str().into()),
+                    (C::FailureReason, Some(reason.clone()).into()),
+                    (C::UpdatedAtMs, now.into()),
+                ])
+                .and_where(C::Id.eq(t.id.as_str()))
+                .to_owned();
+            conn.execute(&stmt).await?;
+            record_history(
+                conn,
+                &t.id,
+                Some(TransferStatus::Observed),
+                TransferStatus::Failed,
+                Some(&reason),
+                now,
+            )
+            .await?;
+            orphaned += 1;
+        } else if t.status != TransferStatus::Failed.as_str() {
+            let status: TransferStatus = t.status.parse().map_err(|_| {
+                StoreError::OutOfRange(format!("transfer {}: status {:?}", t.id, t.status))
+            })?;
+            let reason = format!(
+                "source block {} left the canonical chain after the transfer moved on: check its release",
+                t.source_block
+            );
+            tracing::error!(transfer = %t.id, status = %t.status, "{reason}");
+            record_history(conn, &t.id, Some(status), status, Some(&reason), now).await?;
+            at_risk += 1;
+        }
+    }
+    Ok((orphaned, at_risk))
 }
 
 async fn record_history<C: ConnectionTrait>(

@@ -138,6 +138,95 @@ async fn exercise(store: &Store) {
         rejected[0].reason.as_deref(),
         Some("rejected deposit: missing memo")
     );
+    // A reorg to block 11: the deposit of block 12 (still observed) is orphaned; the one of
+    // block 11 stays. The new chain reuses the orphan's id at block 14: it is revived.
+    let orphan = deposit(2, Observed, None);
+    let orphan = DepositRow {
+        id: format!("0x{:064x}", 99),
+        source_block: 12,
+        ..orphan
+    };
+    let txn = store
+        .begin_ingest(1, "deposits:test", checkpoint.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(
+        txn.insert_deposits(std::slice::from_ref(&orphan))
+            .await
+            .unwrap(),
+        1
+    );
+    txn.commit(checkpoint.as_ref().unwrap()).await.unwrap();
+    let summary = store
+        .rollback_above(1, "deposits:test", 11, None)
+        .await
+        .unwrap();
+    // The first deposit (block 11) is not above 11; the one moved on was at block 11 too.
+    assert_eq!(
+        (summary.deposits_reorged_out, summary.deposits_at_risk),
+        (1, 0)
+    );
+    let t = store.transfer(&orphan.id).await.unwrap().unwrap();
+    assert_eq!(t.status, "failed");
+    assert!(
+        t.failure_reason
+            .unwrap()
+            .starts_with("reorged out: block 12")
+    );
+    let again = DepositRow {
+        source_tx: "0xnew".into(),
+        source_block: 14,
+        amount_in: "5".into(),
+        ..orphan.clone()
+    };
+    let txn = store.begin_ingest(1, "deposits:test", None).await.unwrap();
+    assert_eq!(txn.insert_deposits(&[again]).await.unwrap(), 1);
+    txn.commit(&Checkpoint {
+        block_number: 14,
+        block_hash: "new".into(),
+    })
+    .await
+    .unwrap();
+    let t = store.transfer(&orphan.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            t.status.as_str(),
+            t.source_tx.as_str(),
+            t.amount_in.as_str()
+        ),
+        ("observed", "0xnew", "5")
+    );
+    assert_eq!(t.failure_reason, None);
+    assert_eq!(store.transfer_history(&orphan.id).await.unwrap().len(), 3);
+    // A failure that is not a reorg is never revived by a re-scan.
+    let txn = store
+        .begin_ingest(
+            1,
+            "deposits:test",
+            Some(&Checkpoint {
+                block_number: 14,
+                block_hash: "new".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        txn.insert_deposits(&[deposit(2, Observed, None)])
+            .await
+            .unwrap(),
+        0
+    );
+    txn.commit(&Checkpoint {
+        block_number: 15,
+        block_hash: "x".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        store.transfer(&rows[1].id).await.unwrap().unwrap().status,
+        "failed"
+    );
+
     let missing = store
         .transition("0xdead", Observed, SourceFinal, None)
         .await

@@ -156,6 +156,11 @@ impl EvmEvent {
         ]
     }
 
+    /// topic0 of a bridge deposit (`BridgeVault.TransferInitiated`).
+    pub fn deposit_topic() -> B256 {
+        BridgeVault::TransferInitiated::SIGNATURE_HASH
+    }
+
     /// Every topic0 this module decodes (for `eth_getLogs` filters).
     pub fn topics() -> Vec<B256> {
         let mut topics = EvmEvent::pool_topics();
