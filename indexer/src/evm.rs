@@ -295,7 +295,7 @@ impl EvmIndexer {
         loop {
             let step = match self.step(mode == Mode::Once).await {
                 Ok(s) => s,
-                Err(e) if mode == Mode::Follow && is_transient(&e) => {
+                Err(e) if mode == Mode::Follow && e.is_transient() => {
                     tracing::warn!(chain = %self.chain.name, error = %e, "indexing step failed; retrying");
                     tokio::time::sleep(self.poll_interval).await;
                     continue;
@@ -817,14 +817,6 @@ fn block_row(b: &BlockRef) -> BlockHashRow {
 
 fn ms(seconds: u64) -> i64 {
     i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
-}
-
-fn is_transient(e: &IndexerError) -> bool {
-    match e {
-        IndexerError::Adapter(a) => a.is_retryable(),
-        IndexerError::Store(s) => s.is_retryable(),
-        _ => false,
-    }
 }
 
 /// The first topics the filter asks for: pool events, factory creations and vault deposits.

@@ -37,6 +37,18 @@ pub enum IndexerError {
     },
 }
 
+impl IndexerError {
+    /// Whether the step that failed may succeed when tried again (a following indexer retries
+    /// it after the poll interval; a one-shot run reports it).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            IndexerError::Adapter(a) => a.is_retryable(),
+            IndexerError::Store(s) => s.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
 /// Where one chain's indexing stands, reported after every committed batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainProgress {

@@ -437,7 +437,7 @@ impl SolanaIndexer {
             .await;
             match outcome {
                 Ok(()) => {}
-                Err(e) if mode == Mode::Follow && is_transient(&e) => {
+                Err(e) if mode == Mode::Follow && e.is_transient() => {
                     tracing::warn!(chain = %self.summary.chain, error = %e, "indexing step failed; retrying");
                 }
                 Err(e) => return Err(e),
@@ -771,14 +771,6 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-fn is_transient(e: &IndexerError) -> bool {
-    match e {
-        IndexerError::Adapter(a) => a.is_retryable(),
-        IndexerError::Store(s) => s.is_retryable(),
-        _ => false,
-    }
 }
 
 #[cfg(test)]

@@ -53,7 +53,8 @@ pub struct DepositRow {
 
 impl IngestTxn {
     /// Records deposits; one already recorded (same id) is left as it is, whatever its status
-    /// by now. Returns how many were new.
+    /// by now, unless a reorg orphaned it (then the deposit seen now replaces it). Returns how
+    /// many were new or revived.
     pub async fn insert_deposits(&self, rows: &[DepositRow]) -> Result<u64, StoreError> {
         let now = now_ms();
         let mut inserted = 0;
@@ -91,19 +92,16 @@ impl IngestTxn {
                 inserted += self.revive_reorged(r, now).await?;
                 continue;
             }
-            {
-                let n = added;
-                inserted += n;
-                record_history(
-                    self.connection(),
-                    &r.id,
-                    None,
-                    r.status,
-                    r.failure_reason.as_deref(),
-                    now,
-                )
-                .await?;
-            }
+            inserted += added;
+            record_history(
+                self.connection(),
+                &r.id,
+                None,
+                r.status,
+                r.failure_reason.as_deref(),
+                now,
+            )
+            .await?;
         }
         Ok(inserted)
     }
