@@ -524,10 +524,15 @@ impl EvmIndexer {
         else {
             return Ok(None);
         };
-        // The recipient as its destination chain writes addresses; unknown chains keep the
-        // raw bytes32 (the relayer refuses them).
+        // The recipient as its destination chain writes addresses. An EVM recipient must be
+        // 12 zero bytes and an address: anything else, like an unknown chain's, keeps the raw
+        // bytes32, which is no address anywhere, so the relayer refuses it rather than pay a
+        // truncated one.
         let recipient = match self.chain_kinds.get(&dst_chain_id) {
-            Some(ChainKind::Evm) => format!("{:#x}", Address::from_slice(&recipient[12..])),
+            Some(ChainKind::Evm) if recipient[..12].iter().all(|b| *b == 0) => {
+                format!("{:#x}", Address::from_slice(&recipient[12..]))
+            }
+            Some(ChainKind::Evm) => format!("{recipient:#x}"),
             Some(ChainKind::Solana) => atoll_core::Address::Solana(recipient.0).to_string(),
             None => format!("{recipient:#x}"),
         };

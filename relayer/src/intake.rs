@@ -275,6 +275,19 @@ fee_bps = 0
         let mut d = eth_to_sol("1");
         d.recipient = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".into();
         assert!(reason(&d).contains("recipient \"0x7099"), "{}", reason(&d));
+        // A bytes32 recipient that is not an EVM address (upper bytes set) is never truncated.
+        let to_eth = Deposit {
+            source_chain_id: ChainId::SOLANA,
+            source_token: WETH_SOL.into(),
+            amount_in: U256::from(100_000_000u64),
+            dest_chain_id: ChainId::ETHEREUM,
+            recipient: format!("0x{}", "ab".repeat(32)),
+        };
+        assert!(
+            reason(&to_eth).contains("recipient \"0xabab"),
+            "{}",
+            reason(&to_eth)
+        );
         let mut d = eth_to_sol("1");
         d.dest_chain_id = ChainId(137);
         assert_eq!(reason(&d), "destination chain 137 is not configured");

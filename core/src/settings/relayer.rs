@@ -243,19 +243,17 @@ impl RawRelayer {
                     })
                     .collect(),
             };
+            // Exact on both ends; compared with each other at the finer of the two precisions.
+            let finest = decimals.iter().copied().max();
             let mut amount = |field: &str, value: &Option<String>| -> Option<Amount> {
                 let v = value.as_ref()?;
-                let mut parsed = None;
                 for d in &decimals {
-                    match Amount::parse_units(v, *d) {
-                        Ok(a) => parsed = Some(a),
-                        Err(e) => {
-                            p.push(at(field), format!("{e} ({} has {d} decimals)", r.token));
-                            return None;
-                        }
+                    if let Err(e) = Amount::parse_units(v, *d) {
+                        p.push(at(field), format!("{e} ({} has {d} decimals)", r.token));
+                        return None;
                     }
                 }
-                parsed.map(|a| a.convert(18).unwrap_or(a))
+                Amount::parse_units(v, finest?).ok()
             };
             let fee_fixed = amount("fee_fixed", &r.fee_fixed);
             let min = amount("min_amount", &r.min_amount);
