@@ -37,3 +37,71 @@ impl Heights for SolanaChain {
         self.slot(CommitmentConfig::finalized()).await
     }
 }
+
+/// Where a deposit's source transaction stands on its chain now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inclusion {
+    /// Unknown to the node, or failed: no deposit (yet, or any more).
+    Missing,
+    /// Succeeded at `height` (block or slot); `finalized` when it cannot be rolled back.
+    At { height: u64, finalized: bool },
+}
+
+/// Finds a source transaction on its chain: what the relayer checks before it trusts a deposit
+/// the indexer recorded (the indexer may lag a reorg).
+pub trait SourceInclusion {
+    /// `tx`: a transaction hash (EVM) or signature (Solana), as stored.
+    fn inclusion(
+        &self,
+        tx: &str,
+    ) -> impl std::future::Future<Output = Result<Inclusion, AdapterError>> + Send;
+}
+
+impl SourceInclusion for EvmChain {
+    async fn inclusion(&self, tx: &str) -> Result<Inclusion, AdapterError> {
+        let hash: alloy::primitives::B256 = tx.parse().map_err(|_| AdapterError::RpcRejected {
+            chain: self.name.clone(),
+            method: "eth_getTransactionReceipt",
+            endpoint: String::new(),
+            reason: format!("{tx:?} is not a transaction hash"),
+        })?;
+        let receipt = self
+            .rpc
+            .call("eth_getTransactionReceipt", move |p| async move {
+                alloy::providers::Provider::get_transaction_receipt(&p, hash).await
+            })
+            .await?;
+        let Some(r) = receipt.filter(|r| r.status()) else {
+            return Ok(Inclusion::Missing);
+        };
+        let Some(height) = r.block_number else {
+            return Ok(Inclusion::Missing);
+        };
+        let finalized = self.finalized().await?.number >= height;
+        Ok(Inclusion::At { height, finalized })
+    }
+}
+
+impl SourceInclusion for SolanaChain {
+    async fn inclusion(&self, tx: &str) -> Result<Inclusion, AdapterError> {
+        let sig: solana_sdk::signature::Signature =
+            tx.parse().map_err(|_| AdapterError::RpcRejected {
+                chain: self.name.clone(),
+                method: "getSignatureStatuses",
+                endpoint: String::new(),
+                reason: format!("{tx:?} is not a signature"),
+            })?;
+        let statuses = self
+            .call("getSignatureStatuses", |c| async move {
+                c.rpc().get_signature_statuses_with_history(&[sig]).await
+            })
+            .await?;
+        match statuses.value.into_iter().next().flatten() {
+            Some(s) if s.err.is_none() => Ok(Inclusion::At {
+                height: s.slot,
+                finalized: s.satisfies_commitment(CommitmentConfig::finalized()),
+            }),
+            _ => Ok(Inclusion::Missing),
+        }
+    }
+}

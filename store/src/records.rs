@@ -112,3 +112,33 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// The USD price of every token the chain's pools price, keyed by the token's address as
+    /// stored; where several pools price a token, the deepest (highest TVL) one's.
+    pub async fn token_prices_usd(
+        &self,
+        chain_id: u64,
+    ) -> Result<std::collections::HashMap<String, f64>, StoreError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let chain = crate::queries::to_i64("chain id", chain_id)?;
+        let mut best: std::collections::HashMap<String, (f64, f64)> = Default::default();
+        for p in pools::Entity::find()
+            .filter(pools::Column::ChainId.eq(chain))
+            .all(self.connection())
+            .await?
+        {
+            let depth = p.tvl_usd.unwrap_or(0.0);
+            for (token, price) in [(p.token0, p.price0_usd), (p.token1, p.price1_usd)] {
+                let Some(price) = price.filter(|x| x.is_finite() && *x > 0.0) else {
+                    continue;
+                };
+                let entry = best.entry(token).or_insert((price, depth));
+                if depth > entry.1 {
+                    *entry = (price, depth);
+                }
+            }
+        }
+        Ok(best.into_iter().map(|(t, (p, _))| (t, p)).collect())
+    }
+}

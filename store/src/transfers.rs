@@ -27,6 +27,14 @@ use crate::{Store, StoreError};
 /// How the failure reason of a deposit orphaned by a reorg starts.
 pub const REORGED_OUT: &str = "reorged out";
 
+/// What an approved deposit releases, as stored (decimal strings, addresses as written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRelease {
+    pub dest_token: String,
+    pub amount_out: String,
+    pub fee: String,
+}
+
 /// A deposit as found on its source chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepositRow {
@@ -259,6 +267,40 @@ impl Store {
         to: TransferStatus,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
+        self.move_status(id, from, to, reason, Vec::new()).await
+    }
+
+    /// `observed → source_final` with the release the deposit becomes (its destination token,
+    /// the amount out in the destination's decimals, the fee in the source's), written together.
+    pub async fn approve_release(
+        &self,
+        id: &str,
+        reason: &str,
+        release: &PlannedRelease,
+    ) -> Result<(), StoreError> {
+        use transfers::Column as C;
+        self.move_status(
+            id,
+            TransferStatus::Observed,
+            TransferStatus::SourceFinal,
+            Some(reason),
+            vec![
+                (C::DestToken, Some(release.dest_token.clone()).into()),
+                (C::AmountOut, Some(release.amount_out.clone()).into()),
+                (C::Fee, Some(release.fee.clone()).into()),
+            ],
+        )
+        .await
+    }
+
+    async fn move_status(
+        &self,
+        id: &str,
+        from: TransferStatus,
+        to: TransferStatus,
+        reason: Option<&str>,
+        extra: Vec<(transfers::Column, sea_orm::Value)>,
+    ) -> Result<(), StoreError> {
         if !from.can_become(to) {
             return Err(StoreError::IllegalTransition {
                 id: id.to_string(),
@@ -275,13 +317,15 @@ impl Store {
             None
         };
         use transfers::Column as C;
+        let mut values: Vec<(C, sea_orm::sea_query::SimpleExpr)> = vec![
+            (C::Status, to.as_str().into()),
+            (C::FailureReason, failure.into()),
+            (C::UpdatedAtMs, now.into()),
+        ];
+        values.extend(extra.into_iter().map(|(c, v)| (c, v.into())));
         let stmt = Query::update()
             .table(transfers::Entity)
-            .values([
-                (C::Status, to.as_str().into()),
-                (C::FailureReason, failure.into()),
-                (C::UpdatedAtMs, now.into()),
-            ])
+            .values(values)
             .and_where(C::Id.eq(id))
             .and_where(C::Status.eq(from.as_str()))
             .to_owned();
@@ -300,6 +344,24 @@ impl Store {
         record_history(&txn, id, Some(from), to, reason, now).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Transfers from `source_chain_id` in any of `statuses`, oldest block first.
+    pub async fn transfers_in(
+        &self,
+        source_chain_id: u64,
+        statuses: &[TransferStatus],
+    ) -> Result<Vec<transfers::Model>, StoreError> {
+        Ok(transfers::Entity::find()
+            .filter(transfers::Column::SourceChainId.eq(to_i64("chain id", source_chain_id)?))
+            .filter(
+                transfers::Column::Status
+                    .is_in(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            )
+            .order_by_asc(transfers::Column::SourceBlock)
+            .order_by_asc(transfers::Column::SourceIndex)
+            .all(self.connection())
+            .await?)
     }
 
     /// Every status transfer `id` took, oldest first.

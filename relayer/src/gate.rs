@@ -1,0 +1,206 @@
+//! The finality gate: `observed → source_final` (or `failed`), one source chain per pass.
+//!
+//! For each deposit the indexer recorded as `observed`, in block order:
+//! 1. [`plan_release`] checks it against the config; a refusal fails it with the reason,
+//!    nothing is sent.
+//! 2. The source transaction is looked up on the chain itself ([`SourceInclusion`]): the
+//!    indexer may lag a reorg. Missing, or at another height than recorded, it waits (the
+//!    indexer orphans or moves it).
+//! 3. Its USD value (amount × the token's price from the pools) picks the finality tier of the
+//!    source chain: N confirmations, or finalized. An unpriced deposit waits for finality.
+//! 4. Released before finality, it counts against the chain's `max_unfinalized_usd` with every
+//!    other transfer not yet final that is on its way; over the cap, it waits for finality.
+//! 5. Approved: the status and the planned release (destination token, amount out, fee) are
+//!    written together, so the executor signs exactly what the gate approved.
+
+use std::collections::HashMap;
+
+use atoll_adapters::capability::{Heights, Inclusion, SourceInclusion};
+use atoll_core::settings::{FinalityRule, Settings};
+use atoll_core::{ChainId, TransferStatus, U256};
+use atoll_store::Store;
+use atoll_store::entities::transfers;
+use atoll_store::transfers::PlannedRelease;
+
+use crate::RelayerError;
+use crate::intake::{Deposit, plan_release};
+
+/// Statuses of transfers on their way out whose source may not be final yet.
+const ON_THEIR_WAY: [TransferStatus; 6] = [
+    TransferStatus::SourceFinal,
+    TransferStatus::Signed,
+    TransferStatus::Broadcast,
+    TransferStatus::Included,
+    TransferStatus::AwaitingLiquidity,
+    TransferStatus::Paused,
+];
+
+/// What one pass did, by transfer id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GateReport {
+    pub approved: Vec<String>,
+    pub refused: Vec<(String, String)>,
+    /// Still `observed`, with why.
+    pub waiting: Vec<(String, String)>,
+}
+
+/// A deposit's value in USD, when its token is priced.
+fn usd_value(
+    t: &transfers::Model,
+    decimals: Option<u8>,
+    prices: &HashMap<String, f64>,
+) -> Option<f64> {
+    let price = prices.get(&t.source_token)?;
+    let raw: U256 = t.amount_in.parse().ok()?;
+    let human = raw.to_string().parse::<f64>().ok()? / 10f64.powi(i32::from(decimals?));
+    Some(human * price)
+}
+
+/// The source token's decimals on `chain`, from the config.
+fn source_decimals(settings: &Settings, chain: &str, token: &str) -> Option<u8> {
+    let kind = settings.chain(chain)?.kind;
+    let address = atoll_core::Address::parse(kind, token).ok()?;
+    settings.tokens.iter().find_map(|t| {
+        t.deployments
+            .iter()
+            .find(|d| d.chain == chain && d.address == address)
+            .map(|d| d.decimals)
+    })
+}
+
+/// One pass of the gate over the `observed` deposits of source chain `chain_name`.
+pub async fn pass<C: Heights + SourceInclusion>(
+    settings: &Settings,
+    store: &Store,
+    chain_name: &str,
+    chain: &C,
+) -> Result<GateReport, RelayerError> {
+    let source = settings
+        .chain(chain_name)
+        .ok_or_else(|| RelayerError::Config(format!("no chain named {chain_name:?}")))?;
+    let chain_id = source.chain_id.0;
+    let policy = settings.relayer.finality_of(chain_name);
+    let prices = store.token_prices_usd(chain_id).await?;
+    let tip = chain.tip().await?;
+    let finalized_height = chain.finalized_height().await?;
+    let decimals = |t: &transfers::Model| source_decimals(settings, chain_name, &t.source_token);
+
+    // Released against deposits not final yet.
+    let mut exposure: f64 = store
+        .transfers_in(chain_id, &ON_THEIR_WAY)
+        .await?
+        .iter()
+        .filter(|t| u64::try_from(t.source_block).unwrap_or(u64::MAX) > finalized_height)
+        .map(|t| usd_value(t, decimals(t), &prices).unwrap_or(0.0))
+        .sum();
+
+    let mut report = GateReport::default();
+    for t in store
+        .transfers_in(chain_id, &[TransferStatus::Observed])
+        .await?
+    {
+        let amount_in = match t.amount_in.parse::<U256>() {
+            Ok(a) => a,
+            Err(_) => {
+                let reason = format!("stored amount {:?} is not an amount", t.amount_in);
+                refuse(store, &t, &reason, &mut report).await?;
+                continue;
+            }
+        };
+        let deposit = Deposit {
+            source_chain_id: ChainId(chain_id),
+            source_token: t.source_token.clone(),
+            amount_in,
+            dest_chain_id: ChainId(u64::try_from(t.dest_chain_id).unwrap_or_default()),
+            recipient: t.recipient.clone(),
+        };
+        let plan = match plan_release(settings, &deposit) {
+            Ok(p) => p,
+            Err(refusal) => {
+                refuse(store, &t, &refusal.0, &mut report).await?;
+                continue;
+            }
+        };
+        let recorded = u64::try_from(t.source_block).unwrap_or_default();
+        let (height, finalized) = match chain.inclusion(&t.source_tx).await? {
+            Inclusion::At { height, finalized } if height == recorded => (height, finalized),
+            Inclusion::At { height, .. } => {
+                report.waiting.push((
+                    t.id.clone(),
+                    format!(
+                        "source tx now at {height}, recorded at {recorded}: waiting for the indexer"
+                    ),
+                ));
+                continue;
+            }
+            Inclusion::Missing => {
+                report.waiting.push((
+                    t.id.clone(),
+                    "source tx not on the chain now (reorg?): waiting for the indexer".into(),
+                ));
+                continue;
+            }
+        };
+        let usd = usd_value(&t, Some(plan.fee.decimals), &prices);
+        let value = usd.map_or_else(|| "unpriced".to_string(), |u| format!("≈ ${u:.2}"));
+        let reason = match policy.rule_for(usd) {
+            _ if finalized => format!("source final ({value})"),
+            FinalityRule::Finalized => {
+                report
+                    .waiting
+                    .push((t.id.clone(), format!("waiting for finality ({value})")));
+                continue;
+            }
+            FinalityRule::Confirmations(n) => {
+                let have = tip.saturating_sub(height) + 1;
+                if have < n {
+                    report.waiting.push((
+                        t.id.clone(),
+                        format!("{have} of {n} confirmations ({value})"),
+                    ));
+                    continue;
+                }
+                let usd = usd.unwrap_or(0.0);
+                if exposure + usd > policy.max_unfinalized_usd {
+                    report.waiting.push((
+                        t.id.clone(),
+                        format!(
+                            "waiting for finality: ${:.2} already out against deposits not final, cap ${:.2} ({value})",
+                            exposure, policy.max_unfinalized_usd
+                        ),
+                    ));
+                    continue;
+                }
+                exposure += usd;
+                format!("{have} confirmations, not final yet ({value})")
+            }
+        };
+        let release = PlannedRelease {
+            dest_token: plan.dest_token.to_string(),
+            amount_out: plan.amount_out.raw.to_string(),
+            fee: plan.fee.raw.to_string(),
+        };
+        store.approve_release(&t.id, &reason, &release).await?;
+        report.approved.push(t.id.clone());
+    }
+    Ok(report)
+}
+
+async fn refuse(
+    store: &Store,
+    t: &transfers::Model,
+    reason: &str,
+    report: &mut GateReport,
+) -> Result<(), RelayerError> {
+    store
+        .transition(
+            &t.id,
+            TransferStatus::Observed,
+            TransferStatus::Failed,
+            Some(reason),
+        )
+        .await?;
+    tracing::warn!(transfer = %t.id, %reason, "deposit refused; nothing will be sent");
+    report.refused.push((t.id.clone(), reason.to_string()));
+    Ok(())
+}
