@@ -26,7 +26,7 @@ const MIGRATIONS: [&str; 4] = [
     "m20261124_000001_initial",
     "m20261124_000002_yields",
     "m20261125_000003_fee_counters",
-    "m20261125_000004_transfer_history",
+    "m20261125_000004_relayer_state",
 ];
 
 fn round_trip(url: &str) {

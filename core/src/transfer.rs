@@ -93,7 +93,9 @@ impl TransferStatus {
             (Broadcast, Included | Signed) => true,
             // An inclusion reorged out goes back to waiting on the stored transaction.
             (Included, Confirmed | Broadcast) => true,
-            (Failed, SourceFinal) => true,
+            // An operator's retry (or a reorged-out deposit seen again) goes back through
+            // validation and finality. The store allows it only when nothing was ever signed.
+            (Failed, Observed) => true,
             _ => false,
         }
     }

@@ -7,7 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261124_000002_yields;
 mod m20261125_000003_fee_counters;
-mod m20261125_000004_transfer_history;
+mod m20261125_000004_relayer_state;
 
 pub struct Migrator;
 
@@ -20,7 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_yields::Migration),
             Box::new(m20261125_000003_fee_counters::Migration),
-            Box::new(m20261125_000004_transfer_history::Migration),
+            Box::new(m20261125_000004_relayer_state::Migration),
         ]
     }
 }

@@ -25,6 +25,8 @@ pub enum StoreError {
         from: atoll_core::TransferStatus,
         to: atoll_core::TransferStatus,
     },
+    #[error("transfer {id}: retry refused: {reason}")]
+    RetryRefused { id: String, reason: String },
     #[error("transfer {id}: expected status {expected}, found {found} (moved by someone else?)")]
     TransferMoved {
         id: String,
@@ -53,6 +55,7 @@ impl StoreError {
             StoreError::CheckpointMoved { .. } => "checkpoint_moved",
             StoreError::IllegalTransition { .. } => "illegal_transition",
             StoreError::TransferMoved { .. } => "transfer_moved",
+            StoreError::RetryRefused { .. } => "retry_refused",
         }
     }
 }

@@ -37,6 +37,9 @@ impl Store {
                 name: Set(c.name.clone()),
                 kind: Set(c.kind.as_str().to_string()),
                 created_at_ms: Set(now),
+                // A new chain starts unpaused; a known one keeps its pause (not updated below).
+                paused: Set(false),
+                paused_reason: Set(None),
             })
             .on_conflict(
                 OnConflict::column(chains::Column::ChainId)

@@ -15,11 +15,11 @@
 use atoll_core::TransferStatus;
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, TransactionTrait, TryInsertResult,
 };
 
-use crate::entities::{transfer_history, transfers};
+use crate::entities::{chains, transfer_attempts, transfer_history, transfers};
 use crate::ingest::IngestTxn;
 use crate::queries::{now_ms, to_i64};
 use crate::{Store, StoreError};
@@ -344,6 +344,69 @@ impl Store {
         record_history(&txn, id, Some(from), to, reason, now).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// An operator's retry of a `failed` transfer, after fixing its cause: back to `observed`,
+    /// so validation and finality run again. Refused when a release was ever signed for it:
+    /// a second one may only follow proof that the first cannot land (reconciliation's job).
+    pub async fn retry(&self, id: &str, note: &str) -> Result<(), StoreError> {
+        let signed = transfer_attempts::Entity::find()
+            .filter(transfer_attempts::Column::TransferId.eq(id))
+            .count(self.connection())
+            .await?;
+        if signed > 0 {
+            return Err(StoreError::RetryRefused {
+                id: id.to_string(),
+                reason: format!(
+                    "{signed} release attempt(s) were signed for it; it is reconciled, not retried"
+                ),
+            });
+        }
+        self.move_status(
+            id,
+            TransferStatus::Failed,
+            TransferStatus::Observed,
+            Some(&format!("operator retry: {note}")),
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// Pauses (or resumes) releases to a chain; kept across restarts.
+    pub async fn set_paused(
+        &self,
+        chain_id: u64,
+        paused: bool,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        use chains::Column as C;
+        let stmt = Query::update()
+            .table(chains::Entity)
+            .values([
+                (C::Paused, paused.into()),
+                (
+                    C::PausedReason,
+                    reason.filter(|_| paused).map(str::to_string).into(),
+                ),
+            ])
+            .and_where(C::ChainId.eq(to_i64("chain id", chain_id)?))
+            .to_owned();
+        let changed = self.connection().execute(&stmt).await?.rows_affected();
+        if changed == 0 {
+            return Err(StoreError::OutOfRange(format!(
+                "chain {chain_id} is not registered (run a command with the config first)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Every registered chain with its pause state.
+    pub async fn chain_states(&self) -> Result<Vec<chains::Model>, StoreError> {
+        Ok(chains::Entity::find()
+            .order_by_asc(chains::Column::ChainId)
+            .all(self.connection())
+            .await?)
     }
 
     /// Transfers from `source_chain_id` in any of `statuses`, oldest block first.

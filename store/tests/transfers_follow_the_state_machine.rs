@@ -5,9 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use atoll_core::TransferStatus::{self, *};
+use atoll_store::entities::{chains, transfer_attempts};
 use atoll_store::test_support::{PostgresTestDb, sqlite_in};
 use atoll_store::transfers::DepositRow;
 use atoll_store::{Checkpoint, Store, StoreError};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 
 fn deposit(i: u64, status: TransferStatus, reason: Option<&str>) -> DepositRow {
     DepositRow {
@@ -97,10 +99,7 @@ async fn exercise(store: &Store) {
         Some("route removed from config")
     );
     // An operator's retry clears the failure reason.
-    store
-        .transition(id, Failed, SourceFinal, Some("operator retry"))
-        .await
-        .unwrap();
+    store.retry(id, "route restored").await.unwrap();
     assert_eq!(
         store.transfer(id).await.unwrap().unwrap().failure_reason,
         None
@@ -129,7 +128,11 @@ async fn exercise(store: &Store) {
                 "failed".into(),
                 s("route removed from config")
             ),
-            (s("failed"), "source_final".into(), s("operator retry")),
+            (
+                s("failed"),
+                "observed".into(),
+                s("operator retry: route restored")
+            ),
         ]
     );
     let rejected = store.transfer_history(&rows[1].id).await.unwrap();
@@ -225,6 +228,76 @@ async fn exercise(store: &Store) {
     assert_eq!(
         store.transfer(&rows[1].id).await.unwrap().unwrap().status,
         "failed"
+    );
+
+    // A transfer a release was ever signed for is never retried (reconciliation decides).
+    let signed_id = &rows[1].id;
+    transfer_attempts::Entity::insert(transfer_attempts::ActiveModel {
+        transfer_id: Set(signed_id.clone()),
+        chain_id: Set(56),
+        nonce: Set(Some(7)),
+        tx_hash: Set("0xabc".into()),
+        raw_tx: Set("0x02f8".into()),
+        status: Set("broadcast".into()),
+        created_at_ms: Set(0),
+        ..Default::default()
+    })
+    .exec(store.connection())
+    .await
+    .unwrap();
+    let refused = store.retry(signed_id, "try again").await.unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("1 release attempt(s) were signed for it"),
+        "{refused}"
+    );
+    assert_eq!(
+        store.transfer(signed_id).await.unwrap().unwrap().status,
+        "failed"
+    );
+
+    // Pausing a chain is kept on its row; an unknown chain is an error naming it.
+    chains::Entity::insert(chains::ActiveModel {
+        chain_id: Set(56),
+        name: Set("bsc".into()),
+        kind: Set("evm".into()),
+        created_at_ms: Set(0),
+        paused: Set(false),
+        paused_reason: Set(None),
+    })
+    .exec(store.connection())
+    .await
+    .unwrap();
+    store
+        .set_paused(56, true, Some("vault migration"))
+        .await
+        .unwrap();
+    let bsc = store
+        .chain_states()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.chain_id == 56)
+        .unwrap();
+    assert!(bsc.paused);
+    assert_eq!(bsc.paused_reason.as_deref(), Some("vault migration"));
+    store.set_paused(56, false, None).await.unwrap();
+    let bsc = store
+        .chain_states()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.chain_id == 56)
+        .unwrap();
+    assert!(!bsc.paused && bsc.paused_reason.is_none());
+    assert!(
+        store
+            .set_paused(137, true, None)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("chain 137")
     );
 
     let missing = store

@@ -11,6 +11,9 @@ pub struct Model {
     pub name: String,
     pub kind: String,
     pub created_at_ms: i64,
+    /// An operator paused this destination chain (migration 4).
+    pub paused: bool,
+    pub paused_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

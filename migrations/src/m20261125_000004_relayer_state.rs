@@ -1,3 +1,5 @@
+//! Relayer state beyond the initial schema.
+//!
 //! `transfer_history`: every status a transfer took, with why (the operator's first question
 //! is "why is this one stuck?"). A row is written in the same transaction as the status change
 //! it records, so the history is exactly the sequence of committed transitions.
@@ -5,6 +7,9 @@
 //! Also: `(source chain, tx, index)` stops being unique. After a reorg one source transaction
 //! can sit at the same log index under two ids (the orphaned deposit, kept failed with its
 //! reason, and the one the new chain numbered differently); the id stays the key.
+//!
+//! `chains.paused` / `paused_reason`: an operator's pause of a destination chain, kept across
+//! restarts (a paused chain's executor signs nothing).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -20,6 +25,13 @@ enum TransferHistory {
     ToStatus,
     Reason,
     AtMs,
+}
+
+#[derive(DeriveIden)]
+enum Chains {
+    Table,
+    Paused,
+    PausedReason,
 }
 
 #[derive(DeriveIden)]
@@ -87,10 +99,37 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(source_index("ix_transfers_source", false))
+            .await?;
+        // SQLite alters one column per statement.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Chains::Table)
+                    .add_column(boolean(Chains::Paused).default(false))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Chains::Table)
+                    .add_column(text_null(Chains::PausedReason))
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for col in [Chains::PausedReason, Chains::Paused] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Chains::Table)
+                        .drop_column(col)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .drop_index(
                 Index::drop()
