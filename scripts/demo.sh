@@ -51,7 +51,7 @@ while true; do
   sleep 10 & wait $!
   "$ATOLL_BIN" devnet traffic --dir "$DEVNET_DIR" --swaps 20 --deposits 6 --seed "$seed" | head -1
   "$ATOLL_BIN" pools --config "$DEVNET_DIR/devnet.toml" --all 2>/dev/null || true
-  "$ATOLL_BIN" transfers list --config "$DEVNET_DIR/devnet.toml" --limit 6 2>/dev/null || true
+  "$ATOLL_BIN" relayer list --config "$DEVNET_DIR/devnet.toml" --limit 6 2>/dev/null || true
   "$ATOLL_BIN" route quote --input "$DEVNET_DIR/capital.json" --from-db --config "$DEVNET_DIR/devnet.toml" 2>/dev/null || true
   seed=$((seed + 1))
 done

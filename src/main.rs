@@ -71,10 +71,10 @@ enum Command {
     Index(commands::index::IndexArgs),
     /// The indexed pools and their yields (DefiLlama-shaped records; rates as fractions in JSON).
     Pools(commands::pools::PoolsArgs),
-    /// Bridge transfers in the database: list them (rejected deposits with their reason) or
-    /// show one with its status history.
+    /// The bridge, for operators: status per chain, transfers and their history, retry,
+    /// pause and resume.
     #[command(subcommand)]
-    Transfers(commands::transfers::TransfersCommand),
+    Relayer(commands::relayer::RelayerCommand),
     /// Allocation quotes: where capital should sit, the moves to get there, and whether it pays.
     #[command(subcommand)]
     Route(commands::route::RouteCommand),
@@ -132,7 +132,7 @@ fn main() -> ExitCode {
             Command::Index(args) => commands::index::run(args).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,
             Command::Pools(args) => commands::pools::run(args).await,
-            Command::Transfers(cmd) => commands::transfers::run(cmd).await,
+            Command::Relayer(cmd) => commands::relayer::run(cmd).await,
             Command::Route(cmd) => commands::route::run(cmd).await,
         }
     });

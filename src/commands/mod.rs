@@ -6,6 +6,6 @@ pub mod devnet;
 pub mod index;
 pub mod migrate;
 pub mod pools;
+pub mod relayer;
 pub mod route;
 pub mod tools;
-pub mod transfers;

@@ -27,6 +27,16 @@ use crate::{Store, StoreError};
 /// How the failure reason of a deposit orphaned by a reorg starts.
 pub const REORGED_OUT: &str = "reorged out";
 
+/// Transfers of one (source, destination, status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferCount {
+    pub source_chain_id: i64,
+    pub dest_chain_id: i64,
+    pub status: String,
+    pub count: u64,
+    pub oldest_created_at_ms: i64,
+}
+
 /// What an approved deposit releases, as stored (decimal strings, addresses as written).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedRelease {
@@ -407,6 +417,36 @@ impl Store {
             .order_by_asc(chains::Column::ChainId)
             .all(self.connection())
             .await?)
+    }
+
+    /// How many transfers sit in each (source chain, destination chain, status), with the
+    /// creation time of the oldest: what `relayer status` summarises.
+    pub async fn transfer_counts(&self) -> Result<Vec<TransferCount>, StoreError> {
+        use sea_orm::QuerySelect;
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        let rows: Vec<(i64, i64, String, i64, i64)> = transfers::Entity::find()
+            .select_only()
+            .column(transfers::Column::SourceChainId)
+            .column(transfers::Column::DestChainId)
+            .column(transfers::Column::Status)
+            .column_as(Expr::col(transfers::Column::Id).count(), "n")
+            .column_as(Expr::col(transfers::Column::CreatedAtMs).min(), "oldest")
+            .group_by(transfers::Column::SourceChainId)
+            .group_by(transfers::Column::DestChainId)
+            .group_by(transfers::Column::Status)
+            .into_tuple()
+            .all(self.connection())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(source, dest, status, n, oldest)| TransferCount {
+                source_chain_id: source,
+                dest_chain_id: dest,
+                status,
+                count: u64::try_from(n).unwrap_or_default(),
+                oldest_created_at_ms: oldest,
+            })
+            .collect())
     }
 
     /// Transfers from `source_chain_id` in any of `statuses`, oldest block first.

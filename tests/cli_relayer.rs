@@ -1,6 +1,8 @@
-//! `atoll transfers list|show` on a real SQLite file: a recorded deposit and a rejected one are
-//! listed with chain names, amounts in token units and the rejection's reason; `show` prints the
-//! status history; bad arguments are refused with exit code 2 and what was wrong.
+//! `atoll relayer …` on a real SQLite file: a recorded deposit and a rejected one are listed with
+//! chain names, amounts in token units and the rejection's reason; `show` prints the status
+//! history; `retry` sends the rejected one back through the gate; `pause`/`resume` are kept and
+//! shown by `status` (whose vault reads fail clearly when the chain does not answer); bad
+//! arguments are refused with exit code 2 and what was wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
@@ -117,7 +119,7 @@ async fn operators_see_transfers_and_why() {
         .unwrap();
     store.close().await.unwrap();
 
-    let (code, text) = atoll(dir.path(), &["transfers", "list"]);
+    let (code, text) = atoll(dir.path(), &["relayer", "list"]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("solana    ethereum"), "{text}");
     assert!(text.contains("12.5 USDC"), "{text}");
@@ -126,11 +128,11 @@ async fn operators_see_transfers_and_why() {
         text.contains("failed") && text.contains("rejected deposit: missing memo"),
         "{text}"
     );
-    let (code, text) = atoll(dir.path(), &["transfers", "list", "--status", "failed"]);
+    let (code, text) = atoll(dir.path(), &["relayer", "list", "--status", "failed"]);
     assert_eq!(code, 0, "{text}");
     assert_eq!(text.matches("USDC").count(), 1, "{text}");
 
-    let (code, text) = atoll(dir.path(), &["transfers", "show", &ok_id]);
+    let (code, text) = atoll(dir.path(), &["relayer", "show", &ok_id]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("solana → ethereum"), "{text}");
     assert!(text.contains("source signature sig1"), "{text}");
@@ -140,21 +142,79 @@ async fn operators_see_transfers_and_why() {
         "{text}"
     );
 
+    // Retry: the rejected deposit goes back to observed, with the note in its history.
+    let rejected_id = format!("0x{:064x}", 0xabc2);
+    let (code, text) = atoll(
+        dir.path(),
+        &[
+            "relayer",
+            "retry",
+            &rejected_id,
+            "--note",
+            "memo explained by the user",
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+    let (_, text) = atoll(dir.path(), &["relayer", "show", &rejected_id]);
+    assert!(
+        text.contains("failed → observed  (operator retry: memo explained by the user)"),
+        "{text}"
+    );
+    // Not failed (any more): refused, exit 2, saying why.
+    let (code, text) = atoll(dir.path(), &["relayer", "retry", &rejected_id]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("expected status failed, found observed"),
+        "{text}"
+    );
+
+    // Pause and resume, shown by status; the vaults' chains do not answer here.
+    let (code, text) = atoll(
+        dir.path(),
+        &[
+            "relayer",
+            "pause",
+            "ethereum",
+            "--reason",
+            "vault migration",
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = atoll(dir.path(), &["relayer", "status"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("ethereum (evm): PAUSED (vault migration)"),
+        "{text}"
+    );
+    assert!(text.contains("solana (solana)\n"), "{text}");
+    // The approved deposit queues on its destination; the retried one waits on its source.
+    assert!(text.contains("deposits observed 0, releases queued 1"), "{text}");
+    assert!(text.contains("deposits observed 1, releases queued 0"), "{text}");
+    assert!(text.contains("vault: none configured"), "{text}");
+    assert!(text.contains("vault: unreadable"), "{text}");
+    let (code, _) = atoll(dir.path(), &["relayer", "resume", "ethereum"]);
+    assert_eq!(code, 0);
+    let (_, text) = atoll(dir.path(), &["relayer", "status"]);
+    assert!(!text.contains("PAUSED"), "{text}");
+    let (code, text) = atoll(dir.path(), &["relayer", "pause", "polygon"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("polygon: no such chain"), "{text}");
+
     // Bad input: exit 2, saying what was wrong.
-    let (code, text) = atoll(dir.path(), &["transfers", "list", "--status", "done"]);
+    let (code, text) = atoll(dir.path(), &["relayer", "list", "--status", "done"]);
     assert_eq!(code, 2, "{text}");
     assert!(
         text.contains("--status: unknown transfer status \"done\""),
         "{text}"
     );
-    let (code, text) = atoll(dir.path(), &["transfers", "list", "--from", "polygon"]);
+    let (code, text) = atoll(dir.path(), &["relayer", "list", "--from", "polygon"]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("--from polygon: no such chain"), "{text}");
-    let (code, text) = atoll(dir.path(), &["transfers", "show", "0x12"]);
+    let (code, text) = atoll(dir.path(), &["relayer", "show", "0x12"]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("transfer id"), "{text}");
     let missing = format!("0x{:064x}", 7);
-    let (code, text) = atoll(dir.path(), &["transfers", "show", &missing]);
+    let (code, text) = atoll(dir.path(), &["relayer", "show", &missing]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("no transfer"), "{text}");
 }

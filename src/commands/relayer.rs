@@ -1,0 +1,482 @@
+//! `atoll relayer`: the operator's view and levers over bridge transfers.
+//! - `status`: per chain, whether releases to it are paused, transfers by stage and the oldest
+//!   pending one's age, and the vault's balance of every configured token (read from the chain).
+//! - `list`: transfers newest first (deposits rejected for a missing or malformed memo
+//!   included, with their reason: those funds sit in the vault and need a human).
+//! - `show ID`: one transfer with every status it took and why.
+//! - `retry ID`: a failed transfer back through validation and finality, after the operator
+//!   fixed its cause; refused when a release was ever signed for it.
+//! - `pause CHAIN` / `resume CHAIN`: stop or restart releases to a chain (kept in the store).
+//!
+//! The executor that signs and sends releases (`relayer run`) is not built yet.
+
+use std::path::PathBuf;
+
+use atoll_core::settings::Settings;
+use atoll_core::{Address, Amount, ChainKind, TransferStatus, U256};
+use atoll_store::Store;
+use atoll_store::entities::transfers;
+use clap::{Args, Subcommand};
+
+use crate::BadInput;
+
+#[derive(Subcommand)]
+pub enum RelayerCommand {
+    /// Per chain: paused or not, transfers by stage, oldest pending, vault balances.
+    Status(Common),
+    /// Transfers, newest first.
+    List(ListArgs),
+    /// One transfer and its status history.
+    Show(ShowArgs),
+    /// Send a failed transfer back through validation and finality (after fixing its cause).
+    Retry(RetryArgs),
+    /// Stop releases to a chain (kept across restarts).
+    Pause(PauseArgs),
+    /// Restart releases to a paused chain.
+    Resume(ResumeArgs),
+}
+
+#[derive(Args)]
+pub struct RetryArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The transfer id (0x + 64 hex digits).
+    id: String,
+    /// What was fixed (kept in the transfer's history).
+    #[arg(long, default_value = "cause fixed")]
+    note: String,
+}
+
+#[derive(Args)]
+pub struct PauseArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Chain name from the config.
+    chain: String,
+    /// Why (shown by `relayer status`).
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Chain name from the config.
+    chain: String,
+}
+
+#[derive(Args)]
+pub struct Common {
+    /// Config file (database URL, chain and token names).
+    #[arg(long)]
+    config: PathBuf,
+    /// Overrides the config's database URL.
+    #[arg(long, env = "ATOLL_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Only this status (observed, source_final, …, failed).
+    #[arg(long)]
+    status: Option<String>,
+    /// Only deposits made on this chain.
+    #[arg(long = "from", value_name = "CHAIN")]
+    from: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    limit: u64,
+    /// One JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The transfer id (0x + 64 hex digits).
+    id: String,
+}
+
+pub async fn run(cmd: RelayerCommand) -> anyhow::Result<()> {
+    match cmd {
+        RelayerCommand::Status(common) => status(common).await,
+        RelayerCommand::List(args) => list(args).await,
+        RelayerCommand::Show(args) => show(args).await,
+        RelayerCommand::Retry(args) => retry(args).await,
+        RelayerCommand::Pause(args) => pause(&args.common, &args.chain, true, args.reason).await,
+        RelayerCommand::Resume(args) => pause(&args.common, &args.chain, false, None).await,
+    }
+}
+
+fn transfer_id(input: &str) -> anyhow::Result<String> {
+    let id: atoll_core::TransferId = input
+        .parse()
+        .map_err(|e| BadInput(format!("transfer id: {e}")))?;
+    Ok(id.to_string())
+}
+
+async fn retry(args: RetryArgs) -> anyhow::Result<()> {
+    let (_, store) = open(&args.common).await?;
+    let id = transfer_id(&args.id)?;
+    match store.retry(&id, &args.note).await {
+        Ok(()) => {
+            crate::out!("{id}: failed → observed; validation and finality run again");
+            Ok(())
+        }
+        Err(
+            e @ (atoll_store::StoreError::RetryRefused { .. }
+            | atoll_store::StoreError::TransferMoved { .. }),
+        ) => Err(BadInput(e.to_string()).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn pause(
+    common: &Common,
+    chain: &str,
+    paused: bool,
+    reason: Option<String>,
+) -> anyhow::Result<()> {
+    let (settings, store) = open(common).await?;
+    let c = settings
+        .chain(chain)
+        .ok_or_else(|| BadInput(format!("{chain}: no such chain in the config")))?;
+    store.register_settings(&settings).await?;
+    store
+        .set_paused(c.chain_id.0, paused, reason.as_deref())
+        .await?;
+    crate::out!(
+        "{chain}: releases {}",
+        if paused { "paused" } else { "resumed" }
+    );
+    Ok(())
+}
+
+/// Stages of a transfer as `status` counts them.
+fn stage(status: &str) -> &'static str {
+    match status {
+        "observed" => "observed",
+        "source_final" | "awaiting_liquidity" | "paused" => "queued",
+        "signed" | "broadcast" | "included" => "in_flight",
+        "confirmed" => "confirmed",
+        _ => "failed",
+    }
+}
+
+async fn status(common: Common) -> anyhow::Result<()> {
+    let (settings, store) = open(&common).await?;
+    store.register_settings(&settings).await?;
+    let counts = store.transfer_counts().await?;
+    let states = store.chain_states().await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    for c in &settings.chains {
+        let id = i64::try_from(c.chain_id.0).unwrap_or(i64::MAX);
+        let paused = states.iter().find(|s| s.chain_id == id);
+        let mut by_stage: std::collections::BTreeMap<&str, u64> = Default::default();
+        let mut oldest: Option<i64> = None;
+        for n in &counts {
+            // Deposits wait on their source; releases queue and fly on their destination.
+            let st = stage(&n.status);
+            let mine = match st {
+                "observed" => n.source_chain_id == id,
+                _ => n.dest_chain_id == id,
+            };
+            if !mine {
+                continue;
+            }
+            *by_stage.entry(st).or_default() += n.count;
+            if matches!(st, "observed" | "queued" | "in_flight") {
+                oldest =
+                    Some(oldest.map_or(n.oldest_created_at_ms, |o| o.min(n.oldest_created_at_ms)));
+            }
+        }
+        crate::out!(
+            "{} ({}){}",
+            c.name,
+            c.kind.as_str(),
+            match paused {
+                Some(s) if s.paused => format!(
+                    ": PAUSED{}",
+                    s.paused_reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ),
+                _ => String::new(),
+            }
+        );
+        crate::out!(
+            "  deposits observed {}, releases queued {}, in flight {}, confirmed {}, failed {}; oldest pending {}",
+            by_stage.get("observed").unwrap_or(&0),
+            by_stage.get("queued").unwrap_or(&0),
+            by_stage.get("in_flight").unwrap_or(&0),
+            by_stage.get("confirmed").unwrap_or(&0),
+            by_stage.get("failed").unwrap_or(&0),
+            oldest.map_or_else(
+                || "-".to_string(),
+                |o| format!("{}s ago", (now - o).max(0) / 1000)
+            )
+        );
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            vault_balances(&settings, c),
+        )
+        .await
+        {
+            Ok(Ok(lines)) if lines.is_empty() => crate::out!("  vault: none configured"),
+            Ok(Ok(lines)) => crate::out!("  vault: {}", lines.join(", ")),
+            Ok(Err(e)) => crate::out!("  vault: unreadable: {e}"),
+            Err(_) => crate::out!("  vault: no answer within 5 s"),
+        }
+    }
+    Ok(())
+}
+
+/// The relayer vault's balance of every token configured on `chain`, read from the chain.
+async fn vault_balances(
+    settings: &Settings,
+    chain: &atoll_core::settings::ChainSettings,
+) -> anyhow::Result<Vec<String>> {
+    let quick = atoll_adapters::evm::RetryPolicy {
+        rounds: 1,
+        ..Default::default()
+    };
+    let tokens: Vec<(&str, &atoll_core::settings::TokenDeployment)> = settings
+        .tokens
+        .iter()
+        .flat_map(|t| {
+            t.deployments
+                .iter()
+                .filter(|d| d.chain == chain.name)
+                .map(|d| (t.symbol.as_str(), d))
+        })
+        .collect();
+    let show =
+        |symbol: &str, raw: U256, decimals: u8| format!("{} {symbol}", Amount::new(raw, decimals));
+    match chain.kind {
+        ChainKind::Evm => {
+            let Some(vault) = chain
+                .bridge_vault
+                .as_ref()
+                .and_then(atoll_adapters::evm::discovery::evm_address)
+            else {
+                return Ok(Vec::new());
+            };
+            let evm = atoll_adapters::evm::EvmChain::new(chain, quick)?;
+            let head = evm.head().await?.number;
+            let pairs: Vec<_> = tokens
+                .iter()
+                .filter_map(|(_, d)| {
+                    atoll_adapters::evm::discovery::evm_address(&d.address).map(|a| (a, vault))
+                })
+                .collect();
+            let balances = evm.balances(&pairs, head).await?;
+            Ok(tokens
+                .iter()
+                .zip(balances)
+                .map(|((symbol, d), raw)| show(symbol, raw, d.decimals))
+                .collect())
+        }
+        ChainKind::Solana => {
+            let sol = atoll_adapters::solana::SolanaChain::new(chain, quick)?;
+            let with_vault: Vec<_> = tokens
+                .iter()
+                .filter_map(|(symbol, d)| match d.vault {
+                    Some(Address::Solana(b)) => Some((
+                        *symbol,
+                        d.decimals,
+                        solana_sdk::pubkey::Pubkey::new_from_array(b),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            let keys: Vec<_> = with_vault.iter().map(|v| v.2).collect();
+            let accounts = sol
+                .accounts(
+                    &keys,
+                    solana_commitment_config::CommitmentConfig::confirmed(),
+                )
+                .await?;
+            let mut out = Vec::new();
+            for ((symbol, decimals, key), account) in with_vault.iter().zip(accounts) {
+                let line = match account {
+                    None => format!("{symbol}: vault account {key} missing"),
+                    Some(a) => match atoll_adapters::solana::accounts::decode_token_account(
+                        key, &a.owner, &a.data,
+                    ) {
+                        Ok(t) => show(symbol, U256::from(t.amount), *decimals),
+                        Err(e) => format!("{symbol}: {e}"),
+                    },
+                };
+                out.push(line);
+            }
+            Ok(out)
+        }
+    }
+}
+
+async fn open(common: &Common) -> anyhow::Result<(Settings, Store)> {
+    let settings = super::config::load(&common.config)?;
+    let store = super::config::open_store(&settings, common.database_url.as_deref()).await?;
+    Ok((settings, store))
+}
+
+fn chain_name(settings: &Settings, id: i64) -> String {
+    settings
+        .chains
+        .iter()
+        .find(|c| i64::try_from(c.chain_id.0).ok() == Some(id))
+        .map_or_else(
+            || if id == 0 { "?".into() } else { id.to_string() },
+            |c| c.name.clone(),
+        )
+}
+
+/// The amount in token units with its symbol when the token is configured, else raw.
+fn amount(settings: &Settings, t: &transfers::Model) -> String {
+    let chain = settings
+        .chains
+        .iter()
+        .find(|c| i64::try_from(c.chain_id.0).ok() == Some(t.source_chain_id));
+    let token = chain.and_then(|c| {
+        let address = Address::parse(c.kind, &t.source_token).ok()?;
+        settings.tokens.iter().find_map(|tok| {
+            tok.deployments
+                .iter()
+                .find(|d| d.chain == c.name && d.address == address)
+                .map(|d| (tok.symbol.clone(), d.decimals))
+        })
+    });
+    match (token, t.amount_in.parse::<U256>()) {
+        (Some((symbol, decimals)), Ok(raw)) => format!("{} {symbol}", Amount::new(raw, decimals)),
+        _ => format!("{} (raw) of {}", t.amount_in, t.source_token),
+    }
+}
+
+async fn list(args: ListArgs) -> anyhow::Result<()> {
+    let (settings, store) = open(&args.common).await?;
+    let status = args
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<TransferStatus>()
+                .map_err(|e| BadInput(format!("--status: {e}")))
+        })
+        .transpose()?;
+    let from = match &args.from {
+        None => None,
+        Some(name) => Some(
+            settings
+                .chain(name)
+                .ok_or_else(|| BadInput(format!("--from {name}: no such chain in the config")))?
+                .chain_id
+                .0,
+        ),
+    };
+    let rows = store.transfers(status, from, args.limit).await?;
+    if args.json {
+        let out: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "id": t.id,
+                    "from": chain_name(&settings, t.source_chain_id),
+                    "to": chain_name(&settings, t.dest_chain_id),
+                    "source_tx": t.source_tx,
+                    "source_index": t.source_index,
+                    "source_block": t.source_block,
+                    "token": t.source_token,
+                    "amount_in": t.amount_in,
+                    "sender": t.sender,
+                    "recipient": t.recipient,
+                    "status": t.status,
+                    "failure_reason": t.failure_reason,
+                })
+            })
+            .collect();
+        crate::out!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        crate::out!("no transfers");
+        return Ok(());
+    }
+    crate::out!(
+        "{:<18} {:<9} {:<9} {:>24} {:<19}  {}",
+        "id",
+        "from",
+        "to",
+        "amount",
+        "status",
+        "reason"
+    );
+    for t in &rows {
+        crate::out!(
+            "{:<18} {:<9} {:<9} {:>24} {:<19}  {}",
+            format!("{}…", t.id.chars().take(16).collect::<String>()),
+            chain_name(&settings, t.source_chain_id),
+            chain_name(&settings, t.dest_chain_id),
+            amount(&settings, t),
+            t.status,
+            t.failure_reason.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+async fn show(args: ShowArgs) -> anyhow::Result<()> {
+    let (settings, store) = open(&args.common).await?;
+    let id = transfer_id(&args.id)?;
+    let Some(t) = store.transfer(&id).await? else {
+        return Err(BadInput(format!("no transfer {id} in the database")).into());
+    };
+    let from = chain_name(&settings, t.source_chain_id);
+    let tx_label = match settings.chain(&from).map(|c| c.kind) {
+        Some(ChainKind::Solana) => "signature",
+        _ => "tx",
+    };
+    crate::out!("transfer {}", t.id);
+    crate::out!("  {from} → {}", chain_name(&settings, t.dest_chain_id));
+    crate::out!(
+        "  source {tx_label} {} (index {}, block/slot {})",
+        t.source_tx,
+        t.source_index,
+        t.source_block
+    );
+    crate::out!("  amount {}", amount(&settings, &t));
+    crate::out!("  sender {}", t.sender);
+    crate::out!(
+        "  recipient {}",
+        if t.recipient.is_empty() {
+            "(none)"
+        } else {
+            &t.recipient
+        }
+    );
+    crate::out!(
+        "  status {}{}",
+        t.status,
+        t.failure_reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    );
+    crate::out!("  history:");
+    for h in store.transfer_history(&id).await? {
+        crate::out!(
+            "    {}  {} → {}{}",
+            h.at_ms,
+            h.from_status.as_deref().unwrap_or("(new)"),
+            h.to_status,
+            h.reason.map(|r| format!("  ({r})")).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
