@@ -188,8 +188,14 @@ async fn operators_see_transfers_and_why() {
     );
     assert!(text.contains("solana (solana)\n"), "{text}");
     // The approved deposit queues on its destination; the retried one waits on its source.
-    assert!(text.contains("deposits observed 0, releases queued 1"), "{text}");
-    assert!(text.contains("deposits observed 1, releases queued 0"), "{text}");
+    assert!(
+        text.contains("deposits observed 0, releases queued 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("deposits observed 1, releases queued 0"),
+        "{text}"
+    );
     assert!(text.contains("vault: none configured"), "{text}");
     assert!(text.contains("vault: unreadable"), "{text}");
     let (code, _) = atoll(dir.path(), &["relayer", "resume", "ethereum"]);
