@@ -27,6 +27,23 @@ use crate::{Store, StoreError};
 /// How the failure reason of a deposit orphaned by a reorg starts.
 pub const REORGED_OUT: &str = "reorged out";
 
+/// One signed release, as persisted before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedAttempt {
+    pub chain_id: u64,
+    /// EVM.
+    pub nonce: Option<u64>,
+    /// Solana: the blockhash and the last block height it is valid at.
+    pub blockhash: Option<String>,
+    pub last_valid_block_height: Option<u64>,
+    /// Transaction hash (EVM) or signature (Solana).
+    pub tx_hash: String,
+    /// The signed transaction as sent (EVM: 0x-hex of the envelope; Solana: base64 bincode).
+    pub raw_tx: String,
+    pub max_fee_per_gas: Option<String>,
+    pub priority_fee: Option<String>,
+}
+
 /// Transfers of one (source, destination, status).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferCount {
@@ -354,6 +371,118 @@ impl Store {
         record_history(&txn, id, Some(from), to, reason, now).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Persists a signed release **before** it is sent: the attempt (raw transaction, nonce or
+    /// blockhash, hash or signature, fee) and `from → signed`, in one transaction. `from` is
+    /// `source_final`, or `broadcast` for a replacement (fee bump, fresh blockhash).
+    pub async fn record_signed(
+        &self,
+        id: &str,
+        from: TransferStatus,
+        attempt: &SignedAttempt,
+    ) -> Result<(), StoreError> {
+        if !from.can_become(TransferStatus::Signed) {
+            return Err(StoreError::IllegalTransition {
+                id: id.to_string(),
+                from,
+                to: TransferStatus::Signed,
+            });
+        }
+        let _turn = self.write_turn().await;
+        let txn = self.connection().begin().await?;
+        let now = now_ms();
+        use transfers::Column as C;
+        let stmt = Query::update()
+            .table(transfers::Entity)
+            .values([
+                (C::Status, TransferStatus::Signed.as_str().into()),
+                (C::UpdatedAtMs, now.into()),
+            ])
+            .and_where(C::Id.eq(id))
+            .and_where(C::Status.eq(from.as_str()))
+            .to_owned();
+        if txn.execute(&stmt).await?.rows_affected() == 0 {
+            let found = transfers::Entity::find_by_id(id.to_string())
+                .one(&txn)
+                .await?
+                .map_or_else(|| "no such transfer".to_string(), |t| t.status);
+            return Err(StoreError::TransferMoved {
+                id: id.to_string(),
+                expected: from,
+                found,
+            });
+        }
+        transfer_attempts::Entity::insert(transfer_attempts::ActiveModel {
+            transfer_id: Set(id.to_string()),
+            chain_id: Set(to_i64("chain id", attempt.chain_id)?),
+            nonce: Set(attempt.nonce.map(|n| to_i64("nonce", n)).transpose()?),
+            blockhash: Set(attempt.blockhash.clone()),
+            last_valid_block_height: Set(attempt
+                .last_valid_block_height
+                .map(|h| to_i64("block height", h))
+                .transpose()?),
+            tx_hash: Set(attempt.tx_hash.clone()),
+            raw_tx: Set(attempt.raw_tx.clone()),
+            max_fee_per_gas: Set(attempt.max_fee_per_gas.clone()),
+            priority_fee: Set(attempt.priority_fee.clone()),
+            status: Set(TransferStatus::Signed.as_str().to_string()),
+            error: Set(None),
+            created_at_ms: Set(now),
+            ..Default::default()
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let reason = format!("signed {}", attempt.tx_hash);
+        record_history(
+            &txn,
+            id,
+            Some(from),
+            TransferStatus::Signed,
+            Some(&reason),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// How many releases were signed for a transfer.
+    pub async fn attempt_count(&self, id: &str) -> Result<u64, StoreError> {
+        Ok(transfer_attempts::Entity::find()
+            .filter(transfer_attempts::Column::TransferId.eq(id))
+            .count(self.connection())
+            .await?)
+    }
+
+    /// The newest release attempt of a transfer.
+    pub async fn latest_attempt(
+        &self,
+        id: &str,
+    ) -> Result<Option<transfer_attempts::Model>, StoreError> {
+        Ok(transfer_attempts::Entity::find()
+            .filter(transfer_attempts::Column::TransferId.eq(id))
+            .order_by_desc(transfer_attempts::Column::Id)
+            .one(self.connection())
+            .await?)
+    }
+
+    /// Transfers bound for `dest_chain_id` in any of `statuses`, oldest first.
+    pub async fn transfers_to(
+        &self,
+        dest_chain_id: u64,
+        statuses: &[TransferStatus],
+    ) -> Result<Vec<transfers::Model>, StoreError> {
+        Ok(transfers::Entity::find()
+            .filter(transfers::Column::DestChainId.eq(to_i64("chain id", dest_chain_id)?))
+            .filter(
+                transfers::Column::Status
+                    .is_in(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            )
+            .order_by_asc(transfers::Column::CreatedAtMs)
+            .order_by_asc(transfers::Column::Id)
+            .all(self.connection())
+            .await?)
     }
 
     /// An operator's retry of a `failed` transfer, after fixing its cause: back to `observed`,

@@ -1,0 +1,407 @@
+//! Releases on Solana, exactly once. One [`SolanaExecutor::step`] does, for transfers bound for
+//! the cluster:
+//! - **in flight first** (this is also restart reconciliation: the state is all in the store):
+//!   `signed` (persisted, maybe never sent) → the stored bytes are sent, `broadcast`;
+//!   `broadcast` → by the signature's status: landed → `included`; failed on chain → `failed`
+//!   with the node's reason; not found with its blockhash expired → provably never landing, so
+//!   a new release is signed (a new attempt, `broadcast → signed`); not found, not expired →
+//!   the same bytes are sent again (one signature lands at most once); `included` → finalized
+//!   → `confirmed`.
+//! - **then new releases**: `source_final` (and `awaiting_liquidity`) transfers, oldest first,
+//!   while the vault holds enough of their token; the others wait in `awaiting_liquidity` with
+//!   what the vault holds. Each release is signed, persisted with its signature and blockhash
+//!   expiry, and only then sent.
+//!
+//! A paused cluster gets no new release (in-flight ones are still followed).
+
+use std::collections::HashMap;
+
+use atoll_adapters::capability::{Inclusion, SourceInclusion};
+use atoll_adapters::solana::SolanaChain;
+use atoll_adapters::solana::accounts::decode_token_account;
+use atoll_adapters::solana::releases::{ReleaseRequest, ReleaseStatus, SignedRelease};
+use atoll_core::settings::Settings;
+use atoll_core::{Address, TransferId, TransferStatus};
+use atoll_store::Store;
+use atoll_store::entities::transfers;
+use atoll_store::transfers::SignedAttempt;
+use base64::Engine;
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signature};
+use solana_sdk::transaction::Transaction;
+
+use crate::RelayerError;
+
+/// Releases signed for one transfer whose earlier ones failed on chain, at most.
+const MAX_ATTEMPTS: u64 = 3;
+
+/// What one step did, by transfer id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutorReport {
+    pub sent: Vec<String>,
+    pub resent: Vec<String>,
+    pub included: Vec<String>,
+    pub confirmed: Vec<String>,
+    pub awaiting_liquidity: Vec<String>,
+    pub failed: Vec<(String, String)>,
+}
+
+/// A vault token account as the executor needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Vault {
+    pub account: Pubkey,
+    pub mint: Pubkey,
+    pub decimals: u8,
+    pub token_program: Pubkey,
+}
+
+pub struct SolanaExecutor<'a> {
+    store: &'a Store,
+    chain: &'a SolanaChain,
+    chain_id: u64,
+    relayer: Keypair,
+    priority_fee: u64,
+    /// Vault per mint (base58), from the config.
+    vaults: HashMap<String, (Pubkey, u8)>,
+}
+
+fn rejected(what: &str, reason: impl Into<String>) -> RelayerError {
+    RelayerError::Config(format!("{what}: {}", reason.into()))
+}
+
+impl<'a> SolanaExecutor<'a> {
+    pub fn new(
+        settings: &'a Settings,
+        store: &'a Store,
+        chain: &'a SolanaChain,
+        chain_name: &str,
+    ) -> Result<SolanaExecutor<'a>, RelayerError> {
+        let c = settings
+            .chain(chain_name)
+            .ok_or_else(|| rejected(chain_name, "no such chain in the config"))?;
+        let key = c
+            .relayer_key
+            .as_ref()
+            .ok_or_else(|| rejected(chain_name, "relayer_key is not set"))?;
+        let relayer = atoll_adapters::secrets::solana_keypair(key)?;
+        let mut vaults = HashMap::new();
+        for t in &settings.tokens {
+            for d in t.deployments.iter().filter(|d| d.chain == chain_name) {
+                if let (Address::Solana(mint), Some(Address::Solana(vault))) =
+                    (&d.address, &d.vault)
+                {
+                    vaults.insert(
+                        Pubkey::new_from_array(*mint).to_string(),
+                        (Pubkey::new_from_array(*vault), d.decimals),
+                    );
+                }
+            }
+        }
+        Ok(SolanaExecutor {
+            store,
+            chain,
+            chain_id: c.chain_id.0,
+            relayer,
+            priority_fee: c.priority_fee_micro_lamports,
+            vaults,
+        })
+    }
+
+    /// One pass: follow what is in flight, then sign and send what is queued.
+    pub async fn step(&self) -> Result<ExecutorReport, RelayerError> {
+        let mut report = ExecutorReport::default();
+        self.follow_in_flight(&mut report).await?;
+        let paused = self
+            .store
+            .chain_states()
+            .await?
+            .iter()
+            .any(|c| u64::try_from(c.chain_id).ok() == Some(self.chain_id) && c.paused);
+        if !paused {
+            self.release_queued(&mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn follow_in_flight(&self, report: &mut ExecutorReport) -> Result<(), RelayerError> {
+        use TransferStatus::*;
+        for t in self
+            .store
+            .transfers_to(self.chain_id, &[Signed, Broadcast, Included])
+            .await?
+        {
+            let Some(attempt) = self.store.latest_attempt(&t.id).await? else {
+                // Signed without an attempt cannot happen (written together); say so loudly.
+                tracing::error!(transfer = %t.id, status = %t.status, "in flight without an attempt");
+                continue;
+            };
+            let signature: Signature = attempt
+                .tx_hash
+                .parse()
+                .map_err(|_| rejected(&t.id, format!("stored signature {:?}", attempt.tx_hash)))?;
+            match t.status.as_str() {
+                "signed" => {
+                    // Persisted before sending; the process may have died in between.
+                    self.send_stored(&attempt.raw_tx, &t.id).await?;
+                    self.store
+                        .transition(&t.id, Signed, Broadcast, Some(&format!("sent {signature}")))
+                        .await?;
+                    report.resent.push(t.id.clone());
+                }
+                "broadcast" => {
+                    let lvbh = attempt
+                        .last_valid_block_height
+                        .and_then(|h| u64::try_from(h).ok())
+                        .unwrap_or_default();
+                    match self.chain.release_status(&signature, lvbh).await? {
+                        ReleaseStatus::Landed { slot } => {
+                            self.store
+                                .transition(
+                                    &t.id,
+                                    Broadcast,
+                                    Included,
+                                    Some(&format!("landed in slot {slot}")),
+                                )
+                                .await?;
+                            report.included.push(t.id.clone());
+                        }
+                        ReleaseStatus::Processed { .. } => {}
+                        ReleaseStatus::Failed { reason, .. } => {
+                            // Executed but failed: nothing moved, and this signature is spent.
+                            // Signed again a bounded number of times; then an operator looks.
+                            let why = format!("release {signature} failed on chain: {reason}");
+                            if self.store.attempt_count(&t.id).await? < MAX_ATTEMPTS {
+                                tracing::warn!(transfer = %t.id, %why, "signing the release again");
+                                let vault = self.vault_of(&t).await?;
+                                self.sign_and_send(&t, vault, Broadcast, report).await?;
+                            } else {
+                                tracing::error!(transfer = %t.id, %why, "release keeps failing; left for an operator");
+                            }
+                            report.failed.push((t.id.clone(), why));
+                        }
+                        ReleaseStatus::NotFound { expired: false } => {
+                            self.send_stored(&attempt.raw_tx, &t.id).await?;
+                        }
+                        ReleaseStatus::NotFound { expired: true } => {
+                            // Provably never landing: a new release may be signed.
+                            let vault = self.vault_of(&t).await?;
+                            self.sign_and_send(&t, vault, Broadcast, report).await?;
+                        }
+                    }
+                }
+                _ => {
+                    if let Inclusion::At {
+                        finalized: true, ..
+                    } = self.chain.inclusion(&attempt.tx_hash).await?
+                    {
+                        self.store
+                            .transition(&t.id, Included, Confirmed, Some("finalized"))
+                            .await?;
+                        report.confirmed.push(t.id.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn release_queued(&self, report: &mut ExecutorReport) -> Result<(), RelayerError> {
+        use TransferStatus::*;
+        let queued = self
+            .store
+            .transfers_to(self.chain_id, &[SourceFinal, AwaitingLiquidity])
+            .await?;
+        // What each vault holds now, minus what this pass commits.
+        let mut left: HashMap<Pubkey, u64> = HashMap::new();
+        for t in queued {
+            let vault = self.vault_of(&t).await?;
+            let amount = amount_out(&t)?;
+            let holds = match left.get(&vault.account) {
+                Some(v) => *v,
+                None => self.balance(&vault).await?,
+            };
+            if holds < amount {
+                if t.status == SourceFinal.as_str() {
+                    let why = format!(
+                        "vault {} holds {holds}, the release needs {amount} (raw units)",
+                        vault.account
+                    );
+                    self.store
+                        .transition(&t.id, SourceFinal, AwaitingLiquidity, Some(&why))
+                        .await?;
+                    report.awaiting_liquidity.push(t.id.clone());
+                }
+                left.insert(vault.account, holds);
+                continue;
+            }
+            left.insert(vault.account, holds - amount);
+            let from = if t.status == AwaitingLiquidity.as_str() {
+                self.store
+                    .transition(
+                        &t.id,
+                        AwaitingLiquidity,
+                        SourceFinal,
+                        Some("vault topped up"),
+                    )
+                    .await?;
+                SourceFinal
+            } else {
+                SourceFinal
+            };
+            self.sign_and_send(&t, vault, from, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Signs a release, persists it (attempt + `signed`), then sends it (`broadcast`).
+    async fn sign_and_send(
+        &self,
+        t: &transfers::Model,
+        vault: Vault,
+        from: TransferStatus,
+        report: &mut ExecutorReport,
+    ) -> Result<(), RelayerError> {
+        let signed = self.sign(t, vault).await?;
+        self.persist(t, from, &signed).await?;
+        self.chain.broadcast(&signed).await?;
+        self.store
+            .transition(
+                &t.id,
+                TransferStatus::Signed,
+                TransferStatus::Broadcast,
+                Some(&format!("sent {}", signed.signature)),
+            )
+            .await?;
+        report.sent.push(t.id.clone());
+        Ok(())
+    }
+
+    /// Signs the release of `t` (nothing is sent).
+    pub async fn sign(
+        &self,
+        t: &transfers::Model,
+        vault: Vault,
+    ) -> Result<SignedRelease, RelayerError> {
+        let transfer_id: TransferId =
+            t.id.parse()
+                .map_err(|_| rejected(&t.id, "not a transfer id"))?;
+        let recipient: Pubkey = t
+            .recipient
+            .parse()
+            .map_err(|_| rejected(&t.id, format!("recipient {:?}", t.recipient)))?;
+        let request = ReleaseRequest {
+            transfer_id,
+            mint: vault.mint,
+            decimals: vault.decimals,
+            token_program: vault.token_program,
+            vault: vault.account,
+            recipient,
+            amount: amount_out(t)?,
+            priority_fee_micro_lamports: self.priority_fee,
+        };
+        Ok(self.chain.prepare_release(&self.relayer, &request).await?)
+    }
+
+    /// Persists a signed release before anything is sent.
+    pub async fn persist(
+        &self,
+        t: &transfers::Model,
+        from: TransferStatus,
+        signed: &SignedRelease,
+    ) -> Result<(), RelayerError> {
+        let raw = bincode::serialize(&signed.transaction)
+            .map_err(|e| rejected(&t.id, format!("serialising the release: {e}")))?;
+        self.store
+            .record_signed(
+                &t.id,
+                from,
+                &SignedAttempt {
+                    chain_id: self.chain_id,
+                    nonce: None,
+                    blockhash: Some(signed.blockhash.to_string()),
+                    last_valid_block_height: Some(signed.last_valid_block_height),
+                    tx_hash: signed.signature.to_string(),
+                    raw_tx: base64::engine::general_purpose::STANDARD.encode(raw),
+                    max_fee_per_gas: None,
+                    priority_fee: Some(self.priority_fee.to_string()),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Sends a stored release again, byte for byte.
+    async fn send_stored(&self, raw_tx: &str, id: &str) -> Result<(), RelayerError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(raw_tx)
+            .map_err(|e| rejected(id, format!("stored release: {e}")))?;
+        let transaction: Transaction = bincode::deserialize(&bytes)
+            .map_err(|e| rejected(id, format!("stored release: {e}")))?;
+        let release = SignedRelease {
+            signature: transaction.signatures.first().copied().unwrap_or_default(),
+            blockhash: transaction.message.recent_blockhash,
+            last_valid_block_height: 0,
+            transaction,
+        };
+        match self.chain.broadcast(&release).await {
+            Ok(_) => Ok(()),
+            // Already processed: the status check decides what it became.
+            Err(atoll_adapters::AdapterError::RpcRejected { reason, .. })
+                if reason.contains("already been processed") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The vault holding `t`'s destination token, with its token program.
+    pub async fn vault_of(&self, t: &transfers::Model) -> Result<Vault, RelayerError> {
+        let mint_text = t
+            .dest_token
+            .as_deref()
+            .ok_or_else(|| rejected(&t.id, "no destination token (not approved by the gate)"))?;
+        let (account, decimals) = *self
+            .vaults
+            .get(mint_text)
+            .ok_or_else(|| rejected(&t.id, format!("no vault configured for mint {mint_text}")))?;
+        let mint: Pubkey = mint_text
+            .parse()
+            .map_err(|_| rejected(&t.id, format!("mint {mint_text}")))?;
+        let found = self
+            .chain
+            .accounts(&[account], CommitmentConfig::confirmed())
+            .await?
+            .pop()
+            .flatten()
+            .ok_or_else(|| rejected(&t.id, format!("vault account {account} does not exist")))?;
+        Ok(Vault {
+            account,
+            mint,
+            decimals,
+            token_program: found.owner,
+        })
+    }
+
+    async fn balance(&self, vault: &Vault) -> Result<u64, RelayerError> {
+        let found = self
+            .chain
+            .accounts(&[vault.account], CommitmentConfig::confirmed())
+            .await?
+            .pop()
+            .flatten()
+            .ok_or_else(|| rejected("vault", format!("{} does not exist", vault.account)))?;
+        let account = decode_token_account(&vault.account, &found.owner, &found.data)
+            .map_err(|e| rejected("vault", e.to_string()))?;
+        Ok(account.amount)
+    }
+}
+
+fn amount_out(t: &transfers::Model) -> Result<u64, RelayerError> {
+    t.amount_out
+        .as_deref()
+        .ok_or_else(|| rejected(&t.id, "no amount out (not approved by the gate)"))?
+        .parse()
+        .map_err(|_| rejected(&t.id, format!("amount out {:?} exceeds u64", t.amount_out)))
+}
