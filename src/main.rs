@@ -67,7 +67,7 @@ enum Command {
     Config(commands::config::ConfigCommand),
     /// Apply (or roll back) database migrations on SQLite or PostgreSQL.
     Migrate(commands::migrate::MigrateArgs),
-    /// Index pools (events, state, yields) of the configured chains, and Solana vault deposits.
+    /// Index pools (events, state, yields) and bridge deposits of the configured chains.
     Index(commands::index::IndexArgs),
     /// The indexed pools and their yields (DefiLlama-shaped records; rates as fractions in JSON).
     Pools(commands::pools::PoolsArgs),
