@@ -142,10 +142,18 @@ impl<'a> SolanaExecutor<'a> {
                 .map_err(|_| rejected(&t.id, format!("stored signature {:?}", attempt.tx_hash)))?;
             match t.status.as_str() {
                 "signed" => {
-                    // Persisted before sending; the process may have died in between.
-                    self.send_stored(&attempt.raw_tx, &t.id).await?;
+                    // Persisted before sending; the process may have died in between. A node
+                    // refusing it (blockhash gone) is no proof it never landed: the signature's
+                    // status and expiry decide on the next step.
+                    let note = match self.send_stored(&attempt.raw_tx, &t.id).await {
+                        Ok(()) => format!("sent {signature}"),
+                        Err(RelayerError::Adapter(
+                            e @ atoll_adapters::AdapterError::RpcRejected { .. },
+                        )) => format!("send of {signature} refused ({e}); its status decides"),
+                        Err(e) => return Err(e),
+                    };
                     self.store
-                        .transition(&t.id, Signed, Broadcast, Some(&format!("sent {signature}")))
+                        .transition(&t.id, Signed, Broadcast, Some(&note))
                         .await?;
                     report.resent.push(t.id.clone());
                 }
@@ -181,7 +189,13 @@ impl<'a> SolanaExecutor<'a> {
                             report.failed.push((t.id.clone(), why));
                         }
                         ReleaseStatus::NotFound { expired: false } => {
-                            self.send_stored(&attempt.raw_tx, &t.id).await?;
+                            match self.send_stored(&attempt.raw_tx, &t.id).await {
+                                Ok(())
+                                | Err(RelayerError::Adapter(
+                                    atoll_adapters::AdapterError::RpcRejected { .. },
+                                )) => {}
+                                Err(e) => return Err(e),
+                            }
                         }
                         ReleaseStatus::NotFound { expired: true } => {
                             // Provably never landing: a new release may be signed.
@@ -236,7 +250,7 @@ impl<'a> SolanaExecutor<'a> {
                 continue;
             }
             left.insert(vault.account, holds - amount);
-            let from = if t.status == AwaitingLiquidity.as_str() {
+            if t.status == AwaitingLiquidity.as_str() {
                 self.store
                     .transition(
                         &t.id,
@@ -245,11 +259,8 @@ impl<'a> SolanaExecutor<'a> {
                         Some("vault topped up"),
                     )
                     .await?;
-                SourceFinal
-            } else {
-                SourceFinal
-            };
-            self.sign_and_send(&t, vault, from, report).await?;
+            }
+            self.sign_and_send(&t, vault, SourceFinal, report).await?;
         }
         Ok(())
     }
