@@ -261,6 +261,57 @@ pub(crate) async fn orphan_deposits_above<C: ConnectionTrait>(
     Ok((orphaned, at_risk))
 }
 
+/// `from → to` on transfer `id` inside `conn`'s transaction: refused off the state machine's
+/// edges, and when the transfer is no longer in `from` (compare-and-set); the history row with
+/// `reason` is written with it. `extra` sets more columns in the same update.
+async fn move_status_in<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    from: TransferStatus,
+    to: TransferStatus,
+    reason: Option<&str>,
+    extra: Vec<(transfers::Column, sea_orm::Value)>,
+) -> Result<(), StoreError> {
+    if !from.can_become(to) {
+        return Err(StoreError::IllegalTransition {
+            id: id.to_string(),
+            from,
+            to,
+        });
+    }
+    let now = now_ms();
+    let failure = if to == TransferStatus::Failed {
+        reason.map(str::to_string)
+    } else {
+        None
+    };
+    use transfers::Column as C;
+    let mut values: Vec<(C, sea_orm::sea_query::SimpleExpr)> = vec![
+        (C::Status, to.as_str().into()),
+        (C::FailureReason, failure.into()),
+        (C::UpdatedAtMs, now.into()),
+    ];
+    values.extend(extra.into_iter().map(|(c, v)| (c, v.into())));
+    let stmt = Query::update()
+        .table(transfers::Entity)
+        .values(values)
+        .and_where(C::Id.eq(id))
+        .and_where(C::Status.eq(from.as_str()))
+        .to_owned();
+    if conn.execute(&stmt).await?.rows_affected() == 0 {
+        let found = transfers::Entity::find_by_id(id.to_string())
+            .one(conn)
+            .await?
+            .map_or_else(|| "no such transfer".to_string(), |t| t.status);
+        return Err(StoreError::TransferMoved {
+            id: id.to_string(),
+            expected: from,
+            found,
+        });
+    }
+    record_history(conn, id, Some(from), to, reason, now).await
+}
+
 async fn record_history<C: ConnectionTrait>(
     conn: &C,
     id: &str,
@@ -328,47 +379,9 @@ impl Store {
         reason: Option<&str>,
         extra: Vec<(transfers::Column, sea_orm::Value)>,
     ) -> Result<(), StoreError> {
-        if !from.can_become(to) {
-            return Err(StoreError::IllegalTransition {
-                id: id.to_string(),
-                from,
-                to,
-            });
-        }
         let _turn = self.write_turn().await;
         let txn = self.connection().begin().await?;
-        let now = now_ms();
-        let failure = if to == TransferStatus::Failed {
-            reason.map(str::to_string)
-        } else {
-            None
-        };
-        use transfers::Column as C;
-        let mut values: Vec<(C, sea_orm::sea_query::SimpleExpr)> = vec![
-            (C::Status, to.as_str().into()),
-            (C::FailureReason, failure.into()),
-            (C::UpdatedAtMs, now.into()),
-        ];
-        values.extend(extra.into_iter().map(|(c, v)| (c, v.into())));
-        let stmt = Query::update()
-            .table(transfers::Entity)
-            .values(values)
-            .and_where(C::Id.eq(id))
-            .and_where(C::Status.eq(from.as_str()))
-            .to_owned();
-        let moved = txn.execute(&stmt).await?.rows_affected();
-        if moved == 0 {
-            let found = transfers::Entity::find_by_id(id.to_string())
-                .one(&txn)
-                .await?
-                .map_or_else(|| "no such transfer".to_string(), |t| t.status);
-            return Err(StoreError::TransferMoved {
-                id: id.to_string(),
-                expected: from,
-                found,
-            });
-        }
-        record_history(&txn, id, Some(from), to, reason, now).await?;
+        move_status_in(&txn, id, from, to, reason, extra).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -382,37 +395,18 @@ impl Store {
         from: TransferStatus,
         attempt: &SignedAttempt,
     ) -> Result<(), StoreError> {
-        if !from.can_become(TransferStatus::Signed) {
-            return Err(StoreError::IllegalTransition {
-                id: id.to_string(),
-                from,
-                to: TransferStatus::Signed,
-            });
-        }
         let _turn = self.write_turn().await;
         let txn = self.connection().begin().await?;
-        let now = now_ms();
-        use transfers::Column as C;
-        let stmt = Query::update()
-            .table(transfers::Entity)
-            .values([
-                (C::Status, TransferStatus::Signed.as_str().into()),
-                (C::UpdatedAtMs, now.into()),
-            ])
-            .and_where(C::Id.eq(id))
-            .and_where(C::Status.eq(from.as_str()))
-            .to_owned();
-        if txn.execute(&stmt).await?.rows_affected() == 0 {
-            let found = transfers::Entity::find_by_id(id.to_string())
-                .one(&txn)
-                .await?
-                .map_or_else(|| "no such transfer".to_string(), |t| t.status);
-            return Err(StoreError::TransferMoved {
-                id: id.to_string(),
-                expected: from,
-                found,
-            });
-        }
+        let reason = format!("signed {}", attempt.tx_hash);
+        move_status_in(
+            &txn,
+            id,
+            from,
+            TransferStatus::Signed,
+            Some(&reason),
+            Vec::new(),
+        )
+        .await?;
         transfer_attempts::Entity::insert(transfer_attempts::ActiveModel {
             transfer_id: Set(id.to_string()),
             chain_id: Set(to_i64("chain id", attempt.chain_id)?),
@@ -428,20 +422,10 @@ impl Store {
             priority_fee: Set(attempt.priority_fee.clone()),
             status: Set(TransferStatus::Signed.as_str().to_string()),
             error: Set(None),
-            created_at_ms: Set(now),
+            created_at_ms: Set(now_ms()),
             ..Default::default()
         })
         .exec_without_returning(&txn)
-        .await?;
-        let reason = format!("signed {}", attempt.tx_hash);
-        record_history(
-            &txn,
-            id,
-            Some(from),
-            TransferStatus::Signed,
-            Some(&reason),
-            now,
-        )
         .await?;
         txn.commit().await?;
         Ok(())
