@@ -473,10 +473,7 @@ impl Store {
     /// so validation and finality run again. Refused when a release was ever signed for it:
     /// a second one may only follow proof that the first cannot land (reconciliation's job).
     pub async fn retry(&self, id: &str, note: &str) -> Result<(), StoreError> {
-        let signed = transfer_attempts::Entity::find()
-            .filter(transfer_attempts::Column::TransferId.eq(id))
-            .count(self.connection())
-            .await?;
+        let signed = self.attempt_count(id).await?;
         if signed > 0 {
             return Err(StoreError::RetryRefused {
                 id: id.to_string(),
