@@ -87,6 +87,10 @@ impl ChainDemand {
         points.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(y.2.cmp(&x.2)));
         let mut segments = Vec::with_capacity(points.len());
         let (mut a, mut b, mut c, mut e) = (0.0, 0.0, 0.0, 0.0);
+        // Pools between their entry and their cap: when none is left, `b` and `c` are exactly
+        // 0 (subtracting what was added leaves rounding residue that would read as an
+        // uncapped pool: unbounded demand near λ = 0).
+        let mut filling = 0usize;
         let mut prev = f64::INFINITY;
         for (lambda, i, entering) in &points {
             segments.push(Segment {
@@ -100,15 +104,21 @@ impl ChainDemand {
             let p = &pools[*i];
             let root = (p.f * p.t).sqrt();
             if *entering {
+                filling += 1;
                 b += root;
                 c += p.t;
                 e += p.f;
             } else {
+                filling -= 1;
                 b -= root;
                 c -= p.t;
                 e -= p.f;
                 a += p.cap;
                 e += p.gain(p.cap);
+                if filling == 0 {
+                    b = 0.0;
+                    c = 0.0;
+                }
             }
             prev = *lambda;
         }
@@ -120,7 +130,7 @@ impl ChainDemand {
             c,
             e,
         });
-        let max_demand = if b > 0.0 { f64::INFINITY } else { a };
+        let max_demand = if filling > 0 { f64::INFINITY } else { a };
         ChainDemand {
             segments,
             max_demand,
@@ -203,6 +213,30 @@ mod tests {
 
     fn brute_gain(pools: &[PoolCurve], lambda: f64) -> f64 {
         pools.iter().map(|p| p.gain(p.deposit_at(lambda))).sum()
+    }
+
+    #[test]
+    fn every_pool_capped_means_bounded_demand() {
+        // The square roots of these two pools do not cancel exactly in floating point; a
+        // residue once read as an uncapped pool and sent all capital into 284,885 of room.
+        let pools = [
+            PoolCurve {
+                f: 172_980.079_500_930_7,
+                t: 5_044_190.484_139_204,
+                cap: 274_885.466_066_416_3,
+            },
+            PoolCurve {
+                f: 57_570.289_491_988_7,
+                t: 1_804_680.827_990_413,
+                cap: 10_000.0,
+            },
+        ];
+        let d = ChainDemand::new(&pools);
+        let room = 284_885.466_066_416_3;
+        assert_eq!(d.max_demand, room);
+        assert_eq!(d.demand(0.0), room);
+        assert_eq!(d.demand(1e-30), room);
+        assert_eq!(d.marginal_at(room), 0.0);
     }
 
     #[test]
