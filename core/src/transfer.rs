@@ -91,6 +91,9 @@ impl TransferStatus {
             (Signed, Broadcast | Failed) => true,
             // A replacement (fee bump, fresh blockhash) is signed again at the same step.
             (Broadcast, Included | Signed) => true,
+            // Mined, but the vault could not pay (a batch entry's payout failed): nothing
+            // moved, and the release waits for liquidity like one never sent.
+            (Broadcast, AwaitingLiquidity) => true,
             // An inclusion reorged out goes back to waiting on the stored transaction.
             (Included, Confirmed | Broadcast) => true,
             // An operator's retry (or a reorged-out deposit seen again) goes back through

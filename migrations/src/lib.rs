@@ -8,6 +8,7 @@ mod m20261124_000001_initial;
 mod m20261124_000002_yields;
 mod m20261125_000003_fee_counters;
 mod m20261125_000004_relayer_state;
+mod m20261125_000005_release_txs;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_yields::Migration),
             Box::new(m20261125_000003_fee_counters::Migration),
             Box::new(m20261125_000004_relayer_state::Migration),
+            Box::new(m20261125_000005_release_txs::Migration),
         ]
     }
 }

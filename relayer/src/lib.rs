@@ -1,13 +1,37 @@
-//! atoll-relayer: bridge transfers executed exactly once. Built so far: `intake`, what a deposit
-//! must satisfy before anything is signed and the release it becomes; `gate`, which moves
-//! recorded deposits to `source_final` once their source is final enough for their value;
-//! `solana_executor`, which releases on Solana exactly once (the EVM executor is next). The
-//! transfer state machine it drives is `atoll_core::transfer` (the indexer records deposits in
-//! it too).
+//! atoll-relayer: bridge transfers executed exactly once. `intake`: what a deposit must satisfy
+//! before anything is signed and the release it becomes; `gate`: recorded deposits move to
+//! `source_final` once their source is final enough for their value; `evm_executor` and
+//! `solana_executor`: one per destination chain, releasing exactly once; `run`: all of them as
+//! concurrent tasks until shutdown. The transfer state machine it drives is
+//! `atoll_core::transfer` (the indexer records deposits in it too).
 
+pub mod evm_executor;
 pub mod gate;
 pub mod intake;
+pub mod run;
 pub mod solana_executor;
+
+/// What one executor step did, by transfer id (transaction hash for whole-transaction
+/// failures).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutorReport {
+    pub sent: Vec<String>,
+    pub resent: Vec<String>,
+    /// Replaced at the same nonce (EVM) with a higher fee.
+    pub replaced: Vec<String>,
+    pub included: Vec<String>,
+    pub confirmed: Vec<String>,
+    pub awaiting_liquidity: Vec<String>,
+    pub failed: Vec<(String, String)>,
+    /// Signed in dry-run mode: neither persisted nor sent.
+    pub dry_run: Vec<String>,
+}
+
+impl ExecutorReport {
+    pub fn is_idle(&self) -> bool {
+        *self == ExecutorReport::default()
+    }
+}
 
 pub use atoll_core::transfer as state;
 

@@ -36,16 +36,7 @@ use crate::RelayerError;
 /// Releases signed for one transfer whose earlier ones failed on chain, at most.
 const MAX_ATTEMPTS: u64 = 3;
 
-/// What one step did, by transfer id.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExecutorReport {
-    pub sent: Vec<String>,
-    pub resent: Vec<String>,
-    pub included: Vec<String>,
-    pub confirmed: Vec<String>,
-    pub awaiting_liquidity: Vec<String>,
-    pub failed: Vec<(String, String)>,
-}
+pub use crate::ExecutorReport;
 
 /// A vault token account as the executor needs it.
 #[derive(Debug, Clone, Copy)]

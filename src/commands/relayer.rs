@@ -7,8 +7,9 @@
 //! - `retry ID`: a failed transfer back through validation and finality, after the operator
 //!   fixed its cause; refused when a release was ever signed for it.
 //! - `pause CHAIN` / `resume CHAIN`: stop or restart releases to a chain (kept in the store).
-//!
-//! The executor that signs and sends releases (`relayer run`) is not built yet.
+//! - `run`: the relayer itself: the indexer following every chain (deposits, pools), the
+//!   finality gate per source chain and an executor per destination chain, until Ctrl-C or
+//!   SIGTERM; each task finishes its step, and a kill at any point is safe too.
 
 use std::path::PathBuf;
 
@@ -22,6 +23,8 @@ use crate::BadInput;
 
 #[derive(Subcommand)]
 pub enum RelayerCommand {
+    /// Relay: index deposits, wait for their finality, release them on their destination.
+    Run(RunArgs),
     /// Per chain: paused or not, transfers by stage, oldest pending, vault balances.
     Status(Common),
     /// Transfers, newest first.
@@ -34,6 +37,21 @@ pub enum RelayerCommand {
     Pause(PauseArgs),
     /// Restart releases to a paused chain.
     Resume(ResumeArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Simulate and sign releases, but neither persist nor send them (overrides the config).
+    #[arg(long)]
+    dry_run: bool,
+    /// Do not run the indexer in this process (another `atoll index` records deposits).
+    #[arg(long)]
+    no_index: bool,
+    /// How often idle tasks poll their chain, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    poll_ms: u64,
 }
 
 #[derive(Args)]
@@ -104,6 +122,7 @@ pub struct ShowArgs {
 
 pub async fn run(cmd: RelayerCommand) -> anyhow::Result<()> {
     match cmd {
+        RelayerCommand::Run(args) => relay(args).await,
         RelayerCommand::Status(common) => status(common).await,
         RelayerCommand::List(args) => list(args).await,
         RelayerCommand::Show(args) => show(args).await,
@@ -111,6 +130,68 @@ pub async fn run(cmd: RelayerCommand) -> anyhow::Result<()> {
         RelayerCommand::Pause(args) => pause(&args.common, &args.chain, true, args.reason).await,
         RelayerCommand::Resume(args) => pause(&args.common, &args.chain, false, None).await,
     }
+}
+
+async fn relay(args: RunArgs) -> anyhow::Result<()> {
+    let (mut settings, store) = open(&args.common).await?;
+    if args.dry_run {
+        settings.relayer.dry_run = true;
+    }
+    if args.poll_ms == 0 {
+        return Err(BadInput("--poll-ms must be at least 1".into()).into());
+    }
+    store.register_settings(&settings).await?;
+    let settings = std::sync::Arc::new(settings);
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let options = atoll_relayer::run::RunOptions {
+        poll_interval: std::time::Duration::from_millis(args.poll_ms),
+        ..Default::default()
+    };
+    tracing::info!(
+        dry_run = settings.relayer.dry_run,
+        chains = settings.chains.len(),
+        "relayer starting"
+    );
+    crate::out!(
+        "relaying between {} chain(s){}; Ctrl-C stops",
+        settings.chains.len(),
+        if settings.relayer.dry_run {
+            " (dry run: nothing is sent)"
+        } else {
+            ""
+        }
+    );
+    let relayer = atoll_relayer::run::run(settings.clone(), store.clone(), options, shutdown);
+    let indexer = async {
+        if args.no_index {
+            return std::future::pending::<()>().await;
+        }
+        let results = atoll_indexer::run(
+            &settings,
+            &store,
+            &[],
+            atoll_indexer::Mode::Follow,
+            std::sync::Arc::new(|_| {}),
+        )
+        .await;
+        for (chain, result) in results {
+            if let Err(e) = result {
+                tracing::error!(%chain, error = %e, "indexer stopped");
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::pin!(relayer);
+    tokio::select! {
+        r = &mut relayer => r?,
+        () = indexer => {}
+        () = crate::shutdown_signal() => {
+            crate::out!("stopping: every task finishes its step");
+            let _ = stop.send(true);
+            relayer.await?;
+        }
+    }
+    Ok(())
 }
 
 fn transfer_id(input: &str) -> anyhow::Result<String> {

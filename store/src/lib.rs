@@ -6,6 +6,7 @@ mod error;
 pub mod ingest;
 mod queries;
 pub mod records;
+pub mod release_txs;
 pub mod test_support;
 pub mod transfers;
 

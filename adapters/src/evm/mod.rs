@@ -6,6 +6,7 @@ pub mod abi;
 pub mod discovery;
 pub mod events;
 pub mod logs;
+pub mod releases;
 pub mod rpc;
 pub mod state;
 

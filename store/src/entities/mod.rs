@@ -8,6 +8,7 @@ pub mod pool_hourly;
 pub mod pool_snapshots;
 pub mod pools;
 pub mod positions;
+pub mod release_txs;
 pub mod tokens;
 pub mod transfer_attempts;
 pub mod transfer_history;

@@ -1,0 +1,518 @@
+//! Releases on an EVM chain through `BridgeVault.releaseBatch`: simulation (`eth_call`) and gas
+//! estimation before signing, fees (EIP-1559 or a legacy gas price), signing offline so the
+//! bytes can be persisted before they are sent, sending those exact bytes (again, after a
+//! restart or a drop), and reading what a mined transaction did to each transfer from its logs.
+//!
+//! Send errors are sorted into what the nonce manager acts on: the node already has the
+//! transaction, the nonce is already used, or a transaction at that nonce pays more.
+
+use alloy::eips::{BlockId, BlockNumberOrTag, Encodable2718};
+use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolCall, SolEvent};
+
+use super::EvmChain;
+use super::abi::{BridgeVault, IERC20};
+use crate::AdapterError;
+
+/// One entry of a `releaseBatch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvmRelease {
+    pub id: B256,
+    pub token: Address,
+    pub recipient: Address,
+    pub amount: U256,
+}
+
+/// What a transaction pays for gas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GasFees {
+    Eip1559 { max_fee: u128, priority_fee: u128 },
+    Legacy { gas_price: u128 },
+}
+
+impl GasFees {
+    /// The most a unit of gas may cost (max fee, or the gas price).
+    pub fn ceiling(&self) -> u128 {
+        match *self {
+            GasFees::Eip1559 { max_fee, .. } => max_fee,
+            GasFees::Legacy { gas_price } => gas_price,
+        }
+    }
+
+    pub fn priority(&self) -> Option<u128> {
+        match *self {
+            GasFees::Eip1559 { priority_fee, .. } => Some(priority_fee),
+            GasFees::Legacy { .. } => None,
+        }
+    }
+
+    /// A replacement's fees: at least `min_bump_pct` % over `self` on every component (what
+    /// nodes require to replace at the same nonce), at least the current estimate, and never
+    /// over `max_multiple` × the current estimate. `None` when the ceiling does not leave room
+    /// for the minimum bump: the transaction keeps waiting rather than running the fee away.
+    pub fn bumped(
+        &self,
+        estimate: GasFees,
+        min_bump_pct: u128,
+        max_multiple: f64,
+    ) -> Option<GasFees> {
+        let up = |v: u128| {
+            v.saturating_mul(100 + min_bump_pct)
+                .div_ceil(100)
+                .max(v.saturating_add(1))
+        };
+        let cap = |v: u128| {
+            // f64 holds wei amounts to 2^53 exactly; fee caps beyond that are not precise
+            // anyway and the ceiling only needs to bound.
+            (v as f64 * max_multiple) as u128
+        };
+        match (*self, estimate) {
+            (
+                GasFees::Eip1559 {
+                    max_fee,
+                    priority_fee,
+                },
+                GasFees::Eip1559 {
+                    max_fee: est_fee,
+                    priority_fee: est_tip,
+                },
+            ) => {
+                let new_fee = up(max_fee).max(est_fee);
+                let new_tip = up(priority_fee).max(est_tip).min(new_fee);
+                (new_fee <= cap(est_fee) && new_tip >= up(priority_fee)).then_some(
+                    GasFees::Eip1559 {
+                        max_fee: new_fee,
+                        priority_fee: new_tip,
+                    },
+                )
+            }
+            (GasFees::Legacy { gas_price }, GasFees::Legacy { gas_price: est }) => {
+                let new = up(gas_price).max(est);
+                (new <= cap(est)).then_some(GasFees::Legacy { gas_price: new })
+            }
+            // The chain's fee model changed under a pending transaction: start from the estimate.
+            (_, estimate) => Some(estimate),
+        }
+    }
+}
+
+/// A signed release transaction, not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedReleaseTx {
+    pub hash: B256,
+    pub nonce: u64,
+    pub gas_limit: u64,
+    pub fees: GasFees,
+    /// The EIP-2718 envelope, as sent.
+    pub raw: Bytes,
+}
+
+/// How a node took a raw transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Accepted,
+    /// It already has this very transaction (a resend).
+    AlreadyKnown,
+    /// The nonce is used by a mined transaction (ours or not).
+    NonceTooLow,
+    /// Another transaction waits at this nonce and pays as much or more.
+    Underpriced,
+}
+
+/// What a mined release transaction did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseReceipt {
+    pub block_number: u64,
+    pub block_hash: B256,
+    /// False when the whole transaction reverted: nothing moved.
+    pub success: bool,
+    pub released: Vec<B256>,
+    /// Already processed before this transaction (released earlier).
+    pub skipped: Vec<B256>,
+    /// The payout failed (e.g. the vault lacked the token): not processed, nothing moved.
+    pub failed: Vec<B256>,
+}
+
+fn batch_call(releases: &[EvmRelease]) -> Bytes {
+    let entries = releases
+        .iter()
+        .map(|r| BridgeVault::Release {
+            id: r.id,
+            token: r.token,
+            recipient: r.recipient,
+            amount: r.amount,
+        })
+        .collect();
+    BridgeVault::releaseBatchCall { releases: entries }
+        .abi_encode()
+        .into()
+}
+
+fn request(from: Address, vault: Address, releases: &[EvmRelease]) -> TransactionRequest {
+    TransactionRequest::default()
+        .with_from(from)
+        .with_to(vault)
+        .with_input(batch_call(releases))
+}
+
+impl EvmChain {
+    /// Runs the batch as `from` without sending it: how many entries would pay out. A revert
+    /// (vault paused, `from` not a relayer) is `RpcRejected` with the node's reason.
+    pub async fn simulate_release_batch(
+        &self,
+        vault: Address,
+        from: Address,
+        releases: &[EvmRelease],
+    ) -> Result<u64, AdapterError> {
+        let tx = request(from, vault, releases);
+        let out = self
+            .rpc
+            .call("eth_call", |p| {
+                let tx = tx.clone();
+                async move { p.call(tx).await }
+            })
+            .await?;
+        let released = BridgeVault::releaseBatchCall::abi_decode_returns(&out).map_err(|e| {
+            AdapterError::RpcRejected {
+                chain: self.name.clone(),
+                method: "eth_call",
+                endpoint: String::new(),
+                reason: format!("releaseBatch returned undecodable data: {e}"),
+            }
+        })?;
+        Ok(u64::try_from(released).unwrap_or(u64::MAX))
+    }
+
+    pub async fn estimate_release_batch_gas(
+        &self,
+        vault: Address,
+        from: Address,
+        releases: &[EvmRelease],
+    ) -> Result<u64, AdapterError> {
+        let tx = request(from, vault, releases);
+        self.rpc
+            .call("eth_estimateGas", |p| {
+                let tx = tx.clone();
+                async move { p.estimate_gas(tx).await }
+            })
+            .await
+    }
+
+    /// The fees a transaction should offer now.
+    pub async fn fee_estimate(&self, eip1559: bool) -> Result<GasFees, AdapterError> {
+        if eip1559 {
+            let e = self
+                .rpc
+                .call("eth_feeHistory", |p| async move {
+                    p.estimate_eip1559_fees().await
+                })
+                .await?;
+            Ok(GasFees::Eip1559 {
+                max_fee: e.max_fee_per_gas,
+                priority_fee: e.max_priority_fee_per_gas,
+            })
+        } else {
+            let gas_price = self
+                .rpc
+                .call("eth_gasPrice", |p| async move { p.get_gas_price().await })
+                .await?;
+            Ok(GasFees::Legacy { gas_price })
+        }
+    }
+
+    /// Signs a `releaseBatch` offline.
+    pub async fn sign_release_batch(
+        &self,
+        signer: &PrivateKeySigner,
+        vault: Address,
+        releases: &[EvmRelease],
+        nonce: u64,
+        gas_limit: u64,
+        fees: GasFees,
+    ) -> Result<SignedReleaseTx, AdapterError> {
+        let tx = request(signer.address(), vault, releases);
+        self.sign(signer, tx, nonce, gas_limit, fees).await
+    }
+
+    /// Signs a no-op (0 value to itself) at `nonce`: fills a nonce gap so later transactions
+    /// can be mined.
+    pub async fn sign_gap_filler(
+        &self,
+        signer: &PrivateKeySigner,
+        nonce: u64,
+        fees: GasFees,
+    ) -> Result<SignedReleaseTx, AdapterError> {
+        let tx = TransactionRequest::default()
+            .with_from(signer.address())
+            .with_to(signer.address())
+            .with_value(U256::ZERO);
+        self.sign(signer, tx, nonce, 21_000, fees).await
+    }
+
+    async fn sign(
+        &self,
+        signer: &PrivateKeySigner,
+        tx: TransactionRequest,
+        nonce: u64,
+        gas_limit: u64,
+        fees: GasFees,
+    ) -> Result<SignedReleaseTx, AdapterError> {
+        let mut tx = tx
+            .with_chain_id(self.chain_id)
+            .with_nonce(nonce)
+            .with_gas_limit(gas_limit);
+        match fees {
+            GasFees::Eip1559 {
+                max_fee,
+                priority_fee,
+            } => {
+                tx = tx
+                    .with_max_fee_per_gas(max_fee)
+                    .with_max_priority_fee_per_gas(priority_fee);
+            }
+            GasFees::Legacy { gas_price } => tx = tx.with_gas_price(gas_price),
+        }
+        let wallet = EthereumWallet::from(signer.clone());
+        let envelope = tx
+            .build(&wallet)
+            .await
+            .map_err(|e| AdapterError::RpcRejected {
+                chain: self.name.clone(),
+                method: "sign",
+                endpoint: String::new(),
+                reason: format!("building the release transaction: {e}"),
+            })?;
+        Ok(SignedReleaseTx {
+            hash: *envelope.tx_hash(),
+            nonce,
+            gas_limit,
+            fees,
+            raw: envelope.encoded_2718().into(),
+        })
+    }
+
+    /// Sends signed bytes. Sending the same bytes twice is harmless (one hash, one nonce), so
+    /// transient faults are retried like any call.
+    pub async fn send_raw(&self, raw: &Bytes) -> Result<SendOutcome, AdapterError> {
+        let result = self
+            .rpc
+            .call("eth_sendRawTransaction", |p| {
+                let raw = raw.clone();
+                async move { p.send_raw_transaction(&raw).await.map(|_| ()) }
+            })
+            .await;
+        match result {
+            Ok(()) => Ok(SendOutcome::Accepted),
+            Err(AdapterError::RpcRejected { reason, .. }) if is_already_known(&reason) => {
+                Ok(SendOutcome::AlreadyKnown)
+            }
+            Err(AdapterError::RpcRejected { reason, .. }) if is_nonce_too_low(&reason) => {
+                Ok(SendOutcome::NonceTooLow)
+            }
+            Err(AdapterError::RpcRejected { reason, .. }) if is_underpriced(&reason) => {
+                Ok(SendOutcome::Underpriced)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Transactions of `account` mined so far (its next nonce on chain, pending ones aside).
+    pub async fn mined_nonce(&self, account: Address) -> Result<u64, AdapterError> {
+        self.rpc
+            .call("eth_getTransactionCount", move |p| async move {
+                p.get_transaction_count(account)
+                    .block_id(BlockId::Number(BlockNumberOrTag::Latest))
+                    .await
+            })
+            .await
+    }
+
+    /// Whether the node knows the transaction (in its pool or mined).
+    pub async fn knows_transaction(&self, hash: B256) -> Result<bool, AdapterError> {
+        Ok(self
+            .rpc
+            .call("eth_getTransactionByHash", move |p| async move {
+                p.get_transaction_by_hash(hash).await
+            })
+            .await?
+            .is_some())
+    }
+
+    /// The receipt of a mined release transaction, read per transfer from the vault's logs.
+    pub async fn release_receipt(
+        &self,
+        hash: B256,
+        vault: Address,
+    ) -> Result<Option<ReleaseReceipt>, AdapterError> {
+        let Some(receipt) = self
+            .rpc
+            .call("eth_getTransactionReceipt", move |p| async move {
+                p.get_transaction_receipt(hash).await
+            })
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (Some(block_number), Some(block_hash)) = (receipt.block_number, receipt.block_hash)
+        else {
+            return Ok(None);
+        };
+        let mut out = ReleaseReceipt {
+            block_number,
+            block_hash,
+            success: receipt.status(),
+            released: Vec::new(),
+            skipped: Vec::new(),
+            failed: Vec::new(),
+        };
+        for log in receipt.inner.logs() {
+            if log.address() != vault {
+                continue;
+            }
+            let inner = &log.inner;
+            if let Ok(e) = BridgeVault::TransferReleased::decode_log(inner) {
+                out.released.push(e.data.id);
+            } else if let Ok(e) = BridgeVault::ReleaseSkipped::decode_log(inner) {
+                out.skipped.push(e.data.id);
+            } else if let Ok(e) = BridgeVault::ReleaseFailed::decode_log(inner) {
+                out.failed.push(e.data.id);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// `processed(id)` on the vault at `block`: whether a release for `id` was executed.
+    pub async fn processed(
+        &self,
+        vault: Address,
+        id: B256,
+        block: BlockNumberOrTag,
+    ) -> Result<bool, AdapterError> {
+        let tx = TransactionRequest::default()
+            .with_to(vault)
+            .with_input(Bytes::from(
+                BridgeVault::processedCall::new((id,)).abi_encode(),
+            ));
+        let out = self
+            .rpc
+            .call("eth_call", |p| {
+                let tx = tx.clone();
+                async move { p.call(tx).block(BlockId::Number(block)).await }
+            })
+            .await?;
+        BridgeVault::processedCall::abi_decode_returns(&out).map_err(|e| {
+            AdapterError::RpcRejected {
+                chain: self.name.clone(),
+                method: "eth_call",
+                endpoint: String::new(),
+                reason: format!("processed() returned undecodable data: {e}"),
+            }
+        })
+    }
+
+    /// An ERC-20 balance.
+    pub async fn token_balance(
+        &self,
+        token: Address,
+        holder: Address,
+    ) -> Result<U256, AdapterError> {
+        let tx = TransactionRequest::default()
+            .with_to(token)
+            .with_input(Bytes::from(
+                IERC20::balanceOfCall { account: holder }.abi_encode(),
+            ));
+        let out = self
+            .rpc
+            .call("eth_call", |p| {
+                let tx = tx.clone();
+                async move { p.call(tx).await }
+            })
+            .await?;
+        IERC20::balanceOfCall::abi_decode_returns(&out).map_err(|e| AdapterError::RpcRejected {
+            chain: self.name.clone(),
+            method: "eth_call",
+            endpoint: String::new(),
+            reason: format!("balanceOf returned undecodable data: {e}"),
+        })
+    }
+}
+
+fn is_already_known(reason: &str) -> bool {
+    let r = reason.to_lowercase();
+    r.contains("already known") || r.contains("already imported") || r.contains("known transaction")
+}
+
+fn is_nonce_too_low(reason: &str) -> bool {
+    let r = reason.to_lowercase();
+    r.contains("nonce too low")
+        || r.contains("nonce has already been used")
+        || r.contains("oldnonce")
+}
+
+fn is_underpriced(reason: &str) -> bool {
+    let r = reason.to_lowercase();
+    r.contains("replacement transaction underpriced") || r.contains("underpriced")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bumps_are_at_least_ten_percent_and_at_most_the_multiple() {
+        let est = GasFees::Eip1559 {
+            max_fee: 100,
+            priority_fee: 10,
+        };
+        let last = GasFees::Eip1559 {
+            max_fee: 100,
+            priority_fee: 10,
+        };
+        assert_eq!(
+            last.bumped(est, 10, 3.0),
+            Some(GasFees::Eip1559 {
+                max_fee: 110,
+                priority_fee: 11
+            })
+        );
+        // A rising market: the estimate wins over +10%.
+        let risen = GasFees::Eip1559 {
+            max_fee: 200,
+            priority_fee: 20,
+        };
+        assert_eq!(last.bumped(risen, 10, 3.0), Some(risen));
+        // Already at 3× the estimate: no further bump.
+        let high = GasFees::Eip1559 {
+            max_fee: 290,
+            priority_fee: 29,
+        };
+        assert_eq!(high.bumped(est, 10, 3.0), None);
+        // Repeated bumps stop at the ceiling.
+        let mut fees = last;
+        let mut bumps = 0;
+        while let Some(next) = fees.bumped(est, 10, 3.0) {
+            assert!(next.ceiling() >= fees.ceiling() * 110 / 100);
+            assert!(next.ceiling() <= 300);
+            fees = next;
+            bumps += 1;
+        }
+        assert!(bumps > 5 && bumps < 20, "{bumps}");
+        let legacy = GasFees::Legacy { gas_price: 1_000 };
+        assert_eq!(
+            legacy.bumped(legacy, 10, 3.0),
+            Some(GasFees::Legacy { gas_price: 1_100 })
+        );
+    }
+
+    #[test]
+    fn send_errors_are_sorted() {
+        assert!(is_nonce_too_low("nonce too low: next nonce 5, tx nonce 3"));
+        assert!(is_underpriced("replacement transaction underpriced"));
+        assert!(is_already_known("already known"));
+        assert!(!is_nonce_too_low("execution reverted"));
+    }
+}

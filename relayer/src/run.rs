@@ -1,0 +1,255 @@
+//! The relayer as a service: for every configured chain, a gate task (its deposits, as the
+//! source) and an executor task (releases bound for it), each on its own tokio task, so a
+//! chain whose RPC is dead slows only its own tasks. Each task steps until there is nothing to
+//! do, then polls; an error is logged and retried with backoff, never fatal to the others.
+//! Shutdown lets every task finish its current step (all state is persisted at each step, so
+//! being killed instead is safe too: that is what restart reconciliation is for).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use atoll_adapters::evm::{EvmChain, RetryPolicy};
+use atoll_adapters::solana::SolanaChain;
+use atoll_core::ChainKind;
+use atoll_core::settings::Settings;
+use atoll_store::Store;
+use tokio::sync::watch;
+
+use crate::evm_executor::EvmExecutor;
+use crate::solana_executor::SolanaExecutor;
+use crate::{ExecutorReport, RelayerError};
+
+/// How often idle tasks look again, and the longest backoff after errors.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    pub poll_interval: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            poll_interval: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Waits `d`, or less when shutdown is asked; true when it was.
+async fn pause(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    if *shutdown.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
+    }
+}
+
+fn backoff(options: &RunOptions, errors: u32) -> Duration {
+    options
+        .poll_interval
+        .saturating_mul(1u32 << errors.min(8))
+        .min(options.max_backoff)
+}
+
+fn log_step(chain: &str, r: &ExecutorReport) {
+    if r.is_idle() {
+        return;
+    }
+    tracing::info!(
+        chain,
+        sent = r.sent.len(),
+        resent = r.resent.len(),
+        replaced = r.replaced.len(),
+        included = r.included.len(),
+        confirmed = r.confirmed.len(),
+        awaiting_liquidity = r.awaiting_liquidity.len(),
+        failed = r.failed.len(),
+        dry_run = r.dry_run.len(),
+        "executor step"
+    );
+    for (what, why) in &r.failed {
+        tracing::warn!(chain, %what, %why, "release problem");
+    }
+}
+
+/// Runs gates and executors for every configured chain until `shutdown` turns true.
+pub async fn run(
+    settings: Arc<Settings>,
+    store: Store,
+    options: RunOptions,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), RelayerError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for chain in &settings.chains {
+        let name = chain.name.clone();
+        match chain.kind {
+            ChainKind::Evm => {
+                let adapter = Arc::new(EvmChain::new(chain, RetryPolicy::default())?);
+                tasks.spawn(gate_task(
+                    settings.clone(),
+                    store.clone(),
+                    name.clone(),
+                    GateChain::Evm(adapter.clone()),
+                    options,
+                    shutdown.clone(),
+                ));
+                if chain.relayer_key.is_some() && chain.bridge_vault.is_some() {
+                    tasks.spawn(evm_task(
+                        settings.clone(),
+                        store.clone(),
+                        name,
+                        adapter,
+                        options,
+                        shutdown.clone(),
+                    ));
+                } else {
+                    tracing::warn!(chain = %name, "no relayer_key or bridge_vault: nothing is released on this chain");
+                }
+            }
+            ChainKind::Solana => {
+                let adapter = Arc::new(SolanaChain::new(chain, RetryPolicy::default())?);
+                tasks.spawn(gate_task(
+                    settings.clone(),
+                    store.clone(),
+                    name.clone(),
+                    GateChain::Solana(adapter.clone()),
+                    options,
+                    shutdown.clone(),
+                ));
+                if chain.relayer_key.is_some() {
+                    tasks.spawn(solana_task(
+                        settings.clone(),
+                        store.clone(),
+                        name,
+                        adapter,
+                        options,
+                        shutdown.clone(),
+                    ));
+                } else {
+                    tracing::warn!(chain = %name, "no relayer_key: nothing is released on this chain");
+                }
+            }
+        }
+    }
+    let mut first_error = None;
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "relayer task stopped");
+                first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "relayer task panicked");
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+enum GateChain {
+    Evm(Arc<EvmChain>),
+    Solana(Arc<SolanaChain>),
+}
+
+async fn gate_task(
+    settings: Arc<Settings>,
+    store: Store,
+    name: String,
+    chain: GateChain,
+    options: RunOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), RelayerError> {
+    let mut errors = 0u32;
+    loop {
+        let result = match &chain {
+            GateChain::Evm(c) => crate::gate::pass(&settings, &store, &name, c.as_ref()).await,
+            GateChain::Solana(c) => crate::gate::pass(&settings, &store, &name, c.as_ref()).await,
+        };
+        let wait = match result {
+            Ok(r) => {
+                errors = 0;
+                if !r.approved.is_empty() || !r.refused.is_empty() {
+                    tracing::info!(chain = %name, approved = r.approved.len(), refused = r.refused.len(), waiting = r.waiting.len(), "finality gate");
+                }
+                for (id, why) in &r.refused {
+                    tracing::warn!(chain = %name, transfer = %id, %why, "deposit refused");
+                }
+                options.poll_interval
+            }
+            Err(e) => {
+                errors = errors.saturating_add(1);
+                tracing::warn!(chain = %name, error = %e, "finality gate failed; retrying");
+                backoff(&options, errors)
+            }
+        };
+        if pause(wait, &mut shutdown).await {
+            return Ok(());
+        }
+    }
+}
+
+async fn evm_task(
+    settings: Arc<Settings>,
+    store: Store,
+    name: String,
+    chain: Arc<EvmChain>,
+    options: RunOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), RelayerError> {
+    let mut executor = EvmExecutor::new(&settings, &store, &chain, &name)?;
+    let mut errors = 0u32;
+    loop {
+        let wait = match executor.step().await {
+            Ok(r) => {
+                errors = 0;
+                log_step(&name, &r);
+                // More may be ready right away (a full batch went out): step again at once.
+                if r.sent.is_empty() && r.included.is_empty() {
+                    options.poll_interval
+                } else {
+                    Duration::ZERO
+                }
+            }
+            Err(e) => {
+                errors = errors.saturating_add(1);
+                tracing::warn!(chain = %name, error = %e, "executor step failed; retrying");
+                backoff(&options, errors)
+            }
+        };
+        if pause(wait, &mut shutdown).await {
+            return Ok(());
+        }
+    }
+}
+
+async fn solana_task(
+    settings: Arc<Settings>,
+    store: Store,
+    name: String,
+    chain: Arc<SolanaChain>,
+    options: RunOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), RelayerError> {
+    let executor = SolanaExecutor::new(&settings, &store, &chain, &name)?;
+    let mut errors = 0u32;
+    loop {
+        let wait = match executor.step().await {
+            Ok(r) => {
+                errors = 0;
+                log_step(&name, &r);
+                options.poll_interval
+            }
+            Err(e) => {
+                errors = errors.saturating_add(1);
+                tracing::warn!(chain = %name, error = %e, "executor step failed; retrying");
+                backoff(&options, errors)
+            }
+        };
+        if pause(wait, &mut shutdown).await {
+            return Ok(());
+        }
+    }
+}

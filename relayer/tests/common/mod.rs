@@ -1,0 +1,172 @@
+//! Helpers the relayer's end-to-end tests share: deposits straight into a devnet BridgeVault,
+//! balances read from the chains, and the loop that drives indexer, gate and executors in one
+//! process until a condition holds on the store.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, FixedBytes, U256};
+use alloy::providers::Provider;
+use atoll_adapters::evm::{EvmChain, RetryPolicy};
+use atoll_adapters::solana::SolanaChain;
+use atoll_core::settings::Settings;
+use atoll_devnet::Devnet;
+use atoll_devnet::contracts::{BridgeVault, TestToken};
+use atoll_devnet::evm::{self, Role};
+use atoll_indexer::Mode;
+use atoll_relayer::ExecutorReport;
+use atoll_relayer::evm_executor::EvmExecutor;
+use atoll_relayer::solana_executor::SolanaExecutor;
+use atoll_store::Store;
+
+pub fn settings(net: &Devnet, dir: &std::path::Path) -> Settings {
+    let text = std::fs::read_to_string(&net.state.config_path).unwrap();
+    Settings::parse(&text, Vec::<(String, String)>::new(), dir).unwrap()
+}
+
+pub async fn store(settings: &Settings, dir: &std::path::Path) -> Store {
+    let store = atoll_store::test_support::sqlite_in(dir).await.unwrap();
+    store.migrate_up().await.unwrap();
+    store.register_settings(settings).await.unwrap();
+    store
+}
+
+/// The devnet user's address on an EVM chain, as a deposit's bytes32 recipient.
+pub fn evm_user(net: &Devnet, chain: &str) -> [u8; 32] {
+    let user = net
+        .state
+        .evm_chain(chain)
+        .unwrap()
+        .account(Role::User)
+        .unwrap();
+    let mut b = [0u8; 32];
+    b[12..].copy_from_slice(user.as_slice());
+    b
+}
+
+/// A deposit of `raw` units of `symbol` from the devnet user on EVM chain `from`.
+pub async fn deposit(
+    net: &Devnet,
+    from: &str,
+    symbol: &str,
+    raw: U256,
+    dst_chain_id: u64,
+    recipient: [u8; 32],
+) -> String {
+    let chain = net.state.evm_chain(from).unwrap();
+    let token = chain.token(symbol).unwrap();
+    let p = evm::provider_for(&chain.rpc_url, Role::User).unwrap();
+    let vault = BridgeVault::new(chain.bridge_vault, &p);
+    let call = vault.deposit(
+        token.address,
+        raw,
+        dst_chain_id,
+        FixedBytes::from(recipient),
+    );
+    let receipt = evm::send(&p, call.into_transaction_request(), from, "deposit")
+        .await
+        .unwrap();
+    format!("{:#x}", receipt.transaction_hash)
+}
+
+pub async fn evm_balance(net: &Devnet, chain: &str, token: Address, holder: Address) -> U256 {
+    let c = net.state.evm_chain(chain).unwrap();
+    let p = evm::provider_for(&c.rpc_url, Role::Deployer).unwrap();
+    TestToken::new(token, &p)
+        .balanceOf(holder)
+        .call()
+        .await
+        .unwrap()
+}
+
+pub async fn mine(net: &Devnet, blocks: u64) {
+    for c in &net.state.evm {
+        let node = evm::provider_for(&c.rpc_url, Role::Deployer).unwrap();
+        let _: serde_json::Value = node
+            .raw_request("anvil_mine".into(), (blocks,))
+            .await
+            .unwrap();
+    }
+}
+
+/// Indexer, gate and executors of every devnet chain, stepped in one process.
+pub struct Relay<'a> {
+    pub settings: &'a Settings,
+    pub store: &'a Store,
+    pub evm: Vec<(String, &'a EvmChain)>,
+    pub solana: Option<&'a SolanaChain>,
+}
+
+pub fn chains(settings: &Settings) -> (Vec<(String, EvmChain)>, Option<SolanaChain>) {
+    let evm = ["ethereum", "bsc"]
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                EvmChain::new(settings.chain(n).unwrap(), RetryPolicy::default()).unwrap(),
+            )
+        })
+        .collect();
+    let solana = settings
+        .chain("solana")
+        .map(|c| SolanaChain::new(c, RetryPolicy::default()).unwrap());
+    (evm, solana)
+}
+
+impl Relay<'_> {
+    /// Steps everything until `done` holds on the store (mining a block per round so EVM
+    /// deposits and releases reach finality), at most `rounds` times. The reports of every
+    /// executor step, in order.
+    pub async fn until<F, Fut>(&self, net: &Devnet, rounds: u32, done: F) -> Vec<ExecutorReport>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let mut evm_executors: Vec<EvmExecutor<'_>> = self
+            .evm
+            .iter()
+            .map(|(n, c)| EvmExecutor::new(self.settings, self.store, c, n).unwrap())
+            .collect();
+        let solana_executor = self
+            .solana
+            .map(|c| SolanaExecutor::new(self.settings, self.store, c, "solana").unwrap());
+        let mut reports = Vec::new();
+        for _ in 0..rounds {
+            if done().await {
+                return reports;
+            }
+            mine(net, 1).await;
+            for (chain, result) in atoll_indexer::run(
+                self.settings,
+                self.store,
+                &[],
+                Mode::Once,
+                std::sync::Arc::new(|_| {}),
+            )
+            .await
+            {
+                result.unwrap_or_else(|e| panic!("indexing {chain}: {e}"));
+            }
+            for (name, chain) in &self.evm {
+                atoll_relayer::gate::pass(self.settings, self.store, name, *chain)
+                    .await
+                    .unwrap();
+            }
+            if let Some(sol) = self.solana {
+                atoll_relayer::gate::pass(self.settings, self.store, "solana", sol)
+                    .await
+                    .unwrap();
+            }
+            for e in &mut evm_executors {
+                reports.push(e.step().await.unwrap());
+            }
+            if let Some(e) = &solana_executor {
+                reports.push(e.step().await.unwrap());
+            }
+            // Solana's finality comes with its slots: poll its progress.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(done().await, "condition not reached in {rounds} rounds");
+        reports
+    }
+}
