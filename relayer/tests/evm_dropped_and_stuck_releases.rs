@@ -1,0 +1,173 @@
+//! A release transaction the node drops (`anvil_dropTransaction`) is sent again, byte for
+//! byte; one that sits unmined (mining paused) past `replace_after` is replaced at its nonce
+//! with a fee at least 10% higher each time and never above 3× the estimate; once mining
+//! resumes exactly one of them is mined, and each recipient is paid once (read from the chain).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use atoll_core::TransferStatus;
+use atoll_devnet::Devnet;
+use atoll_devnet::evm::{self, Role};
+use atoll_indexer::Mode;
+use atoll_relayer::evm_executor::EvmExecutor;
+use atoll_store::release_txs::tx_status;
+
+#[tokio::test]
+async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+    let mut settings = common::settings(&net, dir.path());
+    settings.relayer.replace_after = Duration::ZERO;
+    let store = common::store(&settings, dir.path()).await;
+    let bsc_id = settings.chain("bsc").unwrap().chain_id.0;
+    let recipient = common::evm_user(&net, "bsc");
+    for whole in [10u64, 20, 30] {
+        common::deposit(
+            &net,
+            "ethereum",
+            "USDC",
+            U256::from(whole * 1_000_000),
+            bsc_id,
+            recipient,
+        )
+        .await;
+    }
+    common::mine(&net, 5).await;
+    for (chain, r) in atoll_indexer::run(
+        &settings,
+        &store,
+        &["ethereum".into()],
+        Mode::Once,
+        std::sync::Arc::new(|_| {}),
+    )
+    .await
+    {
+        r.unwrap_or_else(|e| panic!("{chain}: {e}"));
+    }
+    let (evm, _) = common::chains(&settings);
+    let eth = &evm.iter().find(|(n, _)| n == "ethereum").unwrap().1;
+    let bsc = &evm.iter().find(|(n, _)| n == "bsc").unwrap().1;
+    let gate = atoll_relayer::gate::pass(&settings, &store, "ethereum", eth)
+        .await
+        .unwrap();
+    assert_eq!(gate.approved.len(), 3, "{gate:?}");
+
+    let bsc_net = net.state.evm_chain("bsc").unwrap();
+    let node = evm::provider_for(&bsc_net.rpc_url, Role::Deployer).unwrap();
+    let usdc = bsc_net.token("USDC").unwrap().address;
+    let user = Address::from_slice(&recipient[12..]);
+    let before = common::evm_balance(&net, "bsc", usdc, user).await;
+    let _: serde_json::Value = node
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .unwrap();
+
+    let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
+    let first = executor.step().await.unwrap();
+    assert_eq!(first.sent.len(), 3, "one batch of three: {first:?}");
+    let pending = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let original = pending[0].clone();
+    let hash: B256 = original.tx_hash.parse().unwrap();
+
+    // Dropped by the node: the next step sends the same bytes again.
+    let _: serde_json::Value = node
+        .raw_request("anvil_dropTransaction".into(), (hash,))
+        .await
+        .unwrap();
+    assert!(!bsc.knows_transaction(hash).await.unwrap());
+    let resend = executor.step().await.unwrap();
+    assert_eq!(resend.resent.len(), 3, "{resend:?}");
+    assert!(resend.replaced.is_empty());
+    assert!(
+        bsc.knows_transaction(hash).await.unwrap(),
+        "the same hash is back in the pool"
+    );
+
+    // Stuck (no blocks): replaced at the same nonce, each fee ≥ 1.1× the last, ≤ 3× estimate.
+    let estimate = node.get_gas_price().await.unwrap();
+    for _ in 0..30 {
+        executor.step().await.unwrap();
+    }
+    let attempts = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+    assert!(
+        attempts.len() > 2,
+        "replaced more than once: {}",
+        attempts.len()
+    );
+    assert!(attempts.iter().all(|t| t.nonce == original.nonce));
+    let fees: Vec<u128> = attempts
+        .iter()
+        .map(|t| t.max_fee_per_gas.parse().unwrap())
+        .collect();
+    for w in fees.windows(2) {
+        assert!(w[1] * 100 >= w[0] * 110, "bump of at least 10%: {fees:?}");
+    }
+    let top = *fees.last().unwrap();
+    assert!(
+        top <= estimate * 3,
+        "{top} within 3× the estimate {estimate}"
+    );
+    assert!(
+        top * 110 > estimate * 3 * 100,
+        "bumped up to the ceiling, then it waited: {fees:?}"
+    );
+    for t in store
+        .transfers_to(bsc_id, &[TransferStatus::Broadcast])
+        .await
+        .unwrap()
+    {
+        assert_eq!(
+            store.attempt_count(&t.id).await.unwrap(),
+            u64::try_from(attempts.len()).unwrap()
+        );
+    }
+
+    // Mining resumes: one transaction at that nonce is mined; the rest are replaced.
+    let _: serde_json::Value = node
+        .raw_request("evm_setAutomine".into(), (true,))
+        .await
+        .unwrap();
+    let _: serde_json::Value = node.raw_request("anvil_mine".into(), (1,)).await.unwrap();
+    let mut confirmed = Vec::new();
+    for _ in 0..10 {
+        let r = executor.step().await.unwrap();
+        assert!(r.sent.is_empty() && r.replaced.is_empty(), "{r:?}");
+        confirmed.extend(r.confirmed);
+        if confirmed.len() == 3 {
+            break;
+        }
+        let _: serde_json::Value = node.raw_request("anvil_mine".into(), (1,)).await.unwrap();
+    }
+    assert_eq!(confirmed.len(), 3);
+    let mined = store.release_txs(bsc_id, tx_status::FINAL).await.unwrap();
+    assert_eq!(mined.len(), 1);
+    assert_eq!(
+        mined[0].tx_hash,
+        attempts.last().unwrap().tx_hash,
+        "the highest bid won"
+    );
+    assert_eq!(
+        store
+            .release_txs(bsc_id, tx_status::REPLACED)
+            .await
+            .unwrap()
+            .len(),
+        attempts.len() - 1
+    );
+    let after = common::evm_balance(&net, "bsc", usdc, user).await;
+    let paid: u128 = [10u128, 20, 30]
+        .iter()
+        .map(|w| w * 1_000_000 - (w * 1_000_000 * 5 / 10_000 + 500_000))
+        .sum();
+    assert_eq!(
+        (after - before).to::<u128>(),
+        paid,
+        "each paid exactly once"
+    );
+}
