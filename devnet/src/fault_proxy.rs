@@ -1,7 +1,9 @@
 //! `FaultProxy`: a test double for RPC faults that cannot be produced on demand by a real node.
 //! It sits in front of a real node on a free loopback port and forwards JSON-RPC, except that it
 //! can refuse wide `eth_getLogs` ranges the way hosted providers do, answer HTTP 429 and 502 for
-//! a deterministic share of requests, add a fixed round-trip latency, or play dead. It counts what it did, so tests can assert
+//! a deterministic share of requests, forward a request and then cut the connection before the
+//! answer arrives (the client cannot know whether it took effect), add a fixed round-trip
+//! latency, or play dead. It counts what it did, so tests can assert
 //! the faults really happened.
 
 use std::sync::Arc;
@@ -25,6 +27,9 @@ pub struct FaultPlan {
     pub max_log_blocks: Option<u64>,
     /// Answer every n-th request with an HTTP error, alternating 429 and 502.
     pub http_error_every: Option<u64>,
+    /// Forward every n-th request, then drop the connection instead of answering (counted
+    /// after the HTTP errors, on the requests those leave through).
+    pub drop_every: Option<u64>,
     /// Hold every forwarded request this long first: a remote provider's round trip, for
     /// measurements that depend on it (the node itself is on loopback).
     pub latency: Option<std::time::Duration>,
@@ -38,6 +43,7 @@ pub struct FaultStats {
     pub refused_ranges: AtomicU64,
     pub http_errors: AtomicU64,
     pub dead_answers: AtomicU64,
+    pub dropped: AtomicU64,
 }
 
 struct ProxyState {
@@ -153,6 +159,28 @@ async fn handle(State(state): State<Arc<ProxyState>>, body: Bytes) -> Response {
         .send()
         .await;
     match upstream {
+        Ok(resp)
+            if state
+                .plan
+                .drop_every
+                .is_some_and(|every| every > 0 && n % every == every / 2) =>
+        {
+            // The node did the work; the client never hears of it.
+            drop(resp);
+            state.stats.dropped.fetch_add(1, Ordering::SeqCst);
+            let cut = futures::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "connection dropped by the fault proxy",
+                ))
+            });
+            (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                axum::body::Body::from_stream(cut),
+            )
+                .into_response()
+        }
         Ok(resp) => {
             let status =
                 StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);

@@ -168,6 +168,7 @@ async fn deposits_in_six_directions_are_released_exactly() {
         store: &store,
         evm: evm.iter().map(|(n, c)| (n.clone(), c)).collect(),
         solana: solana.as_ref(),
+        tolerate_errors: false,
     };
     let settled = || async {
         let all = store.transfers(None, None, 1_000).await.unwrap();
