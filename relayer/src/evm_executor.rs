@@ -20,7 +20,9 @@
 //! 3. **Releases what is queued** while fewer than `max_in_flight` transactions are pending:
 //!    `source_final` (and `awaiting_liquidity`) transfers the vault can pay, in `releaseBatch`
 //!    transactions of at most `batch_max_releases` entries and `batch_max_gas`, each simulated
-//!    with `eth_call` first, on consecutive nonces. A transaction and its transfers' move to
+//!    with `eth_call` first, on consecutive nonces. The gas limit comes from `eth_estimateGas`
+//!    on the first batch (per release, plus 20%), again after any revert: the node runs each
+//!    later batch once before it is sent, not twice. A transaction and its transfers' move to
 //!    `signed` are persisted before it is sent.
 //!
 //! A paused chain signs nothing new (pending transactions are still followed). In dry-run mode
@@ -68,7 +70,21 @@ pub struct EvmExecutor<'a> {
     next_nonce: Option<u64>,
     /// Transfers whose transaction provably cannot be mined (`broadcast`), to sign again.
     requeue: Vec<String>,
+    /// Gas a batch costs: fixed part and per release, learned from `eth_estimateGas` (the
+    /// dearest seen). Once known, a batch's limit comes from it and the node runs each batch
+    /// once before it is sent (the simulation), not twice.
+    gas_model: Option<GasModel>,
 }
+
+#[derive(Debug, Clone, Copy)]
+struct GasModel {
+    per_release: u64,
+    /// A release reverted (out of gas, perhaps): estimate the next batch again.
+    stale: bool,
+}
+
+/// A transaction's own cost and a batch's loop, beside its releases.
+const BATCH_BASE_GAS: u64 = 60_000;
 
 impl<'a> EvmExecutor<'a> {
     pub fn new(
@@ -99,6 +115,7 @@ impl<'a> EvmExecutor<'a> {
             relayer: settings.relayer.clone(),
             next_nonce: None,
             requeue: Vec::new(),
+            gas_model: None,
         })
     }
 
@@ -176,15 +193,10 @@ impl<'a> EvmExecutor<'a> {
         for tx in group.iter().rev() {
             let hash = parse_hash(&tx.tx_hash)?;
             if let Some(receipt) = self.chain.release_receipt(hash, self.vault).await? {
+                // Routine: a fee bump's predecessors (no error to show an operator).
                 for other in group.iter().filter(|o| o.id != tx.id) {
-                    let why = format!("nonce {nonce} mined as {}", tx.tx_hash);
                     self.store
-                        .set_release_tx_status(
-                            &other.tx_hash,
-                            tx_status::REPLACED,
-                            None,
-                            Some(&why),
-                        )
+                        .set_release_tx_status(&other.tx_hash, tx_status::REPLACED, None, None)
                         .await?;
                 }
                 return self.settle(tx, &receipt, report).await;
@@ -258,6 +270,10 @@ impl<'a> EvmExecutor<'a> {
             .await?;
         let block = receipt.block_number;
         if !receipt.success {
+            // Out of gas is one way to revert: estimate afresh (keeping the dearer figure).
+            if let Some(model) = &mut self.gas_model {
+                model.stale = true;
+            }
             let why = format!("release {} reverted in block {block}", tx.tx_hash);
             self.store
                 .set_release_tx_status(&tx.tx_hash, tx_status::REVERTED, Some(block), Some(&why))
@@ -537,11 +553,20 @@ impl<'a> EvmExecutor<'a> {
                 }
             }
         }
-        queue.extend(
-            self.store
-                .transfers_to(self.chain_id, &[SourceFinal, AwaitingLiquidity])
-                .await?,
-        );
+        // Fresh releases and those waiting for liquidity are read apart, so a long line of
+        // unpayable ones never hides payable ones behind it.
+        let cap = slots.saturating_mul(self.batch_max());
+        for status in [AwaitingLiquidity, SourceFinal] {
+            queue.extend(
+                self.store
+                    .next_transfers_to(
+                        self.chain_id,
+                        &[status],
+                        u64::try_from(cap).unwrap_or(u64::MAX),
+                    )
+                    .await?,
+            );
+        }
         if queue.is_empty() {
             return Ok(());
         }
@@ -549,7 +574,6 @@ impl<'a> EvmExecutor<'a> {
         let mut left = self.liquidity(&tokens).await?;
         let mut ready: Vec<transfers::Model> = Vec::new();
         let (mut short, mut refilled) = (Vec::new(), Vec::new());
-        let cap = slots.saturating_mul(self.batch_max());
         for t in queue {
             if ready.len() >= cap {
                 break;
@@ -629,10 +653,27 @@ impl<'a> EvmExecutor<'a> {
                 .iter()
                 .map(release_of)
                 .collect::<Result<Vec<_>, _>>()?;
-            let estimate = self
-                .chain
-                .estimate_release_batch_gas(self.vault, self.account(), &releases)
-                .await?;
+            let n = u64::try_from(releases.len()).unwrap_or(u64::MAX);
+            let estimate = match self.gas_model {
+                Some(model) if !model.stale => {
+                    BATCH_BASE_GAS.saturating_add(model.per_release.saturating_mul(n))
+                }
+                known => {
+                    let estimate = self
+                        .chain
+                        .estimate_release_batch_gas(self.vault, self.account(), &releases)
+                        .await?;
+                    let per_release = estimate
+                        .saturating_sub(BATCH_BASE_GAS)
+                        .div_ceil(n.max(1))
+                        .max(known.map_or(0, |m| m.per_release));
+                    self.gas_model = Some(GasModel {
+                        per_release,
+                        stale: false,
+                    });
+                    estimate
+                }
+            };
             let gas_limit = estimate.saturating_add(estimate * GAS_MARGIN_PCT / 100);
             if gas_limit > self.relayer.batch_max_gas && batch.len() > 1 {
                 // Too heavy for one transaction: halve it.

@@ -53,6 +53,7 @@ pub struct SolanaExecutor<'a> {
     chain_id: u64,
     relayer: Keypair,
     priority_fee: u64,
+    max_fee_multiple: f64,
     /// Vault per mint (base58), from the config.
     vaults: HashMap<String, (Pubkey, u8)>,
 }
@@ -95,6 +96,7 @@ impl<'a> SolanaExecutor<'a> {
             chain_id: c.chain_id.0,
             relayer,
             priority_fee: c.priority_fee_micro_lamports,
+            max_fee_multiple: settings.relayer.max_fee_multiple,
             vaults,
         })
     }
@@ -264,8 +266,31 @@ impl<'a> SolanaExecutor<'a> {
         from: TransferStatus,
         report: &mut ExecutorReport,
     ) -> Result<(), RelayerError> {
-        let signed = self.sign(t, vault).await?;
-        self.persist(t, from, &signed).await?;
+        // A release signed again (its blockhash expired unlanded, or it failed) offers a
+        // higher priority fee: +10% over the last, at most `max_fee_multiple` × the configured
+        // fee, so a congested cluster cannot run it away.
+        let fee = if from == TransferStatus::Broadcast {
+            let last = self
+                .store
+                .latest_attempt(&t.id)
+                .await?
+                .and_then(|a| a.priority_fee)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(self.priority_fee);
+            bumped_priority_fee(last, self.priority_fee, self.max_fee_multiple)
+        } else {
+            self.priority_fee
+        };
+        let signed = self.sign_with_fee(t, vault, fee).await?;
+        if let Some(reason) = self.chain.simulate_release(&signed).await? {
+            // Nothing persisted, nothing sent: the transfer stays where it is and is tried
+            // again next step; the reason is reported.
+            let why = format!("simulation refused the release: {reason}");
+            tracing::warn!(transfer = %t.id, %why);
+            report.failed.push((t.id.clone(), why));
+            return Ok(());
+        }
+        self.persist_with_fee(t, from, &signed, fee).await?;
         self.chain.broadcast(&signed).await?;
         self.store
             .transition(
@@ -279,11 +304,20 @@ impl<'a> SolanaExecutor<'a> {
         Ok(())
     }
 
-    /// Signs the release of `t` (nothing is sent).
+    /// Signs the release of `t` at the configured priority fee (nothing is sent).
     pub async fn sign(
         &self,
         t: &transfers::Model,
         vault: Vault,
+    ) -> Result<SignedRelease, RelayerError> {
+        self.sign_with_fee(t, vault, self.priority_fee).await
+    }
+
+    async fn sign_with_fee(
+        &self,
+        t: &transfers::Model,
+        vault: Vault,
+        priority_fee: u64,
     ) -> Result<SignedRelease, RelayerError> {
         let transfer_id: TransferId =
             t.id.parse()
@@ -300,17 +334,28 @@ impl<'a> SolanaExecutor<'a> {
             vault: vault.account,
             recipient,
             amount: amount_out(t)?,
-            priority_fee_micro_lamports: self.priority_fee,
+            priority_fee_micro_lamports: priority_fee,
         };
         Ok(self.chain.prepare_release(&self.relayer, &request).await?)
     }
 
-    /// Persists a signed release before anything is sent.
+    /// Persists a signed release (at the configured priority fee) before anything is sent.
     pub async fn persist(
         &self,
         t: &transfers::Model,
         from: TransferStatus,
         signed: &SignedRelease,
+    ) -> Result<(), RelayerError> {
+        self.persist_with_fee(t, from, signed, self.priority_fee)
+            .await
+    }
+
+    async fn persist_with_fee(
+        &self,
+        t: &transfers::Model,
+        from: TransferStatus,
+        signed: &SignedRelease,
+        priority_fee: u64,
     ) -> Result<(), RelayerError> {
         let raw = bincode::serialize(&signed.transaction)
             .map_err(|e| rejected(&t.id, format!("serialising the release: {e}")))?;
@@ -326,7 +371,7 @@ impl<'a> SolanaExecutor<'a> {
                     tx_hash: signed.signature.to_string(),
                     raw_tx: base64::engine::general_purpose::STANDARD.encode(raw),
                     max_fee_per_gas: None,
-                    priority_fee: Some(self.priority_fee.to_string()),
+                    priority_fee: Some(priority_fee.to_string()),
                 },
             )
             .await?;
@@ -397,6 +442,31 @@ impl<'a> SolanaExecutor<'a> {
         let account = decode_token_account(&vault.account, &found.owner, &found.data)
             .map_err(|e| rejected("vault", e.to_string()))?;
         Ok(account.amount)
+    }
+}
+
+/// The priority fee of a release signed again: at least 10% (and 1 µlamport) over the last,
+/// at least the configured fee, never over `max_multiple` × the configured fee.
+fn bumped_priority_fee(last: u64, configured: u64, max_multiple: f64) -> u64 {
+    let ceiling = (configured as f64 * max_multiple) as u64;
+    let bumped = last
+        .saturating_mul(110)
+        .div_ceil(100)
+        .max(last.saturating_add(1))
+        .max(configured);
+    bumped.min(ceiling.max(configured))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bumped_priority_fee;
+
+    #[test]
+    fn priority_fee_bumps_are_bounded() {
+        assert_eq!(bumped_priority_fee(1_000, 1_000, 3.0), 1_100);
+        assert_eq!(bumped_priority_fee(2_900, 1_000, 3.0), 3_000);
+        assert_eq!(bumped_priority_fee(3_000, 1_000, 3.0), 3_000);
+        assert_eq!(bumped_priority_fee(0, 0, 3.0), 0);
     }
 }
 

@@ -29,6 +29,9 @@ pub enum BenchCommand {
     Ingest(IngestArgs),
     /// Deposits scanned per second from solana-test-validator (starts its own devnet).
     Deposits(DepositsArgs),
+    /// Releases per second on an EVM destination: the relayer batched, the sequential
+    /// baseline and the node's ceiling (starts its own devnet).
+    Relayer(super::bench_relayer::RelayerBenchArgs),
 }
 
 #[derive(Args)]
@@ -66,6 +69,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args).await,
         BenchCommand::Deposits(args) => deposits(args).await,
+        BenchCommand::Relayer(args) => super::bench_relayer::run(args).await,
     }
 }
 

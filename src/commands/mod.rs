@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_relayer;
 pub mod config;
 pub mod devnet;
 pub mod index;

@@ -305,6 +305,22 @@ async fn status(common: Common) -> anyhow::Result<()> {
                 |o| format!("{}s ago", (now - o).max(0) / 1000)
             )
         );
+        if c.kind == ChainKind::Evm {
+            let next = store.highest_release_nonce(c.chain_id.0).await?;
+            crate::out!(
+                "  next nonce {}",
+                next.map_or_else(
+                    || "- (nothing signed yet)".to_string(),
+                    |n| (n + 1).to_string()
+                )
+            );
+        }
+        if let Some((tx, error, at)) = store.last_release_error(c.chain_id.0).await? {
+            crate::out!(
+                "  last error ({}s ago, {tx}): {error}",
+                (now - at).max(0) / 1000
+            );
+        }
         match tokio::time::timeout(
             std::time::Duration::from_secs(5),
             vault_balances(&settings, c),

@@ -247,6 +247,21 @@ impl Store {
         Ok(top.flatten().and_then(|n| u64::try_from(n).ok()))
     }
 
+    /// The newest problem recorded on a chain's release transactions (replaced by a foreign
+    /// transaction, reverted, reorganised out): `(tx hash, error, at ms)`.
+    pub async fn last_release_error(
+        &self,
+        chain_id: u64,
+    ) -> Result<Option<(String, String, i64)>, StoreError> {
+        Ok(release_txs::Entity::find()
+            .filter(release_txs::Column::ChainId.eq(to_i64("chain id", chain_id)?))
+            .filter(release_txs::Column::Error.is_not_null())
+            .order_by_desc(release_txs::Column::Id)
+            .one(self.connection())
+            .await?
+            .and_then(|t| t.error.map(|e| (t.tx_hash, e, t.created_at_ms))))
+    }
+
     /// The transfers a release transaction carries, with their current status.
     pub async fn transfers_carried_by(
         &self,

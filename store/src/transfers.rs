@@ -469,6 +469,43 @@ impl Store {
             .await?)
     }
 
+    /// The `limit` oldest transfers bound for `dest_chain_id` in any of `statuses` (what an
+    /// executor can take in one pass; the queue may be far longer).
+    pub async fn next_transfers_to(
+        &self,
+        dest_chain_id: u64,
+        statuses: &[TransferStatus],
+        limit: u64,
+    ) -> Result<Vec<transfers::Model>, StoreError> {
+        use sea_orm::QuerySelect;
+        Ok(transfers::Entity::find()
+            .filter(transfers::Column::DestChainId.eq(to_i64("chain id", dest_chain_id)?))
+            .filter(
+                transfers::Column::Status
+                    .is_in(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            )
+            .order_by_asc(transfers::Column::CreatedAtMs)
+            .order_by_asc(transfers::Column::Id)
+            .limit(limit)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// When each transfer first reached `status` (from its history): `(id, at_ms)`.
+    pub async fn reached(&self, status: TransferStatus) -> Result<Vec<(String, i64)>, StoreError> {
+        use sea_orm::QuerySelect;
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        Ok(transfer_history::Entity::find()
+            .select_only()
+            .column(transfer_history::Column::TransferId)
+            .column_as(Expr::col(transfer_history::Column::AtMs).min(), "at")
+            .filter(transfer_history::Column::ToStatus.eq(status.as_str()))
+            .group_by(transfer_history::Column::TransferId)
+            .into_tuple()
+            .all(self.connection())
+            .await?)
+    }
+
     /// An operator's retry of a `failed` transfer, after fixing its cause: back to `observed`,
     /// so validation and finality run again. Refused when a release was ever signed for it:
     /// a second one may only follow proof that the first cannot land (reconciliation's job).

@@ -128,6 +128,43 @@ impl SolanaChain {
         })
     }
 
+    /// Runs a prepared release without sending it (`simulateTransaction`, signatures checked):
+    /// `Some(reason)` when it would fail (vault short, wrong owner, bad account), with the
+    /// program's last log lines.
+    pub async fn simulate_release(
+        &self,
+        release: &SignedRelease,
+    ) -> Result<Option<String>, AdapterError> {
+        let result = self
+            .call("simulateTransaction", |c| {
+                let tx = release.transaction.clone();
+                async move {
+                    c.rpc()
+                        .simulate_transaction_with_config(
+                            &tx,
+                            solana_client::rpc_config::RpcSimulateTransactionConfig {
+                                sig_verify: true,
+                                commitment: Some(CommitmentConfig::confirmed()),
+                                ..Default::default()
+                            },
+                        )
+                        .await
+                }
+            })
+            .await?;
+        Ok(result.value.err.map(|e| {
+            let logs = result
+                .value
+                .logs
+                .unwrap_or_default()
+                .into_iter()
+                .rev()
+                .take(3)
+                .collect::<Vec<_>>();
+            format!("{e} ({})", logs.join(" | "))
+        }))
+    }
+
     /// Sends a prepared release (again, after a restart: the same bytes land at most once).
     pub async fn broadcast(&self, release: &SignedRelease) -> Result<Signature, AdapterError> {
         self.call("sendTransaction", |c| {
