@@ -518,10 +518,10 @@ impl<'a> EvmExecutor<'a> {
             )
             .await?;
         for t in in_flight.iter().filter(|t| !self.requeue.contains(&t.id)) {
-            if let (Some(token), Ok(amount)) = (t.dest_token.as_ref(), amount_out(t)) {
-                if let Some(v) = left.get_mut(token) {
-                    *v = v.saturating_sub(amount);
-                }
+            if let (Some(token), Ok(amount)) = (t.dest_token.as_ref(), amount_out(t))
+                && let Some(v) = left.get_mut(token)
+            {
+                *v = v.saturating_sub(amount);
             }
         }
         Ok(left)
@@ -547,10 +547,10 @@ impl<'a> EvmExecutor<'a> {
         // Signed again first (their transactions cannot be mined), then the queue.
         let mut queue: Vec<transfers::Model> = Vec::new();
         for id in std::mem::take(&mut self.requeue) {
-            if let Some(t) = self.store.transfer(&id).await? {
-                if t.status == Broadcast.as_str() {
-                    queue.push(t);
-                }
+            if let Some(t) = self.store.transfer(&id).await?
+                && t.status == Broadcast.as_str()
+            {
+                queue.push(t);
             }
         }
         // Fresh releases and those waiting for liquidity are read apart, so a long line of

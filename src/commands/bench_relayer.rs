@@ -93,15 +93,23 @@ async fn send_all(
         let envelope = tx.build(&wallet).await?;
         raws.push((*envelope.tx_hash(), Bytes::from(envelope.encoded_2718())));
     }
-    let last = raws.last().map(|(h, _)| *h);
-    // In nonce order, one at a time: a nonce arriving before its predecessor would wait in
-    // anvil's queue for a block nobody mines.
-    for (_, raw) in &raws {
-        drop(p.send_raw_transaction(raw).await?);
-    }
-    if let Some(h) = last {
-        while p.get_transaction_receipt(h).await?.is_none() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+    // In nonce order, one at a time (a nonce arriving before its predecessor waits in anvil's
+    // queue), and at most a window ahead of what is mined: anvil's pool silently loses
+    // transactions beyond a couple of thousand pending.
+    for window in raws.chunks(256) {
+        for (_, raw) in window {
+            drop(p.send_raw_transaction(raw).await?);
+        }
+        let Some((last, _)) = window.last() else {
+            continue;
+        };
+        let waiting = Instant::now();
+        while p.get_transaction_receipt(*last).await?.is_none() {
+            anyhow::ensure!(
+                waiting.elapsed() < Duration::from_secs(60),
+                "transaction {last} not mined after 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
     Ok(())
