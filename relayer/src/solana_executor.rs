@@ -457,6 +457,14 @@ fn bumped_priority_fee(last: u64, configured: u64, max_multiple: f64) -> u64 {
     bumped.min(ceiling.max(configured))
 }
 
+fn amount_out(t: &transfers::Model) -> Result<u64, RelayerError> {
+    t.amount_out
+        .as_deref()
+        .ok_or_else(|| rejected(&t.id, "no amount out (not approved by the gate)"))?
+        .parse()
+        .map_err(|_| rejected(&t.id, format!("amount out {:?} exceeds u64", t.amount_out)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::bumped_priority_fee;
@@ -468,12 +476,4 @@ mod tests {
         assert_eq!(bumped_priority_fee(3_000, 1_000, 3.0), 3_000);
         assert_eq!(bumped_priority_fee(0, 0, 3.0), 0);
     }
-}
-
-fn amount_out(t: &transfers::Model) -> Result<u64, RelayerError> {
-    t.amount_out
-        .as_deref()
-        .ok_or_else(|| rejected(&t.id, "no amount out (not approved by the gate)"))?
-        .parse()
-        .map_err(|_| rejected(&t.id, format!("amount out {:?} exceeds u64", t.amount_out)))
 }

@@ -77,6 +77,7 @@ async fn send_all(
     chain_id: u64,
     calls: Vec<(Address, Bytes)>,
     gas: u64,
+    bulk: bool,
 ) -> anyhow::Result<()> {
     let wallet = EthereumWallet::from(signer.clone());
     let nonce = p.get_transaction_count(signer.address()).pending().await?;
@@ -93,10 +94,15 @@ async fn send_all(
         let envelope = tx.build(&wallet).await?;
         raws.push((*envelope.tx_hash(), Bytes::from(envelope.encoded_2718())));
     }
-    // In nonce order, one at a time (a nonce arriving before its predecessor waits in anvil's
-    // queue), and at most a window ahead of what is mined: anvil's pool silently loses
-    // transactions beyond a couple of thousand pending.
-    for window in raws.chunks(256) {
+    // Setup traffic (`bulk`): mining paused, a window sent, then blocks of as many as fit
+    // mined at once. The ceiling's transactions go as the relayer's do: each mined on arrival.
+    // Either way in nonce order and at most a window ahead of what is mined (anvil's pool
+    // silently loses transactions far ahead of mining).
+    if bulk {
+        let _: serde_json::Value = p.raw_request("evm_setAutomine".into(), (false,)).await?;
+    }
+    let window_size = if bulk { 1_000 } else { 256 };
+    for window in raws.chunks(window_size) {
         for (_, raw) in window {
             drop(p.send_raw_transaction(raw).await?);
         }
@@ -106,11 +112,18 @@ async fn send_all(
         let waiting = Instant::now();
         while p.get_transaction_receipt(*last).await?.is_none() {
             anyhow::ensure!(
-                waiting.elapsed() < Duration::from_secs(60),
-                "transaction {last} not mined after 60 s"
+                waiting.elapsed() < Duration::from_secs(120),
+                "transaction {last} not mined after 120 s"
             );
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            if bulk {
+                let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
+            } else {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
+    }
+    if bulk {
+        let _: serde_json::Value = p.raw_request("evm_setAutomine".into(), (true,)).await?;
     }
     Ok(())
 }
@@ -140,7 +153,7 @@ async fn make_deposits(net: &atoll_devnet::Devnet, count: u32, offset: u64) -> a
             (eth.bridge_vault, Bytes::from(call.abi_encode()))
         })
         .collect();
-    send_all(&p, &signer, eth.chain_id, calls, 200_000).await
+    send_all(&p, &signer, eth.chain_id, calls, 200_000, true).await
 }
 
 /// Index Ethereum once and pass its deposits through the gate.
@@ -333,6 +346,7 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         bsc_net.chain_id,
         batches,
         29_000_000,
+        false,
     )
     .await?;
     let ceiling_s = t.elapsed().as_secs_f64();
