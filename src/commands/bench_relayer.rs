@@ -80,7 +80,7 @@ async fn send_all(
     bulk: bool,
 ) -> anyhow::Result<()> {
     let wallet = EthereumWallet::from(signer.clone());
-    let nonce = p.get_transaction_count(signer.address()).pending().await?;
+    let nonce = p.get_transaction_count(signer.address()).await?;
     let gas_price = p.get_gas_price().await? * 2;
     let mut raws = Vec::with_capacity(calls.len());
     for (i, (to, input)) in calls.into_iter().enumerate() {
@@ -273,6 +273,11 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         n as f64 / index_s,
         n as f64 / gate_s
     );
+    let clock_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
     let (batched_s, cpu_s) = release_all(&settings, &store, &bsc, &bsc_node, n, false).await?;
     let batched_rate = n as f64 / batched_s;
     let started: HashMap<String, i64> = store
@@ -284,7 +289,8 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         .reached(TransferStatus::Confirmed)
         .await?
         .into_iter()
-        .filter_map(|(id, at)| started.get(&id).map(|s| at - s))
+        // Approved before the clock: a release's wait counts from the clock's start.
+        .filter_map(|(id, at)| started.get(&id).map(|s| at - (*s).max(clock_ms)))
         .collect();
     latencies.sort_unstable();
     let txs = store
@@ -297,7 +303,7 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         args.in_flight
     );
     crate::out!(
-        "    source_final → confirmed: p50 {} ms, p99 {} ms (all approved before the clock: includes queueing)",
+        "    source_final → confirmed: p50 {} ms, p99 {} ms (from the clock's start: all {n} were queued at once)",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99)
     );
@@ -339,13 +345,24 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
             )
         })
         .collect();
+    // The relayer's own rule for the limit: the estimate plus 20% (a limit far above it is
+    // refused by nodes that cap a transaction's gas, EIP-7825).
+    let (first_to, first_input) = batches.first().cloned().context("no batch")?;
+    let gas = relayer_p
+        .estimate_gas(
+            TransactionRequest::default()
+                .with_from(relayer_key.address())
+                .with_to(first_to)
+                .with_input(first_input),
+        )
+        .await?;
     let t = Instant::now();
     send_all(
         &relayer_p,
         &relayer_key,
         bsc_net.chain_id,
         batches,
-        29_000_000,
+        gas + gas / 5,
         false,
     )
     .await?;
