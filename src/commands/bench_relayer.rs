@@ -101,7 +101,7 @@ async fn send_all(
     if bulk {
         let _: serde_json::Value = p.raw_request("evm_setAutomine".into(), (false,)).await?;
     }
-    let window_size = if bulk { 1_000 } else { 256 };
+    let window_size = if bulk { 500 } else { 256 };
     for window in raws.chunks(window_size) {
         for (_, raw) in window {
             drop(p.send_raw_transaction(raw).await?);
@@ -111,10 +111,17 @@ async fn send_all(
         };
         let waiting = Instant::now();
         while p.get_transaction_receipt(*last).await?.is_none() {
-            anyhow::ensure!(
-                waiting.elapsed() < Duration::from_secs(120),
-                "transaction {last} not mined after 120 s"
-            );
+            if waiting.elapsed() > Duration::from_secs(120) {
+                let mined = p.get_transaction_count(signer.address()).await?;
+                let pool: serde_json::Value = p
+                    .raw_request("txpool_status".into(), ())
+                    .await
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "transaction {last} not mined after 120 s: account nonce {mined} (sent from {nonce} to {}), pool {pool}",
+                    nonce + raws.len() as u64
+                );
+            }
             if bulk {
                 let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
             } else {
