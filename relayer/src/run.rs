@@ -5,6 +5,7 @@
 //! Shutdown lets every task finish its current step (all state is persisted at each step, so
 //! being killed instead is safe too: that is what restart reconciliation is for).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -191,22 +192,37 @@ async fn gate_task(
     }
 }
 
-async fn evm_task(
-    settings: Arc<Settings>,
-    store: Store,
-    name: String,
-    chain: Arc<EvmChain>,
+/// One destination chain's executor, as the run loop drives it.
+trait Executor {
+    fn step(&mut self) -> impl Future<Output = Result<ExecutorReport, RelayerError>> + Send;
+}
+
+impl Executor for EvmExecutor<'_> {
+    fn step(&mut self) -> impl Future<Output = Result<ExecutorReport, RelayerError>> + Send {
+        EvmExecutor::step(self)
+    }
+}
+
+impl Executor for SolanaExecutor<'_> {
+    fn step(&mut self) -> impl Future<Output = Result<ExecutorReport, RelayerError>> + Send {
+        SolanaExecutor::step(self)
+    }
+}
+
+/// Steps an executor until shutdown: at once again after a step that sent or included
+/// something (more may be ready), after the poll interval when idle, with backoff on errors.
+async fn step_until_shutdown<E: Executor>(
+    name: &str,
+    executor: &mut E,
     options: RunOptions,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), RelayerError> {
-    let mut executor = EvmExecutor::new(&settings, &store, &chain, &name)?;
     let mut errors = 0u32;
     loop {
         let wait = match executor.step().await {
             Ok(r) => {
                 errors = 0;
-                log_step(&name, &r);
-                // More may be ready right away (a full batch went out): step again at once.
+                log_step(name, &r);
                 if r.sent.is_empty() && r.included.is_empty() {
                     options.poll_interval
                 } else {
@@ -225,31 +241,26 @@ async fn evm_task(
     }
 }
 
+async fn evm_task(
+    settings: Arc<Settings>,
+    store: Store,
+    name: String,
+    chain: Arc<EvmChain>,
+    options: RunOptions,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), RelayerError> {
+    let mut executor = EvmExecutor::new(&settings, &store, &chain, &name)?;
+    step_until_shutdown(&name, &mut executor, options, shutdown).await
+}
+
 async fn solana_task(
     settings: Arc<Settings>,
     store: Store,
     name: String,
     chain: Arc<SolanaChain>,
     options: RunOptions,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> Result<(), RelayerError> {
-    let executor = SolanaExecutor::new(&settings, &store, &chain, &name)?;
-    let mut errors = 0u32;
-    loop {
-        let wait = match executor.step().await {
-            Ok(r) => {
-                errors = 0;
-                log_step(&name, &r);
-                options.poll_interval
-            }
-            Err(e) => {
-                errors = errors.saturating_add(1);
-                tracing::warn!(chain = %name, error = %e, "executor step failed; retrying");
-                backoff(&options, errors)
-            }
-        };
-        if pause(wait, &mut shutdown).await {
-            return Ok(());
-        }
-    }
+    let mut executor = SolanaExecutor::new(&settings, &store, &chain, &name)?;
+    step_until_shutdown(&name, &mut executor, options, shutdown).await
 }
