@@ -501,6 +501,7 @@ impl<'a> EvmExecutor<'a> {
     async fn liquidity(
         &self,
         tokens: &HashSet<String>,
+        requeued: &HashSet<String>,
     ) -> Result<HashMap<String, U256>, RelayerError> {
         let mut left = HashMap::new();
         for token in tokens {
@@ -517,7 +518,8 @@ impl<'a> EvmExecutor<'a> {
                 &[TransferStatus::Signed, TransferStatus::Broadcast],
             )
             .await?;
-        for t in in_flight.iter().filter(|t| !self.requeue.contains(&t.id)) {
+        // Transfers signed again are counted once, when they are placed in a batch.
+        for t in in_flight.iter().filter(|t| !requeued.contains(&t.id)) {
             if let (Some(token), Ok(amount)) = (t.dest_token.as_ref(), amount_out(t))
                 && let Some(v) = left.get_mut(token)
             {
@@ -546,6 +548,7 @@ impl<'a> EvmExecutor<'a> {
         }
         // Signed again first (their transactions cannot be mined), then the queue.
         let mut queue: Vec<transfers::Model> = Vec::new();
+        let requeued: HashSet<String> = self.requeue.iter().cloned().collect();
         for id in std::mem::take(&mut self.requeue) {
             if let Some(t) = self.store.transfer(&id).await?
                 && t.status == Broadcast.as_str()
@@ -571,12 +574,16 @@ impl<'a> EvmExecutor<'a> {
             return Ok(());
         }
         let tokens: HashSet<String> = queue.iter().filter_map(|t| t.dest_token.clone()).collect();
-        let mut left = self.liquidity(&tokens).await?;
+        let mut left = self.liquidity(&tokens, &requeued).await?;
         let mut ready: Vec<transfers::Model> = Vec::new();
         let (mut short, mut refilled) = (Vec::new(), Vec::new());
         for t in queue {
             if ready.len() >= cap {
-                break;
+                // No room this step: a transfer to sign again keeps its place for the next.
+                if t.status == Broadcast.as_str() {
+                    self.requeue.push(t.id.clone());
+                }
+                continue;
             }
             let (Some(token), Ok(amount)) = (t.dest_token.clone(), amount_out(&t)) else {
                 let why = "approved without a destination token or amount".to_string();
@@ -590,6 +597,9 @@ impl<'a> EvmExecutor<'a> {
             };
             let holds = left.get(&token).copied().unwrap_or_default();
             if holds < amount {
+                if t.status == Broadcast.as_str() {
+                    self.requeue.push(t.id.clone());
+                }
                 if t.status == SourceFinal.as_str() {
                     short.push((
                         t.id.clone(),
@@ -642,10 +652,10 @@ impl<'a> EvmExecutor<'a> {
             .collect();
         batches.reverse();
         let mut sent = 0usize;
-        while let Some(batch) = batches.pop() {
-            if sent >= slots {
+        while sent < slots {
+            let Some(batch) = batches.pop() else {
                 break;
-            }
+            };
             let Some(batch) = self.checked_batch(batch, report).await? else {
                 continue;
             };
@@ -706,12 +716,18 @@ impl<'a> EvmExecutor<'a> {
                 if !accepted {
                     // Nonce taken: the next step settles that nonce; start again from the chain.
                     self.next_nonce = None;
-                    return Ok(());
+                    break;
                 }
             }
             nonce += 1;
             self.next_nonce = Some(nonce);
             sent += 1;
+        }
+        // Batches not sent this step: transfers to sign again keep their place.
+        for t in batches.iter().flatten() {
+            if t.status == Broadcast.as_str() {
+                self.requeue.push(t.id.clone());
+            }
         }
         Ok(())
     }
