@@ -457,7 +457,16 @@ impl Store {
         dest_chain_id: u64,
         statuses: &[TransferStatus],
     ) -> Result<Vec<transfers::Model>, StoreError> {
-        self.bound_for(dest_chain_id, statuses, None).await
+        Ok(transfers::Entity::find()
+            .filter(transfers::Column::DestChainId.eq(to_i64("chain id", dest_chain_id)?))
+            .filter(
+                transfers::Column::Status
+                    .is_in(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            )
+            .order_by_asc(transfers::Column::CreatedAtMs)
+            .order_by_asc(transfers::Column::Id)
+            .all(self.connection())
+            .await?)
     }
 
     /// The `limit` oldest transfers bound for `dest_chain_id` in any of `statuses` (what an
@@ -467,15 +476,6 @@ impl Store {
         dest_chain_id: u64,
         statuses: &[TransferStatus],
         limit: u64,
-    ) -> Result<Vec<transfers::Model>, StoreError> {
-        self.bound_for(dest_chain_id, statuses, Some(limit)).await
-    }
-
-    async fn bound_for(
-        &self,
-        dest_chain_id: u64,
-        statuses: &[TransferStatus],
-        limit: Option<u64>,
     ) -> Result<Vec<transfers::Model>, StoreError> {
         use sea_orm::QuerySelect;
         Ok(transfers::Entity::find()
