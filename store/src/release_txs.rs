@@ -6,6 +6,10 @@
 //! to `signed` with an attempt row naming the hash. A batch's later moves (`broadcast`,
 //! `included`, `confirmed`) are one statement per status for the whole batch, not one per
 //! transfer: at thousands of releases a second, per-row commits would be the bottleneck.
+//! An executor step collects its changes as [`ReleaseWrite`]s and applies each phase's in one
+//! database transaction ([`Store::apply_release_writes`]): all or none.
+
+use std::collections::{HashMap, HashSet};
 
 use atoll_core::TransferStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -48,6 +52,133 @@ pub struct NewReleaseTx {
     pub priority_fee: Option<String>,
 }
 
+/// A transfer a release transaction carries, as it stands now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedTransfer {
+    pub id: String,
+    pub status: String,
+}
+
+/// One change an EVM executor makes to its bookkeeping; a step applies many at once
+/// ([`Store::apply_release_writes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseWrite {
+    /// A signed transaction, stored before it is sent, and its transfers' move to `signed`
+    /// (from the status each is in: `source_final`, or `broadcast` when signed again), each
+    /// with an attempt row.
+    Signed {
+        tx: NewReleaseTx,
+        carried: Vec<(String, TransferStatus)>,
+    },
+    /// Transfers moved along one edge of the state machine, with the reason in their history.
+    Move {
+        ids: Vec<String>,
+        from: TransferStatus,
+        to: TransferStatus,
+        reason: String,
+    },
+    /// A release transaction's state, the block it was mined in, or why it stopped.
+    TxStatus {
+        tx_hash: String,
+        status: &'static str,
+        block_number: Option<u64>,
+        error: Option<String>,
+    },
+}
+
+async fn insert_signed_in<C: ConnectionTrait>(
+    conn: &C,
+    tx: &NewReleaseTx,
+    carried: &[(String, TransferStatus)],
+) -> Result<(), StoreError> {
+    if let Some((id, s)) = carried
+        .iter()
+        .find(|(_, s)| !matches!(s, TransferStatus::SourceFinal | TransferStatus::Broadcast))
+    {
+        return Err(StoreError::IllegalTransition {
+            id: id.clone(),
+            from: *s,
+            to: TransferStatus::Signed,
+        });
+    }
+    let now = now_ms();
+    release_txs::Entity::insert(release_txs::ActiveModel {
+        chain_id: Set(to_i64("chain id", tx.chain_id)?),
+        nonce: Set(to_i64("nonce", tx.nonce)?),
+        tx_hash: Set(tx.tx_hash.clone()),
+        raw_tx: Set(tx.raw_tx.clone()),
+        gas_limit: Set(to_i64("gas limit", tx.gas_limit)?),
+        max_fee_per_gas: Set(tx.max_fee_per_gas.clone()),
+        priority_fee: Set(tx.priority_fee.clone()),
+        releases: Set(i32::try_from(carried.len()).unwrap_or(i32::MAX)),
+        status: Set(tx_status::PENDING.to_string()),
+        block_number: Set(None),
+        error: Set(None),
+        created_at_ms: Set(now),
+        ..Default::default()
+    })
+    .exec_without_returning(conn)
+    .await?;
+    let reason = format!("signed {} (nonce {})", tx.tx_hash, tx.nonce);
+    for from in [TransferStatus::SourceFinal, TransferStatus::Broadcast] {
+        let ids: Vec<String> = carried
+            .iter()
+            .filter(|(_, s)| *s == from)
+            .map(|(id, _)| id.clone())
+            .collect();
+        move_many_in(conn, &ids, from, TransferStatus::Signed, Some(&reason)).await?;
+    }
+    let nonce = Some(to_i64("nonce", tx.nonce)?);
+    let chain_id = to_i64("chain id", tx.chain_id)?;
+    for chunk in carried.chunks(IDS_PER_STATEMENT) {
+        transfer_attempts::Entity::insert_many(chunk.iter().map(|(id, _)| {
+            transfer_attempts::ActiveModel {
+                transfer_id: Set(id.clone()),
+                chain_id: Set(chain_id),
+                nonce: Set(nonce),
+                blockhash: Set(None),
+                last_valid_block_height: Set(None),
+                tx_hash: Set(tx.tx_hash.clone()),
+                // The bytes are stored once, with the transaction (`release_txs`).
+                raw_tx: Set(String::new()),
+                max_fee_per_gas: Set(Some(tx.max_fee_per_gas.clone())),
+                priority_fee: Set(tx.priority_fee.clone()),
+                status: Set(TransferStatus::Signed.as_str().to_string()),
+                error: Set(None),
+                created_at_ms: Set(now),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn set_tx_status_in<C: ConnectionTrait>(
+    conn: &C,
+    tx_hash: &str,
+    status: &str,
+    block_number: Option<u64>,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    use release_txs::Column as C;
+    let stmt = Query::update()
+        .table(release_txs::Entity)
+        .values([
+            (C::Status, status.into()),
+            (
+                C::BlockNumber,
+                block_number.map(|b| to_i64("block", b)).transpose()?.into(),
+            ),
+            (C::Error, error.map(str::to_string).into()),
+        ])
+        .and_where(C::TxHash.eq(tx_hash))
+        .to_owned();
+    conn.execute(&stmt).await?;
+    Ok(())
+}
+
 /// `from → to` for every id in `ids`, with one history row each, inside `conn`'s transaction.
 /// Refused (nothing kept, the caller's transaction rolls back) when the edge is illegal or any
 /// transfer is no longer in `from`.
@@ -82,7 +213,7 @@ pub(crate) async fn move_many_in<C: ConnectionTrait>(
                 (C::UpdatedAtMs, now.into()),
             ])
             .and_where(C::Id.is_in(chunk.iter().cloned()))
-            .and_where(C::Status.eq(from.as_str()))
+            .and_where(status_is(from))
             .to_owned();
         let moved = conn.execute(&stmt).await?.rows_affected();
         if usize::try_from(moved).ok() != Some(chunk.len()) {
@@ -115,6 +246,16 @@ pub(crate) async fn move_many_in<C: ConnectionTrait>(
     Ok(())
 }
 
+/// `status = from`, written so no index can serve it (`status || ''`): the rows are found by
+/// their ids (primary key) and only checked against the status. Without table statistics
+/// SQLite's planner otherwise walks every transfer in `from` through a status index for an
+/// update of a few hundred ids: 2-3x the cost of the whole update at 50,000 queued.
+pub(crate) fn status_is(from: TransferStatus) -> sea_orm::sea_query::SimpleExpr {
+    Expr::col(transfers::Column::Status)
+        .binary(sea_orm::sea_query::BinOper::Custom("||"), "")
+        .eq(from.as_str())
+}
+
 impl Store {
     /// `from → to` for many transfers in one database transaction (all or none).
     pub async fn transition_many(
@@ -142,68 +283,39 @@ impl Store {
         tx: &NewReleaseTx,
         carried: &[(String, TransferStatus)],
     ) -> Result<(), StoreError> {
-        if let Some((id, s)) = carried
-            .iter()
-            .find(|(_, s)| !matches!(s, TransferStatus::SourceFinal | TransferStatus::Broadcast))
-        {
-            return Err(StoreError::IllegalTransition {
-                id: id.clone(),
-                from: *s,
-                to: TransferStatus::Signed,
-            });
+        self.apply_release_writes(&[ReleaseWrite::Signed {
+            tx: tx.clone(),
+            carried: carried.to_vec(),
+        }])
+        .await
+    }
+
+    /// Applies `writes` in order, in one database transaction: all of them or none (a
+    /// transfer found in another status than a move expects rolls everything back).
+    pub async fn apply_release_writes(&self, writes: &[ReleaseWrite]) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
         }
         let _turn = self.write_turn().await;
         let txn = self.connection().begin().await?;
-        let now = now_ms();
-        release_txs::Entity::insert(release_txs::ActiveModel {
-            chain_id: Set(to_i64("chain id", tx.chain_id)?),
-            nonce: Set(to_i64("nonce", tx.nonce)?),
-            tx_hash: Set(tx.tx_hash.clone()),
-            raw_tx: Set(tx.raw_tx.clone()),
-            gas_limit: Set(to_i64("gas limit", tx.gas_limit)?),
-            max_fee_per_gas: Set(tx.max_fee_per_gas.clone()),
-            priority_fee: Set(tx.priority_fee.clone()),
-            releases: Set(i32::try_from(carried.len()).unwrap_or(i32::MAX)),
-            status: Set(tx_status::PENDING.to_string()),
-            block_number: Set(None),
-            error: Set(None),
-            created_at_ms: Set(now),
-            ..Default::default()
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        let reason = format!("signed {} (nonce {})", tx.tx_hash, tx.nonce);
-        for from in [TransferStatus::SourceFinal, TransferStatus::Broadcast] {
-            let ids: Vec<String> = carried
-                .iter()
-                .filter(|(_, s)| *s == from)
-                .map(|(id, _)| id.clone())
-                .collect();
-            move_many_in(&txn, &ids, from, TransferStatus::Signed, Some(&reason)).await?;
-        }
-        let nonce = Some(to_i64("nonce", tx.nonce)?);
-        let chain_id = to_i64("chain id", tx.chain_id)?;
-        for chunk in carried.chunks(IDS_PER_STATEMENT) {
-            transfer_attempts::Entity::insert_many(chunk.iter().map(|(id, _)| {
-                transfer_attempts::ActiveModel {
-                    transfer_id: Set(id.clone()),
-                    chain_id: Set(chain_id),
-                    nonce: Set(nonce),
-                    blockhash: Set(None),
-                    last_valid_block_height: Set(None),
-                    tx_hash: Set(tx.tx_hash.clone()),
-                    // The bytes are stored once, with the transaction (`release_txs`).
-                    raw_tx: Set(String::new()),
-                    max_fee_per_gas: Set(Some(tx.max_fee_per_gas.clone())),
-                    priority_fee: Set(tx.priority_fee.clone()),
-                    status: Set(TransferStatus::Signed.as_str().to_string()),
-                    error: Set(None),
-                    created_at_ms: Set(now),
-                    ..Default::default()
+        for w in writes {
+            match w {
+                ReleaseWrite::Signed { tx, carried } => insert_signed_in(&txn, tx, carried).await?,
+                ReleaseWrite::Move {
+                    ids,
+                    from,
+                    to,
+                    reason,
+                } => move_many_in(&txn, ids, *from, *to, Some(reason)).await?,
+                ReleaseWrite::TxStatus {
+                    tx_hash,
+                    status,
+                    block_number,
+                    error,
+                } => {
+                    set_tx_status_in(&txn, tx_hash, status, *block_number, error.as_deref()).await?
                 }
-            }))
-            .exec_without_returning(&txn)
-            .await?;
+            }
         }
         txn.commit().await?;
         Ok(())
@@ -286,29 +398,180 @@ impl Store {
         Ok(out)
     }
 
+    /// The transfers each of `tx_hashes` carries (id and current status): two queries for
+    /// any number of transactions.
+    pub async fn transfers_carried_by_each(
+        &self,
+        tx_hashes: &[String],
+    ) -> Result<HashMap<String, Vec<CarriedTransfer>>, StoreError> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for chunk in tx_hashes.chunks(IDS_PER_STATEMENT) {
+            pairs.extend(
+                transfer_attempts::Entity::find()
+                    .select_only()
+                    .column(transfer_attempts::Column::TxHash)
+                    .column(transfer_attempts::Column::TransferId)
+                    .filter(transfer_attempts::Column::TxHash.is_in(chunk.iter().cloned()))
+                    .into_tuple::<(String, String)>()
+                    .all(self.connection())
+                    .await?,
+            );
+        }
+        let ids: Vec<String> = pairs
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut status: HashMap<String, String> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            status.extend(
+                transfers::Entity::find()
+                    .select_only()
+                    .column(transfers::Column::Id)
+                    .column(transfers::Column::Status)
+                    .filter(transfers::Column::Id.is_in(chunk.iter().cloned()))
+                    .into_tuple::<(String, String)>()
+                    .all(self.connection())
+                    .await?,
+            );
+        }
+        let mut out: HashMap<String, Vec<CarriedTransfer>> =
+            tx_hashes.iter().map(|h| (h.clone(), Vec::new())).collect();
+        for (hash, id) in pairs {
+            if let (Some(list), Some(s)) = (out.get_mut(&hash), status.get(&id)) {
+                list.push(CarriedTransfer {
+                    id,
+                    status: s.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Transfers by id (missing ones are left out).
+    pub async fn transfers_by_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, transfers::Model>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            for t in transfers::Entity::find()
+                .filter(transfers::Column::Id.is_in(chunk.iter().cloned()))
+                .all(self.connection())
+                .await?
+            {
+                out.insert(t.id.clone(), t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Transfers bound for `chain_id` waiting in `broadcast` whose newest release transaction
+    /// can never be mined: it reverted, or its nonce went to another transaction while none of
+    /// ours at that nonce was mined. Each comes with how many releases were signed for it.
+    /// This is what an executor signs again; it is read from the store, so a restart loses none.
+    pub async fn releases_to_sign_again(
+        &self,
+        chain_id: u64,
+    ) -> Result<Vec<(transfers::Model, u64)>, StoreError> {
+        let waiting: Vec<transfers::Model> = transfers::Entity::find()
+            .filter(transfers::Column::DestChainId.eq(to_i64("chain id", chain_id)?))
+            .filter(transfers::Column::Status.eq(TransferStatus::Broadcast.as_str()))
+            .all(self.connection())
+            .await?;
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Newest attempt (highest id) per transfer, and how many there were.
+        let mut newest: HashMap<String, (i32, String, u64)> = HashMap::new();
+        let ids: Vec<String> = waiting.iter().map(|t| t.id.clone()).collect();
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let rows: Vec<(i32, String, String)> = transfer_attempts::Entity::find()
+                .select_only()
+                .column(transfer_attempts::Column::Id)
+                .column(transfer_attempts::Column::TransferId)
+                .column(transfer_attempts::Column::TxHash)
+                .filter(transfer_attempts::Column::TransferId.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(self.connection())
+                .await?;
+            for (attempt, transfer, hash) in rows {
+                let entry = newest.entry(transfer).or_insert((attempt, hash.clone(), 0));
+                entry.2 += 1;
+                if attempt >= entry.0 {
+                    entry.0 = attempt;
+                    entry.1 = hash;
+                }
+            }
+        }
+        let hashes: Vec<String> = newest
+            .values()
+            .map(|(_, h, _)| h.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut dead: HashSet<String> = HashSet::new();
+        for chunk in hashes.chunks(IDS_PER_STATEMENT) {
+            let rows: Vec<String> = release_txs::Entity::find()
+                .select_only()
+                .column(release_txs::Column::TxHash)
+                .filter(release_txs::Column::TxHash.is_in(chunk.iter().cloned()))
+                .filter(
+                    release_txs::Column::Status.is_in([tx_status::REVERTED, tx_status::REPLACED]),
+                )
+                .into_tuple()
+                .all(self.connection())
+                .await?;
+            dead.extend(rows);
+        }
+        let mut out: Vec<(transfers::Model, u64)> = waiting
+            .into_iter()
+            .filter_map(|t| {
+                let (_, hash, count) = newest.get(&t.id)?;
+                dead.contains(hash).then_some((t.clone(), *count))
+            })
+            .collect();
+        out.sort_by(|a, b| (a.0.created_at_ms, &a.0.id).cmp(&(b.0.created_at_ms, &b.0.id)));
+        Ok(out)
+    }
+
+    /// `(destination token, amount out)` of every transfer bound for `chain_id` in any of
+    /// `statuses`: what releases on their way will take from the vault.
+    pub async fn amounts_out_to(
+        &self,
+        chain_id: u64,
+        statuses: &[TransferStatus],
+    ) -> Result<Vec<(String, Option<String>, Option<String>)>, StoreError> {
+        Ok(transfers::Entity::find()
+            .select_only()
+            .column(transfers::Column::Id)
+            .column(transfers::Column::DestToken)
+            .column(transfers::Column::AmountOut)
+            .filter(transfers::Column::DestChainId.eq(to_i64("chain id", chain_id)?))
+            .filter(
+                transfers::Column::Status
+                    .is_in(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            )
+            .into_tuple()
+            .all(self.connection())
+            .await?)
+    }
+
     /// Sets a release transaction's state (and the block it was mined in, or why it stopped).
     pub async fn set_release_tx_status(
         &self,
         tx_hash: &str,
-        status: &str,
+        status: &'static str,
         block_number: Option<u64>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        use release_txs::Column as C;
-        let stmt = Query::update()
-            .table(release_txs::Entity)
-            .values([
-                (C::Status, status.into()),
-                (
-                    C::BlockNumber,
-                    block_number.map(|b| to_i64("block", b)).transpose()?.into(),
-                ),
-                (C::Error, error.map(str::to_string).into()),
-            ])
-            .and_where(C::TxHash.eq(tx_hash))
-            .to_owned();
-        self.connection().execute(&stmt).await?;
-        Ok(())
+        self.apply_release_writes(&[ReleaseWrite::TxStatus {
+            tx_hash: tx_hash.to_string(),
+            status,
+            block_number,
+            error: error.map(str::to_string),
+        }])
+        .await
     }
 }

@@ -296,7 +296,7 @@ async fn move_status_in<C: ConnectionTrait>(
         .table(transfers::Entity)
         .values(values)
         .and_where(C::Id.eq(id))
-        .and_where(C::Status.eq(from.as_str()))
+        .and_where(crate::release_txs::status_is(from))
         .to_owned();
     if conn.execute(&stmt).await?.rows_affected() == 0 {
         let found = transfers::Entity::find_by_id(id.to_string())
