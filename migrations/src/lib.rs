@@ -9,6 +9,7 @@ mod m20261124_000002_yields;
 mod m20261125_000003_fee_counters;
 mod m20261125_000004_relayer_state;
 mod m20261125_000005_release_txs;
+mod m20261202_000006_transfer_queue_index;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_fee_counters::Migration),
             Box::new(m20261125_000004_relayer_state::Migration),
             Box::new(m20261125_000005_release_txs::Migration),
+            Box::new(m20261202_000006_transfer_queue_index::Migration),
         ]
     }
 }
