@@ -31,6 +31,18 @@ impl ExecutorReport {
     pub fn is_idle(&self) -> bool {
         *self == ExecutorReport::default()
     }
+
+    /// Adds what `other` did to this report.
+    pub fn absorb(&mut self, other: ExecutorReport) {
+        self.sent.extend(other.sent);
+        self.resent.extend(other.resent);
+        self.replaced.extend(other.replaced);
+        self.included.extend(other.included);
+        self.confirmed.extend(other.confirmed);
+        self.awaiting_liquidity.extend(other.awaiting_liquidity);
+        self.failed.extend(other.failed);
+        self.dry_run.extend(other.dry_run);
+    }
 }
 
 pub use atoll_core::transfer as state;

@@ -23,6 +23,8 @@ async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
     let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     let mut settings = common::settings(&net, dir.path());
     settings.relayer.replace_after = Duration::ZERO;
+    // Look the transaction up in the pool on every step, so the drop is seen at once.
+    settings.relayer.pool_recheck = Duration::ZERO;
     let store = common::store(&settings, dir.path()).await;
     let bsc_id = settings.chain("bsc").unwrap().chain_id.0;
     let recipient = common::evm_user(&net, "bsc");

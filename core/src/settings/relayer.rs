@@ -27,6 +27,9 @@ pub struct RawRelayer {
     pub replace_after_s: Option<u64>,
     /// Replacement fees never exceed this multiple of the current estimate.
     pub max_fee_multiple: Option<f64>,
+    /// A transaction sent (or seen in the node's pool) is trusted to still be there for this
+    /// long before the node is asked again; one it lost is sent again.
+    pub pool_recheck_ms: Option<u64>,
     #[serde(default)]
     pub routes: Vec<RawBridgeRoute>,
     #[serde(default)]
@@ -136,6 +139,8 @@ pub struct RelayerSettings {
     pub batch_max_gas: u64,
     pub replace_after: Duration,
     pub max_fee_multiple: f64,
+    /// How long a transaction sent or seen in the node's pool is trusted to still be there.
+    pub pool_recheck: Duration,
     pub routes: Vec<BridgeRoute>,
     /// Per source chain name; chains not listed wait for finality.
     pub finality: BTreeMap<String, FinalityPolicy>,
@@ -362,6 +367,7 @@ impl RawRelayer {
             batch_max_gas,
             replace_after: Duration::from_secs(replace_after_s),
             max_fee_multiple,
+            pool_recheck: Duration::from_millis(self.pool_recheck_ms.unwrap_or(2_000)),
             routes,
             finality,
         }

@@ -1,0 +1,380 @@
+//! Pending release transactions, nonce by nonce against the account's mined nonce: settling
+//! the used nonces from their receipts, sending again what the node lost, replacing what waited
+//! too long with bounded fee bumps, and filling nonce gaps nobody else fills. Receipts and pool
+//! checks go out concurrently; the settlements of a step are one database transaction.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+use alloy::primitives::B256;
+use atoll_adapters::evm::releases::{ReleaseReceipt, SendOutcome};
+use atoll_core::TransferStatus;
+use atoll_store::entities::{release_txs, transfers};
+use atoll_store::release_txs::{CarriedTransfer, ReleaseWrite, tx_status};
+use futures::future::try_join_all;
+
+use super::{
+    Follower, MIN_BUMP_PCT, age_ms, ids_in, parse_hash, parse_raw, release_of, stored_fees,
+};
+use crate::{ExecutorReport, RelayerError};
+
+type Carried = HashMap<String, Vec<CarriedTransfer>>;
+
+fn carried_by<'c>(carried: &'c Carried, tx: &release_txs::Model) -> &'c [CarriedTransfer] {
+    carried.get(&tx.tx_hash).map_or(&[], Vec::as_slice)
+}
+
+fn nonce_of(tx: &release_txs::Model) -> u64 {
+    u64::try_from(tx.nonce).unwrap_or_default()
+}
+
+impl Follower<'_, '_> {
+    /// Follows `pending` (every pending transaction of the chain); returns how many nonces
+    /// are still open afterwards.
+    pub(super) async fn follow_pending(
+        &mut self,
+        mined: u64,
+        pending: Vec<release_txs::Model>,
+        report: &mut ExecutorReport,
+    ) -> Result<usize, RelayerError> {
+        let mut by_nonce: BTreeMap<u64, Vec<release_txs::Model>> = BTreeMap::new();
+        for tx in pending {
+            by_nonce.entry(nonce_of(&tx)).or_default().push(tx);
+        }
+        if let Some((&lowest, group)) = by_nonce.iter().next() {
+            let oldest = group
+                .iter()
+                .map(|t| t.created_at_ms)
+                .min()
+                .unwrap_or_default();
+            if lowest > mined && age_ms(oldest) > self.replace_after_ms() {
+                self.fill_gap(mined, lowest).await?;
+            }
+        }
+        let (used, open): (Vec<_>, Vec<_>) = by_nonce.into_iter().partition(|(n, _)| *n < mined);
+        let open: Vec<release_txs::Model> = open
+            .into_iter()
+            .filter_map(|(_, g)| g.last().cloned())
+            .collect();
+
+        // Every transaction at a used nonce: which of them was mined?
+        let used_txs: Vec<&release_txs::Model> = used.iter().flat_map(|(_, g)| g).collect();
+        let (chain, vault) = (self.chain, self.vault);
+        let receipts = try_join_all(used_txs.iter().map(|tx| async move {
+            let hash = parse_hash(&tx.tx_hash)?;
+            let receipt = chain.release_receipt(hash, vault).await?;
+            Ok::<_, RelayerError>(receipt.map(|r| (tx.tx_hash.clone(), r)))
+        }))
+        .await?;
+        let receipts: HashMap<String, ReleaseReceipt> = receipts.into_iter().flatten().collect();
+        let hashes: Vec<String> = used_txs
+            .iter()
+            .map(|t| t.tx_hash.clone())
+            .chain(open.iter().map(|t| t.tx_hash.clone()))
+            .collect();
+        let carried = self.store.transfers_carried_by_each(&hashes).await?;
+
+        let mut writes = Vec::new();
+        for (nonce, group) in &used {
+            self.settle_used_nonce(*nonce, group, &receipts, &carried, &mut writes, report);
+        }
+        self.store.apply_release_writes(&writes).await?;
+        self.follow_open(&open, &carried, report).await?;
+        Ok(open.len())
+    }
+
+    /// The nonce is used: by one of ours (its receipt settles it) or by a transaction we did
+    /// not sign (ours can never be mined: its transfers are signed again).
+    fn settle_used_nonce(
+        &mut self,
+        nonce: u64,
+        group: &[release_txs::Model],
+        receipts: &HashMap<String, ReleaseReceipt>,
+        carried: &Carried,
+        writes: &mut Vec<ReleaseWrite>,
+        report: &mut ExecutorReport,
+    ) {
+        if let Some((tx, receipt)) = group
+            .iter()
+            .rev()
+            .find_map(|t| receipts.get(&t.tx_hash).map(|r| (t, r)))
+        {
+            // Routine: a fee bump's predecessors (no error to show an operator).
+            for other in group.iter().filter(|o| o.id != tx.id) {
+                writes.push(tx_write(&other.tx_hash, tx_status::REPLACED, None, None));
+            }
+            self.settle(tx, receipt, carried_by(carried, tx), writes, report);
+            return;
+        }
+        let Some(newest) = group.last() else {
+            return;
+        };
+        let why = format!("nonce {nonce} was used by a transaction this relayer did not sign");
+        tracing::warn!(chain = %self.chain.name, nonce, tx = %newest.tx_hash, "{why}; its releases are signed again");
+        writes.push(ReleaseWrite::Move {
+            ids: ids_in(carried_by(carried, newest), TransferStatus::Signed),
+            from: TransferStatus::Signed,
+            to: TransferStatus::Broadcast,
+            reason: format!("{why}: never sent on"),
+        });
+        for tx in group {
+            writes.push(tx_write(
+                &tx.tx_hash,
+                tx_status::REPLACED,
+                None,
+                Some(why.clone()),
+            ));
+        }
+        // Its transfers now wait in `broadcast` behind a transaction that cannot be mined:
+        // the next fill derives them from the store and signs them again.
+        self.findings.unminable = true;
+        report.failed.push((newest.tx_hash.clone(), why));
+    }
+
+    /// Applies a mined transaction's receipt to the transfers it carries.
+    fn settle(
+        &mut self,
+        tx: &release_txs::Model,
+        receipt: &ReleaseReceipt,
+        carried: &[CarriedTransfer],
+        writes: &mut Vec<ReleaseWrite>,
+        report: &mut ExecutorReport,
+    ) {
+        use TransferStatus::*;
+        writes.push(ReleaseWrite::Move {
+            ids: ids_in(carried, Signed),
+            from: Signed,
+            to: Broadcast,
+            reason: format!("sent {}", tx.tx_hash),
+        });
+        let block = receipt.block_number;
+        if !receipt.success {
+            // Out of gas is one way to revert: estimate afresh (keeping the dearer figure).
+            self.findings.reverted = true;
+            let why = format!("release {} reverted in block {block}", tx.tx_hash);
+            writes.push(tx_write(
+                &tx.tx_hash,
+                tx_status::REVERTED,
+                Some(block),
+                Some(why.clone()),
+            ));
+            self.findings.unminable = true;
+            report.failed.push((tx.tx_hash.clone(), why));
+            return;
+        }
+        let live: Vec<&CarriedTransfer> = carried
+            .iter()
+            .filter(|t| t.status == Signed.as_str() || t.status == Broadcast.as_str())
+            .collect();
+        let pick = |logged: &[B256]| -> Vec<String> {
+            let logged: HashSet<String> = logged.iter().map(B256::to_string).collect();
+            live.iter()
+                .filter(|t| logged.contains(&t.id))
+                .map(|t| t.id.clone())
+                .collect()
+        };
+        let (released, skipped, failed) = (
+            pick(&receipt.released),
+            pick(&receipt.skipped),
+            pick(&receipt.failed),
+        );
+        let seen = released.len() + skipped.len() + failed.len();
+        if seen != live.len() {
+            tracing::error!(tx = %tx.tx_hash, carried = live.len(), seen, "a mined release does not account for every transfer it carried");
+        }
+        let hash = &tx.tx_hash;
+        writes.push(ReleaseWrite::Move {
+            ids: released.clone(),
+            from: Broadcast,
+            to: Included,
+            reason: format!("released by {hash} in block {block}"),
+        });
+        writes.push(ReleaseWrite::Move {
+            ids: skipped.clone(),
+            from: Broadcast,
+            to: Included,
+            reason: format!("already released before {hash} (skipped in block {block})"),
+        });
+        writes.push(ReleaseWrite::Move {
+            ids: failed.clone(),
+            from: Broadcast,
+            to: AwaitingLiquidity,
+            reason: format!(
+                "payout failed in {hash} (block {block}): the vault could not pay; nothing moved"
+            ),
+        });
+        writes.push(tx_write(hash, tx_status::MINED, Some(block), None));
+        report.included.extend(released);
+        report.included.extend(skipped);
+        report.awaiting_liquidity.extend(failed);
+    }
+
+    /// Pending transactions at nonces not yet used: send again what the node lost (asking it
+    /// at most every `pool_recheck` per transaction), replace what waited too long.
+    async fn follow_open(
+        &mut self,
+        open: &[release_txs::Model],
+        carried: &Carried,
+        report: &mut ExecutorReport,
+    ) -> Result<(), RelayerError> {
+        let unsent = |tx: &release_txs::Model| {
+            carried_by(carried, tx)
+                .iter()
+                .any(|t| t.status == TransferStatus::Signed.as_str())
+        };
+        // Forget transactions no longer pending (mined, replaced).
+        let still: HashSet<&str> = open.iter().map(|t| t.tx_hash.as_str()).collect();
+        self.in_pool_at.retain(|h, _| still.contains(h.as_str()));
+        let now = Instant::now();
+        let ask: Vec<&release_txs::Model> = open
+            .iter()
+            .filter(|tx| {
+                !unsent(tx)
+                    && self
+                        .in_pool_at
+                        .get(&tx.tx_hash)
+                        .is_none_or(|at| now.duration_since(*at) >= self.relayer.pool_recheck)
+            })
+            .collect();
+        let chain = self.chain;
+        let known = try_join_all(ask.iter().map(|tx| async move {
+            let hash = parse_hash(&tx.tx_hash)?;
+            Ok::<_, RelayerError>(chain.knows_transaction(hash).await?)
+        }))
+        .await?;
+        let mut lost: HashSet<&str> = HashSet::new();
+        for (tx, known) in ask.iter().zip(known) {
+            if known {
+                self.in_pool_at.insert(tx.tx_hash.clone(), now);
+            } else {
+                lost.insert(tx.tx_hash.as_str());
+            }
+        }
+        let mut writes = Vec::new();
+        for tx in open {
+            let list = carried_by(carried, tx);
+            if unsent(tx) || lost.contains(tx.tx_hash.as_str()) {
+                if self.relayer.dry_run {
+                    continue;
+                }
+                let raw = parse_raw(&tx.raw_tx, &tx.tx_hash)?;
+                let outcome = self.chain.send_raw(&raw).await?;
+                tracing::info!(chain = %self.chain.name, tx = %tx.tx_hash, nonce = tx.nonce, ?outcome, "sent stored release again");
+                writes.push(ReleaseWrite::Move {
+                    ids: ids_in(list, TransferStatus::Signed),
+                    from: TransferStatus::Signed,
+                    to: TransferStatus::Broadcast,
+                    reason: format!("sent {} again ({outcome:?})", tx.tx_hash),
+                });
+                self.in_pool_at.insert(tx.tx_hash.clone(), Instant::now());
+                report.resent.extend(list.iter().map(|t| t.id.clone()));
+            } else if age_ms(tx.created_at_ms) > self.replace_after_ms() {
+                self.replace(tx, list, report).await?;
+            }
+        }
+        self.store.apply_release_writes(&writes).await?;
+        Ok(())
+    }
+
+    /// Waited too long: the same releases at the same nonce, paying more (bounded).
+    async fn replace(
+        &mut self,
+        tx: &release_txs::Model,
+        carried: &[CarriedTransfer],
+        report: &mut ExecutorReport,
+    ) -> Result<(), RelayerError> {
+        let last = stored_fees(tx)?;
+        let estimate = self.chain.fee_estimate(self.eip1559).await?;
+        let Some(fees) = last.bumped(estimate, MIN_BUMP_PCT, self.relayer.max_fee_multiple) else {
+            tracing::warn!(chain = %self.chain.name, tx = %tx.tx_hash, "not mined after the timeout, and the fee is at its ceiling ({}× the estimate): waiting", self.relayer.max_fee_multiple);
+            return Ok(());
+        };
+        let live_ids = ids_in(carried, TransferStatus::Broadcast);
+        if live_ids.is_empty() {
+            return Ok(());
+        }
+        let rows = self.store.transfers_by_ids(&live_ids).await?;
+        let live: Vec<&transfers::Model> = live_ids.iter().filter_map(|id| rows.get(id)).collect();
+        let releases = live
+            .iter()
+            .map(|t| release_of(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let nonce = nonce_of(tx);
+        let gas_limit = u64::try_from(tx.gas_limit).unwrap_or_default();
+        let signed = self
+            .chain
+            .sign_release_batch(&self.signer, self.vault, &releases, nonce, gas_limit, fees)
+            .await?;
+        let ids: Vec<(String, TransferStatus)> = live
+            .iter()
+            .map(|t| (t.id.clone(), TransferStatus::Broadcast))
+            .collect();
+        tracing::info!(chain = %self.chain.name, old = %tx.tx_hash, new = %signed.hash, nonce, from = last.ceiling(), to = fees.ceiling(), "replacing a release not mined in time");
+        if self.relayer.dry_run {
+            report.dry_run.extend(ids.into_iter().map(|(id, _)| id));
+            return Ok(());
+        }
+        self.store
+            .apply_release_writes(&[ReleaseWrite::Signed {
+                tx: self.new_release_tx(&signed),
+                carried: ids.clone(),
+            }])
+            .await?;
+        let hash = signed.hash.to_string();
+        match self.chain.send_raw(&signed.raw).await {
+            Ok(SendOutcome::Accepted | SendOutcome::AlreadyKnown) => {
+                self.store
+                    .apply_release_writes(&[ReleaseWrite::Move {
+                        ids: ids.iter().map(|(id, _)| id.clone()).collect(),
+                        from: TransferStatus::Signed,
+                        to: TransferStatus::Broadcast,
+                        reason: format!("sent {hash} (nonce {nonce}, replacing {})", tx.tx_hash),
+                    }])
+                    .await?;
+                self.in_pool_at.insert(hash.clone(), Instant::now());
+            }
+            Ok(outcome) => {
+                tracing::warn!(chain = %self.chain.name, tx = %hash, nonce, ?outcome, "replacement refused; the next step reconciles the nonce");
+            }
+            Err(e) => {
+                // Persisted: the next step sends the same bytes again.
+                tracing::warn!(chain = %self.chain.name, tx = %hash, error = %e, "send failed; will resend the stored transaction");
+                report.failed.push((hash.clone(), e.to_string()));
+            }
+        }
+        report.replaced.extend(ids.into_iter().map(|(id, _)| id));
+        Ok(())
+    }
+
+    /// Sends no-ops at nonces `from..to` nobody fills, so our pending transactions above them
+    /// can be mined.
+    async fn fill_gap(&self, from: u64, to: u64) -> Result<(), RelayerError> {
+        if self.relayer.dry_run {
+            return Ok(());
+        }
+        let fees = self.chain.fee_estimate(self.eip1559).await?;
+        for nonce in from..to {
+            let filler = self
+                .chain
+                .sign_gap_filler(&self.signer, nonce, fees)
+                .await?;
+            let outcome = self.chain.send_raw(&filler.raw).await?;
+            tracing::warn!(chain = %self.chain.name, nonce, ?outcome, "filled a nonce gap below pending releases with a no-op");
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn tx_write(
+    tx_hash: &str,
+    status: &'static str,
+    block_number: Option<u64>,
+    error: Option<String>,
+) -> ReleaseWrite {
+    ReleaseWrite::TxStatus {
+        tx_hash: tx_hash.to_string(),
+        status,
+        block_number,
+        error,
+    }
+}

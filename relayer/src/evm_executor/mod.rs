@@ -1,0 +1,343 @@
+//! Releases on one EVM chain, exactly once, many at a time. One [`EvmExecutor::step`]:
+//!
+//! 1. **Follows every release transaction still pending** ([`follow`]; this is also the whole
+//!    of restart reconciliation: everything is in the store), nonce by nonce, against the
+//!    account's mined nonce on chain:
+//!    - nonce already used: the receipt of one of our transactions at that nonce settles its
+//!      transfers from the vault's logs (`TransferReleased` → `included`, `ReleaseSkipped` →
+//!      `included`, it was released before, `ReleaseFailed` → `awaiting_liquidity`); the other
+//!      transactions at the nonce are `replaced`. When none of ours holds the nonce, another
+//!      transaction took it: ours can never be mined, and its transfers are signed again.
+//!    - nonce still open: bytes the node does not know (dropped, or the process died between
+//!      persisting and sending) are sent again, byte for byte; a transaction older than
+//!      `replace_after` is replaced at its nonce with fees bumped by at least 10% and at most
+//!      `max_fee_multiple` × the current estimate; a nonce gap below our lowest pending
+//!      transaction is filled with a no-op so the rest can be mined.
+//! 2. **Confirms** ([`confirm`]): a mined transaction whose block is final (re-read: a receipt
+//!    gone means it was reorganised out, and its transfers wait on the same transaction again)
+//!    confirms its transfers.
+//! 3. **Releases what is queued** ([`queue`]) while fewer than `max_in_flight` transactions
+//!    are pending: first the transfers whose transaction can never be mined (reverted, or its
+//!    nonce taken: derived from the store, so a restart loses none), then `source_final` and
+//!    `awaiting_liquidity` ones the vault can pay, in `releaseBatch` transactions of at most
+//!    `batch_max_releases` entries and `batch_max_gas`, each simulated with `eth_call`, on
+//!    consecutive nonces. All of a step's transactions and their transfers' moves to `signed`
+//!    are persisted in one database transaction before any of them is sent.
+//!
+//! Each phase reads the chain with concurrent requests and writes the store once, so the cost
+//! of a step barely depends on how many transactions it follows. A paused chain signs nothing
+//! new (pending transactions are still followed). In dry-run mode releases are simulated and
+//! signed but neither persisted nor sent.
+
+mod confirm;
+mod follow;
+mod queue;
+
+use std::collections::{BTreeSet, HashMap};
+use std::str::FromStr;
+use std::time::Instant;
+
+use alloy::primitives::{Address as EvmAddress, B256, Bytes, U256};
+use alloy::signers::local::PrivateKeySigner;
+use atoll_adapters::evm::EvmChain;
+use atoll_adapters::evm::releases::{EvmRelease, GasFees, SignedReleaseTx};
+use atoll_core::settings::{FeeModel, RelayerSettings, Settings};
+use atoll_core::{Address, TransferStatus};
+use atoll_store::Store;
+use atoll_store::entities::{release_txs, transfers};
+use atoll_store::release_txs::{CarriedTransfer, NewReleaseTx, tx_status};
+
+use crate::{ExecutorReport, RelayerError};
+
+/// Transactions signed for one transfer whose earlier ones reverted, at most.
+const MAX_ATTEMPTS: u64 = 3;
+/// Nodes refuse a replacement paying less than 10% more.
+const MIN_BUMP_PCT: u128 = 10;
+/// Gas estimates are raised by this share (percent) for the limit: state may change between
+/// estimate and inclusion.
+const GAS_MARGIN_PCT: u64 = 20;
+/// A transaction's own cost and a batch's loop, beside its releases.
+const BATCH_BASE_GAS: u64 = 60_000;
+
+fn rejected(what: &str, reason: impl Into<String>) -> RelayerError {
+    RelayerError::Config(format!("{what}: {}", reason.into()))
+}
+
+/// What every phase of a step reads: the chain, the store, the account, the settings.
+struct Ctx<'a> {
+    store: &'a Store,
+    chain: &'a EvmChain,
+    chain_id: u64,
+    vault: EvmAddress,
+    signer: PrivateKeySigner,
+    eip1559: bool,
+    relayer: RelayerSettings,
+}
+
+impl Ctx<'_> {
+    fn account(&self) -> EvmAddress {
+        self.signer.address()
+    }
+
+    fn batch_max(&self) -> usize {
+        usize::try_from(self.relayer.batch_max_releases.max(1)).unwrap_or(1)
+    }
+
+    fn replace_after_ms(&self) -> i64 {
+        i64::try_from(self.relayer.replace_after.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The row a signed transaction is stored as.
+    fn new_release_tx(&self, signed: &SignedReleaseTx) -> NewReleaseTx {
+        NewReleaseTx {
+            chain_id: self.chain_id,
+            nonce: signed.nonce,
+            tx_hash: signed.hash.to_string(),
+            raw_tx: signed.raw.to_string(),
+            gas_limit: signed.gas_limit,
+            max_fee_per_gas: signed.fees.ceiling().to_string(),
+            priority_fee: signed.fees.priority().map(|p| p.to_string()),
+        }
+    }
+}
+
+pub struct EvmExecutor<'a> {
+    ctx: Ctx<'a>,
+    /// When this executor last knew each pending transaction to be in the node's pool (it
+    /// sent it, or asked). A cache only: after a restart it is empty, and the first step asks
+    /// the node about every pending transaction.
+    in_pool_at: HashMap<String, Instant>,
+    /// The next nonce to sign at, once known; never below what the chain and the store say.
+    next_nonce: Option<u64>,
+    /// Transfers to sign again, as last derived from the store; `None` until the first step
+    /// and after any step that found a transaction that can never be mined.
+    sign_again: Option<Vec<transfers::Model>>,
+    /// Gas a batch costs per release, learned from `eth_estimateGas` (the dearest seen). Once
+    /// known, a batch's limit comes from it and the node runs each batch once before it is
+    /// sent (the simulation), not twice.
+    gas_model: Option<GasModel>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct GasModel {
+    per_release: u64,
+    /// A release reverted (out of gas, perhaps): estimate the next batch again.
+    stale: bool,
+}
+
+/// What following pending transactions found that the other phases act on next step.
+#[derive(Debug, Default)]
+struct Findings {
+    /// A transaction reverted or lost its nonce: transfers wait to be signed again.
+    unminable: bool,
+    /// A transaction reverted: the gas model may be too low.
+    reverted: bool,
+}
+
+/// Following pending transactions ([`follow`]).
+struct Follower<'e, 'a> {
+    ctx: &'e Ctx<'a>,
+    in_pool_at: &'e mut HashMap<String, Instant>,
+    findings: Findings,
+}
+
+/// Filling free slots ([`queue`]).
+struct Filler<'e, 'a> {
+    ctx: &'e Ctx<'a>,
+    next_nonce: &'e mut Option<u64>,
+    sign_again: &'e mut Option<Vec<transfers::Model>>,
+    gas_model: &'e mut Option<GasModel>,
+    /// Hashes sent this step, to remember as in the node's pool.
+    sent: Vec<String>,
+}
+
+impl<'a> std::ops::Deref for Follower<'_, 'a> {
+    type Target = Ctx<'a>;
+    fn deref(&self) -> &Ctx<'a> {
+        self.ctx
+    }
+}
+
+impl<'a> std::ops::Deref for Filler<'_, 'a> {
+    type Target = Ctx<'a>;
+    fn deref(&self) -> &Ctx<'a> {
+        self.ctx
+    }
+}
+
+impl<'a> EvmExecutor<'a> {
+    pub fn new(
+        settings: &'a Settings,
+        store: &'a Store,
+        chain: &'a EvmChain,
+        chain_name: &str,
+    ) -> Result<EvmExecutor<'a>, RelayerError> {
+        let c = settings
+            .chain(chain_name)
+            .ok_or_else(|| rejected(chain_name, "no such chain in the config"))?;
+        let key = c
+            .relayer_key
+            .as_ref()
+            .ok_or_else(|| rejected(chain_name, "relayer_key is not set"))?;
+        let signer = atoll_adapters::secrets::evm_signer(key)?;
+        let vault = match &c.bridge_vault {
+            Some(Address::Evm(a)) => EvmAddress::from(*a),
+            _ => return Err(rejected(chain_name, "bridge_vault is not set")),
+        };
+        Ok(EvmExecutor {
+            ctx: Ctx {
+                store,
+                chain,
+                chain_id: c.chain_id.0,
+                vault,
+                signer,
+                eip1559: !matches!(c.fee_model, Some(FeeModel::Legacy)),
+                relayer: settings.relayer.clone(),
+            },
+            in_pool_at: HashMap::new(),
+            next_nonce: None,
+            sign_again: None,
+            gas_model: None,
+        })
+    }
+
+    /// The relayer account on this chain.
+    pub fn account(&self) -> EvmAddress {
+        self.ctx.account()
+    }
+
+    /// One pass: follow pending transactions, confirm final ones, and release what is queued,
+    /// the three at once. They touch different transfers (those of pending transactions,
+    /// `included` ones, queued ones), and each mostly waits on the node: run one after
+    /// another, a step would wait on it three times.
+    pub async fn step(&mut self) -> Result<ExecutorReport, RelayerError> {
+        let ctx = &self.ctx;
+        let mined = ctx.chain.mined_nonce(ctx.account()).await?;
+        let pending = ctx
+            .store
+            .release_txs(ctx.chain_id, tx_status::PENDING)
+            .await?;
+        // Slots are counted before the pending transactions are followed: following settles
+        // used nonces only, so the open ones are the same before and after.
+        let open: BTreeSet<i64> = pending
+            .iter()
+            .filter(|t| u64::try_from(t.nonce).is_ok_and(|n| n >= mined))
+            .map(|t| t.nonce)
+            .collect();
+        let paused = ctx
+            .store
+            .chain_states()
+            .await?
+            .iter()
+            .any(|c| u64::try_from(c.chain_id).ok() == Some(ctx.chain_id) && c.paused);
+        let mut follower = Follower {
+            ctx,
+            in_pool_at: &mut self.in_pool_at,
+            findings: Findings::default(),
+        };
+        let mut filler = Filler {
+            ctx,
+            next_nonce: &mut self.next_nonce,
+            sign_again: &mut self.sign_again,
+            gas_model: &mut self.gas_model,
+            sent: Vec::new(),
+        };
+        let (followed, confirmed, queued) = tokio::join!(
+            async {
+                let mut r = ExecutorReport::default();
+                follower.follow_pending(mined, pending, &mut r).await?;
+                Ok::<_, RelayerError>(r)
+            },
+            confirm::confirm_final(ctx),
+            async {
+                let mut r = ExecutorReport::default();
+                if !paused {
+                    filler.release_queued(mined, open.len(), &mut r).await?;
+                }
+                Ok::<_, RelayerError>(r)
+            }
+        );
+        let findings = follower.findings;
+        let sent = filler.sent;
+        let now = Instant::now();
+        self.in_pool_at.extend(sent.into_iter().map(|h| (h, now)));
+        if findings.unminable {
+            self.sign_again = None;
+        }
+        if findings.reverted
+            && let Some(model) = &mut self.gas_model
+        {
+            model.stale = true;
+        }
+        let mut report = followed?;
+        report.absorb(confirmed?);
+        report.absorb(queued?);
+        Ok(report)
+    }
+}
+
+/// Milliseconds since a stored `created_at_ms`.
+fn age_ms(created_at_ms: i64) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    now.saturating_sub(created_at_ms)
+}
+
+fn parse_hash(text: &str) -> Result<B256, RelayerError> {
+    B256::from_str(text).map_err(|_| rejected(text, "not a 32-byte hash"))
+}
+
+fn parse_address(text: &str, what: &str) -> Result<EvmAddress, RelayerError> {
+    EvmAddress::from_str(text).map_err(|_| rejected(text, format!("not an EVM {what} address")))
+}
+
+fn parse_raw(text: &str, hash: &str) -> Result<Bytes, RelayerError> {
+    Bytes::from_str(text).map_err(|_| rejected(hash, "stored raw transaction is not hex"))
+}
+
+fn amount_out(t: &transfers::Model) -> Result<U256, RelayerError> {
+    t.amount_out
+        .as_deref()
+        .ok_or_else(|| rejected(&t.id, "no amount out (not approved by the gate)"))?
+        .parse()
+        .map_err(|_| rejected(&t.id, format!("amount out {:?}", t.amount_out)))
+}
+
+fn release_of(t: &transfers::Model) -> Result<EvmRelease, RelayerError> {
+    let token = t
+        .dest_token
+        .as_deref()
+        .ok_or_else(|| rejected(&t.id, "no destination token (not approved by the gate)"))?;
+    Ok(EvmRelease {
+        id: parse_hash(&t.id)?,
+        token: parse_address(token, "token")?,
+        recipient: parse_address(&t.recipient, "recipient")?,
+        amount: amount_out(t)?,
+    })
+}
+
+fn stored_fees(tx: &release_txs::Model) -> Result<GasFees, RelayerError> {
+    let num = |s: &str| {
+        s.parse::<u128>()
+            .map_err(|_| rejected(&tx.tx_hash, format!("stored fee {s:?}")))
+    };
+    Ok(match &tx.priority_fee {
+        Some(p) => GasFees::Eip1559 {
+            max_fee: num(&tx.max_fee_per_gas)?,
+            priority_fee: num(p)?,
+        },
+        None => GasFees::Legacy {
+            gas_price: num(&tx.max_fee_per_gas)?,
+        },
+    })
+}
+
+/// Ids of `carried` in `status`.
+fn ids_in(carried: &[CarriedTransfer], status: TransferStatus) -> Vec<String> {
+    carried
+        .iter()
+        .filter(|t| t.status == status.as_str())
+        .map(|t| t.id.clone())
+        .collect()
+}

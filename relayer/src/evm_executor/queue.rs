@@ -1,0 +1,439 @@
+//! Filling free in-flight slots: which transfers go out (those to sign again first, then the
+//! queue), whether the vault can pay them, `releaseBatch` transactions simulated with
+//! `eth_call` and signed on consecutive nonces, all persisted in one database transaction,
+//! then sent in nonce order.
+
+use std::collections::{HashMap, HashSet};
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::U256;
+use atoll_adapters::evm::releases::{SendOutcome, SignedReleaseTx};
+use atoll_core::TransferStatus;
+use atoll_store::entities::transfers;
+use atoll_store::release_txs::ReleaseWrite;
+use futures::future::try_join_all;
+
+use super::{
+    BATCH_BASE_GAS, Filler, GAS_MARGIN_PCT, GasModel, MAX_ATTEMPTS, amount_out, parse_address,
+    parse_hash, release_of,
+};
+use crate::{ExecutorReport, RelayerError};
+
+/// What the simulation said of one batch.
+struct CheckedBatch {
+    /// What pays out as simulated.
+    keep: Vec<transfers::Model>,
+    /// Already released on chain by a transaction we have no record of.
+    released_elsewhere: Vec<transfers::Model>,
+    /// Held back, with why (the simulation refuses to pay them for another reason).
+    held: Vec<(String, String)>,
+}
+
+const RELEASED_ELSEWHERE: &str =
+    "already released on chain, by a transaction this relayer has no record of";
+
+impl Filler<'_, '_> {
+    pub(super) async fn release_queued(
+        &mut self,
+        mined: u64,
+        open_nonces: usize,
+        report: &mut ExecutorReport,
+    ) -> Result<(), RelayerError> {
+        use TransferStatus::*;
+        let slots = usize::try_from(self.relayer.max_in_flight)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(open_nonces);
+        if slots == 0 {
+            return Ok(());
+        }
+        let sign_again = match self.sign_again.take() {
+            Some(list) => list,
+            None => self.derive_sign_again().await?,
+        };
+        let again_ids: HashSet<String> = sign_again.iter().map(|t| t.id.clone()).collect();
+        // Fresh releases and those waiting for liquidity are read apart, so a long line of
+        // unpayable ones never hides payable ones behind it.
+        let cap = slots.saturating_mul(self.batch_max());
+        let mut queue = sign_again;
+        for status in [AwaitingLiquidity, SourceFinal] {
+            queue.extend(
+                self.store
+                    .next_transfers_to(
+                        self.chain_id,
+                        &[status],
+                        u64::try_from(cap).unwrap_or(u64::MAX),
+                    )
+                    .await?,
+            );
+        }
+        if queue.is_empty() {
+            *self.sign_again = Some(Vec::new());
+            return Ok(());
+        }
+        let tokens: HashSet<String> = queue.iter().filter_map(|t| t.dest_token.clone()).collect();
+        let mut left = self.liquidity(&tokens, &again_ids).await?;
+        let mut ready: Vec<transfers::Model> = Vec::new();
+        let mut kept_back: Vec<transfers::Model> = Vec::new();
+        let mut writes = Vec::new();
+        let mut refilled = Vec::new();
+        for t in queue {
+            let again = t.status == Broadcast.as_str();
+            if ready.len() >= cap {
+                // No room this step: a transfer to sign again keeps its place for the next.
+                if again {
+                    kept_back.push(t);
+                }
+                continue;
+            }
+            let (Some(token), Ok(amount)) = (t.dest_token.clone(), amount_out(&t)) else {
+                let why = "approved without a destination token or amount".to_string();
+                if t.status == SourceFinal.as_str() {
+                    writes.push(ReleaseWrite::Move {
+                        ids: vec![t.id.clone()],
+                        from: SourceFinal,
+                        to: Failed,
+                        reason: why.clone(),
+                    });
+                }
+                report.failed.push((t.id.clone(), why));
+                continue;
+            };
+            let holds = left.get(&token).copied().unwrap_or_default();
+            if holds < amount {
+                if t.status == SourceFinal.as_str() {
+                    writes.push(ReleaseWrite::Move {
+                        ids: vec![t.id.clone()],
+                        from: SourceFinal,
+                        to: AwaitingLiquidity,
+                        reason: format!(
+                            "vault holds {holds} of {token}, the release needs {amount} (raw units)"
+                        ),
+                    });
+                    report.awaiting_liquidity.push(t.id.clone());
+                }
+                if again {
+                    kept_back.push(t);
+                }
+                continue;
+            }
+            left.insert(token, holds - amount);
+            let mut t = t;
+            if t.status == AwaitingLiquidity.as_str() {
+                refilled.push(t.id.clone());
+                t.status = SourceFinal.as_str().to_string();
+            }
+            ready.push(t);
+        }
+        writes.push(ReleaseWrite::Move {
+            ids: refilled,
+            from: AwaitingLiquidity,
+            to: SourceFinal,
+            reason: "vault holds enough again".into(),
+        });
+
+        let batches: Vec<Vec<transfers::Model>> = ready
+            .chunks(self.batch_max())
+            .map(<[transfers::Model]>::to_vec)
+            .collect();
+        let checked = try_join_all(batches.into_iter().map(|b| self.check_batch(b))).await?;
+        let mut work: Vec<Vec<transfers::Model>> = Vec::new();
+        for c in checked {
+            for t in c.released_elsewhere {
+                tracing::error!(transfer = %t.id, "{RELEASED_ELSEWHERE}");
+                if t.status == SourceFinal.as_str() {
+                    writes.push(ReleaseWrite::Move {
+                        ids: vec![t.id.clone()],
+                        from: SourceFinal,
+                        to: Failed,
+                        reason: RELEASED_ELSEWHERE.into(),
+                    });
+                }
+                report.failed.push((t.id, RELEASED_ELSEWHERE.into()));
+            }
+            report.failed.extend(c.held);
+            if !c.keep.is_empty() {
+                work.push(c.keep);
+            }
+        }
+        self.store.apply_release_writes(&writes).await?;
+        if work.is_empty() {
+            *self.sign_again = Some(kept_back);
+            return Ok(());
+        }
+
+        let signed = self
+            .sign_batches(mined, slots, work, &mut kept_back)
+            .await?;
+        *self.sign_again = Some(kept_back);
+        if self.relayer.dry_run {
+            for (tx, ids) in signed {
+                tracing::info!(chain = %self.chain.name, tx = %tx.hash, nonce = tx.nonce, releases = ids.len(), "dry run: signed, not sent");
+                report.dry_run.extend(ids.into_iter().map(|(id, _)| id));
+            }
+            return Ok(());
+        }
+        self.persist_then_send(signed, report).await
+    }
+
+    /// Signs `work` (largest first off the end) on consecutive nonces, at most `slots`
+    /// transactions; a batch over `batch_max_gas` is halved. Transfers to sign again that did
+    /// not fit go back to `kept_back`.
+    async fn sign_batches(
+        &mut self,
+        mined: u64,
+        slots: usize,
+        mut work: Vec<Vec<transfers::Model>>,
+        kept_back: &mut Vec<transfers::Model>,
+    ) -> Result<Vec<(SignedReleaseTx, Vec<(String, TransferStatus)>)>, RelayerError> {
+        let fees = self.chain.fee_estimate(self.eip1559).await?;
+        let mut nonce = match *self.next_nonce {
+            Some(n) => n.max(mined),
+            None => {
+                let highest = self.store.highest_release_nonce(self.chain_id).await?;
+                highest.map_or(mined, |h| (h + 1).max(mined))
+            }
+        };
+        work.reverse();
+        let mut signed = Vec::new();
+        while signed.len() < slots {
+            let Some(batch) = work.pop() else {
+                break;
+            };
+            let releases = batch
+                .iter()
+                .map(release_of)
+                .collect::<Result<Vec<_>, _>>()?;
+            let gas_limit = self.gas_limit(&releases).await?;
+            if gas_limit > self.relayer.batch_max_gas && batch.len() > 1 {
+                // Too heavy for one transaction: halve it.
+                let (a, b) = batch.split_at(batch.len() / 2);
+                work.push(b.to_vec());
+                work.push(a.to_vec());
+                continue;
+            }
+            let tx = self
+                .chain
+                .sign_release_batch(&self.signer, self.vault, &releases, nonce, gas_limit, fees)
+                .await?;
+            let ids = batch
+                .iter()
+                .map(|t| {
+                    let from = if t.status == TransferStatus::Broadcast.as_str() {
+                        TransferStatus::Broadcast
+                    } else {
+                        TransferStatus::SourceFinal
+                    };
+                    (t.id.clone(), from)
+                })
+                .collect();
+            signed.push((tx, ids));
+            nonce += 1;
+        }
+        // Batches not signed this step: transfers to sign again keep their place.
+        kept_back.extend(
+            work.into_iter()
+                .flatten()
+                .filter(|t| t.status == TransferStatus::Broadcast.as_str()),
+        );
+        if !self.relayer.dry_run {
+            *self.next_nonce = Some(nonce);
+        }
+        Ok(signed)
+    }
+
+    /// The gas limit of a batch: from the learned cost per release, or from `eth_estimateGas`
+    /// when none is known yet (or a revert made it stale); plus the margin.
+    async fn gas_limit(
+        &mut self,
+        releases: &[atoll_adapters::evm::releases::EvmRelease],
+    ) -> Result<u64, RelayerError> {
+        let n = u64::try_from(releases.len()).unwrap_or(u64::MAX);
+        let estimate = match *self.gas_model {
+            Some(model) if !model.stale => {
+                BATCH_BASE_GAS.saturating_add(model.per_release.saturating_mul(n))
+            }
+            known => {
+                let estimate = self
+                    .chain
+                    .estimate_release_batch_gas(self.vault, self.account(), releases)
+                    .await?;
+                let per_release = estimate
+                    .saturating_sub(BATCH_BASE_GAS)
+                    .div_ceil(n.max(1))
+                    .max(known.map_or(0, |m| m.per_release));
+                *self.gas_model = Some(GasModel {
+                    per_release,
+                    stale: false,
+                });
+                estimate
+            }
+        };
+        Ok(estimate.saturating_add(estimate * GAS_MARGIN_PCT / 100))
+    }
+
+    /// Every signed transaction and its transfers' move to `signed` in one database
+    /// transaction, then each sent in nonce order; those the node took move to `broadcast`
+    /// together. A send that fails is already persisted: the next step sends the same bytes.
+    async fn persist_then_send(
+        &mut self,
+        signed: Vec<(SignedReleaseTx, Vec<(String, TransferStatus)>)>,
+        report: &mut ExecutorReport,
+    ) -> Result<(), RelayerError> {
+        let writes: Vec<ReleaseWrite> = signed
+            .iter()
+            .map(|(tx, ids)| ReleaseWrite::Signed {
+                tx: self.new_release_tx(tx),
+                carried: ids.clone(),
+            })
+            .collect();
+        self.store.apply_release_writes(&writes).await?;
+        let mut moves = Vec::new();
+        for (tx, ids) in signed {
+            let hash = tx.hash.to_string();
+            let carried: Vec<String> = ids.into_iter().map(|(id, _)| id).collect();
+            match self.chain.send_raw(&tx.raw).await {
+                Ok(SendOutcome::Accepted | SendOutcome::AlreadyKnown) => {
+                    moves.push(ReleaseWrite::Move {
+                        ids: carried.clone(),
+                        from: TransferStatus::Signed,
+                        to: TransferStatus::Broadcast,
+                        reason: format!("sent {hash} (nonce {})", tx.nonce),
+                    });
+                    self.sent.push(hash);
+                }
+                Ok(outcome) => {
+                    // Nonce taken: the next step settles that nonce; start again from the chain.
+                    tracing::warn!(chain = %self.chain.name, tx = %hash, nonce = tx.nonce, ?outcome, "nonce taken; reconciling");
+                    *self.next_nonce = None;
+                }
+                Err(e) => {
+                    tracing::warn!(chain = %self.chain.name, tx = %hash, error = %e, "send failed; will resend the stored transaction");
+                    report.failed.push((hash, e.to_string()));
+                }
+            }
+            report.sent.extend(carried);
+        }
+        self.store.apply_release_writes(&moves).await?;
+        Ok(())
+    }
+
+    /// Transfers to sign again, from the store: waiting in `broadcast` behind a transaction
+    /// that can never be mined. Those signed `MAX_ATTEMPTS` times already, and those released
+    /// on chain anyway by a transaction we have no record of, are left for an operator.
+    async fn derive_sign_again(&self) -> Result<Vec<transfers::Model>, RelayerError> {
+        let found = self.store.releases_to_sign_again(self.chain_id).await?;
+        let (retry, exhausted): (Vec<_>, Vec<_>) =
+            found.into_iter().partition(|(_, n)| *n < MAX_ATTEMPTS);
+        for (t, n) in &exhausted {
+            tracing::error!(chain = %self.chain.name, transfer = %t.id, attempts = n, "release keeps failing; left in broadcast for an operator");
+        }
+        let released = try_join_all(retry.iter().map(|(t, _)| async move {
+            let id = parse_hash(&t.id)?;
+            Ok::<_, RelayerError>(
+                self.chain
+                    .processed(self.vault, id, BlockNumberOrTag::Latest)
+                    .await?,
+            )
+        }))
+        .await?;
+        let mut out = Vec::new();
+        for ((t, _), released) in retry.into_iter().zip(released) {
+            if released {
+                tracing::error!(chain = %self.chain.name, transfer = %t.id, "{RELEASED_ELSEWHERE}; left in broadcast for an operator");
+            } else {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What the vault can pay now per token: its balance minus what releases on their way
+    /// will take (transfers to sign again are counted once, when they are placed).
+    async fn liquidity(
+        &self,
+        tokens: &HashSet<String>,
+        sign_again: &HashSet<String>,
+    ) -> Result<HashMap<String, U256>, RelayerError> {
+        let balances = try_join_all(tokens.iter().map(|token| async move {
+            let address = parse_address(token, "token")?;
+            let balance = self.chain.token_balance(address, self.vault).await?;
+            Ok::<_, RelayerError>((token.clone(), balance))
+        }))
+        .await?;
+        let mut left: HashMap<String, U256> = balances.into_iter().collect();
+        let on_their_way = self
+            .store
+            .amounts_out_to(
+                self.chain_id,
+                &[TransferStatus::Signed, TransferStatus::Broadcast],
+            )
+            .await?;
+        for (id, token, amount) in on_their_way {
+            if sign_again.contains(&id) {
+                continue;
+            }
+            if let (Some(token), Some(Ok(amount))) = (token, amount.map(|a| a.parse::<U256>()))
+                && let Some(v) = left.get_mut(&token)
+            {
+                *v = v.saturating_sub(amount);
+            }
+        }
+        Ok(left)
+    }
+
+    /// Simulates a batch; entries that would not pay out are taken out with their reason.
+    async fn check_batch(
+        &self,
+        batch: Vec<transfers::Model>,
+    ) -> Result<CheckedBatch, RelayerError> {
+        let releases = batch
+            .iter()
+            .map(release_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let pays = self
+            .chain
+            .simulate_release_batch(self.vault, self.account(), &releases)
+            .await?;
+        if usize::try_from(pays).ok() == Some(batch.len()) {
+            return Ok(CheckedBatch {
+                keep: batch,
+                released_elsewhere: Vec::new(),
+                held: Vec::new(),
+            });
+        }
+        let processed = try_join_all(releases.iter().map(|r| {
+            self.chain
+                .processed(self.vault, r.id, BlockNumberOrTag::Latest)
+        }))
+        .await?;
+        let (mut keep, mut released_elsewhere) = (Vec::new(), Vec::new());
+        for (t, done) in batch.into_iter().zip(processed) {
+            if done {
+                released_elsewhere.push(t);
+            } else {
+                keep.push(t);
+            }
+        }
+        let mut held = Vec::new();
+        if !keep.is_empty() {
+            let releases = keep.iter().map(release_of).collect::<Result<Vec<_>, _>>()?;
+            let pays = self
+                .chain
+                .simulate_release_batch(self.vault, self.account(), &releases)
+                .await?;
+            if usize::try_from(pays).ok() != Some(keep.len()) {
+                // Payouts would fail for reasons the liquidity check did not see (a token
+                // that refuses the transfer): nothing is signed, an operator looks.
+                let why = format!("simulation pays {pays} of {} releases", keep.len());
+                tracing::error!(chain = %self.chain.name, "{why}; batch held back");
+                held = keep.iter().map(|t| (t.id.clone(), why.clone())).collect();
+                keep.clear();
+            }
+        }
+        Ok(CheckedBatch {
+            keep,
+            released_elsewhere,
+            held,
+        })
+    }
+}
