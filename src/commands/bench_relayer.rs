@@ -98,6 +98,13 @@ async fn send_all(
     // mined at once. The ceiling's transactions go as the relayer's do: each mined on arrival.
     // Either way in nonce order and at most a window ahead of what is mined (anvil's pool
     // silently loses transactions far ahead of mining).
+    // Setup blocks are full: left alone, the base fee would grow 12.5% a block, past what the
+    // signed transactions pay within a few dozen blocks. It is held where it started.
+    let base_fee = p
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await?
+        .and_then(|b| b.header.base_fee_per_gas)
+        .unwrap_or_default();
     if bulk {
         let _: serde_json::Value = p.raw_request("evm_setAutomine".into(), (false,)).await?;
     }
@@ -123,6 +130,12 @@ async fn send_all(
                 );
             }
             if bulk {
+                let _: serde_json::Value = p
+                    .raw_request(
+                        "anvil_setNextBlockBaseFeePerGas".into(),
+                        (U256::from(base_fee),),
+                    )
+                    .await?;
                 let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
             } else {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -223,9 +236,10 @@ async fn release_all(
             r.failed
         );
         confirmed += r.confirmed.len();
-        // Finality needs blocks after the last release: anvil mines only on transactions.
-        // The baseline waits for each release's confirmation before the next.
-        let waiting = sequential && !r.included.is_empty() || r.sent.is_empty();
+        // Finality needs blocks after the last release: anvil mines only on transactions, so
+        // a block is mined whenever a step found nothing to do. The baseline waits for each
+        // release's confirmation before the next.
+        let waiting = sequential && !r.included.is_empty() || r.is_idle();
         if waiting {
             let _: serde_json::Value = miner.raw_request("anvil_mine".into(), (1,)).await?;
             idle_rounds += 1;
