@@ -1,67 +1,436 @@
-//! atoll-graphql: the HTTP surface. This first part serves the probes every deployment needs:
-//! `/healthz` (the process answers) and `/readyz` (the database answers); the GraphQL schema,
-//! `/graphql`, subscriptions and `/metrics` join them here.
+//! atoll-graphql: the HTTP surface users touch. `schema`: the GraphQL schema (queries,
+//! operator mutations, subscriptions) and its limits; `catalog`: the pools served from memory;
+//! `heads`: every chain's head, for freshness; `auth`: operator tokens; `rest`: the DefiLlama
+//! mirror; `metrics`: `/metrics`. This file wires them into one axum router:
+//! GraphiQL at `/`, `/graphql` (POST; WebSocket subscriptions over graphql-transport-ws on GET),
+//! `/pools`, `/chart/{pool}`, `/healthz`, `/readyz`, `/metrics`.
 
+pub mod auth;
+pub mod catalog;
+pub mod error;
+pub mod feeds;
+pub mod heads;
+pub mod metrics;
+mod rest;
+pub mod schema;
+pub mod types;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_graphql::{BatchRequest, BatchResponse};
+use async_graphql_axum::GraphQLSubscription;
+use atoll_core::settings::Settings;
 use atoll_store::Store;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use atoll_store::records::PoolRecord;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// Routes for `/healthz` and `/readyz`.
-pub fn probe_routes(store: Store) -> Router {
-    Router::new()
+use crate::auth::OperatorTokens;
+use crate::catalog::PoolCatalog;
+use crate::error::ApiError;
+use crate::heads::ChainHeads;
+use crate::schema::AtollSchema;
+
+/// Limits and intervals of the server; `Default` is what `atoll up` runs with.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiOptions {
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// Requests per second per client address, and the burst above it.
+    pub rate_limit_rps: u32,
+    pub rate_limit_burst: u32,
+    /// How long `relayer` waits for each chain's vault balances.
+    pub balance_timeout: Duration,
+    /// `/readyz` fails when a chain's index lags its head by more than this.
+    pub max_lag: Duration,
+    /// How often the pool catalog checks the store for changes.
+    pub refresh_interval: Duration,
+    /// How often each chain's head is polled (`None`: not followed, e.g. no RPC reachable).
+    pub head_interval: Option<Duration>,
+    /// Requests in one batch.
+    pub max_batch: usize,
+    /// The longest query text accepted. Parsing and validating a huge query costs the server
+    /// more than sending it costs a client, so it is refused before parsing.
+    pub max_query_bytes: usize,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            max_body_bytes: 2 * 1024 * 1024,
+            rate_limit_rps: 200,
+            rate_limit_burst: 400,
+            balance_timeout: Duration::from_secs(2),
+            max_lag: Duration::from_secs(120),
+            refresh_interval: Duration::from_secs(1),
+            head_interval: Some(Duration::from_secs(2)),
+            max_batch: 10,
+            max_query_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// What every request handler reads. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    pub settings: Arc<Settings>,
+    /// For operator mutations (writes).
+    pub store: Store,
+    /// For every read: on SQLite its own read-only connections.
+    pub reader: Store,
+    pub catalog: Arc<PoolCatalog>,
+    pub heads: ChainHeads,
+    pub tokens: OperatorTokens,
+    pub options: ApiOptions,
+    pub pool_changes: feeds::PoolChanges,
+    limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl ApiState {
+    /// Loads the pool catalog once; the server keeps it fresh from then on.
+    pub async fn new(
+        settings: Arc<Settings>,
+        store: Store,
+        reader: Store,
+        tokens: OperatorTokens,
+        options: ApiOptions,
+    ) -> Result<ApiState, ApiError> {
+        let per_second = NonZeroU32::new(options.rate_limit_rps)
+            .ok_or_else(|| ApiError::BadInput("rate limit: must be at least 1 request/s".into()))?;
+        let burst = NonZeroU32::new(options.rate_limit_burst.max(options.rate_limit_rps))
+            .unwrap_or(per_second);
+        let catalog = Arc::new(PoolCatalog::default());
+        catalog.refresh(&reader).await?;
+        Ok(ApiState {
+            settings,
+            store,
+            reader,
+            catalog,
+            heads: ChainHeads::default(),
+            tokens,
+            options,
+            pool_changes: tokio::sync::broadcast::channel(1024).0,
+            limiter: Arc::new(RateLimiter::keyed(
+                Quota::per_second(per_second).allow_burst(burst),
+            )),
+        })
+    }
+}
+
+/// The router's pools from indexed records: priced, not dropped.
+pub fn router_pools<'a>(
+    records: impl Iterator<Item = &'a PoolRecord>,
+) -> Vec<atoll_router::input::PoolInput> {
+    records
+        .filter(|r| r.dropped_reason.is_none())
+        .filter_map(|r| {
+            Some(atoll_router::input::PoolInput {
+                id: r.pool.clone(),
+                chain: r.chain.clone(),
+                protocol: r.project.clone(),
+                tokens: r.underlying_tokens.clone(),
+                tvl_usd: r.tvl_usd?,
+                fees_usd_year: r.fees_usd_7d? * 365.0 / 7.0,
+                rewards_usd_year: 0.0,
+                max_share_of_tvl: None,
+            })
+        })
+        .collect()
+}
+
+#[derive(Clone)]
+struct Server {
+    api: ApiState,
+    schema: AtollSchema,
+}
+
+/// Every route, with rate limits on the API routes and latency metrics on all.
+pub fn app(state: ApiState) -> Router {
+    metrics::install();
+    let schema = schema::build(state.clone());
+    let server = Server {
+        api: state.clone(),
+        schema: schema.clone(),
+    };
+    let limited = Router::new()
+        .route(
+            "/graphql",
+            post(graphql).get_service(GraphQLSubscription::new(schema)),
+        )
+        .route("/pools", get(rest::pools))
+        .route("/chart/{pool}", get(rest::chart))
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            rate_limit,
+        ));
+    let open = Router::new()
+        .route("/", get(graphiql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(store)
+        .route("/metrics", get(metrics_text));
+    limited
+        .merge(open)
+        .layer(axum::middleware::from_fn(track))
+        .with_state(server)
+}
+
+impl axum::extract::FromRef<Server> for ApiState {
+    fn from_ref(s: &Server) -> ApiState {
+        s.api.clone()
+    }
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` turns true, with the background work
+/// (catalog reloads, head polling) running beside it. In-flight requests finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let background = background(state.clone(), shutdown.clone());
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    });
+    let (served, ()) = tokio::join!(server.into_future(), background);
+    served
+}
+
+/// Keeps the catalog and the heads fresh until shutdown.
+async fn background(state: ApiState, shutdown: tokio::sync::watch::Receiver<bool>) {
+    let heads = async {
+        if let Some(interval) = state.options.head_interval {
+            state
+                .heads
+                .follow(state.settings.clone(), interval, shutdown.clone())
+                .await;
+        }
+    };
+    let catalog = async {
+        let mut stop = shutdown.clone();
+        let mut tick = tokio::time::interval(state.options.refresh_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            match state.catalog.refresh(&state.reader).await {
+                Ok(changed) => {
+                    for p in changed {
+                        // No subscriber is not an error.
+                        let _ = state.pool_changes.send(p);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "pool catalog reload failed"),
+            }
+            state.limiter.retain_recent();
+        }
+    };
+    tokio::join!(heads, catalog);
+}
+
+fn client_ip(req: &Request) -> IpAddr {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+fn json_error(status: StatusCode, e: &ApiError) -> Response {
+    (status, Json(e.json_body())).into_response()
+}
+
+async fn rate_limit(State(server): State<Server>, req: Request, next: Next) -> Response {
+    if server.api.limiter.check_key(&client_ip(&req)).is_err() {
+        let mut resp = json_error(StatusCode::TOO_MANY_REQUESTS, &ApiError::RateLimited);
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return resp;
+    }
+    next.run(req).await
+}
+
+async fn track(req: Request, next: Next) -> Response {
+    let route: &'static str = match req.extensions().get::<MatchedPath>().map(|m| m.as_str()) {
+        Some("/graphql") => "/graphql",
+        Some("/pools") => "/pools",
+        Some("/chart/{pool}") => "/chart",
+        Some("/metrics") => "/metrics",
+        Some("/healthz") => "/healthz",
+        Some("/readyz") => "/readyz",
+        Some("/") => "/",
+        _ => "other",
+    };
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    metrics::http_request(route, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+async fn graphql(State(server): State<Server>, req: Request) -> Response {
+    let access = server.api.tokens.check(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let limit = server.api.options.max_body_bytes;
+    let body = match axum::body::to_bytes(req.into_body(), limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &ApiError::BadInput(format!("request body: larger than {limit} bytes")),
+            );
+        }
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                &ApiError::BadInput(format!(
+                    "request body: not a GraphQL request ({{\"query\": …}}): {e}"
+                )),
+            );
+        }
+    };
+    let longest = match &batch {
+        BatchRequest::Single(r) => r.query.len(),
+        BatchRequest::Batch(v) => v.iter().map(|r| r.query.len()).max().unwrap_or(0),
+    };
+    if longest > server.api.options.max_query_bytes {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            &ApiError::BadInput(format!(
+                "query: {longest} bytes; at most {} are accepted (use variables and fewer aliases)",
+                server.api.options.max_query_bytes
+            )),
+        );
+    }
+    let batch = match batch {
+        BatchRequest::Single(r) => BatchRequest::Single(r.data(access)),
+        BatchRequest::Batch(v) if v.len() > server.api.options.max_batch => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                &ApiError::BadInput(format!(
+                    "request body: a batch of {} requests; at most {} are accepted",
+                    v.len(),
+                    server.api.options.max_batch
+                )),
+            );
+        }
+        BatchRequest::Batch(v) => {
+            BatchRequest::Batch(v.into_iter().map(|r| r.data(access)).collect())
+        }
+    };
+    let mut resp = server.schema.execute_batch(batch).await;
+    match &mut resp {
+        BatchResponse::Single(r) => with_codes(r),
+        BatchResponse::Batch(rs) => rs.iter_mut().for_each(with_codes),
+    }
+    match serde_json::to_vec(&resp) {
+        Ok(bytes) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            Body::from(bytes),
+        )
+            .into_response(),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &ApiError::internal(e)),
+    }
+}
+
+/// Sets `extensions.code` on every error: an `ApiError`'s own code; errors raised by
+/// async-graphql itself (parse, validation, depth and complexity limits, argument coercion)
+/// are the caller's: `BAD_USER_INPUT`.
+pub fn with_codes(resp: &mut async_graphql::Response) {
+    for e in &mut resp.errors {
+        let code = e
+            .source::<ApiError>()
+            .map_or("BAD_USER_INPUT", ApiError::code);
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", code);
+        }
+    }
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .title("Atoll")
+            .finish(),
+    )
 }
 
 async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn readyz(State(store): State<Store>) -> impl IntoResponse {
-    match store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(serde_json::json!({ "status": "ready", "database": "ok" })),
-        ),
-        // The store error names the backend problem but never the URL's credentials.
-        Err(e) => (
+/// Ready when the database answers and every followed chain's index is within `max_lag`.
+async fn readyz(State(state): State<ApiState>) -> Response {
+    if let Err(e) = state.reader.ping().await {
+        // The label names the backend problem, never the URL's credentials.
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({ "status": "not_ready", "database": e.metric_label() })),
-        ),
+        )
+            .into_response();
     }
+    let mut ready = true;
+    let mut chains = serde_json::Map::new();
+    if state.options.head_interval.is_some() {
+        let indexed = match schema::indexed_blocks(&state.reader).await {
+            Ok(i) => i,
+            Err(e) => return json_error(StatusCode::SERVICE_UNAVAILABLE, &e),
+        };
+        for c in &state.settings.chains {
+            let id = c.chain_id.0;
+            let lag = state.heads.lag_s(id, indexed.get(&id).copied());
+            let verdict = match lag {
+                Some(l) if l <= state.options.max_lag.as_secs_f64() => "ok".to_string(),
+                Some(l) => format!("lagging {l:.0}s behind its head"),
+                None => format!(
+                    "head unknown{}",
+                    state
+                        .heads
+                        .last_error(id)
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                ),
+            };
+            ready &= verdict == "ok";
+            chains.insert(c.name.clone(), verdict.into());
+        }
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(serde_json::json!({
+            "status": if ready { "ready" } else { "not_ready" },
+            "database": "ok",
+            "chains": chains,
+        })),
+    )
+        .into_response()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
-
-    #[tokio::test]
-    async fn probes_answer_on_a_real_sqlite_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = atoll_store::test_support::sqlite_in(dir.path())
-            .await
-            .unwrap();
-        let app = probe_routes(store.clone());
-        for path in ["/healthz", "/readyz"] {
-            let resp = app
-                .clone()
-                .oneshot(Request::get(path).body(Body::empty()).unwrap())
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), StatusCode::OK, "{path}");
-        }
-        store.close().await.unwrap();
-        let resp = app
-            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+async fn metrics_text(State(state): State<ApiState>) -> Response {
+    match metrics::render(&state).await {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
     }
 }

@@ -2,7 +2,7 @@
 //! before anything is signed and the release it becomes; `gate`: recorded deposits move to
 //! `source_final` once their source is final enough for their value; `evm_executor` and
 //! `solana_executor`: one per destination chain, releasing exactly once; `run`: all of them as
-//! concurrent tasks until shutdown. The transfer state machine it drives is
+//! concurrent tasks until shutdown; `status`: the operator's view per chain. The transfer state machine it drives is
 //! `atoll_core::transfer` (the indexer records deposits in it too).
 
 pub mod evm_executor;
@@ -10,6 +10,7 @@ pub mod gate;
 pub mod intake;
 pub mod run;
 pub mod solana_executor;
+pub mod status;
 
 /// What one executor step did, by transfer id (transaction hash for whole-transaction
 /// failures).

@@ -10,3 +10,4 @@ pub mod pools;
 pub mod relayer;
 pub mod route;
 pub mod tools;
+pub mod up;

@@ -238,185 +238,59 @@ async fn pause(
     Ok(())
 }
 
-/// Stages of a transfer as `status` counts them.
-fn stage(status: &str) -> &'static str {
-    match status {
-        "observed" => "observed",
-        "source_final" | "awaiting_liquidity" | "paused" => "queued",
-        "signed" | "broadcast" | "included" => "in_flight",
-        "confirmed" => "confirmed",
-        _ => "failed",
-    }
-}
-
 async fn status(common: Common) -> anyhow::Result<()> {
     let (settings, store) = open(&common).await?;
     store.register_settings(&settings).await?;
-    let counts = store.transfer_counts().await?;
-    let states = store.chain_states().await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    for c in &settings.chains {
-        let id = i64::try_from(c.chain_id.0).unwrap_or(i64::MAX);
-        let paused = states.iter().find(|s| s.chain_id == id);
-        let mut by_stage: std::collections::BTreeMap<&str, u64> = Default::default();
-        let mut oldest: Option<i64> = None;
-        for n in &counts {
-            // Deposits wait on their source; releases queue and fly on their destination.
-            let st = stage(&n.status);
-            let mine = match st {
-                "observed" => n.source_chain_id == id,
-                _ => n.dest_chain_id == id,
-            };
-            if !mine {
-                continue;
-            }
-            *by_stage.entry(st).or_default() += n.count;
-            if matches!(st, "observed" | "queued" | "in_flight") {
-                oldest =
-                    Some(oldest.map_or(n.oldest_created_at_ms, |o| o.min(n.oldest_created_at_ms)));
-            }
-        }
+    let statuses =
+        atoll_relayer::status::chain_statuses(&settings, &store, std::time::Duration::from_secs(5))
+            .await?;
+    for c in &statuses {
         crate::out!(
             "{} ({}){}",
             c.name,
             c.kind.as_str(),
-            match paused {
-                Some(s) if s.paused => format!(
+            if c.paused {
+                format!(
                     ": PAUSED{}",
-                    s.paused_reason
+                    c.paused_reason
                         .as_deref()
                         .map(|r| format!(" ({r})"))
                         .unwrap_or_default()
-                ),
-                _ => String::new(),
+                )
+            } else {
+                String::new()
             }
         );
         crate::out!(
             "  deposits observed {}, releases queued {}, in flight {}, confirmed {}, failed {}; oldest pending {}",
-            by_stage.get("observed").unwrap_or(&0),
-            by_stage.get("queued").unwrap_or(&0),
-            by_stage.get("in_flight").unwrap_or(&0),
-            by_stage.get("confirmed").unwrap_or(&0),
-            by_stage.get("failed").unwrap_or(&0),
-            oldest.map_or_else(
-                || "-".to_string(),
-                |o| format!("{}s ago", (now - o).max(0) / 1000)
-            )
+            c.observed,
+            c.queued,
+            c.in_flight,
+            c.confirmed,
+            c.failed,
+            c.oldest_pending_age_s
+                .map_or_else(|| "-".to_string(), |s| format!("{s}s ago"))
         );
         if c.kind == ChainKind::Evm {
-            let next = store.highest_release_nonce(c.chain_id.0).await?;
             crate::out!(
                 "  next nonce {}",
-                next.map_or_else(
-                    || "- (nothing signed yet)".to_string(),
-                    |n| (n + 1).to_string()
-                )
+                c.next_nonce
+                    .map_or_else(|| "- (nothing signed yet)".to_string(), |n| n.to_string())
             );
         }
-        if let Some((tx, error, at)) = store.last_release_error(c.chain_id.0).await? {
-            crate::out!(
-                "  last error ({}s ago, {tx}): {error}",
-                (now - at).max(0) / 1000
-            );
+        if let Some(e) = &c.last_error {
+            crate::out!("  last error ({}s ago, {}): {}", e.age_s, e.tx, e.error);
         }
-        match tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            vault_balances(&settings, c),
-        )
-        .await
-        {
-            Ok(Ok(lines)) if lines.is_empty() => crate::out!("  vault: none configured"),
-            Ok(Ok(lines)) => crate::out!("  vault: {}", lines.join(", ")),
-            Ok(Err(e)) => crate::out!("  vault: unreadable: {e}"),
-            Err(_) => crate::out!("  vault: no answer within 5 s"),
+        let shown: Vec<String> = c.balances.iter().map(|b| b.display()).collect();
+        match (&c.balances_error, shown.is_empty()) {
+            (Some(e), true) if e == "no vault configured" => {
+                crate::out!("  vault: none configured")
+            }
+            (Some(e), true) => crate::out!("  vault: {e}"),
+            _ => crate::out!("  vault: {}", shown.join(", ")),
         }
     }
     Ok(())
-}
-
-/// The relayer vault's balance of every token configured on `chain`, read from the chain.
-async fn vault_balances(
-    settings: &Settings,
-    chain: &atoll_core::settings::ChainSettings,
-) -> anyhow::Result<Vec<String>> {
-    let quick = atoll_adapters::evm::RetryPolicy {
-        rounds: 1,
-        ..Default::default()
-    };
-    let tokens: Vec<(&str, &atoll_core::settings::TokenDeployment)> = settings
-        .tokens
-        .iter()
-        .flat_map(|t| {
-            t.deployments
-                .iter()
-                .filter(|d| d.chain == chain.name)
-                .map(|d| (t.symbol.as_str(), d))
-        })
-        .collect();
-    let show =
-        |symbol: &str, raw: U256, decimals: u8| format!("{} {symbol}", Amount::new(raw, decimals));
-    match chain.kind {
-        ChainKind::Evm => {
-            let Some(vault) = chain
-                .bridge_vault
-                .as_ref()
-                .and_then(atoll_adapters::evm::discovery::evm_address)
-            else {
-                return Ok(Vec::new());
-            };
-            let evm = atoll_adapters::evm::EvmChain::new(chain, quick)?;
-            let head = evm.head().await?.number;
-            let pairs: Vec<_> = tokens
-                .iter()
-                .filter_map(|(_, d)| {
-                    atoll_adapters::evm::discovery::evm_address(&d.address).map(|a| (a, vault))
-                })
-                .collect();
-            let balances = evm.balances(&pairs, head).await?;
-            Ok(tokens
-                .iter()
-                .zip(balances)
-                .map(|((symbol, d), raw)| show(symbol, raw, d.decimals))
-                .collect())
-        }
-        ChainKind::Solana => {
-            let sol = atoll_adapters::solana::SolanaChain::new(chain, quick)?;
-            let with_vault: Vec<_> = tokens
-                .iter()
-                .filter_map(|(symbol, d)| match d.vault {
-                    Some(Address::Solana(b)) => Some((
-                        *symbol,
-                        d.decimals,
-                        solana_sdk::pubkey::Pubkey::new_from_array(b),
-                    )),
-                    _ => None,
-                })
-                .collect();
-            let keys: Vec<_> = with_vault.iter().map(|v| v.2).collect();
-            let accounts = sol
-                .accounts(
-                    &keys,
-                    solana_commitment_config::CommitmentConfig::confirmed(),
-                )
-                .await?;
-            let mut out = Vec::new();
-            for ((symbol, decimals, key), account) in with_vault.iter().zip(accounts) {
-                let line = match account {
-                    None => format!("{symbol}: vault account {key} missing"),
-                    Some(a) => match atoll_adapters::solana::accounts::decode_token_account(
-                        key, &a.owner, &a.data,
-                    ) {
-                        Ok(t) => show(symbol, U256::from(t.amount), *decimals),
-                        Err(e) => format!("{symbol}: {e}"),
-                    },
-                };
-                out.push(line);
-            }
-            Ok(out)
-        }
-    }
 }
 
 async fn open(common: &Common) -> anyhow::Result<(Settings, Store)> {

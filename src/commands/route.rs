@@ -67,24 +67,8 @@ async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
         };
         let settings = super::config::load(config)?;
         let store = super::config::open_store(&settings, None).await?;
-        input.pools = store
-            .pool_records(false)
-            .await?
-            .into_iter()
-            .filter_map(|r| {
-                Some(atoll_router::input::PoolInput {
-                    id: r.pool,
-                    chain: r.chain,
-                    protocol: r.project,
-                    tokens: r.underlying_tokens,
-                    tvl_usd: r.tvl_usd?,
-                    // A year of fees at the last 7 days' pace.
-                    fees_usd_year: r.fees_usd_7d? * 365.0 / 7.0,
-                    rewards_usd_year: 0.0,
-                    max_share_of_tvl: None,
-                })
-            })
-            .collect();
+        let records = store.pool_records(false).await?;
+        input.pools = atoll_graphql::router_pools(records.iter());
         if input.pools.is_empty() {
             return Err(BadInput(format!(
                 "no priced pools in the database of {}: run `atoll index --config {}` first",

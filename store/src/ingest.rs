@@ -527,7 +527,7 @@ async fn hourly_since<C: ConnectionTrait>(
         .collect()
 }
 
-fn hourly_volume(m: pool_hourly::Model) -> Result<HourlyVolume, StoreError> {
+pub(crate) fn hourly_volume(m: pool_hourly::Model) -> Result<HourlyVolume, StoreError> {
     Ok(HourlyVolume {
         swaps: u64_of("swaps", m.swaps)?,
         volume0: u256("volume0", &m.volume0)?,

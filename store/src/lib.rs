@@ -5,6 +5,7 @@ pub mod entities;
 mod error;
 pub mod ingest;
 mod queries;
+pub mod reads;
 pub mod records;
 pub mod release_txs;
 pub mod test_support;

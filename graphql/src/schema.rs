@@ -1,0 +1,662 @@
+//! The schema: queries for dashboards, mutations for operators (bearer token), subscriptions
+//! for transfers and pools, and the limits every request is held to.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use async_graphql::{Context, InputObject, Json, Object, Schema, Subscription};
+use atoll_store::Store;
+use atoll_store::reads::{TransferCursor, TransferFilter as StoreTransferFilter};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use futures::Stream;
+
+use crate::ApiState;
+use crate::auth::Access;
+use crate::catalog::{PoolFilter as CatalogFilter, PoolOrder, Position};
+use crate::error::{ApiError, ApiResult};
+use crate::types::*;
+
+/// The largest page any connection returns.
+pub const MAX_PAGE: i32 = 500;
+const DEFAULT_PAGE: i32 = 50;
+pub const MAX_DEPTH: usize = 12;
+pub const MAX_COMPLEXITY: usize = 25_000;
+/// `poolHistory` answers at most this many buckets.
+const MAX_BUCKETS: i64 = 5_000;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+pub type AtollSchema = Schema<Query, Mutation, SubscriptionRoot>;
+
+pub fn build(state: ApiState) -> AtollSchema {
+    Schema::build(Query, Mutation, SubscriptionRoot)
+        .data(state)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_directives(16)
+        .finish()
+}
+
+/// The schema's SDL, as committed in `graphql/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query, Mutation, SubscriptionRoot)
+        .finish()
+        .sdl()
+}
+
+fn page_size(arg: &str, first: Option<i32>) -> Result<usize, ApiError> {
+    let n = first.unwrap_or(DEFAULT_PAGE);
+    if !(0..=MAX_PAGE).contains(&n) {
+        return Err(ApiError::BadInput(format!(
+            "{arg}: {n} is outside 0..={MAX_PAGE} (the maximum page size is {MAX_PAGE})"
+        )));
+    }
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Cost of a connection field: its page size (capped as the resolver caps it) times a node.
+fn connection_cost(first: Option<i32>, child: usize) -> usize {
+    usize::try_from(first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)).unwrap_or(1) * child + 1
+}
+
+fn chain_id_of(state: &ApiState, arg: &str, name: &str) -> Result<u64, ApiError> {
+    state
+        .settings
+        .chain(name)
+        .map(|c| c.chain_id.0)
+        .ok_or_else(|| {
+            ApiError::BadInput(format!(
+                "{arg}: {name:?} is not a configured chain (known: {})",
+                state
+                    .settings
+                    .chains
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+fn transfer_id(arg: &str, id: &str) -> Result<String, ApiError> {
+    let parsed: atoll_core::TransferId = id
+        .parse()
+        .map_err(|e| ApiError::BadInput(format!("{arg}: {e}")))?;
+    Ok(parsed.to_string())
+}
+
+/// Per chain, the block every index stream of it has reached (the lowest of its streams).
+pub async fn indexed_blocks(reader: &Store) -> Result<HashMap<u64, u64>, ApiError> {
+    let mut out: HashMap<u64, u64> = HashMap::new();
+    for c in reader.checkpoints().await? {
+        let (Ok(chain), Ok(block)) = (u64::try_from(c.chain_id), u64::try_from(c.block_number))
+        else {
+            continue;
+        };
+        out.entry(chain)
+            .and_modify(|b| *b = (*b).min(block))
+            .or_insert(block);
+    }
+    Ok(out)
+}
+
+#[derive(InputObject, Default)]
+pub struct PoolFilter {
+    /// Chain name from the config (`ethereum`, `bsc`, `solana`).
+    pub chain: Option<String>,
+    /// `uniswap-v2`, `uniswap-v3`, `orca-whirlpool`, `raydium-cpmm`, …
+    pub protocol: Option<String>,
+    /// A token symbol or address the pool holds.
+    pub token: Option<String>,
+    pub min_tvl_usd: Option<f64>,
+    /// A fraction (0.05 = 5 %).
+    pub min_apy: Option<f64>,
+    /// Also pools left out of results (they carry `droppedReason`).
+    #[graphql(default = false)]
+    pub include_dropped: bool,
+}
+
+#[derive(InputObject, Default)]
+pub struct TransferFilter {
+    pub status: Option<TransferStatus>,
+    pub source_chain: Option<String>,
+    pub dest_chain: Option<String>,
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The configured chains.
+    async fn chains(&self, ctx: &Context<'_>) -> ApiResult<Vec<Chain>> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let paused: HashMap<i64, bool> = state
+            .reader
+            .chain_states()
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .map(|c| (c.chain_id, c.paused))
+            .collect();
+        Ok(state
+            .settings
+            .chains
+            .iter()
+            .map(|c| Chain {
+                name: c.name.clone(),
+                kind: c.kind.as_str().to_string(),
+                chain_id: c.chain_id.0.to_string(),
+                paused: i64::try_from(c.chain_id.0)
+                    .ok()
+                    .and_then(|id| paused.get(&id).copied())
+                    .unwrap_or(false),
+            })
+            .collect())
+    }
+
+    /// Pools, a page at a time (Relay connection). `first` is at most 500.
+    #[graphql(complexity = "connection_cost(first, child_complexity)")]
+    async fn pools(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PoolFilter>,
+        #[graphql(default_with = "PoolOrder::TvlDesc")] order_by: PoolOrder,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<PoolConnection> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let first = page_size("first", first)?;
+        let f = filter.unwrap_or_default();
+        for (arg, v) in [
+            ("filter.minTvlUsd", f.min_tvl_usd),
+            ("filter.minApy", f.min_apy),
+        ] {
+            if v.is_some_and(|v| !v.is_finite()) {
+                return Err(ApiError::BadInput(format!("{arg}: must be a finite number")).into());
+            }
+        }
+        if let Some(c) = &f.chain {
+            chain_id_of(state, "filter.chain", c)?;
+        }
+        let filter = CatalogFilter {
+            chain: f.chain,
+            protocol: f.protocol,
+            token: f.token,
+            min_tvl_usd: f.min_tvl_usd,
+            min_apy: f.min_apy,
+            include_dropped: f.include_dropped,
+        };
+        let after = after
+            .as_deref()
+            .map(|a| Position::decode(a, order_by))
+            .transpose()?;
+        let snapshot = state.catalog.snapshot();
+        let page = snapshot.page(&filter, order_by, first, after.as_ref());
+        let edges: Vec<PoolEdge> = page
+            .pools
+            .into_iter()
+            .map(|(cursor, p)| PoolEdge {
+                cursor,
+                node: Pool(p),
+            })
+            .collect();
+        Ok(PoolConnection {
+            page_info: PageInfo {
+                has_next_page: page.has_next,
+                has_previous_page: page.has_previous,
+                start_cursor: edges.first().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+            total_count: i64::try_from(page.total).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// One pool and its current metrics; null when there is no such pool.
+    async fn pool(&self, ctx: &Context<'_>, id: String) -> Option<Pool> {
+        let state = ctx.data_unchecked::<ApiState>();
+        state.catalog.snapshot().get(&id).cloned().map(Pool)
+    }
+
+    /// The highest-APY pools (not dropped, not outliers), optionally of one chain.
+    #[graphql(
+        complexity = "usize::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(1) * child_complexity + 1"
+    )]
+    async fn top_yields(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] limit: i32,
+        chain: Option<String>,
+    ) -> ApiResult<Vec<Pool>> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let limit = page_size("limit", Some(limit))?;
+        if let Some(c) = &chain {
+            chain_id_of(state, "chain", c)?;
+        }
+        let filter = CatalogFilter {
+            chain,
+            ..Default::default()
+        };
+        Ok(state
+            .catalog
+            .snapshot()
+            .top(&filter, PoolOrder::ApyDesc, limit, |p| {
+                !p.outlier && p.apy.is_some()
+            })
+            .into_iter()
+            .map(Pool)
+            .collect())
+    }
+
+    /// A pool's history in `[from, to)` (default: the last 7 days), by hour or day.
+    async fn pool_history(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        #[graphql(default_with = "Interval::Hour")] interval: Interval,
+    ) -> ApiResult<Vec<PoolHistoryBucket>> {
+        let state = ctx.data_unchecked::<ApiState>();
+        if state.catalog.snapshot().get(&id).is_none() {
+            return Err(ApiError::NotFound(format!("id: no pool {id:?}")).into());
+        }
+        let to_ms = to.map_or_else(|| Utc::now().timestamp_millis(), |t| t.timestamp_millis());
+        let from_ms = from.map_or(to_ms - 7 * DAY_MS, |t| t.timestamp_millis());
+        if from_ms >= to_ms {
+            return Err(ApiError::BadInput("from: must be before to".into()).into());
+        }
+        let width = match interval {
+            Interval::Hour => HOUR_MS,
+            Interval::Day => DAY_MS,
+        };
+        if (to_ms - from_ms) / width > MAX_BUCKETS {
+            return Err(ApiError::BadInput(format!(
+                "from, to: the range holds more than {MAX_BUCKETS} {interval:?} buckets; narrow it or use DAY"
+            ))
+            .into());
+        }
+        history(&state.reader, &id, from_ms, to_ms, width)
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Runs the router on the pools in the database: `input` is the router's JSON input
+    /// (capital, bridges, constraints; its `pools` are replaced by the indexed ones) and the
+    /// answer has the same fields as `atoll route quote --json`.
+    async fn quote_allocation(
+        &self,
+        ctx: &Context<'_>,
+        input: Json<serde_json::Value>,
+    ) -> ApiResult<Json<serde_json::Value>> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let mut input: atoll_router::QuoteInput = serde_json::from_value(input.0)
+            .map_err(|e| ApiError::BadInput(format!("input: {e}")))?;
+        let snapshot = state.catalog.snapshot();
+        input.pools = crate::router_pools(snapshot.pools.iter().map(|p| &**p));
+        if input.pools.is_empty() {
+            return Err(ApiError::BadInput(
+                "input: no priced pools in the database yet (is the indexer running?)".into(),
+            )
+            .into());
+        }
+        let quote = tokio::task::spawn_blocking(move || atoll_router::quote(&input))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|e| match e {
+                atoll_router::RouterError::Input(problems) => ApiError::BadInput(format!(
+                    "input: {}",
+                    problems
+                        .iter()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+                other => ApiError::internal(other),
+            })?;
+        Ok(Json(
+            serde_json::to_value(&quote).map_err(ApiError::internal)?,
+        ))
+    }
+
+    /// Transfers, newest first (Relay connection). `first` is at most 500.
+    #[graphql(complexity = "connection_cost(first, child_complexity)")]
+    async fn transfers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TransferFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<TransferConnection> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let first = page_size("first", first)?;
+        let f = filter.unwrap_or_default();
+        let store_filter = StoreTransferFilter {
+            status: f.status.map(Into::into),
+            source_chain_id: f
+                .source_chain
+                .as_deref()
+                .map(|c| chain_id_of(state, "filter.sourceChain", c))
+                .transpose()?,
+            dest_chain_id: f
+                .dest_chain
+                .as_deref()
+                .map(|c| chain_id_of(state, "filter.destChain", c))
+                .transpose()?,
+        };
+        let after = after.as_deref().map(decode_transfer_cursor).transpose()?;
+        let page = state
+            .reader
+            .transfers_page(&store_filter, after.as_ref(), first as u64)
+            .await
+            .map_err(ApiError::from)?;
+        let edges: Vec<TransferEdge> = page
+            .transfers
+            .into_iter()
+            .map(|t| TransferEdge {
+                cursor: encode_transfer_cursor(&t),
+                node: Transfer(t),
+            })
+            .collect();
+        Ok(TransferConnection {
+            page_info: PageInfo {
+                has_next_page: page.has_next,
+                has_previous_page: after.is_some(),
+                start_cursor: edges.first().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+            total_count: i64::try_from(page.total).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// One transfer with its attempts and history; null when unknown.
+    async fn transfer(&self, ctx: &Context<'_>, id: String) -> ApiResult<Option<Transfer>> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let id = transfer_id("id", &id)?;
+        Ok(state
+            .reader
+            .transfer(&id)
+            .await
+            .map_err(ApiError::from)?
+            .map(Transfer))
+    }
+
+    /// The relayer per chain: stages, oldest pending, next nonce, vault balances (read from the
+    /// chains, each within 2 s), last error.
+    #[graphql(complexity = 50)]
+    async fn relayer(&self, ctx: &Context<'_>) -> ApiResult<Relayer> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let chains = atoll_relayer::status::chain_statuses(
+            &state.settings,
+            &state.reader,
+            state.options.balance_timeout,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Ok(Relayer {
+            chains: chains.into_iter().map(RelayerChain::from).collect(),
+        })
+    }
+
+    /// Freshness of the index per chain (as The Graph's `_meta`).
+    #[graphql(name = "_meta")]
+    async fn meta(&self, ctx: &Context<'_>) -> ApiResult<Meta> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let indexed = indexed_blocks(&state.reader).await?;
+        Ok(Meta {
+            chains: state
+                .settings
+                .chains
+                .iter()
+                .map(|c| {
+                    let id = c.chain_id.0;
+                    let at = indexed.get(&id).copied();
+                    MetaChain {
+                        name: c.name.clone(),
+                        chain_id: id.to_string(),
+                        indexed_block: at.map(|b| b.to_string()),
+                        head_block: state.heads.head(id).map(|h| h.to_string()),
+                        lag_s: state.heads.lag_s(id, at),
+                        head_error: state.heads.last_error(id),
+                    }
+                })
+                .collect(),
+        })
+    }
+}
+
+fn encode_transfer_cursor(t: &atoll_store::entities::transfers::Model) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("t1|{}|{}", t.created_at_ms, t.id))
+}
+
+fn decode_transfer_cursor(c: &str) -> Result<TransferCursor, ApiError> {
+    let bad = || {
+        ApiError::BadInput(format!(
+            "after: {c:?} is not a cursor of this transfer list"
+        ))
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let mut parts = text.splitn(3, '|');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("t1"), Some(ms), Some(id)) => Ok(TransferCursor {
+            created_at_ms: ms.parse().map_err(|_| bad())?,
+            id: id.to_string(),
+        }),
+        _ => Err(bad()),
+    }
+}
+
+/// Hourly volumes summed into buckets of `width`, with the last snapshot of each bucket.
+async fn history(
+    reader: &Store,
+    id: &str,
+    from_ms: i64,
+    to_ms: i64,
+    width: i64,
+) -> Result<Vec<PoolHistoryBucket>, ApiError> {
+    use atoll_core::U256;
+    let start_of = |ms: i64| ms.div_euclid(width) * width;
+    let hourly = reader
+        .pool_hourly_between(id, start_of(from_ms), to_ms)
+        .await?;
+    let snapshots = reader
+        .pool_snapshots_between(id, start_of(from_ms), to_ms)
+        .await?;
+    #[derive(Default)]
+    struct Acc {
+        swaps: u64,
+        v0: U256,
+        v1: U256,
+        f0: U256,
+        f1: U256,
+        volume_usd: Option<f64>,
+        fees_usd: Option<f64>,
+        tvl: Option<f64>,
+        apy: Option<f64>,
+        apy_base: Option<f64>,
+    }
+    let mut buckets: BTreeMap<i64, Acc> = BTreeMap::new();
+    for h in hourly.into_iter().filter(|h| h.bucket_start_ms >= from_ms) {
+        let b = buckets.entry(start_of(h.bucket_start_ms)).or_default();
+        b.swaps += h.swaps;
+        b.v0 = b.v0.saturating_add(h.volume0);
+        b.v1 = b.v1.saturating_add(h.volume1);
+        b.f0 = b.f0.saturating_add(h.lp_fees0);
+        b.f1 = b.f1.saturating_add(h.lp_fees1);
+    }
+    // Ascending: the last write per bucket is its newest sample.
+    for s in snapshots
+        .into_iter()
+        .filter(|s| s.bucket_start_ms >= from_ms)
+    {
+        let b = buckets.entry(start_of(s.bucket_start_ms)).or_default();
+        b.volume_usd = Some(b.volume_usd.unwrap_or(0.0) + s.volume_usd);
+        b.fees_usd = Some(b.fees_usd.unwrap_or(0.0) + s.fees_usd);
+        b.tvl = s.tvl_usd.or(b.tvl);
+        b.apy = s.apy.or(b.apy);
+        b.apy_base = s.apy_base.or(b.apy_base);
+    }
+    Ok(buckets
+        .into_iter()
+        .map(|(start, a)| PoolHistoryBucket {
+            start: time_of_ms(start),
+            swaps: i64::try_from(a.swaps).unwrap_or(i64::MAX),
+            volume0: a.v0.to_string(),
+            volume1: a.v1.to_string(),
+            lp_fees0: a.f0.to_string(),
+            lp_fees1: a.f1.to_string(),
+            volume_usd: a.volume_usd,
+            fees_usd: a.fees_usd,
+            tvl_usd: a.tvl,
+            apy: a.apy,
+            apy_base: a.apy_base,
+        })
+        .collect())
+}
+
+/// Operator mutations need a valid bearer token; without any configured they are off.
+fn require_operator(ctx: &Context<'_>) -> Result<(), ApiError> {
+    let state = ctx.data_unchecked::<ApiState>();
+    let access = ctx
+        .data_opt::<Access>()
+        .copied()
+        .unwrap_or(Access::Anonymous);
+    match access {
+        Access::Operator => Ok(()),
+        _ if state.tokens.is_empty() => Err(ApiError::Forbidden(
+            "mutations are disabled: no api.operator_tokens in this server's config".into(),
+        )),
+        _ => Err(ApiError::Unauthenticated),
+    }
+}
+
+pub struct Mutation;
+
+impl Mutation {
+    async fn chain_status(state: &ApiState, chain: &str) -> Result<RelayerChain, ApiError> {
+        let statuses = atoll_relayer::status::chain_statuses(
+            &state.settings,
+            &state.store,
+            state.options.balance_timeout,
+        )
+        .await?;
+        statuses
+            .into_iter()
+            .find(|s| s.name == chain)
+            .map(RelayerChain::from)
+            .ok_or_else(|| ApiError::NotFound(format!("chain: {chain:?}")))
+    }
+
+    async fn set_paused(
+        ctx: &Context<'_>,
+        chain: &str,
+        paused: bool,
+        reason: Option<&str>,
+    ) -> Result<RelayerChain, ApiError> {
+        require_operator(ctx)?;
+        let state = ctx.data_unchecked::<ApiState>();
+        let id = chain_id_of(state, "chain", chain)?;
+        state.store.register_settings(&state.settings).await?;
+        state.store.set_paused(id, paused, reason).await?;
+        tracing::info!(%chain, paused, "operator changed a chain's pause over GraphQL");
+        Mutation::chain_status(state, chain).await
+    }
+}
+
+#[Object]
+impl Mutation {
+    /// Stops releases to `chain` (its config name); kept across restarts. Operator only.
+    async fn pause_chain(
+        &self,
+        ctx: &Context<'_>,
+        chain: String,
+        reason: Option<String>,
+    ) -> ApiResult<RelayerChain> {
+        Ok(Mutation::set_paused(ctx, &chain, true, reason.as_deref()).await?)
+    }
+
+    /// Restarts releases to a paused chain. Operator only.
+    async fn resume_chain(&self, ctx: &Context<'_>, chain: String) -> ApiResult<RelayerChain> {
+        Ok(Mutation::set_paused(ctx, &chain, false, None).await?)
+    }
+
+    /// Sends a `FAILED` transfer back through validation and finality, after its cause was
+    /// fixed; refused when a release was ever signed for it. Operator only.
+    async fn retry_transfer(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        #[graphql(default = "retried by an operator over GraphQL")] note: String,
+    ) -> ApiResult<Transfer> {
+        require_operator(ctx)?;
+        let state = ctx.data_unchecked::<ApiState>();
+        let id = transfer_id("id", &id)?;
+        if state
+            .store
+            .transfer(&id)
+            .await
+            .map_err(ApiError::from)?
+            .is_none()
+        {
+            return Err(ApiError::NotFound(format!("id: no transfer {id}")).into());
+        }
+        match state.store.retry(&id, &note).await {
+            Ok(()) => {}
+            Err(e @ atoll_store::StoreError::RetryRefused { .. }) => {
+                return Err(ApiError::BadInput(format!("id: {e}")).into());
+            }
+            Err(e @ atoll_store::StoreError::TransferMoved { .. }) => {
+                return Err(ApiError::BadInput(format!("id: {e}")).into());
+            }
+            Err(e) => return Err(ApiError::from(e).into()),
+        }
+        let t = state
+            .store
+            .transfer(&id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::NotFound(format!("id: no transfer {id}")))?;
+        Ok(Transfer(t))
+    }
+}
+
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Every change of a transfer's status (of one transfer when `id` is given). The current
+    /// state of `id` comes first.
+    async fn transfer_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<String>,
+    ) -> impl Stream<Item = ApiResult<crate::feeds::TransferUpdate>> {
+        use futures::StreamExt;
+        let state = ctx.data_unchecked::<ApiState>().clone();
+        match id.as_deref().map(|i| transfer_id("id", i)).transpose() {
+            Ok(id) => crate::feeds::transfer_updates(state, id)
+                .map(Ok)
+                .left_stream(),
+            Err(e) => futures::stream::once(async move { Err(e.into()) }).right_stream(),
+        }
+    }
+
+    /// Every change of a pool's record (of one pool when `id` is given).
+    async fn pool_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<String>,
+    ) -> impl Stream<Item = Pool> {
+        let state = ctx.data_unchecked::<ApiState>().clone();
+        crate::feeds::pool_updates(state, id)
+    }
+}
+
+/// How often subscriptions look for changed transfers.
+pub const TRANSFER_POLL: Duration = Duration::from_millis(250);

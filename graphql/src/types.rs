@@ -1,0 +1,511 @@
+//! GraphQL object types. Big integers (amounts, reserves, block numbers, chain ids) are strings,
+//! as The Graph serves them; rates are fractions (0.05 = 5 %), as everywhere in Atoll; times are
+//! RFC 3339 in UTC.
+
+use std::sync::Arc;
+
+use async_graphql::{ComplexObject, Context, Enum, Object, SimpleObject};
+use atoll_store::entities::{transfer_attempts, transfer_history, transfers};
+use atoll_store::records::PoolRecord;
+use chrono::{DateTime, Utc};
+
+use crate::ApiState;
+use crate::error::{ApiError, ApiResult};
+
+pub fn time_of_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+#[derive(SimpleObject)]
+pub struct Chain {
+    pub name: String,
+    /// `evm` or `solana`.
+    pub kind: String,
+    pub chain_id: String,
+    /// Releases to this chain are paused by an operator.
+    pub paused: bool,
+}
+
+/// A pool with its current metrics (a superset of DefiLlama's yields record).
+pub struct Pool(pub Arc<PoolRecord>);
+
+#[Object]
+impl Pool {
+    async fn id(&self) -> &str {
+        &self.0.pool
+    }
+    async fn chain(&self) -> &str {
+        &self.0.chain
+    }
+    async fn chain_id(&self) -> String {
+        self.0.chain_id.to_string()
+    }
+    /// The protocol (`uniswap-v2`, `uniswap-v3`, `orca-whirlpool`, …); DefiLlama's `project`.
+    async fn protocol(&self) -> &str {
+        &self.0.project
+    }
+    async fn address(&self) -> &str {
+        &self.0.address
+    }
+    async fn symbol(&self) -> &str {
+        &self.0.symbol
+    }
+    async fn underlying_tokens(&self) -> &[String] {
+        &self.0.underlying_tokens
+    }
+    async fn tvl_usd(&self) -> Option<f64> {
+        self.0.tvl_usd
+    }
+    /// `apyBase + apyReward`, a fraction.
+    async fn apy(&self) -> Option<f64> {
+        self.0.apy
+    }
+    async fn apy_base(&self) -> Option<f64> {
+        self.0.apy_base
+    }
+    async fn apy_reward(&self) -> Option<f64> {
+        self.0.apy_reward
+    }
+    #[graphql(name = "apyBase7d")]
+    async fn apy_base_7d(&self) -> Option<f64> {
+        self.0.apy_base_7d
+    }
+    async fn apr_base(&self) -> Option<f64> {
+        self.0.apr_base
+    }
+    #[graphql(name = "aprBase7d")]
+    async fn apr_base_7d(&self) -> Option<f64> {
+        self.0.apr_base_7d
+    }
+    #[graphql(name = "volumeUsd1d")]
+    async fn volume_usd_1d(&self) -> Option<f64> {
+        self.0.volume_usd_1d
+    }
+    #[graphql(name = "volumeUsd7d")]
+    async fn volume_usd_7d(&self) -> Option<f64> {
+        self.0.volume_usd_7d
+    }
+    /// LP share of the fees over 24 h, in USD.
+    #[graphql(name = "feesUsd1d")]
+    async fn fees_usd_1d(&self) -> Option<f64> {
+        self.0.fees_usd_1d
+    }
+    #[graphql(name = "feesUsd7d")]
+    async fn fees_usd_7d(&self) -> Option<f64> {
+        self.0.fees_usd_7d
+    }
+    /// Total swap fee in millionths (3000 = 0.30 %).
+    async fn fee_ppm(&self) -> i32 {
+        self.0.fee_ppm
+    }
+    /// The part of the fee paid to LPs, in millionths of the traded amount.
+    async fn lp_fee_ppm(&self) -> i32 {
+        self.0.lp_fee_ppm
+    }
+    async fn stablecoin(&self) -> bool {
+        self.0.stablecoin
+    }
+    async fn outlier(&self) -> bool {
+        self.0.outlier
+    }
+    /// Why the pool is left out of results and allocations (TVL under the floor, unpriced, …).
+    async fn dropped_reason(&self) -> Option<&str> {
+        self.0.dropped_reason.as_deref()
+    }
+    async fn price0_usd(&self) -> Option<f64> {
+        self.0.price0_usd
+    }
+    async fn price1_usd(&self) -> Option<f64> {
+        self.0.price1_usd
+    }
+    async fn reserve0(&self) -> Option<&str> {
+        self.0.reserve0.as_deref()
+    }
+    async fn reserve1(&self) -> Option<&str> {
+        self.0.reserve1.as_deref()
+    }
+    #[graphql(name = "sqrtPriceX96")]
+    async fn sqrt_price_x96(&self) -> Option<&str> {
+        self.0.sqrt_price_x96.as_deref()
+    }
+    async fn tick(&self) -> Option<i32> {
+        self.0.tick
+    }
+    async fn liquidity(&self) -> Option<&str> {
+        self.0.liquidity.as_deref()
+    }
+    /// Block (EVM) or slot (Solana) the state was read at.
+    async fn block(&self) -> Option<String> {
+        self.0.block.map(|b| b.to_string())
+    }
+    async fn block_time(&self) -> Option<DateTime<Utc>> {
+        self.0.block_time_ms.map(time_of_ms)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct PoolEdge {
+    pub cursor: String,
+    pub node: Pool,
+}
+
+#[derive(SimpleObject)]
+pub struct PoolConnection {
+    pub edges: Vec<PoolEdge>,
+    pub page_info: PageInfo,
+    /// Pools matching the filter, over all pages.
+    pub total_count: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum Interval {
+    Hour,
+    Day,
+}
+
+/// One bucket of a pool's history: swaps and volumes are exact sums of the swaps indexed in
+/// it; TVL and yields are the last sample in it.
+#[derive(SimpleObject, Debug, Clone, PartialEq)]
+pub struct PoolHistoryBucket {
+    pub start: DateTime<Utc>,
+    pub swaps: i64,
+    /// Swap inputs of token0 / token1, smallest units.
+    pub volume0: String,
+    pub volume1: String,
+    /// The LPs' share of the fees, smallest units.
+    pub lp_fees0: String,
+    pub lp_fees1: String,
+    pub volume_usd: Option<f64>,
+    pub fees_usd: Option<f64>,
+    pub tvl_usd: Option<f64>,
+    pub apy: Option<f64>,
+    pub apy_base: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TransferStatus {
+    Observed,
+    SourceFinal,
+    Signed,
+    Broadcast,
+    Included,
+    Confirmed,
+    AwaitingLiquidity,
+    Paused,
+    Failed,
+}
+
+impl From<TransferStatus> for atoll_core::TransferStatus {
+    fn from(s: TransferStatus) -> Self {
+        use atoll_core::TransferStatus as C;
+        match s {
+            TransferStatus::Observed => C::Observed,
+            TransferStatus::SourceFinal => C::SourceFinal,
+            TransferStatus::Signed => C::Signed,
+            TransferStatus::Broadcast => C::Broadcast,
+            TransferStatus::Included => C::Included,
+            TransferStatus::Confirmed => C::Confirmed,
+            TransferStatus::AwaitingLiquidity => C::AwaitingLiquidity,
+            TransferStatus::Paused => C::Paused,
+            TransferStatus::Failed => C::Failed,
+        }
+    }
+}
+
+impl TransferStatus {
+    fn of_stored(s: &str) -> Result<TransferStatus, ApiError> {
+        use atoll_core::TransferStatus as C;
+        let core: C = s
+            .parse()
+            .map_err(|_| ApiError::internal(format!("stored status {s:?} unknown")))?;
+        Ok(match core {
+            C::Observed => TransferStatus::Observed,
+            C::SourceFinal => TransferStatus::SourceFinal,
+            C::Signed => TransferStatus::Signed,
+            C::Broadcast => TransferStatus::Broadcast,
+            C::Included => TransferStatus::Included,
+            C::Confirmed => TransferStatus::Confirmed,
+            C::AwaitingLiquidity => TransferStatus::AwaitingLiquidity,
+            C::Paused => TransferStatus::Paused,
+            C::Failed => TransferStatus::Failed,
+        })
+    }
+}
+
+/// A bridge transfer: a deposit on its source chain and the release it becomes.
+pub struct Transfer(pub transfers::Model);
+
+fn chain_name(ctx: &Context<'_>, id: i64) -> String {
+    let state = ctx.data_unchecked::<ApiState>();
+    state
+        .settings
+        .chains
+        .iter()
+        .find(|c| i64::try_from(c.chain_id.0).ok() == Some(id))
+        .map_or_else(|| id.to_string(), |c| c.name.clone())
+}
+
+#[Object]
+impl Transfer {
+    /// The `TransferId` (0x + 64 hex digits).
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn source_chain(&self, ctx: &Context<'_>) -> String {
+        chain_name(ctx, self.0.source_chain_id)
+    }
+    /// Empty when the deposit named no readable destination.
+    async fn dest_chain(&self, ctx: &Context<'_>) -> String {
+        if self.0.dest_chain_id == 0 {
+            String::new()
+        } else {
+            chain_name(ctx, self.0.dest_chain_id)
+        }
+    }
+    /// Transaction hash (EVM) or signature (Solana) of the deposit.
+    async fn source_tx(&self) -> &str {
+        &self.0.source_tx
+    }
+    async fn source_index(&self) -> String {
+        self.0.source_index.to_string()
+    }
+    async fn source_block(&self) -> String {
+        self.0.source_block.to_string()
+    }
+    async fn source_token(&self) -> &str {
+        &self.0.source_token
+    }
+    async fn dest_token(&self) -> Option<&str> {
+        self.0.dest_token.as_deref()
+    }
+    async fn sender(&self) -> &str {
+        &self.0.sender
+    }
+    async fn recipient(&self) -> &str {
+        &self.0.recipient
+    }
+    /// Deposited, in the source token's smallest unit.
+    async fn amount_in(&self) -> &str {
+        &self.0.amount_in
+    }
+    /// Released, in the destination token's smallest unit (after the fee).
+    async fn amount_out(&self) -> Option<&str> {
+        self.0.amount_out.as_deref()
+    }
+    async fn fee(&self) -> Option<&str> {
+        self.0.fee.as_deref()
+    }
+    async fn status(&self) -> ApiResult<TransferStatus> {
+        Ok(TransferStatus::of_stored(&self.0.status)?)
+    }
+    async fn failure_reason(&self) -> Option<&str> {
+        self.0.failure_reason.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        time_of_ms(self.0.created_at_ms)
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        time_of_ms(self.0.updated_at_ms)
+    }
+    /// Every release signed for it (EVM transactions, Solana messages), oldest first.
+    #[graphql(complexity = 10)]
+    async fn attempts(&self, ctx: &Context<'_>) -> ApiResult<Vec<Attempt>> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let rows = state
+            .reader
+            .transfer_attempts(&self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Attempt).collect())
+    }
+    /// Every status it took, with the reason for each wait, retry and failure.
+    #[graphql(complexity = 10)]
+    async fn history(&self, ctx: &Context<'_>) -> ApiResult<Vec<StatusChange>> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let rows = state
+            .reader
+            .transfer_history(&self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(StatusChange).collect())
+    }
+}
+
+pub struct Attempt(pub transfer_attempts::Model);
+
+#[Object]
+impl Attempt {
+    async fn chain(&self, ctx: &Context<'_>) -> String {
+        chain_name(ctx, self.0.chain_id)
+    }
+    async fn nonce(&self) -> Option<String> {
+        self.0.nonce.map(|n| n.to_string())
+    }
+    async fn blockhash(&self) -> Option<&str> {
+        self.0.blockhash.as_deref()
+    }
+    /// Transaction hash (EVM) or signature (Solana).
+    async fn tx_hash(&self) -> &str {
+        &self.0.tx_hash
+    }
+    async fn max_fee_per_gas(&self) -> Option<&str> {
+        self.0.max_fee_per_gas.as_deref()
+    }
+    async fn priority_fee(&self) -> Option<&str> {
+        self.0.priority_fee.as_deref()
+    }
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        time_of_ms(self.0.created_at_ms)
+    }
+}
+
+pub struct StatusChange(pub transfer_history::Model);
+
+#[Object]
+impl StatusChange {
+    async fn from(&self) -> Option<&str> {
+        self.0.from_status.as_deref()
+    }
+    async fn to(&self) -> &str {
+        &self.0.to_status
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        time_of_ms(self.0.at_ms)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct TransferEdge {
+    pub cursor: String,
+    pub node: Transfer,
+}
+
+#[derive(SimpleObject)]
+pub struct TransferConnection {
+    pub edges: Vec<TransferEdge>,
+    pub page_info: PageInfo,
+    pub total_count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct Relayer {
+    pub chains: Vec<RelayerChain>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct RelayerChain {
+    pub name: String,
+    pub paused: bool,
+    pub paused_reason: Option<String>,
+    /// Deposits made on this chain still waiting for their finality.
+    pub observed: i64,
+    /// Releases to this chain waiting for the executor (final, awaiting liquidity, paused).
+    pub queued: i64,
+    /// Releases signed, broadcast or included, not yet confirmed.
+    pub in_flight: i64,
+    pub confirmed: i64,
+    pub failed: i64,
+    pub oldest_pending_age_s: Option<i64>,
+    /// EVM: the nonce the next release takes; null before the first.
+    pub next_nonce: Option<String>,
+    pub balances: Vec<VaultBalance>,
+    /// Why balances are missing (RPC down, no vault configured).
+    pub balances_error: Option<String>,
+    #[graphql(skip)]
+    pub last_error_text: Option<String>,
+}
+
+#[ComplexObject]
+impl RelayerChain {
+    /// The last release error on this chain and how long ago, e.g. `"12s ago, 0xabc…: reverted"`.
+    async fn last_error(&self) -> Option<&str> {
+        self.last_error_text.as_deref()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct VaultBalance {
+    pub symbol: String,
+    pub token: String,
+    /// In token units (`12.5`); null when unreadable.
+    pub amount: Option<String>,
+    /// In the smallest unit.
+    pub raw: Option<String>,
+    pub error: Option<String>,
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl From<atoll_relayer::status::ChainStatus> for RelayerChain {
+    fn from(s: atoll_relayer::status::ChainStatus) -> RelayerChain {
+        RelayerChain {
+            name: s.name,
+            paused: s.paused,
+            paused_reason: s.paused_reason,
+            observed: count(s.observed),
+            queued: count(s.queued),
+            in_flight: count(s.in_flight),
+            confirmed: count(s.confirmed),
+            failed: count(s.failed),
+            oldest_pending_age_s: s.oldest_pending_age_s.map(count),
+            next_nonce: s.next_nonce.map(|n| n.to_string()),
+            balances: s
+                .balances
+                .into_iter()
+                .map(|b| VaultBalance {
+                    amount: b
+                        .raw
+                        .map(|r| atoll_core::Amount::new(r, b.decimals).to_string()),
+                    raw: b.raw.map(|r| r.to_string()),
+                    symbol: b.symbol,
+                    token: b.token,
+                    error: b.error,
+                })
+                .collect(),
+            balances_error: s.balances_error,
+            last_error_text: s
+                .last_error
+                .map(|e| format!("{}s ago, {}: {}", e.age_s, e.tx, e.error)),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Meta {
+    pub chains: Vec<MetaChain>,
+}
+
+/// How fresh the index is on one chain.
+#[derive(SimpleObject)]
+pub struct MetaChain {
+    pub name: String,
+    pub chain_id: String,
+    /// The block (slot) every stream of this chain is indexed up to.
+    pub indexed_block: Option<String>,
+    /// The chain's newest block as this server last saw it.
+    pub head_block: Option<String>,
+    /// Seconds since the first block the index has not reached appeared; 0 at the head.
+    pub lag_s: Option<f64>,
+    /// Why the head is unknown or stale.
+    pub head_error: Option<String>,
+}

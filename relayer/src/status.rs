@@ -1,0 +1,272 @@
+//! The operator's view of the relayer per chain: paused or not, transfers by stage, the oldest
+//! pending one's age, the next nonce, the last error and the vault's balance of every configured
+//! token (read from the chain). `atoll relayer status` prints it; GraphQL's `relayer` serves it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use atoll_core::settings::{ChainSettings, Settings, TokenDeployment};
+use atoll_core::{Address, Amount, ChainKind, U256};
+use atoll_store::Store;
+
+use crate::RelayerError;
+
+/// One chain as the relayer sees it. Counts of deposits waiting on their source (`observed`)
+/// are on the source chain; every later stage is counted on the destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainStatus {
+    pub name: String,
+    pub kind: ChainKind,
+    pub chain_id: u64,
+    pub paused: bool,
+    pub paused_reason: Option<String>,
+    pub observed: u64,
+    /// `source_final`, `awaiting_liquidity` and `paused`: waiting for the executor.
+    pub queued: u64,
+    /// `signed`, `broadcast` and `included`.
+    pub in_flight: u64,
+    pub confirmed: u64,
+    pub failed: u64,
+    pub oldest_pending_age_s: Option<u64>,
+    /// EVM: one above the highest nonce the relayer signed; `None` before its first release.
+    pub next_nonce: Option<u64>,
+    pub last_error: Option<LastError>,
+    pub balances: Vec<VaultBalance>,
+    /// Why `balances` is empty or partial (RPC down, no vault configured).
+    pub balances_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastError {
+    pub tx: String,
+    pub error: String,
+    pub age_s: u64,
+}
+
+/// The vault's balance of one token; `raw` in the token's smallest unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VaultBalance {
+    pub symbol: String,
+    pub token: String,
+    pub decimals: u8,
+    pub raw: Option<U256>,
+    pub error: Option<String>,
+}
+
+impl VaultBalance {
+    /// `12.5 USDC`, or why it could not be read.
+    pub fn display(&self) -> String {
+        match (&self.raw, &self.error) {
+            (Some(raw), _) => format!("{} {}", Amount::new(*raw, self.decimals), self.symbol),
+            (None, Some(e)) => format!("{}: {e}", self.symbol),
+            (None, None) => format!("{}: unknown", self.symbol),
+        }
+    }
+}
+
+/// The stage a stored status counts in.
+pub fn stage(status: &str) -> &'static str {
+    match status {
+        "observed" => "observed",
+        "source_final" | "awaiting_liquidity" | "paused" => "queued",
+        "signed" | "broadcast" | "included" => "in_flight",
+        "confirmed" => "confirmed",
+        _ => "failed",
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Every configured chain's status. Balances are read from each chain concurrently, each given
+/// at most `balance_timeout`: a dead RPC shows as `balances_error`, never as a stalled answer.
+pub async fn chain_statuses(
+    settings: &Settings,
+    store: &Store,
+    balance_timeout: Duration,
+) -> Result<Vec<ChainStatus>, RelayerError> {
+    let balances = futures::future::join_all(settings.chains.iter().map(|c| async move {
+        match tokio::time::timeout(balance_timeout, vault_balances(settings, c)).await {
+            Ok(Ok(b)) if b.is_empty() => (b, Some("no vault configured".to_string())),
+            Ok(Ok(b)) => (b, None),
+            Ok(Err(e)) => (Vec::new(), Some(format!("unreadable: {e}"))),
+            Err(_) => (
+                Vec::new(),
+                Some(format!(
+                    "no answer within {} ms",
+                    balance_timeout.as_millis()
+                )),
+            ),
+        }
+    }))
+    .await;
+    let mut out = chain_statuses_from_store(settings, store).await?;
+    for (status, (b, err)) in out.iter_mut().zip(balances) {
+        status.balances = b;
+        status.balances_error = err;
+    }
+    Ok(out)
+}
+
+/// `chain_statuses` without the chains: everything the store knows (balances left empty).
+pub async fn chain_statuses_from_store(
+    settings: &Settings,
+    store: &Store,
+) -> Result<Vec<ChainStatus>, RelayerError> {
+    let counts = store.transfer_counts().await?;
+    let states = store.chain_states().await?;
+    let now = now_ms();
+    let mut out = Vec::with_capacity(settings.chains.len());
+    for c in &settings.chains {
+        let id = i64::try_from(c.chain_id.0).unwrap_or(i64::MAX);
+        let state = states.iter().find(|s| s.chain_id == id);
+        let mut by_stage: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut oldest: Option<i64> = None;
+        for n in &counts {
+            let st = stage(&n.status);
+            let mine = match st {
+                "observed" => n.source_chain_id == id,
+                _ => n.dest_chain_id == id,
+            };
+            if !mine {
+                continue;
+            }
+            *by_stage.entry(st).or_default() += n.count;
+            if matches!(st, "observed" | "queued" | "in_flight") {
+                oldest =
+                    Some(oldest.map_or(n.oldest_created_at_ms, |o| o.min(n.oldest_created_at_ms)));
+            }
+        }
+        let next_nonce = match c.kind {
+            ChainKind::Evm => store
+                .highest_release_nonce(c.chain_id.0)
+                .await?
+                .map(|n| n + 1),
+            ChainKind::Solana => None,
+        };
+        let last_error = store
+            .last_release_error(c.chain_id.0)
+            .await?
+            .map(|(tx, error, at)| LastError {
+                tx,
+                error,
+                age_s: u64::try_from((now - at).max(0) / 1000).unwrap_or(0),
+            });
+        let count = |s: &str| by_stage.get(s).copied().unwrap_or(0);
+        out.push(ChainStatus {
+            name: c.name.clone(),
+            kind: c.kind,
+            chain_id: c.chain_id.0,
+            paused: state.is_some_and(|s| s.paused),
+            paused_reason: state.and_then(|s| s.paused_reason.clone()),
+            observed: count("observed"),
+            queued: count("queued"),
+            in_flight: count("in_flight"),
+            confirmed: count("confirmed"),
+            failed: count("failed"),
+            oldest_pending_age_s: oldest
+                .map(|o| u64::try_from((now - o).max(0) / 1000).unwrap_or(0)),
+            next_nonce,
+            last_error,
+            balances: Vec::new(),
+            balances_error: None,
+        });
+    }
+    Ok(out)
+}
+
+/// The relayer vault's balance of every token configured on `chain`, read from the chain.
+pub async fn vault_balances(
+    settings: &Settings,
+    chain: &ChainSettings,
+) -> Result<Vec<VaultBalance>, RelayerError> {
+    let quick = atoll_adapters::evm::RetryPolicy {
+        rounds: 1,
+        ..Default::default()
+    };
+    let tokens: Vec<(&str, &TokenDeployment)> = settings
+        .tokens
+        .iter()
+        .flat_map(|t| {
+            t.deployments
+                .iter()
+                .filter(|d| d.chain == chain.name)
+                .map(|d| (t.symbol.as_str(), d))
+        })
+        .collect();
+    let balance = |symbol: &str, d: &TokenDeployment, raw: Option<U256>, error: Option<String>| {
+        VaultBalance {
+            symbol: symbol.to_string(),
+            token: d.address.to_string(),
+            decimals: d.decimals,
+            raw,
+            error,
+        }
+    };
+    match chain.kind {
+        ChainKind::Evm => {
+            let Some(vault) = chain
+                .bridge_vault
+                .as_ref()
+                .and_then(atoll_adapters::evm::discovery::evm_address)
+            else {
+                return Ok(Vec::new());
+            };
+            let evm = atoll_adapters::evm::EvmChain::new(chain, quick)?;
+            let head = evm.head().await?.number;
+            let with_address: Vec<_> = tokens
+                .iter()
+                .filter_map(|(s, d)| {
+                    atoll_adapters::evm::discovery::evm_address(&d.address).map(|a| (*s, *d, a))
+                })
+                .collect();
+            let pairs: Vec<_> = with_address.iter().map(|(_, _, a)| (*a, vault)).collect();
+            let raws = evm.balances(&pairs, head).await?;
+            Ok(with_address
+                .iter()
+                .zip(raws)
+                .map(|((s, d, _), raw)| balance(s, d, Some(raw), None))
+                .collect())
+        }
+        ChainKind::Solana => {
+            let sol = atoll_adapters::solana::SolanaChain::new(chain, quick)?;
+            let with_vault: Vec<_> = tokens
+                .iter()
+                .filter_map(|(symbol, d)| match d.vault {
+                    Some(Address::Solana(b)) => {
+                        Some((*symbol, *d, solana_sdk::pubkey::Pubkey::new_from_array(b)))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let keys: Vec<_> = with_vault.iter().map(|v| v.2).collect();
+            let accounts = sol
+                .accounts(
+                    &keys,
+                    solana_commitment_config::CommitmentConfig::confirmed(),
+                )
+                .await?;
+            Ok(with_vault
+                .iter()
+                .zip(accounts)
+                .map(|((symbol, d, key), account)| match account {
+                    None => balance(
+                        symbol,
+                        d,
+                        None,
+                        Some(format!("vault account {key} missing")),
+                    ),
+                    Some(a) => match atoll_adapters::solana::accounts::decode_token_account(
+                        key, &a.owner, &a.data,
+                    ) {
+                        Ok(t) => balance(symbol, d, Some(U256::from(t.amount)), None),
+                        Err(e) => balance(symbol, d, None, Some(e.to_string())),
+                    },
+                })
+                .collect())
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `atoll up`: the whole service in one process: the indexer following every chain, the
+//! relayer (finality gate and an executor per destination chain) and the HTTP API (GraphQL,
+//! the DefiLlama mirror, probes, metrics). SIGINT or SIGTERM drains it: the API stops accepting,
+//! finishes the requests it has, the relayer's tasks finish their step, and the process exits.
+//! The indexer is stopped where it is: each of its batches commits in one transaction, so a
+//! batch cut short is simply indexed again on the next start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::BadInput;
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Config file.
+    #[arg(long)]
+    config: PathBuf,
+    /// Address the API listens on (overrides the config's `api.listen`; default 127.0.0.1:8000).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Overrides the config's database URL.
+    #[arg(long, env = "ATOLL_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Serve the API only: no indexer, no relayer (another process runs them).
+    #[arg(long)]
+    api_only: bool,
+    /// Simulate and sign releases, but neither persist nor send them.
+    #[arg(long)]
+    dry_run: bool,
+    /// API requests per second per client address.
+    #[arg(long, default_value_t = 200)]
+    rate_limit_rps: u32,
+    /// `/readyz` fails when a chain's index is further behind its head than this (seconds).
+    #[arg(long, default_value_t = 120)]
+    max_lag_s: u64,
+    /// How often idle relayer tasks poll their chain, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    poll_ms: u64,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let mut settings = super::config::load(&args.config)?;
+    if args.dry_run {
+        settings.relayer.dry_run = true;
+    }
+    if args.poll_ms == 0 {
+        return Err(BadInput("--poll-ms must be at least 1".into()).into());
+    }
+    if args.rate_limit_rps == 0 {
+        return Err(BadInput("--rate-limit-rps must be at least 1".into()).into());
+    }
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| settings.database_url.clone());
+    let store = super::config::open_store(&settings, Some(&url)).await?;
+    store.register_settings(&settings).await?;
+    let reader = atoll_store::Store::connect_reader(&url, 4)
+        .await
+        .with_context(|| format!("opening {} for reads", atoll_store::redact(&url)))?;
+    let tokens = atoll_graphql::auth::OperatorTokens::load(&settings.api.operator_tokens)
+        .map_err(BadInput)?;
+    if tokens.is_empty() {
+        tracing::warn!("no api.operator_tokens configured: GraphQL mutations are disabled");
+    }
+    let listen = args.listen.unwrap_or(settings.api.listen);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| BadInput(format!("--listen {listen}: cannot bind: {e}")))?;
+    let bound = listener.local_addr()?;
+    let settings = Arc::new(settings);
+    let options = atoll_graphql::ApiOptions {
+        rate_limit_rps: args.rate_limit_rps,
+        rate_limit_burst: args.rate_limit_rps.saturating_mul(2),
+        max_lag: Duration::from_secs(args.max_lag_s),
+        ..Default::default()
+    };
+    let state =
+        atoll_graphql::ApiState::new(settings.clone(), store.clone(), reader, tokens, options)
+            .await
+            .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    crate::out!("API on http://{bound}/ (GraphiQL), http://{bound}/graphql; Ctrl-C stops");
+    tracing::info!(%bound, chains = settings.chains.len(), api_only = args.api_only, "atoll up");
+
+    let api = atoll_graphql::serve(listener, state, shutdown.clone());
+    let relayer = async {
+        if args.api_only {
+            return Ok(());
+        }
+        let options = atoll_relayer::run::RunOptions {
+            poll_interval: Duration::from_millis(args.poll_ms),
+            ..Default::default()
+        };
+        atoll_relayer::run::run(settings.clone(), store.clone(), options, shutdown.clone()).await
+    };
+    let indexer = async {
+        if !args.api_only {
+            for (chain, result) in atoll_indexer::run(
+                &settings,
+                &store,
+                &[],
+                atoll_indexer::Mode::Follow,
+                Arc::new(|_| {}),
+            )
+            .await
+            {
+                if let Err(e) = result {
+                    tracing::error!(%chain, error = %e, "indexer stopped");
+                }
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::pin!(api, relayer);
+    let mut relayer_done = args.api_only;
+    tokio::select! {
+        r = &mut api => {
+            r.context("API server")?;
+            return Err(anyhow::anyhow!("the API server stopped"));
+        }
+        r = &mut relayer, if !relayer_done => {
+            r?;
+            relayer_done = true;
+        }
+        () = indexer => {}
+        () = crate::shutdown_signal() => {}
+    }
+    crate::out!("stopping: the API finishes its requests, every relayer task its step");
+    let _ = stop.send(true);
+    // Subscriptions hold their connections open: give them a bounded time to close.
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        let (served, relayed) = tokio::join!(&mut api, async {
+            if relayer_done {
+                Ok(())
+            } else {
+                (&mut relayer).await
+            }
+        });
+        served.context("API server")?;
+        relayed?;
+        anyhow::Ok(())
+    })
+    .await;
+    match drained {
+        Ok(r) => r?,
+        Err(_) => tracing::warn!("open connections did not close within 10 s; exiting anyway"),
+    }
+    crate::out!("stopped");
+    Ok(())
+}
