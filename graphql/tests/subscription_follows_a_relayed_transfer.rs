@@ -1,0 +1,208 @@
+//! A `transferUpdated` subscription over WebSocket (graphql-transport-ws, as GraphiQL and Apollo
+//! speak it) sees a deposit on the devnet go through every status to `confirmed` while the real
+//! indexer and relayer run in this process, and the API serves a server-side error for a bad id.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::providers::Provider;
+use atoll_devnet::traffic::{self, TrafficOptions};
+use atoll_devnet::{Devnet, evm};
+use atoll_graphql::ApiOptions;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(http_url: &str) -> Socket {
+    let mut req = format!("{}/graphql", http_url.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    send(&mut ws, json!({ "type": "connection_init", "payload": {} })).await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    ws
+}
+
+async fn send(ws: &mut Socket, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+/// The next protocol message (pings answered on the way).
+async fn next(ws: &mut Socket) -> Value {
+    loop {
+        match ws.next().await.expect("socket open").unwrap() {
+            Message::Text(t) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "ping" {
+                    send(ws, json!({ "type": "pong" })).await;
+                    continue;
+                }
+                return v;
+            }
+            Message::Ping(p) => ws.send(Message::Pong(p)).await.unwrap(),
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+    let settings = common::settings(&net);
+    let store = common::store(&settings, dir.path()).await;
+    let api = common::Api::start(
+        &settings,
+        &store,
+        dir.path(),
+        ApiOptions {
+            head_interval: None,
+            ..Default::default()
+        },
+    )
+    .await;
+
+    // A subscription with a malformed id ends with a clean error.
+    let mut ws = connect(&api.url).await;
+    send(
+        &mut ws,
+        json!({ "id": "bad", "type": "subscribe", "payload": {
+            "query": "subscription { transferUpdated(id: \"0x12\") { to } }" } }),
+    )
+    .await;
+    let m = next(&mut ws).await;
+    assert_eq!(m["id"], "bad", "{m}");
+    assert!(m["type"] == "next" || m["type"] == "error", "{m}");
+    assert!(m.to_string().contains("id:"), "{m}");
+    if m["type"] == "next" {
+        assert_eq!(
+            next(&mut ws).await,
+            json!({ "id": "bad", "type": "complete" })
+        );
+    }
+
+    // One deposit Ethereum → BSC, recorded by the indexer.
+    let indexer = {
+        let (settings, store) = (settings.clone(), store.clone());
+        tokio::spawn(async move {
+            atoll_indexer::run(
+                &settings,
+                &store,
+                &[],
+                atoll_indexer::Mode::Follow,
+                Arc::new(|_| {}),
+            )
+            .await
+        })
+    };
+    let report = traffic::run(
+        &net.state,
+        TrafficOptions {
+            swaps: 0,
+            deposits: 1,
+            seed: 5,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            report.deposits[0].from.as_str(),
+            report.deposits[0].to.as_str()
+        ),
+        ("ethereum", "bsc")
+    );
+    let id = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            if let Some(t) = store.transfers(None, Some(1), 1).await.unwrap().pop() {
+                return t.id;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the indexer records the deposit");
+
+    // Subscribe to it (its history so far comes first), then let the relayer work, mining a
+    // block every 100 ms on both chains so confirmations accrue.
+    send(
+        &mut ws,
+        json!({ "id": "1", "type": "subscribe", "payload": {
+            "query": "subscription($id: String!) { transferUpdated(id: $id) { id from to reason transfer { status amountOut } } }",
+            "variables": { "id": id } } }),
+    )
+    .await;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let relayer = tokio::spawn(atoll_relayer::run::run(
+        Arc::new(settings.clone()),
+        store.clone(),
+        atoll_relayer::run::RunOptions {
+            poll_interval: Duration::from_millis(50),
+            ..Default::default()
+        },
+        shutdown,
+    ));
+    let rpcs: Vec<String> = net.state.evm.iter().map(|c| c.rpc_url.clone()).collect();
+    let miner = tokio::spawn(async move {
+        loop {
+            for url in &rpcs {
+                let p = evm::provider_for(url, evm::Role::Deployer).unwrap();
+                let _: Result<Value, _> = p.raw_request("anvil_mine".into(), (1u64,)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+
+    let mut seen: Vec<String> = Vec::new();
+    let last = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            let m = next(&mut ws).await;
+            assert_eq!(m["type"], "next", "{m}");
+            assert_eq!(m["id"], "1");
+            let u = &m["payload"]["data"]["transferUpdated"];
+            assert_eq!(u["id"], id.as_str());
+            seen.push(u["to"].as_str().unwrap().to_string());
+            if u["to"] == "confirmed" {
+                return u.clone();
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no confirmed update within 120 s; saw {seen:?}"));
+    let order = [
+        "observed",
+        "source_final",
+        "signed",
+        "broadcast",
+        "included",
+        "confirmed",
+    ];
+    let mut at = 0;
+    for s in &seen {
+        if at < order.len() && s == order[at] {
+            at += 1;
+        }
+    }
+    assert_eq!(at, order.len(), "every stage in order: {seen:?}");
+    assert_eq!(last["transfer"]["status"], "CONFIRMED");
+    assert!(last["transfer"]["amountOut"].is_string());
+
+    send(&mut ws, json!({ "id": "1", "type": "complete" })).await;
+    ws.close(None).await.unwrap();
+    miner.abort();
+    stop.send(true).unwrap();
+    relayer.await.unwrap().unwrap();
+    indexer.abort();
+    api.stop().await;
+}
