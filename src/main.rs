@@ -61,6 +61,9 @@ enum LogFormat {
 enum Command {
     /// Everything in one process: indexer, relayer and the API (GraphQL, REST, metrics).
     Up(commands::up::UpArgs),
+    /// The rebalancing bot: moves treasury capital where the router says it earns most (speaks
+    /// only GraphQL).
+    Rebalance(commands::rebalance::RebalanceArgs),
     /// Local devnet: anvil (chains 1 and 56) and solana-test-validator with pools and the bridge.
     #[command(subcommand)]
     Devnet(commands::devnet::DevnetCommand),
@@ -151,6 +154,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Up(args) => commands::up::run(args).await,
+            Command::Rebalance(args) => commands::rebalance::run(args).await,
             Command::Devnet(cmd) => commands::devnet::run(cmd).await,
             Command::Config(cmd) => commands::config::run(cmd),
             Command::Migrate(args) => commands::migrate::run(args).await,

@@ -7,6 +7,7 @@
 pub mod capability;
 mod error;
 pub mod evm;
+pub mod metrics;
 pub mod secrets;
 pub mod solana;
 

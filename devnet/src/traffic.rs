@@ -595,3 +595,26 @@ async fn burst_on(
     }
     Ok(records)
 }
+
+/// `swaps` seeded swaps on the pools of one EVM chain only: makes that chain's yields stand
+/// out (tests of the router and the rebalancing bot).
+pub async fn swaps_on_chain(
+    state: &DevnetState,
+    chain: &str,
+    swaps: u32,
+    seed: u64,
+) -> Result<Vec<SwapRecord>, DevnetError> {
+    let c = state
+        .evm_chain(chain)
+        .ok_or_else(|| DevnetError::step(chain, "swaps")("chain not in devnet".into()))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let pools = c.v2_pairs.len() + c.v3_pools.len();
+    let plan = (0..swaps)
+        .map(|_| PlannedSwap {
+            pool_index: rng.random_range(0..pools.max(1)),
+            zero_for_one: rng.random(),
+            fraction_bps: rng.random_range(1..=50),
+        })
+        .collect();
+    swaps_on(c, plan).await
+}

@@ -56,7 +56,10 @@ impl From<atoll_store::StoreError> for ApiError {
 
 impl From<atoll_relayer::RelayerError> for ApiError {
     fn from(e: atoll_relayer::RelayerError) -> ApiError {
-        ApiError::internal(e)
+        match e {
+            atoll_relayer::RelayerError::Refused(m) => ApiError::BadInput(m),
+            other => ApiError::internal(other),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Every configured chain's head as the API last saw it, for freshness (`_meta`, `/readyz`,
 //! `/metrics`). A task per chain polls the tip; each new height is stamped with when it was first
 //! seen, so a chain's lag in seconds is the age of the oldest block the index has not reached.
-//! Polls go through the adapters' rate limiter and count as RPC calls in `/metrics`.
+//! Polls go through the adapters (their rate limiter, their RPC metrics).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -104,10 +104,7 @@ impl ChainHeads {
                     if *shutdown.borrow() {
                         return;
                     }
-                    let started = Instant::now();
-                    let result = poller.tip().await;
-                    crate::metrics::rpc_call(&chain, started.elapsed(), result.is_ok());
-                    heads.observe(chain.chain_id.0, result);
+                    heads.observe(chain.chain_id.0, poller.tip().await);
                 }
             }
         });

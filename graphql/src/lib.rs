@@ -92,6 +92,8 @@ pub struct ApiState {
     pub tokens: OperatorTokens,
     pub options: ApiOptions,
     pub pool_changes: feeds::PoolChanges,
+    /// The treasury's positions and moves (mutations need the operator token).
+    pub treasury: Arc<atoll_relayer::treasury::Treasury>,
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
@@ -110,7 +112,12 @@ impl ApiState {
             .unwrap_or(per_second);
         let catalog = Arc::new(PoolCatalog::default());
         catalog.refresh(&reader).await?;
+        let treasury = Arc::new(atoll_relayer::treasury::Treasury::new(
+            settings.clone(),
+            store.clone(),
+        ));
         Ok(ApiState {
+            treasury,
             settings,
             store,
             reader,

@@ -1,13 +1,13 @@
 //! `/metrics` in Prometheus text format. Request latency and RPC calls are recorded as they
 //! happen; gauges that describe state (transfers by status, indexer lag per chain) are read
 //! from the store and the head tracker at scrape time, so they are never stale.
-//! RPC endpoints are labelled by scheme, host and port only: paths and query strings often
-//! carry provider API keys.
+//! RPC calls are recorded by the adapters (`atoll_rpc_request_duration_seconds`,
+//! `atoll_rpc_errors_total`, by chain, endpoint and method; endpoints as scheme, host and port
+//! only, since paths often carry provider API keys).
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use atoll_core::settings::ChainSettings;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::ApiState;
@@ -35,28 +35,6 @@ fn handle() -> Option<&'static PrometheusHandle> {
 /// Installs the recorder (call once at start-up so early calls are counted).
 pub fn install() {
     let _ = handle();
-}
-
-/// `scheme://host:port` of a URL, nothing else.
-pub fn endpoint_label(url: &url::Url) -> String {
-    format!(
-        "{}://{}:{}",
-        url.scheme(),
-        url.host_str().unwrap_or("?"),
-        url.port_or_known_default().unwrap_or(0)
-    )
-}
-
-pub fn rpc_call(chain: &ChainSettings, took: Duration, ok: bool) {
-    let endpoint = chain
-        .rpc
-        .first()
-        .map_or_else(|| "-".to_string(), endpoint_label);
-    let labels = [("chain", chain.name.clone()), ("endpoint", endpoint)];
-    metrics::histogram!("atoll_rpc_request_duration_seconds", &labels).record(took.as_secs_f64());
-    if !ok {
-        metrics::counter!("atoll_rpc_errors_total", &labels).increment(1);
-    }
 }
 
 pub fn http_request(route: &'static str, status: u16, took: Duration) {

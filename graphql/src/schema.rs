@@ -400,6 +400,30 @@ impl Query {
         })
     }
 
+    /// The treasury's moves, newest first (at most 500).
+    async fn treasury_moves(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> ApiResult<Vec<TreasuryMove>> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let n = page_size("first", Some(first))?;
+        let rows = state
+            .reader
+            .treasury_moves(n as u64)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(TreasuryMove).collect())
+    }
+
+    /// What the treasury holds on every chain, read from the chains now.
+    #[graphql(complexity = 50)]
+    async fn positions(&self, ctx: &Context<'_>) -> ApiResult<Vec<ChainPosition>> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let positions = state.treasury.positions().await.map_err(ApiError::from)?;
+        Ok(positions.into_iter().map(ChainPosition::from).collect())
+    }
+
     /// Freshness of the index per chain (as The Graph's `_meta`).
     #[graphql(name = "_meta")]
     async fn meta(&self, ctx: &Context<'_>) -> ApiResult<Meta> {
@@ -520,6 +544,72 @@ async fn history(
         .collect())
 }
 
+/// The treasury moves a quote's `moves` ask for. Amounts are USD over the token's price
+/// (pinned in the config; a stablecoin without one counts as 1 USD), floored to cents.
+fn rebalance_requests(
+    state: &ApiState,
+    quote: &serde_json::Value,
+    key: &str,
+    symbol: &str,
+) -> Result<Vec<atoll_relayer::treasury::MoveRequest>, ApiError> {
+    let moves = quote
+        .get("moves")
+        .and_then(|m| m.as_array())
+        .ok_or_else(|| {
+            ApiError::BadInput("quote: no `moves` array (pass a quoteAllocation answer)".into())
+        })?;
+    let token = state
+        .settings
+        .tokens
+        .iter()
+        .find(|t| t.symbol.eq_ignore_ascii_case(symbol))
+        .ok_or_else(|| {
+            ApiError::BadInput(format!("token: {symbol:?} is not a configured token"))
+        })?;
+    let price = token
+        .price_usd
+        .or(token.stable.then_some(1.0))
+        .ok_or_else(|| {
+            ApiError::BadInput(format!("token: {symbol} has no USD price in the config"))
+        })?;
+    let mut out = Vec::new();
+    for (i, m) in moves.iter().enumerate() {
+        let field = |f: &str| m.get(f);
+        let (Some(from), Some(to), Some(usd)) = (
+            field("from").and_then(|v| v.as_str()),
+            field("to").and_then(|v| v.as_str()),
+            field("usd").and_then(|v| v.as_f64()),
+        ) else {
+            return Err(ApiError::BadInput(format!(
+                "quote.moves[{i}]: needs from, to and usd"
+            )));
+        };
+        let hops = field("route")
+            .and_then(|r| r.as_array())
+            .map_or(2, Vec::len);
+        if hops > 2 {
+            return Err(ApiError::BadInput(format!(
+                "quote.moves[{i}]: a route through {} chains; only direct moves are executed",
+                hops
+            )));
+        }
+        if !(usd.is_finite() && usd > 0.0) {
+            return Err(ApiError::BadInput(format!(
+                "quote.moves[{i}].usd: must be a positive number"
+            )));
+        }
+        let units = (usd / price * 100.0).floor() / 100.0;
+        out.push(atoll_relayer::treasury::MoveRequest {
+            key: format!("{key}:{i}"),
+            from: from.to_string(),
+            to: to.to_string(),
+            symbol: token.symbol.clone(),
+            amount: format!("{units:.2}"),
+        });
+    }
+    Ok(out)
+}
+
 /// Operator mutations need a valid bearer token; without any configured they are off.
 fn require_operator(ctx: &Context<'_>) -> Result<(), ApiError> {
     let state = ctx.data_unchecked::<ApiState>();
@@ -571,6 +661,49 @@ impl Mutation {
 
 #[Object]
 impl Mutation {
+    /// Moves treasury capital between chains through the bridge: a deposit on `fromChain`
+    /// that the relayer releases to the treasury's account on `toChain`. Operator only.
+    async fn request_transfer(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestTransferInput,
+    ) -> ApiResult<TreasuryMove> {
+        require_operator(ctx)?;
+        let state = ctx.data_unchecked::<ApiState>();
+        let req = atoll_relayer::treasury::MoveRequest {
+            key: input.idempotency_key,
+            from: input.from_chain,
+            to: input.to_chain,
+            symbol: input.token,
+            amount: input.amount,
+        };
+        tracing::info!(key = %req.key, from = %req.from, to = %req.to, "requestTransfer");
+        let row = state.treasury.request(&req).await.map_err(ApiError::from)?;
+        Ok(TreasuryMove(row))
+    }
+
+    /// Carries out the moves of a `quoteAllocation` answer: each direct move becomes a
+    /// `requestTransfer` of a stablecoin configured on both chains, keyed
+    /// `idempotencyKey:index`, so running the same rebalance twice moves nothing twice.
+    /// Operator only.
+    async fn execute_rebalance(
+        &self,
+        ctx: &Context<'_>,
+        quote: Json<serde_json::Value>,
+        idempotency_key: String,
+        #[graphql(default = "USDC")] token: String,
+    ) -> ApiResult<Vec<TreasuryMove>> {
+        require_operator(ctx)?;
+        let state = ctx.data_unchecked::<ApiState>();
+        let requests = rebalance_requests(state, &quote.0, &idempotency_key, &token)?;
+        let mut out = Vec::with_capacity(requests.len());
+        for req in &requests {
+            let row = state.treasury.request(req).await.map_err(ApiError::from)?;
+            out.push(TreasuryMove(row));
+        }
+        Ok(out)
+    }
+
     /// Stops releases to `chain` (its config name); kept across restarts. Operator only.
     async fn pause_chain(
         &self,
@@ -624,6 +757,18 @@ impl Mutation {
             .ok_or_else(|| ApiError::NotFound(format!("id: no transfer {id}")))?;
         Ok(Transfer(t))
     }
+}
+
+#[derive(InputObject)]
+pub struct RequestTransferInput {
+    pub from_chain: String,
+    pub to_chain: String,
+    /// Token symbol from the config (`USDC`).
+    pub token: String,
+    /// In token units (`"2500.5"`); more decimals than the token has are refused.
+    pub amount: String,
+    /// The same key is the same move: a retried request never moves capital twice.
+    pub idempotency_key: String,
 }
 
 pub struct SubscriptionRoot;

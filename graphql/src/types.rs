@@ -17,6 +17,7 @@ pub fn time_of_ms(ms: i64) -> DateTime<Utc> {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Chain {
     pub name: String,
     /// `evm` or `solana`.
@@ -24,6 +25,32 @@ pub struct Chain {
     pub chain_id: String,
     /// Releases to this chain are paused by an operator.
     pub paused: bool,
+}
+
+#[ComplexObject]
+impl Chain {
+    /// EVM: what a transaction pays per gas now (EIP-1559 max fee or the gas price), in gwei,
+    /// read from the chain; null on Solana or when the chain does not answer within 2 s.
+    #[graphql(complexity = 20)]
+    async fn gas_price_gwei(&self, ctx: &Context<'_>) -> Option<f64> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let c = state.settings.chain(&self.name)?;
+        if c.kind != atoll_core::ChainKind::Evm {
+            return None;
+        }
+        let quick = atoll_adapters::evm::RetryPolicy {
+            rounds: 1,
+            ..Default::default()
+        };
+        let evm = atoll_adapters::evm::EvmChain::new(c, quick).ok()?;
+        let eip1559 = c.fee_model != Some(atoll_core::settings::FeeModel::Legacy);
+        let fees =
+            tokio::time::timeout(std::time::Duration::from_secs(2), evm.fee_estimate(eip1559))
+                .await
+                .ok()?
+                .ok()?;
+        Some(fees.ceiling() as f64 / 1e9)
+    }
 }
 
 /// A pool with its current metrics (a superset of DefiLlama's yields record).
@@ -508,4 +535,98 @@ pub struct MetaChain {
     pub lag_s: Option<f64>,
     /// Why the head is unknown or stale.
     pub head_error: Option<String>,
+}
+
+/// Capital the treasury sent through the bridge.
+pub struct TreasuryMove(pub atoll_store::entities::treasury_moves::Model);
+
+#[Object]
+impl TreasuryMove {
+    /// The idempotency key it was requested with.
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn from_chain(&self, ctx: &Context<'_>) -> String {
+        chain_name(ctx, self.0.source_chain_id)
+    }
+    async fn to_chain(&self, ctx: &Context<'_>) -> String {
+        chain_name(ctx, self.0.dest_chain_id)
+    }
+    async fn symbol(&self) -> &str {
+        &self.0.symbol
+    }
+    /// In the source token's smallest unit.
+    async fn amount(&self) -> &str {
+        &self.0.amount
+    }
+    /// `signed`, `broadcast`, `included` (deposited; the relayer takes it from there) or `failed`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    /// The deposit transaction on the source chain.
+    async fn tx_hash(&self) -> &str {
+        &self.0.tx_hash
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        time_of_ms(self.0.created_at_ms)
+    }
+    /// The bridge transfer the deposit became, once the indexer recorded it.
+    #[graphql(complexity = 10)]
+    async fn transfer(&self, ctx: &Context<'_>) -> ApiResult<Option<Transfer>> {
+        let state = ctx.data_unchecked::<ApiState>();
+        let Ok(chain) = u64::try_from(self.0.source_chain_id) else {
+            return Ok(None);
+        };
+        Ok(state
+            .reader
+            .transfer_by_source_tx(chain, &self.0.tx_hash)
+            .await
+            .map_err(ApiError::from)?
+            .map(Transfer))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ChainPosition {
+    pub chain: String,
+    /// The treasury's account on this chain.
+    pub address: String,
+    pub usd: f64,
+    pub tokens: Vec<TokenPosition>,
+    pub error: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct TokenPosition {
+    pub symbol: String,
+    pub token: String,
+    /// In token units.
+    pub amount: String,
+    pub raw: String,
+    pub usd: Option<f64>,
+}
+
+impl From<atoll_relayer::treasury::ChainPosition> for ChainPosition {
+    fn from(p: atoll_relayer::treasury::ChainPosition) -> ChainPosition {
+        ChainPosition {
+            chain: p.chain,
+            address: p.address,
+            usd: p.usd,
+            tokens: p
+                .tokens
+                .into_iter()
+                .map(|t| TokenPosition {
+                    amount: atoll_core::Amount::new(t.raw, t.decimals).to_string(),
+                    raw: t.raw.to_string(),
+                    symbol: t.symbol,
+                    token: t.token,
+                    usd: t.usd,
+                })
+                .collect(),
+            error: p.error,
+        }
+    }
 }

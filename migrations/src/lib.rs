@@ -10,6 +10,7 @@ mod m20261125_000003_fee_counters;
 mod m20261125_000004_relayer_state;
 mod m20261125_000005_release_txs;
 mod m20261202_000006_transfer_queue_index;
+mod m20261203_000007_treasury_moves;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_relayer_state::Migration),
             Box::new(m20261125_000005_release_txs::Migration),
             Box::new(m20261202_000006_transfer_queue_index::Migration),
+            Box::new(m20261203_000007_treasury_moves::Migration),
         ]
     }
 }

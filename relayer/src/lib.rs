@@ -11,6 +11,7 @@ pub mod intake;
 pub mod run;
 pub mod solana_executor;
 pub mod status;
+pub mod treasury;
 
 /// What one executor step did, by transfer id (transaction hash for whole-transaction
 /// failures).
@@ -56,4 +57,7 @@ pub enum RelayerError {
     Store(#[from] atoll_store::StoreError),
     #[error("config: {0}")]
     Config(String),
+    /// A request that cannot be carried out as asked (the message names the argument).
+    #[error("{0}")]
+    Refused(String),
 }

@@ -32,6 +32,8 @@ pub enum BenchCommand {
     /// Releases per second on an EVM destination: the relayer batched, the sequential
     /// baseline and the node's ceiling (starts its own devnet).
     Relayer(super::bench_relayer::RelayerBenchArgs),
+    /// GraphQL requests per second and latency of `topYields` and `pools` (10,000 pools).
+    Api(super::bench_api::ApiBenchArgs),
 }
 
 #[derive(Args)]
@@ -70,6 +72,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest(args).await,
         BenchCommand::Deposits(args) => deposits(args).await,
         BenchCommand::Relayer(args) => super::bench_relayer::run(args).await,
+        BenchCommand::Api(args) => super::bench_api::run(args).await,
     }
 }
 

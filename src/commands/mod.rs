@@ -1,12 +1,14 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_api;
 pub mod bench_relayer;
 pub mod config;
 pub mod devnet;
 pub mod index;
 pub mod migrate;
 pub mod pools;
+pub mod rebalance;
 pub mod relayer;
 pub mod route;
 pub mod tools;

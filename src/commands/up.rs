@@ -84,6 +84,19 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         atoll_graphql::ApiState::new(settings.clone(), store.clone(), reader, tokens, options)
             .await
             .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
+    // Treasury deposits a crash left unsent are sent again (the same bytes) before new ones.
+    match state.treasury.settle().await {
+        Ok(settled) if !settled.is_empty() => {
+            tracing::info!(
+                moves = settled.len(),
+                "treasury moves left by the last run settled"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "settling earlier treasury moves failed; retried on request")
+        }
+    }
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     crate::out!("API on http://{bound}/ (GraphiQL), http://{bound}/graphql; Ctrl-C stops");
     tracing::info!(%bound, chains = settings.chains.len(), api_only = args.api_only, "atoll up");

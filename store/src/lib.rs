@@ -10,6 +10,7 @@ pub mod records;
 pub mod release_txs;
 pub mod test_support;
 pub mod transfers;
+pub mod treasury;
 
 use std::str::FromStr;
 use std::time::Duration;

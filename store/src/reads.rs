@@ -222,4 +222,18 @@ impl Store {
             .await?;
         Ok(row.flatten().unwrap_or(0))
     }
+
+    /// The transfer a deposit transaction on `source_chain_id` made (the first, by index).
+    pub async fn transfer_by_source_tx(
+        &self,
+        source_chain_id: u64,
+        tx: &str,
+    ) -> Result<Option<transfers::Model>, StoreError> {
+        Ok(transfers::Entity::find()
+            .filter(transfers::Column::SourceChainId.eq(to_i64("chain id", source_chain_id)?))
+            .filter(transfers::Column::SourceTx.eq(tx))
+            .order_by_asc(transfers::Column::SourceIndex)
+            .one(&self.db)
+            .await?)
+    }
 }

@@ -9,6 +9,7 @@ pub mod logs;
 pub mod releases;
 pub mod rpc;
 pub mod state;
+pub mod treasury;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 

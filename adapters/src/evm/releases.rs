@@ -253,7 +253,7 @@ impl EvmChain {
         self.sign(signer, tx, nonce, 21_000, fees).await
     }
 
-    async fn sign(
+    pub(crate) async fn sign(
         &self,
         signer: &PrivateKeySigner,
         tx: TransactionRequest,

@@ -265,7 +265,16 @@ impl RpcPool {
                     continue;
                 };
                 endpoint.limiter.until_ready().await;
-                match request(endpoint.provider.clone()).await {
+                let started = std::time::Instant::now();
+                let result = request(endpoint.provider.clone()).await;
+                crate::metrics::rpc_request(
+                    &self.chain,
+                    &endpoint.label,
+                    method,
+                    started.elapsed(),
+                    result.is_ok(),
+                );
+                match result {
                     Ok(value) => {
                         self.preferred.store(index, Ordering::Relaxed);
                         return Ok(value);

@@ -103,7 +103,16 @@ impl SolanaChain {
         for round in 0..self.policy.rounds.max(1) {
             for e in &self.endpoints {
                 e.limiter.until_ready().await;
-                match request(Arc::new(EndpointClient(e.clone()))).await {
+                let started = std::time::Instant::now();
+                let result = request(Arc::new(EndpointClient(e.clone()))).await;
+                crate::metrics::rpc_request(
+                    &self.name,
+                    &e.label,
+                    method,
+                    started.elapsed(),
+                    result.is_ok(),
+                );
+                match result {
                     Ok(v) => return Ok(v),
                     Err(err) if transient(&err) => {
                         last = format!("{}: {err}", e.label);

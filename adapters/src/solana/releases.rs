@@ -241,3 +241,15 @@ fn status_of(s: &solana_transaction_status_client_types::TransactionStatus) -> R
         },
     }
 }
+
+/// The associated token account of `owner` for `mint` under the SPL Token program.
+pub fn associated_token_account(
+    owner: &solana_sdk::pubkey::Pubkey,
+    mint: &solana_sdk::pubkey::Pubkey,
+) -> solana_sdk::pubkey::Pubkey {
+    spl_associated_token_account_interface::address::get_associated_token_address_with_program_id(
+        owner,
+        mint,
+        &spl_token_interface::ID,
+    )
+}

@@ -13,3 +13,4 @@ pub mod tokens;
 pub mod transfer_attempts;
 pub mod transfer_history;
 pub mod transfers;
+pub mod treasury_moves;

@@ -1,0 +1,485 @@
+//! The treasury: the operator's own capital, one account per chain (its key a `treasury_key`
+//! reference like the relayer's). `positions` reads what it holds from the chains; `request`
+//! moves capital between chains through the bridge: a `BridgeVault.deposit` on the source
+//! chain, released by the relayer to the treasury's own address on the destination.
+//!
+//! Exactly once: a request carries the caller's idempotency key. The signed deposit is stored
+//! under that key before it is sent; the same key again returns the stored move (sent again if
+//! it never reached the node), never a second deposit. `settle` does the same for every move a
+//! crash left unsettled. Requests on one chain are serialised, so nonces never collide.
+//! Deposits from Solana are not built yet: such a request is refused with that reason.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use alloy::primitives::{Address as EvmAddress, B256, U256};
+use atoll_adapters::evm::releases::SendOutcome;
+use atoll_adapters::evm::treasury::EvmDeposit;
+use atoll_adapters::evm::{EvmChain, RetryPolicy};
+use atoll_core::settings::{ChainSettings, FeeModel, Settings};
+use atoll_core::{Address, Amount, ChainKind};
+use atoll_store::Store;
+use atoll_store::entities::treasury_moves;
+use atoll_store::treasury::NewTreasuryMove;
+
+use crate::RelayerError;
+
+/// Capital to move: `amount` of `symbol` (in token units, `"2500.5"`) from one chain to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveRequest {
+    /// Idempotency key: the same key is the same move.
+    pub key: String,
+    pub from: String,
+    pub to: String,
+    pub symbol: String,
+    pub amount: String,
+}
+
+/// The treasury's balance of one token on one chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenPosition {
+    pub symbol: String,
+    pub token: String,
+    pub decimals: u8,
+    pub raw: U256,
+    pub usd: Option<f64>,
+}
+
+/// What the treasury holds on one chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainPosition {
+    pub chain: String,
+    pub address: String,
+    pub tokens: Vec<TokenPosition>,
+    pub usd: f64,
+    /// Why balances are missing (no treasury key, RPC down).
+    pub error: Option<String>,
+}
+
+pub struct Treasury {
+    settings: Arc<Settings>,
+    store: Store,
+    /// One request at a time per source chain (nonces).
+    locks: HashMap<u64, tokio::sync::Mutex<()>>,
+}
+
+fn refused(msg: impl Into<String>) -> RelayerError {
+    RelayerError::Refused(msg.into())
+}
+
+fn evm_of(a: &Address) -> Option<EvmAddress> {
+    atoll_adapters::evm::discovery::evm_address(a)
+}
+
+impl Treasury {
+    pub fn new(settings: Arc<Settings>, store: Store) -> Treasury {
+        let locks = settings
+            .chains
+            .iter()
+            .map(|c| (c.chain_id.0, tokio::sync::Mutex::new(())))
+            .collect();
+        Treasury {
+            settings,
+            store,
+            locks,
+        }
+    }
+
+    fn chain(&self, arg: &str, name: &str) -> Result<&ChainSettings, RelayerError> {
+        self.settings
+            .chain(name)
+            .ok_or_else(|| refused(format!("{arg}: {name:?} is not a configured chain")))
+    }
+
+    /// The treasury's address on `chain`, from its key.
+    fn address(chain: &ChainSettings) -> Result<Address, RelayerError> {
+        let key = chain
+            .treasury_key
+            .as_ref()
+            .ok_or_else(|| refused(format!("{}: no treasury_key configured", chain.name)))?;
+        Ok(match chain.kind {
+            ChainKind::Evm => {
+                let signer = atoll_adapters::secrets::evm_signer(key)?;
+                Address::Evm(signer.address().into_array())
+            }
+            ChainKind::Solana => {
+                use solana_sdk::signer::Signer;
+                let kp = atoll_adapters::secrets::solana_keypair(key)?;
+                Address::Solana(kp.pubkey().to_bytes())
+            }
+        })
+    }
+
+    /// What the treasury holds on every chain, token by token, valued with the prices the
+    /// indexer found (pinned prices from the config first).
+    pub async fn positions(&self) -> Result<Vec<ChainPosition>, RelayerError> {
+        let mut out = Vec::new();
+        for c in &self.settings.chains {
+            out.push(match self.chain_position(c).await {
+                Ok(p) => p,
+                Err(e) => ChainPosition {
+                    chain: c.name.clone(),
+                    address: String::new(),
+                    tokens: Vec::new(),
+                    usd: 0.0,
+                    error: Some(e.to_string()),
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    async fn chain_position(&self, c: &ChainSettings) -> Result<ChainPosition, RelayerError> {
+        let owner = Treasury::address(c)?;
+        let prices = self.store.token_prices_usd(c.chain_id.0).await?;
+        let deployments: Vec<_> = self
+            .settings
+            .tokens
+            .iter()
+            .flat_map(|t| {
+                t.deployments
+                    .iter()
+                    .filter(|d| d.chain == c.name)
+                    .map(move |d| (t, d))
+            })
+            .collect();
+        let quick = RetryPolicy {
+            rounds: 1,
+            ..Default::default()
+        };
+        let raws: Vec<U256> = match c.kind {
+            ChainKind::Evm => {
+                let evm = EvmChain::new(c, quick)?;
+                let holder = evm_of(&owner).ok_or_else(|| refused("treasury address"))?;
+                let pairs: Vec<_> = deployments
+                    .iter()
+                    .filter_map(|(_, d)| evm_of(&d.address).map(|a| (a, holder)))
+                    .collect();
+                let head = evm.head().await?.number;
+                evm.balances(&pairs, head).await?
+            }
+            ChainKind::Solana => {
+                let sol = atoll_adapters::solana::SolanaChain::new(c, quick)?;
+                let Address::Solana(o) = owner else {
+                    return Err(refused("treasury address"));
+                };
+                let owner = solana_sdk::pubkey::Pubkey::new_from_array(o);
+                let keys: Vec<_> = deployments
+                    .iter()
+                    .filter_map(|(_, d)| match d.address {
+                        Address::Solana(m) => {
+                            Some(atoll_adapters::solana::releases::associated_token_account(
+                                &owner,
+                                &solana_sdk::pubkey::Pubkey::new_from_array(m),
+                            ))
+                        }
+                        Address::Evm(_) => None,
+                    })
+                    .collect();
+                let accounts = sol
+                    .accounts(
+                        &keys,
+                        solana_commitment_config::CommitmentConfig::confirmed(),
+                    )
+                    .await?;
+                keys.iter()
+                    .zip(accounts)
+                    .map(|(k, a)| {
+                        a.and_then(|a| {
+                            atoll_adapters::solana::accounts::decode_token_account(
+                                k, &a.owner, &a.data,
+                            )
+                            .ok()
+                        })
+                        .map_or(U256::ZERO, |t| U256::from(t.amount))
+                    })
+                    .collect()
+            }
+        };
+        let mut tokens = Vec::new();
+        let mut usd = 0.0;
+        for ((t, d), raw) in deployments.iter().zip(raws) {
+            let price = t
+                .price_usd
+                .or_else(|| prices.get(&d.address.to_string()).copied());
+            let units = Amount::new(raw, d.decimals)
+                .to_string()
+                .parse::<f64>()
+                .unwrap_or(0.0);
+            let value = price.map(|p| p * units);
+            usd += value.unwrap_or(0.0);
+            tokens.push(TokenPosition {
+                symbol: t.symbol.clone(),
+                token: d.address.to_string(),
+                decimals: d.decimals,
+                raw,
+                usd: value,
+            });
+        }
+        Ok(ChainPosition {
+            chain: c.name.clone(),
+            address: owner.to_string(),
+            tokens,
+            usd,
+            error: None,
+        })
+    }
+
+    /// Moves capital per `req`. Returns the move as stored: new, or the one an earlier request
+    /// with the same key made.
+    pub async fn request(&self, req: &MoveRequest) -> Result<treasury_moves::Model, RelayerError> {
+        if req.key.trim().is_empty() || req.key.len() > 128 {
+            return Err(refused("idempotencyKey: 1 to 128 characters"));
+        }
+        if let Some(existing) = self.store.treasury_move(&req.key).await? {
+            return self.resend_if_unsent(existing).await;
+        }
+        let from = self.chain("fromChain", &req.from)?;
+        let to = self.chain("toChain", &req.to)?;
+        if from.chain_id == to.chain_id {
+            return Err(refused("toChain: must differ from fromChain"));
+        }
+        if from.kind == ChainKind::Solana {
+            return Err(refused(
+                "fromChain: moves out of Solana are not supported yet (EVM sources only)",
+            ));
+        }
+        let token = self
+            .settings
+            .tokens
+            .iter()
+            .find(|t| t.symbol.eq_ignore_ascii_case(&req.symbol))
+            .ok_or_else(|| refused(format!("token: {:?} is not a configured token", req.symbol)))?;
+        let src = token
+            .deployments
+            .iter()
+            .find(|d| d.chain == from.name)
+            .ok_or_else(|| {
+                refused(format!(
+                    "token: {} has no deployment on {}",
+                    token.symbol, from.name
+                ))
+            })?;
+        if !token.deployments.iter().any(|d| d.chain == to.name) {
+            return Err(refused(format!(
+                "token: {} has no deployment on {}: the bridge cannot release it there",
+                token.symbol, to.name
+            )));
+        }
+        let amount = Amount::parse_units(&req.amount, src.decimals)
+            .map_err(|e| refused(format!("amount: {e}")))?;
+        if amount.is_zero() {
+            return Err(refused("amount: must be more than 0"));
+        }
+        let recipient = match Treasury::address(to)? {
+            Address::Evm(a) => {
+                let mut b = [0u8; 32];
+                b[12..].copy_from_slice(&a);
+                B256::from(b)
+            }
+            Address::Solana(b) => B256::from(b),
+        };
+        let vault = from
+            .bridge_vault
+            .as_ref()
+            .and_then(evm_of)
+            .ok_or_else(|| refused(format!("fromChain: {} has no bridge_vault", from.name)))?;
+        let token_address = evm_of(&src.address).ok_or_else(|| refused("token address"))?;
+        let key = from.treasury_key.as_ref().ok_or_else(|| {
+            refused(format!(
+                "fromChain: {}: no treasury_key configured",
+                from.name
+            ))
+        })?;
+        let signer = atoll_adapters::secrets::evm_signer(key)?;
+
+        let _turn = match self.locks.get(&from.chain_id.0) {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
+        // A request with this key may have finished while this one waited for the lock.
+        if let Some(existing) = self.store.treasury_move(&req.key).await? {
+            return Ok(existing);
+        }
+        let evm = EvmChain::new(from, RetryPolicy::default())?;
+        let balance = evm.token_balance(token_address, signer.address()).await?;
+        if balance < amount.raw {
+            return Err(refused(format!(
+                "amount: the treasury holds {} {} on {}, less than {}",
+                Amount::new(balance, src.decimals),
+                token.symbol,
+                from.name,
+                amount
+            )));
+        }
+        let fees = evm
+            .fee_estimate(from.fee_model != Some(FeeModel::Legacy))
+            .await?;
+        let mut nonce = evm.mined_nonce(signer.address()).await?;
+        if evm
+            .allowance(token_address, signer.address(), vault)
+            .await?
+            < amount.raw
+        {
+            // Not money moving: sent and awaited directly.
+            let approve = evm
+                .sign_approve(&signer, token_address, vault, nonce, fees)
+                .await?;
+            evm.send_raw(&approve.raw).await?;
+            self.await_mined(&evm, approve.hash).await?;
+            nonce += 1;
+        }
+        let signed = evm
+            .sign_deposit(
+                &signer,
+                &EvmDeposit {
+                    vault,
+                    token: token_address,
+                    amount: amount.raw,
+                    dst_chain_id: to.chain_id.0,
+                    recipient,
+                },
+                nonce,
+                fees,
+            )
+            .await?;
+        let (row, _) = self
+            .store
+            .record_treasury_move(&NewTreasuryMove {
+                id: req.key.clone(),
+                source_chain_id: from.chain_id.0,
+                dest_chain_id: to.chain_id.0,
+                token: src.address.to_string(),
+                symbol: token.symbol.clone(),
+                amount: amount.raw.to_string(),
+                recipient: format!("{recipient:#x}"),
+                nonce: Some(nonce),
+                tx_hash: format!("{:#x}", signed.hash),
+                raw_tx: format!("{}", signed.raw),
+            })
+            .await?;
+        tracing::info!(key = %req.key, from = %from.name, to = %to.name, amount = %amount, symbol = %token.symbol, tx = %row.tx_hash, "treasury move signed and stored");
+        self.send_stored(&evm, row).await
+    }
+
+    async fn await_mined(&self, evm: &EvmChain, hash: B256) -> Result<(), RelayerError> {
+        for _ in 0..600 {
+            match evm.transaction_succeeded(hash).await? {
+                Some(true) => return Ok(()),
+                Some(false) => return Err(refused(format!("transaction {hash:#x} reverted"))),
+                None => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+        Err(refused(format!(
+            "transaction {hash:#x} not mined within 60 s"
+        )))
+    }
+
+    async fn resend_if_unsent(
+        &self,
+        row: treasury_moves::Model,
+    ) -> Result<treasury_moves::Model, RelayerError> {
+        if !matches!(row.status.as_str(), "signed" | "broadcast") {
+            return Ok(row);
+        }
+        let Some(chain) = self
+            .settings
+            .chains
+            .iter()
+            .find(|c| i64::try_from(c.chain_id.0).ok() == Some(row.source_chain_id))
+        else {
+            return Ok(row);
+        };
+        let evm = EvmChain::new(chain, RetryPolicy::default())?;
+        self.send_stored(&evm, row).await
+    }
+
+    /// Sends the stored bytes (again: same hash, same nonce) and waits for them to be mined.
+    async fn send_stored(
+        &self,
+        evm: &EvmChain,
+        row: treasury_moves::Model,
+    ) -> Result<treasury_moves::Model, RelayerError> {
+        let hash: B256 = row
+            .tx_hash
+            .parse()
+            .map_err(|_| refused(format!("stored hash {} unreadable", row.tx_hash)))?;
+        if let Some(ok) = evm.transaction_succeeded(hash).await? {
+            return self.finish(row, ok).await;
+        }
+        let raw: alloy::primitives::Bytes = row
+            .raw_tx
+            .parse()
+            .map_err(|_| refused(format!("stored transaction of {} unreadable", row.id)))?;
+        match evm.send_raw(&raw).await? {
+            SendOutcome::Accepted | SendOutcome::AlreadyKnown => {}
+            SendOutcome::NonceTooLow => {
+                // Mined meanwhile, or its nonce went to another transaction: the receipt says.
+                if evm.transaction_succeeded(hash).await?.is_none() {
+                    self.store
+                        .set_treasury_move_status(
+                            &row.id,
+                            "failed",
+                            Some(
+                                "its nonce was used by another transaction; nothing was deposited",
+                            ),
+                        )
+                        .await?;
+                    return self.reread(&row.id).await;
+                }
+            }
+            SendOutcome::Underpriced => {}
+        }
+        self.store
+            .set_treasury_move_status(&row.id, "broadcast", None)
+            .await?;
+        for _ in 0..600 {
+            if let Some(ok) = evm.transaction_succeeded(hash).await? {
+                return self.finish(row, ok).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // Still pending: left `broadcast`; `settle` or the same request finishes it later.
+        self.reread(&row.id).await
+    }
+
+    async fn finish(
+        &self,
+        row: treasury_moves::Model,
+        ok: bool,
+    ) -> Result<treasury_moves::Model, RelayerError> {
+        if ok {
+            self.store
+                .set_treasury_move_status(&row.id, "included", None)
+                .await?;
+        } else {
+            self.store
+                .set_treasury_move_status(&row.id, "failed", Some("the deposit reverted"))
+                .await?;
+        }
+        self.reread(&row.id).await
+    }
+
+    async fn reread(&self, id: &str) -> Result<treasury_moves::Model, RelayerError> {
+        self.store
+            .treasury_move(id)
+            .await?
+            .ok_or_else(|| refused(format!("treasury move {id} vanished")))
+    }
+
+    /// Sends again every move a crash left `signed` or `broadcast`, and records how it ended.
+    pub async fn settle(&self) -> Result<Vec<treasury_moves::Model>, RelayerError> {
+        let mut out = Vec::new();
+        for c in self
+            .settings
+            .chains
+            .iter()
+            .filter(|c| c.kind == ChainKind::Evm)
+        {
+            for row in self.store.unsettled_treasury_moves(c.chain_id.0).await? {
+                out.push(self.resend_if_unsent(row).await?);
+            }
+        }
+        Ok(out)
+    }
+}
