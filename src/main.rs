@@ -59,6 +59,9 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole stack on a local devnet with traffic: prints the GraphiQL URL and example
+    /// queries; Ctrl-C stops everything it started.
+    Demo(commands::demo::DemoArgs),
     /// Everything in one process: indexer, relayer and the API (GraphQL, REST, metrics).
     Up(commands::up::UpArgs),
     /// The rebalancing bot: moves treasury capital where the router says it earns most (speaks
@@ -154,6 +157,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Up(args) => commands::up::run(args).await,
+            Command::Demo(args) => commands::demo::run(args).await,
             Command::Rebalance(args) => commands::rebalance::run(args).await,
             Command::Devnet(cmd) => commands::devnet::run(cmd).await,
             Command::Config(cmd) => commands::config::run(cmd),

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_api;
 pub mod bench_relayer;
 pub mod config;
+pub mod demo;
 pub mod devnet;
 pub mod index;
 pub mod migrate;

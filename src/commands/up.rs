@@ -58,112 +58,158 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .database_url
         .clone()
         .unwrap_or_else(|| settings.database_url.clone());
-    let store = super::config::open_store(&settings, Some(&url)).await?;
-    store.register_settings(&settings).await?;
-    let reader = atoll_store::Store::connect_reader(&url, 4)
-        .await
-        .with_context(|| format!("opening {} for reads", atoll_store::redact(&url)))?;
-    let tokens = atoll_graphql::auth::OperatorTokens::load(&settings.api.operator_tokens)
-        .map_err(BadInput)?;
-    if tokens.is_empty() {
-        tracing::warn!("no api.operator_tokens configured: GraphQL mutations are disabled");
-    }
     let listen = args.listen.unwrap_or(settings.api.listen);
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| BadInput(format!("--listen {listen}: cannot bind: {e}")))?;
-    let bound = listener.local_addr()?;
-    let settings = Arc::new(settings);
-    let options = atoll_graphql::ApiOptions {
-        rate_limit_rps: args.rate_limit_rps,
-        rate_limit_burst: args.rate_limit_rps.saturating_mul(2),
-        max_lag: Duration::from_secs(args.max_lag_s),
-        ..Default::default()
-    };
-    let state =
-        atoll_graphql::ApiState::new(settings.clone(), store.clone(), reader, tokens, options)
-            .await
-            .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
-    // Treasury deposits a crash left unsent are sent again (the same bytes) before new ones.
-    match state.treasury.settle().await {
-        Ok(settled) if !settled.is_empty() => {
-            tracing::info!(
-                moves = settled.len(),
-                "treasury moves left by the last run settled"
-            );
-        }
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "settling earlier treasury moves failed; retried on request")
-        }
-    }
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    crate::out!("API on http://{bound}/ (GraphiQL), http://{bound}/graphql; Ctrl-C stops");
-    tracing::info!(%bound, chains = settings.chains.len(), api_only = args.api_only, "atoll up");
-
-    let api = atoll_graphql::serve(listener, state, shutdown.clone());
-    let relayer = async {
-        if args.api_only {
-            return Ok(());
-        }
-        let options = atoll_relayer::run::RunOptions {
-            poll_interval: Duration::from_millis(args.poll_ms),
+    let stack = Stack {
+        url,
+        listen,
+        api_only: args.api_only,
+        poll: Duration::from_millis(args.poll_ms),
+        options: atoll_graphql::ApiOptions {
+            rate_limit_rps: args.rate_limit_rps,
+            rate_limit_burst: args.rate_limit_rps.saturating_mul(2),
+            max_lag: Duration::from_secs(args.max_lag_s),
             ..Default::default()
-        };
-        atoll_relayer::run::run(settings.clone(), store.clone(), options, shutdown.clone()).await
+        },
     };
-    let indexer = async {
-        if !args.api_only {
-            for (chain, result) in atoll_indexer::run(
-                &settings,
-                &store,
-                &[],
-                atoll_indexer::Mode::Follow,
-                Arc::new(|_| {}),
-            )
+    stack
+        .run(
+            settings,
+            |bound| {
+                crate::out!(
+                    "API on http://{bound}/ (GraphiQL), http://{bound}/graphql; Ctrl-C stops"
+                );
+                Ok(())
+            },
+            crate::shutdown_signal(),
+        )
+        .await
+}
+
+/// Indexer, relayer and API in one process (what `atoll up` and `atoll demo` run).
+pub struct Stack {
+    pub url: String,
+    pub listen: SocketAddr,
+    pub api_only: bool,
+    pub poll: Duration,
+    pub options: atoll_graphql::ApiOptions,
+}
+
+impl Stack {
+    /// Runs until `stop` resolves, then drains. `ready` is called with the bound address once
+    /// the API listens.
+    pub async fn run(
+        self,
+        settings: atoll_core::settings::Settings,
+        ready: impl FnOnce(SocketAddr) -> Result<(), crate::StdoutClosed>,
+        stop_signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let url = self.url;
+        let store = super::config::open_store(&settings, Some(&url)).await?;
+        store.register_settings(&settings).await?;
+        let reader = atoll_store::Store::connect_reader(&url, 4)
             .await
-            {
-                if let Err(e) = result {
-                    tracing::error!(%chain, error = %e, "indexer stopped");
+            .with_context(|| format!("opening {} for reads", atoll_store::redact(&url)))?;
+        let tokens = atoll_graphql::auth::OperatorTokens::load(&settings.api.operator_tokens)
+            .map_err(BadInput)?;
+        if tokens.is_empty() {
+            tracing::warn!("no api.operator_tokens configured: GraphQL mutations are disabled");
+        }
+        let listener = tokio::net::TcpListener::bind(self.listen)
+            .await
+            .map_err(|e| BadInput(format!("--listen {}: cannot bind: {e}", self.listen)))?;
+        let bound = listener.local_addr()?;
+        let settings = Arc::new(settings);
+        let state = atoll_graphql::ApiState::new(
+            settings.clone(),
+            store.clone(),
+            reader,
+            tokens,
+            self.options,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
+        // Treasury deposits a crash left unsent are sent again (the same bytes) before new ones.
+        match state.treasury.settle().await {
+            Ok(settled) if !settled.is_empty() => {
+                tracing::info!(
+                    moves = settled.len(),
+                    "treasury moves left by the last run settled"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "settling earlier treasury moves failed; retried on request")
+            }
+        }
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        ready(bound)?;
+        tracing::info!(%bound, chains = settings.chains.len(), api_only = self.api_only, "atoll up");
+
+        let api = atoll_graphql::serve(listener, state, shutdown.clone());
+        let relayer = async {
+            if self.api_only {
+                return Ok(());
+            }
+            let options = atoll_relayer::run::RunOptions {
+                poll_interval: self.poll,
+                ..Default::default()
+            };
+            atoll_relayer::run::run(settings.clone(), store.clone(), options, shutdown.clone())
+                .await
+        };
+        let indexer = async {
+            if !self.api_only {
+                for (chain, result) in atoll_indexer::run(
+                    &settings,
+                    &store,
+                    &[],
+                    atoll_indexer::Mode::Follow,
+                    Arc::new(|_| {}),
+                )
+                .await
+                {
+                    if let Err(e) = result {
+                        tracing::error!(%chain, error = %e, "indexer stopped");
+                    }
                 }
             }
-        }
-        std::future::pending::<()>().await
-    };
-    tokio::pin!(api, relayer);
-    let mut relayer_done = args.api_only;
-    tokio::select! {
-        r = &mut api => {
-            r.context("API server")?;
-            return Err(anyhow::anyhow!("the API server stopped"));
-        }
-        r = &mut relayer, if !relayer_done => {
-            r?;
-            relayer_done = true;
-        }
-        () = indexer => {}
-        () = crate::shutdown_signal() => {}
-    }
-    crate::out!("stopping: the API finishes its requests, every relayer task its step");
-    let _ = stop.send(true);
-    // Subscriptions hold their connections open: give them a bounded time to close.
-    let drained = tokio::time::timeout(Duration::from_secs(10), async {
-        let (served, relayed) = tokio::join!(&mut api, async {
-            if relayer_done {
-                Ok(())
-            } else {
-                (&mut relayer).await
+            std::future::pending::<()>().await
+        };
+        tokio::pin!(api, relayer);
+        let mut relayer_done = self.api_only;
+        tokio::select! {
+            r = &mut api => {
+                r.context("API server")?;
+                return Err(anyhow::anyhow!("the API server stopped"));
             }
-        });
-        served.context("API server")?;
-        relayed?;
-        anyhow::Ok(())
-    })
-    .await;
-    match drained {
-        Ok(r) => r?,
-        Err(_) => tracing::warn!("open connections did not close within 10 s; exiting anyway"),
+            r = &mut relayer, if !relayer_done => {
+                r?;
+                relayer_done = true;
+            }
+            () = indexer => {}
+            () = stop_signal => {}
+        }
+        crate::out!("stopping: the API finishes its requests, every relayer task its step");
+        let _ = stop.send(true);
+        // Subscriptions hold their connections open: give them a bounded time to close.
+        let drained = tokio::time::timeout(Duration::from_secs(10), async {
+            let (served, relayed) = tokio::join!(&mut api, async {
+                if relayer_done {
+                    Ok(())
+                } else {
+                    (&mut relayer).await
+                }
+            });
+            served.context("API server")?;
+            relayed?;
+            anyhow::Ok(())
+        })
+        .await;
+        match drained {
+            Ok(r) => r?,
+            Err(_) => tracing::warn!("open connections did not close within 10 s; exiting anyway"),
+        }
+        crate::out!("stopped");
+        Ok(())
     }
-    crate::out!("stopped");
-    Ok(())
 }
