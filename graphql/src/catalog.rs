@@ -172,6 +172,8 @@ pub struct Snapshot {
     by_id: HashMap<String, usize>,
     orders: [Vec<usize>; 3],
     version: (i64, u64),
+    /// Which reload made it (1, 2, …): answers cached from it are valid while it is current.
+    pub generation: u64,
 }
 
 /// A page of pools.
@@ -218,6 +220,7 @@ impl Snapshot {
             by_id,
             orders,
             version,
+            generation: 0,
         }
     }
 
@@ -312,7 +315,8 @@ impl PoolCatalog {
             return Ok(Vec::new());
         }
         let records = store.pool_records(true).await?;
-        let new = Snapshot::new(records, version);
+        let mut new = Snapshot::new(records, version);
+        new.generation = old.generation + 1;
         let changed: Vec<Arc<PoolRecord>> = new
             .pools
             .iter()

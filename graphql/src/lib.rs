@@ -6,6 +6,7 @@
 //! `/pools`, `/chart/{pool}`, `/healthz`, `/readyz`, `/metrics`.
 
 pub mod auth;
+pub mod cache;
 pub mod catalog;
 pub mod error;
 pub mod feeds;
@@ -58,6 +59,8 @@ pub struct ApiOptions {
     pub head_interval: Option<Duration>,
     /// Requests in one batch.
     pub max_batch: usize,
+    /// Cache answers to catalog-only queries until the catalog reloads (see `cache`).
+    pub response_cache: bool,
     /// The longest query text accepted. Parsing and validating a huge query costs the server
     /// more than sending it costs a client, so it is refused before parsing.
     pub max_query_bytes: usize,
@@ -75,6 +78,7 @@ impl Default for ApiOptions {
             head_interval: Some(Duration::from_secs(2)),
             max_batch: 10,
             max_query_bytes: 64 * 1024,
+            response_cache: true,
         }
     }
 }
@@ -158,6 +162,7 @@ pub fn router_pools<'a>(
 struct Server {
     api: ApiState,
     schema: AtollSchema,
+    cache: Arc<cache::ResponseCache>,
 }
 
 /// Every route, with rate limits on the API routes and latency metrics on all.
@@ -167,6 +172,7 @@ pub fn app(state: ApiState) -> Router {
     let server = Server {
         api: state.clone(),
         schema: schema.clone(),
+        cache: Arc::default(),
     };
     let limited = Router::new()
         .route(
@@ -299,6 +305,17 @@ async fn graphql(State(server): State<Server>, req: Request) -> Response {
             );
         }
     };
+    // Catalog-only answers are the same for everyone (operator or not) until the next reload.
+    let generation = server.api.catalog.snapshot().generation;
+    if server.api.options.response_cache
+        && let Some(answer) = server.cache.get(&body, generation)
+    {
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            Body::from(answer),
+        )
+            .into_response();
+    }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
@@ -310,6 +327,8 @@ async fn graphql(State(server): State<Server>, req: Request) -> Response {
             );
         }
     };
+    let cache_this = server.api.options.response_cache
+        && matches!(&batch, BatchRequest::Single(r) if cache::cacheable(&r.query));
     let longest = match &batch {
         BatchRequest::Single(r) => r.query.len(),
         BatchRequest::Batch(v) => v.iter().map(|r| r.query.len()).max().unwrap_or(0),
@@ -344,12 +363,22 @@ async fn graphql(State(server): State<Server>, req: Request) -> Response {
         BatchResponse::Single(r) => with_codes(r),
         BatchResponse::Batch(rs) => rs.iter_mut().for_each(with_codes),
     }
+    let clean = match &resp {
+        BatchResponse::Single(r) => r.errors.is_empty(),
+        BatchResponse::Batch(_) => false,
+    };
     match serde_json::to_vec(&resp) {
-        Ok(bytes) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            Body::from(bytes),
-        )
-            .into_response(),
+        Ok(bytes) => {
+            let bytes = axum::body::Bytes::from(bytes);
+            if cache_this && clean {
+                server.cache.put(body.clone(), generation, bytes.clone());
+            }
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                Body::from(bytes),
+            )
+                .into_response()
+        }
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &ApiError::internal(e)),
     }
 }

@@ -34,6 +34,9 @@ pub struct ApiBenchArgs {
     /// `wrk` (when on PATH) or `builtin`.
     #[arg(long, default_value = "auto")]
     load: String,
+    /// Execute every request (no answer cache): the server's raw cost per query.
+    #[arg(long)]
+    no_response_cache: bool,
     /// Only fill the database and serve it, printing the URL, until Ctrl-C (for another load
     /// generator).
     #[arg(long)]
@@ -194,6 +197,7 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
             // One client address makes all the load: the limiter still runs on every request.
             rate_limit_rps: u32::MAX / 2,
             rate_limit_burst: u32::MAX / 2,
+            response_cache: !args.no_response_cache,
             ..Default::default()
         },
     )
@@ -218,11 +222,12 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
             }
         };
         crate::out!(
-            "load: {}, {} connections, {} s per query, on {}",
+            "load: {}, {} connections, {} s per query, on {}; answer cache {}",
             if use_wrk { "wrk" } else { "built-in" },
             args.connections,
             args.duration_s,
-            base
+            base,
+            if args.no_response_cache { "off" } else { "on" }
         );
         crate::out!(
             "{:<22} {:>10} {:>9} {:>9} {:>9}",
