@@ -1,4 +1,4 @@
-//! A `transferUpdated` subscription over WebSocket (graphql-transport-ws, as GraphiQL and Apollo
+//! A `poolUpdated` subscription sees a pool the devnet swapped on; a `transferUpdated` subscription over WebSocket (graphql-transport-ws, as GraphiQL and Apollo
 //! speak it) sees a deposit on the devnet go through every status to `confirmed` while the real
 //! indexer and relayer run in this process, and the API serves a server-side error for a bad id.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -92,7 +92,16 @@ async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
         );
     }
 
-    // One deposit Ethereum → BSC, recorded by the indexer.
+    // Pools changed by swaps arrive on poolUpdated (a socket of its own).
+    let mut pools_ws = connect(&api.url).await;
+    send(
+        &mut pools_ws,
+        json!({ "id": "p", "type": "subscribe", "payload": {
+            "query": "subscription { poolUpdated { id chain volumeUsd1d } }" } }),
+    )
+    .await;
+
+    // Swaps, and one deposit Ethereum → BSC, recorded by the indexer.
     let indexer = {
         let (settings, store) = (settings.clone(), store.clone());
         tokio::spawn(async move {
@@ -109,7 +118,7 @@ async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
     let report = traffic::run(
         &net.state,
         TrafficOptions {
-            swaps: 0,
+            swaps: 6,
             deposits: 1,
             seed: 5,
         },
@@ -133,6 +142,32 @@ async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
     })
     .await
     .expect("the indexer records the deposit");
+
+    let swapped: std::collections::BTreeSet<String> = report
+        .swaps
+        .iter()
+        .map(|s| format!("{}:{}:{:#x}", s.chain, s.protocol, s.pool))
+        .collect();
+    // The first updates are the pools appearing; one a swap moved shows its volume.
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let m = next(&mut pools_ws).await;
+            assert_eq!(
+                (m["id"].as_str(), m["type"].as_str()),
+                (Some("p"), Some("next")),
+                "{m}"
+            );
+            let p = &m["payload"]["data"]["poolUpdated"];
+            if swapped.contains(p["id"].as_str().unwrap())
+                && p["volumeUsd1d"].as_f64().is_some_and(|v| v > 0.0)
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("an update of a swapped pool, with its volume, within 60 s");
+    pools_ws.close(None).await.unwrap();
 
     // Subscribe to it (its history so far comes first), then let the relayer work, mining a
     // block every 100 ms on both chains so confirmations accrue.
