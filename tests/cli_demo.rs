@@ -19,24 +19,6 @@ fn alive(pid: u32) -> bool {
             != Some("Z")
 }
 
-fn node_pids(dir: &std::path::Path) -> Vec<u32> {
-    std::fs::read_dir(dir.join("pids"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|e| {
-                    std::fs::read_to_string(e.path())
-                        .ok()?
-                        .lines()
-                        .next()?
-                        .parse()
-                        .ok()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn post(url: &str, query: &str, token: Option<&str>) -> Value {
     let mut req = reqwest::Client::new()
         .post(format!("{url}/graphql"))
@@ -137,8 +119,12 @@ async fn the_demo_serves_the_stack_and_stops_everything_on_ctrl_c() {
         "the token is never printed"
     );
 
-    let nodes = node_pids(dir.path());
-    assert!(nodes.len() >= 2, "anvil ×2 recorded");
+    let nodes: Vec<u32> = atoll_devnet::network::status(dir.path())
+        .into_iter()
+        .filter(|n| n.running)
+        .map(|n| n.process.pid)
+        .collect();
+    assert!(nodes.len() >= 2, "anvil ×2 running");
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

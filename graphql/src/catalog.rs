@@ -13,7 +13,6 @@ use std::sync::{Arc, RwLock};
 
 use atoll_store::Store;
 use atoll_store::records::PoolRecord;
-use base64::Engine;
 
 use crate::error::ApiError;
 
@@ -121,46 +120,31 @@ impl Position {
         let key = self
             .key
             .map_or_else(|| "-".to_string(), |k| format!("{:016x}", k.to_bits()));
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-            "p1|{}|{key}|{}",
-            self.order.tag(),
-            self.id
-        ))
+        crate::cursor::encode("p1", &[self.order.tag(), &key, &self.id])
     }
 
     /// Parses `after`; a cursor from another order or not ours is a `BAD_USER_INPUT`.
     pub fn decode(cursor: &str, order: PoolOrder) -> Result<Position, ApiError> {
-        let bad = || {
-            ApiError::BadInput(format!(
-                "after: {cursor:?} is not a cursor of this pool list"
-            ))
-        };
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(cursor)
-            .map_err(|_| bad())?;
-        let text = String::from_utf8(raw).map_err(|_| bad())?;
-        let mut parts = text.splitn(4, '|');
-        let (Some("p1"), Some(tag), Some(key), Some(id)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad());
-        };
-        if tag != order.tag() {
+        let f = crate::cursor::decode(cursor, "p1", 3, "pool list")?;
+        if f[0] != order.tag() {
             return Err(ApiError::BadInput(format!(
                 "after: the cursor was made for another orderBy than {order:?}"
             )));
         }
-        let key = if key == "-" {
+        let key = if f[1] == "-" {
             None
         } else {
-            Some(f64::from_bits(
-                u64::from_str_radix(key, 16).map_err(|_| bad())?,
-            ))
+            let bits = u64::from_str_radix(&f[1], 16).map_err(|_| {
+                ApiError::BadInput(format!(
+                    "after: {cursor:?} is not a cursor of this pool list"
+                ))
+            })?;
+            Some(f64::from_bits(bits))
         };
         Ok(Position {
             order,
             key,
-            id: id.to_string(),
+            id: f[2].clone(),
         })
     }
 }

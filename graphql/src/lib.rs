@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod cache;
 pub mod catalog;
+mod cursor;
 pub mod error;
 pub mod feeds;
 pub mod heads;

@@ -7,7 +7,6 @@ use std::time::Duration;
 use async_graphql::{Context, InputObject, Json, Object, Schema, Subscription};
 use atoll_store::Store;
 use atoll_store::reads::{TransferCursor, TransferFilter as StoreTransferFilter};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use futures::Stream;
 
@@ -452,28 +451,19 @@ impl Query {
 }
 
 fn encode_transfer_cursor(t: &atoll_store::entities::transfers::Model) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("t1|{}|{}", t.created_at_ms, t.id))
+    crate::cursor::encode("t1", &[&t.created_at_ms.to_string(), &t.id])
 }
 
 fn decode_transfer_cursor(c: &str) -> Result<TransferCursor, ApiError> {
-    let bad = || {
-        ApiError::BadInput(format!(
-            "after: {c:?} is not a cursor of this transfer list"
-        ))
-    };
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(c)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let mut parts = text.splitn(3, '|');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("t1"), Some(ms), Some(id)) => Ok(TransferCursor {
-            created_at_ms: ms.parse().map_err(|_| bad())?,
-            id: id.to_string(),
-        }),
-        _ => Err(bad()),
-    }
+    let f = crate::cursor::decode(c, "t1", 2, "transfer list")?;
+    Ok(TransferCursor {
+        created_at_ms: f[0].parse().map_err(|_| {
+            ApiError::BadInput(format!(
+                "after: {c:?} is not a cursor of this transfer list"
+            ))
+        })?,
+        id: f[1].clone(),
+    })
 }
 
 /// Hourly volumes summed into buckets of `width`, with the last snapshot of each bucket.

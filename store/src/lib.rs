@@ -55,11 +55,7 @@ impl Store {
             .acquire_timeout(timeout)
             .connect_timeout(timeout);
         if url.starts_with("sqlite:") {
-            // Validate the URL here: sea-orm would otherwise fail later with a less clear error.
-            SqliteConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl {
-                url: redact(url),
-                reason: e.to_string(),
-            })?;
+            check_sqlite_url(url)?;
             // One connection: SQLite has one writer anyway, and a page cache is only good until
             // another connection writes. With several, every read after any write reloaded its
             // pages from the WAL (measured: a third of the relayer's CPU per release).
@@ -154,6 +150,15 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Validates a SQLite URL up front: sea-orm would otherwise fail later with a less clear error.
+pub(crate) fn check_sqlite_url(url: &str) -> Result<(), StoreError> {
+    SqliteConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl {
+        url: redact(url),
+        reason: e.to_string(),
+    })?;
+    Ok(())
 }
 
 /// Hides a password in a database URL so errors and logs never carry it.

@@ -2,12 +2,10 @@
 //! relayer's writer on SQLite), keyset pages of transfers, a transfer's attempts, a pool's history
 //! in a time range, and every index checkpoint (freshness for `_meta`).
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use atoll_core::TransferStatus;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
-use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::{
     ColumnTrait, ConnectOptions, Database, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -50,10 +48,7 @@ impl Store {
         if !url.starts_with("sqlite:") {
             return Store::connect(url).await;
         }
-        SqliteConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl {
-            url: redact(url),
-            reason: e.to_string(),
-        })?;
+        crate::check_sqlite_url(url)?;
         let mut opts = ConnectOptions::new(url.to_string());
         opts.sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(10))

@@ -420,11 +420,24 @@ impl EvmChain {
         token: Address,
         holder: Address,
     ) -> Result<U256, AdapterError> {
+        self.view(
+            token,
+            IERC20::balanceOfCall { account: holder },
+            "balanceOf",
+        )
+        .await
+    }
+
+    /// `eth_call` of a view function at the latest block, its return decoded.
+    pub(crate) async fn view<C: SolCall>(
+        &self,
+        to: Address,
+        call: C,
+        what: &str,
+    ) -> Result<C::Return, AdapterError> {
         let tx = TransactionRequest::default()
-            .with_to(token)
-            .with_input(Bytes::from(
-                IERC20::balanceOfCall { account: holder }.abi_encode(),
-            ));
+            .with_to(to)
+            .with_input(Bytes::from(call.abi_encode()));
         let out = self
             .rpc
             .call("eth_call", |p| {
@@ -432,11 +445,11 @@ impl EvmChain {
                 async move { p.call(tx).await }
             })
             .await?;
-        IERC20::balanceOfCall::abi_decode_returns(&out).map_err(|e| AdapterError::RpcRejected {
+        C::abi_decode_returns(&out).map_err(|e| AdapterError::RpcRejected {
             chain: self.name.clone(),
             method: "eth_call",
             endpoint: String::new(),
-            reason: format!("balanceOf returned undecodable data: {e}"),
+            reason: format!("{what} returned undecodable data: {e}"),
         })
     }
 }

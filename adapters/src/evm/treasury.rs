@@ -32,24 +32,8 @@ impl EvmChain {
         owner: Address,
         spender: Address,
     ) -> Result<U256, AdapterError> {
-        let tx = TransactionRequest::default()
-            .with_to(token)
-            .with_input(Bytes::from(
-                IERC20::allowanceCall { owner, spender }.abi_encode(),
-            ));
-        let out = self
-            .rpc
-            .call("eth_call", |p| {
-                let tx = tx.clone();
-                async move { p.call(tx).await }
-            })
-            .await?;
-        IERC20::allowanceCall::abi_decode_returns(&out).map_err(|e| AdapterError::RpcRejected {
-            chain: self.name.clone(),
-            method: "eth_call",
-            endpoint: String::new(),
-            reason: format!("allowance returned undecodable data: {e}"),
-        })
+        self.view(token, IERC20::allowanceCall { owner, spender }, "allowance")
+            .await
     }
 
     /// Signs `token.approve(spender, max)` offline.
