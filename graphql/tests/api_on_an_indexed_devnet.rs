@@ -63,6 +63,156 @@ fn key(node: &Value, order: &str) -> Option<f64> {
     }
 }
 
+/// Pagination: each order, dropped pools included, walks every pool exactly once, in order.
+async fn check_pages(api: &Api, records: &[atoll_store::records::PoolRecord]) {
+    let all: BTreeSet<String> = records.iter().map(|r| r.pool.clone()).collect();
+    for order in ["APY_DESC", "TVL_DESC", "VOLUME_DESC"] {
+        let (nodes, totals) = walk(&api, order, json!({ "includeDropped": true })).await;
+        let ids: Vec<String> = nodes
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids.len(), all.len(), "{order}: every pool once");
+        assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), all, "{order}");
+        assert_eq!(totals, BTreeSet::from([all.len() as i64]), "{order}");
+        for w in nodes.windows(2) {
+            match (key(&w[0], order), key(&w[1], order)) {
+                (Some(a), Some(b)) => assert!(a >= b, "{order}: {a} before {b}"),
+                (None, Some(_)) => panic!("{order}: a pool without a value before one with"),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// poolHistory: per pool, the buckets add up to the swaps the test made, hourly and daily.
+async fn check_history(api: &Api, report: &traffic::TrafficReport) {
+    let mut expected: BTreeMap<String, (i64, U256, U256)> = BTreeMap::new();
+    for s in &report.swaps {
+        let e = expected
+            .entry(format!("{}:{}:{:#x}", s.chain, s.protocol, s.pool))
+            .or_default();
+        e.0 += 1;
+        if s.zero_for_one {
+            e.1 += s.amount_in;
+        } else {
+            e.2 += s.amount_in;
+        }
+    }
+    assert!(expected.len() >= 4, "the traffic touched several pools");
+    let from = chrono::Utc::now() - chrono::Duration::days(2);
+    let to = chrono::Utc::now() + chrono::Duration::days(1);
+    for (pool, (swaps, v0, v1)) in &expected {
+        for interval in ["HOUR", "DAY"] {
+            let d = api
+                .data(
+                    "query H($id: String!, $from: DateTime, $to: DateTime, $i: Interval!) {
+                       poolHistory(id: $id, from: $from, to: $to, interval: $i) { start swaps volume0 volume1 }
+                     }",
+                    json!({ "id": pool, "from": from.to_rfc3339(), "to": to.to_rfc3339(), "i": interval }),
+                )
+                .await;
+            let buckets = d["poolHistory"].as_array().unwrap();
+            let n: i64 = buckets.iter().map(|b| b["swaps"].as_i64().unwrap()).sum();
+            let sum = |f: &str| {
+                buckets
+                    .iter()
+                    .map(|b| b[f].as_str().unwrap().parse::<U256>().unwrap())
+                    .fold(U256::ZERO, |a, b| a + b)
+            };
+            assert_eq!(n, *swaps, "{pool} {interval}: swaps");
+            assert_eq!(sum("volume0"), *v0, "{pool} {interval}: volume0");
+            assert_eq!(sum("volume1"), *v1, "{pool} {interval}: volume1");
+        }
+    }
+}
+
+/// Devnet traffic indexed into `store`; the pool records it made.
+async fn indexed_devnet(
+    settings: &atoll_core::settings::Settings,
+    store: &atoll_store::Store,
+) -> Vec<atoll_store::records::PoolRecord> {
+    for (chain, r) in atoll_indexer::run(
+        settings,
+        store,
+        &[],
+        atoll_indexer::Mode::Once,
+        std::sync::Arc::new(|_| {}),
+    )
+    .await
+    {
+        r.unwrap_or_else(|e| panic!("indexing {chain}: {e}"));
+    }
+    let records = store.pool_records(true).await.unwrap();
+    assert!(
+        records.len() >= 8,
+        "the devnet has V2 and V3 pools on two chains"
+    );
+    records
+}
+
+/// The same pages and history when the indexer and the API use PostgreSQL (skipped, and
+/// said so, when `ATOLL_TEST_POSTGRES_URL` is unset).
+#[tokio::test]
+async fn pages_and_history_on_postgres() {
+    let Some(pg) = atoll_store::test_support::PostgresTestDb::create("api")
+        .await
+        .unwrap()
+    else {
+        eprintln!("skipped: ATOLL_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+    let report = traffic::run(
+        &net.state,
+        TrafficOptions {
+            swaps: 30,
+            deposits: 2,
+            seed: 12,
+        },
+    )
+    .await
+    .unwrap();
+    let settings = common::settings(&net);
+    let store = atoll_store::Store::connect(&pg.url).await.unwrap();
+    store.migrate_up().await.unwrap();
+    store.register_settings(&settings).await.unwrap();
+    let records = indexed_devnet(&settings, &store).await;
+    let api = Api::start(
+        &settings,
+        &store,
+        &pg.url,
+        ApiOptions {
+            head_interval: None,
+            rate_limit_rps: 100_000,
+            rate_limit_burst: 100_000,
+            ..Default::default()
+        },
+    )
+    .await;
+    check_pages(&api, &records).await;
+    check_history(&api, &report).await;
+    let d = api
+        .data(
+            "{ transfers(first: 1) { totalCount pageInfo { endCursor } } }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(d["transfers"]["totalCount"].as_i64(), Some(2));
+    let after = d["transfers"]["pageInfo"]["endCursor"].clone();
+    let d = api
+        .data(
+            "query($a: String) { transfers(first: 5, after: $a) { edges { node { id } } pageInfo { hasNextPage } } }",
+            json!({ "a": after }),
+        )
+        .await;
+    assert_eq!(d["transfers"]["edges"].as_array().unwrap().len(), 1);
+    api.stop().await;
+    store.close().await.unwrap();
+    pg.drop_db().await.unwrap();
+}
+
 /// The server still answers an ordinary query.
 async fn alive(api: &Api) {
     let d = api.data("{ chains { name } }", Value::Null).await;
@@ -85,26 +235,11 @@ async fn queries_pages_history_auth_and_limits_on_an_indexed_devnet() {
     .unwrap();
     let settings = common::settings(&net);
     let store = common::store(&settings, dir.path()).await;
-    for (chain, r) in atoll_indexer::run(
-        &settings,
-        &store,
-        &[],
-        atoll_indexer::Mode::Once,
-        std::sync::Arc::new(|_| {}),
-    )
-    .await
-    {
-        r.unwrap_or_else(|e| panic!("indexing {chain}: {e}"));
-    }
-    let records = store.pool_records(true).await.unwrap();
-    assert!(
-        records.len() >= 8,
-        "the devnet has V2 and V3 pools on two chains"
-    );
+    let records = indexed_devnet(&settings, &store).await;
     let api = Api::start(
         &settings,
         &store,
-        dir.path(),
+        &common::db_url(dir.path()),
         ApiOptions {
             head_interval: Some(Duration::from_millis(50)),
             rate_limit_rps: 100_000,
@@ -114,25 +249,8 @@ async fn queries_pages_history_auth_and_limits_on_an_indexed_devnet() {
     )
     .await;
 
-    // Pagination: each order, dropped pools included, walks every pool exactly once, in order.
-    let all: BTreeSet<String> = records.iter().map(|r| r.pool.clone()).collect();
-    for order in ["APY_DESC", "TVL_DESC", "VOLUME_DESC"] {
-        let (nodes, totals) = walk(&api, order, json!({ "includeDropped": true })).await;
-        let ids: Vec<String> = nodes
-            .iter()
-            .map(|n| n["id"].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(ids.len(), all.len(), "{order}: every pool once");
-        assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), all, "{order}");
-        assert_eq!(totals, BTreeSet::from([all.len() as i64]), "{order}");
-        for w in nodes.windows(2) {
-            match (key(&w[0], order), key(&w[1], order)) {
-                (Some(a), Some(b)) => assert!(a >= b, "{order}: {a} before {b}"),
-                (None, Some(_)) => panic!("{order}: a pool without a value before one with"),
-                _ => {}
-            }
-        }
-    }
+    check_pages(&api, &records).await;
+
     // Without includeDropped, dropped pools are left out; with it they carry their reason.
     let kept = records
         .iter()
@@ -236,45 +354,7 @@ async fn queries_pages_history_auth_and_limits_on_an_indexed_devnet() {
         .fold(f64::MIN, f64::max);
     assert_eq!(top[0]["apy"].as_f64().unwrap(), best);
 
-    // poolHistory: per pool, the buckets add up to the swaps the test made, hourly and daily.
-    let mut expected: BTreeMap<String, (i64, U256, U256)> = BTreeMap::new();
-    for s in &report.swaps {
-        let e = expected
-            .entry(format!("{}:{}:{:#x}", s.chain, s.protocol, s.pool))
-            .or_default();
-        e.0 += 1;
-        if s.zero_for_one {
-            e.1 += s.amount_in;
-        } else {
-            e.2 += s.amount_in;
-        }
-    }
-    assert!(expected.len() >= 4, "the traffic touched several pools");
-    let from = chrono::Utc::now() - chrono::Duration::days(2);
-    let to = chrono::Utc::now() + chrono::Duration::days(1);
-    for (pool, (swaps, v0, v1)) in &expected {
-        for interval in ["HOUR", "DAY"] {
-            let d = api
-                .data(
-                    "query H($id: String!, $from: DateTime, $to: DateTime, $i: Interval!) {
-                       poolHistory(id: $id, from: $from, to: $to, interval: $i) { start swaps volume0 volume1 }
-                     }",
-                    json!({ "id": pool, "from": from.to_rfc3339(), "to": to.to_rfc3339(), "i": interval }),
-                )
-                .await;
-            let buckets = d["poolHistory"].as_array().unwrap();
-            let n: i64 = buckets.iter().map(|b| b["swaps"].as_i64().unwrap()).sum();
-            let sum = |f: &str| {
-                buckets
-                    .iter()
-                    .map(|b| b[f].as_str().unwrap().parse::<U256>().unwrap())
-                    .fold(U256::ZERO, |a, b| a + b)
-            };
-            assert_eq!(n, *swaps, "{pool} {interval}: swaps");
-            assert_eq!(sum("volume0"), *v0, "{pool} {interval}: volume0");
-            assert_eq!(sum("volume1"), *v1, "{pool} {interval}: volume1");
-        }
-    }
+    check_history(&api, &report).await;
     let v = api
         .query_as("{ poolHistory(id: \"nope\") { swaps } }", Value::Null, None)
         .await;
@@ -517,7 +597,7 @@ async fn queries_pages_history_auth_and_limits_on_an_indexed_devnet() {
     let strict = Api::start(
         &settings,
         &store,
-        dir.path(),
+        &common::db_url(dir.path()),
         ApiOptions {
             head_interval: None,
             rate_limit_rps: 1,

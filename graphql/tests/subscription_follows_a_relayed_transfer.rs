@@ -65,7 +65,7 @@ async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
     let api = common::Api::start(
         &settings,
         &store,
-        dir.path(),
+        &common::db_url(dir.path()),
         ApiOptions {
             head_interval: None,
             ..Default::default()

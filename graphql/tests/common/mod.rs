@@ -46,10 +46,10 @@ impl Api {
     pub async fn start(
         settings: &Settings,
         store: &Store,
-        dir: &std::path::Path,
+        reader_url: &str,
         options: ApiOptions,
     ) -> Api {
-        let reader = Store::connect_reader(&db_url(dir), 2).await.unwrap();
+        let reader = Store::connect_reader(reader_url, 2).await.unwrap();
         let state = ApiState::new(
             Arc::new(settings.clone()),
             store.clone(),
