@@ -594,9 +594,23 @@ pub struct ChainPosition {
     pub chain: String,
     /// The treasury's account on this chain.
     pub address: String,
+    /// Tokens and pool shares, in USD.
     pub usd: f64,
     pub tokens: Vec<TokenPosition>,
+    /// LP shares of V2-style pools (V3 and Solana pool positions are not read yet).
+    pub pools: Vec<PoolPosition>,
     pub error: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct PoolPosition {
+    pub pool: String,
+    pub symbol: String,
+    /// LP tokens held, smallest unit.
+    pub lp_tokens: String,
+    /// Of the pool, 0..1.
+    pub share: f64,
+    pub usd: Option<f64>,
 }
 
 #[derive(SimpleObject)]
@@ -624,6 +638,17 @@ impl From<atoll_relayer::treasury::ChainPosition> for ChainPosition {
                     symbol: t.symbol,
                     token: t.token,
                     usd: t.usd,
+                })
+                .collect(),
+            pools: p
+                .pools
+                .into_iter()
+                .map(|q| PoolPosition {
+                    pool: q.pool,
+                    symbol: q.symbol,
+                    lp_tokens: q.lp_tokens.to_string(),
+                    share: q.share,
+                    usd: q.usd,
                 })
                 .collect(),
             error: p.error,

@@ -193,6 +193,54 @@ async fn pages_and_history_on_postgres() {
     .await;
     check_pages(&api, &records).await;
     check_history(&api, &report).await;
+    // quoteAllocation: the router on the indexed pools, with its own JSON fields.
+    let v = api
+        .query_as(
+            "query($i: JSON!) { quoteAllocation(input: $i) }",
+            json!({ "i": {
+                "capital": [{ "chain": "ethereum", "usd": 100000 }],
+                "horizon_days": 365,
+                "bridges": [{ "from": "ethereum", "to": "bsc", "fee_bps": 5, "fixed_usd": 1, "eta_s": 60 }],
+                "constraints": { "min_gain_usd": 0 }
+            } }),
+            None,
+        )
+        .await;
+    assert!(v.get("errors").is_none(), "{v}");
+    let q = &v["data"]["quoteAllocation"];
+    for field in [
+        "status",
+        "allocations",
+        "moves",
+        "objective_usd",
+        "horizon_days",
+    ] {
+        assert!(q.get(field).is_some(), "{field}: {q}");
+    }
+    let ids: BTreeSet<&str> = records.iter().map(|r| r.pool.as_str()).collect();
+    for a in q["allocations"].as_array().unwrap() {
+        assert!(ids.contains(a["pool"].as_str().unwrap()), "{a}");
+    }
+    for bad in [
+        json!({ "capital": [], "horizon_days": 30, "extra": 1 }),
+        json!({ "horizon_days": "x" }),
+    ] {
+        let v = api
+            .query_as(
+                "query($i: JSON!) { quoteAllocation(input: $i) }",
+                json!({ "i": bad }),
+                None,
+            )
+            .await;
+        assert_eq!(error_code(&v), Some("BAD_USER_INPUT"), "{v}");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("input:"),
+            "{v}"
+        );
+    }
     let d = api
         .data(
             "{ transfers(first: 1) { totalCount pageInfo { endCursor } } }",

@@ -1,5 +1,7 @@
 //! The treasury: the operator's own capital, one account per chain (its key a `treasury_key`
-//! reference like the relayer's). `positions` reads what it holds from the chains; `request`
+//! reference like the relayer's). `positions` reads what it holds from the chains (token
+//! balances, and its LP share of every V2-style pair the indexer knows; V3 and Solana pool
+//! positions are not read yet); `request`
 //! moves capital between chains through the bridge: a `BridgeVault.deposit` on the source
 //! chain, released by the relayer to the treasury's own address on the destination.
 //!
@@ -45,12 +47,27 @@ pub struct TokenPosition {
     pub usd: Option<f64>,
 }
 
-/// What the treasury holds on one chain.
+/// The treasury's share of one pool (V2-style pairs: LP tokens over the total supply).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolPosition {
+    pub pool: String,
+    pub symbol: String,
+    /// LP tokens held, smallest unit.
+    pub lp_tokens: U256,
+    /// Of the pool (0..=1).
+    pub share: f64,
+    /// `share` × the pool's indexed TVL.
+    pub usd: Option<f64>,
+}
+
+/// What the treasury holds on one chain: token balances and pool shares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainPosition {
     pub chain: String,
     pub address: String,
     pub tokens: Vec<TokenPosition>,
+    pub pools: Vec<PoolPosition>,
+    /// Tokens and pool shares, in USD (what is priced).
     pub usd: f64,
     /// Why balances are missing (no treasury key, RPC down).
     pub error: Option<String>,
@@ -65,6 +82,14 @@ pub struct Treasury {
 
 fn refused(msg: impl Into<String>) -> RelayerError {
     RelayerError::Refused(msg.into())
+}
+
+/// `a / b` as a float, exact enough for a share (both scaled down together past 2^64).
+fn ratio(a: U256, b: U256) -> f64 {
+    let shift = b.bit_len().saturating_sub(64);
+    let (a, b) = (a >> shift, b >> shift);
+    u128::try_from(a).unwrap_or(u128::MAX) as f64
+        / u128::try_from(b).unwrap_or(u128::MAX).max(1) as f64
 }
 
 fn evm_of(a: &Address) -> Option<EvmAddress> {
@@ -121,6 +146,7 @@ impl Treasury {
                     chain: c.name.clone(),
                     address: String::new(),
                     tokens: Vec::new(),
+                    pools: Vec::new(),
                     usd: 0.0,
                     error: Some(e.to_string()),
                 },
@@ -147,6 +173,7 @@ impl Treasury {
             rounds: 1,
             ..Default::default()
         };
+        let mut pools = Vec::new();
         let raws: Vec<U256> = match c.kind {
             ChainKind::Evm => {
                 let evm = EvmChain::new(c, quick)?;
@@ -156,6 +183,36 @@ impl Treasury {
                     .filter_map(|(_, d)| evm_of(&d.address).map(|a| (a, holder)))
                     .collect();
                 let head = evm.head().await?.number;
+                // LP shares of the V2-style pairs the indexer knows on this chain.
+                let v2: Vec<_> = self
+                    .store
+                    .pool_records(true)
+                    .await?
+                    .into_iter()
+                    .filter(|p| {
+                        i64::try_from(c.chain_id.0).ok() == Some(p.chain_id)
+                            && matches!(p.project.as_str(), "uniswap_v2" | "pancakeswap_v2")
+                    })
+                    .filter_map(|p| p.address.parse::<EvmAddress>().ok().map(|a| (p, a)))
+                    .collect();
+                let addresses: Vec<EvmAddress> = v2.iter().map(|(_, a)| *a).collect();
+                let shares = evm.lp_shares(&addresses, holder, head).await?;
+                for ((p, _), share) in v2.into_iter().zip(shares) {
+                    let Some((held, supply)) = share else {
+                        continue;
+                    };
+                    if held.is_zero() || supply.is_zero() {
+                        continue;
+                    }
+                    let fraction = ratio(held, supply);
+                    pools.push(PoolPosition {
+                        usd: p.tvl_usd.map(|t| t * fraction),
+                        pool: p.pool,
+                        symbol: p.symbol,
+                        lp_tokens: held,
+                        share: fraction,
+                    });
+                }
                 evm.balances(&pairs, head).await?
             }
             ChainKind::Solana => {
@@ -216,10 +273,12 @@ impl Treasury {
                 usd: value,
             });
         }
+        usd += pools.iter().filter_map(|p| p.usd).sum::<f64>();
         Ok(ChainPosition {
             chain: c.name.clone(),
             address: owner.to_string(),
             tokens,
+            pools,
             usd,
             error: None,
         })

@@ -139,3 +139,78 @@ async fn one_deposit_per_key_across_retries_and_interruptions() {
     }
     assert_eq!(deposits().await, 2);
 }
+
+/// `positions` reads the treasury's token balances and its LP share of a V2 pair from the
+/// chain: after it adds liquidity to a pair, the pair shows with the share it holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_read_balances_and_lp_shares_from_the_chain() {
+    use atoll_devnet::contracts::{IUniswapV2Pair, TestToken};
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+    let settings = Arc::new(common::settings(&net, dir.path()));
+    let store = common::store(&settings, dir.path()).await;
+    let eth = net.state.evm_chain("ethereum").unwrap();
+    let pair = eth.v2_pairs[0].clone();
+    let me = eth.account(Role::Treasury).unwrap();
+    let p = evm::provider_for(&eth.rpc_url, Role::Treasury).unwrap();
+    // 0.1 % of each reserve in, LP tokens minted to the treasury.
+    let reserves = IUniswapV2Pair::new(pair.address, &p)
+        .getReserves()
+        .call()
+        .await
+        .unwrap();
+    for (token, reserve) in [
+        (pair.token0, reserves.reserve0),
+        (pair.token1, reserves.reserve1),
+    ] {
+        let amount = U256::from(reserve) / U256::from(1000u64);
+        let contract = TestToken::new(token, &p);
+        let call = contract.transfer(pair.address, amount);
+        evm::send(&p, call.into_transaction_request(), "ethereum", "fund pair")
+            .await
+            .unwrap();
+    }
+    let pair_contract = IUniswapV2Pair::new(pair.address, &p);
+    let call = pair_contract.mint(me);
+    evm::send(&p, call.into_transaction_request(), "ethereum", "mint LP")
+        .await
+        .unwrap();
+    for (chain, r) in atoll_indexer::run(
+        &settings,
+        &store,
+        &[],
+        atoll_indexer::Mode::Once,
+        Arc::new(|_| {}),
+    )
+    .await
+    {
+        r.unwrap_or_else(|e| panic!("indexing {chain}: {e}"));
+    }
+    let treasury = Treasury::new(settings.clone(), store.clone());
+    let positions = treasury.positions().await.unwrap();
+    let eth_pos = positions.iter().find(|c| c.chain == "ethereum").unwrap();
+    assert!(eth_pos.error.is_none(), "{eth_pos:?}");
+    assert_eq!(eth_pos.address, format!("{me:#x}"));
+    let usdc = eth_pos.tokens.iter().find(|t| t.symbol == "USDC").unwrap();
+    assert_eq!(
+        usdc.raw,
+        common::evm_balance(&net, "ethereum", eth.token("USDC").unwrap().address, me).await
+    );
+    assert_eq!(eth_pos.pools.len(), 1, "{:?}", eth_pos.pools);
+    let held = &eth_pos.pools[0];
+    assert!(
+        held.pool.ends_with(&format!("{:#x}", pair.address)),
+        "{held:?}"
+    );
+    // 0.1 % of the reserves in: about 1/1001 of the supply.
+    assert!((held.share - 1.0 / 1001.0).abs() < 1e-5, "{held:?}");
+    let record = store
+        .pool_records(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.pool == held.pool)
+        .unwrap();
+    assert!((held.usd.unwrap() - record.tvl_usd.unwrap() * held.share).abs() < 1e-6);
+    assert!(eth_pos.usd > held.usd.unwrap());
+}

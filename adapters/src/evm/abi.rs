@@ -21,6 +21,7 @@ sol! {
         function symbol() external view returns (string);
         function balanceOf(address account) external view returns (uint256);
         function allowance(address owner, address spender) external view returns (uint256);
+        function totalSupply() external view returns (uint256);
         function approve(address spender, uint256 amount) external returns (bool);
         event Transfer(address indexed from, address indexed to, uint256 value);
     }

@@ -231,6 +231,42 @@ impl EvmChain {
             .collect()
     }
 
+    /// `holder`'s LP tokens of each V2 pair and the pair's total supply, at `block` (a pair
+    /// that does not answer is `None`).
+    pub async fn lp_shares(
+        &self,
+        pairs: &[Address],
+        holder: Address,
+        block: u64,
+    ) -> Result<Vec<Option<(U256, U256)>>, AdapterError> {
+        let calls: Vec<(Address, Bytes)> = pairs
+            .iter()
+            .flat_map(|pair| {
+                [
+                    (
+                        *pair,
+                        IERC20::balanceOfCall { account: holder }
+                            .abi_encode()
+                            .into(),
+                    ),
+                    (*pair, IERC20::totalSupplyCall {}.abi_encode().into()),
+                ]
+            })
+            .collect();
+        let answers = self.batch_calls(&calls, block).await?;
+        Ok(answers
+            .chunks(2)
+            .map(|two| {
+                let held = two.first()?.as_ref()?;
+                let supply = two.get(1)?.as_ref()?;
+                Some((
+                    IERC20::balanceOfCall::abi_decode_returns(held).ok()?,
+                    IERC20::totalSupplyCall::abi_decode_returns(supply).ok()?,
+                ))
+            })
+            .collect())
+    }
+
     /// `balanceOf(holder)` of each `(token, holder)` at `block` (V3 TVL, vault liquidity).
     pub async fn balances(
         &self,
