@@ -67,7 +67,7 @@ fn key(node: &Value, order: &str) -> Option<f64> {
 async fn check_pages(api: &Api, records: &[atoll_store::records::PoolRecord]) {
     let all: BTreeSet<String> = records.iter().map(|r| r.pool.clone()).collect();
     for order in ["APY_DESC", "TVL_DESC", "VOLUME_DESC"] {
-        let (nodes, totals) = walk(&api, order, json!({ "includeDropped": true })).await;
+        let (nodes, totals) = walk(api, order, json!({ "includeDropped": true })).await;
         let ids: Vec<String> = nodes
             .iter()
             .map(|n| n["id"].as_str().unwrap().to_string())
