@@ -441,6 +441,8 @@ async fn queries_pages_history_auth_and_limits_on_an_indexed_devnet() {
         "mutation { pauseChain(chain: \"bsc\", reason: \"x\") { paused } }".to_string(),
         "mutation { resumeChain(chain: \"bsc\") { paused } }".to_string(),
         format!("mutation {{ retryTransfer(id: \"{first_id}\") {{ status }} }}"),
+        "mutation { requestTransfer(input: {fromChain: \"ethereum\", toChain: \"bsc\", token: \"USDC\", amount: \"10\", idempotencyKey: \"a1\"}) { id } }".to_string(),
+        "mutation { executeRebalance(quote: {moves: [{from: \"ethereum\", to: \"bsc\", usd: 5000}]}, idempotencyKey: \"r1\") { id } }".to_string(),
     ];
     for m in &mutations {
         for token in [None, Some("wrong-token"), Some("")] {
