@@ -1,0 +1,160 @@
+//! A nonce below the relayer's lowest pending release that nothing fills (here: a release the
+//! node dropped whose row the relayer had settled as replaced, a test double for a nonce lost
+//! to another signer's transaction that vanished) would hold every later release forever. The
+//! executor, restarted, fills it with a no-op (0 to itself) at that nonce; the later releases are mined, the
+//! transfer whose transaction was lost is signed again, and each recipient is paid exactly once
+//! (read from the chain).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use atoll_devnet::Devnet;
+use atoll_devnet::evm::{self, Role};
+use atoll_indexer::Mode;
+use atoll_relayer::evm_executor::EvmExecutor;
+use atoll_store::release_txs::tx_status;
+use serde_json::Value;
+
+#[tokio::test]
+async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+    let mut settings = common::settings(&net, dir.path());
+    settings.relayer.replace_after = Duration::ZERO;
+    settings.relayer.pool_recheck = Duration::ZERO;
+    settings.relayer.batch_max_releases = 1;
+    let store = common::store(&settings, dir.path()).await;
+    let bsc_id = settings.chain("bsc").unwrap().chain_id.0;
+    let recipient = common::evm_user(&net, "bsc");
+    for whole in [10u64, 20, 30] {
+        common::deposit(
+            &net,
+            "ethereum",
+            "USDC",
+            U256::from(whole * 1_000_000),
+            bsc_id,
+            recipient,
+        )
+        .await;
+    }
+    common::mine(&net, 5).await;
+    for (chain, r) in atoll_indexer::run(
+        &settings,
+        &store,
+        &["ethereum".into()],
+        Mode::Once,
+        std::sync::Arc::new(|_| {}),
+    )
+    .await
+    {
+        r.unwrap_or_else(|e| panic!("{chain}: {e}"));
+    }
+    let (evm, _) = common::chains(&settings);
+    let eth = &evm.iter().find(|(n, _)| n == "ethereum").unwrap().1;
+    let bsc = &evm.iter().find(|(n, _)| n == "bsc").unwrap().1;
+    let gate = atoll_relayer::gate::pass(&settings, &store, "ethereum", eth)
+        .await
+        .unwrap();
+    assert_eq!(gate.approved.len(), 3, "{gate:?}");
+
+    let bsc_net = net.state.evm_chain("bsc").unwrap();
+    let relayer = bsc_net.account(Role::Relayer).unwrap();
+    let node = evm::provider_for(&bsc_net.rpc_url, Role::Deployer).unwrap();
+    let usdc = bsc_net.token("USDC").unwrap().address;
+    let user = Address::from_slice(&recipient[12..]);
+    let before = common::evm_balance(&net, "bsc", usdc, user).await;
+    let _: Value = node
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .unwrap();
+
+    let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
+    let first = executor.step().await.unwrap();
+    assert_eq!(
+        first.sent.len(),
+        3,
+        "three transactions of one release: {first:?}"
+    );
+    let mut pending = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+    pending.sort_by_key(|t| t.nonce);
+    assert_eq!(pending.len(), 3);
+    let lost = pending[0].clone();
+    // The fault: the lowest one leaves the node's pool, and its row reads as replaced.
+    let hash: B256 = lost.tx_hash.parse().unwrap();
+    let _: Value = node
+        .raw_request("anvil_dropTransaction".into(), (hash,))
+        .await
+        .unwrap();
+    store
+        .set_release_tx_status(
+            &lost.tx_hash,
+            tx_status::REPLACED,
+            None,
+            Some("test double: nonce lost"),
+        )
+        .await
+        .unwrap();
+
+    // A restarted executor (what it knows comes from the store) sees the gap under the lowest
+    // pending nonce and fills it.
+    drop(executor);
+    let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
+    executor.step().await.unwrap();
+    let _: Value = node
+        .raw_request("evm_setAutomine".into(), (true,))
+        .await
+        .unwrap();
+    let mut released = 0usize;
+    let mut steps = Vec::new();
+    for _ in 0..60 {
+        let _: Value = node.raw_request("anvil_mine".into(), (1,)).await.unwrap();
+        let r = executor.step().await.unwrap();
+        released += r.confirmed.len();
+        steps.push(r);
+        if released == 3 {
+            break;
+        }
+    }
+    let states = store.transfers(None, None, 10).await.unwrap();
+    assert_eq!(
+        released, 3,
+        "every transfer confirmed: {states:#?} {steps:?}"
+    );
+
+    // On chain: a no-op from the relayer to itself at the lost nonce.
+    let head = node.get_block_number().await.unwrap();
+    let mut filler = None;
+    for n in 0..=head {
+        let block: Value = node
+            .raw_request("eth_getBlockByNumber".into(), (format!("{n:#x}"), true))
+            .await
+            .unwrap();
+        for tx in block["transactions"].as_array().into_iter().flatten() {
+            let from: Address = tx["from"].as_str().unwrap().parse().unwrap();
+            let nonce =
+                u64::from_str_radix(tx["nonce"].as_str().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap();
+            if from == relayer && i64::try_from(nonce).unwrap() == lost.nonce {
+                filler = Some(tx.clone());
+            }
+        }
+    }
+    let filler = filler.expect("a transaction at the lost nonce was mined");
+    let to: Address = filler["to"].as_str().unwrap().parse().unwrap();
+    assert_eq!(to, relayer, "a no-op to itself: {filler}");
+    assert_eq!(filler["value"], "0x0");
+    let after = common::evm_balance(&net, "bsc", usdc, user).await;
+    let paid: u128 = [10u128, 20, 30]
+        .iter()
+        .map(|w| w * 1_000_000 - (w * 1_000_000 * 5 / 10_000 + 500_000))
+        .sum();
+    assert_eq!(
+        (after - before).to::<u128>(),
+        paid,
+        "each paid exactly once"
+    );
+}
