@@ -2,7 +2,8 @@
 //! relayer's EVM executor (simulate, sign, persist, send, receipts, finality), against the
 //! sequential baseline (one release per transaction, each confirmed before the next) and the
 //! node's own ceiling (the same kind of `releaseBatch` transactions pre-signed and sent
-//! straight to anvil), all in one run on one devnet. The deposits are made, indexed and
+//! straight to anvil, on the state the relayer started from: anvil is reverted to a snapshot
+//! taken at the clock's start), all in one run on one devnet. The deposits are made, indexed and
 //! passed through the finality gate before the clock starts; the clock measures `source_final`
 //! to `confirmed`.
 
@@ -294,6 +295,9 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         n as f64 / index_s,
         n as f64 / gate_s
     );
+    // The ceiling runs later on this very state (reverted to it), so both see the same
+    // storage size: anvil's cost per block grows with its state.
+    let before_relayer: U256 = bsc_node.raw_request("evm_snapshot".into(), ()).await?;
     let clock_ms = i64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
@@ -333,6 +337,27 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         cpu_s * 1e6 / n as f64
     );
 
+    // Zero duplicates, from the chain: every TransferReleased id once.
+    let released = |from_block: u64| {
+        let node = bsc_node.clone();
+        let vault = bsc_net.bridge_vault;
+        async move {
+            let logs = node
+                .get_logs(
+                    &Filter::new()
+                        .address(vault)
+                        .event_signature(BridgeVault::TransferReleased::SIGNATURE_HASH)
+                        .from_block(from_block),
+                )
+                .await?;
+            let ids: std::collections::HashSet<B256> = logs
+                .iter()
+                .filter_map(|l| l.topics().get(1).copied())
+                .collect();
+            anyhow::Ok((logs.len(), ids.len()))
+        }
+    };
+
     // 2. Sequential baseline: one release per transaction, each confirmed before the next.
     make_deposits(&net, args.baseline, 1_000_000).await?;
     approve_all(&settings, &store, &net).await?;
@@ -343,8 +368,21 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
     let (seq_s, _) = release_all(&sequential, &store, &bsc, &bsc_node, m, true).await?;
     let seq_rate = m as f64 / seq_s;
     crate::out!("  sequential baseline: {m} releases in {seq_s:.2} s = {seq_rate:.0} releases/s");
+    let (logs, distinct) = released(0).await?;
+    anyhow::ensure!(
+        logs == distinct && logs == n + m,
+        "{logs} releases logged, {distinct} distinct, {} expected",
+        n + m
+    );
+    crate::out!("  duplicates: 0 ({logs} TransferReleased logs of the relayer, all distinct)");
 
-    // 3. The node's ceiling: the same kind of batches, pre-signed, sent straight to anvil.
+    // 3. The node's ceiling: the same kind of batches, pre-signed, sent straight to anvil,
+    // on the state the relayer started from.
+    let reverted: bool = bsc_node
+        .raw_request("evm_revert".into(), (before_relayer,))
+        .await?;
+    anyhow::ensure!(reverted, "anvil did not revert to the snapshot");
+    let ceiling_from = bsc_node.get_block_number().await? + 1;
     let (relayer_p, relayer_key) = provider(&bsc_net.rpc_url, Role::Relayer)?;
     let usdc = bsc_net.token("USDC").context("no USDC")?.address;
     let batches: Vec<(Address, Bytes)> = (0..n)
@@ -390,32 +428,13 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
     let ceiling_s = t.elapsed().as_secs_f64();
     let ceiling_rate = n as f64 / ceiling_s;
     crate::out!(
-        "  node ceiling (same batches pre-signed, sent straight to anvil): {n} releases in {ceiling_s:.2} s = {ceiling_rate:.0} releases/s"
+        "  node ceiling (same batches pre-signed, sent straight to anvil, on the state the relayer started from): {n} releases in {ceiling_s:.2} s = {ceiling_rate:.0} releases/s"
     );
 
-    // Zero duplicates, from the chain: every TransferReleased id once.
-    let logs = bsc_node
-        .get_logs(
-            &Filter::new()
-                .address(bsc_net.bridge_vault)
-                .event_signature(BridgeVault::TransferReleased::SIGNATURE_HASH)
-                .from_block(0),
-        )
-        .await?;
-    let ids: std::collections::HashSet<B256> = logs
-        .iter()
-        .filter_map(|l| l.topics().get(1).copied())
-        .collect();
+    let (logs, distinct) = released(ceiling_from).await?;
     anyhow::ensure!(
-        ids.len() == logs.len() && logs.len() == n + m + n,
-        "{} releases logged, {} distinct, {} expected",
-        logs.len(),
-        ids.len(),
-        n + m + n
-    );
-    crate::out!(
-        "  duplicates: 0 ({} TransferReleased logs, all distinct)",
-        logs.len()
+        logs == distinct && logs == n,
+        "ceiling: {logs} releases logged, {distinct} distinct, {n} expected"
     );
     crate::out!(
         "  batched vs sequential: {:.1}x; batched vs node ceiling: {:.0}%",
