@@ -93,16 +93,17 @@ pub fn transfer_updates(state: ApiState, id: Option<String>) -> impl Stream<Item
                     continue;
                 }
             };
+            let ids: Vec<String> = rows.iter().map(|r| r.transfer_id.clone()).collect();
+            let current = f
+                .state
+                .reader
+                .transfers_by_ids(&ids)
+                .await
+                .unwrap_or_default();
             for change in rows {
                 f.last = f.last.max(change.id);
-                let transfer = f
-                    .state
-                    .reader
-                    .transfer(&change.transfer_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(Transfer);
+                // Several changes of one transfer in a batch share its current row.
+                let transfer = current.get(&change.transfer_id).cloned().map(Transfer);
                 f.pending.push_back(TransferUpdate { change, transfer });
             }
         }

@@ -620,17 +620,15 @@ pub struct Mutation;
 
 impl Mutation {
     async fn chain_status(state: &ApiState, chain: &str) -> Result<RelayerChain, ApiError> {
-        let statuses = atoll_relayer::status::chain_statuses(
+        atoll_relayer::status::chain_status(
             &state.settings,
             &state.store,
+            chain,
             state.options.balance_timeout,
         )
-        .await?;
-        statuses
-            .into_iter()
-            .find(|s| s.name == chain)
-            .map(RelayerChain::from)
-            .ok_or_else(|| ApiError::NotFound(format!("chain: {chain:?}")))
+        .await?
+        .map(RelayerChain::from)
+        .ok_or_else(|| ApiError::NotFound(format!("chain: {chain:?}")))
     }
 
     async fn set_paused(

@@ -88,20 +88,12 @@ pub async fn chain_statuses(
     store: &Store,
     balance_timeout: Duration,
 ) -> Result<Vec<ChainStatus>, RelayerError> {
-    let balances = futures::future::join_all(settings.chains.iter().map(|c| async move {
-        match tokio::time::timeout(balance_timeout, vault_balances(settings, c)).await {
-            Ok(Ok(b)) if b.is_empty() => (b, Some("no vault configured".to_string())),
-            Ok(Ok(b)) => (b, None),
-            Ok(Err(e)) => (Vec::new(), Some(format!("unreadable: {e}"))),
-            Err(_) => (
-                Vec::new(),
-                Some(format!(
-                    "no answer within {} ms",
-                    balance_timeout.as_millis()
-                )),
-            ),
-        }
-    }))
+    let balances = futures::future::join_all(
+        settings
+            .chains
+            .iter()
+            .map(|c| balances_within(settings, c, balance_timeout)),
+    )
     .await;
     let mut out = chain_statuses_from_store(settings, store).await?;
     for (status, (b, err)) in out.iter_mut().zip(balances) {
@@ -109,6 +101,44 @@ pub async fn chain_statuses(
         status.balances_error = err;
     }
     Ok(out)
+}
+
+/// The status of the chain named `name` (only its own balances are read from its chain).
+pub async fn chain_status(
+    settings: &Settings,
+    store: &Store,
+    name: &str,
+    balance_timeout: Duration,
+) -> Result<Option<ChainStatus>, RelayerError> {
+    let Some(c) = settings.chain(name) else {
+        return Ok(None);
+    };
+    let Some(mut status) = chain_statuses_from_store(settings, store)
+        .await?
+        .into_iter()
+        .find(|s| s.name == name)
+    else {
+        return Ok(None);
+    };
+    (status.balances, status.balances_error) = balances_within(settings, c, balance_timeout).await;
+    Ok(Some(status))
+}
+
+/// A chain's vault balances, or why there are none, within `timeout`.
+async fn balances_within(
+    settings: &Settings,
+    c: &ChainSettings,
+    timeout: Duration,
+) -> (Vec<VaultBalance>, Option<String>) {
+    match tokio::time::timeout(timeout, vault_balances(settings, c)).await {
+        Ok(Ok(b)) if b.is_empty() => (b, Some("no vault configured".to_string())),
+        Ok(Ok(b)) => (b, None),
+        Ok(Err(e)) => (Vec::new(), Some(format!("unreadable: {e}"))),
+        Err(_) => (
+            Vec::new(),
+            Some(format!("no answer within {} ms", timeout.as_millis())),
+        ),
+    }
 }
 
 /// `chain_statuses` without the chains: everything the store knows (balances left empty).

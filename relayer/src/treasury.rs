@@ -80,6 +80,24 @@ pub struct Treasury {
     locks: HashMap<u64, tokio::sync::Mutex<()>>,
 }
 
+/// How long a request waits for its transaction to be mined.
+const MINING_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether `hash` was mined successfully, polled every 100 ms for up to `MINING_WAIT`; `None`
+/// when it is still not mined by then.
+async fn mined_outcome(evm: &EvmChain, hash: B256) -> Result<Option<bool>, RelayerError> {
+    let deadline = tokio::time::Instant::now() + MINING_WAIT;
+    loop {
+        if let Some(ok) = evm.transaction_succeeded(hash).await? {
+            return Ok(Some(ok));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 fn refused(msg: impl Into<String>) -> RelayerError {
     RelayerError::Refused(msg.into())
 }
@@ -138,9 +156,10 @@ impl Treasury {
     /// What the treasury holds on every chain, token by token, valued with the prices the
     /// indexer found (pinned prices from the config first).
     pub async fn positions(&self) -> Result<Vec<ChainPosition>, RelayerError> {
+        let records = self.store.pool_records(true).await?;
         let mut out = Vec::new();
         for c in &self.settings.chains {
-            out.push(match self.chain_position(c).await {
+            out.push(match self.chain_position(c, &records).await {
                 Ok(p) => p,
                 Err(e) => ChainPosition {
                     chain: c.name.clone(),
@@ -155,7 +174,11 @@ impl Treasury {
         Ok(out)
     }
 
-    async fn chain_position(&self, c: &ChainSettings) -> Result<ChainPosition, RelayerError> {
+    async fn chain_position(
+        &self,
+        c: &ChainSettings,
+        records: &[atoll_store::records::PoolRecord],
+    ) -> Result<ChainPosition, RelayerError> {
         let owner = Treasury::address(c)?;
         let prices = self.store.token_prices_usd(c.chain_id.0).await?;
         let deployments: Vec<_> = self
@@ -184,11 +207,8 @@ impl Treasury {
                     .collect();
                 let head = evm.head().await?.number;
                 // LP shares of the V2-style pairs the indexer knows on this chain.
-                let v2: Vec<_> = self
-                    .store
-                    .pool_records(true)
-                    .await?
-                    .into_iter()
+                let v2: Vec<_> = records
+                    .iter()
                     .filter(|p| {
                         i64::try_from(c.chain_id.0).ok() == Some(p.chain_id)
                             && matches!(p.project.as_str(), "uniswap_v2" | "pancakeswap_v2")
@@ -207,8 +227,8 @@ impl Treasury {
                     let fraction = ratio(held, supply);
                     pools.push(PoolPosition {
                         usd: p.tvl_usd.map(|t| t * fraction),
-                        pool: p.pool,
-                        symbol: p.symbol,
+                        pool: p.pool.clone(),
+                        symbol: p.symbol.clone(),
                         lp_tokens: held,
                         share: fraction,
                     });
@@ -422,16 +442,14 @@ impl Treasury {
     }
 
     async fn await_mined(&self, evm: &EvmChain, hash: B256) -> Result<(), RelayerError> {
-        for _ in 0..600 {
-            match evm.transaction_succeeded(hash).await? {
-                Some(true) => return Ok(()),
-                Some(false) => return Err(refused(format!("transaction {hash:#x} reverted"))),
-                None => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
-            }
+        match mined_outcome(evm, hash).await? {
+            Some(true) => Ok(()),
+            Some(false) => Err(refused(format!("transaction {hash:#x} reverted"))),
+            None => Err(refused(format!(
+                "transaction {hash:#x} not mined within {} s",
+                MINING_WAIT.as_secs()
+            ))),
         }
-        Err(refused(format!(
-            "transaction {hash:#x} not mined within 60 s"
-        )))
     }
 
     async fn resend_if_unsent(
@@ -492,11 +510,8 @@ impl Treasury {
         self.store
             .set_treasury_move_status(&row.id, "broadcast", None)
             .await?;
-        for _ in 0..600 {
-            if let Some(ok) = evm.transaction_succeeded(hash).await? {
-                return self.finish(row, ok).await;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if let Some(ok) = mined_outcome(evm, hash).await? {
+            return self.finish(row, ok).await;
         }
         // Still pending: left `broadcast`; `settle` or the same request finishes it later.
         self.reread(&row.id).await

@@ -10,11 +10,10 @@ mod common;
 
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
 use atoll_devnet::Devnet;
 use atoll_devnet::evm::{self, Role};
-use atoll_indexer::Mode;
 use atoll_relayer::evm_executor::EvmExecutor;
 use atoll_store::release_txs::tx_status;
 use serde_json::Value;
@@ -29,37 +28,10 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
     settings.relayer.batch_max_releases = 1;
     let store = common::store(&settings, dir.path()).await;
     let bsc_id = settings.chain("bsc").unwrap().chain_id.0;
-    let recipient = common::evm_user(&net, "bsc");
-    for whole in [10u64, 20, 30] {
-        common::deposit(
-            &net,
-            "ethereum",
-            "USDC",
-            U256::from(whole * 1_000_000),
-            bsc_id,
-            recipient,
-        )
-        .await;
-    }
-    common::mine(&net, 5).await;
-    for (chain, r) in atoll_indexer::run(
-        &settings,
-        &store,
-        &["ethereum".into()],
-        Mode::Once,
-        std::sync::Arc::new(|_| {}),
-    )
-    .await
-    {
-        r.unwrap_or_else(|e| panic!("{chain}: {e}"));
-    }
     let (evm, _) = common::chains(&settings);
     let eth = &evm.iter().find(|(n, _)| n == "ethereum").unwrap().1;
     let bsc = &evm.iter().find(|(n, _)| n == "bsc").unwrap().1;
-    let gate = atoll_relayer::gate::pass(&settings, &store, "ethereum", eth)
-        .await
-        .unwrap();
-    assert_eq!(gate.approved.len(), 3, "{gate:?}");
+    let recipient = common::approved_usdc_to_bsc(&net, &settings, &store, eth, &[10, 20, 30]).await;
 
     let bsc_net = net.state.evm_chain("bsc").unwrap();
     let relayer = bsc_net.account(Role::Relayer).unwrap();

@@ -189,3 +189,45 @@ impl Relay<'_> {
         reports
     }
 }
+
+/// USDC deposits of `wholes` tokens from Ethereum to the devnet user on BSC, mined past their
+/// confirmations, indexed and passed through Ethereum's finality gate (asserted approved).
+/// Returns the recipient.
+pub async fn approved_usdc_to_bsc(
+    net: &Devnet,
+    settings: &Settings,
+    store: &Store,
+    eth: &EvmChain,
+    wholes: &[u64],
+) -> [u8; 32] {
+    let bsc_id = settings.chain("bsc").unwrap().chain_id.0;
+    let recipient = evm_user(net, "bsc");
+    for whole in wholes {
+        deposit(
+            net,
+            "ethereum",
+            "USDC",
+            U256::from(whole * 1_000_000),
+            bsc_id,
+            recipient,
+        )
+        .await;
+    }
+    mine(net, 5).await;
+    for (chain, r) in atoll_indexer::run(
+        settings,
+        store,
+        &["ethereum".into()],
+        Mode::Once,
+        std::sync::Arc::new(|_| {}),
+    )
+    .await
+    {
+        r.unwrap_or_else(|e| panic!("{chain}: {e}"));
+    }
+    let gate = atoll_relayer::gate::pass(settings, store, "ethereum", eth)
+        .await
+        .unwrap();
+    assert_eq!(gate.approved.len(), wholes.len(), "{gate:?}");
+    recipient
+}
