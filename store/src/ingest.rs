@@ -329,7 +329,7 @@ impl Store {
             .filter(block_hashes::Column::ChainId.eq(to_i64("chain id", chain_id)?))
             .filter(block_hashes::Column::BlockNumber.lte(to_i64("block", at_or_below)?))
             .order_by_desc(block_hashes::Column::BlockNumber)
-            .limit(limit)
+            .limit(crate::queries::row_limit(limit))
             .all(&self.db)
             .await?
             .into_iter()

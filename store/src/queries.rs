@@ -135,3 +135,9 @@ impl Store {
         Ok(())
     }
 }
+
+/// A row limit as SQLite and PostgreSQL take it: at most `i64::MAX` (a larger `LIMIT`
+/// cannot be bound, and means "all rows" anyway).
+pub(crate) fn row_limit(limit: u64) -> u64 {
+    limit.min(i64::MAX.unsigned_abs())
+}

@@ -103,7 +103,7 @@ impl Store {
         let mut rows = q
             .order_by_desc(transfers::Column::CreatedAtMs)
             .order_by_asc(transfers::Column::Id)
-            .limit(first + 1)
+            .limit(crate::queries::row_limit(first.saturating_add(1)))
             .all(&self.db)
             .await?;
         let has_next = rows.len() as u64 > first;
@@ -202,7 +202,7 @@ impl Store {
             q = q.filter(transfer_history::Column::TransferId.eq(t));
         }
         Ok(q.order_by_asc(transfer_history::Column::Id)
-            .limit(limit)
+            .limit(crate::queries::row_limit(limit))
             .all(&self.db)
             .await?)
     }

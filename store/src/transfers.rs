@@ -486,7 +486,7 @@ impl Store {
             )
             .order_by_asc(transfers::Column::CreatedAtMs)
             .order_by_asc(transfers::Column::Id)
-            .limit(limit)
+            .limit(crate::queries::row_limit(limit))
             .all(self.connection())
             .await?)
     }
@@ -644,7 +644,7 @@ impl Store {
         Ok(q.order_by_desc(transfers::Column::CreatedAtMs)
             .order_by_desc(transfers::Column::SourceBlock)
             .order_by_asc(transfers::Column::Id)
-            .limit(limit)
+            .limit(crate::queries::row_limit(limit))
             .all(self.connection())
             .await?)
     }

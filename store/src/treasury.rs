@@ -108,7 +108,7 @@ impl Store {
     ) -> Result<Vec<treasury_moves::Model>, StoreError> {
         Ok(treasury_moves::Entity::find()
             .order_by_desc(treasury_moves::Column::CreatedAtMs)
-            .limit(limit)
+            .limit(crate::queries::row_limit(limit))
             .all(&self.db)
             .await?)
     }

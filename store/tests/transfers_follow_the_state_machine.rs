@@ -308,6 +308,14 @@ async fn exercise(store: &Store) {
         missing.to_string().contains("no such transfer"),
         "{missing}"
     );
+
+    // "All of them": a limit past what a database can bind is read as no limit.
+    let everything = store.transfers(None, None, u64::MAX).await.unwrap();
+    assert_eq!(
+        everything.len(),
+        store.transfers(None, None, 1_000).await.unwrap().len()
+    );
+    assert!(!everything.is_empty());
 }
 
 #[tokio::test]
