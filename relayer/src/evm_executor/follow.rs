@@ -67,10 +67,19 @@ impl Follower<'_, '_> {
         }))
         .await?;
         let receipts: HashMap<String, ReleaseReceipt> = receipts.into_iter().flatten().collect();
+        // What an open transaction carries is read only when it may be acted on: this process
+        // did not just see it in the node's pool (after a restart nothing is fresh), or it is
+        // due for replacement. At thousands of releases in flight, reading every carried
+        // transfer at every step would cost more than the releases themselves.
+        let now = Instant::now();
         let hashes: Vec<String> = used_txs
             .iter()
             .map(|t| t.tx_hash.clone())
-            .chain(open.iter().map(|t| t.tx_hash.clone()))
+            .chain(
+                open.iter()
+                    .filter(|t| !self.fresh_in_pool(t, now) || self.due_for_replacement(t))
+                    .map(|t| t.tx_hash.clone()),
+            )
             .collect();
         let carried = self.store.transfers_carried_by_each(&hashes).await?;
 
@@ -81,6 +90,17 @@ impl Follower<'_, '_> {
         self.store.apply_release_writes(&writes).await?;
         self.follow_open(&open, &carried, report).await?;
         Ok(open.len())
+    }
+
+    /// Seen in the node's pool (sent, or asked) less than `pool_recheck` ago.
+    fn fresh_in_pool(&self, tx: &release_txs::Model, now: Instant) -> bool {
+        self.in_pool_at
+            .get(&tx.tx_hash)
+            .is_some_and(|at| now.duration_since(*at) < self.relayer.pool_recheck)
+    }
+
+    fn due_for_replacement(&self, tx: &release_txs::Model) -> bool {
+        age_ms(tx.created_at_ms) > self.replace_after_ms()
     }
 
     /// The nonce is used: by one of ours (its receipt settles it) or by a transaction we did
@@ -228,13 +248,7 @@ impl Follower<'_, '_> {
         let now = Instant::now();
         let ask: Vec<&release_txs::Model> = open
             .iter()
-            .filter(|tx| {
-                !unsent(tx)
-                    && self
-                        .in_pool_at
-                        .get(&tx.tx_hash)
-                        .is_none_or(|at| now.duration_since(*at) >= self.relayer.pool_recheck)
-            })
+            .filter(|tx| !unsent(tx) && !self.fresh_in_pool(tx, now))
             .collect();
         let chain = self.chain;
         let known = try_join_all(ask.iter().map(|tx| async move {
@@ -268,7 +282,7 @@ impl Follower<'_, '_> {
                 });
                 self.in_pool_at.insert(tx.tx_hash.clone(), Instant::now());
                 report.resent.extend(list.iter().map(|t| t.id.clone()));
-            } else if age_ms(tx.created_at_ms) > self.replace_after_ms() {
+            } else if self.due_for_replacement(tx) {
                 self.replace(tx, list, report).await?;
             }
         }

@@ -212,6 +212,7 @@ impl<'a> EvmExecutor<'a> {
     /// another, a step would wait on it three times.
     pub async fn step(&mut self) -> Result<ExecutorReport, RelayerError> {
         let ctx = &self.ctx;
+        let started = Instant::now();
         let mined = ctx.chain.mined_nonce(ctx.account()).await?;
         let pending = ctx
             .store
@@ -259,8 +260,12 @@ impl<'a> EvmExecutor<'a> {
         );
         let findings = follower.findings;
         let sent = filler.sent;
-        let now = Instant::now();
-        self.in_pool_at.extend(sent.into_iter().map(|h| (h, now)));
+        // Only once their move to `broadcast` is stored: a transaction counted as in the pool
+        // is not checked for transfers still `signed` until `pool_recheck` has passed.
+        if queued.is_ok() {
+            let now = Instant::now();
+            self.in_pool_at.extend(sent.into_iter().map(|h| (h, now)));
+        }
         if findings.unminable {
             self.sign_again = None;
         }
@@ -272,6 +277,14 @@ impl<'a> EvmExecutor<'a> {
         let mut report = followed?;
         report.absorb(confirmed?);
         report.absorb(queued?);
+        tracing::debug!(
+            chain = %ctx.chain.name,
+            ms = started.elapsed().as_millis(),
+            sent = report.sent.len(),
+            included = report.included.len(),
+            confirmed = report.confirmed.len(),
+            "executor step"
+        );
         Ok(report)
     }
 }

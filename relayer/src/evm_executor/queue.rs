@@ -46,6 +46,7 @@ impl Filler<'_, '_> {
         if slots == 0 {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let sign_again = match self.sign_again.take() {
             Some(list) => list,
             None => self.derive_sign_again().await?,
@@ -135,7 +136,9 @@ impl Filler<'_, '_> {
             .chunks(self.batch_max())
             .map(<[transfers::Model]>::to_vec)
             .collect();
+        let read_ms = started.elapsed().as_millis();
         let checked = try_join_all(batches.into_iter().map(|b| self.check_batch(b))).await?;
+        let simulated_ms = started.elapsed().as_millis();
         let mut work: Vec<Vec<transfers::Model>> = Vec::new();
         for c in checked {
             for t in c.released_elsewhere {
@@ -164,6 +167,7 @@ impl Filler<'_, '_> {
         let signed = self
             .sign_batches(mined, slots, work, &mut kept_back)
             .await?;
+        tracing::debug!(chain = %self.chain.name, read_ms, simulated_ms, signed_ms = started.elapsed().as_millis(), txs = signed.len(), "release batches prepared");
         *self.sign_again = Some(kept_back);
         if self.relayer.dry_run {
             for (tx, ids) in signed {
@@ -286,7 +290,9 @@ impl Filler<'_, '_> {
                 carried: ids.clone(),
             })
             .collect();
+        let started = std::time::Instant::now();
         self.store.apply_release_writes(&writes).await?;
+        let persisted_ms = started.elapsed().as_millis();
         let mut moves = Vec::new();
         for (tx, ids) in signed {
             let hash = tx.hash.to_string();
@@ -313,7 +319,9 @@ impl Filler<'_, '_> {
             }
             report.sent.extend(carried);
         }
+        let sent_ms = started.elapsed().as_millis();
         self.store.apply_release_writes(&moves).await?;
+        tracing::debug!(chain = %self.chain.name, persisted_ms, sent_ms, broadcast_ms = started.elapsed().as_millis(), "release batches sent");
         Ok(())
     }
 
