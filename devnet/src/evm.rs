@@ -582,8 +582,8 @@ pub async fn deploy_chain(
 
 /// anvil's command line for one devnet chain. One slot per epoch puts the `finalized` tag two
 /// blocks behind the head, so the relayer waits on the same tag it uses on mainnet.
-pub fn anvil_args(chain_id: u64, port: u16) -> Vec<String> {
-    [
+pub fn anvil_args(chain_id: u64, port: u16, block_gas_limit: Option<u64>) -> Vec<String> {
+    let mut args: Vec<String> = [
         "--host",
         "127.0.0.1",
         "--port",
@@ -600,7 +600,11 @@ pub fn anvil_args(chain_id: u64, port: u16) -> Vec<String> {
     ]
     .iter()
     .map(|s| s.to_string())
-    .collect()
+    .collect();
+    if let Some(limit) = block_gas_limit {
+        args.extend(["--gas-limit".to_string(), limit.to_string()]);
+    }
+    args
 }
 
 /// Waits until the node answers `eth_chainId` with `chain_id`.

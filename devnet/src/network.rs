@@ -33,6 +33,8 @@ pub struct UpOptions {
     pub dir: PathBuf,
     pub ports: PortChoice,
     pub solana: bool,
+    /// Block gas limit of both anvils; `None` keeps anvil's default (30,000,000).
+    pub block_gas_limit: Option<u64>,
 }
 
 /// What a running devnet is, as recorded in `<dir>/state.json`.
@@ -169,7 +171,7 @@ impl Devnet {
                 dir,
                 &format!("anvil-{}", plan.name),
                 &tools.anvil,
-                &evm::anvil_args(plan.chain_id, *port),
+                &evm::anvil_args(plan.chain_id, *port, opts.block_gas_limit),
             )?;
             devnet.children.push(child);
             procs.push(p);
@@ -289,6 +291,7 @@ impl Devnet {
                 dir: dir.to_path_buf(),
                 ports: PortChoice::Free,
                 solana,
+                block_gas_limit: None,
             },
             &tools,
         )

@@ -5,7 +5,9 @@
 //! straight to anvil, on the state the relayer started from: anvil is reverted to a snapshot
 //! taken at the clock's start), all in one run on one devnet. The deposits are made, indexed and
 //! passed through the finality gate before the clock starts; the clock measures `source_final`
-//! to `confirmed`.
+//! to `confirmed`. With `--all-chains` the three destinations run at once: Ethereum → BSC and
+//! BSC → Ethereum (the same number of deposits each) and Ethereum → Solana, each executor on its
+//! own task, as `atoll relayer run` drives them.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -20,12 +22,17 @@ use alloy::sol_types::{SolCall, SolEvent};
 use anyhow::Context;
 use atoll_adapters::evm::abi::BridgeVault;
 use atoll_adapters::evm::{EvmChain, RetryPolicy};
+use atoll_adapters::solana::SolanaChain;
+use atoll_adapters::solana::accounts::decode_token_account;
 use atoll_core::TransferStatus;
 use atoll_core::settings::Settings;
 use atoll_devnet::evm::Role;
 use atoll_relayer::evm_executor::EvmExecutor;
+use atoll_relayer::solana_executor::SolanaExecutor;
 use atoll_store::Store;
 use clap::Args;
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::pubkey::Pubkey;
 
 #[derive(Args)]
 pub struct RelayerBenchArgs {
@@ -41,16 +48,40 @@ pub struct RelayerBenchArgs {
     /// Releases in the sequential baseline.
     #[arg(long, default_value_t = 300)]
     baseline: u32,
+    /// Block gas limit of both anvils (anvil's default: 30,000,000). The relayer and the
+    /// node's ceiling run on the same limit.
+    #[arg(long)]
+    block_gas_limit: Option<u64>,
+    /// All three destinations at once: also BSC → Ethereum (as many deposits) and Ethereum →
+    /// Solana (`--solana-deposits`), released concurrently with Ethereum → BSC.
+    #[arg(long)]
+    all_chains: bool,
+    /// Deposits released on Solana with `--all-chains` (one transaction each).
+    #[arg(long, default_value_t = 500)]
+    solana_deposits: u32,
 }
 
-/// CPU time this process used so far (user + system), from /proc (Linux).
-fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// CPU time a process used so far (user + system), from /proc (Linux): this one, or a node.
+fn cpu_of(pid: Option<u32>) -> Option<Duration> {
+    let path = pid.map_or("/proc/self/stat".to_string(), |p| format!("/proc/{p}/stat"));
+    let stat = std::fs::read_to_string(path).ok()?;
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     // USER_HZ is 100 on every Linux this runs on.
     Some(Duration::from_millis(ticks * 10))
+}
+
+fn process_cpu() -> Option<Duration> {
+    cpu_of(None)
+}
+
+/// The pid of the devnet node named `name` (`anvil-bsc`, …).
+fn node_pid(dir: &std::path::Path, name: &str) -> Option<u32> {
+    atoll_devnet::process::recorded(dir)
+        .into_iter()
+        .find(|p| p.name == name)
+        .map(|p| p.pid)
 }
 
 fn percentile(sorted: &[i64], p: f64) -> i64 {
@@ -158,39 +189,65 @@ fn recipient(i: u64) -> [u8; 32] {
     b
 }
 
-async fn make_deposits(net: &atoll_devnet::Devnet, count: u32, offset: u64) -> anyhow::Result<()> {
-    let eth = net.state.evm_chain("ethereum").context("no ethereum")?;
-    let bsc = net.state.evm_chain("bsc").context("no bsc")?;
-    let usdc = eth.token("USDC").context("no USDC")?.address;
-    let (p, signer) = provider(&eth.rpc_url, Role::User)?;
+/// Where a bench's deposits go: the destination chain and who receives each one.
+#[derive(Clone, Copy)]
+enum Payee {
+    /// A fresh EVM account per deposit, numbered from the offset.
+    FreshEvm { offset: u64 },
+    /// One Solana owner (its USDC account exists on the devnet).
+    Solana([u8; 32]),
+}
+
+/// `count` deposits of 2 USDC on `from`, bound for `to_chain_id`.
+async fn make_deposits(
+    net: &atoll_devnet::Devnet,
+    from: &str,
+    to_chain_id: u64,
+    count: u32,
+    payee: Payee,
+) -> anyhow::Result<()> {
+    let src = net
+        .state
+        .evm_chain(from)
+        .with_context(|| format!("no {from}"))?;
+    let usdc = src.token("USDC").context("no USDC")?.address;
+    let (p, signer) = provider(&src.rpc_url, Role::User)?;
     let calls = (0..u64::from(count))
         .map(|i| {
+            let to = match payee {
+                Payee::FreshEvm { offset } => recipient(offset + i),
+                Payee::Solana(owner) => owner,
+            };
             let call = BridgeVault::depositCall {
                 token: usdc,
                 amount: U256::from(2_000_000u64),
-                dstChainId: bsc.chain_id,
-                recipient: FixedBytes::from(recipient(offset + i)),
+                dstChainId: to_chain_id,
+                recipient: FixedBytes::from(to),
             };
-            (eth.bridge_vault, Bytes::from(call.abi_encode()))
+            (src.bridge_vault, Bytes::from(call.abi_encode()))
         })
         .collect();
-    send_all(&p, &signer, eth.chain_id, calls, 200_000, true).await
+    send_all(&p, &signer, src.chain_id, calls, 200_000, true).await
 }
 
-/// Index Ethereum once and pass its deposits through the gate.
+/// Index `source` once and pass its deposits through the gate. Returns (index s, gate s).
 async fn approve_all(
     settings: &Settings,
     store: &Store,
     net: &atoll_devnet::Devnet,
+    source: &str,
 ) -> anyhow::Result<(f64, f64)> {
-    let eth = net.state.evm_chain("ethereum").context("no ethereum")?;
-    let (p, _) = provider(&eth.rpc_url, Role::Deployer)?;
+    let src = net
+        .state
+        .evm_chain(source)
+        .with_context(|| format!("no {source}"))?;
+    let (p, _) = provider(&src.rpc_url, Role::Deployer)?;
     let _: serde_json::Value = p.raw_request("anvil_mine".into(), (4,)).await?;
     let t = Instant::now();
     for (chain, r) in atoll_indexer::run(
         settings,
         store,
-        &["ethereum".to_string()],
+        &[source.to_string()],
         atoll_indexer::Mode::Once,
         std::sync::Arc::new(|_| {}),
     )
@@ -200,32 +257,34 @@ async fn approve_all(
     }
     let index_s = t.elapsed().as_secs_f64();
     let chain = EvmChain::new(
-        settings.chain("ethereum").context("no ethereum")?,
+        settings
+            .chain(source)
+            .with_context(|| format!("no {source}"))?,
         RetryPolicy::default(),
     )?;
     let t = Instant::now();
-    let r = atoll_relayer::gate::pass(settings, store, "ethereum", &chain).await?;
+    let r = atoll_relayer::gate::pass(settings, store, source, &chain).await?;
     anyhow::ensure!(
         r.refused.is_empty() && r.waiting.is_empty(),
-        "gate: {} refused, {} waiting",
+        "gate on {source}: {} refused, {} waiting",
         r.refused.len(),
         r.waiting.len()
     );
     Ok((index_s, t.elapsed().as_secs_f64()))
 }
 
-/// Steps the executor until `count` transfers are confirmed; a miner keeps blocks coming so
-/// releases reach finality. Returns (seconds, CPU seconds of this process).
+/// Steps the EVM executor of `dest` until `count` transfers are confirmed; a miner keeps
+/// blocks coming so releases reach finality. Returns the seconds it took.
 async fn release_all(
     settings: &Settings,
     store: &Store,
     chain: &EvmChain,
+    dest: &str,
     miner: &DynProvider,
     count: usize,
     sequential: bool,
-) -> anyhow::Result<(f64, f64)> {
-    let mut executor = EvmExecutor::new(settings, store, chain, "bsc")?;
-    let cpu0 = process_cpu().unwrap_or_default();
+) -> anyhow::Result<f64> {
+    let mut executor = EvmExecutor::new(settings, store, chain, dest)?;
     let t = Instant::now();
     let mut confirmed = 0usize;
     let mut idle_rounds = 0u32;
@@ -233,7 +292,7 @@ async fn release_all(
         let r = executor.step().await?;
         anyhow::ensure!(
             r.failed.is_empty() && r.awaiting_liquidity.is_empty(),
-            "release problems: {:?}",
+            "release problems on {dest}: {:?}",
             r.failed
         );
         confirmed += r.confirmed.len();
@@ -245,10 +304,152 @@ async fn release_all(
             let _: serde_json::Value = miner.raw_request("anvil_mine".into(), (1,)).await?;
             idle_rounds += 1;
         }
-        anyhow::ensure!(idle_rounds < 1_000_000, "no progress");
+        anyhow::ensure!(idle_rounds < 1_000_000, "no progress on {dest}");
     }
-    let cpu = process_cpu().unwrap_or_default().saturating_sub(cpu0);
-    Ok((t.elapsed().as_secs_f64(), cpu.as_secs_f64()))
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// Steps the Solana executor until `count` transfers are confirmed (the validator makes its
+/// own slots; an idle step waits a slot). Returns the seconds it took.
+async fn release_all_solana(
+    settings: &Settings,
+    store: &Store,
+    chain: &SolanaChain,
+    count: usize,
+) -> anyhow::Result<f64> {
+    let executor = SolanaExecutor::new(settings, store, chain, "solana")?;
+    let t = Instant::now();
+    let mut confirmed = 0usize;
+    while confirmed < count {
+        let r = executor.step().await?;
+        anyhow::ensure!(
+            r.failed.is_empty() && r.awaiting_liquidity.is_empty(),
+            "release problems on solana: {:?}",
+            r.failed
+        );
+        confirmed += r.confirmed.len();
+        if r.is_idle() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::ensure!(
+            t.elapsed() < Duration::from_secs(3_600),
+            "solana: {confirmed} of {count} confirmed after an hour"
+        );
+    }
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// Every `TransferReleased` log of `vault` from `from_block`: (logs, distinct ids).
+async fn released_on_chain(
+    node: &DynProvider,
+    vault: Address,
+    from_block: u64,
+) -> anyhow::Result<(usize, usize)> {
+    let logs = node
+        .get_logs(
+            &Filter::new()
+                .address(vault)
+                .event_signature(BridgeVault::TransferReleased::SIGNATURE_HASH)
+                .from_block(from_block),
+        )
+        .await?;
+    let ids: std::collections::HashSet<B256> = logs
+        .iter()
+        .filter_map(|l| l.topics().get(1).copied())
+        .collect();
+    Ok((logs.len(), ids.len()))
+}
+
+/// The node's ceiling on one EVM chain: `n` releases in batches like the relayer's, fresh ids
+/// and recipients, pre-signed and sent straight to anvil. Checks every one was logged once.
+/// Returns the seconds it took.
+async fn ceiling(
+    net: &atoll_devnet::Devnet,
+    chain: &str,
+    n: usize,
+    batch: usize,
+) -> anyhow::Result<f64> {
+    let c = net
+        .state
+        .evm_chain(chain)
+        .with_context(|| format!("no {chain}"))?;
+    let (node, key) = provider(&c.rpc_url, Role::Relayer)?;
+    let from_block = node.get_block_number().await? + 1;
+    let usdc = c.token("USDC").context("no USDC")?.address;
+    let batches: Vec<(Address, Bytes)> = (0..n)
+        .collect::<Vec<_>>()
+        .chunks(batch)
+        .map(|chunk| {
+            let releases = chunk
+                .iter()
+                .map(|i| BridgeVault::Release {
+                    id: keccak256(format!("ceiling-{chain}-{i}")),
+                    token: usdc,
+                    recipient: Address::from_slice(&recipient(2_000_000 + *i as u64)[12..]),
+                    amount: U256::from(1_499_000u64),
+                })
+                .collect();
+            (
+                c.bridge_vault,
+                Bytes::from(BridgeVault::releaseBatchCall { releases }.abi_encode()),
+            )
+        })
+        .collect();
+    // The relayer's own rule for the limit: the estimate plus 20% (a limit far above it is
+    // refused by nodes that cap a transaction's gas, EIP-7825).
+    let (first_to, first_input) = batches.first().cloned().context("no batch")?;
+    let gas = node
+        .estimate_gas(
+            TransactionRequest::default()
+                .with_from(key.address())
+                .with_to(first_to)
+                .with_input(first_input),
+        )
+        .await?;
+    let pid = node_pid(&net.dir, &format!("anvil-{chain}"));
+    let cpu0 = pid.and_then(|p| cpu_of(Some(p)));
+    let t = Instant::now();
+    send_all(&node, &key, c.chain_id, batches, gas + gas / 5, false).await?;
+    let seconds = t.elapsed().as_secs_f64();
+    if let (Some(before), Some(after)) = (cpu0, pid.and_then(|p| cpu_of(Some(p)))) {
+        let cpu = after.saturating_sub(before).as_secs_f64();
+        crate::out!(
+            "  node anvil-{chain} during its ceiling: {cpu:.2} s CPU = {:.1} µs per release",
+            cpu * 1e6 / n as f64
+        );
+    }
+    let (logs, distinct) = released_on_chain(&node, c.bridge_vault, from_block).await?;
+    anyhow::ensure!(
+        logs == distinct && logs == n,
+        "ceiling on {chain}: {logs} releases logged, {distinct} distinct, {n} expected"
+    );
+    Ok(seconds)
+}
+
+/// What one destination did under the clock.
+struct Lane {
+    dest: &'static str,
+    count: usize,
+    seconds: f64,
+}
+
+impl Lane {
+    fn rate(&self) -> f64 {
+        self.count as f64 / self.seconds
+    }
+}
+
+/// The Solana user's USDC balance (raw units), read at `finalized`.
+async fn solana_usdc(chain: &SolanaChain, account: &str) -> anyhow::Result<u64> {
+    let key: Pubkey = account.parse().context("devnet USDC account")?;
+    let found = chain
+        .accounts(&[key], CommitmentConfig::finalized())
+        .await?
+        .into_iter()
+        .next()
+        .flatten()
+        .context("the devnet user's USDC account does not exist")?;
+    Ok(decode_token_account(&key, &found.owner, &found.data)?.amount)
 }
 
 pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
@@ -256,15 +457,44 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.batch > 0, "--batch: must be at least 1");
     anyhow::ensure!(args.in_flight > 0, "--in-flight: must be at least 1");
     anyhow::ensure!(args.baseline > 0, "--baseline: must be at least 1");
+    anyhow::ensure!(
+        args.block_gas_limit.is_none_or(|g| g >= 1_000_000),
+        "--block-gas-limit: at least 1,000,000"
+    );
+    anyhow::ensure!(
+        !args.all_chains || args.solana_deposits > 0,
+        "--solana-deposits: must be at least 1"
+    );
     let tmp = tempfile::tempdir()?;
-    crate::out!("atoll bench relayer: starting a devnet (two anvils)");
-    let net = atoll_devnet::Devnet::up_on_free_ports(tmp.path(), false).await?;
+    crate::out!(
+        "atoll bench relayer: starting a devnet (two anvils{}, block gas limit {})",
+        if args.all_chains {
+            " and solana-test-validator"
+        } else {
+            ""
+        },
+        args.block_gas_limit
+            .map_or("30,000,000 (anvil's default)".to_string(), |g| g
+                .to_string())
+    );
+    let tools = atoll_devnet::tools::Tools::locate(args.all_chains)?;
+    let net = atoll_devnet::Devnet::up(
+        &atoll_devnet::network::UpOptions {
+            dir: tmp.path().to_path_buf(),
+            ports: atoll_devnet::network::PortChoice::Free,
+            solana: args.all_chains,
+            block_gas_limit: args.block_gas_limit,
+        },
+        &tools,
+    )
+    .await?;
     let text = std::fs::read_to_string(&net.state.config_path)?;
     let mut settings = Settings::parse(&text, std::env::vars(), tmp.path())
         .map_err(|e| anyhow::anyhow!("devnet config: {e}"))?;
     settings.relayer.batch_max_releases = args.batch;
     settings.relayer.max_in_flight = args.in_flight;
-    settings.relayer.batch_max_gas = 30_000_000;
+    // At most EIP-7825's cap of a transaction's gas (2^24), which mainnet nodes enforce.
+    settings.relayer.batch_max_gas = 16_777_216;
     // Every deposit is worth $2: the tiers let them through on confirmations.
     let url = format!(
         "sqlite://{}?mode=rwc",
@@ -273,173 +503,311 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
     let store = Store::connect(&url).await?;
     store.migrate_up().await?;
     store.register_settings(&settings).await?;
-    let bsc_net = net.state.evm_chain("bsc").context("no bsc")?;
+    let evm_net = |name: &str| {
+        net.state
+            .evm_chain(name)
+            .with_context(|| format!("no {name}"))
+    };
+    let evm_chain = |name: &str| -> anyhow::Result<EvmChain> {
+        Ok(EvmChain::new(
+            settings.chain(name).with_context(|| format!("no {name}"))?,
+            RetryPolicy::default(),
+        )?)
+    };
+    let bsc_net = evm_net("bsc")?;
+    let eth_net = evm_net("ethereum")?;
     let (bsc_node, _) = provider(&bsc_net.rpc_url, Role::Deployer)?;
-    let bsc = EvmChain::new(
-        settings.chain("bsc").context("no bsc")?,
-        RetryPolicy::default(),
-    )?;
+    let (eth_node, _) = provider(&eth_net.rpc_url, Role::Deployer)?;
+    let (bsc, eth) = (evm_chain("bsc")?, evm_chain("ethereum")?);
+    let solana = if args.all_chains {
+        let c = settings
+            .chain("solana")
+            .context("no solana in the devnet")?;
+        Some(SolanaChain::new(c, RetryPolicy::default())?)
+    } else {
+        None
+    };
     let n = args.deposits as usize;
+    let s = if args.all_chains {
+        args.solana_deposits as usize
+    } else {
+        0
+    };
 
-    // 1. Batched, through the relayer.
+    // 1. Deposits, indexed and through the finality gate, before the clock.
     let t = Instant::now();
-    make_deposits(&net, args.deposits, 0).await?;
-    crate::out!(
-        "  {} deposits made on ethereum in {:.1} s",
+    make_deposits(
+        &net,
+        "ethereum",
+        bsc_net.chain_id,
         args.deposits,
-        t.elapsed().as_secs_f64()
-    );
-    let (index_s, gate_s) = approve_all(&settings, &store, &net).await?;
+        Payee::FreshEvm { offset: 0 },
+    )
+    .await?;
+    let sol_user = match &net.state.solana {
+        Some(d) => {
+            let owner: Pubkey = d.user.parse().context("the devnet's solana user")?;
+            let usdc = d.token("USDC").context("no USDC on the devnet's solana")?;
+            Some((owner, usdc.user_account.clone()))
+        }
+        None => None,
+    };
+    if args.all_chains {
+        make_deposits(
+            &net,
+            "bsc",
+            eth_net.chain_id,
+            args.deposits,
+            Payee::FreshEvm { offset: 500_000 },
+        )
+        .await?;
+        let (owner, _) = sol_user.clone().context("no solana user")?;
+        let solana_id = settings.chain("solana").context("no solana")?.chain_id.0;
+        make_deposits(
+            &net,
+            "ethereum",
+            solana_id,
+            args.solana_deposits,
+            Payee::Solana(owner.to_bytes()),
+        )
+        .await?;
+    }
+    let made = t.elapsed().as_secs_f64();
     crate::out!(
-        "  indexed in {index_s:.1} s ({:.0}/s), through the finality gate in {gate_s:.1} s ({:.0}/s); the clock starts now",
-        n as f64 / index_s,
-        n as f64 / gate_s
+        "  {} deposits made in {made:.1} s",
+        if args.all_chains { 2 * n + s } else { n }
     );
+    let mut sources = vec!["ethereum"];
+    if args.all_chains {
+        sources.push("bsc");
+    }
+    for source in sources {
+        let (index_s, gate_s) = approve_all(&settings, &store, &net, source).await?;
+        crate::out!(
+            "  {source}: indexed in {index_s:.1} s, through the finality gate in {gate_s:.1} s"
+        );
+    }
+    let sol_before = match (&solana, &sol_user) {
+        (Some(c), Some((_, account))) => Some(solana_usdc(c, account).await?),
+        _ => None,
+    };
     // The ceiling runs later on this very state (reverted to it), so both see the same
     // storage size: anvil's cost per block grows with its state.
-    let before_relayer: U256 = bsc_node.raw_request("evm_snapshot".into(), ()).await?;
+    let bsc_snapshot: U256 = bsc_node.raw_request("evm_snapshot".into(), ()).await?;
+    let eth_snapshot: U256 = eth_node.raw_request("evm_snapshot".into(), ()).await?;
+    let bsc_from = bsc_node.get_block_number().await? + 1;
+    let eth_from = eth_node.get_block_number().await? + 1;
+    crate::out!("  the clock starts now");
+
+    // 2. The relayer, every destination at once.
     let clock_ms = i64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
             .as_millis(),
     )?;
-    let (batched_s, cpu_s) = release_all(&settings, &store, &bsc, &bsc_node, n, false).await?;
-    let batched_rate = n as f64 / batched_s;
+    let cpu0 = process_cpu().unwrap_or_default();
+    let node_names = ["anvil-bsc", "anvil-ethereum", "solana-test-validator"];
+    let nodes_cpu =
+        || node_names.map(|name| node_pid(&net.dir, name).and_then(|pid| cpu_of(Some(pid))));
+    let nodes0 = nodes_cpu();
+    let to_bsc = async {
+        let seconds = release_all(&settings, &store, &bsc, "bsc", &bsc_node, n, false).await?;
+        anyhow::Ok(Lane {
+            dest: "bsc",
+            count: n,
+            seconds,
+        })
+    };
+    let to_eth = async {
+        if !args.all_chains {
+            return anyhow::Ok(None);
+        }
+        let seconds = release_all(&settings, &store, &eth, "ethereum", &eth_node, n, false).await?;
+        Ok(Some(Lane {
+            dest: "ethereum",
+            count: n,
+            seconds,
+        }))
+    };
+    let to_solana = async {
+        let Some(chain) = &solana else {
+            return anyhow::Ok(None);
+        };
+        let seconds = release_all_solana(&settings, &store, chain, s).await?;
+        Ok(Some(Lane {
+            dest: "solana",
+            count: s,
+            seconds,
+        }))
+    };
+    let (to_bsc, to_eth, to_solana) = tokio::join!(to_bsc, to_eth, to_solana);
+    let cpu_s = process_cpu()
+        .unwrap_or_default()
+        .saturating_sub(cpu0)
+        .as_secs_f64();
+    let nodes1 = nodes_cpu();
+    let lanes: Vec<Lane> = [Some(to_bsc?), to_eth?, to_solana?]
+        .into_iter()
+        .flatten()
+        .collect();
+
     let started: HashMap<String, i64> = store
         .reached(TransferStatus::SourceFinal)
         .await?
         .into_iter()
         .collect();
-    let mut latencies: Vec<i64> = store
-        .reached(TransferStatus::Confirmed)
+    let dest_of: HashMap<String, i64> = store
+        .transfers(None, None, u64::MAX)
         .await?
         .into_iter()
-        // Approved before the clock: a release's wait counts from the clock's start.
-        .filter_map(|(id, at)| started.get(&id).map(|s| at - (*s).max(clock_ms)))
+        .map(|t| (t.id, t.dest_chain_id))
         .collect();
-    latencies.sort_unstable();
-    let txs = store
-        .release_txs(56, atoll_store::release_txs::tx_status::FINAL)
-        .await?
-        .len();
-    crate::out!(
-        "  batched ({} per tx, {} in flight): {n} releases in {batched_s:.2} s = {batched_rate:.0} releases/s over {txs} transactions",
-        args.batch,
-        args.in_flight
-    );
-    crate::out!(
-        "    source_final → confirmed: p50 {} ms, p99 {} ms (from the clock's start: all {n} were queued at once)",
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99)
-    );
-    crate::out!(
-        "    relayer CPU: {:.1} µs per release ({cpu_s:.2} s CPU in this process; the node's is apart)",
-        cpu_s * 1e6 / n as f64
-    );
-
-    // Zero duplicates, from the chain: every TransferReleased id once.
-    let released = |from_block: u64| {
-        let node = bsc_node.clone();
-        let vault = bsc_net.bridge_vault;
-        async move {
-            let logs = node
-                .get_logs(
-                    &Filter::new()
-                        .address(vault)
-                        .event_signature(BridgeVault::TransferReleased::SIGNATURE_HASH)
-                        .from_block(from_block),
+    let confirmed_at = store.reached(TransferStatus::Confirmed).await?;
+    let total: usize = lanes.iter().map(|l| l.count).sum();
+    for lane in &lanes {
+        let chain_id = i64::try_from(settings.chain(lane.dest).context("lane chain")?.chain_id.0)?;
+        let mut latencies: Vec<i64> = confirmed_at
+            .iter()
+            .filter(|(id, _)| dest_of.get(id) == Some(&chain_id))
+            // Approved before the clock: a release's wait counts from the clock's start.
+            .filter_map(|(id, at)| started.get(id).map(|s| at - (*s).max(clock_ms)))
+            .collect();
+        latencies.sort_unstable();
+        let txs = if lane.dest == "solana" {
+            lane.count
+        } else {
+            store
+                .release_txs(
+                    u64::try_from(chain_id)?,
+                    atoll_store::release_txs::tx_status::FINAL,
                 )
-                .await?;
-            let ids: std::collections::HashSet<B256> = logs
-                .iter()
-                .filter_map(|l| l.topics().get(1).copied())
-                .collect();
-            anyhow::Ok((logs.len(), ids.len()))
-        }
-    };
+                .await?
+                .len()
+        };
+        crate::out!(
+            "  → {}: {} releases in {:.2} s = {:.0} releases/s over {txs} transactions; source_final → confirmed p50 {} ms, p99 {} ms (from the clock's start: all were queued at once)",
+            lane.dest,
+            lane.count,
+            lane.seconds,
+            lane.rate(),
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99)
+        );
+    }
+    crate::out!(
+        "  batched ({} per tx, {} in flight); relayer CPU: {:.1} µs per release ({cpu_s:.2} s CPU in this process for {total}; the nodes' is apart)",
+        args.batch,
+        args.in_flight,
+        cpu_s * 1e6 / total as f64
+    );
 
-    // 2. Sequential baseline: one release per transaction, each confirmed before the next.
-    make_deposits(&net, args.baseline, 1_000_000).await?;
-    approve_all(&settings, &store, &net).await?;
+    for ((name, before), after) in node_names.iter().zip(nodes0).zip(nodes1) {
+        let (Some(before), Some(after)) = (before, after) else {
+            continue;
+        };
+        let dest = name
+            .trim_start_matches("anvil-")
+            .trim_end_matches("-test-validator");
+        let Some(lane) = lanes.iter().find(|l| l.dest == dest) else {
+            continue;
+        };
+        let cpu = after.saturating_sub(before).as_secs_f64();
+        crate::out!(
+            "  node {name}: {cpu:.2} s CPU under the clock = {:.1} µs per release bound for it ({:.0}% of one core)",
+            cpu * 1e6 / lane.count as f64,
+            100.0 * cpu / lane.seconds
+        );
+    }
+
+    // Zero duplicates, from the chains: every TransferReleased id once; on Solana the user's
+    // balance grew by exactly what the store says was released (a second payout would show).
+    let (logs, distinct) = released_on_chain(&bsc_node, bsc_net.bridge_vault, bsc_from).await?;
+    anyhow::ensure!(
+        logs == distinct && logs == n,
+        "bsc: {logs} releases logged, {distinct} distinct, {n} expected"
+    );
+    let mut checked = format!("bsc {logs}");
+    if args.all_chains {
+        let (logs, distinct) = released_on_chain(&eth_node, eth_net.bridge_vault, eth_from).await?;
+        anyhow::ensure!(
+            logs == distinct && logs == n,
+            "ethereum: {logs} releases logged, {distinct} distinct, {n} expected"
+        );
+        checked.push_str(&format!(", ethereum {logs}"));
+    }
+    if let (Some(chain), Some((_, account)), Some(before)) = (&solana, &sol_user, sol_before) {
+        let after = solana_usdc(chain, account).await?;
+        let solana_id = i64::try_from(settings.chain("solana").context("no solana")?.chain_id.0)?;
+        let owed: u64 = store
+            .transfers(Some(TransferStatus::Confirmed), None, u64::MAX)
+            .await?
+            .iter()
+            .filter(|t| t.dest_chain_id == solana_id)
+            .map(|t| t.amount_out.as_deref().and_then(|a| a.parse::<u64>().ok()))
+            .sum::<Option<u64>>()
+            .context("an amount out on solana is not a number")?;
+        anyhow::ensure!(
+            after - before == owed,
+            "solana: the user's USDC grew by {} raw units, the store released {owed}",
+            after - before
+        );
+        checked.push_str(&format!(
+            ", solana {s} (balance +{owed} raw units, as released)"
+        ));
+    }
+    crate::out!("  duplicates: 0 (TransferReleased logs, all distinct: {checked})");
+
+    // 3. Sequential baseline on BSC: one release per transaction, each confirmed before the
+    // next.
+    make_deposits(
+        &net,
+        "ethereum",
+        bsc_net.chain_id,
+        args.baseline,
+        Payee::FreshEvm { offset: 1_000_000 },
+    )
+    .await?;
+    approve_all(&settings, &store, &net, "ethereum").await?;
     let mut sequential = settings.clone();
     sequential.relayer.batch_max_releases = 1;
     sequential.relayer.max_in_flight = 1;
     let m = args.baseline as usize;
-    let (seq_s, _) = release_all(&sequential, &store, &bsc, &bsc_node, m, true).await?;
+    let seq_s = release_all(&sequential, &store, &bsc, "bsc", &bsc_node, m, true).await?;
     let seq_rate = m as f64 / seq_s;
-    crate::out!("  sequential baseline: {m} releases in {seq_s:.2} s = {seq_rate:.0} releases/s");
-    let (logs, distinct) = released(0).await?;
-    anyhow::ensure!(
-        logs == distinct && logs == n + m,
-        "{logs} releases logged, {distinct} distinct, {} expected",
-        n + m
-    );
-    crate::out!("  duplicates: 0 ({logs} TransferReleased logs of the relayer, all distinct)");
-
-    // 3. The node's ceiling: the same kind of batches, pre-signed, sent straight to anvil,
-    // on the state the relayer started from.
-    let reverted: bool = bsc_node
-        .raw_request("evm_revert".into(), (before_relayer,))
-        .await?;
-    anyhow::ensure!(reverted, "anvil did not revert to the snapshot");
-    let ceiling_from = bsc_node.get_block_number().await? + 1;
-    let (relayer_p, relayer_key) = provider(&bsc_net.rpc_url, Role::Relayer)?;
-    let usdc = bsc_net.token("USDC").context("no USDC")?.address;
-    let batches: Vec<(Address, Bytes)> = (0..n)
-        .collect::<Vec<_>>()
-        .chunks(args.batch as usize)
-        .map(|chunk| {
-            let releases = chunk
-                .iter()
-                .map(|i| BridgeVault::Release {
-                    id: B256::from(keccak256(format!("ceiling-{i}"))),
-                    token: usdc,
-                    recipient: Address::from_slice(&recipient(2_000_000 + *i as u64)[12..]),
-                    amount: U256::from(1_499_000u64),
-                })
-                .collect();
-            (
-                bsc_net.bridge_vault,
-                Bytes::from(BridgeVault::releaseBatchCall { releases }.abi_encode()),
-            )
-        })
-        .collect();
-    // The relayer's own rule for the limit: the estimate plus 20% (a limit far above it is
-    // refused by nodes that cap a transaction's gas, EIP-7825).
-    let (first_to, first_input) = batches.first().cloned().context("no batch")?;
-    let gas = relayer_p
-        .estimate_gas(
-            TransactionRequest::default()
-                .with_from(relayer_key.address())
-                .with_to(first_to)
-                .with_input(first_input),
-        )
-        .await?;
-    let t = Instant::now();
-    send_all(
-        &relayer_p,
-        &relayer_key,
-        bsc_net.chain_id,
-        batches,
-        gas + gas / 5,
-        false,
-    )
-    .await?;
-    let ceiling_s = t.elapsed().as_secs_f64();
-    let ceiling_rate = n as f64 / ceiling_s;
     crate::out!(
-        "  node ceiling (same batches pre-signed, sent straight to anvil, on the state the relayer started from): {n} releases in {ceiling_s:.2} s = {ceiling_rate:.0} releases/s"
+        "  sequential baseline on bsc: {m} releases in {seq_s:.2} s = {seq_rate:.0} releases/s"
     );
 
-    let (logs, distinct) = released(ceiling_from).await?;
-    anyhow::ensure!(
-        logs == distinct && logs == n,
-        "ceiling: {logs} releases logged, {distinct} distinct, {n} expected"
-    );
+    // 4. The node's ceiling on each EVM destination, on the state the relayer started from,
+    // all at once as the relayer ran.
+    for (node, snapshot) in [(&bsc_node, bsc_snapshot), (&eth_node, eth_snapshot)] {
+        let reverted: bool = node.raw_request("evm_revert".into(), (snapshot,)).await?;
+        anyhow::ensure!(reverted, "anvil did not revert to the snapshot");
+    }
+    let batch = args.batch as usize;
+    let (bsc_ceiling, eth_ceiling) = tokio::join!(ceiling(&net, "bsc", n, batch), async {
+        if args.all_chains {
+            ceiling(&net, "ethereum", n, batch).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    });
+    let mut ceilings = vec![("bsc", bsc_ceiling?)];
+    if let Some(e) = eth_ceiling? {
+        ceilings.push(("ethereum", e));
+    }
+    for (dest, seconds) in ceilings {
+        let rate = n as f64 / seconds;
+        let lane = lanes.iter().find(|l| l.dest == dest).context("lane")?;
+        crate::out!(
+            "  node ceiling on {dest} (same batches pre-signed, sent straight to anvil, on the state the relayer started from): {n} releases in {seconds:.2} s = {rate:.0} releases/s; the relayer reached {:.0}% of it",
+            100.0 * lane.rate() / rate
+        );
+    }
+    let bsc_lane = lanes.first().context("bsc lane")?;
     crate::out!(
-        "  batched vs sequential: {:.1}x; batched vs node ceiling: {:.0}%",
-        batched_rate / seq_rate,
-        100.0 * batched_rate / ceiling_rate
+        "  batched vs sequential on bsc: {:.1}x",
+        bsc_lane.rate() / seq_rate
     );
     Ok(())
 }

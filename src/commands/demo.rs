@@ -57,6 +57,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             dir: dir.clone(),
             ports: PortChoice::Free,
             solana: !args.no_solana,
+            block_gas_limit: None,
         },
         &tools,
     )

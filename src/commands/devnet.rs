@@ -81,6 +81,7 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
                 dir: dir.clone(),
                 ports: PortChoice::Fixed { base: base_port },
                 solana: !no_solana,
+                block_gas_limit: None,
             };
             let devnet = Devnet::up(&opts, &tools).await?;
             devnet_detached_summary(devnet)?;
