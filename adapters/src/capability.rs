@@ -55,10 +55,21 @@ pub trait SourceInclusion {
         &self,
         tx: &str,
     ) -> impl std::future::Future<Output = Result<Inclusion, AdapterError>> + Send;
+
+    /// [`SourceInclusion::inclusion`], with `finalized` judged against `finalized_height`, read
+    /// once by a caller looking up many transactions: one request per transaction instead of
+    /// two on EVM chains. A height read earlier is lower, so a transaction can only look less
+    /// final than it is, never more.
+    fn inclusion_against(
+        &self,
+        tx: &str,
+        finalized_height: u64,
+    ) -> impl std::future::Future<Output = Result<Inclusion, AdapterError>> + Send;
 }
 
-impl SourceInclusion for EvmChain {
-    async fn inclusion(&self, tx: &str) -> Result<Inclusion, AdapterError> {
+impl EvmChain {
+    /// The block a successful transaction is in; `None` when unknown, pending or failed.
+    async fn succeeded_at(&self, tx: &str) -> Result<Option<u64>, AdapterError> {
         let hash: alloy::primitives::B256 = tx.parse().map_err(|_| AdapterError::RpcRejected {
             chain: self.name.clone(),
             method: "eth_getTransactionReceipt",
@@ -71,14 +82,31 @@ impl SourceInclusion for EvmChain {
                 alloy::providers::Provider::get_transaction_receipt(&p, hash).await
             })
             .await?;
-        let Some(r) = receipt.filter(|r| r.status()) else {
-            return Ok(Inclusion::Missing);
-        };
-        let Some(height) = r.block_number else {
+        Ok(receipt.filter(|r| r.status()).and_then(|r| r.block_number))
+    }
+}
+
+impl SourceInclusion for EvmChain {
+    async fn inclusion(&self, tx: &str) -> Result<Inclusion, AdapterError> {
+        let Some(height) = self.succeeded_at(tx).await? else {
             return Ok(Inclusion::Missing);
         };
         let finalized = self.finalized().await?.number >= height;
         Ok(Inclusion::At { height, finalized })
+    }
+
+    async fn inclusion_against(
+        &self,
+        tx: &str,
+        finalized_height: u64,
+    ) -> Result<Inclusion, AdapterError> {
+        Ok(match self.succeeded_at(tx).await? {
+            Some(height) => Inclusion::At {
+                height,
+                finalized: height <= finalized_height,
+            },
+            None => Inclusion::Missing,
+        })
     }
 }
 
@@ -103,5 +131,14 @@ impl SourceInclusion for SolanaChain {
             }),
             _ => Ok(Inclusion::Missing),
         }
+    }
+
+    /// The signature's own status says whether it is finalized: no extra request to save.
+    async fn inclusion_against(
+        &self,
+        tx: &str,
+        _finalized_height: u64,
+    ) -> Result<Inclusion, AdapterError> {
+        self.inclusion(tx).await
     }
 }

@@ -371,6 +371,37 @@ impl Store {
         .await
     }
 
+    /// [`Store::approve_release`] for many deposits in one database transaction (all or none):
+    /// `(id, reason, release)` each.
+    pub async fn approve_releases(
+        &self,
+        approvals: &[(String, String, PlannedRelease)],
+    ) -> Result<(), StoreError> {
+        if approvals.is_empty() {
+            return Ok(());
+        }
+        use transfers::Column as C;
+        let _turn = self.write_turn().await;
+        let txn = self.connection().begin().await?;
+        for (id, reason, release) in approvals {
+            move_status_in(
+                &txn,
+                id,
+                TransferStatus::Observed,
+                TransferStatus::SourceFinal,
+                Some(reason),
+                vec![
+                    (C::DestToken, Some(release.dest_token.clone()).into()),
+                    (C::AmountOut, Some(release.amount_out.clone()).into()),
+                    (C::Fee, Some(release.fee.clone()).into()),
+                ],
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
     async fn move_status(
         &self,
         id: &str,
