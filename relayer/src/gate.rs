@@ -97,6 +97,13 @@ pub async fn pass<C: Heights + SourceInclusion>(
         .map(|t| usd_value(t, decimals(t), &prices).unwrap_or(0.0))
         .sum();
 
+    let pass_view = PassView {
+        settings,
+        policy: &policy,
+        prices: &prices,
+        tip,
+        chain_id,
+    };
     let mut report = GateReport::default();
     let observed = store
         .transfers_in(chain_id, &[TransferStatus::Observed])
@@ -117,17 +124,7 @@ pub async fn pass<C: Heights + SourceInclusion>(
         }
         let mut approvals = Vec::new();
         for (t, inclusion) in chunk.iter().zip(inclusions) {
-            let decided = decide(
-                settings,
-                &policy,
-                t,
-                inclusion?,
-                tip,
-                &prices,
-                &mut exposure,
-                chain_id,
-            );
-            match decided {
+            match pass_view.decide(t, inclusion?, &mut exposure) {
                 Decision::Approve(reason, release) => {
                     approvals.push((t.id.clone(), reason, release));
                 }
@@ -155,19 +152,26 @@ enum Decision {
     Wait(String),
 }
 
-/// The gate's verdict on one deposit, given where its source transaction stands now.
-#[allow(clippy::too_many_arguments)]
-fn decide(
-    settings: &Settings,
-    policy: &atoll_core::settings::FinalityPolicy,
-    t: &transfers::Model,
-    inclusion: Inclusion,
+/// What one pass knows of its source chain, read once at its start.
+struct PassView<'a> {
+    settings: &'a Settings,
+    policy: &'a atoll_core::settings::FinalityPolicy,
+    prices: &'a HashMap<String, f64>,
     tip: u64,
-    prices: &HashMap<String, f64>,
-    exposure: &mut f64,
     chain_id: u64,
-) -> Decision {
-    {
+}
+
+impl PassView<'_> {
+    /// The gate's verdict on one deposit, given where its source transaction stands now;
+    /// `exposure` grows by what an approval before finality releases.
+    fn decide(&self, t: &transfers::Model, inclusion: Inclusion, exposure: &mut f64) -> Decision {
+        let PassView {
+            settings,
+            policy,
+            prices,
+            tip,
+            chain_id,
+        } = *self;
         let amount_in = match t.amount_in.parse::<U256>() {
             Ok(a) => a,
             Err(_) => {

@@ -356,19 +356,8 @@ impl Store {
         reason: &str,
         release: &PlannedRelease,
     ) -> Result<(), StoreError> {
-        use transfers::Column as C;
-        self.move_status(
-            id,
-            TransferStatus::Observed,
-            TransferStatus::SourceFinal,
-            Some(reason),
-            vec![
-                (C::DestToken, Some(release.dest_token.clone()).into()),
-                (C::AmountOut, Some(release.amount_out.clone()).into()),
-                (C::Fee, Some(release.fee.clone()).into()),
-            ],
-        )
-        .await
+        self.approve_releases(&[(id.to_string(), reason.to_string(), release.clone())])
+            .await
     }
 
     /// [`Store::approve_release`] for many deposits in one database transaction (all or none):
