@@ -222,3 +222,92 @@ async fn finality_permanent_errors_and_bad_endpoints() {
     assert!(!text.contains("SECRETKEY"), "{text}");
     net.down();
 }
+
+/// A step's release transactions go in one JSON-RPC batch: anvil (mining on arrival) puts
+/// them in one block, each answer is sorted on its own and in the order sent, and sending the
+/// same bytes again is harmless.
+#[tokio::test]
+async fn a_batch_of_sends_lands_in_one_block_and_each_answer_is_sorted() {
+    use alloy::primitives::{Bytes, U256, keccak256};
+    use atoll_adapters::evm::releases::{EvmRelease, SendOutcome};
+
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+    let bsc = net.state.evm_chain("bsc").unwrap();
+    let chain = EvmChain::new(&settings("bsc", bsc.chain_id, &[&bsc.rpc_url]), FAST).unwrap();
+    let signer = evm::Role::Relayer.signer().unwrap();
+    let usdc = bsc.token("USDC").unwrap().address;
+    let node = evm::provider_for(&bsc.rpc_url, evm::Role::Trader).unwrap();
+    let first_nonce = node.get_transaction_count(signer.address()).await.unwrap();
+    let fees = chain.fee_estimate(false).await.unwrap();
+    let mut raws = Vec::new();
+    let mut hashes = Vec::new();
+    for k in 0..4u64 {
+        let release = EvmRelease {
+            id: keccak256(format!("batched-send-{k}")),
+            token: usdc,
+            recipient: alloy::primitives::Address::repeat_byte(0x40 + k as u8),
+            amount: U256::from(1_000u64),
+        };
+        let tx = chain
+            .sign_release_batch(
+                &signer,
+                bsc.bridge_vault,
+                &[release],
+                first_nonce + k,
+                300_000,
+                fees,
+            )
+            .await
+            .unwrap();
+        raws.push(tx.raw);
+        hashes.push(tx.hash);
+    }
+
+    let answers = chain.send_raw_batch(&raws).await.unwrap();
+    assert_eq!(answers.len(), 4);
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, Ok(SendOutcome::Accepted))),
+        "{answers:?}"
+    );
+    let mut blocks = std::collections::BTreeSet::new();
+    for hash in &hashes {
+        let mut polls = 0u32;
+        let receipt = loop {
+            if let Some(r) = node.get_transaction_receipt(*hash).await.unwrap() {
+                break r;
+            }
+            polls += 1;
+            assert!(polls < 100_000, "release {hash} never mined");
+            tokio::task::yield_now().await;
+        };
+        assert!(receipt.status(), "release {hash} reverted");
+        blocks.insert(receipt.block_number.unwrap());
+    }
+    assert_eq!(blocks.len(), 1, "mined in blocks {blocks:?}");
+
+    // Again, with bytes no node takes in the middle: the mined ones say their nonce is used,
+    // the garbage is refused, each answer in its place.
+    let mut again = raws.clone();
+    again.insert(2, Bytes::from_static(&[0xde, 0xad]));
+    let answers = chain.send_raw_batch(&again).await.unwrap();
+    assert_eq!(answers.len(), 5);
+    for (i, answer) in answers.iter().enumerate() {
+        if i == 2 {
+            assert!(
+                matches!(answer, Err(AdapterError::RpcRejected { .. })),
+                "{answer:?}"
+            );
+        } else {
+            assert!(
+                matches!(
+                    answer,
+                    Ok(SendOutcome::NonceTooLow | SendOutcome::AlreadyKnown)
+                ),
+                "answer {i}: {answer:?}"
+            );
+        }
+    }
+}

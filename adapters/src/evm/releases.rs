@@ -16,6 +16,7 @@ use alloy::sol_types::{SolCall, SolEvent};
 
 use super::EvmChain;
 use super::abi::{BridgeVault, IERC20};
+use super::rpc::Fault;
 use crate::AdapterError;
 
 /// One entry of a `releaseBatch`.
@@ -307,16 +308,98 @@ impl EvmChain {
             .await;
         match result {
             Ok(()) => Ok(SendOutcome::Accepted),
-            Err(AdapterError::RpcRejected { reason, .. }) if is_already_known(&reason) => {
-                Ok(SendOutcome::AlreadyKnown)
-            }
-            Err(AdapterError::RpcRejected { reason, .. }) if is_nonce_too_low(&reason) => {
-                Ok(SendOutcome::NonceTooLow)
-            }
-            Err(AdapterError::RpcRejected { reason, .. }) if is_underpriced(&reason) => {
-                Ok(SendOutcome::Underpriced)
-            }
+            Err(AdapterError::RpcRejected {
+                reason, endpoint, ..
+            }) => self.sort_refusal(endpoint, reason),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Sends signed transactions in one JSON-RPC batch, in the order given (nonce order), and
+    /// sorts each answer like [`EvmChain::send_raw`]. One request instead of one per
+    /// transaction, and the node takes them into its pool together: a node that mines on
+    /// arrival then puts them in one block instead of one block each. A node that refuses
+    /// batches gets them one at a time.
+    pub async fn send_raw_batch(
+        &self,
+        raws: &[Bytes],
+    ) -> Result<Vec<Result<SendOutcome, AdapterError>>, AdapterError> {
+        if raws.len() <= 1 {
+            let mut out = Vec::with_capacity(raws.len());
+            for raw in raws {
+                out.push(self.send_raw(raw).await);
+            }
+            return Ok(out);
+        }
+        let weight = u32::try_from(raws.len()).unwrap_or(u32::MAX);
+        let answered = self
+            .rpc
+            .call_weighted("eth_sendRawTransaction", weight, |p| async move {
+                let mut batch = alloy::rpc::client::BatchRequest::new(p.client());
+                // Highest nonce first: each waits in the pool until the lowest arrives, last,
+                // and makes the whole run executable at once.
+                let waiters = raws
+                    .iter()
+                    .rev()
+                    .map(|raw| batch.add_call::<_, B256>("eth_sendRawTransaction", &(raw,)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                batch.send().await?;
+                let mut answers = Vec::with_capacity(waiters.len());
+                for waiter in waiters {
+                    answers.push(waiter.await.map(|_| ()));
+                }
+                answers.reverse();
+                Ok(answers)
+            })
+            .await;
+        let answers = match answered {
+            Ok(answers) => answers,
+            Err(AdapterError::RpcRejected { reason, .. }) => {
+                tracing::debug!(chain = %self.name, %reason, "batch refused; sending one at a time");
+                let mut out = Vec::with_capacity(raws.len());
+                for raw in raws {
+                    out.push(self.send_raw(raw).await);
+                }
+                return Ok(out);
+            }
+            Err(e) => return Err(e),
+        };
+        let endpoint = self.rpc.last_answered();
+        Ok(answers
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(()) => Ok(SendOutcome::Accepted),
+                Err(e) => match super::rpc::classify(&e) {
+                    Fault::Permanent(reason) => self.sort_refusal(endpoint.clone(), reason),
+                    Fault::Transient(last) => Err(AdapterError::RpcUnavailable {
+                        chain: self.name.clone(),
+                        method: "eth_sendRawTransaction",
+                        attempts: 1,
+                        last,
+                    }),
+                    Fault::RangeTooLarge { .. } => {
+                        self.sort_refusal(endpoint.clone(), e.to_string())
+                    }
+                },
+            })
+            .collect())
+    }
+
+    /// What a node's refusal of a sent transaction means to the nonce manager.
+    fn sort_refusal(&self, endpoint: String, reason: String) -> Result<SendOutcome, AdapterError> {
+        if is_already_known(&reason) {
+            Ok(SendOutcome::AlreadyKnown)
+        } else if is_nonce_too_low(&reason) {
+            Ok(SendOutcome::NonceTooLow)
+        } else if is_underpriced(&reason) {
+            Ok(SendOutcome::Underpriced)
+        } else {
+            Err(AdapterError::RpcRejected {
+                chain: self.name.clone(),
+                method: "eth_sendRawTransaction",
+                endpoint,
+                reason,
+            })
         }
     }
 

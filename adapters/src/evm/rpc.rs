@@ -138,9 +138,19 @@ struct Endpoint {
     url: Url,
     provider: DynProvider,
     limiter: DefaultDirectRateLimiter,
+    per_second: NonZeroU32,
 }
 
 impl Endpoint {
+    /// Waits for `weight` permits, at most a second's worth (the limit's burst): a heavier
+    /// request could never be let through otherwise.
+    async fn take_permits(&self, weight: u32) {
+        let n = NonZeroU32::new(weight.min(self.per_second.get())).unwrap_or(NonZeroU32::MIN);
+        if self.limiter.until_n_ready(n).await.is_err() {
+            self.limiter.until_ready().await;
+        }
+    }
+
     /// Transport errors quote the full URL (reqwest: "error sending request for url (…)");
     /// its path and credentials may be an API key, so only the label may remain.
     fn redact(&self, reason: String) -> String {
@@ -191,6 +201,7 @@ impl RpcPool {
                     .connect_http(url.clone())
                     .erased(),
                 limiter: RateLimiter::direct(Quota::per_second(rps)),
+                per_second: rps,
             })
             .collect();
         Ok(RpcPool {
@@ -203,6 +214,15 @@ impl RpcPool {
 
     pub fn chain(&self) -> &str {
         &self.chain
+    }
+
+    /// The label of the endpoint that answered last.
+    pub fn last_answered(&self) -> String {
+        let n = self.endpoints.len().max(1);
+        self.endpoints
+            .get(self.preferred.load(Ordering::Relaxed) % n)
+            .map(|e| e.label.clone())
+            .unwrap_or_default()
     }
 
     /// Requests a call may make before it gives up.
@@ -219,7 +239,23 @@ impl RpcPool {
         F: Fn(DynProvider) -> Fut,
         Fut: Future<Output = Result<T, RpcError<TransportErrorKind>>>,
     {
-        self.call_classified(method, request)
+        self.call_weighted(method, 1, request).await
+    }
+
+    /// Like `call`, for a request that carries `weight` calls (a JSON-RPC batch): it takes as
+    /// many permits from each endpoint's rate limit, since providers count every call in a
+    /// batch.
+    pub async fn call_weighted<T, F, Fut>(
+        &self,
+        method: &'static str,
+        weight: u32,
+        request: F,
+    ) -> Result<T, AdapterError>
+    where
+        F: Fn(DynProvider) -> Fut,
+        Fut: Future<Output = Result<T, RpcError<TransportErrorKind>>>,
+    {
+        self.attempt(method, weight, request)
             .await
             .map_err(|(fault, endpoint)| match fault {
                 // Only `EvmChain::logs` knows the range (and splits it); elsewhere a refusal of
@@ -255,6 +291,19 @@ impl RpcPool {
         F: Fn(DynProvider) -> Fut,
         Fut: Future<Output = Result<T, RpcError<TransportErrorKind>>>,
     {
+        self.attempt(method, 1, request).await
+    }
+
+    async fn attempt<T, F, Fut>(
+        &self,
+        method: &'static str,
+        weight: u32,
+        request: F,
+    ) -> Result<T, (Fault, String)>
+    where
+        F: Fn(DynProvider) -> Fut,
+        Fut: Future<Output = Result<T, RpcError<TransportErrorKind>>>,
+    {
         let n = self.endpoints.len();
         let start = self.preferred.load(Ordering::Relaxed);
         let mut last = (Fault::Transient("no attempt made".into()), String::new());
@@ -264,7 +313,7 @@ impl RpcPool {
                 let Some(endpoint) = self.endpoints.get(index) else {
                     continue;
                 };
-                endpoint.limiter.until_ready().await;
+                endpoint.take_permits(weight).await;
                 let started = std::time::Instant::now();
                 let result = request(endpoint.provider.clone()).await;
                 crate::metrics::rpc_request(

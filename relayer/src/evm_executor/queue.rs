@@ -294,10 +294,24 @@ impl Filler<'_, '_> {
         self.store.apply_release_writes(&writes).await?;
         let persisted_ms = started.elapsed().as_millis();
         let mut moves = Vec::new();
-        for (tx, ids) in signed {
+        // One request for the step's transactions: a node that mines on arrival takes them
+        // into one block, not one block each.
+        let raws: Vec<_> = signed.iter().map(|(tx, _)| tx.raw.clone()).collect();
+        let outcomes: Vec<Result<SendOutcome, String>> =
+            match self.chain.send_raw_batch(&raws).await {
+                Ok(outcomes) => outcomes
+                    .into_iter()
+                    .map(|o| o.map_err(|e| e.to_string()))
+                    .collect(),
+                Err(e) => {
+                    let reason = e.to_string();
+                    raws.iter().map(|_| Err(reason.clone())).collect()
+                }
+            };
+        for ((tx, ids), outcome) in signed.into_iter().zip(outcomes) {
             let hash = tx.hash.to_string();
             let carried: Vec<String> = ids.into_iter().map(|(id, _)| id).collect();
-            match self.chain.send_raw(&tx.raw).await {
+            match outcome {
                 Ok(SendOutcome::Accepted | SendOutcome::AlreadyKnown) => {
                     moves.push(ReleaseWrite::Move {
                         ids: carried.clone(),
@@ -314,7 +328,7 @@ impl Filler<'_, '_> {
                 }
                 Err(e) => {
                     tracing::warn!(chain = %self.chain.name, tx = %hash, error = %e, "send failed; will resend the stored transaction");
-                    report.failed.push((hash, e.to_string()));
+                    report.failed.push((hash, e));
                 }
             }
             report.sent.extend(carried);
