@@ -3,6 +3,9 @@
 
 mod commands;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `println!` for command output. A closed stdout (`atoll … | head -1`) ends the command
 /// quietly instead of panicking, as other Unix tools do.
 #[macro_export]

@@ -30,6 +30,7 @@ use atoll_devnet::evm::Role;
 use atoll_relayer::evm_executor::EvmExecutor;
 use atoll_relayer::solana_executor::SolanaExecutor;
 use atoll_store::Store;
+use atoll_store::release_txs::tx_status;
 use clap::Args;
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::pubkey::Pubkey;
@@ -312,6 +313,10 @@ async fn release_all(
     sequential: bool,
 ) -> anyhow::Result<f64> {
     let mut executor = EvmExecutor::new(settings, store, chain, dest)?;
+    let chain_id = settings
+        .chain(dest)
+        .map(|c| c.chain_id.0)
+        .ok_or_else(|| anyhow::anyhow!("no chain {dest} in the bench's settings"))?;
     let t = Instant::now();
     let mut confirmed = 0usize;
     let mut idle_rounds = 0u32;
@@ -327,8 +332,18 @@ async fn release_all(
         // a block is mined whenever a step found nothing to do. The baseline waits for each
         // release's confirmation before the next.
         let waiting = sequential && !r.included.is_empty() || r.is_idle();
-        if waiting {
+        if waiting
+            && store
+                .release_txs(chain_id, tx_status::PENDING)
+                .await?
+                .is_empty()
+        {
             let _: serde_json::Value = miner.raw_request("anvil_mine".into(), (1,)).await?;
+            idle_rounds += 1;
+        } else if waiting {
+            // Idle while the node is still mining what was sent: a block mined now would
+            // come before those transactions, cost the node a state root, and prove nothing.
+            tokio::time::sleep(Duration::from_millis(2)).await;
             idle_rounds += 1;
         }
         anyhow::ensure!(idle_rounds < 1_000_000, "no progress on {dest}");

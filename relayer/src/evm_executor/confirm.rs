@@ -3,12 +3,16 @@
 //! transfers become `confirmed`, or go back to waiting on the same transaction. Receipts are
 //! read concurrently; the step's confirmations are one database transaction.
 
+use std::collections::HashMap;
+
+use atoll_adapters::evm::releases::ReleaseReceipt;
 use atoll_core::TransferStatus;
+use atoll_store::entities::release_txs;
 use atoll_store::release_txs::{ReleaseWrite, tx_status};
 use futures::future::try_join_all;
 
 use super::follow::tx_write;
-use super::{Ctx, ids_in, parse_hash};
+use super::{Ctx, MAX_LOG_BLOCKS, ids_in, parse_hash};
 use crate::{ExecutorReport, RelayerError};
 
 /// Mined transactions whose block is final confirm their transfers.
@@ -36,11 +40,7 @@ impl Ctx<'_> {
         if due.is_empty() {
             return Ok(());
         }
-        let receipts = try_join_all(due.iter().map(|tx| async move {
-            let hash = parse_hash(&tx.tx_hash)?;
-            Ok::<_, RelayerError>(self.chain.release_receipt(hash, self.vault).await?)
-        }))
-        .await?;
+        let receipts = self.receipts_of(&due).await?;
         let hashes: Vec<String> = due.iter().map(|t| t.tx_hash.clone()).collect();
         let carried = self.store.transfers_carried_by_each(&hashes).await?;
         let mut writes = Vec::new();
@@ -85,5 +85,35 @@ impl Ctx<'_> {
         }
         self.store.apply_release_writes(&writes).await?;
         Ok(())
+    }
+
+    /// What each of `due` shows on chain now, in order: from the vault's logs over the blocks
+    /// they were mined in (one request), then the receipt of each the logs do not show where
+    /// it was (moved by a reorg, or gone).
+    async fn receipts_of(
+        &self,
+        due: &[release_txs::Model],
+    ) -> Result<Vec<Option<ReleaseReceipt>>, RelayerError> {
+        let blocks = due
+            .iter()
+            .filter_map(|t| t.block_number.and_then(|b| u64::try_from(b).ok()));
+        let (low, high) = (blocks.clone().min(), blocks.max());
+        let mut logged = HashMap::new();
+        if let (Some(low), Some(high)) = (low, high)
+            && high - low < MAX_LOG_BLOCKS
+        {
+            logged = self.chain.release_logs(self.vault, low, high).await?;
+        }
+        try_join_all(due.iter().map(|tx| {
+            let logged = &logged;
+            async move {
+                let hash = parse_hash(&tx.tx_hash)?;
+                if let Some(r) = logged.get(&hash) {
+                    return Ok::<_, RelayerError>(Some(r.clone()));
+                }
+                Ok(self.chain.release_receipt(hash, self.vault).await?)
+            }
+        }))
+        .await
     }
 }

@@ -14,7 +14,8 @@ use atoll_store::release_txs::{CarriedTransfer, ReleaseWrite, tx_status};
 use futures::future::try_join_all;
 
 use super::{
-    Follower, MIN_BUMP_PCT, age_ms, ids_in, parse_hash, parse_raw, release_of, stored_fees,
+    Follower, MAX_LOG_BLOCKS, MIN_BUMP_PCT, age_ms, ids_in, parse_hash, parse_raw, release_of,
+    stored_fees,
 };
 use crate::{ExecutorReport, RelayerError};
 
@@ -37,6 +38,11 @@ impl Follower<'_, '_> {
         pending: Vec<release_txs::Model>,
         report: &mut ExecutorReport,
     ) -> Result<usize, RelayerError> {
+        if pending.is_empty() && self.settled_block.is_none() {
+            // Nothing of ours is pending: whatever is signed from now on is mined after the
+            // current head, so the logs from there on show it.
+            *self.settled_block = Some(self.chain.block_number().await?);
+        }
         let mut by_nonce: BTreeMap<u64, Vec<release_txs::Model>> = BTreeMap::new();
         for tx in pending {
             by_nonce.entry(nonce_of(&tx)).or_default().push(tx);
@@ -59,14 +65,7 @@ impl Follower<'_, '_> {
 
         // Every transaction at a used nonce: which of them was mined?
         let used_txs: Vec<&release_txs::Model> = used.iter().flat_map(|(_, g)| g).collect();
-        let (chain, vault) = (self.chain, self.vault);
-        let receipts = try_join_all(used_txs.iter().map(|tx| async move {
-            let hash = parse_hash(&tx.tx_hash)?;
-            let receipt = chain.release_receipt(hash, vault).await?;
-            Ok::<_, RelayerError>(receipt.map(|r| (tx.tx_hash.clone(), r)))
-        }))
-        .await?;
-        let receipts: HashMap<String, ReleaseReceipt> = receipts.into_iter().flatten().collect();
+        let receipts = self.used_receipts(&used_txs).await?;
         // What an open transaction carries is read only when it may be acted on: this process
         // did not just see it in the node's pool (after a restart nothing is fresh), or it is
         // due for replacement. At thousands of releases in flight, reading every carried
@@ -90,6 +89,49 @@ impl Follower<'_, '_> {
         self.store.apply_release_writes(&writes).await?;
         self.follow_open(&open, &carried, report).await?;
         Ok(open.len())
+    }
+
+    /// What the transactions at used nonces did: from the vault's logs since the block of the
+    /// last settled nonce (one request), then one receipt each for those the logs do not show
+    /// (reverted, a replacement whose predecessor was mined, a nonce taken by another
+    /// transaction, or no settled block known yet).
+    async fn used_receipts(
+        &mut self,
+        used_txs: &[&release_txs::Model],
+    ) -> Result<HashMap<String, ReleaseReceipt>, RelayerError> {
+        let mut found: HashMap<String, ReleaseReceipt> = HashMap::new();
+        if used_txs.is_empty() {
+            return Ok(found);
+        }
+        if let Some(from) = *self.settled_block {
+            let to = self.chain.block_number().await?;
+            if to >= from && to - from < MAX_LOG_BLOCKS {
+                let logged = self.chain.release_logs(self.vault, from, to).await?;
+                for tx in used_txs {
+                    if let Some(r) = logged.get(&parse_hash(&tx.tx_hash)?) {
+                        found.insert(tx.tx_hash.clone(), r.clone());
+                    }
+                }
+            }
+        }
+        let (chain, vault) = (self.chain, self.vault);
+        let missing = used_txs.iter().filter(|t| !found.contains_key(&t.tx_hash));
+        let read = try_join_all(missing.map(|tx| async move {
+            let hash = parse_hash(&tx.tx_hash)?;
+            let receipt = chain.release_receipt(hash, vault).await?;
+            Ok::<_, RelayerError>(receipt.map(|r| (tx.tx_hash.clone(), r)))
+        }))
+        .await?;
+        found.extend(read.into_iter().flatten());
+        if let Some(block) = used_txs
+            .iter()
+            .filter_map(|t| found.get(&t.tx_hash).map(|r| (t.nonce, r.block_number)))
+            .max()
+            .map(|(_, block)| block)
+        {
+            *self.settled_block = Some(block);
+        }
+        Ok(found)
     }
 
     /// Seen in the node's pool (sent, or asked) less than `pool_recheck` ago.

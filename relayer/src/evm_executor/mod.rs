@@ -13,21 +13,22 @@
 //!      `replace_after` is replaced at its nonce with fees bumped by at least 10% and at most
 //!      `max_fee_multiple` × the current estimate; a nonce gap below our lowest pending
 //!      transaction is filled with a no-op so the rest can be mined.
-//! 2. **Confirms** ([`confirm`]): a mined transaction whose block is final (re-read: a receipt
-//!    gone means it was reorganised out, and its transfers wait on the same transaction again)
-//!    confirms its transfers.
-//! 3. **Releases what is queued** ([`queue`]) while fewer than `max_in_flight` transactions
+//! 2. **Releases what is queued** ([`queue`]) while fewer than `max_in_flight` transactions
 //!    are pending: first the transfers whose transaction can never be mined (reverted, or its
 //!    nonce taken: derived from the store, so a restart loses none), then `source_final` and
 //!    `awaiting_liquidity` ones the vault can pay, in `releaseBatch` transactions of at most
 //!    `batch_max_releases` entries and `batch_max_gas`, each simulated with `eth_call`, on
 //!    consecutive nonces. All of a step's transactions and their transfers' moves to `signed`
 //!    are persisted in one database transaction before any of them is sent.
+//! 3. **Confirms** ([`confirm`]): a mined transaction whose block is final (re-read: a receipt
+//!    gone means it was reorganised out, and its transfers wait on the same transaction again)
+//!    confirms its transfers, while the node mines what the step sent.
 //!
 //! Each phase reads the chain with concurrent requests and writes the store once, so the cost
-//! of a step barely depends on how many transactions it follows. A paused chain signs nothing
-//! new (pending transactions are still followed). In dry-run mode releases are simulated and
-//! signed but neither persisted nor sent.
+//! of a step barely depends on how many transactions it follows. Mined transactions are read
+//! from the vault's logs over the blocks they can be in (one request), not receipt by receipt.
+//! A paused chain signs nothing new (pending transactions are still followed). In dry-run mode
+//! releases are simulated and signed but neither persisted nor sent.
 
 mod confirm;
 mod follow;
@@ -58,6 +59,10 @@ const MIN_BUMP_PCT: u128 = 10;
 const GAS_MARGIN_PCT: u64 = 20;
 /// A transaction's own cost and a batch's loop, beside its releases.
 const BATCH_BASE_GAS: u64 = 60_000;
+/// Widest block range read as one `eth_getLogs` request; wider (a long pause, a restart after
+/// hours) and mined transactions are read receipt by receipt. Public providers commonly refuse
+/// ranges of a few thousand blocks.
+const MAX_LOG_BLOCKS: u64 = 1_000;
 
 fn rejected(what: &str, reason: impl Into<String>) -> RelayerError {
     RelayerError::Config(format!("{what}: {}", reason.into()))
@@ -116,6 +121,11 @@ pub struct EvmExecutor<'a> {
     /// known, a batch's limit comes from it and the node runs each batch once before it is
     /// sent (the simulation), not twice.
     gas_model: Option<GasModel>,
+    /// The block of the highest nonce settled so far. A later nonce of the same account can
+    /// only be mined at or after it, so the next transactions to settle are read from the
+    /// vault's logs from there on. `None` after a restart with transactions pending: those
+    /// are read receipt by receipt once.
+    settled_block: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +148,7 @@ struct Findings {
 struct Follower<'e, 'a> {
     ctx: &'e Ctx<'a>,
     in_pool_at: &'e mut HashMap<String, Instant>,
+    settled_block: &'e mut Option<u64>,
     findings: Findings,
 }
 
@@ -198,6 +209,7 @@ impl<'a> EvmExecutor<'a> {
             next_nonce: None,
             sign_again: None,
             gas_model: None,
+            settled_block: None,
         })
     }
 
@@ -206,10 +218,9 @@ impl<'a> EvmExecutor<'a> {
         self.ctx.account()
     }
 
-    /// One pass: follow pending transactions, confirm final ones, and release what is queued,
-    /// the three at once. They touch different transfers (those of pending transactions,
-    /// `included` ones, queued ones), and each mostly waits on the node: run one after
-    /// another, a step would wait on it three times.
+    /// One pass: follow pending transactions, release what is queued, and confirm final ones,
+    /// in that order (each phase writes the store in turn; the node mines what was sent while
+    /// the confirmations are written).
     pub async fn step(&mut self) -> Result<ExecutorReport, RelayerError> {
         let ctx = &self.ctx;
         let started = Instant::now();
@@ -234,6 +245,7 @@ impl<'a> EvmExecutor<'a> {
         let mut follower = Follower {
             ctx,
             in_pool_at: &mut self.in_pool_at,
+            settled_block: &mut self.settled_block,
             findings: Findings::default(),
         };
         let mut filler = Filler {
@@ -243,19 +255,33 @@ impl<'a> EvmExecutor<'a> {
             gas_model: &mut self.gas_model,
             sent: Vec::new(),
         };
-        let (followed, confirmed, queued) = tokio::join!(
+        // The store is one writer: what goes first is what the node gets first. Following
+        // settles the last step's transactions (so the vault's balance and what is on its way
+        // agree), then new releases are signed, stored and sent, and the node mines them
+        // while this step's confirmations are written.
+        let sent_signal = tokio::sync::Notify::new();
+        let ((followed, queued), confirmed) = tokio::join!(
             async {
                 let mut r = ExecutorReport::default();
-                follower.follow_pending(mined, pending, &mut r).await?;
-                Ok::<_, RelayerError>(r)
+                let followed = follower
+                    .follow_pending(mined, pending, &mut r)
+                    .await
+                    .map(|_| r);
+                let mut r = ExecutorReport::default();
+                let queued = if paused {
+                    Ok(r)
+                } else {
+                    filler
+                        .release_queued(mined, open.len(), &mut r)
+                        .await
+                        .map(|()| r)
+                };
+                sent_signal.notify_one();
+                (followed, queued)
             },
-            confirm::confirm_final(ctx),
             async {
-                let mut r = ExecutorReport::default();
-                if !paused {
-                    filler.release_queued(mined, open.len(), &mut r).await?;
-                }
-                Ok::<_, RelayerError>(r)
+                sent_signal.notified().await;
+                confirm::confirm_final(ctx).await
             }
         );
         let findings = follower.findings;
