@@ -225,7 +225,7 @@ async fn finality_permanent_errors_and_bad_endpoints() {
 
 /// A step's release transactions go in one JSON-RPC batch: anvil (mining on arrival) puts
 /// them in one block, each answer is sorted on its own and in the order sent, and sending the
-/// same bytes again is harmless.
+/// same bytes again is harmless. The vault's logs over the block read what each did.
 #[tokio::test]
 async fn a_batch_of_sends_lands_in_one_block_and_each_answer_is_sorted() {
     use alloy::primitives::{Bytes, U256, keccak256};
@@ -287,6 +287,23 @@ async fn a_batch_of_sends_lands_in_one_block_and_each_answer_is_sorted() {
         blocks.insert(receipt.block_number.unwrap());
     }
     assert_eq!(blocks.len(), 1, "mined in blocks {blocks:?}");
+
+    // The vault's logs over that block tell what each transaction did, as its receipt does.
+    let block = *blocks.first().unwrap();
+    let logged = chain
+        .release_logs(bsc.bridge_vault, block, block)
+        .await
+        .unwrap();
+    assert_eq!(logged.len(), 4, "{logged:?}");
+    for hash in &hashes {
+        let receipt = chain
+            .release_receipt(*hash, bsc.bridge_vault)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(logged.get(hash), Some(&receipt), "release {hash}");
+        assert_eq!(receipt.released.len(), 1);
+    }
 
     // Again, with bytes no node takes in the middle: the mined ones say their nonce is used,
     // the garbage is refused, each answer in its place.
