@@ -138,6 +138,20 @@ pub struct ReleaseReceipt {
     pub failed: Vec<B256>,
 }
 
+impl ReleaseReceipt {
+    /// Sorts one of the vault's logs into what it says of its transfer; other events are
+    /// left out.
+    fn record(&mut self, log: &alloy::primitives::Log) {
+        if let Ok(e) = BridgeVault::TransferReleased::decode_log(log) {
+            self.released.push(e.data.id);
+        } else if let Ok(e) = BridgeVault::ReleaseSkipped::decode_log(log) {
+            self.skipped.push(e.data.id);
+        } else if let Ok(e) = BridgeVault::ReleaseFailed::decode_log(log) {
+            self.failed.push(e.data.id);
+        }
+    }
+}
+
 fn batch_call(releases: &[EvmRelease]) -> Bytes {
     let entries = releases
         .iter()
@@ -453,16 +467,8 @@ impl EvmChain {
             failed: Vec::new(),
         };
         for log in receipt.inner.logs() {
-            if log.address() != vault {
-                continue;
-            }
-            let inner = &log.inner;
-            if let Ok(e) = BridgeVault::TransferReleased::decode_log(inner) {
-                out.released.push(e.data.id);
-            } else if let Ok(e) = BridgeVault::ReleaseSkipped::decode_log(inner) {
-                out.skipped.push(e.data.id);
-            } else if let Ok(e) = BridgeVault::ReleaseFailed::decode_log(inner) {
-                out.failed.push(e.data.id);
+            if log.address() == vault {
+                out.record(&log.inner);
             }
         }
         Ok(Some(out))
@@ -508,22 +514,16 @@ impl EvmChain {
             if log.removed || log.address() != vault {
                 continue;
             }
-            let entry = out.entry(tx).or_insert_with(|| ReleaseReceipt {
-                block_number,
-                block_hash,
-                success: true,
-                released: Vec::new(),
-                skipped: Vec::new(),
-                failed: Vec::new(),
-            });
-            let inner = &log.inner;
-            if let Ok(e) = BridgeVault::TransferReleased::decode_log(inner) {
-                entry.released.push(e.data.id);
-            } else if let Ok(e) = BridgeVault::ReleaseSkipped::decode_log(inner) {
-                entry.skipped.push(e.data.id);
-            } else if let Ok(e) = BridgeVault::ReleaseFailed::decode_log(inner) {
-                entry.failed.push(e.data.id);
-            }
+            out.entry(tx)
+                .or_insert_with(|| ReleaseReceipt {
+                    block_number,
+                    block_hash,
+                    success: true,
+                    released: Vec::new(),
+                    skipped: Vec::new(),
+                    failed: Vec::new(),
+                })
+                .record(&log.inner);
         }
         Ok(out)
     }
