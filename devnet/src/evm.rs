@@ -580,6 +580,14 @@ pub async fn deploy_chain(
     })
 }
 
+/// anvil's environment: one tokio worker thread. Automine hands its miner the pool's whole
+/// ready set on every wake-up, and a set still being mined is handed over again. With two
+/// workers the miner runs beside the request that makes a run of transactions ready, wakes
+/// once per transaction, and mines the same set once more per wake-up. One full block, then up
+/// to 31 empty ones for a 32-transaction batch, each costing a state root over the whole
+/// state. On one worker the miner runs only after the request is done, and mines the run once.
+pub const ANVIL_ENV: &[(&str, &str)] = &[("TOKIO_WORKER_THREADS", "1")];
+
 /// anvil's command line for one devnet chain. One slot per epoch puts the `finalized` tag two
 /// blocks behind the head, so the relayer waits on the same tag it uses on mainnet.
 pub fn anvil_args(chain_id: u64, port: u16, block_gas_limit: Option<u64>) -> Vec<String> {

@@ -172,6 +172,7 @@ impl Devnet {
                 &format!("anvil-{}", plan.name),
                 &tools.anvil,
                 &evm::anvil_args(plan.chain_id, *port, opts.block_gas_limit),
+                evm::ANVIL_ENV,
             )?;
             devnet.children.push(child);
             procs.push(p);
@@ -189,6 +190,7 @@ impl Devnet {
                     "solana-test-validator",
                     validator,
                     &solana::validator_args(dir, vp, account_args),
+                    &[],
                 )?;
                 devnet.children.push(child);
                 procs.push(p);

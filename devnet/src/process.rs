@@ -29,13 +29,15 @@ pub fn logs_dir(dir: &Path) -> PathBuf {
     dir.join("logs")
 }
 
-/// Starts `program` in its own process group (a Ctrl-C in the terminal that ran `up` does not
-/// reach it), output to `logs/<name>.log`, and records its pid file.
+/// Starts `program` with `envs` added to its environment, in its own process group (a Ctrl-C
+/// in the terminal that ran `up` does not reach it), output to `logs/<name>.log`, and records
+/// its pid file.
 pub fn spawn(
     dir: &Path,
     name: &str,
     program: &Path,
     args: &[String],
+    envs: &[(&str, &str)],
 ) -> Result<(NodeProcess, Child), DevnetError> {
     let logs = logs_dir(dir);
     let pids = pids_dir(dir);
@@ -46,6 +48,7 @@ pub fn spawn(
     let log_err = log.try_clone().map_err(DevnetError::io(&log_path))?;
     let child = Command::new(program)
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(log)

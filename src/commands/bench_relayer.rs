@@ -302,7 +302,8 @@ async fn approve_all(
 }
 
 /// Steps the EVM executor of `dest` until `count` transfers are confirmed; a miner keeps
-/// blocks coming so releases reach finality. Returns the seconds it took.
+/// blocks coming so releases reach finality. Returns the seconds it took and the blocks it
+/// asked the node for.
 async fn release_all(
     settings: &Settings,
     store: &Store,
@@ -311,7 +312,7 @@ async fn release_all(
     miner: &DynProvider,
     count: usize,
     sequential: bool,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, u64)> {
     let mut executor = EvmExecutor::new(settings, store, chain, dest)?;
     let chain_id = settings
         .chain(dest)
@@ -320,6 +321,7 @@ async fn release_all(
     let t = Instant::now();
     let mut confirmed = 0usize;
     let mut idle_rounds = 0u32;
+    let mut nudges = 0u64;
     while confirmed < count {
         let r = executor.step().await?;
         anyhow::ensure!(
@@ -339,6 +341,7 @@ async fn release_all(
                 .is_empty()
         {
             let _: serde_json::Value = miner.raw_request("anvil_mine".into(), (1,)).await?;
+            nudges += 1;
             idle_rounds += 1;
         } else if waiting {
             // Idle while the node is still mining what was sent: a block mined now would
@@ -348,7 +351,23 @@ async fn release_all(
         }
         anyhow::ensure!(idle_rounds < 1_000_000, "no progress on {dest}");
     }
-    Ok(t.elapsed().as_secs_f64())
+    Ok((t.elapsed().as_secs_f64(), nudges))
+}
+
+/// The blocks a node mined after `from`, and how many of them hold no transaction.
+async fn blocks_since(node: &DynProvider, from: u64) -> anyhow::Result<(u64, u64)> {
+    let head = node.get_block_number().await?;
+    let mut empty = 0;
+    for number in from + 1..=head {
+        let block = node
+            .get_block_by_number(number.into())
+            .await?
+            .with_context(|| format!("block {number} is gone"))?;
+        if block.transactions.is_empty() {
+            empty += 1;
+        }
+    }
+    Ok((head.saturating_sub(from), empty))
 }
 
 /// Steps the Solana executor until `count` transfers are confirmed (the validator makes its
@@ -493,8 +512,9 @@ async fn ceiling(
         logs == distinct && logs == n,
         "ceiling on {chain}: {logs} releases logged, {distinct} distinct, {n} expected"
     );
+    let (mined, empty) = blocks_since(&node, from_block - 1).await?;
     crate::out!(
-        "  node anvil-{chain} during its ceiling: {blocks} blocks with releases, {:.0} releases per block ({nudges} blocks asked for with evm_mine: automine strands what did not fit a block)",
+        "  node anvil-{chain} during its ceiling: {blocks} blocks with releases, {:.0} releases per block, {mined} mined in all, {empty} of them empty ({nudges} blocks asked for with evm_mine: automine strands what did not fit a block)",
         n as f64 / blocks.max(1) as f64
     );
     Ok(seconds)
@@ -505,6 +525,9 @@ struct Lane {
     dest: &'static str,
     count: usize,
     seconds: f64,
+    /// EVM: blocks the bench asked for on idle steps (finality needs blocks after the last
+    /// release; anvil mines only on transactions).
+    nudges: u64,
 }
 
 impl Lane {
@@ -684,23 +707,31 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
     let nodes_cpu =
         || node_names.map(|name| node_pid(&net.dir, name).and_then(|pid| cpu_of(Some(pid))));
     let nodes0 = nodes_cpu();
+    let heads0 = (
+        bsc_node.get_block_number().await?,
+        eth_node.get_block_number().await?,
+    );
     let to_bsc = async {
-        let seconds = release_all(&settings, &store, &bsc, "bsc", &bsc_node, n, false).await?;
+        let (seconds, nudges) =
+            release_all(&settings, &store, &bsc, "bsc", &bsc_node, n, false).await?;
         anyhow::Ok(Lane {
             dest: "bsc",
             count: n,
             seconds,
+            nudges,
         })
     };
     let to_eth = async {
         if !args.all_chains {
             return anyhow::Ok(None);
         }
-        let seconds = release_all(&settings, &store, &eth, "ethereum", &eth_node, n, false).await?;
+        let (seconds, nudges) =
+            release_all(&settings, &store, &eth, "ethereum", &eth_node, n, false).await?;
         Ok(Some(Lane {
             dest: "ethereum",
             count: n,
             seconds,
+            nudges,
         }))
     };
     let to_solana = async {
@@ -712,6 +743,7 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
             dest: "solana",
             count: s,
             seconds,
+            nudges: 0,
         }))
     };
     let (to_bsc, to_eth, to_solana) = tokio::join!(to_bsc, to_eth, to_solana);
@@ -720,6 +752,13 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         .saturating_sub(cpu0)
         .as_secs_f64();
     let nodes1 = nodes_cpu();
+    // Read before the baseline and the ceiling mine more.
+    let bsc_blocks = blocks_since(&bsc_node, heads0.0).await?;
+    let eth_blocks = if args.all_chains {
+        Some(blocks_since(&eth_node, heads0.1).await?)
+    } else {
+        None
+    };
     let lanes: Vec<Lane> = [Some(to_bsc?), to_eth?, to_solana?]
         .into_iter()
         .flatten()
@@ -796,11 +835,23 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
     // Zero duplicates, from the chains: every TransferReleased id once; on Solana the user's
     // balance grew by exactly what the store says was released (a second payout would show).
     let mut checked = Vec::new();
-    let mut evm_lanes = vec![("bsc", &bsc_node, bsc_net.bridge_vault, bsc_from)];
+    let mut evm_lanes = vec![(
+        "bsc",
+        &bsc_node,
+        bsc_net.bridge_vault,
+        bsc_from,
+        Some(bsc_blocks),
+    )];
     if args.all_chains {
-        evm_lanes.push(("ethereum", &eth_node, eth_net.bridge_vault, eth_from));
+        evm_lanes.push((
+            "ethereum",
+            &eth_node,
+            eth_net.bridge_vault,
+            eth_from,
+            eth_blocks,
+        ));
     }
-    for (dest, node, vault, from) in evm_lanes {
+    for (dest, node, vault, from, mined) in evm_lanes {
         let Released {
             logs,
             distinct,
@@ -814,6 +865,18 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
             "  → {dest}: {blocks} blocks with releases, {:.0} releases per block",
             n as f64 / blocks.max(1) as f64
         );
+        if let Some((mined, empty)) = mined {
+            let nudges = lanes
+                .iter()
+                .find(|l| l.dest == dest)
+                .map_or(0, |l| l.nudges);
+            // Every block costs anvil a state root over the whole state, empty or not. Automine
+            // mines one block per wake-up of its miner while a block is being built, each with
+            // the same ready set: the first holds it, the rest come out empty.
+            crate::out!(
+                "  → {dest}: {mined} blocks mined under the clock, {empty} of them empty; {nudges} asked for by the bench on idle steps"
+            );
+        }
         checked.push(format!("{dest} {logs}"));
     }
     let mut checked = checked.join(", ");
@@ -854,7 +917,7 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
     sequential.relayer.batch_max_releases = 1;
     sequential.relayer.max_in_flight = 1;
     let m = args.baseline as usize;
-    let seq_s = release_all(&sequential, &store, &bsc, "bsc", &bsc_node, m, true).await?;
+    let (seq_s, _) = release_all(&sequential, &store, &bsc, "bsc", &bsc_node, m, true).await?;
     let seq_rate = m as f64 / seq_s;
     crate::out!(
         "  sequential baseline on bsc: {m} releases in {seq_s:.2} s = {seq_rate:.0} releases/s"
