@@ -66,6 +66,8 @@ impl Follower<'_, '_> {
         // Every transaction at a used nonce: which of them was mined?
         let used_txs: Vec<&release_txs::Model> = used.iter().flat_map(|(_, g)| g).collect();
         let receipts = self.used_receipts(&used_txs).await?;
+        let used = self.readable_nonces(used, &receipts).await?;
+        let used_txs: Vec<&release_txs::Model> = used.iter().flat_map(|(_, g)| g).collect();
         // What an open transaction carries is read only when it may be acted on: this process
         // did not just see it in the node's pool (after a restart nothing is fresh), or it is
         // due for replacement. At thousands of releases in flight, reading every carried
@@ -89,6 +91,34 @@ impl Follower<'_, '_> {
         self.store.apply_release_writes(&writes).await?;
         self.follow_open(&open, &carried, report).await?;
         Ok(open.len())
+    }
+
+    /// The used nonces that can be settled now. A used nonce with no receipt for any of our
+    /// transactions at it usually means another transaction took it, but a node can answer
+    /// the account's new nonce a moment before the block that used it can be read: anvil
+    /// commits a block's state before it stores the block and its receipts. Until then the
+    /// node still holds our transaction (in its pool), so a nonce whose transaction the node
+    /// knows waits for the next step; only one the node has never heard of was taken.
+    async fn readable_nonces(
+        &self,
+        used: Vec<(u64, Vec<release_txs::Model>)>,
+        receipts: &HashMap<String, ReleaseReceipt>,
+    ) -> Result<Vec<(u64, Vec<release_txs::Model>)>, RelayerError> {
+        let chain = self.chain;
+        let checked = try_join_all(used.into_iter().map(|(nonce, group)| async move {
+            if group.iter().any(|t| receipts.contains_key(&t.tx_hash)) {
+                return Ok::<_, RelayerError>(Some((nonce, group)));
+            }
+            for tx in &group {
+                if chain.knows_transaction(parse_hash(&tx.tx_hash)?).await? {
+                    tracing::debug!(chain = %chain.name, nonce, tx = %tx.tx_hash, "nonce used, its transaction not readable yet; waiting a step");
+                    return Ok(None);
+                }
+            }
+            Ok(Some((nonce, group)))
+        }))
+        .await?;
+        Ok(checked.into_iter().flatten().collect())
     }
 
     /// What the transactions at used nonces did: from the vault's logs since the block of the

@@ -6,8 +6,10 @@
 //!    - nonce already used: the receipt of one of our transactions at that nonce settles its
 //!      transfers from the vault's logs (`TransferReleased` → `included`, `ReleaseSkipped` →
 //!      `included`, it was released before, `ReleaseFailed` → `awaiting_liquidity`); the other
-//!      transactions at the nonce are `replaced`. When none of ours holds the nonce, another
-//!      transaction took it: ours can never be mined, and its transfers are signed again.
+//!      transactions at the nonce are `replaced`. When none of ours holds the nonce and the
+//!      node does not know ours either, another transaction took it: ours can never be mined,
+//!      and its transfers are signed again (while the node still knows ours, the block that
+//!      used the nonce is not readable yet, and the nonce waits a step).
 //!    - nonce still open: bytes the node does not know (dropped, or the process died between
 //!      persisting and sending) are sent again, byte for byte; a transaction older than
 //!      `replace_after` is replaced at its nonce with fees bumped by at least 10% and at most

@@ -1,0 +1,126 @@
+//! A node can report the relayer's nonce as used a moment before the block that used it can be
+//! read (anvil commits a block's state before it stores the block and its receipts). The
+//! relayer must not take that moment for "another transaction took the nonce": while the node
+//! still holds our transaction, the nonce waits. Once the node has never heard of it, the nonce
+//! was taken, and the transfers are signed again and paid exactly once (read from the chain).
+//!
+//! Test double: `anvil_setNonce` moves the account's nonce past our pending transaction, which
+//! stays in the pool, as in that moment; `anvil_dropTransaction` then makes the node forget it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use atoll_core::TransferStatus;
+use atoll_devnet::Devnet;
+use atoll_devnet::evm::{self, Role};
+use atoll_relayer::evm_executor::EvmExecutor;
+use atoll_store::release_txs::tx_status;
+
+#[tokio::test]
+async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+    let mut settings = common::settings(&net, dir.path());
+    settings.relayer.pool_recheck = Duration::ZERO;
+    settings.relayer.replace_after = Duration::from_secs(3_600);
+    let store = common::store(&settings, dir.path()).await;
+    let bsc_id = settings.chain("bsc").unwrap().chain_id.0;
+    let (evm, _) = common::chains(&settings);
+    let eth = &evm.iter().find(|(n, _)| n == "ethereum").unwrap().1;
+    let bsc = &evm.iter().find(|(n, _)| n == "bsc").unwrap().1;
+    let recipient = common::approved_usdc_to_bsc(&net, &settings, &store, eth, &[10, 20, 30]).await;
+
+    let bsc_net = net.state.evm_chain("bsc").unwrap();
+    let node = evm::provider_for(&bsc_net.rpc_url, Role::Deployer).unwrap();
+    let usdc = bsc_net.token("USDC").unwrap().address;
+    let user = Address::from_slice(&recipient[12..]);
+    let before = common::evm_balance(&net, "bsc", usdc, user).await;
+    let _: serde_json::Value = node
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .unwrap();
+
+    let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
+    let first = executor.step().await.unwrap();
+    assert_eq!(first.sent.len(), 3, "one batch of three: {first:?}");
+    let pending = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let ours = pending[0].clone();
+    let hash: B256 = ours.tx_hash.parse().unwrap();
+    let nonce = u64::try_from(ours.nonce).unwrap();
+
+    // The nonce reads as used while our transaction is still in the node's pool.
+    let _: serde_json::Value = node
+        .raw_request(
+            "anvil_setNonce".into(),
+            (executor.account(), U256::from(nonce + 1)),
+        )
+        .await
+        .unwrap();
+    assert!(bsc.knows_transaction(hash).await.unwrap());
+    for _ in 0..3 {
+        let r = executor.step().await.unwrap();
+        assert!(r.failed.is_empty() && r.sent.is_empty(), "it waits: {r:?}");
+    }
+    let still = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+    assert_eq!(still, vec![ours.clone()], "nothing settled while it waits");
+    assert_eq!(
+        store
+            .transfers_to(bsc_id, &[TransferStatus::Broadcast])
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // The node forgets it: the nonce was taken, and the transfers are signed again.
+    let _: serde_json::Value = node
+        .raw_request("anvil_dropTransaction".into(), (hash,))
+        .await
+        .unwrap();
+    let taken = executor.step().await.unwrap();
+    assert_eq!(taken.failed.len(), 1, "{taken:?}");
+    assert!(
+        taken.failed[0]
+            .1
+            .contains(&format!("nonce {nonce} was used by a transaction")),
+        "{taken:?}"
+    );
+    assert_eq!(
+        store
+            .release_tx(&ours.tx_hash)
+            .await
+            .unwrap()
+            .map(|t| t.status),
+        Some(tx_status::REPLACED.to_string())
+    );
+
+    let _: serde_json::Value = node
+        .raw_request("evm_setAutomine".into(), (true,))
+        .await
+        .unwrap();
+    let mut confirmed = Vec::new();
+    for _ in 0..10 {
+        let r = executor.step().await.unwrap();
+        confirmed.extend(r.confirmed);
+        if confirmed.len() == 3 {
+            break;
+        }
+        let _: serde_json::Value = node.raw_request("anvil_mine".into(), (1,)).await.unwrap();
+    }
+    assert_eq!(confirmed.len(), 3);
+    let after = common::evm_balance(&net, "bsc", usdc, user).await;
+    let paid: u128 = [10u128, 20, 30]
+        .iter()
+        .map(|w| w * 1_000_000 - (w * 1_000_000 * 5 / 10_000 + 500_000))
+        .sum();
+    assert_eq!(
+        (after - before).to::<u128>(),
+        paid,
+        "each paid exactly once"
+    );
+}
