@@ -13,7 +13,7 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
 use atoll_devnet::Devnet;
-use atoll_devnet::evm::{self, Role};
+use atoll_devnet::evm::Role;
 use atoll_relayer::evm_executor::EvmExecutor;
 use atoll_store::release_txs::tx_status;
 use serde_json::Value;
@@ -31,18 +31,15 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
     let (evm, _) = common::chains(&settings);
     let eth = &evm.iter().find(|(n, _)| n == "ethereum").unwrap().1;
     let bsc = &evm.iter().find(|(n, _)| n == "bsc").unwrap().1;
-    let recipient = common::approved_usdc_to_bsc(&net, &settings, &store, eth, &[10, 20, 30]).await;
-
-    let bsc_net = net.state.evm_chain("bsc").unwrap();
-    let relayer = bsc_net.account(Role::Relayer).unwrap();
-    let node = evm::provider_for(&bsc_net.rpc_url, Role::Deployer).unwrap();
-    let usdc = bsc_net.token("USDC").unwrap().address;
-    let user = Address::from_slice(&recipient[12..]);
-    let before = common::evm_balance(&net, "bsc", usdc, user).await;
-    let _: Value = node
-        .raw_request("evm_setAutomine".into(), (false,))
-        .await
+    let releases = common::ThreeReleasesToBsc::approve(&net, &settings, &store, eth).await;
+    let relayer = net
+        .state
+        .evm_chain("bsc")
+        .unwrap()
+        .account(Role::Relayer)
         .unwrap();
+    let node = &releases.node;
+    releases.automine(false).await;
 
     let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
     let first = executor.step().await.unwrap();
@@ -76,10 +73,7 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
     drop(executor);
     let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
     executor.step().await.unwrap();
-    let _: Value = node
-        .raw_request("evm_setAutomine".into(), (true,))
-        .await
-        .unwrap();
+    releases.automine(true).await;
     let mut released = 0usize;
     let mut steps = Vec::new();
     for _ in 0..60 {
@@ -119,14 +113,5 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
     let to: Address = filler["to"].as_str().unwrap().parse().unwrap();
     assert_eq!(to, relayer, "a no-op to itself: {filler}");
     assert_eq!(filler["value"], "0x0");
-    let after = common::evm_balance(&net, "bsc", usdc, user).await;
-    let paid: u128 = [10u128, 20, 30]
-        .iter()
-        .map(|w| w * 1_000_000 - (w * 1_000_000 * 5 / 10_000 + 500_000))
-        .sum();
-    assert_eq!(
-        (after - before).to::<u128>(),
-        paid,
-        "each paid exactly once"
-    );
+    releases.assert_each_paid_once(&net).await;
 }

@@ -12,11 +12,10 @@ mod common;
 
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
 use atoll_devnet::Devnet;
-use atoll_devnet::evm::{self, Role};
 use atoll_relayer::evm_executor::EvmExecutor;
 use atoll_store::release_txs::tx_status;
 
@@ -32,17 +31,9 @@ async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
     let (evm, _) = common::chains(&settings);
     let eth = &evm.iter().find(|(n, _)| n == "ethereum").unwrap().1;
     let bsc = &evm.iter().find(|(n, _)| n == "bsc").unwrap().1;
-    let recipient = common::approved_usdc_to_bsc(&net, &settings, &store, eth, &[10, 20, 30]).await;
-
-    let bsc_net = net.state.evm_chain("bsc").unwrap();
-    let node = evm::provider_for(&bsc_net.rpc_url, Role::Deployer).unwrap();
-    let usdc = bsc_net.token("USDC").unwrap().address;
-    let user = Address::from_slice(&recipient[12..]);
-    let before = common::evm_balance(&net, "bsc", usdc, user).await;
-    let _: serde_json::Value = node
-        .raw_request("evm_setAutomine".into(), (false,))
-        .await
-        .unwrap();
+    let releases = common::ThreeReleasesToBsc::approve(&net, &settings, &store, eth).await;
+    let node = &releases.node;
+    releases.automine(false).await;
 
     let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
     let first = executor.step().await.unwrap();
@@ -99,10 +90,7 @@ async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
         Some(tx_status::REPLACED.to_string())
     );
 
-    let _: serde_json::Value = node
-        .raw_request("evm_setAutomine".into(), (true,))
-        .await
-        .unwrap();
+    releases.automine(true).await;
     let mut confirmed = Vec::new();
     for _ in 0..10 {
         let r = executor.step().await.unwrap();
@@ -113,14 +101,5 @@ async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
         let _: serde_json::Value = node.raw_request("anvil_mine".into(), (1,)).await.unwrap();
     }
     assert_eq!(confirmed.len(), 3);
-    let after = common::evm_balance(&net, "bsc", usdc, user).await;
-    let paid: u128 = [10u128, 20, 30]
-        .iter()
-        .map(|w| w * 1_000_000 - (w * 1_000_000 * 5 / 10_000 + 500_000))
-        .sum();
-    assert_eq!(
-        (after - before).to::<u128>(),
-        paid,
-        "each paid exactly once"
-    );
+    releases.assert_each_paid_once(&net).await;
 }

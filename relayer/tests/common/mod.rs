@@ -231,3 +231,61 @@ pub async fn approved_usdc_to_bsc(
     assert_eq!(gate.approved.len(), wholes.len(), "{gate:?}");
     recipient
 }
+
+/// Three approved USDC deposits (10, 20 and 30 USDC) from Ethereum to the devnet user on BSC,
+/// with what the EVM release tests read around them: BSC's node, its USDC, the user and the
+/// user's balance before anything was released.
+pub struct ThreeReleasesToBsc {
+    pub node: alloy::providers::DynProvider,
+    pub usdc: Address,
+    pub user: Address,
+    pub before: U256,
+}
+
+/// The whole USDC of each of [`ThreeReleasesToBsc`]'s deposits.
+pub const THREE_DEPOSITS: [u64; 3] = [10, 20, 30];
+
+impl ThreeReleasesToBsc {
+    pub async fn approve(
+        net: &Devnet,
+        settings: &Settings,
+        store: &Store,
+        eth: &EvmChain,
+    ) -> ThreeReleasesToBsc {
+        let recipient = approved_usdc_to_bsc(net, settings, store, eth, &THREE_DEPOSITS).await;
+        let bsc = net.state.evm_chain("bsc").unwrap();
+        let usdc = bsc.token("USDC").unwrap().address;
+        let user = Address::from_slice(&recipient[12..]);
+        ThreeReleasesToBsc {
+            node: evm::provider_for(&bsc.rpc_url, Role::Deployer).unwrap(),
+            usdc,
+            user,
+            before: evm_balance(net, "bsc", usdc, user).await,
+        }
+    }
+
+    /// anvil's automine on BSC, on or off.
+    pub async fn automine(&self, on: bool) {
+        let _: serde_json::Value = self
+            .node
+            .raw_request("evm_setAutomine".into(), (on,))
+            .await
+            .unwrap();
+    }
+
+    /// The user received each deposit less the devnet route's fee (5 bps + 0.5 USDC), once:
+    /// read from the chain.
+    pub async fn assert_each_paid_once(&self, net: &Devnet) {
+        let after = evm_balance(net, "bsc", self.usdc, self.user).await;
+        let paid: u128 = THREE_DEPOSITS
+            .iter()
+            .map(|w| u128::from(*w) * 1_000_000)
+            .map(|raw| raw - (raw * 5 / 10_000 + 500_000))
+            .sum();
+        assert_eq!(
+            (after - self.before).to::<u128>(),
+            paid,
+            "each paid exactly once"
+        );
+    }
+}
