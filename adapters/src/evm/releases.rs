@@ -139,6 +139,18 @@ pub struct ReleaseReceipt {
 }
 
 impl ReleaseReceipt {
+    /// A transaction's outcome before any of its logs is sorted in.
+    fn new(block_number: u64, block_hash: B256, success: bool) -> ReleaseReceipt {
+        ReleaseReceipt {
+            block_number,
+            block_hash,
+            success,
+            released: Vec::new(),
+            skipped: Vec::new(),
+            failed: Vec::new(),
+        }
+    }
+
     /// Sorts one of the vault's logs into what it says of its transfer; other events are
     /// left out.
     fn record(&mut self, log: &alloy::primitives::Log) {
@@ -458,14 +470,7 @@ impl EvmChain {
         else {
             return Ok(None);
         };
-        let mut out = ReleaseReceipt {
-            block_number,
-            block_hash,
-            success: receipt.status(),
-            released: Vec::new(),
-            skipped: Vec::new(),
-            failed: Vec::new(),
-        };
+        let mut out = ReleaseReceipt::new(block_number, block_hash, receipt.status());
         for log in receipt.inner.logs() {
             if log.address() == vault {
                 out.record(&log.inner);
@@ -515,14 +520,7 @@ impl EvmChain {
                 continue;
             }
             out.entry(tx)
-                .or_insert_with(|| ReleaseReceipt {
-                    block_number,
-                    block_hash,
-                    success: true,
-                    released: Vec::new(),
-                    skipped: Vec::new(),
-                    failed: Vec::new(),
-                })
+                .or_insert_with(|| ReleaseReceipt::new(block_number, block_hash, true))
                 .record(&log.inner);
         }
         Ok(out)

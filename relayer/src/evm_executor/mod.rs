@@ -261,31 +261,21 @@ impl<'a> EvmExecutor<'a> {
         // settles the last step's transactions (so the vault's balance and what is on its way
         // agree), then new releases are signed, stored and sent, and the node mines them
         // while this step's confirmations are written.
-        let sent_signal = tokio::sync::Notify::new();
-        let ((followed, queued), confirmed) = tokio::join!(
-            async {
-                let mut r = ExecutorReport::default();
-                let followed = follower
-                    .follow_pending(mined, pending, &mut r)
-                    .await
-                    .map(|_| r);
-                let mut r = ExecutorReport::default();
-                let queued = if paused {
-                    Ok(r)
-                } else {
-                    filler
-                        .release_queued(mined, open.len(), &mut r)
-                        .await
-                        .map(|()| r)
-                };
-                sent_signal.notify_one();
-                (followed, queued)
-            },
-            async {
-                sent_signal.notified().await;
-                confirm::confirm_final(ctx).await
-            }
-        );
+        let mut r = ExecutorReport::default();
+        let followed = follower
+            .follow_pending(mined, pending, &mut r)
+            .await
+            .map(|_| r);
+        let mut r = ExecutorReport::default();
+        let queued = if paused {
+            Ok(r)
+        } else {
+            filler
+                .release_queued(mined, open.len(), &mut r)
+                .await
+                .map(|()| r)
+        };
+        let confirmed = confirm::confirm_final(ctx).await;
         let findings = follower.findings;
         let sent = filler.sent;
         // Only once their move to `broadcast` is stored: a transaction counted as in the pool
