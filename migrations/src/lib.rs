@@ -11,6 +11,7 @@ mod m20261125_000004_relayer_state;
 mod m20261125_000005_release_txs;
 mod m20261202_000006_transfer_queue_index;
 mod m20261203_000007_treasury_moves;
+mod m20261204_000008_history_by_release_tx;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_release_txs::Migration),
             Box::new(m20261202_000006_transfer_queue_index::Migration),
             Box::new(m20261203_000007_treasury_moves::Migration),
+            Box::new(m20261204_000008_history_by_release_tx::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod entities;
 mod error;
+pub mod history;
 pub mod ingest;
 mod queries;
 pub mod reads;

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use crate::entities::{
-    index_checkpoints, pool_hourly, pool_snapshots, transfer_attempts, transfer_history, transfers,
+    index_checkpoints, pool_hourly, pool_snapshots, transfer_attempts, transfers,
 };
 use crate::ingest::{HourlyVolume, hourly_volume};
 use crate::queries::to_i64;
@@ -186,36 +186,6 @@ impl Store {
         Ok(row.map_or((0, 0), |(v, n)| {
             (v.unwrap_or(0), u64::try_from(n).unwrap_or(0))
         }))
-    }
-
-    /// Status changes recorded after history row `after_id`, oldest first, at most `limit`
-    /// (of one transfer when `transfer_id` is given): what subscriptions stream.
-    pub async fn history_after(
-        &self,
-        after_id: i32,
-        transfer_id: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<transfer_history::Model>, StoreError> {
-        let mut q =
-            transfer_history::Entity::find().filter(transfer_history::Column::Id.gt(after_id));
-        if let Some(t) = transfer_id {
-            q = q.filter(transfer_history::Column::TransferId.eq(t));
-        }
-        Ok(q.order_by_asc(transfer_history::Column::Id)
-            .limit(crate::queries::row_limit(limit))
-            .all(&self.db)
-            .await?)
-    }
-
-    /// The newest history row's id (0 when there is none).
-    pub async fn last_history_id(&self) -> Result<i32, StoreError> {
-        let row: Option<Option<i32>> = transfer_history::Entity::find()
-            .select_only()
-            .column_as(Expr::col(transfer_history::Column::Id).max(), "m")
-            .into_tuple()
-            .one(&self.db)
-            .await?;
-        Ok(row.flatten().unwrap_or(0))
     }
 
     /// The transfer a deposit transaction on `source_chain_id` made (the first, by index).

@@ -3,9 +3,10 @@
 //!
 //! A `releaseBatch` transaction releases many transfers; signing it writes, in one database
 //! transaction, the transaction's row (raw bytes, nonce, fees) and for each transfer its move
-//! to `signed` with an attempt row naming the hash. A batch's later moves (`broadcast`,
+//! to `signed` with an attempt row naming the hash. A batch's moves (`signed`, `broadcast`,
 //! `included`, `confirmed`) are one statement per status for the whole batch, not one per
-//! transfer: at thousands of releases a second, per-row commits would be the bottleneck.
+//! transfer, and one history row naming the transaction and its transfers: at thousands of
+//! releases a second, per-row writes would be the bottleneck.
 //! An executor step collects its changes as [`ReleaseWrite`]s and applies each phase's in one
 //! database transaction ([`Store::apply_release_writes`]): all or none.
 
@@ -70,12 +71,15 @@ pub enum ReleaseWrite {
         tx: NewReleaseTx,
         carried: Vec<(String, TransferStatus)>,
     },
-    /// Transfers moved along one edge of the state machine, with the reason in their history.
+    /// Transfers moved along one edge of the state machine, with the reason in their history:
+    /// one row for the lot when the move is about release transaction `tx_hash` (whose
+    /// attempts name each of them), else one row per transfer.
     Move {
         ids: Vec<String>,
         from: TransferStatus,
         to: TransferStatus,
         reason: String,
+        tx_hash: Option<String>,
     },
     /// A release transaction's state, the block it was mined in, or why it stopped.
     TxStatus {
@@ -126,7 +130,15 @@ async fn insert_signed_in<C: ConnectionTrait>(
             .filter(|(_, s)| *s == from)
             .map(|(id, _)| id.clone())
             .collect();
-        move_many_in(conn, &ids, from, TransferStatus::Signed, Some(&reason)).await?;
+        move_many_in(
+            conn,
+            &ids,
+            from,
+            TransferStatus::Signed,
+            Some(&reason),
+            Some(&tx.tx_hash),
+        )
+        .await?;
     }
     let nonce = Some(to_i64("nonce", tx.nonce)?);
     let chain_id = to_i64("chain id", tx.chain_id)?;
@@ -179,15 +191,18 @@ async fn set_tx_status_in<C: ConnectionTrait>(
     Ok(())
 }
 
-/// `from → to` for every id in `ids`, with one history row each, inside `conn`'s transaction.
-/// Refused (nothing kept, the caller's transaction rolls back) when the edge is illegal or any
-/// transfer is no longer in `from`.
+/// `from → to` for every id in `ids`, inside `conn`'s transaction. The history gets one row
+/// per transfer, or, for a move of release transaction `tx_hash`'s batch, one row per
+/// statement naming the transaction and every transfer that moved. Refused (nothing kept, the
+/// caller's transaction rolls back) when the edge is illegal or any transfer is no longer in
+/// `from`.
 pub(crate) async fn move_many_in<C: ConnectionTrait>(
     conn: &C,
     ids: &[String],
     from: TransferStatus,
     to: TransferStatus,
     reason: Option<&str>,
+    tx_hash: Option<&str>,
 ) -> Result<(), StoreError> {
     let Some(first) = ids.first() else {
         return Ok(());
@@ -230,18 +245,29 @@ pub(crate) async fn move_many_in<C: ConnectionTrait>(
                 found: found.map_or_else(|| "no such transfer".to_string(), |t| t.status),
             });
         }
-        transfer_history::Entity::insert_many(chunk.iter().map(|id| {
-            transfer_history::ActiveModel {
-                transfer_id: Set(id.clone()),
+        let row =
+            |transfer_id: &String, transfer_ids: Option<String>| transfer_history::ActiveModel {
+                transfer_id: Set(transfer_id.clone()),
                 from_status: Set(Some(from.as_str().to_string())),
                 to_status: Set(to.as_str().to_string()),
                 reason: Set(reason.map(str::to_string)),
                 at_ms: Set(now),
+                tx_hash: Set(tx_hash.map(str::to_string)),
+                transfer_ids: Set(transfer_ids),
                 ..Default::default()
+            };
+        match tx_hash {
+            Some(_) => {
+                transfer_history::Entity::insert(row(&chunk[0], Some(chunk.join(","))))
+                    .exec_without_returning(conn)
+                    .await?;
             }
-        }))
-        .exec_without_returning(conn)
-        .await?;
+            None => {
+                transfer_history::Entity::insert_many(chunk.iter().map(|id| row(id, None)))
+                    .exec_without_returning(conn)
+                    .await?;
+            }
+        }
     }
     Ok(())
 }
@@ -270,7 +296,7 @@ impl Store {
         }
         let _turn = self.write_turn().await;
         let txn = self.connection().begin().await?;
-        move_many_in(&txn, ids, from, to, reason).await?;
+        move_many_in(&txn, ids, from, to, reason, None).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -306,7 +332,8 @@ impl Store {
                     from,
                     to,
                     reason,
-                } => move_many_in(&txn, ids, *from, *to, Some(reason)).await?,
+                    tx_hash,
+                } => move_many_in(&txn, ids, *from, *to, Some(reason), tx_hash.as_deref()).await?,
                 ReleaseWrite::TxStatus {
                     tx_hash,
                     status,

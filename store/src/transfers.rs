@@ -511,21 +511,6 @@ impl Store {
             .await?)
     }
 
-    /// When each transfer first reached `status` (from its history): `(id, at_ms)`.
-    pub async fn reached(&self, status: TransferStatus) -> Result<Vec<(String, i64)>, StoreError> {
-        use sea_orm::QuerySelect;
-        use sea_orm::sea_query::{Expr, ExprTrait};
-        Ok(transfer_history::Entity::find()
-            .select_only()
-            .column(transfer_history::Column::TransferId)
-            .column_as(Expr::col(transfer_history::Column::AtMs).min(), "at")
-            .filter(transfer_history::Column::ToStatus.eq(status.as_str()))
-            .group_by(transfer_history::Column::TransferId)
-            .into_tuple()
-            .all(self.connection())
-            .await?)
-    }
-
     /// An operator's retry of a `failed` transfer, after fixing its cause: back to `observed`,
     /// so validation and finality run again. Refused when a release was ever signed for it:
     /// a second one may only follow proof that the first cannot land (reconciliation's job).
@@ -630,18 +615,6 @@ impl Store {
             )
             .order_by_asc(transfers::Column::SourceBlock)
             .order_by_asc(transfers::Column::SourceIndex)
-            .all(self.connection())
-            .await?)
-    }
-
-    /// Every status transfer `id` took, oldest first.
-    pub async fn transfer_history(
-        &self,
-        id: &str,
-    ) -> Result<Vec<transfer_history::Model>, StoreError> {
-        Ok(transfer_history::Entity::find()
-            .filter(transfer_history::Column::TransferId.eq(id))
-            .order_by_asc(transfer_history::Column::Id)
             .all(self.connection())
             .await?)
     }

@@ -56,6 +56,7 @@ impl Ctx<'_> {
                         from: TransferStatus::Included,
                         to: TransferStatus::Confirmed,
                         reason: format!("block {} final", r.block_number),
+                        tx_hash: Some(tx.tx_hash.clone()),
                     });
                     writes.push(tx_write(
                         &tx.tx_hash,
@@ -78,6 +79,7 @@ impl Ctx<'_> {
                         from: TransferStatus::Included,
                         to: TransferStatus::Broadcast,
                         reason: why.clone(),
+                        tx_hash: Some(tx.tx_hash.clone()),
                     });
                     writes.push(tx_write(&tx.tx_hash, tx_status::PENDING, None, Some(why)));
                 }

@@ -208,6 +208,7 @@ impl Follower<'_, '_> {
             from: TransferStatus::Signed,
             to: TransferStatus::Broadcast,
             reason: format!("{why}: never sent on"),
+            tx_hash: Some(newest.tx_hash.clone()),
         });
         for tx in group {
             writes.push(tx_write(
@@ -238,6 +239,7 @@ impl Follower<'_, '_> {
             from: Signed,
             to: Broadcast,
             reason: format!("sent {}", tx.tx_hash),
+            tx_hash: Some(tx.tx_hash.clone()),
         });
         let block = receipt.block_number;
         if !receipt.success {
@@ -280,12 +282,14 @@ impl Follower<'_, '_> {
             from: Broadcast,
             to: Included,
             reason: format!("released by {hash} in block {block}"),
+            tx_hash: Some(hash.clone()),
         });
         writes.push(ReleaseWrite::Move {
             ids: skipped.clone(),
             from: Broadcast,
             to: Included,
             reason: format!("already released before {hash} (skipped in block {block})"),
+            tx_hash: Some(hash.clone()),
         });
         writes.push(ReleaseWrite::Move {
             ids: failed.clone(),
@@ -294,6 +298,7 @@ impl Follower<'_, '_> {
             reason: format!(
                 "payout failed in {hash} (block {block}): the vault could not pay; nothing moved"
             ),
+            tx_hash: Some(hash.clone()),
         });
         writes.push(tx_write(hash, tx_status::MINED, Some(block), None));
         report.included.extend(released);
@@ -351,6 +356,7 @@ impl Follower<'_, '_> {
                     from: TransferStatus::Signed,
                     to: TransferStatus::Broadcast,
                     reason: format!("sent {} again ({outcome:?})", tx.tx_hash),
+                    tx_hash: Some(tx.tx_hash.clone()),
                 });
                 self.in_pool_at.insert(tx.tx_hash.clone(), Instant::now());
                 report.resent.extend(list.iter().map(|t| t.id.clone()));
@@ -415,6 +421,7 @@ impl Follower<'_, '_> {
                         from: TransferStatus::Signed,
                         to: TransferStatus::Broadcast,
                         reason: format!("sent {hash} (nonce {nonce}, replacing {})", tx.tx_hash),
+                        tx_hash: Some(hash.clone()),
                     }])
                     .await?;
                 self.in_pool_at.insert(hash.clone(), Instant::now());

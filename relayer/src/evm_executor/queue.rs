@@ -94,6 +94,7 @@ impl Filler<'_, '_> {
                         from: SourceFinal,
                         to: Failed,
                         reason: why.clone(),
+                        tx_hash: None,
                     });
                 }
                 report.failed.push((t.id.clone(), why));
@@ -109,6 +110,7 @@ impl Filler<'_, '_> {
                         reason: format!(
                             "vault holds {holds} of {token}, the release needs {amount} (raw units)"
                         ),
+                        tx_hash: None,
                     });
                     report.awaiting_liquidity.push(t.id.clone());
                 }
@@ -130,6 +132,7 @@ impl Filler<'_, '_> {
             from: AwaitingLiquidity,
             to: SourceFinal,
             reason: "vault holds enough again".into(),
+            tx_hash: None,
         });
 
         let batches: Vec<Vec<transfers::Model>> = ready
@@ -149,6 +152,7 @@ impl Filler<'_, '_> {
                         from: SourceFinal,
                         to: Failed,
                         reason: RELEASED_ELSEWHERE.into(),
+                        tx_hash: None,
                     });
                 }
                 report.failed.push((t.id, RELEASED_ELSEWHERE.into()));
@@ -318,6 +322,7 @@ impl Filler<'_, '_> {
                         from: TransferStatus::Signed,
                         to: TransferStatus::Broadcast,
                         reason: format!("sent {hash} (nonce {})", tx.nonce),
+                        tx_hash: Some(hash.clone()),
                     });
                     self.sent.push(hash);
                 }

@@ -1,0 +1,185 @@
+//! A release transaction's batch moves are stored as one history row each, naming the
+//! transaction and the transfers that moved, on SQLite and PostgreSQL; every read still gives
+//! each transfer its own changes in order: its history, the subscription feed (all transfers
+//! and one), and when each reached a status. A batch that splits (some released, one short of
+//! liquidity) keeps each transfer's own path.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use atoll_core::TransferStatus::{self, *};
+use atoll_store::entities::transfer_history;
+use atoll_store::release_txs::{NewReleaseTx, ReleaseWrite};
+use atoll_store::test_support::{PostgresTestDb, sqlite_in};
+use atoll_store::transfers::DepositRow;
+use atoll_store::{Checkpoint, Store};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+const TX: &str = "0x00000000000000000000000000000000000000000000000000000000000000aa";
+
+fn deposit(i: u64) -> DepositRow {
+    DepositRow {
+        id: format!("0x{i:064x}"),
+        source_chain_id: 1,
+        source_tx: format!("0x{:064x}", 1000 + i),
+        source_index: i,
+        source_block: 10 + i,
+        dest_chain_id: 56,
+        source_token: "0x5fbdb2315678afecb367f032d93f642f64180aa3".into(),
+        sender: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
+        recipient: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
+        amount_in: "1000000".into(),
+        status: Observed,
+        failure_reason: None,
+    }
+}
+
+fn batch_move(ids: &[String], from: TransferStatus, to: TransferStatus, why: &str) -> ReleaseWrite {
+    ReleaseWrite::Move {
+        ids: ids.to_vec(),
+        from,
+        to,
+        reason: why.into(),
+        tx_hash: Some(TX.into()),
+    }
+}
+
+async fn path_of(store: &Store, id: &str) -> Vec<(String, Option<String>)> {
+    store
+        .transfer_history(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| {
+            assert_eq!((h.transfer_id.as_str(), h.transfer_ids), (id, None));
+            (h.to_status, h.reason)
+        })
+        .collect()
+}
+
+async fn exercise(store: &Store) {
+    store.migrate_up().await.unwrap();
+    let rows: Vec<DepositRow> = (1..=3).map(deposit).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let txn = store.begin_ingest(1, "deposits:test", None).await.unwrap();
+    txn.insert_deposits(&rows).await.unwrap();
+    txn.commit(&Checkpoint {
+        block_number: 13,
+        block_hash: "h".into(),
+    })
+    .await
+    .unwrap();
+    store
+        .transition_many(&ids, Observed, SourceFinal, Some("final"))
+        .await
+        .unwrap();
+    let before = store.last_history_id().await.unwrap();
+
+    store
+        .record_release_tx(
+            &NewReleaseTx {
+                chain_id: 56,
+                nonce: 0,
+                tx_hash: TX.into(),
+                raw_tx: "0x02".into(),
+                gas_limit: 100_000,
+                max_fee_per_gas: "2".into(),
+                priority_fee: Some("1".into()),
+            },
+            &ids.iter()
+                .map(|id| (id.clone(), SourceFinal))
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    store
+        .apply_release_writes(&[
+            batch_move(&ids, Signed, Broadcast, "sent"),
+            batch_move(&ids[..2], Broadcast, Included, "released in block 20"),
+            batch_move(&ids[2..], Broadcast, AwaitingLiquidity, "vault short"),
+        ])
+        .await
+        .unwrap();
+    store
+        .apply_release_writes(&[batch_move(&ids[..2], Included, Confirmed, "block 20 final")])
+        .await
+        .unwrap();
+
+    // Stored: one row per move of the transaction, not one per transfer.
+    let batch_rows = transfer_history::Entity::find()
+        .filter(transfer_history::Column::TxHash.eq(TX))
+        .count(store.connection())
+        .await
+        .unwrap();
+    assert_eq!(batch_rows, 5);
+
+    // Read: each transfer's own path, in order, with its reasons.
+    let s = |v: &str| Some(v.to_string());
+    let head = vec![
+        ("observed".to_string(), None),
+        ("source_final".to_string(), s("final")),
+        ("signed".to_string(), s(&format!("signed {TX} (nonce 0)"))),
+        ("broadcast".to_string(), s("sent")),
+    ];
+    let mut released = head.clone();
+    released.push(("included".into(), s("released in block 20")));
+    released.push(("confirmed".into(), s("block 20 final")));
+    let mut short = head;
+    short.push(("awaiting_liquidity".into(), s("vault short")));
+    assert_eq!(path_of(store, &ids[0]).await, released);
+    assert_eq!(path_of(store, &ids[1]).await, released);
+    assert_eq!(path_of(store, &ids[2]).await, short);
+
+    // The feed: every change of every transfer after a row, each about one transfer.
+    let feed = store.history_after(before, None, 500).await.unwrap();
+    let count = |to: &str| feed.iter().filter(|h| h.to_status == to).count();
+    assert_eq!(feed.len(), 3 + 3 + 2 + 1 + 2);
+    assert_eq!(
+        (count("signed"), count("broadcast"), count("included")),
+        (3, 3, 2)
+    );
+    assert!(feed.iter().all(|h| h.transfer_ids.is_none()));
+    assert!(feed.windows(2).all(|w| w[0].id <= w[1].id));
+    // One transfer's feed, resumed after its `broadcast` row.
+    let mine = store.history_after(0, Some(&ids[2]), 500).await.unwrap();
+    assert_eq!(mine.len(), 5);
+    let after_broadcast = mine[3].id;
+    let rest: Vec<String> = store
+        .history_after(after_broadcast, Some(&ids[2]), 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.to_status)
+        .collect();
+    assert_eq!(rest, vec!["awaiting_liquidity".to_string()]);
+
+    // When each reached a status: from batch rows and own rows alike.
+    let mut confirmed: Vec<String> = store
+        .reached(Confirmed)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    confirmed.sort();
+    assert_eq!(confirmed, ids[..2].to_vec());
+    assert_eq!(store.reached(SourceFinal).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn batch_history_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    exercise(&sqlite_in(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn batch_history_on_postgres() {
+    let Some(db) = PostgresTestDb::create("batch_history").await.unwrap() else {
+        eprintln!(
+            "ATOLL_TEST_POSTGRES_URL unset: PostgreSQL part skipped (scripts/test.sh sets it)"
+        );
+        return;
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    exercise(&store).await;
+    store.close().await.unwrap();
+    db.drop_db().await.unwrap();
+}
