@@ -22,7 +22,7 @@ fn migrate(url: &str, extra: &[&str]) -> (bool, String) {
 }
 
 /// Every migration, oldest first (a new migration is added here too).
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     "m20261124_000001_initial",
     "m20261124_000002_yields",
     "m20261125_000003_fee_counters",
@@ -30,6 +30,7 @@ const MIGRATIONS: [&str; 7] = [
     "m20261125_000005_release_txs",
     "m20261202_000006_transfer_queue_index",
     "m20261203_000007_treasury_moves",
+    "m20261204_000008_history_by_release_tx",
 ];
 
 fn round_trip(url: &str) {
