@@ -18,7 +18,7 @@ use crate::{Store, StoreError};
 use transfer_history::Column as H;
 
 /// The ids a batch row moved (`None` for a row about `transfer_id` alone).
-fn moved_ids(row: &transfer_history::Model) -> Option<impl Iterator<Item = &str>> {
+fn moved_ids(row: &transfer_history::Model) -> Option<std::str::Split<'_, char>> {
     row.transfer_ids.as_deref().map(|ids| ids.split(','))
 }
 
@@ -35,10 +35,9 @@ fn change_of(row: &transfer_history::Model, transfer_id: &str) -> transfer_histo
 fn expand(rows: Vec<transfer_history::Model>) -> Vec<transfer_history::Model> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        if row.transfer_ids.is_none() {
-            out.push(row);
-        } else if let Some(ids) = moved_ids(&row) {
-            out.extend(ids.map(|id| change_of(&row, id)));
+        match moved_ids(&row) {
+            Some(ids) => out.extend(ids.map(|id| change_of(&row, id))),
+            None => out.push(row),
         }
     }
     out

@@ -4,10 +4,32 @@
 
 use sea_orm::{ConnectionTrait, Database, Statement};
 
+use atoll_core::TransferStatus;
+
+use crate::transfers::DepositRow;
 use crate::{Store, StoreError};
 
 /// Environment variable naming a PostgreSQL server (role with CREATEDB) for tests.
 pub const POSTGRES_URL_VAR: &str = "ATOLL_TEST_POSTGRES_URL";
+
+/// Deposit number `i` of a made-up Ethereum → BSC transfer (id `0x…i`, block `10 + i`), in
+/// `status`, with `reason` as its failure reason.
+pub fn deposit_row(i: u64, status: TransferStatus, reason: Option<&str>) -> DepositRow {
+    DepositRow {
+        id: format!("0x{i:064x}"),
+        source_chain_id: 1,
+        source_tx: format!("0x{:064x}", 1000 + i),
+        source_index: i,
+        source_block: 10 + i,
+        dest_chain_id: 56,
+        source_token: "0x5fbdb2315678afecb367f032d93f642f64180aa3".into(),
+        sender: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
+        recipient: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
+        amount_in: "1000000".into(),
+        status,
+        failure_reason: reason.map(str::to_string),
+    }
+}
 
 /// A Store on a new SQLite file inside `dir`.
 pub async fn sqlite_in(dir: &std::path::Path) -> Result<Store, StoreError> {

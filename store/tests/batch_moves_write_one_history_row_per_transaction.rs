@@ -8,29 +8,12 @@
 use atoll_core::TransferStatus::{self, *};
 use atoll_store::entities::transfer_history;
 use atoll_store::release_txs::{NewReleaseTx, ReleaseWrite};
-use atoll_store::test_support::{PostgresTestDb, sqlite_in};
+use atoll_store::test_support::{PostgresTestDb, deposit_row, sqlite_in};
 use atoll_store::transfers::DepositRow;
 use atoll_store::{Checkpoint, Store};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 const TX: &str = "0x00000000000000000000000000000000000000000000000000000000000000aa";
-
-fn deposit(i: u64) -> DepositRow {
-    DepositRow {
-        id: format!("0x{i:064x}"),
-        source_chain_id: 1,
-        source_tx: format!("0x{:064x}", 1000 + i),
-        source_index: i,
-        source_block: 10 + i,
-        dest_chain_id: 56,
-        source_token: "0x5fbdb2315678afecb367f032d93f642f64180aa3".into(),
-        sender: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
-        recipient: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
-        amount_in: "1000000".into(),
-        status: Observed,
-        failure_reason: None,
-    }
-}
 
 fn batch_move(ids: &[String], from: TransferStatus, to: TransferStatus, why: &str) -> ReleaseWrite {
     ReleaseWrite::Move {
@@ -57,7 +40,7 @@ async fn path_of(store: &Store, id: &str) -> Vec<(String, Option<String>)> {
 
 async fn exercise(store: &Store) {
     store.migrate_up().await.unwrap();
-    let rows: Vec<DepositRow> = (1..=3).map(deposit).collect();
+    let rows: Vec<DepositRow> = (1..=3).map(|i| deposit_row(i, Observed, None)).collect();
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let txn = store.begin_ingest(1, "deposits:test", None).await.unwrap();
     txn.insert_deposits(&rows).await.unwrap();

@@ -4,29 +4,12 @@
 //! every reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use atoll_core::TransferStatus::{self, *};
+use atoll_core::TransferStatus::*;
 use atoll_store::entities::{chains, transfer_attempts};
-use atoll_store::test_support::{PostgresTestDb, sqlite_in};
+use atoll_store::test_support::{PostgresTestDb, deposit_row as deposit, sqlite_in};
 use atoll_store::transfers::DepositRow;
 use atoll_store::{Checkpoint, Store, StoreError};
 use sea_orm::{ActiveValue::Set, EntityTrait};
-
-fn deposit(i: u64, status: TransferStatus, reason: Option<&str>) -> DepositRow {
-    DepositRow {
-        id: format!("0x{i:064x}"),
-        source_chain_id: 1,
-        source_tx: format!("0x{:064x}", 1000 + i),
-        source_index: i,
-        source_block: 10 + i,
-        dest_chain_id: 56,
-        source_token: "0x5fbdb2315678afecb367f032d93f642f64180aa3".into(),
-        sender: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
-        recipient: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
-        amount_in: "1000000".into(),
-        status,
-        failure_reason: reason.map(str::to_string),
-    }
-}
 
 async fn exercise(store: &Store) {
     store.migrate_up().await.unwrap();
