@@ -15,8 +15,8 @@ use std::collections::{HashMap, HashSet};
 use atoll_core::TransferStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::entities::{release_txs, transfer_attempts, transfer_history, transfers};
@@ -51,6 +51,31 @@ pub struct NewReleaseTx {
     pub gas_limit: u64,
     pub max_fee_per_gas: String,
     pub priority_fee: Option<String>,
+}
+
+/// A release transaction as an executor follows it: its row without the signed bytes, which
+/// are read by hash only to send it again ([`Store::release_tx_bytes`]). Every step reads all
+/// pending and mined transactions, and at 256 releases a transaction the bytes are some 66 kB
+/// of hex each.
+#[derive(Debug, Clone, PartialEq, DerivePartialModel)]
+#[sea_orm(entity = "release_txs::Entity", from_query_result)]
+pub struct TrackedReleaseTx {
+    pub id: i32,
+    pub chain_id: i64,
+    pub nonce: i64,
+    pub tx_hash: String,
+    pub gas_limit: i64,
+    /// EIP-1559 max fee per gas, or the legacy gas price (wei, decimal).
+    pub max_fee_per_gas: String,
+    /// EIP-1559 priority fee (wei, decimal); none on legacy chains.
+    pub priority_fee: Option<String>,
+    /// How many transfers the transaction releases.
+    pub releases: i32,
+    /// One of [`tx_status`].
+    pub status: String,
+    pub block_number: Option<i64>,
+    pub error: Option<String>,
+    pub created_at_ms: i64,
 }
 
 /// A transfer a release transaction carries, as it stands now.
@@ -348,18 +373,31 @@ impl Store {
         Ok(())
     }
 
-    /// Release transactions of a chain in `status`, by nonce, then oldest first.
+    /// Release transactions of a chain in `status`, by nonce, then oldest first, without their
+    /// signed bytes.
     pub async fn release_txs(
         &self,
         chain_id: u64,
         status: &str,
-    ) -> Result<Vec<release_txs::Model>, StoreError> {
+    ) -> Result<Vec<TrackedReleaseTx>, StoreError> {
         Ok(release_txs::Entity::find()
             .filter(release_txs::Column::ChainId.eq(to_i64("chain id", chain_id)?))
             .filter(release_txs::Column::Status.eq(status))
             .order_by_asc(release_txs::Column::Nonce)
             .order_by_asc(release_txs::Column::Id)
+            .into_partial_model::<TrackedReleaseTx>()
             .all(self.connection())
+            .await?)
+    }
+
+    /// The signed bytes (0x-hex EIP-2718 envelope) of a release transaction, by hash.
+    pub async fn release_tx_bytes(&self, tx_hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(release_txs::Entity::find()
+            .select_only()
+            .column(release_txs::Column::RawTx)
+            .filter(release_txs::Column::TxHash.eq(tx_hash))
+            .into_tuple()
+            .one(self.connection())
             .await?)
     }
 

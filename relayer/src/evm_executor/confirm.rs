@@ -7,8 +7,7 @@ use std::collections::HashMap;
 
 use atoll_adapters::evm::releases::ReleaseReceipt;
 use atoll_core::TransferStatus;
-use atoll_store::entities::release_txs;
-use atoll_store::release_txs::{ReleaseWrite, tx_status};
+use atoll_store::release_txs::{ReleaseWrite, TrackedReleaseTx, tx_status};
 use futures::future::try_join_all;
 
 use super::follow::tx_write;
@@ -94,7 +93,7 @@ impl Ctx<'_> {
     /// it was (moved by a reorg, or gone).
     async fn receipts_of(
         &self,
-        due: &[release_txs::Model],
+        due: &[TrackedReleaseTx],
     ) -> Result<Vec<Option<ReleaseReceipt>>, RelayerError> {
         let blocks = due
             .iter()

@@ -9,23 +9,23 @@ use std::time::Instant;
 use alloy::primitives::B256;
 use atoll_adapters::evm::releases::{ReleaseReceipt, SendOutcome};
 use atoll_core::TransferStatus;
-use atoll_store::entities::{release_txs, transfers};
-use atoll_store::release_txs::{CarriedTransfer, ReleaseWrite, tx_status};
+use atoll_store::entities::transfers;
+use atoll_store::release_txs::{CarriedTransfer, ReleaseWrite, TrackedReleaseTx, tx_status};
 use futures::future::try_join_all;
 
 use super::{
-    Follower, MAX_LOG_BLOCKS, MIN_BUMP_PCT, age_ms, ids_in, parse_hash, parse_raw, release_of,
-    stored_fees,
+    Follower, MAX_LOG_BLOCKS, MIN_BUMP_PCT, age_ms, ids_in, parse_hash, parse_raw, rejected,
+    release_of, stored_fees,
 };
 use crate::{ExecutorReport, RelayerError};
 
 type Carried = HashMap<String, Vec<CarriedTransfer>>;
 
-fn carried_by<'c>(carried: &'c Carried, tx: &release_txs::Model) -> &'c [CarriedTransfer] {
+fn carried_by<'c>(carried: &'c Carried, tx: &TrackedReleaseTx) -> &'c [CarriedTransfer] {
     carried.get(&tx.tx_hash).map_or(&[], Vec::as_slice)
 }
 
-fn nonce_of(tx: &release_txs::Model) -> u64 {
+fn nonce_of(tx: &TrackedReleaseTx) -> u64 {
     u64::try_from(tx.nonce).unwrap_or_default()
 }
 
@@ -35,7 +35,7 @@ impl Follower<'_, '_> {
     pub(super) async fn follow_pending(
         &mut self,
         mined: u64,
-        pending: Vec<release_txs::Model>,
+        pending: Vec<TrackedReleaseTx>,
         report: &mut ExecutorReport,
     ) -> Result<usize, RelayerError> {
         if pending.is_empty() && self.settled_block.is_none() {
@@ -43,7 +43,7 @@ impl Follower<'_, '_> {
             // current head, so the logs from there on show it.
             *self.settled_block = Some(self.chain.block_number().await?);
         }
-        let mut by_nonce: BTreeMap<u64, Vec<release_txs::Model>> = BTreeMap::new();
+        let mut by_nonce: BTreeMap<u64, Vec<TrackedReleaseTx>> = BTreeMap::new();
         for tx in pending {
             by_nonce.entry(nonce_of(&tx)).or_default().push(tx);
         }
@@ -58,16 +58,16 @@ impl Follower<'_, '_> {
             }
         }
         let (used, open): (Vec<_>, Vec<_>) = by_nonce.into_iter().partition(|(n, _)| *n < mined);
-        let open: Vec<release_txs::Model> = open
+        let open: Vec<TrackedReleaseTx> = open
             .into_iter()
             .filter_map(|(_, g)| g.last().cloned())
             .collect();
 
         // Every transaction at a used nonce: which of them was mined?
-        let used_txs: Vec<&release_txs::Model> = used.iter().flat_map(|(_, g)| g).collect();
+        let used_txs: Vec<&TrackedReleaseTx> = used.iter().flat_map(|(_, g)| g).collect();
         let receipts = self.used_receipts(&used_txs).await?;
         let used = self.readable_nonces(used, &receipts).await?;
-        let used_txs: Vec<&release_txs::Model> = used.iter().flat_map(|(_, g)| g).collect();
+        let used_txs: Vec<&TrackedReleaseTx> = used.iter().flat_map(|(_, g)| g).collect();
         // What an open transaction carries is read only when it may be acted on: this process
         // did not just see it in the node's pool (after a restart nothing is fresh), or it is
         // due for replacement. At thousands of releases in flight, reading every carried
@@ -101,9 +101,9 @@ impl Follower<'_, '_> {
     /// knows waits for the next step; only one the node has never heard of was taken.
     async fn readable_nonces(
         &self,
-        used: Vec<(u64, Vec<release_txs::Model>)>,
+        used: Vec<(u64, Vec<TrackedReleaseTx>)>,
         receipts: &HashMap<String, ReleaseReceipt>,
-    ) -> Result<Vec<(u64, Vec<release_txs::Model>)>, RelayerError> {
+    ) -> Result<Vec<(u64, Vec<TrackedReleaseTx>)>, RelayerError> {
         let chain = self.chain;
         let checked = try_join_all(used.into_iter().map(|(nonce, group)| async move {
             if group.iter().any(|t| receipts.contains_key(&t.tx_hash)) {
@@ -127,7 +127,7 @@ impl Follower<'_, '_> {
     /// transaction, or no settled block known yet).
     async fn used_receipts(
         &mut self,
-        used_txs: &[&release_txs::Model],
+        used_txs: &[&TrackedReleaseTx],
     ) -> Result<HashMap<String, ReleaseReceipt>, RelayerError> {
         let mut found: HashMap<String, ReleaseReceipt> = HashMap::new();
         if used_txs.is_empty() {
@@ -165,13 +165,13 @@ impl Follower<'_, '_> {
     }
 
     /// Seen in the node's pool (sent, or asked) less than `pool_recheck` ago.
-    fn fresh_in_pool(&self, tx: &release_txs::Model, now: Instant) -> bool {
+    fn fresh_in_pool(&self, tx: &TrackedReleaseTx, now: Instant) -> bool {
         self.in_pool_at
             .get(&tx.tx_hash)
             .is_some_and(|at| now.duration_since(*at) < self.relayer.pool_recheck)
     }
 
-    fn due_for_replacement(&self, tx: &release_txs::Model) -> bool {
+    fn due_for_replacement(&self, tx: &TrackedReleaseTx) -> bool {
         age_ms(tx.created_at_ms) > self.replace_after_ms()
     }
 
@@ -180,7 +180,7 @@ impl Follower<'_, '_> {
     fn settle_used_nonce(
         &mut self,
         nonce: u64,
-        group: &[release_txs::Model],
+        group: &[TrackedReleaseTx],
         receipts: &HashMap<String, ReleaseReceipt>,
         carried: &Carried,
         writes: &mut Vec<ReleaseWrite>,
@@ -227,7 +227,7 @@ impl Follower<'_, '_> {
     /// Applies a mined transaction's receipt to the transfers it carries.
     fn settle(
         &mut self,
-        tx: &release_txs::Model,
+        tx: &TrackedReleaseTx,
         receipt: &ReleaseReceipt,
         carried: &[CarriedTransfer],
         writes: &mut Vec<ReleaseWrite>,
@@ -310,11 +310,11 @@ impl Follower<'_, '_> {
     /// at most every `pool_recheck` per transaction), replace what waited too long.
     async fn follow_open(
         &mut self,
-        open: &[release_txs::Model],
+        open: &[TrackedReleaseTx],
         carried: &Carried,
         report: &mut ExecutorReport,
     ) -> Result<(), RelayerError> {
-        let unsent = |tx: &release_txs::Model| {
+        let unsent = |tx: &TrackedReleaseTx| {
             carried_by(carried, tx)
                 .iter()
                 .any(|t| t.status == TransferStatus::Signed.as_str())
@@ -323,7 +323,7 @@ impl Follower<'_, '_> {
         let still: HashSet<&str> = open.iter().map(|t| t.tx_hash.as_str()).collect();
         self.in_pool_at.retain(|h, _| still.contains(h.as_str()));
         let now = Instant::now();
-        let ask: Vec<&release_txs::Model> = open
+        let ask: Vec<&TrackedReleaseTx> = open
             .iter()
             .filter(|tx| !unsent(tx) && !self.fresh_in_pool(tx, now))
             .collect();
@@ -348,7 +348,12 @@ impl Follower<'_, '_> {
                 if self.relayer.dry_run {
                     continue;
                 }
-                let raw = parse_raw(&tx.raw_tx, &tx.tx_hash)?;
+                let stored = self
+                    .store
+                    .release_tx_bytes(&tx.tx_hash)
+                    .await?
+                    .ok_or_else(|| rejected(&tx.tx_hash, "its signed bytes are not stored"))?;
+                let raw = parse_raw(&stored, &tx.tx_hash)?;
                 let outcome = self.chain.send_raw(&raw).await?;
                 tracing::info!(chain = %self.chain.name, tx = %tx.tx_hash, nonce = tx.nonce, ?outcome, "sent stored release again");
                 writes.push(ReleaseWrite::Move {
@@ -371,7 +376,7 @@ impl Follower<'_, '_> {
     /// Waited too long: the same releases at the same nonce, paying more (bounded).
     async fn replace(
         &mut self,
-        tx: &release_txs::Model,
+        tx: &TrackedReleaseTx,
         carried: &[CarriedTransfer],
         report: &mut ExecutorReport,
     ) -> Result<(), RelayerError> {

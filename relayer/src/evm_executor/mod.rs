@@ -47,8 +47,8 @@ use atoll_adapters::evm::releases::{EvmRelease, GasFees, SignedReleaseTx};
 use atoll_core::settings::{FeeModel, RelayerSettings, Settings};
 use atoll_core::{Address, TransferStatus};
 use atoll_store::Store;
-use atoll_store::entities::{release_txs, transfers};
-use atoll_store::release_txs::{CarriedTransfer, NewReleaseTx, tx_status};
+use atoll_store::entities::transfers;
+use atoll_store::release_txs::{CarriedTransfer, NewReleaseTx, TrackedReleaseTx, tx_status};
 
 use crate::{ExecutorReport, RelayerError};
 
@@ -348,7 +348,7 @@ fn release_of(t: &transfers::Model) -> Result<EvmRelease, RelayerError> {
     })
 }
 
-fn stored_fees(tx: &release_txs::Model) -> Result<GasFees, RelayerError> {
+fn stored_fees(tx: &TrackedReleaseTx) -> Result<GasFees, RelayerError> {
     let num = |s: &str| {
         s.parse::<u128>()
             .map_err(|_| rejected(&tx.tx_hash, format!("stored fee {s:?}")))
