@@ -15,8 +15,8 @@ use std::collections::{HashMap, HashSet};
 use atoll_core::TransferStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef, TransactionTrait,
 };
 
 use crate::entities::{release_txs, transfer_attempts, transfer_history, transfers};
@@ -469,46 +469,30 @@ impl Store {
         &self,
         tx_hashes: &[String],
     ) -> Result<HashMap<String, Vec<CarriedTransfer>>, StoreError> {
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for chunk in tx_hashes.chunks(IDS_PER_STATEMENT) {
-            pairs.extend(
-                transfer_attempts::Entity::find()
-                    .select_only()
-                    .column(transfer_attempts::Column::TxHash)
-                    .column(transfer_attempts::Column::TransferId)
-                    .filter(transfer_attempts::Column::TxHash.is_in(chunk.iter().cloned()))
-                    .into_tuple::<(String, String)>()
-                    .all(self.connection())
-                    .await?,
-            );
-        }
-        let ids: Vec<String> = pairs
-            .iter()
-            .map(|(_, id)| id.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let mut status: HashMap<String, String> = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            status.extend(
-                transfers::Entity::find()
-                    .select_only()
-                    .column(transfers::Column::Id)
-                    .column(transfers::Column::Status)
-                    .filter(transfers::Column::Id.is_in(chunk.iter().cloned()))
-                    .into_tuple::<(String, String)>()
-                    .all(self.connection())
-                    .await?,
-            );
-        }
+        // One join per chunk of hashes: the attempts by hash, each transfer's status by its
+        // key. Two passes (the ids, then their statuses by id) cost twice the statements and
+        // rows at thousands of transfers a step.
+        let carries: RelationDef = transfer_attempts::Entity::belongs_to(transfers::Entity)
+            .from(transfer_attempts::Column::TransferId)
+            .to(transfers::Column::Id)
+            .into();
         let mut out: HashMap<String, Vec<CarriedTransfer>> =
             tx_hashes.iter().map(|h| (h.clone(), Vec::new())).collect();
-        for (hash, id) in pairs {
-            if let (Some(list), Some(s)) = (out.get_mut(&hash), status.get(&id)) {
-                list.push(CarriedTransfer {
-                    id,
-                    status: s.clone(),
-                });
+        for chunk in tx_hashes.chunks(IDS_PER_STATEMENT) {
+            let rows: Vec<(String, String, String)> = transfer_attempts::Entity::find()
+                .select_only()
+                .column(transfer_attempts::Column::TxHash)
+                .column(transfer_attempts::Column::TransferId)
+                .column(transfers::Column::Status)
+                .join(JoinType::InnerJoin, carries.clone())
+                .filter(transfer_attempts::Column::TxHash.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(self.connection())
+                .await?;
+            for (hash, id, status) in rows {
+                if let Some(list) = out.get_mut(&hash) {
+                    list.push(CarriedTransfer { id, status });
+                }
             }
         }
         Ok(out)

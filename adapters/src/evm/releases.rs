@@ -526,6 +526,23 @@ impl EvmChain {
         Ok(out)
     }
 
+    /// The hashes of the transactions in block `number`; `None` when the node has no such
+    /// block. Enough to tell that a transaction is still where it was mined, at a fraction of
+    /// the block's logs (which at thousands of releases a block are megabytes of JSON).
+    pub async fn block_transaction_hashes(
+        &self,
+        number: u64,
+    ) -> Result<Option<Vec<B256>>, AdapterError> {
+        let block = self
+            .rpc
+            .call("eth_getBlockByNumber", move |p| async move {
+                p.get_block_by_number(BlockNumberOrTag::Number(number))
+                    .await
+            })
+            .await?;
+        Ok(block.map(|b| b.transactions.hashes().collect()))
+    }
+
     /// The number of the chain's latest block.
     pub async fn block_number(&self) -> Result<u64, AdapterError> {
         self.rpc

@@ -64,8 +64,10 @@ impl Follower<'_, '_> {
             .collect();
 
         // Every transaction at a used nonce: which of them was mined?
+        let started = Instant::now();
         let used_txs: Vec<&TrackedReleaseTx> = used.iter().flat_map(|(_, g)| g).collect();
         let receipts = self.used_receipts(&used_txs).await?;
+        let receipts_ms = started.elapsed().as_millis();
         let used = self.readable_nonces(used, &receipts).await?;
         let used_txs: Vec<&TrackedReleaseTx> = used.iter().flat_map(|(_, g)| g).collect();
         // What an open transaction carries is read only when it may be acted on: this process
@@ -83,12 +85,14 @@ impl Follower<'_, '_> {
             )
             .collect();
         let carried = self.store.transfers_carried_by_each(&hashes).await?;
+        let carried_ms = started.elapsed().as_millis();
 
         let mut writes = Vec::new();
         for (nonce, group) in &used {
             self.settle_used_nonce(*nonce, group, &receipts, &carried, &mut writes, report);
         }
         self.store.apply_release_writes(&writes).await?;
+        tracing::debug!(chain = %self.chain.name, receipts_ms, carried_ms, written_ms = started.elapsed().as_millis(), "used nonces settled");
         self.follow_open(&open, &carried, report).await?;
         Ok(open.len())
     }

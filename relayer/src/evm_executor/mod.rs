@@ -266,6 +266,7 @@ impl<'a> EvmExecutor<'a> {
             .follow_pending(mined, pending, &mut r)
             .await
             .map(|_| r);
+        let followed_ms = started.elapsed().as_millis();
         let mut r = ExecutorReport::default();
         let queued = if paused {
             Ok(r)
@@ -275,6 +276,7 @@ impl<'a> EvmExecutor<'a> {
                 .await
                 .map(|()| r)
         };
+        let released_ms = started.elapsed().as_millis();
         let confirmed = confirm::confirm_final(ctx).await;
         let findings = follower.findings;
         let sent = filler.sent;
@@ -298,6 +300,8 @@ impl<'a> EvmExecutor<'a> {
         tracing::debug!(
             chain = %ctx.chain.name,
             ms = started.elapsed().as_millis(),
+            followed_ms,
+            released_ms,
             sent = report.sent.len(),
             included = report.included.len(),
             confirmed = report.confirmed.len(),
