@@ -11,24 +11,26 @@ use std::time::Duration;
 use alloy::primitives::B256;
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
-use atoll_devnet::Devnet;
 use atoll_relayer::evm_executor::EvmExecutor;
 use atoll_store::release_txs::tx_status;
 
 #[tokio::test]
 async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
-    let mut settings = common::settings(&net, dir.path());
-    settings.relayer.replace_after = Duration::ZERO;
-    // Look the transaction up in the pool on every step, so the drop is seen at once.
-    settings.relayer.pool_recheck = Duration::ZERO;
-    let store = common::store(&settings, dir.path()).await;
-    let bsc_id = settings.chain("bsc").unwrap().chain_id.0;
-    let (evm, _) = common::chains(&settings);
-    let eth = &evm.iter().find(|(n, _)| n == "ethereum").unwrap().1;
-    let bsc = &evm.iter().find(|(n, _)| n == "bsc").unwrap().1;
-    let releases = common::ThreeReleasesToBsc::approve(&net, &settings, &store, eth).await;
+    let common::BscReleaseFixture {
+        dir: _dir,
+        net,
+        settings,
+        store,
+        bsc_id,
+        bsc,
+        releases,
+    } = common::BscReleaseFixture::up(|r| {
+        r.replace_after = Duration::ZERO;
+        // Look the transaction up in the pool on every step, so the drop is seen at once.
+        r.pool_recheck = Duration::ZERO;
+    })
+    .await;
+    let bsc = &bsc;
     let node = &releases.node;
     releases.automine(false).await;
 

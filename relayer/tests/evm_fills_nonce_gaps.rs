@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
-use atoll_devnet::Devnet;
 use atoll_devnet::evm::Role;
 use atoll_relayer::evm_executor::EvmExecutor;
 use atoll_store::release_txs::tx_status;
@@ -20,18 +19,21 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
-    let mut settings = common::settings(&net, dir.path());
-    settings.relayer.replace_after = Duration::ZERO;
-    settings.relayer.pool_recheck = Duration::ZERO;
-    settings.relayer.batch_max_releases = 1;
-    let store = common::store(&settings, dir.path()).await;
-    let bsc_id = settings.chain("bsc").unwrap().chain_id.0;
-    let (evm, _) = common::chains(&settings);
-    let eth = &evm.iter().find(|(n, _)| n == "ethereum").unwrap().1;
-    let bsc = &evm.iter().find(|(n, _)| n == "bsc").unwrap().1;
-    let releases = common::ThreeReleasesToBsc::approve(&net, &settings, &store, eth).await;
+    let common::BscReleaseFixture {
+        dir: _dir,
+        net,
+        settings,
+        store,
+        bsc_id,
+        bsc,
+        releases,
+    } = common::BscReleaseFixture::up(|r| {
+        r.replace_after = Duration::ZERO;
+        r.pool_recheck = Duration::ZERO;
+        r.batch_max_releases = 1;
+    })
+    .await;
+    let bsc = &bsc;
     let relayer = net
         .state
         .evm_chain("bsc")

@@ -15,23 +15,25 @@ use std::time::Duration;
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
-use atoll_devnet::Devnet;
 use atoll_relayer::evm_executor::EvmExecutor;
 use atoll_store::release_txs::tx_status;
 
 #[tokio::test]
 async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
-    let mut settings = common::settings(&net, dir.path());
-    settings.relayer.pool_recheck = Duration::ZERO;
-    settings.relayer.replace_after = Duration::from_secs(3_600);
-    let store = common::store(&settings, dir.path()).await;
-    let bsc_id = settings.chain("bsc").unwrap().chain_id.0;
-    let (evm, _) = common::chains(&settings);
-    let eth = &evm.iter().find(|(n, _)| n == "ethereum").unwrap().1;
-    let bsc = &evm.iter().find(|(n, _)| n == "bsc").unwrap().1;
-    let releases = common::ThreeReleasesToBsc::approve(&net, &settings, &store, eth).await;
+    let common::BscReleaseFixture {
+        dir: _dir,
+        net,
+        settings,
+        store,
+        bsc_id,
+        bsc,
+        releases,
+    } = common::BscReleaseFixture::up(|r| {
+        r.pool_recheck = Duration::ZERO;
+        r.replace_after = Duration::from_secs(3_600);
+    })
+    .await;
+    let bsc = &bsc;
     let node = &releases.node;
     releases.automine(false).await;
 

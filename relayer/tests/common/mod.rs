@@ -31,6 +31,47 @@ pub async fn store(settings: &Settings, dir: &std::path::Path) -> Store {
     store
 }
 
+/// A devnet with three deposits approved for release on BSC ([`ThreeReleasesToBsc`]), the
+/// store they are in, and both EVM chains: what the EVM executor's fault tests start from.
+pub struct BscReleaseFixture {
+    /// Holds the devnet's and the store's files for as long as the test runs.
+    pub dir: tempfile::TempDir,
+    pub net: Devnet,
+    pub settings: Settings,
+    pub store: Store,
+    pub bsc_id: u64,
+    pub bsc: EvmChain,
+    pub releases: ThreeReleasesToBsc,
+}
+
+impl BscReleaseFixture {
+    /// `tune` adjusts the relayer's settings before the store is made.
+    pub async fn up(tune: impl FnOnce(&mut atoll_core::settings::RelayerSettings)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+        let mut settings = settings(&net, dir.path());
+        tune(&mut settings.relayer);
+        let store = store(&settings, dir.path()).await;
+        let bsc_id = settings.chain("bsc").unwrap().chain_id.0;
+        let (mut evm, _) = chains(&settings);
+        let mut take = |name: &str| {
+            let at = evm.iter().position(|(n, _)| n == name).unwrap();
+            evm.swap_remove(at).1
+        };
+        let (eth, bsc) = (take("ethereum"), take("bsc"));
+        let releases = ThreeReleasesToBsc::approve(&net, &settings, &store, &eth).await;
+        BscReleaseFixture {
+            dir,
+            net,
+            settings,
+            store,
+            bsc_id,
+            bsc,
+            releases,
+        }
+    }
+}
+
 /// The devnet user's address on an EVM chain, as a deposit's bytes32 recipient.
 pub fn evm_user(net: &Devnet, chain: &str) -> [u8; 32] {
     let user = net
