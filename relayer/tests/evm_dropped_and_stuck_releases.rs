@@ -16,21 +16,14 @@ use atoll_store::release_txs::tx_status;
 
 #[tokio::test]
 async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
-    let common::BscReleaseFixture {
-        dir: _dir,
-        net,
-        settings,
-        store,
-        bsc_id,
-        bsc,
-        releases,
-    } = common::BscReleaseFixture::up(|r| {
+    let fixture = common::BscReleaseFixture::up(|r| {
         r.replace_after = Duration::ZERO;
         // Look the transaction up in the pool on every step, so the drop is seen at once.
         r.pool_recheck = Duration::ZERO;
     })
     .await;
-    let bsc = &bsc;
+    let (net, settings, store, bsc, releases) = fixture.parts();
+    let bsc_id = fixture.bsc_id;
     let node = &releases.node;
     releases.automine(false).await;
 

@@ -19,21 +19,14 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
-    let common::BscReleaseFixture {
-        dir: _dir,
-        net,
-        settings,
-        store,
-        bsc_id,
-        bsc,
-        releases,
-    } = common::BscReleaseFixture::up(|r| {
+    let fixture = common::BscReleaseFixture::up(|r| {
         r.replace_after = Duration::ZERO;
         r.pool_recheck = Duration::ZERO;
         r.batch_max_releases = 1;
     })
     .await;
-    let bsc = &bsc;
+    let (net, settings, store, bsc, releases) = fixture.parts();
+    let bsc_id = fixture.bsc_id;
     let relayer = net
         .state
         .evm_chain("bsc")

@@ -20,20 +20,13 @@ use atoll_store::release_txs::tx_status;
 
 #[tokio::test]
 async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
-    let common::BscReleaseFixture {
-        dir: _dir,
-        net,
-        settings,
-        store,
-        bsc_id,
-        bsc,
-        releases,
-    } = common::BscReleaseFixture::up(|r| {
+    let fixture = common::BscReleaseFixture::up(|r| {
         r.pool_recheck = Duration::ZERO;
         r.replace_after = Duration::from_secs(3_600);
     })
     .await;
-    let bsc = &bsc;
+    let (net, settings, store, bsc, releases) = fixture.parts();
+    let bsc_id = fixture.bsc_id;
     let node = &releases.node;
     releases.automine(false).await;
 

@@ -20,21 +20,14 @@ use atoll_store::release_txs::tx_status;
 
 #[tokio::test]
 async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once() {
-    let common::BscReleaseFixture {
-        dir: _dir,
-        net,
-        settings,
-        store,
-        bsc_id,
-        bsc,
-        releases,
-    } = common::BscReleaseFixture::up(|r| {
+    let fixture = common::BscReleaseFixture::up(|r| {
         // Ask the node about a pending transaction at every step, and never replace it.
         r.pool_recheck = Duration::ZERO;
         r.replace_after = Duration::from_secs(3_600);
     })
     .await;
-    let bsc = &bsc;
+    let (net, settings, store, bsc, releases) = fixture.parts();
+    let bsc_id = fixture.bsc_id;
     let node = &releases.node;
     let before_release: U256 = node.raw_request("evm_snapshot".into(), ()).await.unwrap();
 

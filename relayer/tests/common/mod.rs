@@ -72,6 +72,19 @@ impl BscReleaseFixture {
     }
 }
 
+impl BscReleaseFixture {
+    /// What a test body works with: the devnet, settings, store, BSC and the three releases.
+    pub fn parts(&self) -> (&Devnet, &Settings, &Store, &EvmChain, &ThreeReleasesToBsc) {
+        (
+            &self.net,
+            &self.settings,
+            &self.store,
+            &self.bsc,
+            &self.releases,
+        )
+    }
+}
+
 /// The devnet user's address on an EVM chain, as a deposit's bytes32 recipient.
 pub fn evm_user(net: &Devnet, chain: &str) -> [u8; 32] {
     let user = net
