@@ -27,7 +27,7 @@ async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
     let node = &releases.node;
     releases.automine(false).await;
 
-    let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
+    let mut executor = EvmExecutor::new(settings, store, bsc, "bsc").unwrap();
     let first = executor.step().await.unwrap();
     assert_eq!(first.sent.len(), 3, "one batch of three: {first:?}");
     let pending = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
@@ -117,5 +117,5 @@ async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
             .len(),
         attempts.len() - 1
     );
-    releases.assert_each_paid_once(&net).await;
+    releases.assert_each_paid_once(net).await;
 }

@@ -36,7 +36,7 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
     let node = &releases.node;
     releases.automine(false).await;
 
-    let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
+    let mut executor = EvmExecutor::new(settings, store, bsc, "bsc").unwrap();
     let first = executor.step().await.unwrap();
     assert_eq!(
         first.sent.len(),
@@ -66,7 +66,7 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
     // A restarted executor (what it knows comes from the store) sees the gap under the lowest
     // pending nonce and fills it.
     drop(executor);
-    let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
+    let mut executor = EvmExecutor::new(settings, store, bsc, "bsc").unwrap();
     executor.step().await.unwrap();
     releases.automine(true).await;
     let mut released = 0usize;
@@ -108,5 +108,5 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
     let to: Address = filler["to"].as_str().unwrap().parse().unwrap();
     assert_eq!(to, relayer, "a no-op to itself: {filler}");
     assert_eq!(filler["value"], "0x0");
-    releases.assert_each_paid_once(&net).await;
+    releases.assert_each_paid_once(net).await;
 }

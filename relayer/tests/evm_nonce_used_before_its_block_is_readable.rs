@@ -30,7 +30,7 @@ async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
     let node = &releases.node;
     releases.automine(false).await;
 
-    let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
+    let mut executor = EvmExecutor::new(settings, store, bsc, "bsc").unwrap();
     let first = executor.step().await.unwrap();
     assert_eq!(first.sent.len(), 3, "one batch of three: {first:?}");
     let pending = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
@@ -96,5 +96,5 @@ async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
         let _: serde_json::Value = node.raw_request("anvil_mine".into(), (1,)).await.unwrap();
     }
     assert_eq!(confirmed.len(), 3);
-    releases.assert_each_paid_once(&net).await;
+    releases.assert_each_paid_once(net).await;
 }

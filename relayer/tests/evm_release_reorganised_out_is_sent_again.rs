@@ -32,7 +32,7 @@ async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once()
     let before_release: U256 = node.raw_request("evm_snapshot".into(), ()).await.unwrap();
 
     // Sent, mined on arrival, and settled as included by a later step.
-    let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
+    let mut executor = EvmExecutor::new(settings, store, bsc, "bsc").unwrap();
     let first = executor.step().await.unwrap();
     assert_eq!(first.sent.len(), 3, "one batch of three: {first:?}");
     let mut included = Vec::new();
@@ -60,7 +60,7 @@ async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once()
         .raw_request("anvil_dropTransaction".into(), (hash,))
         .await
         .unwrap();
-    common::mine(&net, 6).await;
+    common::mine(net, 6).await;
     assert!(!bsc.knows_transaction(hash).await.unwrap());
     let head = node.get_block_number().await.unwrap();
     assert!(
@@ -98,7 +98,7 @@ async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once()
         if confirmed.len() == 3 {
             break;
         }
-        common::mine(&net, 1).await;
+        common::mine(net, 1).await;
     }
     assert_eq!(resent.len(), 3, "sent again once: {resent:?}");
     assert_eq!(confirmed.len(), 3, "confirmed: {confirmed:?}");
@@ -117,5 +117,5 @@ async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once()
         ]),
         "{path:?}"
     );
-    releases.assert_each_paid_once(&net).await;
+    releases.assert_each_paid_once(net).await;
 }
