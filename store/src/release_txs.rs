@@ -16,7 +16,7 @@ use atoll_core::TransferStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, TransactionTrait,
 };
 
 use crate::entities::{release_txs, transfer_attempts, transfer_history, transfers};
@@ -472,10 +472,6 @@ impl Store {
         // One join per chunk of hashes: the attempts by hash, each transfer's status by its
         // key. Two passes (the ids, then their statuses by id) cost twice the statements and
         // rows at thousands of transfers a step.
-        let carries: RelationDef = transfer_attempts::Entity::belongs_to(transfers::Entity)
-            .from(transfer_attempts::Column::TransferId)
-            .to(transfers::Column::Id)
-            .into();
         let mut out: HashMap<String, Vec<CarriedTransfer>> =
             tx_hashes.iter().map(|h| (h.clone(), Vec::new())).collect();
         for chunk in tx_hashes.chunks(IDS_PER_STATEMENT) {
@@ -484,7 +480,10 @@ impl Store {
                 .column(transfer_attempts::Column::TxHash)
                 .column(transfer_attempts::Column::TransferId)
                 .column(transfers::Column::Status)
-                .join(JoinType::InnerJoin, carries.clone())
+                .join(
+                    JoinType::InnerJoin,
+                    transfer_attempts::Relation::Transfer.def(),
+                )
                 .filter(transfer_attempts::Column::TxHash.is_in(chunk.iter().cloned()))
                 .into_tuple()
                 .all(self.connection())

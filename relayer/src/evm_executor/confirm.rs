@@ -42,7 +42,7 @@ impl Ctx<'_> {
         }
         let started = std::time::Instant::now();
         let blocks = self.blocks_of(&due).await?;
-        let receipts_ms = started.elapsed().as_millis();
+        let located_ms = started.elapsed().as_millis();
         let hashes: Vec<String> = due.iter().map(|t| t.tx_hash.clone()).collect();
         let carried = self.store.transfers_carried_by_each(&hashes).await?;
         let carried_ms = started.elapsed().as_millis();
@@ -84,7 +84,7 @@ impl Ctx<'_> {
             }
         }
         self.store.apply_release_writes(&writes).await?;
-        tracing::debug!(chain = %self.chain.name, receipts_ms, carried_ms, written_ms = started.elapsed().as_millis(), "final transactions confirmed");
+        tracing::debug!(chain = %self.chain.name, located_ms, carried_ms, written_ms = started.elapsed().as_millis(), "final transactions confirmed");
         Ok(())
     }
 

@@ -24,6 +24,14 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The transfer the attempt released (`transfer_id`).
+    #[sea_orm(
+        belongs_to = "super::transfers::Entity",
+        from = "Column::TransferId",
+        to = "super::transfers::Column::Id"
+    )]
+    Transfer,
+}
 
 impl ActiveModelBehavior for ActiveModel {}
