@@ -97,3 +97,19 @@ impl PostgresTestDb {
         Ok(())
     }
 }
+
+/// Runs `exercise` on a Store over a new PostgreSQL database (named after `tag`), then drops
+/// the database. Without `ATOLL_TEST_POSTGRES_URL` it says so and runs nothing.
+pub async fn exercise_on_postgres(
+    tag: &str,
+    exercise: impl AsyncFnOnce(&Store),
+) -> Result<(), StoreError> {
+    let Some(db) = PostgresTestDb::create(tag).await? else {
+        eprintln!("{POSTGRES_URL_VAR} unset: PostgreSQL part skipped (scripts/test.sh sets it)");
+        return Ok(());
+    };
+    let store = Store::connect(&db.url).await?;
+    exercise(&store).await;
+    store.close().await?;
+    db.drop_db().await
+}

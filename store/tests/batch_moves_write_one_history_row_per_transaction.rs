@@ -8,7 +8,7 @@
 use atoll_core::TransferStatus::{self, *};
 use atoll_store::entities::transfer_history;
 use atoll_store::release_txs::{NewReleaseTx, ReleaseWrite};
-use atoll_store::test_support::{PostgresTestDb, deposit_row, sqlite_in};
+use atoll_store::test_support::{deposit_row, exercise_on_postgres, sqlite_in};
 use atoll_store::transfers::DepositRow;
 use atoll_store::{Checkpoint, Store};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -155,14 +155,7 @@ async fn batch_history_on_sqlite() {
 
 #[tokio::test]
 async fn batch_history_on_postgres() {
-    let Some(db) = PostgresTestDb::create("batch_history").await.unwrap() else {
-        eprintln!(
-            "ATOLL_TEST_POSTGRES_URL unset: PostgreSQL part skipped (scripts/test.sh sets it)"
-        );
-        return;
-    };
-    let store = Store::connect(&db.url).await.unwrap();
-    exercise(&store).await;
-    store.close().await.unwrap();
-    db.drop_db().await.unwrap();
+    exercise_on_postgres("batch_history", exercise)
+        .await
+        .unwrap();
 }

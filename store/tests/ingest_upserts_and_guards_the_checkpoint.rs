@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use atoll_core::U256;
 use atoll_core::settings::Settings;
 use atoll_store::ingest::{EventRow, HourlyDelta, PoolEntry, lp_fee};
-use atoll_store::test_support::{PostgresTestDb, sqlite_in};
+use atoll_store::test_support::{exercise_on_postgres, sqlite_in};
 use atoll_store::{Checkpoint, Store, StoreError};
 
 const CONFIG: &str = r#"
@@ -175,14 +175,5 @@ async fn ingest_on_sqlite() {
 
 #[tokio::test]
 async fn ingest_on_postgres() {
-    let Some(db) = PostgresTestDb::create("ingest").await.unwrap() else {
-        eprintln!(
-            "ATOLL_TEST_POSTGRES_URL unset: PostgreSQL part skipped (scripts/test.sh sets it)"
-        );
-        return;
-    };
-    let store = Store::connect(&db.url).await.unwrap();
-    exercise(&store).await;
-    store.close().await.unwrap();
-    db.drop_db().await.unwrap();
+    exercise_on_postgres("ingest", exercise).await.unwrap();
 }

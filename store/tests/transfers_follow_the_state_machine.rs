@@ -6,7 +6,7 @@
 
 use atoll_core::TransferStatus::*;
 use atoll_store::entities::{chains, transfer_attempts};
-use atoll_store::test_support::{PostgresTestDb, deposit_row as deposit, sqlite_in};
+use atoll_store::test_support::{deposit_row as deposit, exercise_on_postgres, sqlite_in};
 use atoll_store::transfers::DepositRow;
 use atoll_store::{Checkpoint, Store, StoreError};
 use sea_orm::{ActiveValue::Set, EntityTrait};
@@ -309,14 +309,5 @@ async fn transfers_on_sqlite() {
 
 #[tokio::test]
 async fn transfers_on_postgres() {
-    let Some(db) = PostgresTestDb::create("transfers").await.unwrap() else {
-        eprintln!(
-            "ATOLL_TEST_POSTGRES_URL unset: PostgreSQL part skipped (scripts/test.sh sets it)"
-        );
-        return;
-    };
-    let store = Store::connect(&db.url).await.unwrap();
-    exercise(&store).await;
-    store.close().await.unwrap();
-    db.drop_db().await.unwrap();
+    exercise_on_postgres("transfers", exercise).await.unwrap();
 }
