@@ -5,11 +5,13 @@
 //! straight to anvil, on the state the relayer started from: anvil is reverted to a snapshot
 //! taken at the clock's start), all in one run on one devnet. The same batches are also
 //! simulated with `eth_call` on that state, as the relayer simulates each batch before it signs,
-//! and the node's ceiling with that simulation is printed beside the plain one. The deposits are made, indexed and
-//! passed through the finality gate before the clock starts; the clock measures `source_final`
-//! to `confirmed`. With `--all-chains` the three destinations run at once: Ethereum → BSC and
-//! BSC → Ethereum (the same number of deposits each) and Ethereum → Solana, each executor on its
-//! own task, as `atoll relayer run` drives them.
+//! and the node's ceiling with that simulation is printed beside the plain one, and so is the
+//! bound the measured CPU per release (relayer and nodes) puts on any schedule on this
+//! machine's cores. The deposits are made, indexed and passed through the finality gate before
+//! the clock starts; the clock measures `source_final` to `confirmed`. With `--all-chains` the
+//! three destinations run at once: Ethereum → BSC and BSC → Ethereum (the same number of
+//! deposits each) and Ethereum → Solana, each executor on its own task, as `atoll relayer run`
+//! drives them.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -556,6 +558,7 @@ async fn ceiling(
 }
 
 /// The node's own times for `n` releases on one chain.
+#[derive(Clone, Copy)]
 struct Ceiling {
     /// Every batch simulated once with `eth_call`.
     simulation_s: f64,
@@ -857,6 +860,17 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         cpu_s * 1e6 / total as f64
     );
 
+    // Every node's CPU under the clock, the source chain's too: they share this machine's
+    // cores with the relayer.
+    let nodes_cpu: Vec<f64> = nodes0
+        .iter()
+        .zip(&nodes1)
+        .filter_map(|(before, after)| Some(after.as_ref()?.saturating_sub((*before)?)))
+        .map(|d| d.as_secs_f64())
+        .collect();
+    // Without /proc (not Linux) neither figure is known, and no bound is printed.
+    let cpu_known = cpu_s > 0.0 && !nodes_cpu.is_empty();
+    let nodes_cpu_s: f64 = nodes_cpu.iter().sum();
     for ((name, before), after) in node_names.iter().zip(nodes0).zip(nodes1) {
         let (Some(before), Some(after)) = (before, after) else {
             continue;
@@ -984,7 +998,7 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
     if let Some(e) = eth_ceiling? {
         ceilings.push(("ethereum", e));
     }
-    for (dest, ceiling) in ceilings {
+    for &(dest, ceiling) in &ceilings {
         let Ceiling {
             simulation_s,
             seconds,
@@ -1005,10 +1019,44 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
             100.0 * lane.rate() / simulated_rate
         );
     }
+    if let ([lane], [(_, ceiling)], true) = (lanes.as_slice(), ceilings.as_slice(), cpu_known) {
+        print_cpu_budget(lane, n as f64 / ceiling.seconds, cpu_s, nodes_cpu_s)?;
+    }
     let bsc_lane = lanes.first().context("bsc lane")?;
     crate::out!(
         "  batched vs sequential on bsc: {:.1}x",
         bsc_lane.rate() / seq_rate
+    );
+    Ok(())
+}
+
+/// The goal: the relayer at this share of the node's ceiling.
+const CEILING_GOAL: f64 = 0.8;
+
+/// What the machine's cores allow: the relayer and the nodes together spent so much CPU per
+/// release, and no schedule of that work, however well it overlaps, releases faster than the
+/// cores can do it. Printed beside the ceiling, whose rate the node reaches alone.
+fn print_cpu_budget(
+    lane: &Lane,
+    ceiling_rate: f64,
+    relayer_cpu_s: f64,
+    nodes_cpu_s: f64,
+) -> anyhow::Result<()> {
+    let Some(cores) = std::thread::available_parallelism()
+        .ok()
+        .map(|c| c.get() as f64)
+    else {
+        return Ok(());
+    };
+    let count = lane.count as f64;
+    let (relayer_us, nodes_us) = (relayer_cpu_s * 1e6 / count, nodes_cpu_s * 1e6 / count);
+    let bound = cores * 1e6 / (relayer_us + nodes_us);
+    let budget_us = cores * 1e6 / (CEILING_GOAL * ceiling_rate);
+    crate::out!(
+        "  CPU bound on this machine ({cores:.0} cores): the relayer took {relayer_us:.1} µs and the nodes {nodes_us:.1} µs of CPU per release, so no schedule of this work releases more than {bound:.0}/s ({:.0}% of the node's ceiling; the relayer reached {:.0}% of this bound); {:.0}% of the ceiling needs the relayer and the nodes within {budget_us:.1} µs of CPU per release together",
+        100.0 * bound / ceiling_rate,
+        100.0 * lane.rate() / bound,
+        100.0 * CEILING_GOAL
     );
     Ok(())
 }
