@@ -10,8 +10,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
@@ -20,11 +18,7 @@ use atoll_store::release_txs::tx_status;
 
 #[tokio::test]
 async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
-    let fixture = common::BscReleaseFixture::up(|r| {
-        r.pool_recheck = Duration::ZERO;
-        r.replace_after = Duration::from_secs(3_600);
-    })
-    .await;
+    let fixture = common::BscReleaseFixture::up(common::ask_every_step_never_replace).await;
     let (net, settings, store, bsc, releases) = fixture.parts();
     let bsc_id = fixture.bsc_id;
     let node = &releases.node;

@@ -10,8 +10,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
@@ -20,12 +18,7 @@ use atoll_store::release_txs::tx_status;
 
 #[tokio::test]
 async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once() {
-    let fixture = common::BscReleaseFixture::up(|r| {
-        // Ask the node about a pending transaction at every step, and never replace it.
-        r.pool_recheck = Duration::ZERO;
-        r.replace_after = Duration::from_secs(3_600);
-    })
-    .await;
+    let fixture = common::BscReleaseFixture::up(common::ask_every_step_never_replace).await;
     let (net, settings, store, bsc, releases) = fixture.parts();
     let bsc_id = fixture.bsc_id;
     let node = &releases.node;

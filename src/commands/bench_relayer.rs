@@ -860,28 +860,28 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         cpu_s * 1e6 / total as f64
     );
 
-    // Every node's CPU under the clock, the source chain's too: they share this machine's
-    // cores with the relayer.
-    let nodes_cpu: Vec<f64> = nodes0
+    // Every node's CPU under the clock (seconds), the source chain's too: they share this
+    // machine's cores with the relayer.
+    let nodes_cpu: Vec<(&str, f64)> = node_names
         .iter()
-        .zip(&nodes1)
-        .filter_map(|(before, after)| Some(after.as_ref()?.saturating_sub((*before)?)))
-        .map(|d| d.as_secs_f64())
+        .zip(nodes0.iter().zip(&nodes1))
+        .filter_map(|(name, (before, after))| {
+            Some((
+                *name,
+                after.as_ref()?.saturating_sub((*before)?).as_secs_f64(),
+            ))
+        })
         .collect();
     // Without /proc (not Linux) neither figure is known, and no bound is printed.
     let cpu_known = cpu_s > 0.0 && !nodes_cpu.is_empty();
-    let nodes_cpu_s: f64 = nodes_cpu.iter().sum();
-    for ((name, before), after) in node_names.iter().zip(nodes0).zip(nodes1) {
-        let (Some(before), Some(after)) = (before, after) else {
-            continue;
-        };
+    let nodes_cpu_s: f64 = nodes_cpu.iter().map(|(_, cpu)| cpu).sum();
+    for &(name, cpu) in &nodes_cpu {
         let dest = name
             .trim_start_matches("anvil-")
             .trim_end_matches("-test-validator");
         let Some(lane) = lanes.iter().find(|l| l.dest == dest) else {
             continue;
         };
-        let cpu = after.saturating_sub(before).as_secs_f64();
         crate::out!(
             "  node {name}: {cpu:.2} s CPU under the clock = {:.1} µs per release bound for it ({:.0}% of one core)",
             cpu * 1e6 / lane.count as f64,

@@ -72,6 +72,14 @@ impl BscReleaseFixture {
     }
 }
 
+/// A tuning for [`BscReleaseFixture::up`]: the node is asked about a pending transaction at
+/// every step, and none is ever replaced, so what a test does to the node is seen at once and
+/// no fee bump muddles it.
+pub fn ask_every_step_never_replace(r: &mut atoll_core::settings::RelayerSettings) {
+    r.pool_recheck = std::time::Duration::ZERO;
+    r.replace_after = std::time::Duration::from_secs(3_600);
+}
+
 impl BscReleaseFixture {
     /// What a test body works with: the devnet, settings, store, BSC and the three releases.
     pub fn parts(&self) -> (&Devnet, &Settings, &Store, &EvmChain, &ThreeReleasesToBsc) {
