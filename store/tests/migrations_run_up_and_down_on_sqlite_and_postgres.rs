@@ -120,22 +120,56 @@ async fn exercise(store: &Store) {
     assert_eq!(chains::Entity::find().count(db).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn sqlite_file_in_wal_mode() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = sqlite_in(dir.path()).await.unwrap();
-    let mode = store
+async fn pragma(store: &Store, name: &str) -> String {
+    let row = store
         .connection()
         .query_one_raw(Statement::from_string(
             store.backend(),
-            "PRAGMA journal_mode",
+            format!("PRAGMA {name}"),
         ))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(mode.try_get_by_index::<String>(0).unwrap(), "wal");
+    row.try_get_by_index::<String>(0)
+        .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_file_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_in(dir.path()).await.unwrap();
+    assert_eq!(pragma(&store, "journal_mode").await, "wal");
+    // Set before WAL mode is: a file in WAL mode can no longer change its page size.
+    assert_eq!(pragma(&store, "page_size").await, "8192");
     exercise(&store).await;
     assert!(dir.path().join("atoll.db").exists());
+}
+
+#[tokio::test]
+async fn an_existing_sqlite_file_keeps_its_page_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    // A file made before 8 KiB pages: SQLite's default 4 KiB, already in WAL mode.
+    let old = sea_orm::Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    for sql in [
+        "PRAGMA page_size = 4096",
+        "PRAGMA journal_mode = WAL",
+        "CREATE TABLE t (x)",
+    ] {
+        old.execute_unprepared(sql).await.unwrap();
+    }
+    old.close().await.unwrap();
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(pragma(&store, "page_size").await, "4096");
+    assert_eq!(pragma(&store, "journal_mode").await, "wal");
+    store.migrate_up().await.unwrap();
+    let statuses = store.migration_status().await.unwrap();
+    assert!(!statuses.is_empty() && statuses.iter().all(|m| m.applied));
 }
 
 #[tokio::test]
