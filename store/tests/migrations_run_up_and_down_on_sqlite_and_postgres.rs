@@ -149,11 +149,9 @@ async fn sqlite_file_in_wal_mode() {
 #[tokio::test]
 async fn an_existing_sqlite_file_keeps_its_page_size() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
     // A file made before 8 KiB pages: SQLite's default 4 KiB, already in WAL mode.
-    let old = sea_orm::Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
+    let old = sea_orm::Database::connect(&url).await.unwrap();
     for sql in [
         "PRAGMA page_size = 4096",
         "PRAGMA journal_mode = WAL",
@@ -162,9 +160,7 @@ async fn an_existing_sqlite_file_keeps_its_page_size() {
         old.execute_unprepared(sql).await.unwrap();
     }
     old.close().await.unwrap();
-    let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
+    let store = Store::connect(&url).await.unwrap();
     assert_eq!(pragma(&store, "page_size").await, "4096");
     assert_eq!(pragma(&store, "journal_mode").await, "wal");
     store.migrate_up().await.unwrap();
