@@ -35,6 +35,11 @@ pub struct UpOptions {
     pub solana: bool,
     /// Block gas limit of both anvils; `None` keeps anvil's default (30,000,000).
     pub block_gas_limit: Option<u64>,
+    /// Runs solana-test-validator at this nice value (1 to 19, through coreutils' `nice`);
+    /// `None` runs it at the caller's priority. Agave's banking-stage scheduler thread polls
+    /// the clock in a busy loop and takes a whole core even on an idle devnet: on a machine
+    /// with few cores a benchmark gives the nodes it measures the first claim on the CPU.
+    pub validator_niceness: Option<u8>,
 }
 
 /// What a running devnet is, as recorded in `<dir>/state.json`.
@@ -132,6 +137,13 @@ impl Devnet {
     /// `state.json`, `devnet.toml` and the key files into `opts.dir`.
     pub async fn up(opts: &UpOptions, tools: &Tools) -> Result<Devnet, DevnetError> {
         let dir = &opts.dir;
+        if let Some(n) = opts.validator_niceness
+            && !(1..=19).contains(&n)
+        {
+            return Err(DevnetError::Config(format!(
+                "validator niceness {n}: must be 1 to 19"
+            )));
+        }
         std::fs::create_dir_all(dir).map_err(DevnetError::io(dir))?;
         let running: Vec<NodeProcess> = process::recorded(dir)
             .into_iter()
@@ -173,6 +185,7 @@ impl Devnet {
                 &tools.anvil,
                 &evm::anvil_args(plan.chain_id, *port, opts.block_gas_limit),
                 evm::ANVIL_ENV,
+                None,
             )?;
             devnet.children.push(child);
             procs.push(p);
@@ -191,6 +204,7 @@ impl Devnet {
                     validator,
                     &solana::validator_args(dir, vp, account_args),
                     &[],
+                    opts.validator_niceness,
                 )?;
                 devnet.children.push(child);
                 procs.push(p);
@@ -294,6 +308,7 @@ impl Devnet {
                 ports: PortChoice::Free,
                 solana,
                 block_gas_limit: None,
+                validator_niceness: None,
             },
             &tools,
         )

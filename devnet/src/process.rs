@@ -12,6 +12,9 @@ use nix::unistd::Pid;
 
 use crate::DevnetError;
 
+/// coreutils' `nice`, on every Linux system this runs on.
+const NICE: &str = "nice";
+
 /// One node process this devnet started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeProcess {
@@ -31,13 +34,15 @@ pub fn logs_dir(dir: &Path) -> PathBuf {
 
 /// Starts `program` with `envs` added to its environment, in its own process group (a Ctrl-C
 /// in the terminal that ran `up` does not reach it), output to `logs/<name>.log`, and records
-/// its pid file.
+/// its pid file. With `niceness` it runs at that nice value: coreutils' `nice` sets it and
+/// then becomes `program` (same pid, same command line), so the pid file still names it.
 pub fn spawn(
     dir: &Path,
     name: &str,
     program: &Path,
     args: &[String],
     envs: &[(&str, &str)],
+    niceness: Option<u8>,
 ) -> Result<(NodeProcess, Child), DevnetError> {
     let logs = logs_dir(dir);
     let pids = pids_dir(dir);
@@ -46,7 +51,20 @@ pub fn spawn(
     let log_path = logs.join(format!("{name}.log"));
     let log = std::fs::File::create(&log_path).map_err(DevnetError::io(&log_path))?;
     let log_err = log.try_clone().map_err(DevnetError::io(&log_path))?;
-    let child = Command::new(program)
+    let mut command = match niceness {
+        Some(n) => {
+            let mut c = Command::new(NICE);
+            c.arg("-n").arg(n.to_string()).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    let launcher = if niceness.is_some() {
+        Path::new(NICE)
+    } else {
+        program
+    };
+    let child = command
         .args(args)
         .envs(envs.iter().copied())
         .current_dir(dir)
@@ -55,7 +73,7 @@ pub fn spawn(
         .stderr(log_err)
         .process_group(0)
         .spawn()
-        .map_err(DevnetError::io(program))?;
+        .map_err(DevnetError::io(launcher))?;
     let proc = NodeProcess {
         name: name.to_string(),
         pid: child.id(),
@@ -173,4 +191,46 @@ pub fn log_tail(path: &Path, n: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Field 19 of `/proc/<pid>/stat`: the nice value.
+    fn nice_of(pid: u32) -> i32 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+        let (_, rest) = stat.rsplit_once(')').expect("comm");
+        rest.split_whitespace()
+            .nth(16)
+            .and_then(|n| n.parse().ok())
+            .expect("nice field")
+    }
+
+    #[test]
+    fn a_niced_process_runs_at_that_priority_and_is_still_recognised_as_ours() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sleep = PathBuf::from("/bin/sleep");
+        let (niced, mut niced_child) =
+            spawn(dir.path(), "niced", &sleep, &["30".into()], &[], Some(7)).expect("spawn niced");
+        let (plain, mut plain_child) =
+            spawn(dir.path(), "plain", &sleep, &["30".into()], &[], None).expect("spawn plain");
+        // `nice` execs the program: wait until the pid shows it, not `nice`.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !is_ours_and_alive(&niced) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(is_ours_and_alive(&niced), "the niced pid runs sleep");
+        assert!(is_ours_and_alive(&plain));
+        let base = nice_of(plain.pid);
+        assert_eq!(nice_of(niced.pid), (base + 7).min(19));
+        assert_eq!(recorded(dir.path()).len(), 2);
+        let stopped = stop_all(dir.path(), Duration::from_secs(5));
+        assert!(
+            stopped.iter().all(|(_, o)| *o == StopOutcome::Stopped),
+            "{stopped:?}"
+        );
+        let _ = niced_child.wait();
+        let _ = plain_child.wait();
+    }
 }

@@ -64,6 +64,11 @@ pub struct RelayerBenchArgs {
     /// Deposits released on Solana with `--all-chains` (one transaction each).
     #[arg(long, default_value_t = 500)]
     solana_deposits: u32,
+    /// With `--all-chains`: runs solana-test-validator at this nice value (1 to 19). Its
+    /// banking-stage scheduler busy-polls the clock and takes a core even when idle; niced, it
+    /// gets the CPU the anvils and the relayer leave.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=19))]
+    validator_nice: Option<u8>,
 }
 
 /// CPU time a process used so far (user + system), from /proc (Linux): this one, or a node.
@@ -608,6 +613,10 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         !args.all_chains || args.solana_deposits > 0,
         "--solana-deposits: must be at least 1"
     );
+    anyhow::ensure!(
+        args.all_chains || args.validator_nice.is_none(),
+        "--validator-nice: only with --all-chains (no validator runs otherwise)"
+    );
     let tmp = tempfile::tempdir()?;
     crate::out!(
         "atoll bench relayer: starting a devnet (two anvils{}, block gas limit {})",
@@ -627,6 +636,7 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
             ports: atoll_devnet::network::PortChoice::Free,
             solana: args.all_chains,
             block_gas_limit: args.block_gas_limit,
+            validator_niceness: args.validator_nice,
         },
         &tools,
     )

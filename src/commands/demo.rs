@@ -58,6 +58,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             ports: PortChoice::Free,
             solana: !args.no_solana,
             block_gas_limit: None,
+            validator_niceness: None,
         },
         &tools,
     )

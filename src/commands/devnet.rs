@@ -82,6 +82,7 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
                 ports: PortChoice::Fixed { base: base_port },
                 solana: !no_solana,
                 block_gas_limit: None,
+                validator_niceness: None,
             };
             let devnet = Devnet::up(&opts, &tools).await?;
             devnet_detached_summary(devnet)?;
