@@ -154,4 +154,25 @@ async fn releases_land_once_and_expiry_is_reported() {
             .unwrap(),
         ReleaseStatus::NotFound { expired: true }
     );
+    // Asked together, as an executor follows its releases: each gets its own verdict, in the
+    // order asked, an unseen one between two landed ones included.
+    let together = chain
+        .release_statuses(&[
+            (r1.signature, r1.last_valid_block_height),
+            (r3.signature, r3.last_valid_block_height),
+            (r2.signature, r2.last_valid_block_height),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            together.as_slice(),
+            [
+                ReleaseStatus::Landed { .. },
+                ReleaseStatus::NotFound { expired: true },
+                ReleaseStatus::Landed { .. },
+            ]
+        ),
+        "{together:?}"
+    );
 }

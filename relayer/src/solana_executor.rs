@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 
-use atoll_adapters::capability::{Inclusion, SourceInclusion};
 use atoll_adapters::solana::SolanaChain;
 use atoll_adapters::solana::accounts::decode_token_account;
 use atoll_adapters::solana::releases::{ReleaseRequest, ReleaseStatus, SignedRelease};
@@ -119,12 +118,22 @@ impl<'a> SolanaExecutor<'a> {
 
     async fn follow_in_flight(&self, report: &mut ExecutorReport) -> Result<(), RelayerError> {
         use TransferStatus::*;
-        for t in self
+        let in_flight = self
             .store
             .transfers_to(self.chain_id, &[Signed, Broadcast, Included])
-            .await?
-        {
-            let Some(attempt) = self.store.latest_attempt(&t.id).await? else {
+            .await?;
+        if in_flight.is_empty() {
+            return Ok(());
+        }
+        // The node is asked about every in-flight release a few times a pass (one status
+        // request per 256 signatures), not once per transfer: hundreds wait for finality at
+        // once, and per-transfer requests took a core's worth of the relayer's and the
+        // validator's time beside busy EVM lanes.
+        let ids: Vec<String> = in_flight.iter().map(|t| t.id.clone()).collect();
+        let attempts = self.store.latest_attempts(&ids).await?;
+        let mut followed = Vec::with_capacity(in_flight.len());
+        for t in in_flight {
+            let Some(attempt) = attempts.get(&t.id).cloned() else {
                 // Signed without an attempt cannot happen (written together); say so loudly.
                 tracing::error!(transfer = %t.id, status = %t.status, "in flight without an attempt");
                 continue;
@@ -133,6 +142,28 @@ impl<'a> SolanaExecutor<'a> {
                 .tx_hash
                 .parse()
                 .map_err(|_| rejected(&t.id, format!("stored signature {:?}", attempt.tx_hash)))?;
+            followed.push((t, attempt, signature));
+        }
+        let broadcast: Vec<(Signature, u64)> = followed
+            .iter()
+            .filter(|(t, _, _)| t.status == Broadcast.as_str())
+            .map(|(_, a, sig)| {
+                let lvbh = a
+                    .last_valid_block_height
+                    .and_then(|h| u64::try_from(h).ok())
+                    .unwrap_or_default();
+                (*sig, lvbh)
+            })
+            .collect();
+        let mut release_statuses = self.chain.release_statuses(&broadcast).await?.into_iter();
+        let included: Vec<Signature> = followed
+            .iter()
+            .filter(|(t, _, _)| t.status == Included.as_str())
+            .map(|(_, _, sig)| *sig)
+            .collect();
+        let mut included_statuses = self.chain.signature_statuses(&included).await?.into_iter();
+        let mut finalized = Vec::new();
+        for (t, attempt, signature) in followed {
             match t.status.as_str() {
                 "signed" => {
                     // Persisted before sending; the process may have died in between. A node
@@ -151,11 +182,10 @@ impl<'a> SolanaExecutor<'a> {
                     report.resent.push(t.id.clone());
                 }
                 "broadcast" => {
-                    let lvbh = attempt
-                        .last_valid_block_height
-                        .and_then(|h| u64::try_from(h).ok())
-                        .unwrap_or_default();
-                    match self.chain.release_status(&signature, lvbh).await? {
+                    let status = release_statuses.next().ok_or_else(|| {
+                        rejected(&t.id, "the node returned fewer statuses than asked")
+                    })?;
+                    match status {
                         ReleaseStatus::Landed { slot } => {
                             self.store
                                 .transition(
@@ -198,18 +228,21 @@ impl<'a> SolanaExecutor<'a> {
                     }
                 }
                 _ => {
-                    if let Inclusion::At {
-                        finalized: true, ..
-                    } = self.chain.inclusion(&attempt.tx_hash).await?
-                    {
-                        self.store
-                            .transition(&t.id, Included, Confirmed, Some("finalized"))
-                            .await?;
-                        report.confirmed.push(t.id.clone());
+                    let status = included_statuses.next().ok_or_else(|| {
+                        rejected(&t.id, "the node returned fewer statuses than asked")
+                    })?;
+                    if status.is_some_and(|s| {
+                        s.err.is_none() && s.satisfies_commitment(CommitmentConfig::finalized())
+                    }) {
+                        finalized.push(t.id.clone());
                     }
                 }
             }
         }
+        self.store
+            .transition_many(&finalized, Included, Confirmed, Some("finalized"))
+            .await?;
+        report.confirmed.extend(finalized);
         Ok(())
     }
 

@@ -471,6 +471,28 @@ impl Store {
             .await?)
     }
 
+    /// The newest release attempt of each of `ids` (transfers without one are left out): one
+    /// query per 500 ids, for an executor following many transfers in one pass.
+    pub async fn latest_attempts(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, transfer_attempts::Model>, StoreError> {
+        let mut newest: std::collections::HashMap<String, transfer_attempts::Model> =
+            std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            for attempt in transfer_attempts::Entity::find()
+                .filter(transfer_attempts::Column::TransferId.is_in(chunk.iter().cloned()))
+                .order_by_asc(transfer_attempts::Column::Id)
+                .all(self.connection())
+                .await?
+            {
+                // Ascending ids: the last one seen per transfer is its newest.
+                newest.insert(attempt.transfer_id.clone(), attempt);
+            }
+        }
+        Ok(newest)
+    }
+
     /// Transfers bound for `dest_chain_id` in any of `statuses`, oldest first.
     pub async fn transfers_to(
         &self,

@@ -240,6 +240,37 @@ async fn exercise(store: &Store) {
         "failed"
     );
 
+    // Newest attempts of many transfers at once: the later of two, none for a transfer
+    // nothing was signed for.
+    transfer_attempts::Entity::insert(transfer_attempts::ActiveModel {
+        transfer_id: Set(signed_id.clone()),
+        chain_id: Set(56),
+        nonce: Set(Some(7)),
+        tx_hash: Set("0xdef".into()),
+        raw_tx: Set("0x02f9".into()),
+        status: Set("broadcast".into()),
+        created_at_ms: Set(1),
+        ..Default::default()
+    })
+    .exec(store.connection())
+    .await
+    .unwrap();
+    let newest = store
+        .latest_attempts(&[signed_id.clone(), id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(newest.len(), 1, "{newest:?}");
+    assert_eq!(newest[signed_id].tx_hash, "0xdef");
+    assert_eq!(
+        store
+            .latest_attempt(signed_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .tx_hash,
+        "0xdef"
+    );
+
     // Pausing a chain is kept on its row; an unknown chain is an error naming it.
     chains::Entity::insert(chains::ActiveModel {
         chain_id: Set(56),

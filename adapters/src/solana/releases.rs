@@ -3,7 +3,7 @@
 //! `atoll:v1:release=<transfer id>` and a compute-unit price. Preparing a release signs it and
 //! returns the signature, the blockhash's `last_valid_block_height` and the raw transaction, so
 //! the relayer persists them **before** [`SolanaChain::broadcast`]; resending the same signed
-//! bytes can only land once (one signature). [`SolanaChain::release_status`] tells landed,
+//! bytes can only land once (one signature). [`SolanaChain::release_statuses`] tells landed,
 //! failed, or not found, and whether the blockhash has expired: only an expired, never-landed
 //! release is safe to sign again.
 
@@ -16,9 +16,14 @@ use solana_sdk::signature::{Keypair, Signature};
 use solana_sdk::signer::Signer;
 use solana_sdk::transaction::Transaction;
 
+use solana_transaction_status_client_types::TransactionStatus;
+
 use super::SolanaChain;
 use super::deposits::MEMO_PROGRAM_V3;
 use crate::AdapterError;
+
+/// Signatures per `getSignatureStatuses` request: the node refuses more.
+const STATUSES_PER_REQUEST: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseRequest {
@@ -192,39 +197,94 @@ impl SolanaChain {
         signature: &Signature,
         last_valid_block_height: u64,
     ) -> Result<ReleaseStatus, AdapterError> {
-        let sig = *signature;
-        let statuses = self
-            .call("getSignatureStatuses", |c| async move {
-                c.rpc().get_signature_statuses_with_history(&[sig]).await
-            })
+        let mut statuses = self
+            .release_statuses(&[(*signature, last_valid_block_height)])
             .await?;
-        if let Some(Some(s)) = statuses.value.first() {
-            return Ok(status_of(s));
-        }
-        // Not seen: asked after the height check, a landing in between would be missed, so
-        // check the height first and the signature once more.
-        let height = self
-            .call("getBlockHeight", |c| async move {
-                c.rpc()
-                    .get_block_height_with_commitment(CommitmentConfig::confirmed())
-                    .await
-            })
-            .await?;
-        let again = self
-            .call("getSignatureStatuses", |c| async move {
-                c.rpc().get_signature_statuses_with_history(&[sig]).await
-            })
-            .await?;
-        if let Some(Some(s)) = again.value.first() {
-            return Ok(status_of(s));
-        }
-        Ok(ReleaseStatus::NotFound {
-            expired: height > last_valid_block_height,
+        statuses.pop().ok_or_else(|| AdapterError::RpcRejected {
+            chain: self.name.clone(),
+            method: "getSignatureStatuses",
+            endpoint: String::new(),
+            reason: "no status returned for the one signature asked".into(),
         })
+    }
+
+    /// What became of each release signature (with its blockhash's last valid block height),
+    /// in order: one `getSignatureStatuses` per 256 signatures (the node's limit), and for
+    /// those not seen one block height and one more status request, as in
+    /// [`SolanaChain::release_status`]. An executor following hundreds of releases at once
+    /// asks the node a few times a pass, not hundreds.
+    pub async fn release_statuses(
+        &self,
+        releases: &[(Signature, u64)],
+    ) -> Result<Vec<ReleaseStatus>, AdapterError> {
+        let signatures: Vec<Signature> = releases.iter().map(|(s, _)| *s).collect();
+        let first = self.signature_statuses(&signatures).await?;
+        let unseen: Vec<usize> = (0..releases.len())
+            .filter(|i| first.get(*i).is_none_or(Option::is_none))
+            .collect();
+        let mut out: Vec<Option<ReleaseStatus>> =
+            first.iter().map(|s| s.as_ref().map(status_of)).collect();
+        if !unseen.is_empty() {
+            // Not seen: asked after the height check, a landing in between would be missed,
+            // so the height first and those signatures once more.
+            let height = self
+                .call("getBlockHeight", |c| async move {
+                    c.rpc()
+                        .get_block_height_with_commitment(CommitmentConfig::confirmed())
+                        .await
+                })
+                .await?;
+            let again_sigs: Vec<Signature> = unseen.iter().map(|i| releases[*i].0).collect();
+            let again = self.signature_statuses(&again_sigs).await?;
+            for (k, i) in unseen.iter().enumerate() {
+                out[*i] = Some(match again.get(k).and_then(Option::as_ref) {
+                    Some(s) => status_of(s),
+                    None => ReleaseStatus::NotFound {
+                        expired: height > releases[*i].1,
+                    },
+                });
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|s| s.unwrap_or(ReleaseStatus::NotFound { expired: false }))
+            .collect())
+    }
+
+    /// The node's status of each signature (with history), in order; `None` for one it has
+    /// not seen. One request per 256 signatures.
+    pub async fn signature_statuses(
+        &self,
+        signatures: &[Signature],
+    ) -> Result<Vec<Option<TransactionStatus>>, AdapterError> {
+        let mut out = Vec::with_capacity(signatures.len());
+        for chunk in signatures.chunks(STATUSES_PER_REQUEST) {
+            let sigs = chunk.to_vec();
+            let statuses = self
+                .call("getSignatureStatuses", |c| {
+                    let sigs = sigs.clone();
+                    async move { c.rpc().get_signature_statuses_with_history(&sigs).await }
+                })
+                .await?;
+            if statuses.value.len() != chunk.len() {
+                return Err(AdapterError::RpcRejected {
+                    chain: self.name.clone(),
+                    method: "getSignatureStatuses",
+                    endpoint: String::new(),
+                    reason: format!(
+                        "{} statuses for {} signatures",
+                        statuses.value.len(),
+                        chunk.len()
+                    ),
+                });
+            }
+            out.extend(statuses.value);
+        }
+        Ok(out)
     }
 }
 
-fn status_of(s: &solana_transaction_status_client_types::TransactionStatus) -> ReleaseStatus {
+fn status_of(s: &TransactionStatus) -> ReleaseStatus {
     use solana_transaction_status_client_types::TransactionConfirmationStatus as Level;
     // No confirmation level and no count means rooted (old nodes report it that way).
     let confirmed = match &s.confirmation_status {
