@@ -9,8 +9,8 @@ use std::time::Instant;
 use alloy::primitives::B256;
 use atoll_adapters::evm::releases::{ReleaseReceipt, SendOutcome};
 use atoll_core::TransferStatus;
-use atoll_store::entities::transfers;
 use atoll_store::release_txs::{CarriedTransfer, ReleaseWrite, TrackedReleaseTx, tx_status};
+use atoll_store::transfers::QueuedRelease;
 use futures::future::try_join_all;
 
 use super::{
@@ -395,11 +395,11 @@ impl Follower<'_, '_> {
             return Ok(());
         }
         let rows = self.store.transfers_by_ids(&live_ids).await?;
-        let live: Vec<&transfers::Model> = live_ids.iter().filter_map(|id| rows.get(id)).collect();
-        let releases = live
+        let live: Vec<QueuedRelease> = live_ids
             .iter()
-            .map(|t| release_of(t))
-            .collect::<Result<Vec<_>, _>>()?;
+            .filter_map(|id| rows.get(id).cloned().map(QueuedRelease::from))
+            .collect();
+        let releases = live.iter().map(release_of).collect::<Result<Vec<_>, _>>()?;
         let nonce = nonce_of(tx);
         let gas_limit = u64::try_from(tx.gas_limit).unwrap_or_default();
         let signed = self

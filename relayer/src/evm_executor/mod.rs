@@ -47,8 +47,8 @@ use atoll_adapters::evm::releases::{EvmRelease, GasFees, SignedReleaseTx};
 use atoll_core::settings::{FeeModel, RelayerSettings, Settings};
 use atoll_core::{Address, TransferStatus};
 use atoll_store::Store;
-use atoll_store::entities::transfers;
 use atoll_store::release_txs::{CarriedTransfer, NewReleaseTx, TrackedReleaseTx, tx_status};
+use atoll_store::transfers::QueuedRelease;
 
 use crate::{ExecutorReport, RelayerError};
 
@@ -118,7 +118,7 @@ pub struct EvmExecutor<'a> {
     next_nonce: Option<u64>,
     /// Transfers to sign again, as last derived from the store; `None` until the first step
     /// and after any step that found a transaction that can never be mined.
-    sign_again: Option<Vec<transfers::Model>>,
+    sign_again: Option<Vec<QueuedRelease>>,
     /// Gas a batch costs per release, learned from `eth_estimateGas` (the dearest seen). Once
     /// known, a batch's limit comes from it and the node runs each batch once before it is
     /// sent (the simulation), not twice.
@@ -158,7 +158,7 @@ struct Follower<'e, 'a> {
 struct Filler<'e, 'a> {
     ctx: &'e Ctx<'a>,
     next_nonce: &'e mut Option<u64>,
-    sign_again: &'e mut Option<Vec<transfers::Model>>,
+    sign_again: &'e mut Option<Vec<QueuedRelease>>,
     gas_model: &'e mut Option<GasModel>,
     /// Hashes sent this step, to remember as in the node's pool.
     sent: Vec<String>,
@@ -331,7 +331,7 @@ fn parse_raw(text: &str, hash: &str) -> Result<Bytes, RelayerError> {
     Bytes::from_str(text).map_err(|_| rejected(hash, "stored raw transaction is not hex"))
 }
 
-fn amount_out(t: &transfers::Model) -> Result<U256, RelayerError> {
+fn amount_out(t: &QueuedRelease) -> Result<U256, RelayerError> {
     t.amount_out
         .as_deref()
         .ok_or_else(|| rejected(&t.id, "no amount out (not approved by the gate)"))?
@@ -339,7 +339,7 @@ fn amount_out(t: &transfers::Model) -> Result<U256, RelayerError> {
         .map_err(|_| rejected(&t.id, format!("amount out {:?}", t.amount_out)))
 }
 
-fn release_of(t: &transfers::Model) -> Result<EvmRelease, RelayerError> {
+fn release_of(t: &QueuedRelease) -> Result<EvmRelease, RelayerError> {
     let token = t
         .dest_token
         .as_deref()

@@ -9,8 +9,8 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::U256;
 use atoll_adapters::evm::releases::{SendOutcome, SignedReleaseTx};
 use atoll_core::TransferStatus;
-use atoll_store::entities::transfers;
 use atoll_store::release_txs::ReleaseWrite;
+use atoll_store::transfers::QueuedRelease;
 use futures::future::try_join_all;
 
 use super::{
@@ -22,9 +22,9 @@ use crate::{ExecutorReport, RelayerError};
 /// What the simulation said of one batch.
 struct CheckedBatch {
     /// What pays out as simulated.
-    keep: Vec<transfers::Model>,
+    keep: Vec<QueuedRelease>,
     /// Already released on chain by a transaction we have no record of.
-    released_elsewhere: Vec<transfers::Model>,
+    released_elsewhere: Vec<QueuedRelease>,
     /// Held back, with why (the simulation refuses to pay them for another reason).
     held: Vec<(String, String)>,
 }
@@ -59,9 +59,9 @@ impl Filler<'_, '_> {
         for status in [AwaitingLiquidity, SourceFinal] {
             queue.extend(
                 self.store
-                    .next_transfers_to(
+                    .queued_releases_to(
                         self.chain_id,
-                        &[status],
+                        status,
                         u64::try_from(cap).unwrap_or(u64::MAX),
                     )
                     .await?,
@@ -73,8 +73,8 @@ impl Filler<'_, '_> {
         }
         let tokens: HashSet<String> = queue.iter().filter_map(|t| t.dest_token.clone()).collect();
         let mut left = self.liquidity(&tokens, &again_ids).await?;
-        let mut ready: Vec<transfers::Model> = Vec::new();
-        let mut kept_back: Vec<transfers::Model> = Vec::new();
+        let mut ready: Vec<QueuedRelease> = Vec::new();
+        let mut kept_back: Vec<QueuedRelease> = Vec::new();
         let mut writes = Vec::new();
         let mut refilled = Vec::new();
         for t in queue {
@@ -135,14 +135,14 @@ impl Filler<'_, '_> {
             tx_hash: None,
         });
 
-        let batches: Vec<Vec<transfers::Model>> = ready
+        let batches: Vec<Vec<QueuedRelease>> = ready
             .chunks(self.batch_max())
-            .map(<[transfers::Model]>::to_vec)
+            .map(<[QueuedRelease]>::to_vec)
             .collect();
         let read_ms = started.elapsed().as_millis();
         let checked = try_join_all(batches.into_iter().map(|b| self.check_batch(b))).await?;
         let simulated_ms = started.elapsed().as_millis();
-        let mut work: Vec<Vec<transfers::Model>> = Vec::new();
+        let mut work: Vec<Vec<QueuedRelease>> = Vec::new();
         for c in checked {
             for t in c.released_elsewhere {
                 tracing::error!(transfer = %t.id, "{RELEASED_ELSEWHERE}");
@@ -190,8 +190,8 @@ impl Filler<'_, '_> {
         &mut self,
         mined: u64,
         slots: usize,
-        mut work: Vec<Vec<transfers::Model>>,
-        kept_back: &mut Vec<transfers::Model>,
+        mut work: Vec<Vec<QueuedRelease>>,
+        kept_back: &mut Vec<QueuedRelease>,
     ) -> Result<Vec<(SignedReleaseTx, Vec<(String, TransferStatus)>)>, RelayerError> {
         let fees = self.chain.fee_estimate(self.eip1559).await?;
         let mut nonce = match *self.next_nonce {
@@ -347,7 +347,7 @@ impl Filler<'_, '_> {
     /// Transfers to sign again, from the store: waiting in `broadcast` behind a transaction
     /// that can never be mined. Those signed `MAX_ATTEMPTS` times already, and those released
     /// on chain anyway by a transaction we have no record of, are left for an operator.
-    async fn derive_sign_again(&self) -> Result<Vec<transfers::Model>, RelayerError> {
+    async fn derive_sign_again(&self) -> Result<Vec<QueuedRelease>, RelayerError> {
         let found = self.store.releases_to_sign_again(self.chain_id).await?;
         let (retry, exhausted): (Vec<_>, Vec<_>) =
             found.into_iter().partition(|(_, n)| *n < MAX_ATTEMPTS);
@@ -368,7 +368,7 @@ impl Filler<'_, '_> {
             if released {
                 tracing::error!(chain = %self.chain.name, transfer = %t.id, "{RELEASED_ELSEWHERE}; left in broadcast for an operator");
             } else {
-                out.push(t);
+                out.push(QueuedRelease::from(t));
             }
         }
         Ok(out)
@@ -409,10 +409,7 @@ impl Filler<'_, '_> {
     }
 
     /// Simulates a batch; entries that would not pay out are taken out with their reason.
-    async fn check_batch(
-        &self,
-        batch: Vec<transfers::Model>,
-    ) -> Result<CheckedBatch, RelayerError> {
+    async fn check_batch(&self, batch: Vec<QueuedRelease>) -> Result<CheckedBatch, RelayerError> {
         let releases = batch
             .iter()
             .map(release_of)
