@@ -51,18 +51,13 @@ pub fn spawn(
     let log_path = logs.join(format!("{name}.log"));
     let log = std::fs::File::create(&log_path).map_err(DevnetError::io(&log_path))?;
     let log_err = log.try_clone().map_err(DevnetError::io(&log_path))?;
-    let mut command = match niceness {
+    let (mut command, launcher) = match niceness {
         Some(n) => {
             let mut c = Command::new(NICE);
             c.arg("-n").arg(n.to_string()).arg(program);
-            c
+            (c, Path::new(NICE))
         }
-        None => Command::new(program),
-    };
-    let launcher = if niceness.is_some() {
-        Path::new(NICE)
-    } else {
-        program
+        None => (Command::new(program), program),
     };
     let child = command
         .args(args)
@@ -215,9 +210,11 @@ mod tests {
             spawn(dir.path(), "niced", &sleep, &["30".into()], &[], Some(7)).expect("spawn niced");
         let (plain, mut plain_child) =
             spawn(dir.path(), "plain", &sleep, &["30".into()], &[], None).expect("spawn plain");
-        // `nice` execs the program: wait until the pid shows it, not `nice`.
+        // `nice` execs the program: wait until each pid shows it (a loaded machine can show a
+        // fresh pid's command line late), not `nice`.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !is_ours_and_alive(&niced) && Instant::now() < deadline {
+        while !(is_ours_and_alive(&niced) && is_ours_and_alive(&plain)) && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(is_ours_and_alive(&niced), "the niced pid runs sleep");

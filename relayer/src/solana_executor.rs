@@ -130,10 +130,10 @@ impl<'a> SolanaExecutor<'a> {
         // once, and per-transfer requests took a core's worth of the relayer's and the
         // validator's time beside busy EVM lanes.
         let ids: Vec<String> = in_flight.iter().map(|t| t.id.clone()).collect();
-        let attempts = self.store.latest_attempts(&ids).await?;
+        let mut attempts = self.store.latest_attempts(&ids).await?;
         let mut followed = Vec::with_capacity(in_flight.len());
         for t in in_flight {
-            let Some(attempt) = attempts.get(&t.id).cloned() else {
+            let Some(attempt) = attempts.remove(&t.id) else {
                 // Signed without an attempt cannot happen (written together); say so loudly.
                 tracing::error!(transfer = %t.id, status = %t.status, "in flight without an attempt");
                 continue;

@@ -15,6 +15,9 @@ pub struct Checkpoint {
     pub block_hash: String,
 }
 
+/// Ids per statement: far below SQLite's and PostgreSQL's parameter limits.
+pub(crate) const IDS_PER_STATEMENT: usize = 500;
+
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -20,11 +20,8 @@ use sea_orm::{
 };
 
 use crate::entities::{release_txs, transfer_attempts, transfer_history, transfers};
-use crate::queries::{now_ms, to_i64};
+use crate::queries::{IDS_PER_STATEMENT, now_ms, to_i64};
 use crate::{Store, StoreError};
-
-/// Ids per statement: far below SQLite's and PostgreSQL's parameter limits.
-const IDS_PER_STATEMENT: usize = 500;
 
 /// Release transaction states (`release_txs.status`).
 pub mod tx_status {

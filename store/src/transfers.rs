@@ -21,7 +21,7 @@ use sea_orm::{
 
 use crate::entities::{chains, transfer_attempts, transfer_history, transfers};
 use crate::ingest::IngestTxn;
-use crate::queries::{now_ms, to_i64};
+use crate::queries::{IDS_PER_STATEMENT, now_ms, to_i64};
 use crate::{Store, StoreError};
 
 /// A transfer as an EVM executor releases it: the columns a release needs and no more. The
@@ -497,14 +497,15 @@ impl Store {
     }
 
     /// The newest release attempt of each of `ids` (transfers without one are left out): one
-    /// query per 500 ids, for an executor following many transfers in one pass.
+    /// query per 500 ids (`IDS_PER_STATEMENT`), for an executor following many transfers in one
+    /// pass.
     pub async fn latest_attempts(
         &self,
         ids: &[String],
     ) -> Result<std::collections::HashMap<String, transfer_attempts::Model>, StoreError> {
         let mut newest: std::collections::HashMap<String, transfer_attempts::Model> =
             std::collections::HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
             for attempt in transfer_attempts::Entity::find()
                 .filter(transfer_attempts::Column::TransferId.is_in(chunk.iter().cloned()))
                 .order_by_asc(transfer_attempts::Column::Id)

@@ -218,12 +218,22 @@ impl SolanaChain {
         releases: &[(Signature, u64)],
     ) -> Result<Vec<ReleaseStatus>, AdapterError> {
         let signatures: Vec<Signature> = releases.iter().map(|(s, _)| *s).collect();
-        let first = self.signature_statuses(&signatures).await?;
-        let unseen: Vec<usize> = (0..releases.len())
-            .filter(|i| first.get(*i).is_none_or(Option::is_none))
-            .collect();
-        let mut out: Vec<Option<ReleaseStatus>> =
-            first.iter().map(|s| s.as_ref().map(status_of)).collect();
+        let mut out = Vec::with_capacity(releases.len());
+        let mut unseen = Vec::new();
+        for (i, status) in self
+            .signature_statuses(&signatures)
+            .await?
+            .iter()
+            .enumerate()
+        {
+            match status {
+                Some(s) => out.push(status_of(s)),
+                None => {
+                    unseen.push(i);
+                    out.push(ReleaseStatus::NotFound { expired: false });
+                }
+            }
+        }
         if !unseen.is_empty() {
             // Not seen: asked after the height check, a landing in between would be missed,
             // so the height first and those signatures once more.
@@ -236,19 +246,16 @@ impl SolanaChain {
                 .await?;
             let again_sigs: Vec<Signature> = unseen.iter().map(|i| releases[*i].0).collect();
             let again = self.signature_statuses(&again_sigs).await?;
-            for (k, i) in unseen.iter().enumerate() {
-                out[*i] = Some(match again.get(k).and_then(Option::as_ref) {
-                    Some(s) => status_of(s),
+            for (i, status) in unseen.into_iter().zip(again) {
+                out[i] = match status {
+                    Some(s) => status_of(&s),
                     None => ReleaseStatus::NotFound {
-                        expired: height > releases[*i].1,
+                        expired: height > releases[i].1,
                     },
-                });
+                };
             }
         }
-        Ok(out
-            .into_iter()
-            .map(|s| s.unwrap_or(ReleaseStatus::NotFound { expired: false }))
-            .collect())
+        Ok(out)
     }
 
     /// The node's status of each signature (with history), in order; `None` for one it has
