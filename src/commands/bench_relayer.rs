@@ -39,6 +39,9 @@ use clap::Args;
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::pubkey::Pubkey;
 
+/// At most EIP-7825's cap of a transaction's gas (2^24), which mainnet nodes enforce.
+const BATCH_MAX_GAS: u64 = 16_777_216;
+
 #[derive(Args)]
 pub struct RelayerBenchArgs {
     /// Deposits made on Ethereum (chain 1) and released on BSC (chain 56).
@@ -646,8 +649,7 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("devnet config: {e}"))?;
     settings.relayer.batch_max_releases = args.batch;
     settings.relayer.max_in_flight = args.in_flight;
-    // At most EIP-7825's cap of a transaction's gas (2^24), which mainnet nodes enforce.
-    settings.relayer.batch_max_gas = 16_777_216;
+    settings.relayer.batch_max_gas = BATCH_MAX_GAS;
     // Every deposit is worth $2: the tiers let them through on confirmations.
     let url = format!(
         "sqlite://{}?mode=rwc",
@@ -833,6 +835,10 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         .collect();
     let confirmed_at = store.reached(TransferStatus::Confirmed).await?;
     let total: usize = lanes.iter().map(|l| l.count).sum();
+    // The most releases one transaction carried, per EVM destination: `--batch` may ask for
+    // more than the per-transaction gas cap lets through, and the ceiling must send the same
+    // transactions the relayer sent.
+    let mut largest_batch: HashMap<&str, usize> = HashMap::new();
     for lane in &lanes {
         let chain_id = i64::try_from(settings.chain(lane.dest).context("lane chain")?.chain_id.0)?;
         let mut latencies: Vec<i64> = confirmed_at
@@ -845,13 +851,15 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         let txs = if lane.dest == "solana" {
             lane.count
         } else {
-            store
+            let sent = store
                 .release_txs(
                     u64::try_from(chain_id)?,
                     atoll_store::release_txs::tx_status::FINAL,
                 )
-                .await?
-                .len()
+                .await?;
+            let largest = sent.iter().map(|tx| tx.releases).max().unwrap_or(0);
+            largest_batch.insert(lane.dest, usize::try_from(largest)?);
+            sent.len()
         };
         crate::out!(
             "  → {}: {} releases in {:.2} s = {:.0} releases/s over {txs} transactions; source_final → confirmed p50 {} ms, p99 {} ms (from the clock's start: all were queued at once)",
@@ -863,9 +871,22 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
             percentile(&latencies, 0.99)
         );
     }
+    let batch_on = |dest: &str| {
+        largest_batch
+            .get(dest)
+            .copied()
+            .filter(|&b| b > 0)
+            .unwrap_or(args.batch as usize)
+    };
+    let bsc_batch = batch_on("bsc");
+    if bsc_batch < args.batch as usize && n > bsc_batch {
+        crate::out!(
+            "  --batch {} asked, but the largest transaction the relayer sent carried {bsc_batch} releases (a transaction's gas is capped at {BATCH_MAX_GAS}); the ceiling below sends batches of that size",
+            args.batch
+        );
+    }
     crate::out!(
-        "  batched ({} per tx, {} in flight); relayer CPU: {:.1} µs per release ({cpu_s:.2} s CPU in this process for {total}; the nodes' is apart)",
-        args.batch,
+        "  batched ({bsc_batch} per tx, {} in flight); relayer CPU: {:.1} µs per release ({cpu_s:.2} s CPU in this process for {total}; the nodes' is apart)",
         args.in_flight,
         cpu_s * 1e6 / total as f64
     );
@@ -996,14 +1017,16 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         let reverted: bool = node.raw_request("evm_revert".into(), (snapshot,)).await?;
         anyhow::ensure!(reverted, "anvil did not revert to the snapshot");
     }
-    let batch = args.batch as usize;
-    let (bsc_ceiling, eth_ceiling) = tokio::join!(ceiling(&net, "bsc", n, batch), async {
-        if args.all_chains {
-            ceiling(&net, "ethereum", n, batch).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    });
+    let (bsc_ceiling, eth_ceiling) =
+        tokio::join!(ceiling(&net, "bsc", n, batch_on("bsc")), async {
+            if args.all_chains {
+                ceiling(&net, "ethereum", n, batch_on("ethereum"))
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        });
     let mut ceilings = vec![("bsc", bsc_ceiling?)];
     if let Some(e) = eth_ceiling? {
         ceilings.push(("ethereum", e));
