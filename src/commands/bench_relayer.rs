@@ -41,6 +41,9 @@ use solana_sdk::pubkey::Pubkey;
 
 /// At most EIP-7825's cap of a transaction's gas (2^24), which mainnet nodes enforce.
 const BATCH_MAX_GAS: u64 = 16_777_216;
+/// How long the head may stand still while transactions wait before the bench asks anvil for a
+/// block, in the relayer's run and in the ceiling alike (automine strands what did not fit).
+const STRANDED_AFTER: Duration = Duration::from_millis(250);
 
 #[derive(Args)]
 pub struct RelayerBenchArgs {
@@ -206,7 +209,7 @@ async fn send_all(
                 let block = p.get_block_number().await?;
                 if block != last_block.0 {
                     last_block = (block, Instant::now());
-                } else if last_block.1.elapsed() > Duration::from_millis(250) {
+                } else if last_block.1.elapsed() > STRANDED_AFTER {
                     let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
                     *nudges += 1;
                     last_block = (p.get_block_number().await?, Instant::now());
@@ -334,6 +337,9 @@ async fn release_all(
     let mut confirmed = 0usize;
     let mut idle_rounds = 0u32;
     let mut nudges = 0u64;
+    // Since when steps have found nothing to do while transactions are pending, and the head
+    // then: the ceiling's rule for stranded transactions, applied here too.
+    let mut stalled: Option<(Instant, u64)> = None;
     while confirmed < count {
         let r = executor.step().await?;
         anyhow::ensure!(
@@ -355,11 +361,29 @@ async fn release_all(
             let _: serde_json::Value = miner.raw_request("anvil_mine".into(), (1,)).await?;
             nudges += 1;
             idle_rounds += 1;
+            stalled = None;
         } else if waiting {
             // Idle while the node is still mining what was sent: a block mined now would
             // come before those transactions, cost the node a state root, and prove nothing.
+            // Except when the head has not moved for STRANDED_AFTER: anvil's automine leaves a
+            // transaction that did not fit the block in the pool until another one arrives.
+            // The ceiling asks for a block then, and so does this loop.
+            match stalled {
+                None => stalled = Some((Instant::now(), miner.get_block_number().await?)),
+                Some((since, head)) if since.elapsed() > STRANDED_AFTER => {
+                    if miner.get_block_number().await? == head {
+                        let _: serde_json::Value = miner.raw_request("evm_mine".into(), ()).await?;
+                        nudges += 1;
+                    }
+                    stalled = None;
+                }
+                Some(_) => {}
+            }
             tokio::time::sleep(Duration::from_millis(2)).await;
             idle_rounds += 1;
+        }
+        if !waiting {
+            stalled = None;
         }
         anyhow::ensure!(idle_rounds < 1_000_000, "no progress on {dest}");
     }
