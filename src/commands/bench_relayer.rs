@@ -41,9 +41,61 @@ use solana_sdk::pubkey::Pubkey;
 
 /// At most EIP-7825's cap of a transaction's gas (2^24), which mainnet nodes enforce.
 const BATCH_MAX_GAS: u64 = 16_777_216;
-/// How long the head may stand still while transactions wait before the bench asks anvil for a
-/// block, in the relayer's run and in the ceiling alike (automine strands what did not fit).
-const STRANDED_AFTER: Duration = Duration::from_millis(250);
+/// How long the head may stand still, with transactions in anvil's pool, before the bench asks
+/// for a block: in the relayer's run and in the ceiling alike.
+const STRANDED_AFTER: Duration = Duration::from_millis(20);
+
+/// Anvil's automine leaves a transaction that did not fit the block being mined in the pool
+/// until another one arrives; when none will, the bench asks for the block itself. It asks
+/// once per head (a block being mined also leaves the head still, and a second request could
+/// only mine an empty block), and only while the pool holds transactions.
+struct StrandWatch {
+    head: u64,
+    since: Instant,
+    asked: bool,
+    /// When the head was last read: at most every `STRANDED_AFTER / 2`, so that waiting does
+    /// not load the node it waits for.
+    read: Instant,
+}
+
+impl StrandWatch {
+    fn new(head: u64) -> StrandWatch {
+        StrandWatch {
+            head,
+            since: Instant::now(),
+            asked: false,
+            read: Instant::now(),
+        }
+    }
+
+    /// Reads the head and asks for a block when transactions are stranded. Whether it asked.
+    async fn nudge(&mut self, node: &DynProvider) -> anyhow::Result<bool> {
+        if self.read.elapsed() < STRANDED_AFTER / 2 {
+            return Ok(false);
+        }
+        self.read = Instant::now();
+        let head = node.get_block_number().await?;
+        if head != self.head {
+            *self = StrandWatch::new(head);
+            return Ok(false);
+        }
+        if self.asked || self.since.elapsed() < STRANDED_AFTER {
+            return Ok(false);
+        }
+        let pool: serde_json::Value = node.raw_request("txpool_status".into(), ()).await?;
+        let pending = pool
+            .get("pending")
+            .and_then(|v| v.as_str())
+            .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok())
+            .context("txpool_status: no pending count")?;
+        if pending == 0 {
+            return Ok(false);
+        }
+        let _: serde_json::Value = node.raw_request("evm_mine".into(), ()).await?;
+        self.asked = true;
+        Ok(true)
+    }
+}
 
 #[derive(Args)]
 pub struct RelayerBenchArgs {
@@ -181,7 +233,7 @@ async fn send_all(
             continue;
         };
         let waiting = Instant::now();
-        let mut last_block = (p.get_block_number().await?, Instant::now());
+        let mut strands = StrandWatch::new(p.get_block_number().await?);
         while p.get_transaction_receipt(*last).await?.is_none() {
             if waiting.elapsed() > Duration::from_secs(120) {
                 let mined = p.get_transaction_count(signer.address()).await?;
@@ -203,16 +255,9 @@ async fn send_all(
                     .await?;
                 let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
             } else {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                // Anvil's automine leaves what did not fit a block's gas in the pool until
-                // another transaction arrives; none will, so a block is asked for.
-                let block = p.get_block_number().await?;
-                if block != last_block.0 {
-                    last_block = (block, Instant::now());
-                } else if last_block.1.elapsed() > STRANDED_AFTER {
-                    let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                if strands.nudge(p).await? {
                     *nudges += 1;
-                    last_block = (p.get_block_number().await?, Instant::now());
                 }
             }
         }
@@ -337,9 +382,8 @@ async fn release_all(
     let mut confirmed = 0usize;
     let mut idle_rounds = 0u32;
     let mut nudges = 0u64;
-    // Since when steps have found nothing to do while transactions are pending, and the head
-    // then: the ceiling's rule for stranded transactions, applied here too.
-    let mut stalled: Option<(Instant, u64)> = None;
+    // The ceiling's rule for stranded transactions, applied here too.
+    let mut strands = StrandWatch::new(miner.get_block_number().await?);
     while confirmed < count {
         let r = executor.step().await?;
         anyhow::ensure!(
@@ -361,29 +405,15 @@ async fn release_all(
             let _: serde_json::Value = miner.raw_request("anvil_mine".into(), (1,)).await?;
             nudges += 1;
             idle_rounds += 1;
-            stalled = None;
         } else if waiting {
             // Idle while the node is still mining what was sent: a block mined now would
             // come before those transactions, cost the node a state root, and prove nothing.
-            // Except when the head has not moved for STRANDED_AFTER: anvil's automine leaves a
-            // transaction that did not fit the block in the pool until another one arrives.
-            // The ceiling asks for a block then, and so does this loop.
-            match stalled {
-                None => stalled = Some((Instant::now(), miner.get_block_number().await?)),
-                Some((since, head)) if since.elapsed() > STRANDED_AFTER => {
-                    if miner.get_block_number().await? == head {
-                        let _: serde_json::Value = miner.raw_request("evm_mine".into(), ()).await?;
-                        nudges += 1;
-                    }
-                    stalled = None;
-                }
-                Some(_) => {}
+            // Unless they are stranded (`StrandWatch`).
+            if strands.nudge(miner).await? {
+                nudges += 1;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
             idle_rounds += 1;
-        }
-        if !waiting {
-            stalled = None;
         }
         anyhow::ensure!(idle_rounds < 1_000_000, "no progress on {dest}");
     }
