@@ -35,28 +35,28 @@ PARTIAL_INDEXES = [
     "CREATE INDEX ix_queue_awaiting ON transfers(dest_chain_id, created_at_ms, id)"
     " WHERE status = 'awaiting_liquidity'",
 ]
-# Per variant: extra DDL, the queue's status condition, the in-flight condition, and whether the
-# in-flight moves are written on the transaction's row instead of its transfers' rows.
+# Per variant: extra DDL, the queue's status condition, the in-flight condition, whether the
+# in-flight moves are written on the transaction's row instead of its transfers' rows, and
+# whether a move's history is one row per transaction (else one per transfer).
 VARIANTS = {
-    "history-per-transfer": ([], "status = ?", "status IN ('signed','broadcast')", False),
-    "now": ([], "status = ?", "status IN ('signed','broadcast')", False),
+    "history-per-transfer": ([], "status = ?", "status IN ('signed','broadcast')", False, False),
+    "now": ([], "status = ?", "status IN ('signed','broadcast')", False, True),
     "partial-indexes": (
         PARTIAL_INDEXES + ["CREATE INDEX ix_in_flight ON transfers(dest_chain_id)"
                            " WHERE status IN ('signed','broadcast')"],
-        "status = 'source_final'", "status IN ('signed','broadcast')", False),
-    "two-moves": ([], "status = ?", "status = 'signed'", True),
+        "status = 'source_final'", "status IN ('signed','broadcast')", False, True),
+    "two-moves": ([], "status = ?", "status = 'signed'", True, True),
     "two-moves+partial-indexes": (
         PARTIAL_INDEXES + ["CREATE INDEX ix_in_flight ON transfers(dest_chain_id)"
                            " WHERE status = 'signed'"],
-        "status = 'source_final'", "status = 'signed'", True),
+        "status = 'source_final'", "status = 'signed'", True, True),
 }
 HISTORY = ("INSERT INTO transfer_history (transfer_id, from_status, to_status, reason, at_ms,"
            " tx_hash, transfer_ids) VALUES (?,?,?,?,?,?,?)")
 
 
 def replay(schema: str, variant: str, phases: collections.Counter) -> float:
-    ddl, queue_status, in_flight, moves_on_tx = VARIANTS[variant]
-    per_transaction = variant != "history-per-transfer"
+    ddl, queue_status, in_flight, moves_on_tx, per_transaction = VARIANTS[variant]
     random.seed(1)
     db = "/tmp/atoll-history-replay.db"
     for f in (db, db + "-wal", db + "-shm"):
