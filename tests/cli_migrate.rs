@@ -88,7 +88,7 @@ async fn postgres() {
     tokio::task::spawn_blocking(move || round_trip(&url))
         .await
         .unwrap();
-    pg.drop_db().await.unwrap();
+    pg.drop_db().await;
 }
 
 #[test]

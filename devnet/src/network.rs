@@ -300,19 +300,31 @@ impl Devnet {
 
     /// A devnet in `dir` on free ports, with the installed tools: what every integration test
     /// starts. Only EVM chains unless `solana`.
+    ///
+    /// A port is checked free, then bound by the node a moment later; another process on this
+    /// machine (a second test run) can take it in between, and the node then exits at once.
+    /// That one failure starts the devnet again on other ports, at most three times in all.
     pub async fn up_on_free_ports(dir: &Path, solana: bool) -> Result<Devnet, DevnetError> {
         let tools = Tools::locate(solana)?;
-        Devnet::up(
-            &UpOptions {
-                dir: dir.to_path_buf(),
-                ports: PortChoice::Free,
-                solana,
-                block_gas_limit: None,
-                validator_niceness: None,
-            },
-            &tools,
-        )
-        .await
+        let opts = UpOptions {
+            dir: dir.to_path_buf(),
+            ports: PortChoice::Free,
+            solana,
+            block_gas_limit: None,
+            validator_niceness: None,
+        };
+        let mut tries = 1;
+        loop {
+            match Devnet::up(&opts, &tools).await {
+                Err(DevnetError::ProcessExited { name, tail, .. })
+                    if tries < 3 && tail.contains("in use") =>
+                {
+                    tracing::warn!(node = %name, "a port was taken before the node bound it; other ports");
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Leaves the nodes running after this handle is gone (`atoll devnet up`).

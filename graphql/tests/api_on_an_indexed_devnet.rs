@@ -258,7 +258,7 @@ async fn pages_and_history_on_postgres() {
     assert_eq!(d["transfers"]["edges"].as_array().unwrap().len(), 1);
     api.stop().await;
     store.close().await.unwrap();
-    pg.drop_db().await.unwrap();
+    pg.drop_db().await;
 }
 
 /// The server still answers an ordinary query.

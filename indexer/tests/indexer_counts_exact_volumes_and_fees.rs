@@ -132,7 +132,7 @@ async fn exact_volumes_and_fees_from_a_seed_on_sqlite_and_postgres() {
         assert_eq!(a.events, b.events);
         assert_eq!(a.hourly, b.hourly);
         store.close().await.unwrap();
-        pg.drop_db().await.unwrap();
+        pg.drop_db().await;
     }
 }
 
