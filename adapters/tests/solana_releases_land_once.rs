@@ -2,12 +2,14 @@
 //! right amount to a recipient that has no token account yet (created on the way) and one to a
 //! recipient that has one; sending the same signed release again changes nothing; a landed
 //! release is never reported as safe to sign again, even once its blockhash is old; and a
-//! release whose blockhash expired without being sent is reported expired.
+//! release whose blockhash expired without being sent is reported expired. The on-chain guard:
+//! a release of an id already paid, signed afresh, is refused by the cluster itself; claims
+//! read as they are; lamports sent to a claim's address first do not block its release.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use atoll_adapters::evm::RetryPolicy;
 use atoll_adapters::solana::SolanaChain;
-use atoll_adapters::solana::releases::{ReleaseRequest, ReleaseStatus};
+use atoll_adapters::solana::releases::{ReleaseRequest, ReleaseStatus, claim_address};
 use atoll_core::settings::Settings;
 use atoll_core::{ChainId, TransferId};
 use atoll_devnet::Devnet;
@@ -62,6 +64,8 @@ async fn releases_land_once_and_expiry_is_reported() {
     let client = RpcClient::new_with_commitment(sol.rpc_url.clone(), CommitmentConfig::confirmed());
     let key = |s: &str| s.parse::<Pubkey>().unwrap();
     let vault = key(&usdc.vault);
+    let claim_lamports = chain.claim_lamports().await.unwrap();
+    assert!(claim_lamports > 0);
     let request = |recipient: Pubkey, n: u32, amount: u64| ReleaseRequest {
         transfer_id: TransferId::derive(ChainId(1), b"source tx", n),
         mint: key(&usdc.mint),
@@ -71,6 +75,7 @@ async fn releases_land_once_and_expiry_is_reported() {
         recipient,
         amount,
         priority_fee_micro_lamports: 1_000,
+        claim_lamports,
     };
     let ata = |owner: &Pubkey| {
         spl_associated_token_account_interface::address::get_associated_token_address(
@@ -174,5 +179,85 @@ async fn releases_land_once_and_expiry_is_reported() {
             ]
         ),
         "{together:?}"
+    );
+
+    // The guard. Transfer 0 signed afresh (another fee, another blockhash: another signature),
+    // as a relayer on an empty database would: the cluster refuses it, nothing moves.
+    let id = |n: u32| TransferId::derive(ChainId(1), b"source tx", n);
+    let again = chain
+        .prepare_release(
+            &relayer,
+            &ReleaseRequest {
+                priority_fee_micro_lamports: 2_000,
+                ..request(user, 0, 2_500_000)
+            },
+        )
+        .await
+        .unwrap();
+    assert_ne!(again.signature, r1.signature);
+    let refused = chain.simulate_release(&again).await.unwrap();
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|r| r.contains("already in use")),
+        "{refused:?}"
+    );
+    assert!(
+        chain.broadcast(&again).await.is_err(),
+        "preflight refuses it"
+    );
+    assert_eq!(balance(&client, &ata(&user)).await, user_before + 1_000_000);
+    assert_eq!(
+        chain
+            .claimed(
+                &relayer.pubkey(),
+                &[id(0), id(1), id(2)],
+                CommitmentConfig::confirmed(),
+                None
+            )
+            .await
+            .unwrap(),
+        vec![true, true, false],
+        "ids 0 and 1 released, 2 never sent"
+    );
+
+    // Lamports anyone sends to transfer 3's claim address first do not block its release.
+    let griefer = devnet_keypair("user");
+    let blockhash = client.get_latest_blockhash().await.unwrap();
+    let grief = solana_sdk::transaction::Transaction::new_signed_with_payer(
+        &[solana_system_interface::instruction::transfer(
+            &griefer.pubkey(),
+            &claim_address(&relayer.pubkey(), &id(3)),
+            5_000_000,
+        )],
+        Some(&griefer.pubkey()),
+        &[&griefer],
+        blockhash,
+    );
+    client.send_and_confirm_transaction(&grief).await.unwrap();
+    let r4 = chain
+        .prepare_release(&relayer, &request(user, 3, 11))
+        .await
+        .unwrap();
+    chain.broadcast(&r4).await.unwrap();
+    assert!(matches!(
+        settled(&chain, &r4.signature, r4.last_valid_block_height).await,
+        ReleaseStatus::Landed { .. }
+    ));
+    assert_eq!(
+        balance(&client, &ata(&user)).await,
+        user_before + 1_000_000 + 11
+    );
+    assert_eq!(
+        chain
+            .claimed(
+                &relayer.pubkey(),
+                &[id(3)],
+                CommitmentConfig::confirmed(),
+                None
+            )
+            .await
+            .unwrap(),
+        vec![true]
     );
 }

@@ -18,16 +18,17 @@ use std::collections::HashMap;
 
 use atoll_adapters::solana::SolanaChain;
 use atoll_adapters::solana::accounts::decode_token_account;
-use atoll_adapters::solana::releases::{ReleaseRequest, ReleaseStatus, SignedRelease};
+use atoll_adapters::solana::releases::{ReleaseRequest, ReleaseStatus, SignedRelease, status_of};
 use atoll_core::settings::Settings;
 use atoll_core::{Address, TransferId, TransferStatus};
 use atoll_store::Store;
-use atoll_store::entities::transfers;
+use atoll_store::entities::{transfer_attempts::Model as TransferAttempt, transfers};
 use atoll_store::transfers::SignedAttempt;
 use base64::Engine;
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signature};
+use solana_sdk::signer::Signer;
 use solana_sdk::transaction::Transaction;
 
 use crate::RelayerError;
@@ -55,6 +56,7 @@ pub struct SolanaExecutor<'a> {
     max_fee_multiple: f64,
     /// Vault per mint (base58), from the config.
     vaults: HashMap<String, (Pubkey, u8)>,
+    claim_lamports: tokio::sync::OnceCell<u64>,
 }
 
 fn rejected(what: &str, reason: impl Into<String>) -> RelayerError {
@@ -97,6 +99,7 @@ impl<'a> SolanaExecutor<'a> {
             priority_fee: c.priority_fee_micro_lamports,
             max_fee_multiple: settings.relayer.max_fee_multiple,
             vaults,
+            claim_lamports: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -125,8 +128,8 @@ impl<'a> SolanaExecutor<'a> {
         if in_flight.is_empty() {
             return Ok(());
         }
-        // The node is asked about every in-flight release a few times a pass (one status
-        // request per 256 signatures), not once per transfer: hundreds wait for finality at
+        // The node is asked about every in-flight release a few times a pass (one request per
+        // 100 claims or 256 signatures), not once per transfer: hundreds wait for finality at
         // once, and per-transfer requests took a core's worth of the relayer's and the
         // validator's time beside busy EVM lanes.
         let ids: Vec<String> = in_flight.iter().map(|t| t.id.clone()).collect();
@@ -144,103 +147,173 @@ impl<'a> SolanaExecutor<'a> {
                 .map_err(|_| rejected(&t.id, format!("stored signature {:?}", attempt.tx_hash)))?;
             followed.push((t, attempt, signature));
         }
-        let broadcast: Vec<(Signature, u64)> = followed
-            .iter()
-            .filter(|(t, _, _)| t.status == Broadcast.as_str())
-            .map(|(_, a, sig)| {
-                let lvbh = a
-                    .last_valid_block_height
-                    .and_then(|h| u64::try_from(h).ok())
-                    .unwrap_or_default();
-                (*sig, lvbh)
-            })
-            .collect();
-        let mut release_statuses = self.chain.release_statuses(&broadcast).await?.into_iter();
-        let included: Vec<Signature> = followed
-            .iter()
-            .filter(|(t, _, _)| t.status == Included.as_str())
-            .map(|(_, _, sig)| *sig)
-            .collect();
-        let mut included_statuses = self.chain.signature_statuses(&included).await?.into_iter();
-        let mut finalized = Vec::new();
+        let mut broadcast = Vec::new();
+        let mut included = Vec::new();
         for (t, attempt, signature) in followed {
             match t.status.as_str() {
                 "signed" => {
-                    // Persisted before sending; the process may have died in between. A node
-                    // refusing it (blockhash gone) is no proof it never landed: the signature's
-                    // status and expiry decide on the next step.
-                    let note = match self.send_stored(&attempt.raw_tx, &t.id).await {
-                        Ok(()) => format!("sent {signature}"),
-                        Err(RelayerError::Adapter(
-                            e @ atoll_adapters::AdapterError::RpcRejected { .. },
-                        )) => format!("send of {signature} refused ({e}); its status decides"),
-                        Err(e) => return Err(e),
-                    };
+                    self.send_signed(&t, &attempt.raw_tx, signature, report)
+                        .await?
+                }
+                "broadcast" => broadcast.push((t, attempt, signature)),
+                _ => included.push((t, signature)),
+            }
+        }
+        self.follow_broadcast(broadcast, report).await?;
+        self.follow_included(included, report).await
+    }
+
+    /// `signed`: persisted before sending, and the process may have died in between. A node
+    /// refusing it (blockhash gone) is no proof it never landed: the next pass decides.
+    async fn send_signed(
+        &self,
+        t: &transfers::Model,
+        raw_tx: &str,
+        signature: Signature,
+        report: &mut ExecutorReport,
+    ) -> Result<(), RelayerError> {
+        let note = match self.send_stored(raw_tx, &t.id).await {
+            Ok(()) => format!("sent {signature}"),
+            Err(RelayerError::Adapter(e @ atoll_adapters::AdapterError::RpcRejected { .. })) => {
+                format!("send of {signature} refused ({e}); its status decides")
+            }
+            Err(e) => return Err(e),
+        };
+        self.store
+            .transition(
+                &t.id,
+                TransferStatus::Signed,
+                TransferStatus::Broadcast,
+                Some(&note),
+            )
+            .await?;
+        report.resent.push(t.id.clone());
+        Ok(())
+    }
+
+    /// `broadcast`: one view of the cluster (slot and block height from one answer), then the
+    /// claim accounts read at that slot or later, then the signatures' statuses; the verdict is
+    /// [`broadcast_verdict`]'s.
+    async fn follow_broadcast(
+        &self,
+        broadcast: Vec<(transfers::Model, TransferAttempt, Signature)>,
+        report: &mut ExecutorReport,
+    ) -> Result<(), RelayerError> {
+        if broadcast.is_empty() {
+            return Ok(());
+        }
+        let view = self.chain.view(CommitmentConfig::confirmed()).await?;
+        let ids = broadcast
+            .iter()
+            .map(|(t, _, _)| transfer_id(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let claimed = self
+            .chain
+            .claimed(
+                &self.relayer.pubkey(),
+                &ids,
+                CommitmentConfig::confirmed(),
+                Some(view.slot),
+            )
+            .await?;
+        let signatures: Vec<Signature> = broadcast.iter().map(|(_, _, s)| *s).collect();
+        let statuses = self.chain.signature_statuses(&signatures).await?;
+        for (((t, attempt, signature), claimed), status) in
+            broadcast.into_iter().zip(claimed).zip(statuses)
+        {
+            let last_valid = attempt
+                .last_valid_block_height
+                .and_then(|h| u64::try_from(h).ok())
+                .unwrap_or_default();
+            let status = status.as_ref().map(status_of);
+            match broadcast_verdict(claimed, status, last_valid, view.block_height) {
+                BroadcastVerdict::Released(why) => {
                     self.store
-                        .transition(&t.id, Signed, Broadcast, Some(&note))
+                        .transition(
+                            &t.id,
+                            TransferStatus::Broadcast,
+                            TransferStatus::Included,
+                            Some(&why),
+                        )
                         .await?;
-                    report.resent.push(t.id.clone());
+                    report.included.push(t.id.clone());
                 }
-                "broadcast" => {
-                    let status = release_statuses.next().ok_or_else(|| {
-                        rejected(&t.id, "the node returned fewer statuses than asked")
-                    })?;
-                    match status {
-                        ReleaseStatus::Landed { slot } => {
-                            self.store
-                                .transition(
-                                    &t.id,
-                                    Broadcast,
-                                    Included,
-                                    Some(&format!("landed in slot {slot}")),
-                                )
-                                .await?;
-                            report.included.push(t.id.clone());
-                        }
-                        ReleaseStatus::Processed { .. } => {}
-                        ReleaseStatus::Failed { reason, .. } => {
-                            // Executed but failed: nothing moved, and this signature is spent.
-                            // Signed again a bounded number of times; then an operator looks.
-                            let why = format!("release {signature} failed on chain: {reason}");
-                            if self.store.attempt_count(&t.id).await? < MAX_ATTEMPTS {
-                                tracing::warn!(transfer = %t.id, %why, "signing the release again");
-                                let vault = self.vault_of(&t).await?;
-                                self.sign_and_send(&t, vault, Broadcast, report).await?;
-                            } else {
-                                tracing::error!(transfer = %t.id, %why, "release keeps failing; left for an operator");
-                            }
-                            report.failed.push((t.id.clone(), why));
-                        }
-                        ReleaseStatus::NotFound { expired: false } => {
-                            match self.send_stored(&attempt.raw_tx, &t.id).await {
-                                Ok(())
-                                | Err(RelayerError::Adapter(
-                                    atoll_adapters::AdapterError::RpcRejected { .. },
-                                )) => {}
-                                Err(e) => return Err(e),
-                            }
-                        }
-                        ReleaseStatus::NotFound { expired: true } => {
-                            // Provably never landing: a new release may be signed.
-                            let vault = self.vault_of(&t).await?;
-                            self.sign_and_send(&t, vault, Broadcast, report).await?;
-                        }
+                BroadcastVerdict::Wait => {}
+                BroadcastVerdict::Resend => match self.send_stored(&attempt.raw_tx, &t.id).await {
+                    Ok(())
+                    | Err(RelayerError::Adapter(atoll_adapters::AdapterError::RpcRejected {
+                        ..
+                    })) => {}
+                    Err(e) => return Err(e),
+                },
+                BroadcastVerdict::FailedOnChain(reason) => {
+                    // Executed but failed: nothing moved, and this signature is spent. Signed
+                    // again a bounded number of times; then an operator looks.
+                    let why = format!("release {signature} failed on chain: {reason}");
+                    if self.store.attempt_count(&t.id).await? < MAX_ATTEMPTS {
+                        tracing::warn!(transfer = %t.id, %why, "signing the release again");
+                        let vault = self.vault_of(&t).await?;
+                        self.sign_and_send(&t, vault, TransferStatus::Broadcast, report)
+                            .await?;
+                    } else {
+                        tracing::error!(transfer = %t.id, %why, "release keeps failing; left for an operator");
                     }
+                    report.failed.push((t.id.clone(), why));
                 }
-                _ => {
-                    let status = included_statuses.next().ok_or_else(|| {
-                        rejected(&t.id, "the node returned fewer statuses than asked")
-                    })?;
-                    if status.is_some_and(|s| {
-                        s.err.is_none() && s.satisfies_commitment(CommitmentConfig::finalized())
-                    }) {
-                        finalized.push(t.id.clone());
-                    }
+                BroadcastVerdict::Expired => {
+                    // Provably never landing, and not released by any other signature (no
+                    // claim): a new release may be signed, and the claim stops it on chain
+                    // should this verdict ever be wrong.
+                    let vault = self.vault_of(&t).await?;
+                    self.sign_and_send(&t, vault, TransferStatus::Broadcast, report)
+                        .await?;
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `included` → `confirmed` once its claim account (or, for a release signed before claims
+    /// existed, its signature) is finalized.
+    async fn follow_included(
+        &self,
+        included: Vec<(transfers::Model, Signature)>,
+        report: &mut ExecutorReport,
+    ) -> Result<(), RelayerError> {
+        if included.is_empty() {
+            return Ok(());
+        }
+        let ids = included
+            .iter()
+            .map(|(t, _)| transfer_id(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let claimed = self
+            .chain
+            .claimed(
+                &self.relayer.pubkey(),
+                &ids,
+                CommitmentConfig::finalized(),
+                None,
+            )
+            .await?;
+        let signatures: Vec<Signature> = included.iter().map(|(_, s)| *s).collect();
+        let statuses = self.chain.signature_statuses(&signatures).await?;
+        let mut finalized = Vec::new();
+        for (((t, _), claimed), status) in included.into_iter().zip(claimed).zip(statuses) {
+            let landed_final = status.is_some_and(|s| {
+                s.err.is_none() && s.satisfies_commitment(CommitmentConfig::finalized())
+            });
+            if claimed || landed_final {
+                finalized.push(t.id);
+            }
+        }
         self.store
-            .transition_many(&finalized, Included, Confirmed, Some("finalized"))
+            .transition_many(
+                &finalized,
+                TransferStatus::Included,
+                TransferStatus::Confirmed,
+                Some("finalized"),
+            )
             .await?;
         report.confirmed.extend(finalized);
         Ok(())
@@ -252,6 +325,7 @@ impl<'a> SolanaExecutor<'a> {
             .store
             .transfers_to(self.chain_id, &[SourceFinal, AwaitingLiquidity])
             .await?;
+        let queued = self.without_released(queued, report).await?;
         // What each vault holds now, minus what this pass commits.
         let mut left: HashMap<Pubkey, u64> = HashMap::new();
         for t in queued {
@@ -289,6 +363,54 @@ impl<'a> SolanaExecutor<'a> {
             self.sign_and_send(&t, vault, SourceFinal, report).await?;
         }
         Ok(())
+    }
+
+    /// Queued transfers whose claim account already exists were released by a transaction
+    /// this database has no record of (an empty or restored one): they move to `failed` with
+    /// that reason, as on EVM, and are never signed. The rest are returned.
+    async fn without_released(
+        &self,
+        queued: Vec<transfers::Model>,
+        report: &mut ExecutorReport,
+    ) -> Result<Vec<transfers::Model>, RelayerError> {
+        if queued.is_empty() {
+            return Ok(queued);
+        }
+        let ids = queued
+            .iter()
+            .map(transfer_id)
+            .collect::<Result<Vec<_>, _>>()?;
+        let claimed = self
+            .chain
+            .claimed(
+                &self.relayer.pubkey(),
+                &ids,
+                CommitmentConfig::confirmed(),
+                None,
+            )
+            .await?;
+        let mut rest = Vec::with_capacity(queued.len());
+        for (t, claimed) in queued.into_iter().zip(claimed) {
+            if !claimed {
+                rest.push(t);
+                continue;
+            }
+            let from: TransferStatus = t
+                .status
+                .parse()
+                .map_err(|_| rejected(&t.id, format!("status {:?}", t.status)))?;
+            tracing::error!(transfer = %t.id, "{RELEASED_ELSEWHERE}");
+            self.store
+                .transition(
+                    &t.id,
+                    from,
+                    TransferStatus::Failed,
+                    Some(RELEASED_ELSEWHERE),
+                )
+                .await?;
+            report.failed.push((t.id, RELEASED_ELSEWHERE.into()));
+        }
+        Ok(rest)
     }
 
     /// Signs a release, persists it (attempt + `signed`), then sends it (`broadcast`).
@@ -352,9 +474,7 @@ impl<'a> SolanaExecutor<'a> {
         vault: Vault,
         priority_fee: u64,
     ) -> Result<SignedRelease, RelayerError> {
-        let transfer_id: TransferId =
-            t.id.parse()
-                .map_err(|_| rejected(&t.id, "not a transfer id"))?;
+        let transfer_id = transfer_id(t)?;
         let recipient: Pubkey = t
             .recipient
             .parse()
@@ -368,6 +488,7 @@ impl<'a> SolanaExecutor<'a> {
             recipient,
             amount: amount_out(t)?,
             priority_fee_micro_lamports: priority_fee,
+            claim_lamports: self.claim_lamports().await?,
         };
         Ok(self.chain.prepare_release(&self.relayer, &request).await?)
     }
@@ -436,6 +557,14 @@ impl<'a> SolanaExecutor<'a> {
         }
     }
 
+    /// The claim account's rent, asked of the cluster once.
+    async fn claim_lamports(&self) -> Result<u64, RelayerError> {
+        Ok(*self
+            .claim_lamports
+            .get_or_try_init(|| self.chain.claim_lamports())
+            .await?)
+    }
+
     /// The vault holding `t`'s destination token, with its token program.
     pub async fn vault_of(&self, t: &transfers::Model) -> Result<Vault, RelayerError> {
         let mint_text = t
@@ -490,6 +619,57 @@ fn bumped_priority_fee(last: u64, configured: u64, max_multiple: f64) -> u64 {
     bumped.min(ceiling.max(configured))
 }
 
+const RELEASED_ELSEWHERE: &str = "already released on chain (its claim account exists), by a transaction this relayer has no record of";
+
+fn transfer_id(t: &transfers::Model) -> Result<TransferId, RelayerError> {
+    t.id.parse()
+        .map_err(|_| rejected(&t.id, "not a transfer id"))
+}
+
+/// What to do with a release in `broadcast`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BroadcastVerdict {
+    /// Released on chain: move to `included`, with why.
+    Released(String),
+    /// Seen, not yet confirmed: neither landed nor safe to sign again.
+    Wait,
+    /// Not seen, its blockhash still valid: send the same bytes again.
+    Resend,
+    /// Executed and failed (fees paid, nothing moved), with the node's reason.
+    FailedOnChain(String),
+    /// Not seen, no claim, and its blockhash expired: it can never land; sign again.
+    Expired,
+}
+
+/// The verdict on one release in `broadcast`. `claimed`: its claim account exists, read at the
+/// view's slot or later; `status`: its signature's status (`None`: not seen);
+/// `last_valid`: its blockhash's last valid block height; `height`: the view's block height.
+/// The claim decides first: a release can land under no other signature than the one stored,
+/// but a claim is proof whatever signature made it. Expiry is judged from the view alone, so a
+/// lagging endpoint's "not seen" beside a current endpoint's height cannot make it.
+pub fn broadcast_verdict(
+    claimed: bool,
+    status: Option<ReleaseStatus>,
+    last_valid: u64,
+    height: u64,
+) -> BroadcastVerdict {
+    match (claimed, status) {
+        (true, _) => BroadcastVerdict::Released("released: its claim account exists".into()),
+        // A release signed before claims existed has only its signature to show.
+        (false, Some(ReleaseStatus::Landed { slot })) => {
+            BroadcastVerdict::Released(format!("landed in slot {slot}"))
+        }
+        (false, Some(ReleaseStatus::Failed { reason, .. })) => {
+            BroadcastVerdict::FailedOnChain(reason)
+        }
+        (false, Some(ReleaseStatus::Processed { .. })) => BroadcastVerdict::Wait,
+        (false, Some(ReleaseStatus::NotFound { .. }) | None) if height > last_valid => {
+            BroadcastVerdict::Expired
+        }
+        (false, Some(ReleaseStatus::NotFound { .. }) | None) => BroadcastVerdict::Resend,
+    }
+}
+
 fn amount_out(t: &transfers::Model) -> Result<u64, RelayerError> {
     t.amount_out
         .as_deref()
@@ -500,7 +680,64 @@ fn amount_out(t: &transfers::Model) -> Result<u64, RelayerError> {
 
 #[cfg(test)]
 mod tests {
-    use super::bumped_priority_fee;
+    use super::{BroadcastVerdict, ReleaseStatus, broadcast_verdict, bumped_priority_fee};
+
+    #[test]
+    fn a_claim_is_proof_of_release_whatever_the_signature_says() {
+        for status in [
+            None,
+            Some(ReleaseStatus::NotFound { expired: true }),
+            Some(ReleaseStatus::Failed {
+                slot: 9,
+                reason: "x".into(),
+            }),
+        ] {
+            assert!(matches!(
+                broadcast_verdict(true, status, 100, 500),
+                BroadcastVerdict::Released(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn expiry_is_judged_from_the_view_alone() {
+        // Not seen, height past the blockhash's last valid height: sign again.
+        assert_eq!(
+            broadcast_verdict(false, None, 100, 101),
+            BroadcastVerdict::Expired
+        );
+        // Not seen at the last valid height itself: it may still land.
+        assert_eq!(
+            broadcast_verdict(false, None, 100, 100),
+            BroadcastVerdict::Resend
+        );
+        // An endpoint's own "expired" means nothing unless the view agrees.
+        assert_eq!(
+            broadcast_verdict(
+                false,
+                Some(ReleaseStatus::NotFound { expired: true }),
+                100,
+                90
+            ),
+            BroadcastVerdict::Resend
+        );
+        assert_eq!(
+            broadcast_verdict(false, Some(ReleaseStatus::Processed { slot: 7 }), 100, 900),
+            BroadcastVerdict::Wait
+        );
+        assert_eq!(
+            broadcast_verdict(
+                false,
+                Some(ReleaseStatus::Failed {
+                    slot: 7,
+                    reason: "custom program error: 0x1".into()
+                }),
+                100,
+                50
+            ),
+            BroadcastVerdict::FailedOnChain("custom program error: 0x1".into())
+        );
+    }
 
     #[test]
     fn priority_fee_bumps_are_bounded() {

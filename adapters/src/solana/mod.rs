@@ -163,8 +163,20 @@ impl SolanaChain {
         keys: &[Pubkey],
         commitment: CommitmentConfig,
     ) -> Result<(u64, Vec<Option<Account>>), AdapterError> {
+        self.accounts_from_slot(keys, commitment, None).await
+    }
+
+    /// Accounts as [`SolanaChain::accounts_with_slot`], every batch read at slot `at_least` or
+    /// later (an endpoint behind it answers "minimum context slot not reached", and another is
+    /// asked).
+    pub async fn accounts_from_slot(
+        &self,
+        keys: &[Pubkey],
+        commitment: CommitmentConfig,
+        at_least: Option<u64>,
+    ) -> Result<(u64, Vec<Option<Account>>), AdapterError> {
         let mut out = Vec::with_capacity(keys.len());
-        let mut slot: Option<u64> = None;
+        let mut slot: Option<u64> = at_least;
         for chunk in keys.chunks(ACCOUNTS_PER_CALL) {
             let config = RpcAccountInfoConfig {
                 encoding: Some(UiAccountEncoding::Base64),

@@ -6,6 +6,17 @@
 //! bytes can only land once (one signature). [`SolanaChain::release_statuses`] tells landed,
 //! failed, or not found, and whether the blockhash has expired: only an expired, never-landed
 //! release is safe to sign again.
+//!
+//! **The on-chain guard.** Every release also claims an account whose address is derived from
+//! the relayer's key and the transfer id ([`claim_address`]): the system program's
+//! `allocate_with_seed` gives it one byte of data, which it accepts only for an account without
+//! data. A second release of the same id therefore fails on chain, atomically and whatever the
+//! database says (a restored backup, an empty database, a lagging endpoint's verdict). Only the
+//! relayer's key can allocate at that address; lamports sent there first by anyone do not stop
+//! it (allocation needs no empty balance, unlike `create_account`). The claim stays funded at
+//! the rent-exempt minimum for one byte of data ([`CLAIM_SPACE`]): 897,840 lamports on
+//! today's clusters, the price of the guard per release. Wormhole's per-message claim accounts
+//! are the same idea.
 
 use atoll_core::TransferId;
 use solana_client::rpc_config::RpcSendTransactionConfig;
@@ -25,6 +36,35 @@ use crate::AdapterError;
 /// Signatures per `getSignatureStatuses` request: the node refuses more.
 const STATUSES_PER_REQUEST: usize = 256;
 
+/// Data bytes of a claim account: any non-zero size makes a second allocation fail.
+pub const CLAIM_SPACE: u64 = 1;
+
+/// The seed of a transfer's claim account: the id's first 16 bytes in hex, 32 characters (the
+/// system program's longest seed). 128 bits: ids are hashes the depositor cannot choose.
+pub fn claim_seed(id: &TransferId) -> String {
+    id.0[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The address of `id`'s claim account under the relayer's key `relayer`.
+pub fn claim_address(relayer: &Pubkey, id: &TransferId) -> Pubkey {
+    // A 32-character seed and the system program's id (not a program-derived-address marker)
+    // are the only ways `create_with_seed` fails; neither can happen here.
+    Pubkey::create_with_seed(
+        relayer,
+        &claim_seed(id),
+        &solana_system_interface::program::ID,
+    )
+    .unwrap_or_default()
+}
+
+/// What a cluster looked like at one moment, from one endpoint: reads that must agree (is this
+/// blockhash expired, did its release land) are taken at this slot or later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterView {
+    pub slot: u64,
+    pub block_height: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseRequest {
     pub transfer_id: TransferId,
@@ -38,6 +78,8 @@ pub struct ReleaseRequest {
     pub recipient: Pubkey,
     pub amount: u64,
     pub priority_fee_micro_lamports: u64,
+    /// Lamports the claim account is funded with (rent-exempt for [`CLAIM_SPACE`]).
+    pub claim_lamports: u64,
 }
 
 /// A signed release, ready to persist and then broadcast.
@@ -102,9 +144,23 @@ impl SolanaChain {
             reason: e.to_string(),
         })?;
         let memo = format!("atoll:v1:release={}", req.transfer_id);
+        let claim = claim_address(&relayer.pubkey(), &req.transfer_id);
         let instructions = [
             solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(
                 req.priority_fee_micro_lamports,
+            ),
+            // The guard first: a second release of this id stops here, before any token moves.
+            solana_system_interface::instruction::transfer(
+                &relayer.pubkey(),
+                &claim,
+                req.claim_lamports,
+            ),
+            solana_system_interface::instruction::allocate_with_seed(
+                &claim,
+                &relayer.pubkey(),
+                &claim_seed(&req.transfer_id),
+                CLAIM_SPACE,
+                &solana_system_interface::program::ID,
             ),
             spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent(
                 &relayer.pubkey(),
@@ -131,6 +187,52 @@ impl SolanaChain {
             last_valid_block_height,
             transaction,
         })
+    }
+
+    /// Lamports a claim account needs to be rent-exempt, as the cluster says.
+    pub async fn claim_lamports(&self) -> Result<u64, AdapterError> {
+        self.call("getMinimumBalanceForRentExemption", |c| async move {
+            c.rpc()
+                .get_minimum_balance_for_rent_exemption(CLAIM_SPACE as usize)
+                .await
+        })
+        .await
+    }
+
+    /// The slot and block height at `commitment`, both from one answer of one endpoint.
+    pub async fn view(&self, commitment: CommitmentConfig) -> Result<ClusterView, AdapterError> {
+        let info = self
+            .call("getEpochInfo", |c| async move {
+                c.rpc().get_epoch_info_with_commitment(commitment).await
+            })
+            .await?;
+        Ok(ClusterView {
+            slot: info.absolute_slot,
+            block_height: info.block_height,
+        })
+    }
+
+    /// Whether each transfer's claim account exists (allocated, so released), in order, read
+    /// at `commitment` and at slot `at_least` or later: an endpoint behind that slot refuses
+    /// the read, and another answers. A balance without data at the address (lamports anyone
+    /// sent there) is not a claim.
+    pub async fn claimed(
+        &self,
+        relayer: &Pubkey,
+        ids: &[TransferId],
+        commitment: CommitmentConfig,
+        at_least: Option<u64>,
+    ) -> Result<Vec<bool>, AdapterError> {
+        let keys: Vec<Pubkey> = ids.iter().map(|id| claim_address(relayer, id)).collect();
+        let (_, accounts) = self.accounts_from_slot(&keys, commitment, at_least).await?;
+        Ok(accounts
+            .iter()
+            .map(|a| {
+                a.as_ref().is_some_and(|a| {
+                    !a.data.is_empty() && a.owner == solana_system_interface::program::ID
+                })
+            })
+            .collect())
     }
 
     /// Runs a prepared release without sending it (`simulateTransaction`, signatures checked):
@@ -291,7 +393,8 @@ impl SolanaChain {
     }
 }
 
-fn status_of(s: &TransactionStatus) -> ReleaseStatus {
+/// What a signature's status says of its release.
+pub fn status_of(s: &TransactionStatus) -> ReleaseStatus {
     use solana_transaction_status_client_types::TransactionConfirmationStatus as Level;
     // No confirmation level and no count means rooted (old nodes report it that way).
     let confirmed = match &s.confirmation_status {
