@@ -228,9 +228,11 @@ impl IngestTxn {
     }
 }
 
-/// After a reorg to `above` on `chain`: deposits above it still `observed` become `failed`
-/// ([`REORGED_OUT`]); those already moved on keep their status and get a history row for the
-/// operator. Returns (orphaned, at risk).
+/// After a reorg to `above` on `chain`: every deposit above it that waits for its release
+/// (`observed`, `source_final`, `awaiting_liquidity`, `paused`) becomes `failed`
+/// ([`REORGED_OUT`]): a deposit no longer on its source chain is never paid, whatever it waited
+/// in (revived if the new chain has it again). Those whose release may already exist keep their
+/// status and get a history row for the operator. Returns (orphaned, at risk).
 pub(crate) async fn orphan_deposits_above<C: ConnectionTrait>(
     conn: &C,
     chain: i64,
@@ -240,40 +242,15 @@ pub(crate) async fn orphan_deposits_above<C: ConnectionTrait>(
     let hit = transfers::Entity::find()
         .filter(transfers::Column::SourceChainId.eq(chain))
         .filter(transfers::Column::SourceBlock.gt(above))
+        .filter(transfers::Column::Status.ne(TransferStatus::Failed.as_str()))
         .all(conn)
         .await?;
     let (mut orphaned, mut at_risk) = (0, 0);
     for t in hit {
-        if t.status == TransferStatus::Observed.as_str() {
-            let reason = format!(
-                "{REORGED_OUT}: block {} left the canonical chain before the deposit was final; nothing was sent",
-                t.source_block
-            );
-            use transfers::Column as C;
-            let stmt = Query::update()
-                .table(transfers::Entity)
-                .values([
-                    (C::Status, TransferStatus::Failed.as_str().into()),
-                    (C::FailureReason, Some(reason.clone()).into()),
-                    (C::UpdatedAtMs, now.into()),
-                ])
-                .and_where(C::Id.eq(t.id.as_str()))
-                .to_owned();
-            conn.execute(&stmt).await?;
-            record_history(
-                conn,
-                &t.id,
-                Some(TransferStatus::Observed),
-                TransferStatus::Failed,
-                Some(&reason),
-                now,
-            )
-            .await?;
-            orphaned += 1;
-        } else if t.status != TransferStatus::Failed.as_str() {
-            let status: TransferStatus = t.status.parse().map_err(|_| {
-                StoreError::OutOfRange(format!("transfer {}: status {:?}", t.id, t.status))
-            })?;
+        let status: TransferStatus = t.status.parse().map_err(|_| {
+            StoreError::OutOfRange(format!("transfer {}: status {:?}", t.id, t.status))
+        })?;
+        if status.release_may_exist() {
             let reason = format!(
                 "source block {} left the canonical chain after the transfer moved on: check its release",
                 t.source_block
@@ -281,7 +258,34 @@ pub(crate) async fn orphan_deposits_above<C: ConnectionTrait>(
             tracing::error!(transfer = %t.id, status = %t.status, "{reason}");
             record_history(conn, &t.id, Some(status), status, Some(&reason), now).await?;
             at_risk += 1;
+            continue;
         }
+        let reason = format!(
+            "{REORGED_OUT}: block {} left the canonical chain while the deposit was {status}; nothing was paid",
+            t.source_block
+        );
+        use transfers::Column as C;
+        let stmt = Query::update()
+            .table(transfers::Entity)
+            .values([
+                (C::Status, TransferStatus::Failed.as_str().into()),
+                (C::FailureReason, Some(reason.clone()).into()),
+                (C::UpdatedAtMs, now.into()),
+            ])
+            .and_where(C::Id.eq(t.id.as_str()))
+            .and_where(C::Status.eq(status.as_str()))
+            .to_owned();
+        conn.execute(&stmt).await?;
+        record_history(
+            conn,
+            &t.id,
+            Some(status),
+            TransferStatus::Failed,
+            Some(&reason),
+            now,
+        )
+        .await?;
+        orphaned += 1;
     }
     Ok((orphaned, at_risk))
 }

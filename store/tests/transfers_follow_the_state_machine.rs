@@ -332,6 +332,100 @@ async fn exercise(store: &Store) {
     assert!(!everything.is_empty());
 }
 
+/// A reorg takes blocks 11 to 15 away while five deposits wait there in every state before a
+/// release: each waiting one becomes `failed` (reorged out), so no executor ever sees it again,
+/// whatever the vault holds later; the one already signed stays, reported at risk.
+async fn reorg_fails_every_waiting_deposit(store: &Store) {
+    store.migrate_up().await.unwrap();
+    let rows: Vec<DepositRow> = (1..=5).map(|i| deposit(i, Observed, None)).collect();
+    let txn = store.begin_ingest(1, "deposits:test", None).await.unwrap();
+    txn.insert_deposits(&rows).await.unwrap();
+    txn.commit(&Checkpoint {
+        block_number: 15,
+        block_hash: "old".into(),
+    })
+    .await
+    .unwrap();
+    let id = |i: usize| rows[i - 1].id.as_str();
+    for i in 2..=5 {
+        store
+            .transition(id(i), Observed, SourceFinal, None)
+            .await
+            .unwrap();
+    }
+    store
+        .transition(id(3), SourceFinal, AwaitingLiquidity, Some("vault empty"))
+        .await
+        .unwrap();
+    store
+        .transition(id(4), SourceFinal, Paused, Some("bsc paused"))
+        .await
+        .unwrap();
+    let attempt = atoll_store::transfers::SignedAttempt {
+        chain_id: 56,
+        nonce: Some(0),
+        blockhash: None,
+        last_valid_block_height: None,
+        tx_hash: "0xabc".into(),
+        raw_tx: "0x00".into(),
+        max_fee_per_gas: None,
+        priority_fee: None,
+    };
+    store
+        .record_signed(id(5), SourceFinal, &attempt)
+        .await
+        .unwrap();
+
+    let summary = store
+        .rollback_above(1, "deposits:test", 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.deposits_reorged_out, summary.deposits_at_risk),
+        (4, 1)
+    );
+    for (i, was) in [
+        (1, "observed"),
+        (2, "source_final"),
+        (3, "awaiting_liquidity"),
+        (4, "paused"),
+    ] {
+        let t = store.transfer(id(i)).await.unwrap().unwrap();
+        assert_eq!(t.status, "failed", "deposit {i}");
+        let why = t.failure_reason.unwrap();
+        assert!(
+            why.starts_with(&format!("reorged out: block {}", 10 + i)),
+            "{why}"
+        );
+        assert!(
+            why.contains(&format!("while the deposit was {was}")),
+            "{why}"
+        );
+    }
+    assert_eq!(
+        store.transfer(id(5)).await.unwrap().unwrap().status,
+        "signed"
+    );
+    let queued = store
+        .transfers_to(56, &[SourceFinal, AwaitingLiquidity, Paused])
+        .await
+        .unwrap();
+    assert!(queued.is_empty(), "{queued:?}");
+}
+
+#[tokio::test]
+async fn reorg_fails_waiting_deposits_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    reorg_fails_every_waiting_deposit(&sqlite_in(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn reorg_fails_waiting_deposits_on_postgres() {
+    exercise_on_postgres("reorg_waiting", reorg_fails_every_waiting_deposit)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn transfers_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
