@@ -1029,7 +1029,7 @@ rpc = ["http://127.0.0.1:8899"]
 symbol = "WETH"
 on = [
   { chain = "ethereum", address = "0x5FbDB2315678afecb367f032d93F642f64180aa3", decimals = 18 },
-  { chain = "solana", address = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", decimals = 8 },
+  { chain = "solana", address = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", decimals = 8, vault = "whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc" },
 ]
 "#;
 
@@ -1090,6 +1090,31 @@ tiers = [
         assert_eq!(f.rule_for(Some(1e6)), FinalityRule::Finalized);
         assert_eq!(f.rule_for(None), FinalityRule::Finalized);
         assert_eq!(f.max_unfinalized_usd, 50_000.0);
+    }
+
+    #[test]
+    fn a_route_into_solana_needs_the_tokens_vault() {
+        let base = BASE.replace(
+            ", vault = \"whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc\"",
+            "",
+        );
+        let route = |from: &str, to: &str| {
+            format!("[[relayer.routes]]\nfrom = \"{from}\"\nto = \"{to}\"\ntoken = \"WETH\"\n")
+        };
+        let parse = |extra: &str| {
+            Settings::parse(
+                &format!("{base}{extra}"),
+                Vec::<(String, String)>::new(),
+                Path::new("/etc/atoll"),
+            )
+        };
+        let err = parse(&route("ethereum", "solana")).unwrap_err().to_string();
+        assert!(
+            err.contains("relayer.routes[0].to: WETH on solana has no vault"),
+            "{err}"
+        );
+        // Out of Solana, deposits go to the vault owner's accounts: no vault needed to pay.
+        assert!(parse(&route("solana", "ethereum")).is_ok());
     }
 
     #[test]

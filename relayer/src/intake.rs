@@ -153,6 +153,21 @@ pub fn plan_release(settings: &Settings, d: &Deposit) -> Result<ReleasePlan, Ref
     let fee = fee
         .convert(src_dec)
         .map_err(|e| Refusal(format!("fee: {e}")))?;
+    if dest.kind == ChainKind::Solana {
+        if dst_deployment.vault.is_none() {
+            return refuse(format!(
+                "{} on {} has no vault to pay from",
+                token.symbol, dest.name
+            ));
+        }
+        // An SPL token account holds a u64: a larger release could never be paid.
+        if net.raw > U256::from(u64::MAX) {
+            return refuse(format!(
+                "amount out {net} {} exceeds what a token account on {} can hold (u64)",
+                token.symbol, dest.name
+            ));
+        }
+    }
     Ok(ReleasePlan {
         source_chain: source.name.clone(),
         dest_chain: dest.name.clone(),
@@ -186,7 +201,7 @@ rpc = ["http://127.0.0.1:8899"]
 symbol = "WETH"
 on = [
   { chain = "ethereum", address = "0x5FbDB2315678afecb367f032d93F642f64180aa3", decimals = 18 },
-  { chain = "solana", address = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", decimals = 8 },
+  { chain = "solana", address = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", decimals = 8, vault = "whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc" },
 ]
 
 [[relayer.routes]]
@@ -297,6 +312,27 @@ fee_bps = 0
         let mut d = eth_to_sol("1");
         d.dest_chain_id = ChainId::ETHEREUM;
         assert_eq!(reason(&d), "destination ethereum is the source chain");
+    }
+
+    #[test]
+    fn solana_gets_nothing_it_cannot_carry() {
+        let mut s = settings();
+        s.relayer.routes[0].max_amount = None;
+        // 2 × (2^64 − 1) units of 8 decimals, in wei: less the fee, still more than a u64.
+        let d = Deposit {
+            amount_in: U256::from(u64::MAX) * U256::from(20_000_000_000u64),
+            ..eth_to_sol("1")
+        };
+        let r = plan_release(&s, &d).unwrap_err().0;
+        assert!(
+            r.contains("exceeds what a token account on solana can hold"),
+            "{r}"
+        );
+        // Without the token's vault on Solana nothing can pay it.
+        let weth = s.tokens.iter_mut().find(|t| t.symbol == "WETH").unwrap();
+        weth.deployments.iter_mut().for_each(|d| d.vault = None);
+        let r = plan_release(&s, &eth_to_sol("1")).unwrap_err().0;
+        assert_eq!(r, "WETH on solana has no vault to pay from");
     }
 
     #[test]

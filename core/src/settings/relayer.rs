@@ -244,6 +244,20 @@ impl RawRelayer {
                                 format!("{} is not deployed on {chain} ([[tokens]].on)", r.token),
                             );
                         }
+                        // Releases on Solana are paid from the relayer's token account.
+                        if let Some(d) = d
+                            && chain == &r.to
+                            && matches!(d.address, crate::Address::Solana(_))
+                            && d.vault.is_none()
+                        {
+                            p.push(
+                                at("to"),
+                                format!(
+                                    "{} on {chain} has no vault ([[tokens]].on vault): nothing could pay this route's releases",
+                                    r.token
+                                ),
+                            );
+                        }
                         d.map(|d| d.decimals)
                     })
                     .collect(),
