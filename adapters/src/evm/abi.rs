@@ -23,6 +23,7 @@ sol! {
         function allowance(address owner, address spender) external view returns (uint256);
         function totalSupply() external view returns (uint256);
         function approve(address spender, uint256 amount) external returns (bool);
+        function transfer(address to, uint256 amount) external returns (bool);
         event Transfer(address indexed from, address indexed to, uint256 value);
     }
 

@@ -596,6 +596,47 @@ impl EvmChain {
         .await
     }
 
+    /// Why `token` would refuse to pay `amount` to `recipient` out of `vault` now, in the
+    /// token's own words: an `eth_call` of `transfer` as the vault. `None` when it would pay.
+    /// What names a refused batch entry to the operator (a blacklisted recipient, a balance
+    /// that would overflow), since `releaseBatch` only counts what it paid.
+    pub async fn transfer_refusal(
+        &self,
+        token: Address,
+        vault: Address,
+        recipient: Address,
+        amount: U256,
+    ) -> Result<Option<String>, AdapterError> {
+        let tx = TransactionRequest::default()
+            .with_from(vault)
+            .with_to(token)
+            .with_input(Bytes::from(
+                IERC20::transferCall {
+                    to: recipient,
+                    amount,
+                }
+                .abi_encode(),
+            ));
+        let out = self
+            .rpc
+            .call("eth_call", |p| {
+                let tx = tx.clone();
+                async move { p.call(tx).await }
+            })
+            .await;
+        match out {
+            // Tokens that return nothing (USDT) pay when they do not revert.
+            Ok(out) if out.is_empty() => Ok(None),
+            Ok(out) => Ok(match IERC20::transferCall::abi_decode_returns(&out) {
+                Ok(true) => None,
+                Ok(false) => Some("the token's transfer returned false".into()),
+                Err(_) => Some(format!("the token's transfer returned {out}")),
+            }),
+            Err(AdapterError::RpcRejected { reason, .. }) => Ok(Some(reason)),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `eth_call` of a view function at the latest block, its return decoded.
     pub(crate) async fn view<C: SolCall>(
         &self,

@@ -32,6 +32,7 @@
 //! A paused chain signs nothing new (pending transactions are still followed). In dry-run mode
 //! releases are simulated and signed but neither persisted nor sent.
 
+pub mod bisect;
 mod confirm;
 mod follow;
 mod queue;

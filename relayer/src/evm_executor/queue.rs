@@ -13,6 +13,7 @@ use atoll_store::release_txs::ReleaseWrite;
 use atoll_store::transfers::QueuedRelease;
 use futures::future::try_join_all;
 
+use super::bisect::split_refused;
 use super::{
     BATCH_BASE_GAS, Filler, GAS_MARGIN_PCT, GasModel, MAX_ATTEMPTS, amount_out, parse_address,
     parse_hash, release_of,
@@ -25,8 +26,12 @@ struct CheckedBatch {
     keep: Vec<QueuedRelease>,
     /// Already released on chain by a transaction we have no record of.
     released_elsewhere: Vec<QueuedRelease>,
-    /// Held back, with why (the simulation refuses to pay them for another reason).
+    /// Held back, with why: refused by the token, but a release of theirs may already exist
+    /// (transfers to sign again), so they cannot simply fail.
     held: Vec<(String, String)>,
+    /// Refused by the token (the simulation pays them nothing), with its reason: they fail
+    /// alone, and the rest of the batch goes.
+    refused: Vec<(QueuedRelease, String)>,
 }
 
 const RELEASED_ELSEWHERE: &str =
@@ -158,6 +163,17 @@ impl Filler<'_, '_> {
                 report.failed.push((t.id, RELEASED_ELSEWHERE.into()));
             }
             report.failed.extend(c.held);
+            for (t, why) in c.refused {
+                tracing::warn!(transfer = %t.id, %why, "payout refused; failed alone");
+                writes.push(ReleaseWrite::Move {
+                    ids: vec![t.id.clone()],
+                    from: SourceFinal,
+                    to: Failed,
+                    reason: why.clone(),
+                    tx_hash: None,
+                });
+                report.failed.push((t.id, why));
+            }
             if !c.keep.is_empty() {
                 work.push(c.keep);
             }
@@ -423,6 +439,7 @@ impl Filler<'_, '_> {
                 keep: batch,
                 released_elsewhere: Vec::new(),
                 held: Vec::new(),
+                refused: Vec::new(),
             });
         }
         let processed = try_join_all(releases.iter().map(|r| {
@@ -438,26 +455,58 @@ impl Filler<'_, '_> {
                 keep.push(t);
             }
         }
-        let mut held = Vec::new();
+        let (mut held, mut refused) = (Vec::new(), Vec::new());
         if !keep.is_empty() {
             let releases = keep.iter().map(release_of).collect::<Result<Vec<_>, _>>()?;
             let pays = self
                 .chain
                 .simulate_release_batch(self.vault, self.account(), &releases)
                 .await?;
-            if usize::try_from(pays).ok() != Some(keep.len()) {
-                // Payouts would fail for reasons the liquidity check did not see (a token
-                // that refuses the transfer): nothing is signed, an operator looks.
-                let why = format!("simulation pays {pays} of {} releases", keep.len());
-                tracing::error!(chain = %self.chain.name, "{why}; batch held back");
-                held = keep.iter().map(|t| (t.id.clone(), why.clone())).collect();
-                keep.clear();
+            let pays = usize::try_from(pays).unwrap_or(usize::MAX);
+            let (paid, unpaid) =
+                split_refused(keep, pays, |group: Vec<QueuedRelease>| async move {
+                    let releases = group
+                        .iter()
+                        .map(release_of)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let pays = self
+                        .chain
+                        .simulate_release_batch(self.vault, self.account(), &releases)
+                        .await?;
+                    Ok::<_, RelayerError>(usize::try_from(pays).unwrap_or(usize::MAX))
+                })
+                .await?;
+            keep = paid;
+            for t in unpaid {
+                let why = self.refusal(&t).await?;
+                if t.status == TransferStatus::SourceFinal.as_str() {
+                    refused.push((t, why));
+                } else {
+                    tracing::error!(chain = %self.chain.name, transfer = %t.id, %why, "held back");
+                    held.push((t.id.clone(), why));
+                }
             }
         }
         Ok(CheckedBatch {
             keep,
             released_elsewhere,
             held,
+            refused,
         })
+    }
+
+    /// Why the token refuses `t`'s payout, in its own words, for the operator: the transfer
+    /// fails with it and `relayer retry` sends it again once the cause is fixed.
+    async fn refusal(&self, t: &QueuedRelease) -> Result<String, RelayerError> {
+        let r = release_of(t)?;
+        let said = self
+            .chain
+            .transfer_refusal(r.token, self.vault, r.recipient, r.amount)
+            .await?;
+        Ok(format!(
+            "the token refused the payout to {}: {}; retry once the cause is fixed",
+            r.recipient,
+            said.unwrap_or_else(|| "the batch's simulation paid it nothing".into())
+        ))
     }
 }
