@@ -9,7 +9,8 @@
 //! 3. Its USD value (amount × the token's price from the pools) picks the finality tier of the
 //!    source chain: N confirmations, or finalized. An unpriced deposit waits for finality.
 //! 4. Released before finality, it counts against the chain's `max_unfinalized_usd` with every
-//!    other transfer not yet final that is on its way; over the cap, it waits for finality.
+//!    other transfer approved against a deposit not final yet, released and confirmed ones
+//!    included, until its source is final; over the cap, it waits for finality.
 //! 5. Approved: the status and the planned release (destination token, amount out, fee) are
 //!    written together, so the executor signs exactly what the gate approved.
 //!
@@ -28,12 +29,16 @@ use atoll_store::transfers::PlannedRelease;
 use crate::RelayerError;
 use crate::intake::{Deposit, plan_release};
 
-/// Statuses of transfers on their way out whose source may not be final yet.
-const ON_THEIR_WAY: [TransferStatus; 6] = [
+/// Statuses of transfers approved for release: against a deposit not final yet, each is
+/// exposure until its *source* is final, however soon its release was confirmed (a fast
+/// destination confirms long before Ethereum finalizes; a reorg of the source then takes the
+/// deposit back while the release stays paid).
+const RELEASED_OR_ON_THEIR_WAY: [TransferStatus; 7] = [
     TransferStatus::SourceFinal,
     TransferStatus::Signed,
     TransferStatus::Broadcast,
     TransferStatus::Included,
+    TransferStatus::Confirmed,
     TransferStatus::AwaitingLiquidity,
     TransferStatus::Paused,
 ];
@@ -90,10 +95,9 @@ pub async fn pass<C: Heights + SourceInclusion>(
 
     // Released against deposits not final yet.
     let mut exposure: f64 = store
-        .transfers_in(chain_id, &ON_THEIR_WAY)
+        .transfers_above(chain_id, &RELEASED_OR_ON_THEIR_WAY, finalized_height)
         .await?
         .iter()
-        .filter(|t| u64::try_from(t.source_block).unwrap_or(u64::MAX) > finalized_height)
         .map(|t| usd_value(t, decimals(t), &prices).unwrap_or(0.0))
         .sum();
 

@@ -183,6 +183,7 @@ impl IngestTxn {
                 .as_deref()
                 .is_some_and(|f| f.starts_with(REORGED_OUT));
         if !orphaned {
+            self.note_conflict(&existing, r, now).await?;
             return Ok(0);
         }
         use transfers::Column as C;
@@ -225,6 +226,66 @@ impl IngestTxn {
         )
         .await?;
         Ok(1)
+    }
+}
+
+impl IngestTxn {
+    /// The deposit `r` carries the id of `existing`, which keeps its status. Seen again as it
+    /// was (a re-scan, or its transaction re-included after a reorg), that is nothing. Seen
+    /// with other terms (its transaction executed differently in its new block), it is a
+    /// conflict an operator must see: an error log and a history row on the transfer, never a
+    /// silent skip. A second deposit cannot take the id: ids are derived from the deposit's
+    /// own transaction and position in it.
+    async fn note_conflict(
+        &self,
+        existing: &transfers::Model,
+        r: &DepositRow,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let recorded = (
+            existing.dest_chain_id,
+            existing.source_token.as_str(),
+            existing.recipient.as_str(),
+            existing.amount_in.as_str(),
+        );
+        let seen = (
+            to_i64("chain id", r.dest_chain_id)?,
+            r.source_token.as_str(),
+            r.recipient.as_str(),
+            r.amount_in.as_str(),
+        );
+        if recorded == seen {
+            return Ok(());
+        }
+        let reason = format!(
+            "conflict: the source chain now shows this deposit (block {}, tx {}) as {} of {} to {} on chain {}; recorded as {} of {} to {} on chain {}",
+            r.source_block,
+            r.source_tx,
+            r.amount_in,
+            r.source_token,
+            r.recipient,
+            r.dest_chain_id,
+            existing.amount_in,
+            existing.source_token,
+            existing.recipient,
+            existing.dest_chain_id,
+        );
+        tracing::error!(transfer = %existing.id, status = %existing.status, "{reason}");
+        let status: TransferStatus = existing.status.parse().map_err(|_| {
+            StoreError::OutOfRange(format!(
+                "transfer {}: status {:?}",
+                existing.id, existing.status
+            ))
+        })?;
+        record_history(
+            self.connection(),
+            &existing.id,
+            Some(status),
+            status,
+            Some(&reason),
+            now,
+        )
+        .await
     }
 }
 
@@ -665,6 +726,25 @@ impl Store {
             )
             .order_by_asc(transfers::Column::SourceBlock)
             .order_by_asc(transfers::Column::SourceIndex)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// Transfers from `source_chain_id` in one of `statuses` whose source block is above
+    /// `above`: what the finality gate counts as released against deposits not final yet.
+    pub async fn transfers_above(
+        &self,
+        source_chain_id: u64,
+        statuses: &[TransferStatus],
+        above: u64,
+    ) -> Result<Vec<transfers::Model>, StoreError> {
+        Ok(transfers::Entity::find()
+            .filter(transfers::Column::SourceChainId.eq(to_i64("chain id", source_chain_id)?))
+            .filter(transfers::Column::SourceBlock.gt(to_i64("block", above)?))
+            .filter(
+                transfers::Column::Status
+                    .is_in(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            )
             .all(self.connection())
             .await?)
     }
