@@ -12,6 +12,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use atoll_adapters::evm::abi::BridgeVault;
+use atoll_adapters::evm::events::{DepositPositions, deposit_id};
 use atoll_devnet::Devnet;
 use atoll_devnet::evm::{self, Role};
 use atoll_devnet::traffic::{self, TrafficOptions};
@@ -88,11 +89,14 @@ async fn evm_deposits(net: &Devnet) -> BTreeMap<u64, Vec<B256>> {
             )
             .await
             .unwrap();
+        let mut positions = DepositPositions::default();
         for l in logs {
             let e = BridgeVault::TransferInitiated::decode_log(&l.inner)
                 .unwrap()
                 .data;
-            out.entry(e.dstChainId).or_default().push(e.id);
+            let tx = l.transaction_hash.unwrap();
+            let id = deposit_id(c.chain_id, tx, positions.next(tx));
+            out.entry(e.dstChainId).or_default().push(B256::from(id.0));
         }
     }
     out

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Address, ChainId, CoreError, Protocol};
 
-/// A bridge transfer's identity. On EVM it is the id `BridgeVault` emits (keccak of chain id,
-/// vault and nonce); on Solana `keccak(source chain, signature, instruction index)`.
+/// A bridge transfer's identity: `keccak(source chain, source tx, index)`, the index being the
+/// deposit's position among the vault's deposits in its transaction (EVM) or its instruction
+/// index (Solana). It depends on nothing but the deposit's own transaction, so a reorg that
+/// reorders transactions never moves an id to another deposit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TransferId(pub [u8; 32]);
 

@@ -451,9 +451,10 @@ impl EvmIndexer {
             self.pools.iter().map(|p| (p.address, p)).collect();
         let mut rows = BatchRows::with_capacity(logs.len());
         let mut deposits = Vec::new();
+        let mut positions = events::DepositPositions::default();
         for log in &logs {
             if Some(log.address()) == self.bridge_vault {
-                if let Some(d) = self.deposit_row(log)? {
+                if let Some(d) = self.deposit_row(log, &mut positions)? {
                     deposits.push(d);
                 }
                 continue;
@@ -501,8 +502,14 @@ impl EvmIndexer {
     }
 
     /// A `TransferInitiated` log of the chain's vault as a deposit (`observed`; the relayer
-    /// decides whether it can be released). Other vault logs give `None`.
-    fn deposit_row(&self, log: &Log) -> Result<Option<DepositRow>, IndexerError> {
+    /// decides whether it can be released), with its reorg-stable id
+    /// ([`events::deposit_id`]): `positions` numbers the deposits within each transaction,
+    /// and that position is also the row's `source_index`. Other vault logs give `None`.
+    fn deposit_row(
+        &self,
+        log: &Log,
+        positions: &mut events::DepositPositions,
+    ) -> Result<Option<DepositRow>, IndexerError> {
         let Some(decoded) = events::decode(log) else {
             return Ok(None);
         };
@@ -513,7 +520,6 @@ impl EvmIndexer {
             reason: e.to_string(),
         })?;
         let events::EvmEvent::TransferInitiated {
-            id,
             token,
             sender,
             amount,
@@ -536,11 +542,12 @@ impl EvmIndexer {
             Some(ChainKind::Solana) => atoll_core::Address::Solana(recipient.0).to_string(),
             None => format!("{recipient:#x}"),
         };
+        let index_in_tx = positions.next(pos.tx_hash);
         Ok(Some(DepositRow {
-            id: format!("{id:#x}"),
+            id: events::deposit_id(self.chain.chain_id, pos.tx_hash, index_in_tx).to_string(),
             source_chain_id: self.chain.chain_id,
             source_tx: format!("{:#x}", pos.tx_hash),
-            source_index: pos.log_index,
+            source_index: u64::from(index_in_tx),
             source_block: pos.block_number,
             dest_chain_id: dst_chain_id,
             source_token: format!("{token:#x}"),

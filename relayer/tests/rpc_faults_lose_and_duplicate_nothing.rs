@@ -15,6 +15,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use atoll_adapters::evm::abi::BridgeVault;
+use atoll_adapters::evm::events::{DepositPositions, deposit_id};
 use atoll_devnet::Devnet;
 use atoll_devnet::evm::{self, Role};
 use atoll_devnet::fault_proxy::{FaultPlan, FaultProxy};
@@ -102,6 +103,7 @@ async fn faults_slow_releases_but_lose_and_duplicate_none() {
     let mut deposits: Vec<(u64, B256)> = Vec::new();
     for c in &net.state.evm {
         let p = evm::provider_for(&c.rpc_url, Role::Deployer).unwrap();
+        let mut positions = DepositPositions::default();
         for l in p
             .get_logs(
                 &Filter::new()
@@ -115,7 +117,9 @@ async fn faults_slow_releases_but_lose_and_duplicate_none() {
             let e = BridgeVault::TransferInitiated::decode_log(&l.inner)
                 .unwrap()
                 .data;
-            deposits.push((e.dstChainId, e.id));
+            let tx = l.transaction_hash.unwrap();
+            let id = deposit_id(c.chain_id, tx, positions.next(tx));
+            deposits.push((e.dstChainId, B256::from(id.0)));
         }
     }
     assert_eq!(deposits.len(), 24);

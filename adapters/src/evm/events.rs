@@ -187,6 +187,32 @@ pub struct MalformedLog {
     pub reason: String,
 }
 
+/// Atoll's id of a bridge deposit on an EVM chain: keccak(chain id, transaction hash, the
+/// deposit's position among the vault's deposits in that transaction), the same scheme as
+/// Solana's (signature, instruction index). It depends on nothing but the deposit's own
+/// transaction, so a reorg that reorders or moves transactions never gives a deposit another's
+/// id; the `id` the vault emits numbers deposits in execution order, which a reorg can reorder,
+/// and is not used.
+pub fn deposit_id(chain_id: u64, tx: B256, index_in_tx: u32) -> atoll_core::TransferId {
+    atoll_core::TransferId::derive(atoll_core::ChainId(chain_id), tx.as_slice(), index_in_tx)
+}
+
+/// Numbers a vault's deposits within their transactions, fed in chain order: the position
+/// [`deposit_id`] takes. All logs of a transaction lie in one block, so one counter per batch
+/// of whole blocks is enough.
+#[derive(Debug, Default)]
+pub struct DepositPositions(std::collections::HashMap<B256, u32>);
+
+impl DepositPositions {
+    /// The position of the next deposit of `tx`.
+    pub fn next(&mut self, tx: B256) -> u32 {
+        let n = self.0.entry(tx).or_insert(0);
+        let at = *n;
+        *n += 1;
+        at
+    }
+}
+
 pub fn position(log: &Log) -> Option<LogPosition> {
     Some(LogPosition {
         address: log.address(),
