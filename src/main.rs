@@ -89,6 +89,9 @@ enum Command {
     /// Allocation quotes: where capital should sit, the moves to get there, and whether it pays.
     #[command(subcommand)]
     Route(commands::route::RouteCommand),
+    /// Prove the bridge's books from the chains: every deposit maps to one release or a visible
+    /// reason, no id paid twice, vault balances reconcile (exit 1 on any discrepancy).
+    Audit(commands::audit::AuditArgs),
     /// Throughput benchmarks (results go to BENCHMARKS.md).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
             Command::Migrate(args) => commands::migrate::run(args).await,
             Command::Tools(cmd) => commands::tools::run(cmd),
             Command::Index(args) => commands::index::run(args).await,
+            Command::Audit(args) => commands::audit::run(args).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,
             Command::Pools(args) => commands::pools::run(args).await,
             Command::Relayer(cmd) => commands::relayer::run(cmd).await,

@@ -224,3 +224,14 @@ async fn operators_see_transfers_and_why() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("no transfer"), "{text}");
 }
+
+#[tokio::test]
+async fn audit_says_which_chain_it_could_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("atoll.toml"), CONFIG).unwrap();
+    let (code, out) = atoll(dir.path(), &["audit"]);
+    // Not a clean audit and not bad input: the chain's vault could not be read.
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("solana"), "{out}");
+    assert!(!out.contains("clean:"), "{out}");
+}

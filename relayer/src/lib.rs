@@ -5,6 +5,7 @@
 //! concurrent tasks until shutdown; `status`: the operator's view per chain. The transfer state machine it drives is
 //! `atoll_core::transfer` (the indexer records deposits in it too).
 
+pub mod audit;
 pub mod evm_executor;
 pub mod gate;
 pub mod intake;

@@ -730,6 +730,11 @@ impl Store {
             .await?)
     }
 
+    /// Every transfer, in no particular order: what `atoll audit` compares with the chains.
+    pub async fn all_transfers(&self) -> Result<Vec<transfers::Model>, StoreError> {
+        Ok(transfers::Entity::find().all(self.connection()).await?)
+    }
+
     /// Transfers from `source_chain_id` in one of `statuses` whose source block is above
     /// `above`: what the finality gate counts as released against deposits not final yet.
     pub async fn transfers_above(

@@ -99,7 +99,75 @@ pub struct VaultTransfer {
     pub verdict: Verdict,
 }
 
+/// One `transfer_checked` out of the vault: a release when its memo names the transfer
+/// (`atoll:v1:release=<id>`), else a withdrawal or other movement the operator made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultOutflow {
+    /// The transfer the memo names, when it is a release.
+    pub released: Option<TransferId>,
+    pub signature: Signature,
+    pub slot: u64,
+    pub mint: Pubkey,
+    /// The token account paid.
+    pub destination: Pubkey,
+    pub amount: u64,
+}
+
+/// What a vault's transactions moved: transfers in (deposits, rejected ones included) and out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VaultFlows {
+    pub inflows: Vec<VaultTransfer>,
+    pub outflows: Vec<VaultOutflow>,
+}
+
 impl SolanaChain {
+    /// Every transfer into and out of `vault` in its whole history at `commitment`, oldest
+    /// first: what `atoll audit` reads. One `getTransaction` per transaction of the vault,
+    /// [`TX_FETCH_CONCURRENCY`] at a time.
+    pub async fn vault_flows(
+        &self,
+        vault: &Pubkey,
+        commitment: CommitmentConfig,
+    ) -> Result<VaultFlows, AdapterError> {
+        let signatures = self.signatures_since(vault, None, commitment).await?;
+        let fetched: Vec<Result<VaultFlows, AdapterError>> =
+            futures::stream::iter(signatures.iter().copied())
+                .map(|(sig, slot)| async move {
+                    let tx = self.transaction(sig, commitment).await?;
+                    Ok(flows_of(vault, sig, slot, &tx))
+                })
+                .buffered(TX_FETCH_CONCURRENCY)
+                .collect()
+                .await;
+        let mut out = VaultFlows::default();
+        for f in fetched {
+            let f = f?;
+            out.inflows.extend(f.inflows);
+            out.outflows.extend(f.outflows);
+        }
+        Ok(out)
+    }
+
+    async fn transaction(
+        &self,
+        sig: Signature,
+        commitment: CommitmentConfig,
+    ) -> Result<EncodedConfirmedTransactionWithStatusMeta, AdapterError> {
+        self.call("getTransaction", |c| async move {
+            c.rpc()
+                .get_transaction_with_config(
+                    &sig,
+                    RpcTransactionConfig {
+                        encoding: Some(UiTransactionEncoding::Base64),
+                        commitment: Some(commitment),
+                        max_supported_transaction_version: Some(0),
+                    },
+                )
+                .await
+        })
+        .await
+    }
+
     /// Signatures touching `address` newer than `until` (exclusive), oldest first.
     pub async fn signatures_since(
         &self,
@@ -173,21 +241,8 @@ impl SolanaChain {
         let fetched: Vec<Result<Vec<VaultTransfer>, AdapterError>> =
             futures::stream::iter(signatures.iter().copied())
                 .map(|(sig, slot)| async move {
-                    let tx = self
-                        .call("getTransaction", |c| async move {
-                            c.rpc()
-                                .get_transaction_with_config(
-                                    &sig,
-                                    RpcTransactionConfig {
-                                        encoding: Some(UiTransactionEncoding::Base64),
-                                        commitment: Some(commitment),
-                                        max_supported_transaction_version: Some(0),
-                                    },
-                                )
-                                .await
-                        })
-                        .await?;
-                    Ok(transfers_into(vault, sig, slot, &tx))
+                    let tx = self.transaction(sig, commitment).await?;
+                    Ok(flows_of(vault, sig, slot, &tx).inflows)
                 })
                 .buffered(concurrency.max(1))
                 .collect()
@@ -200,14 +255,15 @@ impl SolanaChain {
     }
 }
 
-/// The `transfer_checked`s into `vault` among a transaction's top-level instructions.
-fn transfers_into(
+/// The `transfer_checked`s into and out of `vault` among a transaction's top-level
+/// instructions; a failed transaction moved nothing.
+fn flows_of(
     vault: &Pubkey,
     sig: Signature,
     slot: u64,
     tx: &EncodedConfirmedTransactionWithStatusMeta,
-) -> Vec<VaultTransfer> {
-    let mut out = Vec::new();
+) -> VaultFlows {
+    let mut out = VaultFlows::default();
     if tx
         .transaction
         .meta
@@ -242,11 +298,23 @@ fn transfers_into(
         else {
             continue;
         };
+        let mut amount = [0u8; 8];
+        amount.copy_from_slice(&ix.data[1..9]);
+        let amount = u64::from_le_bytes(amount);
+        if source == *vault && destination != *vault {
+            out.outflows.push(VaultOutflow {
+                released: memo.as_deref().and_then(released_by_memo),
+                signature: sig,
+                slot,
+                mint,
+                destination,
+                amount,
+            });
+            continue;
+        }
         if destination != *vault {
             continue;
         }
-        let mut amount = [0u8; 8];
-        amount.copy_from_slice(&ix.data[1..9]);
         let verdict = match &memo {
             None => Verdict::Rejected("missing memo".into()),
             Some(m) => match parse_memo(m) {
@@ -255,7 +323,7 @@ fn transfers_into(
             },
         };
         let instruction_index = u8::try_from(index).unwrap_or(u8::MAX);
-        out.push(VaultTransfer {
+        out.inflows.push(VaultTransfer {
             transfer_id: TransferId::derive(
                 ChainId::SOLANA,
                 sig.as_ref(),
@@ -268,13 +336,18 @@ fn transfers_into(
             mint,
             source,
             authority,
-            amount: u64::from_le_bytes(amount),
+            amount,
             decimals: ix.data[9],
             memo: memo.clone(),
             verdict,
         });
     }
     out
+}
+
+/// The transfer a release memo (`atoll:v1:release=<id>`) names.
+pub fn released_by_memo(memo: &str) -> Option<TransferId> {
+    memo.strip_prefix("atoll:v1:release=")?.parse().ok()
 }
 
 #[cfg(test)]
@@ -300,5 +373,11 @@ mod tests {
         ] {
             assert!(parse_memo(bad).is_err(), "{bad}");
         }
+        let id = TransferId([7; 32]);
+        assert_eq!(
+            released_by_memo(&format!("atoll:v1:release={id}")),
+            Some(id)
+        );
+        assert_eq!(released_by_memo("atoll:v1:dst=1:to=0x00"), None);
     }
 }

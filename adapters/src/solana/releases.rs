@@ -412,6 +412,18 @@ pub fn status_of(s: &TransactionStatus) -> ReleaseStatus {
     }
 }
 
+/// The associated token account of `owner` for `mint` under the token `program` (Token or
+/// Token-2022).
+pub fn associated_token_account_of(
+    owner: &solana_sdk::pubkey::Pubkey,
+    mint: &solana_sdk::pubkey::Pubkey,
+    program: &solana_sdk::pubkey::Pubkey,
+) -> solana_sdk::pubkey::Pubkey {
+    spl_associated_token_account_interface::address::get_associated_token_address_with_program_id(
+        owner, mint, program,
+    )
+}
+
 /// The associated token account of `owner` for `mint` under the SPL Token program.
 pub fn associated_token_account(
     owner: &solana_sdk::pubkey::Pubkey,
