@@ -325,4 +325,23 @@ async fn releases_stay_exactly_once_across_repeated_sigkills() {
         released.values().map(Vec::len).sum::<usize>() + on_solana.len(),
         deposits
     );
+
+    // And the operator's proof, through the command: `atoll audit` clean, read from the chains.
+    let audit = std::process::Command::new(env!("CARGO_BIN_EXE_atoll"))
+        .args(["audit", "--json", "--config"])
+        .arg(&config)
+        .args(["--database-url", &db])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap_or_default();
+    assert!(
+        audit.status.success() && report["clean"] == true,
+        "{}\n{}",
+        String::from_utf8_lossy(&audit.stdout),
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    assert_eq!(
+        report["releases_read"].as_u64(),
+        Some(u64::try_from(deposits).unwrap())
+    );
 }

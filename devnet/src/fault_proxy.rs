@@ -3,7 +3,8 @@
 //! can refuse wide `eth_getLogs` ranges the way hosted providers do, answer HTTP 429 and 502 for
 //! a deterministic share of requests, forward a request and then cut the connection before the
 //! answer arrives (the client cannot know whether it took effect), add a fixed round-trip
-//! latency, or play dead. It counts what it did, so tests can assert
+//! latency, answer `getSignatureStatuses` as an endpoint that has seen none of them (a lagging
+//! or pruned Solana node), or play dead. It counts what it did, so tests can assert
 //! the faults really happened.
 
 use std::sync::Arc;
@@ -33,6 +34,10 @@ pub struct FaultPlan {
     /// Hold every forwarded request this long first: a remote provider's round trip, for
     /// measurements that depend on it (the node itself is on loopback).
     pub latency: Option<std::time::Duration>,
+    /// Answer every `getSignatureStatuses` with `null` for each signature (forwarded, so the
+    /// context slot is the node's): a Solana endpoint behind the others, or one that pruned its
+    /// status cache, disagreeing with a current one.
+    pub forget_signatures: bool,
 }
 
 /// What the proxy did so far.
@@ -44,6 +49,7 @@ pub struct FaultStats {
     pub http_errors: AtomicU64,
     pub dead_answers: AtomicU64,
     pub dropped: AtomicU64,
+    pub forgotten: AtomicU64,
 }
 
 struct ProxyState {
@@ -151,6 +157,10 @@ async fn handle(State(state): State<Arc<ProxyState>>, body: Bytes) -> Response {
             .into_response();
     }
     state.stats.forwarded.fetch_add(1, Ordering::SeqCst);
+    let body_method = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|r| Some(r.get("method")?.as_str()?.to_string()))
+        .unwrap_or_default();
     let upstream = state
         .client
         .post(&state.upstream)
@@ -186,6 +196,11 @@ async fn handle(State(state): State<Arc<ProxyState>>, body: Bytes) -> Response {
                 StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             match resp.bytes().await {
                 Ok(bytes) => {
+                    let bytes = if state.plan.forget_signatures {
+                        forget_statuses(&body_method, bytes, &state.stats)
+                    } else {
+                        bytes
+                    };
                     (status, [("content-type", "application/json")], bytes).into_response()
                 }
                 Err(_) => StatusCode::BAD_GATEWAY.into_response(),
@@ -193,6 +208,22 @@ async fn handle(State(state): State<Arc<ProxyState>>, body: Bytes) -> Response {
         }
         Err(_) => StatusCode::BAD_GATEWAY.into_response(),
     }
+}
+
+/// A `getSignatureStatuses` answer with every status `null`; other answers as they are.
+fn forget_statuses(method: &str, bytes: Bytes, stats: &FaultStats) -> Bytes {
+    if method != "getSignatureStatuses" {
+        return bytes;
+    }
+    let Ok(mut answer) = serde_json::from_slice::<Value>(&bytes) else {
+        return bytes;
+    };
+    let Some(Value::Array(statuses)) = answer.pointer_mut("/result/value") else {
+        return bytes;
+    };
+    statuses.iter_mut().for_each(|s| *s = Value::Null);
+    stats.forgotten.fetch_add(1, Ordering::SeqCst);
+    Bytes::from(answer.to_string())
 }
 
 /// Blocks spanned by an `eth_getLogs` request with numeric bounds.

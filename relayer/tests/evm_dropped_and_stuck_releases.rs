@@ -118,4 +118,5 @@ async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
         attempts.len() - 1
     );
     releases.assert_each_paid_once(net).await;
+    common::assert_audit_clean(settings, store).await;
 }

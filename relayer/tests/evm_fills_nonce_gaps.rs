@@ -109,4 +109,5 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
     assert_eq!(to, relayer, "a no-op to itself: {filler}");
     assert_eq!(filler["value"], "0x0");
     releases.assert_each_paid_once(net).await;
+    common::assert_audit_clean(settings, store).await;
 }

@@ -91,4 +91,5 @@ async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
     }
     assert_eq!(confirmed.len(), 3);
     releases.assert_each_paid_once(net).await;
+    common::assert_audit_clean(settings, store).await;
 }

@@ -126,4 +126,5 @@ async fn a_refused_recipient_fails_alone_and_the_chain_goes_on() {
         70 * each,
         "each refused deposit paid once"
     );
+    common::assert_audit_clean(&settings, &store).await;
 }

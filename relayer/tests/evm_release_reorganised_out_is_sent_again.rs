@@ -111,4 +111,5 @@ async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once()
         "{path:?}"
     );
     releases.assert_each_paid_once(net).await;
+    common::assert_audit_clean(settings, store).await;
 }

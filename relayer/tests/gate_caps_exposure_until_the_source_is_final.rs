@@ -119,4 +119,5 @@ async fn a_confirmed_release_counts_until_its_source_is_final() {
             statuses().await.iter().all(|s| s == "confirmed")
         })
         .await;
+    common::assert_audit_clean(&settings, &store).await;
 }

@@ -269,4 +269,5 @@ async fn deposits_in_six_directions_are_released_exactly() {
             txs.len()
         );
     }
+    common::assert_audit_clean(&settings, &store).await;
 }

@@ -148,6 +148,7 @@ async fn scenario(new_deposit_first: bool) {
             t.id
         );
     }
+    common::assert_audit_clean(&settings, &store).await;
 }
 
 #[tokio::test]

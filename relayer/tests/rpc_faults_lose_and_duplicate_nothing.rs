@@ -144,4 +144,6 @@ async fn faults_slow_releases_but_lose_and_duplicate_none() {
             .collect();
         assert_eq!(unique, want, "{}: released ids equal its deposits", c.name);
     }
+    // Read through direct endpoints: the proxies' faults are the relayer's to survive.
+    common::assert_audit_clean(&common::settings(&net, dir.path()), &store).await;
 }

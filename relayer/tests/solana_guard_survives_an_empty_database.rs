@@ -93,4 +93,8 @@ async fn a_relayer_on_an_empty_database_pays_no_solana_release_again() {
     }
     assert_eq!(balance(user_account).await, user_after_first);
     assert_eq!(balance(vault).await, vault_after_first);
+    // Both databases prove clean against the chains: the second one's failures name the
+    // releases the chains show.
+    common::assert_audit_clean(&settings, &first).await;
+    common::assert_audit_clean(&settings, &second).await;
 }

@@ -6,6 +6,8 @@
 //! exactly the amounts out, and every transfer was signed once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::HashMap;
 
 use alloy::providers::Provider;
@@ -164,4 +166,5 @@ async fn evm_deposits_are_released_on_solana_once() {
     // Another step finds nothing to do: nothing is sent twice.
     let idle = executor.step().await.unwrap();
     assert_eq!(idle, Default::default());
+    common::assert_audit_clean(&settings, &store).await;
 }

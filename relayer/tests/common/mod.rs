@@ -24,6 +24,23 @@ pub fn settings(net: &Devnet, dir: &std::path::Path) -> Settings {
     Settings::parse(&text, Vec::<(String, String)>::new(), dir).unwrap()
 }
 
+/// `atoll audit` on the devnet's chains and `store`: every test that moves money ends with it
+/// clean, read from the chains. Returns the report for further checks.
+pub async fn assert_audit_clean(
+    settings: &Settings,
+    store: &Store,
+) -> atoll_relayer::audit::AuditReport {
+    let report = atoll_relayer::audit::run(settings, store).await.unwrap();
+    let found: Vec<String> = report
+        .discrepancies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(report.clean, "audit discrepancies:\n{}", found.join("\n"));
+    assert!(report.deposits_read > 0, "the audit read the chains");
+    report
+}
+
 pub async fn store(settings: &Settings, dir: &std::path::Path) -> Store {
     let store = atoll_store::test_support::sqlite_in(dir).await.unwrap();
     store.migrate_up().await.unwrap();
