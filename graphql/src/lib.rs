@@ -5,6 +5,7 @@
 //! GraphiQL at `/`, `/graphql` (POST; WebSocket subscriptions over graphql-transport-ws on GET),
 //! `/pools`, `/chart/{pool}`, `/healthz`, `/readyz`, `/metrics`.
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod catalog;
@@ -65,6 +66,9 @@ pub struct ApiOptions {
     /// The longest query text accepted. Parsing and validating a huge query costs the server
     /// more than sending it costs a client, so it is refused before parsing.
     pub max_query_bytes: usize,
+    /// How often the server audits the bridge's books from the chains for `/metrics`
+    /// (`None`: only when an operator asks).
+    pub audit_interval: Option<Duration>,
 }
 
 impl Default for ApiOptions {
@@ -80,6 +84,7 @@ impl Default for ApiOptions {
             max_batch: 10,
             max_query_bytes: 64 * 1024,
             response_cache: true,
+            audit_interval: None,
         }
     }
 }
@@ -99,6 +104,8 @@ pub struct ApiState {
     pub pool_changes: feeds::PoolChanges,
     /// The treasury's positions and moves (mutations need the operator token).
     pub treasury: Arc<atoll_relayer::treasury::Treasury>,
+    /// The last audit of the books, shared by the `audit` query and the periodic run.
+    pub audit: Arc<audit::AuditCache>,
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
@@ -123,6 +130,7 @@ impl ApiState {
         ));
         Ok(ApiState {
             treasury,
+            audit: Arc::default(),
             settings,
             store,
             reader,
@@ -250,7 +258,28 @@ async fn background(state: ApiState, shutdown: tokio::sync::watch::Receiver<bool
             state.limiter.retain_recent();
         }
     };
-    tokio::join!(heads, catalog);
+    let audit = async {
+        let Some(interval) = state.options.audit_interval else {
+            return;
+        };
+        let mut stop = shutdown.clone();
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            if let Err(e) = state
+                .audit
+                .report(&state.settings, &state.reader, Duration::ZERO)
+                .await
+            {
+                tracing::warn!(error = %e, "periodic audit failed; tried again next interval");
+            }
+        }
+    };
+    tokio::join!(heads, catalog, audit);
 }
 
 fn client_ip(req: &Request) -> IpAddr {

@@ -399,6 +399,21 @@ impl Query {
         })
     }
 
+    /// The bridge's books proven from the chains (`atoll audit`): every deposit maps to one
+    /// release or a visible reason, no id paid twice, vault balances reconcile. Operator only:
+    /// it reads every vault's history from the chains, so one audit runs at a time and a
+    /// report younger than 30 s is returned again.
+    #[graphql(complexity = 100)]
+    async fn audit(&self, ctx: &Context<'_>) -> ApiResult<Audit> {
+        require_operator(ctx)?;
+        let state = ctx.data_unchecked::<ApiState>();
+        let report = state
+            .audit
+            .report(&state.settings, &state.reader, AUDIT_REUSE)
+            .await?;
+        Ok(Audit::from(report.as_ref()))
+    }
+
     /// The treasury's moves, newest first (at most 500).
     async fn treasury_moves(
         &self,
@@ -599,6 +614,9 @@ fn rebalance_requests(
     }
     Ok(out)
 }
+
+/// How long an audit report is served again before the chains are read anew.
+const AUDIT_REUSE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Operator mutations need a valid bearer token; without any configured they are off.
 fn require_operator(ctx: &Context<'_>) -> Result<(), ApiError> {

@@ -655,3 +655,108 @@ impl From<atoll_relayer::treasury::ChainPosition> for ChainPosition {
         }
     }
 }
+
+/// `atoll audit`'s verdict: the bridge's books proven from the chains (see docs/relayer.md).
+#[derive(SimpleObject)]
+pub struct Audit {
+    /// No discrepancy.
+    pub clean: bool,
+    pub transfers: i64,
+    pub deposits_read: i64,
+    pub releases_read: i64,
+    pub took_ms: i64,
+    pub discrepancies: Vec<AuditDiscrepancy>,
+    /// Per source chain and token, raw units: deposited = released + fees + pending + failed
+    /// + unrecorded.
+    pub books: Vec<AuditBook>,
+    /// Per vault and token, raw units: balance = opening + deposited − released + added −
+    /// withdrawn.
+    pub vaults: Vec<AuditVault>,
+}
+
+/// One disagreement between the chains and the database.
+#[derive(SimpleObject)]
+pub struct AuditDiscrepancy {
+    /// Machine-readable: `released_twice`, `release_without_transfer`, …
+    pub kind: String,
+    /// What it is, with the transfer id and transaction.
+    pub message: String,
+}
+
+#[derive(SimpleObject)]
+pub struct AuditBook {
+    pub chain_id: String,
+    pub token: String,
+    pub deposits: i64,
+    pub deposited: String,
+    pub released: String,
+    pub fees: String,
+    pub pending: String,
+    pub failed: String,
+    pub unrecorded: String,
+}
+
+#[derive(SimpleObject)]
+pub struct AuditVault {
+    pub chain: String,
+    pub token: String,
+    pub balance: String,
+    pub opening: Option<String>,
+    pub deposited: String,
+    pub released: String,
+    pub added: String,
+    pub withdrawn: String,
+}
+
+impl From<&atoll_relayer::audit::AuditReport> for Audit {
+    fn from(r: &atoll_relayer::audit::AuditReport) -> Audit {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        Audit {
+            clean: r.clean,
+            transfers: count(r.transfers),
+            deposits_read: count(r.deposits_read),
+            releases_read: count(r.releases_read),
+            took_ms: i64::try_from(r.took_ms).unwrap_or(i64::MAX),
+            discrepancies: r
+                .discrepancies
+                .iter()
+                .map(|d| AuditDiscrepancy {
+                    kind: serde_json::to_value(d)
+                        .ok()
+                        .and_then(|v| Some(v.get("kind")?.as_str()?.to_string()))
+                        .unwrap_or_default(),
+                    message: d.to_string(),
+                })
+                .collect(),
+            books: r
+                .books
+                .iter()
+                .map(|b| AuditBook {
+                    chain_id: b.chain_id.to_string(),
+                    token: b.token.clone(),
+                    deposits: i64::try_from(b.deposits).unwrap_or(i64::MAX),
+                    deposited: b.deposited.clone(),
+                    released: b.released.clone(),
+                    fees: b.fees.clone(),
+                    pending: b.pending.clone(),
+                    failed: b.failed.clone(),
+                    unrecorded: b.unrecorded.clone(),
+                })
+                .collect(),
+            vaults: r
+                .vaults
+                .iter()
+                .map(|v| AuditVault {
+                    chain: v.chain.clone(),
+                    token: v.token.clone(),
+                    balance: v.balance.clone(),
+                    opening: v.opening.clone(),
+                    deposited: v.deposited.clone(),
+                    released: v.released.clone(),
+                    added: v.added.clone(),
+                    withdrawn: v.withdrawn.clone(),
+                })
+                .collect(),
+        }
+    }
+}

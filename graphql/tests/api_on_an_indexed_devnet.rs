@@ -473,6 +473,16 @@ async fn queries_pages_history_auth_and_limits_on_an_indexed_devnet() {
         "only a failed transfer is retried: {v}"
     );
 
+    // The audit: operators only (it reads every vault's history); the books from the chains.
+    let audit = "{ audit { clean depositsRead discrepancies { kind message } books { chainId deposited pending } } }";
+    for token in [None, Some("wrong-token")] {
+        let v = api.query_as(audit, Value::Null, token).await;
+        assert_eq!(error_code(&v), Some("UNAUTHENTICATED"), "{v}");
+    }
+    let v = api.query_as(audit, Value::Null, Some(TOKEN)).await;
+    assert_eq!(v["data"]["audit"]["clean"], true, "{v}");
+    assert!(v["data"]["audit"]["depositsRead"].as_i64() > Some(0), "{v}");
+
     // Limits: each a clean error, and the server keeps serving.
     let deep = format!(
         "{{ __schema {{ types {{ {} name {} }} }} }}",
@@ -635,6 +645,7 @@ async fn queries_pages_history_auth_and_limits_on_an_indexed_devnet() {
         body.contains("atoll_http_request_duration_seconds"),
         "{body}"
     );
+    assert!(body.contains("atoll_audit_clean 1"), "{body}");
     assert!(
         body.contains("atoll_rpc_request_duration_seconds"),
         "{body}"

@@ -41,6 +41,10 @@ pub struct UpArgs {
     /// How often idle relayer tasks poll their chain, in milliseconds.
     #[arg(long, default_value_t = 250)]
     poll_ms: u64,
+    /// How often the bridge's books are audited from the chains for `/metrics`
+    /// (`atoll_audit_*`), in seconds; 0: only when an operator asks (`audit` over GraphQL).
+    #[arg(long, default_value_t = 300)]
+    audit_every_s: u64,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -68,6 +72,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             rate_limit_rps: args.rate_limit_rps,
             rate_limit_burst: args.rate_limit_rps.saturating_mul(2),
             max_lag: Duration::from_secs(args.max_lag_s),
+            audit_interval: (args.audit_every_s > 0)
+                .then(|| Duration::from_secs(args.audit_every_s)),
             ..Default::default()
         },
     };

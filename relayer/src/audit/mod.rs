@@ -262,7 +262,9 @@ async fn read_solana(
 ) -> Result<(), RelayerError> {
     let chain = SolanaChain::new(c, RetryPolicy::default())?;
     let finalized = CommitmentConfig::finalized();
-    let mut indexed_up_to: Option<u64> = None;
+    // Deposits are recorded at `confirmed` and read here at `finalized`: only what is both
+    // indexed and finalized is judged.
+    let mut indexed_up_to: Option<u64> = Some(chain.slot(finalized).await?);
     for t in &settings.tokens {
         for d in t.deployments.iter().filter(|d| d.chain == c.name) {
             let Some(Address::Solana(vault)) = d.vault else {
