@@ -52,8 +52,8 @@ impl Ctx<'_> {
                 .get(&tx.tx_hash)
                 .map(|c| ids_in(c, TransferStatus::Included))
                 .unwrap_or_default();
-            match block {
-                Some(number) if number <= finalized => {
+            match confirm_verdict(block, tx.block_number, finalized) {
+                ConfirmVerdict::Final(number) => {
                     writes.push(ReleaseWrite::Move {
                         ids: included.clone(),
                         from: TransferStatus::Included,
@@ -64,13 +64,23 @@ impl Ctx<'_> {
                     writes.push(tx_write(&tx.tx_hash, tx_status::FINAL, Some(number), None));
                     report.confirmed.extend(included);
                 }
-                // Gone from its block (a reorg): followed again, from the same transaction.
-                Some(_) | None => {
-                    let why = format!(
-                        "release {} left block {} (reorg); waiting on it again",
-                        tx.tx_hash,
-                        block_of(tx.block_number)
-                    );
+                ConfirmVerdict::NotYet => {}
+                // Gone from its block, or mined again in another one (a reorg): followed
+                // again from the same transaction, so what it did in the block it is in now
+                // (each entry's `TransferReleased` or `ReleaseFailed`) settles its transfers.
+                ConfirmVerdict::Moved(now) => {
+                    let why = match now {
+                        Some(n) => format!(
+                            "release {} left block {} (reorg) for block {n}; settled again from there",
+                            tx.tx_hash,
+                            block_of(tx.block_number)
+                        ),
+                        None => format!(
+                            "release {} left block {} (reorg); waiting on it again",
+                            tx.tx_hash,
+                            block_of(tx.block_number)
+                        ),
+                    };
                     tracing::warn!(chain = %self.chain.name, "{why}");
                     writes.push(ReleaseWrite::Move {
                         ids: included,
@@ -87,7 +97,37 @@ impl Ctx<'_> {
         tracing::debug!(chain = %self.chain.name, located_ms, carried_ms, written_ms = started.elapsed().as_millis(), "final transactions confirmed");
         Ok(())
     }
+}
 
+/// What confirmation does with a mined release transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConfirmVerdict {
+    /// Still in the block it was settled from, and that block is final.
+    Final(u64),
+    /// In the block it was settled from, not final yet (it moved below finality meanwhile).
+    NotYet,
+    /// Not in the block it was settled from: in another (`Some`) or none. Its transfers were
+    /// settled from logs that are no longer the chain's.
+    Moved(Option<u64>),
+}
+
+/// `now`: the block the transaction is in now (`None`: in none); `settled_in`: the block its
+/// transfers were settled from; `finalized`: the chain's finalized block.
+pub(crate) fn confirm_verdict(
+    now: Option<u64>,
+    settled_in: Option<i64>,
+    finalized: u64,
+) -> ConfirmVerdict {
+    let settled_in = settled_in.and_then(|b| u64::try_from(b).ok());
+    match now {
+        Some(n) if Some(n) != settled_in => ConfirmVerdict::Moved(Some(n)),
+        Some(n) if n <= finalized => ConfirmVerdict::Final(n),
+        Some(_) => ConfirmVerdict::NotYet,
+        None => ConfirmVerdict::Moved(None),
+    }
+}
+
+impl Ctx<'_> {
     /// The block each of `due` is in now, in order: from the transaction lists of the blocks
     /// they were mined in (one request a block), then the receipt of each not found there
     /// (moved by a reorg, or gone). The logs were read when the transactions were settled;
@@ -121,5 +161,31 @@ impl Ctx<'_> {
             }
         }))
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ConfirmVerdict, confirm_verdict};
+
+    #[test]
+    fn only_the_block_it_was_settled_from_confirms() {
+        assert_eq!(
+            confirm_verdict(Some(10), Some(10), 12),
+            ConfirmVerdict::Final(10)
+        );
+        assert_eq!(
+            confirm_verdict(Some(10), Some(10), 9),
+            ConfirmVerdict::NotYet
+        );
+        // Mined again in block 11 after a reorg, even below finality: settled again first.
+        assert_eq!(
+            confirm_verdict(Some(11), Some(10), 20),
+            ConfirmVerdict::Moved(Some(11))
+        );
+        assert_eq!(
+            confirm_verdict(None, Some(10), 20),
+            ConfirmVerdict::Moved(None)
+        );
     }
 }

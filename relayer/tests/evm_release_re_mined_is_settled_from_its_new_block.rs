@@ -1,0 +1,131 @@
+//! A release re-mined after a reorg is judged by what it did in its new block. Three releases
+//! to BSC go out in one batch and are mined and settled as included. A reorg takes that block
+//! away; before the same transaction is mined again, the vault is left short for the third
+//! entry, so in its new block that entry fails (`ReleaseFailed`) while the other two pay.
+//! Confirmation must not confirm the third from the transaction's block number: the two paid
+//! are confirmed, the third waits for liquidity, and once the vault is topped up it is paid by
+//! a new release. Read from the chain: each paid exactly once, and the audit is clean.
+//!
+//! Test double: `evm_snapshot` and `evm_revert` stand in for the reorg.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use alloy::primitives::{Bytes, U256};
+use alloy::providers::Provider;
+use atoll_core::TransferStatus;
+use atoll_devnet::contracts::BridgeVault;
+use atoll_devnet::evm::{self, Role};
+use atoll_relayer::evm_executor::EvmExecutor;
+use atoll_store::release_txs::tx_status;
+
+#[tokio::test]
+async fn an_entry_that_fails_in_the_new_block_is_not_confirmed() {
+    let fixture = common::BscReleaseFixture::up(common::ask_every_step_never_replace).await;
+    let (net, settings, store, bsc, releases) = fixture.parts();
+    let bsc_id = fixture.bsc_id;
+    let node = &releases.node;
+    let before_release: U256 = node.raw_request("evm_snapshot".into(), ()).await.unwrap();
+
+    let mut executor = EvmExecutor::new(settings, store, bsc, "bsc").unwrap();
+    let mut included = Vec::new();
+    for _ in 0..6 {
+        included.extend(executor.step().await.unwrap().included);
+        if included.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(included.len(), 3, "included: {included:?}");
+    let ours = store.release_txs(bsc_id, tx_status::MINED).await.unwrap()[0].clone();
+    let raw: Bytes = store
+        .release_tx_bytes(&ours.tx_hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // The reorg, and a vault that can pay the two smaller entries but not the third.
+    let reverted: bool = node
+        .raw_request("evm_revert".into(), (before_release,))
+        .await
+        .unwrap();
+    assert!(reverted);
+    let _: serde_json::Value = node
+        .raw_request("anvil_dropTransaction".into(), (ours.tx_hash.clone(),))
+        .await
+        .unwrap();
+    let bsc_net = net.state.evm_chain("bsc").unwrap();
+    let owner = evm::provider_for(&bsc_net.rpc_url, Role::Deployer).unwrap();
+    let vault = BridgeVault::new(bsc_net.bridge_vault, &owner);
+    let held = common::evm_balance(net, "bsc", releases.usdc, bsc_net.bridge_vault).await;
+    let mut outs: Vec<U256> = Vec::new();
+    for id in &included {
+        let t = store.transfer(id).await.unwrap().unwrap();
+        outs.push(t.amount_out.unwrap().parse().unwrap());
+    }
+    outs.sort();
+    let keep = outs[0] + outs[1];
+    let withdraw = vault.withdrawLiquidity(
+        releases.usdc,
+        bsc_net.account(Role::Deployer).unwrap(),
+        held - keep,
+    );
+    evm::send(
+        &owner,
+        withdraw.into_transaction_request(),
+        "bsc",
+        "withdraw",
+    )
+    .await
+    .unwrap();
+    // The same transaction, mined again in a later block.
+    node.send_raw_transaction(&raw)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    common::mine(net, 6).await;
+
+    // Confirmation finds it in another block and settles it again from there.
+    let mut confirmed = Vec::new();
+    for _ in 0..10 {
+        let r = executor.step().await.unwrap();
+        confirmed.extend(r.confirmed);
+        if confirmed.len() == 2 {
+            break;
+        }
+        common::mine(net, 1).await;
+    }
+    assert_eq!(confirmed.len(), 2, "the two paid: {confirmed:?}");
+    let waiting = store
+        .transfers_to(bsc_id, &[TransferStatus::AwaitingLiquidity])
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1, "the third waits for liquidity");
+    assert!(!confirmed.contains(&waiting[0].id));
+    let tx = store.release_tx(&ours.tx_hash).await.unwrap().unwrap();
+    assert!(
+        tx.error
+            .unwrap_or_default()
+            .contains("settled again from there"),
+        "moved, not confirmed from its block number"
+    );
+
+    // Topped up: the third is paid by a new release, once.
+    let add = vault.addLiquidity(releases.usdc, held - keep);
+    evm::send(&owner, add.into_transaction_request(), "bsc", "top up")
+        .await
+        .unwrap();
+    for _ in 0..15 {
+        confirmed.extend(executor.step().await.unwrap().confirmed);
+        if confirmed.len() == 3 {
+            break;
+        }
+        common::mine(net, 1).await;
+    }
+    assert_eq!(confirmed.len(), 3, "{confirmed:?}");
+    releases.assert_each_paid_once(net).await;
+    common::assert_audit_clean(settings, store).await;
+}
