@@ -41,6 +41,7 @@ fn settings(name: &str, chain_id: u64, rpc: &[&str]) -> ChainSettings {
         treasury_key: None,
         multicall3: None,
         priority_fee_micro_lamports: 0,
+        max_gas_price_wei: 1_000_000_000_000,
     }
 }
 

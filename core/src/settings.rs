@@ -129,6 +129,9 @@ pub struct RawChain {
     pub multicall3: Option<String>,
     /// Solana only: compute-unit price in micro-lamports for our own sends.
     pub priority_fee_micro_lamports: Option<u64>,
+    /// EVM only: the most the relayer ever offers per gas, in gwei (default 1000), whatever
+    /// the node's estimate or a fee bump asks: above it, releases wait.
+    pub max_gas_price_gwei: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -237,6 +240,8 @@ pub struct ChainSettings {
     pub treasury_key: Option<SecretRef>,
     pub multicall3: Option<Address>,
     pub priority_fee_micro_lamports: u64,
+    /// EVM: the ceiling on any fee per gas the relayer signs, in wei.
+    pub max_gas_price_wei: u128,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -798,6 +803,22 @@ impl RawSettings {
                 &c.treasury_key,
                 base_dir,
             );
+            if c.treasury_key.is_some() && c.treasury_key == c.relayer_key {
+                p.push(
+                    format!("{path}.treasury_key"),
+                    "must not be the relayer's key: the treasury's deposits and the relayer's releases would share nonces and funds",
+                );
+            }
+            if c.max_gas_price_gwei.is_some() && kind == Some(ChainKind::Solana) {
+                p.push(
+                    format!("{path}.max_gas_price_gwei"),
+                    "only EVM chains pay gas per unit (Solana: priority_fee_micro_lamports)",
+                );
+            }
+            let max_gas_price_gwei = c.max_gas_price_gwei.unwrap_or(1_000);
+            if max_gas_price_gwei == 0 {
+                p.push(format!("{path}.max_gas_price_gwei"), "must be at least 1");
+            }
             if let Some(kind) = kind {
                 out.push(ChainSettings {
                     name: c.name.clone(),
@@ -817,6 +838,7 @@ impl RawSettings {
                     treasury_key,
                     multicall3,
                     priority_fee_micro_lamports: c.priority_fee_micro_lamports.unwrap_or(0),
+                    max_gas_price_wei: u128::from(max_gas_price_gwei) * 1_000_000_000,
                 });
             }
         }
@@ -984,6 +1006,29 @@ address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
         assert!(
             e.contains("ATOLL_CHAINS__ARBITRUM__RPC: no entry named \"arbitrum\""),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_treasury_never_shares_the_relayers_key() {
+        let bad = GOOD.replace(
+            "relayer_key = \"file:keys/relayer.key\"\n",
+            "relayer_key = \"file:keys/relayer.key\"\ntreasury_key = \"file:keys/relayer.key\"\nmax_gas_price_gwei = 0\n",
+        );
+        let text = parse(&bad, &[]).unwrap_err().to_string();
+        assert!(
+            text.contains("chains[0].treasury_key: must not be the relayer's key"),
+            "{text}"
+        );
+        assert!(
+            text.contains("chains[0].max_gas_price_gwei: must be at least 1"),
+            "{text}"
+        );
+        let s = parse(GOOD, &[]).unwrap();
+        assert_eq!(
+            s.chains[0].max_gas_price_wei,
+            1_000 * 1_000_000_000,
+            "the default"
         );
     }
 

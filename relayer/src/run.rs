@@ -82,6 +82,9 @@ pub async fn run(
     options: RunOptions,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), RelayerError> {
+    for chain in &settings.chains {
+        keys_apart(chain)?;
+    }
     let mut tasks = tokio::task::JoinSet::new();
     for chain in &settings.chains {
         let name = chain.name.clone();
@@ -153,6 +156,33 @@ pub async fn run(
 enum GateChain {
     Evm(Arc<EvmChain>),
     Solana(Arc<SolanaChain>),
+}
+
+/// The relayer's and the treasury's keys of a chain are different keys: two references (an
+/// `env:` and a `file:`) may hold the same one, which `config check` cannot see. Sharing one
+/// key would mix the treasury's deposits into the relayer's nonces and funds.
+fn keys_apart(chain: &atoll_core::settings::ChainSettings) -> Result<(), RelayerError> {
+    let (Some(relayer), Some(treasury)) = (&chain.relayer_key, &chain.treasury_key) else {
+        return Ok(());
+    };
+    let same = match chain.kind {
+        ChainKind::Evm => {
+            atoll_adapters::secrets::evm_signer(relayer)?.address()
+                == atoll_adapters::secrets::evm_signer(treasury)?.address()
+        }
+        ChainKind::Solana => {
+            use solana_sdk::signer::Signer;
+            atoll_adapters::secrets::solana_keypair(relayer)?.pubkey()
+                == atoll_adapters::secrets::solana_keypair(treasury)?.pubkey()
+        }
+    };
+    if same {
+        return Err(RelayerError::Config(format!(
+            "chains.{}: relayer_key and treasury_key hold the same key; give the treasury its own",
+            chain.name
+        )));
+    }
+    Ok(())
 }
 
 async fn gate_task(

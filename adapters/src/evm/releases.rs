@@ -44,6 +44,22 @@ impl GasFees {
         }
     }
 
+    /// The same fees, no component above `cap` per gas.
+    pub fn capped(&self, cap: u128) -> GasFees {
+        match *self {
+            GasFees::Eip1559 {
+                max_fee,
+                priority_fee,
+            } => GasFees::Eip1559 {
+                max_fee: max_fee.min(cap),
+                priority_fee: priority_fee.min(cap),
+            },
+            GasFees::Legacy { gas_price } => GasFees::Legacy {
+                gas_price: gas_price.min(cap),
+            },
+        }
+    }
+
     pub fn priority(&self) -> Option<u128> {
         match *self {
             GasFees::Eip1559 { priority_fee, .. } => Some(priority_fee),

@@ -14,8 +14,8 @@ use atoll_store::transfers::QueuedRelease;
 use futures::future::try_join_all;
 
 use super::{
-    Follower, MAX_LOG_BLOCKS, MIN_BUMP_PCT, age_ms, ids_in, parse_hash, parse_raw, rejected,
-    release_of, stored_fees,
+    Follower, MAX_GAP_FILLS, MAX_LOG_BLOCKS, MIN_BUMP_PCT, age_ms, ids_in, parse_hash, parse_raw,
+    rejected, release_of, stored_fees,
 };
 use crate::{ExecutorReport, RelayerError};
 
@@ -386,8 +386,12 @@ impl Follower<'_, '_> {
     ) -> Result<(), RelayerError> {
         let last = stored_fees(tx)?;
         let estimate = self.chain.fee_estimate(self.eip1559).await?;
-        let Some(fees) = last.bumped(estimate, MIN_BUMP_PCT, self.relayer.max_fee_multiple) else {
-            tracing::warn!(chain = %self.chain.name, tx = %tx.tx_hash, "not mined after the timeout, and the fee is at its ceiling ({}× the estimate): waiting", self.relayer.max_fee_multiple);
+        let Some(fees) = last
+            .bumped(estimate, MIN_BUMP_PCT, self.relayer.max_fee_multiple)
+            .map(|f| f.capped(self.max_gas_price))
+            .filter(|f| f.ceiling() > last.ceiling())
+        else {
+            tracing::warn!(chain = %self.chain.name, tx = %tx.tx_hash, max_gas_price_wei = self.max_gas_price, "not mined after the timeout, and the fee is at its ceiling ({}× the estimate, or the chain's max_gas_price_gwei): waiting", self.relayer.max_fee_multiple);
             return Ok(());
         };
         let live_ids = ids_in(carried, TransferStatus::Broadcast);
@@ -454,7 +458,17 @@ impl Follower<'_, '_> {
         if self.relayer.dry_run {
             return Ok(());
         }
-        let fees = self.chain.fee_estimate(self.eip1559).await?;
+        let fees = self
+            .chain
+            .fee_estimate(self.eip1559)
+            .await?
+            .capped(self.max_gas_price);
+        let to = if to.saturating_sub(from) > MAX_GAP_FILLS {
+            tracing::warn!(chain = %self.chain.name, from, to, "a nonce gap of {} below pending releases: filling {MAX_GAP_FILLS} this step", to.saturating_sub(from));
+            from + MAX_GAP_FILLS
+        } else {
+            to
+        };
         for nonce in from..to {
             let filler = self
                 .chain

@@ -55,6 +55,9 @@ use crate::{ExecutorReport, RelayerError};
 
 /// Transactions signed for one transfer whose earlier ones reverted, at most.
 const MAX_ATTEMPTS: u64 = 3;
+/// Nonce gaps filled per step, at most: a gap wider than this is filled over several steps
+/// (and logged), never in one unbounded burst of transactions.
+const MAX_GAP_FILLS: u64 = 16;
 /// Nodes refuse a replacement paying less than 10% more.
 const MIN_BUMP_PCT: u128 = 10;
 /// Gas estimates are raised by this share (percent) for the limit: state may change between
@@ -80,6 +83,8 @@ struct Ctx<'a> {
     signer: PrivateKeySigner,
     eip1559: bool,
     relayer: RelayerSettings,
+    /// No fee per gas above this is ever signed (the chain's `max_gas_price_gwei`).
+    max_gas_price: u128,
 }
 
 impl Ctx<'_> {
@@ -207,6 +212,7 @@ impl<'a> EvmExecutor<'a> {
                 signer,
                 eip1559: !matches!(c.fee_model, Some(FeeModel::Legacy)),
                 relayer: settings.relayer.clone(),
+                max_gas_price: c.max_gas_price_wei,
             },
             in_pool_at: HashMap::new(),
             next_nonce: None,
