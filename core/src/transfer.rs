@@ -28,6 +28,10 @@ pub enum TransferStatus {
     /// Refused (validation) or given up; the reason is stored beside it. Terminal until an
     /// operator retries it.
     Failed,
+    /// Its release attempts are used up (each reverted, failed on chain or expired) and none
+    /// can still land: nothing more is signed until an operator, having fixed the cause,
+    /// retries it (the retry checks the chain again first). The reason is in its history.
+    Stuck,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +46,7 @@ pub enum StateError {
 }
 
 impl TransferStatus {
-    pub const ALL: [TransferStatus; 9] = [
+    pub const ALL: [TransferStatus; 10] = [
         TransferStatus::Observed,
         TransferStatus::SourceFinal,
         TransferStatus::Signed,
@@ -52,6 +56,7 @@ impl TransferStatus {
         TransferStatus::AwaitingLiquidity,
         TransferStatus::Paused,
         TransferStatus::Failed,
+        TransferStatus::Stuck,
     ];
 
     /// The name stored in `transfers.status`.
@@ -66,6 +71,7 @@ impl TransferStatus {
             TransferStatus::AwaitingLiquidity => "awaiting_liquidity",
             TransferStatus::Paused => "paused",
             TransferStatus::Failed => "failed",
+            TransferStatus::Stuck => "stuck",
         }
     }
 
@@ -96,6 +102,10 @@ impl TransferStatus {
             (Broadcast, AwaitingLiquidity) => true,
             // An inclusion reorged out goes back to waiting on the stored transaction.
             (Included, Confirmed | Broadcast) => true,
+            // Attempts used up, none able to land: an operator's to resolve. Their retry (after
+            // the chain shows no release) signs again; a source reorg fails it.
+            (Broadcast, Stuck) => true,
+            (Stuck, SourceFinal | Failed) => true,
             // An operator's retry (or a reorged-out deposit seen again) goes back through
             // validation and finality. The store allows it only when nothing was ever signed.
             (Failed, Observed) => true,
@@ -139,6 +149,17 @@ mod tests {
             assert_eq!(s.as_str().parse::<TransferStatus>().unwrap(), s);
         }
         assert!("done".parse::<TransferStatus>().is_err());
+    }
+
+    #[test]
+    fn a_stuck_transfer_leaves_only_through_the_operator() {
+        assert!(Broadcast.can_become(Stuck));
+        assert!(Stuck.can_become(SourceFinal), "the operator's retry");
+        assert!(Stuck.can_become(Failed), "its source reorged out");
+        for to in [Signed, Broadcast, Included, Confirmed] {
+            assert!(!Stuck.can_become(to), "stuck -> {to} skips the operator");
+        }
+        assert!(!Signed.can_become(Stuck) && !Included.can_become(Stuck));
     }
 
     #[test]

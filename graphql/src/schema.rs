@@ -725,8 +725,9 @@ impl Mutation {
         Ok(Mutation::set_paused(ctx, &chain, false, None).await?)
     }
 
-    /// Sends a `FAILED` transfer back through validation and finality, after its cause was
-    /// fixed; refused when a release was ever signed for it. Operator only.
+    /// After its cause is fixed: a `FAILED` transfer nothing was signed for goes back through
+    /// validation and finality; a `STUCK` one (release attempts used up) is signed again once
+    /// its destination shows no release of it. Refused otherwise, with why. Operator only.
     async fn retry_transfer(
         &self,
         ctx: &Context<'_>,
@@ -745,12 +746,16 @@ impl Mutation {
         {
             return Err(ApiError::NotFound(format!("id: no transfer {id}")).into());
         }
-        match state.store.retry(&id, &note).await {
-            Ok(()) => {}
-            Err(e @ atoll_store::StoreError::RetryRefused { .. }) => {
-                return Err(ApiError::BadInput(format!("id: {e}")).into());
-            }
-            Err(e @ atoll_store::StoreError::TransferMoved { .. }) => {
+        use atoll_relayer::RelayerError;
+        match atoll_relayer::retry::retry(&state.settings, &state.store, &id, &note).await {
+            Ok(_) => {}
+            Err(
+                e @ (RelayerError::Refused(_)
+                | RelayerError::Store(
+                    atoll_store::StoreError::RetryRefused { .. }
+                    | atoll_store::StoreError::TransferMoved { .. },
+                )),
+            ) => {
                 return Err(ApiError::BadInput(format!("id: {e}")).into());
             }
             Err(e) => return Err(ApiError::from(e).into()),

@@ -228,6 +228,9 @@ pub enum TransferStatus {
     AwaitingLiquidity,
     Paused,
     Failed,
+    /// Release attempts used up, none able to land: an operator retries it once the cause
+    /// is fixed (`retryTransfer`).
+    Stuck,
 }
 
 impl From<TransferStatus> for atoll_core::TransferStatus {
@@ -243,6 +246,7 @@ impl From<TransferStatus> for atoll_core::TransferStatus {
             TransferStatus::AwaitingLiquidity => C::AwaitingLiquidity,
             TransferStatus::Paused => C::Paused,
             TransferStatus::Failed => C::Failed,
+            TransferStatus::Stuck => C::Stuck,
         }
     }
 }
@@ -263,6 +267,7 @@ impl TransferStatus {
             C::AwaitingLiquidity => TransferStatus::AwaitingLiquidity,
             C::Paused => TransferStatus::Paused,
             C::Failed => TransferStatus::Failed,
+            C::Stuck => TransferStatus::Stuck,
         })
     }
 }
@@ -450,6 +455,8 @@ pub struct RelayerChain {
     pub in_flight: i64,
     pub confirmed: i64,
     pub failed: i64,
+    /// Release attempts used up: each needs `retryTransfer` once its cause is fixed.
+    pub stuck: i64,
     pub oldest_pending_age_s: Option<i64>,
     /// EVM: the nonce the next release takes; null before the first.
     pub next_nonce: Option<String>,
@@ -494,6 +501,7 @@ impl From<atoll_relayer::status::ChainStatus> for RelayerChain {
             in_flight: count(s.in_flight),
             confirmed: count(s.confirmed),
             failed: count(s.failed),
+            stuck: count(s.stuck),
             oldest_pending_age_s: s.oldest_pending_age_s.map(count),
             next_nonce: s.next_nonce.map(|n| n.to_string()),
             balances: s

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod evm_executor;
 pub mod gate;
 pub mod intake;
+pub mod retry;
 pub mod run;
 pub mod solana_executor;
 pub mod status;

@@ -35,6 +35,9 @@ use crate::RelayerError;
 
 /// Releases signed for one transfer whose earlier ones failed on chain, at most.
 const MAX_ATTEMPTS: u64 = 3;
+/// Releases signed for one transfer whose earlier ones expired unlanded, at most: a congested
+/// cluster drops transactions, so more of those are expected than failures.
+const MAX_EXPIRED_ATTEMPTS: u64 = 8;
 
 pub use crate::ExecutorReport;
 
@@ -250,26 +253,51 @@ impl<'a> SolanaExecutor<'a> {
                     // Executed but failed: nothing moved, and this signature is spent. Signed
                     // again a bounded number of times; then an operator looks.
                     let why = format!("release {signature} failed on chain: {reason}");
-                    if self.store.attempt_count(&t.id).await? < MAX_ATTEMPTS {
+                    let attempts = self.store.attempt_count(&t.id).await?;
+                    if attempts < MAX_ATTEMPTS {
                         tracing::warn!(transfer = %t.id, %why, "signing the release again");
                         let vault = self.vault_of(&t).await?;
                         self.sign_and_send(&t, vault, TransferStatus::Broadcast, report)
                             .await?;
                     } else {
-                        tracing::error!(transfer = %t.id, %why, "release keeps failing; left for an operator");
+                        self.stuck(&t.id, attempts, &why).await?;
                     }
                     report.failed.push((t.id.clone(), why));
                 }
                 BroadcastVerdict::Expired => {
                     // Provably never landing, and not released by any other signature (no
                     // claim): a new release may be signed, and the claim stops it on chain
-                    // should this verdict ever be wrong.
-                    let vault = self.vault_of(&t).await?;
-                    self.sign_and_send(&t, vault, TransferStatus::Broadcast, report)
-                        .await?;
+                    // should this verdict ever be wrong. Expiries count too, more of them.
+                    let attempts = self.store.attempt_count(&t.id).await?;
+                    if attempts < MAX_EXPIRED_ATTEMPTS {
+                        let vault = self.vault_of(&t).await?;
+                        self.sign_and_send(&t, vault, TransferStatus::Broadcast, report)
+                            .await?;
+                    } else {
+                        let why = format!("release {signature} expired unlanded");
+                        self.stuck(&t.id, attempts, &why).await?;
+                        report.failed.push((t.id.clone(), why));
+                    }
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Attempts used up, none able to land: `stuck` until an operator retries it.
+    async fn stuck(&self, id: &str, attempts: u64, last: &str) -> Result<(), RelayerError> {
+        let why = format!(
+            "{last}; {attempts} release attempts used up, none can land; fix the cause, then `atoll relayer retry {id}` (it checks the claim first)"
+        );
+        tracing::error!(transfer = %id, "{why}");
+        self.store
+            .transition(
+                id,
+                TransferStatus::Broadcast,
+                TransferStatus::Stuck,
+                Some(&why),
+            )
+            .await?;
         Ok(())
     }
 

@@ -27,6 +27,8 @@ pub struct ChainStatus {
     pub in_flight: u64,
     pub confirmed: u64,
     pub failed: u64,
+    /// Release attempts used up: each needs an operator's `retry` once its cause is fixed.
+    pub stuck: u64,
     pub oldest_pending_age_s: Option<u64>,
     /// EVM: one above the highest nonce the relayer signed; `None` before its first release.
     pub next_nonce: Option<u64>,
@@ -71,6 +73,7 @@ pub fn stage(status: &str) -> &'static str {
         "source_final" | "awaiting_liquidity" | "paused" => "queued",
         "signed" | "broadcast" | "included" => "in_flight",
         "confirmed" => "confirmed",
+        "stuck" => "stuck",
         _ => "failed",
     }
 }
@@ -197,6 +200,7 @@ pub async fn chain_statuses_from_store(
             in_flight: count("in_flight"),
             confirmed: count("confirmed"),
             failed: count("failed"),
+            stuck: count("stuck"),
             oldest_pending_age_s: oldest
                 .map(|o| u64::try_from((now - o).max(0) / 1000).unwrap_or(0)),
             next_nonce,

@@ -1043,6 +1043,30 @@ pub async fn run(args: RelayerBenchArgs) -> anyhow::Result<()> {
         ));
     }
     crate::out!("  duplicates: 0 (TransferReleased logs, all distinct: {checked})");
+    // The operator's proof over the same traffic, and what it costs to run.
+    let audit = atoll_relayer::audit::run(&settings, &store).await?;
+    crate::out!(
+        "  audit: {} ({} deposits and {} releases read from the chains, {} transfers) in {:.2} s",
+        if audit.clean {
+            "clean".to_string()
+        } else {
+            format!("{} discrepancies", audit.discrepancies.len())
+        },
+        audit.deposits_read,
+        audit.releases_read,
+        audit.transfers,
+        audit.took_ms as f64 / 1_000.0
+    );
+    anyhow::ensure!(
+        audit.clean,
+        "audit: {}",
+        audit
+            .discrepancies
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 
     // 3. Sequential baseline on BSC: one release per transaction, each confirmed before the
     // next.

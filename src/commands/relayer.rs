@@ -202,16 +202,27 @@ fn transfer_id(input: &str) -> anyhow::Result<String> {
 }
 
 async fn retry(args: RetryArgs) -> anyhow::Result<()> {
-    let (_, store) = open(&args.common).await?;
+    let (settings, store) = open(&args.common).await?;
     let id = transfer_id(&args.id)?;
-    match store.retry(&id, &args.note).await {
-        Ok(()) => {
+    use atoll_relayer::RelayerError;
+    use atoll_relayer::retry::Retried;
+    match atoll_relayer::retry::retry(&settings, &store, &id, &args.note).await {
+        Ok(Retried::Revalidated) => {
             crate::out!("{id}: failed → observed; validation and finality run again");
             Ok(())
         }
+        Ok(Retried::SignedAgain) => {
+            crate::out!(
+                "{id}: stuck → source_final; its destination shows no release, so it is signed again"
+            );
+            Ok(())
+        }
         Err(
-            e @ (atoll_store::StoreError::RetryRefused { .. }
-            | atoll_store::StoreError::TransferMoved { .. }),
+            e @ (RelayerError::Refused(_)
+            | RelayerError::Store(
+                atoll_store::StoreError::RetryRefused { .. }
+                | atoll_store::StoreError::TransferMoved { .. },
+            )),
         ) => Err(BadInput(e.to_string()).into()),
         Err(e) => Err(e.into()),
     }
@@ -262,12 +273,13 @@ async fn status(common: Common) -> anyhow::Result<()> {
             }
         );
         crate::out!(
-            "  deposits observed {}, releases queued {}, in flight {}, confirmed {}, failed {}; oldest pending {}",
+            "  deposits observed {}, releases queued {}, in flight {}, confirmed {}, failed {}, stuck {}; oldest pending {}",
             c.observed,
             c.queued,
             c.in_flight,
             c.confirmed,
             c.failed,
+            c.stuck,
             c.oldest_pending_age_s
                 .map_or_else(|| "-".to_string(), |s| format!("{s}s ago"))
         );

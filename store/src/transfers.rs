@@ -645,6 +645,21 @@ impl Store {
         .await
     }
 
+    /// A `stuck` transfer released to be signed again (`stuck → source_final`, keeping its
+    /// approved release): for the relayer's retry, after the destination showed no release.
+    pub async fn release_stuck(&self, id: &str, note: &str) -> Result<(), StoreError> {
+        self.move_status(
+            id,
+            TransferStatus::Stuck,
+            TransferStatus::SourceFinal,
+            Some(&format!(
+                "operator retry, the destination showing no release: {note}"
+            )),
+            Vec::new(),
+        )
+        .await
+    }
+
     /// Pauses (or resumes) releases to a chain; kept across restarts.
     pub async fn set_paused(
         &self,

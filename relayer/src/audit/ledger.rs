@@ -205,7 +205,7 @@ pub struct Verdict {
 fn not_released(status: &str) -> bool {
     matches!(
         status,
-        "observed" | "source_final" | "awaiting_liquidity" | "paused" | "failed"
+        "observed" | "source_final" | "awaiting_liquidity" | "paused" | "failed" | "stuck"
     )
 }
 

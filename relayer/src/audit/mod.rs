@@ -69,12 +69,14 @@ pub async fn run(settings: &Settings, store: &Store) -> Result<AuditReport, Rela
     }
     let transfers = store.all_transfers().await?;
     // Solana pays the recipient's associated token account (Token or Token-2022).
+    let by_id: HashMap<&str, &atoll_store::entities::transfers::Model> =
+        transfers.iter().map(|t| (t.id.as_str(), t)).collect();
     for r in &facts.releases {
         let on_solana = settings
             .chains
             .iter()
             .any(|c| c.kind == ChainKind::Solana && c.chain_id.0 == r.chain_id);
-        let Some(t) = transfers.iter().find(|t| t.id == r.id) else {
+        let Some(t) = by_id.get(r.id.as_str()) else {
             continue;
         };
         if let (true, Ok(owner), Ok(mint)) = (

@@ -34,6 +34,13 @@ struct CheckedBatch {
     refused: Vec<(QueuedRelease, String)>,
 }
 
+/// Why a transfer is `stuck`, with the operator's way out.
+pub(crate) fn stuck_reason(attempts: u64, id: &str) -> String {
+    format!(
+        "{attempts} release attempts used up, none can land; fix the cause, then `atoll relayer retry {id}` (it checks the chain first)"
+    )
+}
+
 const RELEASED_ELSEWHERE: &str =
     "already released on chain, by a transaction this relayer has no record of";
 
@@ -184,9 +191,25 @@ impl Filler<'_, '_> {
             return Ok(());
         }
 
+        let mut too_dear = Vec::new();
         let signed = self
-            .sign_batches(mined, slots, work, &mut kept_back)
+            .sign_batches(mined, slots, work, &mut kept_back, &mut too_dear)
             .await?;
+        let mut dear_writes = Vec::new();
+        for (t, why) in too_dear {
+            tracing::error!(chain = %self.chain.name, transfer = %t.id, %why);
+            if t.status == SourceFinal.as_str() {
+                dear_writes.push(ReleaseWrite::Move {
+                    ids: vec![t.id.clone()],
+                    from: SourceFinal,
+                    to: Failed,
+                    reason: why.clone(),
+                    tx_hash: None,
+                });
+            }
+            report.failed.push((t.id, why));
+        }
+        self.store.apply_release_writes(&dear_writes).await?;
         tracing::debug!(chain = %self.chain.name, read_ms, simulated_ms, signed_ms = started.elapsed().as_millis(), txs = signed.len(), "release batches prepared");
         *self.sign_again = Some(kept_back);
         if self.relayer.dry_run {
@@ -208,8 +231,19 @@ impl Filler<'_, '_> {
         slots: usize,
         mut work: Vec<Vec<QueuedRelease>>,
         kept_back: &mut Vec<QueuedRelease>,
+        too_dear: &mut Vec<(QueuedRelease, String)>,
     ) -> Result<Vec<(SignedReleaseTx, Vec<(String, TransferStatus)>)>, RelayerError> {
         let fees = self.chain.fee_estimate(self.eip1559).await?;
+        if fees.ceiling() > self.max_gas_price {
+            // Bounded absolutely: nothing is signed above the chain's ceiling; the work waits.
+            tracing::warn!(chain = %self.chain.name, fee_per_gas = fees.ceiling(), max_gas_price_wei = self.max_gas_price, "gas price above max_gas_price_gwei: releases wait");
+            kept_back.extend(
+                work.into_iter()
+                    .flatten()
+                    .filter(|t| t.status == TransferStatus::Broadcast.as_str()),
+            );
+            return Ok(Vec::new());
+        }
         let mut nonce = match *self.next_nonce {
             Some(n) => n.max(mined),
             None => {
@@ -233,6 +267,16 @@ impl Filler<'_, '_> {
                 let (a, b) = batch.split_at(batch.len() / 2);
                 work.push(b.to_vec());
                 work.push(a.to_vec());
+                continue;
+            }
+            if gas_limit > self.relayer.batch_max_gas {
+                // One release dearer than a whole batch may be (a token that burns gas):
+                // never signed; an operator raises the bound and retries, or looks closer.
+                let why = format!(
+                    "its release needs {gas_limit} gas, above relayer.batch_max_gas {}; raise it and retry",
+                    self.relayer.batch_max_gas
+                );
+                too_dear.extend(batch.into_iter().map(|t| (t, why.clone())));
                 continue;
             }
             let tx = self
@@ -368,7 +412,18 @@ impl Filler<'_, '_> {
         let (retry, exhausted): (Vec<_>, Vec<_>) =
             found.into_iter().partition(|(_, n)| *n < MAX_ATTEMPTS);
         for (t, n) in &exhausted {
-            tracing::error!(chain = %self.chain.name, transfer = %t.id, attempts = n, "release keeps failing; left in broadcast for an operator");
+            // None of its transactions can be mined (that is what listed it): nothing is
+            // signed again until an operator, having fixed the cause, retries it.
+            let why = stuck_reason(*n, &t.id);
+            tracing::error!(chain = %self.chain.name, transfer = %t.id, attempts = n, "{why}");
+            self.store
+                .transition(
+                    &t.id,
+                    TransferStatus::Broadcast,
+                    TransferStatus::Stuck,
+                    Some(&why),
+                )
+                .await?;
         }
         let released = try_join_all(retry.iter().map(|(t, _)| async move {
             let id = parse_hash(&t.id)?;

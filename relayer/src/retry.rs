@@ -1,0 +1,97 @@
+//! An operator's retry, after fixing a transfer's cause:
+//! - `failed` with nothing ever signed (refused at intake, refused by the token, reorged out
+//!   and back): back through validation and finality (`failed → observed`);
+//! - `stuck` (its release attempts used up, none able to land): signed again
+//!   (`stuck → source_final`) only once its destination shows no release of it: EVM
+//!   `processed(id)` on the vault, Solana the transfer's claim account. A release found there
+//!   means it was paid: nothing is retried, and the refusal says so.
+
+use alloy::eips::BlockNumberOrTag;
+use atoll_adapters::evm::{EvmChain, RetryPolicy};
+use atoll_adapters::solana::SolanaChain;
+use atoll_core::settings::Settings;
+use atoll_core::{Address, ChainKind, TransferId, TransferStatus};
+use atoll_store::Store;
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::signer::Signer;
+
+use crate::RelayerError;
+
+/// What a retry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retried {
+    /// `failed → observed`: validation and finality run again.
+    Revalidated,
+    /// `stuck → source_final`: its release is signed again.
+    SignedAgain,
+}
+
+pub async fn retry(
+    settings: &Settings,
+    store: &Store,
+    id: &str,
+    note: &str,
+) -> Result<Retried, RelayerError> {
+    let t = store
+        .transfer(id)
+        .await?
+        .ok_or_else(|| RelayerError::Refused(format!("no transfer {id}")))?;
+    if t.status != TransferStatus::Stuck.as_str() {
+        store.retry(id, note).await?;
+        return Ok(Retried::Revalidated);
+    }
+    let dest = settings
+        .chains
+        .iter()
+        .find(|c| i64::try_from(c.chain_id.0).ok() == Some(t.dest_chain_id))
+        .ok_or_else(|| {
+            RelayerError::Refused(format!(
+                "{id}: destination chain {} is not configured",
+                t.dest_chain_id
+            ))
+        })?;
+    let transfer_id: TransferId = id
+        .parse()
+        .map_err(|_| RelayerError::Refused(format!("{id}: not a transfer id")))?;
+    let released = match (dest.kind, &dest.bridge_vault, &dest.relayer_key) {
+        (ChainKind::Evm, Some(Address::Evm(vault)), _) => {
+            let chain = EvmChain::new(dest, RetryPolicy::default())?;
+            chain
+                .processed(
+                    (*vault).into(),
+                    transfer_id.0.into(),
+                    BlockNumberOrTag::Latest,
+                )
+                .await?
+        }
+        (ChainKind::Solana, _, Some(key)) => {
+            let chain = SolanaChain::new(dest, RetryPolicy::default())?;
+            let relayer = atoll_adapters::secrets::solana_keypair(key)?.pubkey();
+            chain
+                .claimed(
+                    &relayer,
+                    &[transfer_id],
+                    CommitmentConfig::confirmed(),
+                    None,
+                )
+                .await?
+                .first()
+                .copied()
+                .unwrap_or(true)
+        }
+        _ => {
+            return Err(RelayerError::Refused(format!(
+                "{id}: {} has no vault and relayer key to check",
+                dest.name
+            )));
+        }
+    };
+    if released {
+        return Err(RelayerError::Refused(format!(
+            "{id}: {} shows a release of it already; it was paid and is not retried",
+            dest.name
+        )));
+    }
+    store.release_stuck(id, note).await?;
+    Ok(Retried::SignedAgain)
+}
