@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use atoll_adapters::evm::{EvmChain, RetryPolicy};
 use atoll_adapters::solana::SolanaChain;
-use atoll_core::ChainKind;
 use atoll_core::settings::Settings;
+use atoll_core::{Address, ChainKind};
 use atoll_store::Store;
 use tokio::sync::watch;
 
@@ -85,6 +85,7 @@ pub async fn run(
     for chain in &settings.chains {
         keys_apart(chain)?;
     }
+    decimals_agree(&settings).await?;
     let mut tasks = tokio::task::JoinSet::new();
     for chain in &settings.chains {
         let name = chain.name.clone();
@@ -183,6 +184,103 @@ fn keys_apart(chain: &atoll_core::settings::ChainSettings) -> Result<(), Relayer
         )));
     }
     Ok(())
+}
+
+/// Every configured token's decimals are what its chain says (`decimals()`, the mint's): a
+/// wrong figure would scale every amount out by a power of ten. A mismatch refuses to start; a
+/// chain that does not answer now is only logged (it must not stop the others), and its
+/// tokens are checked at the next start.
+async fn decimals_agree(settings: &Settings) -> Result<(), RelayerError> {
+    let mut wrong = Vec::new();
+    for chain in &settings.chains {
+        let configured: Vec<(&str, &Address, u8)> = settings
+            .tokens
+            .iter()
+            .flat_map(|t| {
+                t.deployments
+                    .iter()
+                    .filter(|d| d.chain == chain.name)
+                    .map(|d| (t.symbol.as_str(), &d.address, d.decimals))
+            })
+            .collect();
+        if configured.is_empty() {
+            continue;
+        }
+        let on_chain = match on_chain_decimals(chain, &configured).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(chain = %chain.name, error = %e, "token decimals not checked: the chain did not answer");
+                continue;
+            }
+        };
+        for ((symbol, address, set), read) in configured.iter().zip(on_chain) {
+            if read != Some(*set) {
+                wrong.push(format!(
+                    "{symbol} ({address}) on {}: decimals {set} in the config, {} on chain",
+                    chain.name,
+                    read.map_or_else(|| "none".to_string(), |r| r.to_string())
+                ));
+            }
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(RelayerError::Config(format!(
+            "token decimals differ from the chains': {}",
+            wrong.join("; ")
+        )))
+    }
+}
+
+/// Each token's decimals as its chain reports them (`None`: not a token there).
+async fn on_chain_decimals(
+    chain: &atoll_core::settings::ChainSettings,
+    tokens: &[(&str, &Address, u8)],
+) -> Result<Vec<Option<u8>>, RelayerError> {
+    match chain.kind {
+        ChainKind::Evm => {
+            let adapter = EvmChain::new(chain, RetryPolicy::default())?;
+            let head = adapter.head().await?.number;
+            let addresses: Vec<alloy::primitives::Address> = tokens
+                .iter()
+                .filter_map(|(_, a, _)| match a {
+                    Address::Evm(a) => Some(alloy::primitives::Address::from(*a)),
+                    Address::Solana(_) => None,
+                })
+                .collect();
+            let infos = adapter.token_infos(&addresses, head).await?;
+            Ok(infos.iter().map(|i| Some(i.decimals)).collect())
+        }
+        ChainKind::Solana => {
+            let adapter = SolanaChain::new(chain, RetryPolicy::default())?;
+            let mints: Vec<solana_sdk::pubkey::Pubkey> = tokens
+                .iter()
+                .filter_map(|(_, a, _)| match a {
+                    Address::Solana(m) => Some(solana_sdk::pubkey::Pubkey::new_from_array(*m)),
+                    Address::Evm(_) => None,
+                })
+                .collect();
+            let accounts = adapter
+                .accounts(
+                    &mints,
+                    solana_commitment_config::CommitmentConfig::confirmed(),
+                )
+                .await?;
+            Ok(mints
+                .iter()
+                .zip(accounts)
+                .map(|(mint, a)| {
+                    a.and_then(|a| {
+                        atoll_adapters::solana::accounts::decode_mint_decimals(
+                            mint, &a.owner, &a.data,
+                        )
+                        .ok()
+                    })
+                })
+                .collect())
+        }
+    }
 }
 
 async fn gate_task(
