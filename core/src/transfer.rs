@@ -105,6 +105,9 @@ impl TransferStatus {
             // Attempts used up, none able to land: an operator's to resolve. Their retry (after
             // the chain shows no release) signs again; a source reorg fails it.
             (Broadcast, Stuck) => true,
+            // Refused again after earlier attempts (one mined but unpaid for liquidity): the
+            // operator's retry, which reads the chain, is the way on; `failed` would refuse it.
+            (SourceFinal, Stuck) => true,
             (Stuck, SourceFinal | Failed) => true,
             // An operator's retry (or a reorged-out deposit seen again) goes back through
             // validation and finality. The store allows it only when nothing was ever signed.

@@ -33,7 +33,7 @@ use crate::intake::{Deposit, plan_release};
 /// exposure until its *source* is final, however soon its release was confirmed (a fast
 /// destination confirms long before Ethereum finalizes; a reorg of the source then takes the
 /// deposit back while the release stays paid).
-const RELEASED_OR_ON_THEIR_WAY: [TransferStatus; 7] = [
+const RELEASED_OR_ON_THEIR_WAY: [TransferStatus; 8] = [
     TransferStatus::SourceFinal,
     TransferStatus::Signed,
     TransferStatus::Broadcast,
@@ -41,6 +41,7 @@ const RELEASED_OR_ON_THEIR_WAY: [TransferStatus; 7] = [
     TransferStatus::Confirmed,
     TransferStatus::AwaitingLiquidity,
     TransferStatus::Paused,
+    TransferStatus::Stuck,
 ];
 
 /// What one pass did, by transfer id.

@@ -214,12 +214,15 @@ async fn decimals_agree(settings: &Settings) -> Result<(), RelayerError> {
             }
         };
         for ((symbol, address, set), read) in configured.iter().zip(on_chain) {
-            if read != Some(*set) {
-                wrong.push(format!(
-                    "{symbol} ({address}) on {}: decimals {set} in the config, {} on chain",
-                    chain.name,
-                    read.map_or_else(|| "none".to_string(), |r| r.to_string())
-                ));
+            match read {
+                Some(read) if read != *set => wrong.push(format!(
+                    "{symbol} ({address}) on {}: decimals {set} in the config, {read} on chain",
+                    chain.name
+                )),
+                Some(_) => {}
+                None => {
+                    tracing::warn!(chain = %chain.name, token = %symbol, %address, "decimals not checked: the token did not answer decimals()");
+                }
             }
         }
     }
@@ -233,7 +236,8 @@ async fn decimals_agree(settings: &Settings) -> Result<(), RelayerError> {
     }
 }
 
-/// Each token's decimals as its chain reports them (`None`: not a token there).
+/// Each token's decimals as its chain reports them (`None`: it did not answer, or is no token
+/// there; logged, not refused).
 async fn on_chain_decimals(
     chain: &atoll_core::settings::ChainSettings,
     tokens: &[(&str, &Address, u8)],
@@ -241,16 +245,19 @@ async fn on_chain_decimals(
     match chain.kind {
         ChainKind::Evm => {
             let adapter = EvmChain::new(chain, RetryPolicy::default())?;
-            let head = adapter.head().await?.number;
-            let addresses: Vec<alloy::primitives::Address> = tokens
-                .iter()
-                .filter_map(|(_, a, _)| match a {
-                    Address::Evm(a) => Some(alloy::primitives::Address::from(*a)),
+            // The chain answers at all, or nothing here is checked (logged by the caller).
+            adapter.head().await?;
+            let mut out = Vec::with_capacity(tokens.len());
+            for (_, address, _) in tokens {
+                out.push(match address {
+                    Address::Evm(a) => adapter
+                        .token_decimals(alloy::primitives::Address::from(*a))
+                        .await
+                        .ok(),
                     Address::Solana(_) => None,
-                })
-                .collect();
-            let infos = adapter.token_infos(&addresses, head).await?;
-            Ok(infos.iter().map(|i| Some(i.decimals)).collect())
+                });
+            }
+            Ok(out)
         }
         ChainKind::Solana => {
             let adapter = SolanaChain::new(chain, RetryPolicy::default())?;

@@ -3,8 +3,10 @@
 //! books add up in exact integers. Then:
 //! - against an empty database (a lost one), every deposit is "not recorded" and every release
 //!   "matches no transfer", each with its id and transaction;
-//! - tokens sent straight to BSC's vault (no `addLiquidity`) make its balance unexplained by
-//!   its movements.
+//! - tokens sent straight to BSC's vault (no `addLiquidity`) are shown as a surplus in its
+//!   book, not judged (anyone can send a vault tokens);
+//! - tokens gone from the vault without an event of ours (its balance slot lowered, as a token
+//!   that seizes or rebases would) are named: the vault holds less than its movements leave.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -81,10 +83,11 @@ async fn the_audit_is_clean_after_a_relay_and_names_what_breaks_the_books() {
     // Nothing was indexed into it, so its deposits are not judged; the releases are.
     assert_eq!(count("matches no transfer"), 2, "{said:#?}");
 
-    // Tokens sent to the vault outside `addLiquidity`: its balance is no longer explained.
+    // Tokens sent to the vault outside `addLiquidity`: a surplus, shown in its book.
     let bsc = net.state.evm_chain("bsc").unwrap();
     let p = evm::provider_for(&bsc.rpc_url, Role::User).unwrap();
-    let token = TestToken::new(bsc.token("USDC").unwrap().address, &p);
+    let usdc_bsc = bsc.token("USDC").unwrap().address;
+    let token = TestToken::new(usdc_bsc, &p);
     evm::send(
         &p,
         token
@@ -95,6 +98,34 @@ async fn the_audit_is_clean_after_a_relay_and_names_what_breaks_the_books() {
     )
     .await
     .unwrap();
+    let surplus = common::assert_audit_clean(&settings, &store).await;
+    let book = surplus
+        .vaults
+        .iter()
+        .find(|v| v.chain == "bsc" && v.token == "USDC")
+        .unwrap();
+    assert_eq!(book.opening.as_deref(), Some("1"), "{book:?}");
+
+    // Tokens gone without an event of ours: the vault's balance slot (TestToken's mapping is
+    // slot 3) set 2 units lower.
+    let held = common::evm_balance(&net, "bsc", usdc_bsc, bsc.bridge_vault).await;
+    let slot = alloy::primitives::keccak256(alloy::sol_types::SolValue::abi_encode(&(
+        bsc.bridge_vault,
+        U256::from(3),
+    )));
+    let node = evm::provider_for(&bsc.rpc_url, Role::Deployer).unwrap();
+    let _: serde_json::Value = alloy::providers::Provider::raw_request(
+        &node,
+        "anvil_setStorageAt".into(),
+        (
+            usdc_bsc,
+            slot,
+            alloy::primitives::B256::from(held - U256::from(2)),
+        ),
+    )
+    .await
+    .unwrap();
+    common::mine(&net, 1).await;
     let off = atoll_relayer::audit::run(&settings, &store).await.unwrap();
     let said: Vec<String> = off.discrepancies.iter().map(ToString::to_string).collect();
     assert_eq!(said.len(), 1, "{said:#?}");

@@ -2,9 +2,12 @@
 //! status with `null` (a node behind the others, or one that pruned its status cache), the
 //! second is current. The old verdict took "not found" from one endpoint and the block height
 //! from whichever answered, and signed a landed release again once its blockhash expired. Here
-//! releases are judged by their claim accounts read at one view's slot, so each lands once:
-//! the relayer runs on past every release's last valid block height, and the recipient's
-//! balance read from the chain grew by each deposit once, with one attempt each.
+//! releases are judged by their claim accounts read at one view's slot: the claim moves each to
+//! `included` (and `confirmed` once finalized) whatever the signature statuses say, so the
+//! expiry verdict is never reached for a landed release. The relayer runs on past every
+//! release's last valid block height, and the recipient's balance read from the chain grew by
+//! each deposit once, with one attempt each. (The expiry verdict itself is pinned by
+//! `broadcast_verdict`'s unit tests.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

@@ -119,6 +119,9 @@ impl IngestTxn {
         let now = now_ms();
         let mut inserted = 0;
         for r in rows {
+            if self.recorded_under_legacy_id(r, now).await? {
+                continue;
+            }
             let outcome = transfers::Entity::insert(transfers::ActiveModel {
                 id: Set(r.id.clone()),
                 source_chain_id: Set(to_i64("chain id", r.source_chain_id)?),
@@ -168,6 +171,63 @@ impl IngestTxn {
 }
 
 impl IngestTxn {
+    /// Whether `r`, an EVM deposit, was recorded before ids were derived from the deposit's
+    /// transaction: then its row carries the vault's counter id (not `derive(chain, tx,
+    /// source_index)`) and a log index as `source_index`. The `r.source_index`-th such row of
+    /// the same transaction (in log order) is the same deposit: it is kept, with a history row
+    /// saying so, and nothing new is recorded, so a re-scan across the upgrade (a reorg's
+    /// rollback) cannot make a paid deposit a second transfer.
+    async fn recorded_under_legacy_id(&self, r: &DepositRow, now: i64) -> Result<bool, StoreError> {
+        let Some(tx_hex) = r.source_tx.strip_prefix("0x") else {
+            return Ok(false);
+        };
+        let Ok(tx) = hex::decode(tx_hex) else {
+            return Ok(false);
+        };
+        let chain = to_i64("chain id", r.source_chain_id)?;
+        let mut legacy: Vec<transfers::Model> = transfers::Entity::find()
+            .filter(transfers::Column::SourceChainId.eq(chain))
+            .filter(transfers::Column::SourceTx.eq(r.source_tx.as_str()))
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .filter(|t| {
+                let index = u32::try_from(t.source_index).unwrap_or(u32::MAX);
+                t.id != atoll_core::TransferId::derive(
+                    atoll_core::ChainId(r.source_chain_id),
+                    &tx,
+                    index,
+                )
+                .to_string()
+            })
+            .collect();
+        legacy.sort_by_key(|t| t.source_index);
+        let Some(same) = usize::try_from(r.source_index)
+            .ok()
+            .and_then(|i| legacy.get(i))
+        else {
+            return Ok(false);
+        };
+        let status: TransferStatus = same.status.parse().map_err(|_| {
+            StoreError::OutOfRange(format!("transfer {}: status {:?}", same.id, same.status))
+        })?;
+        let reason = format!(
+            "seen again under the reorg-stable id {}; kept under its legacy id",
+            r.id
+        );
+        tracing::warn!(transfer = %same.id, "{reason}");
+        record_history(
+            self.connection(),
+            &same.id,
+            Some(status),
+            status,
+            Some(&reason),
+            now,
+        )
+        .await?;
+        Ok(true)
+    }
+
     /// A deposit already recorded under `r.id`: when that row was orphaned by a reorg, the
     /// deposit seen now (same id on the new chain) takes its place. Returns 1 when revived.
     async fn revive_reorged(&self, r: &DepositRow, now: i64) -> Result<u64, StoreError> {
@@ -311,7 +371,9 @@ pub(crate) async fn orphan_deposits_above<C: ConnectionTrait>(
         let status: TransferStatus = t.status.parse().map_err(|_| {
             StoreError::OutOfRange(format!("transfer {}: status {:?}", t.id, t.status))
         })?;
-        if status.release_may_exist() {
+        // `stuck` had releases signed: one may have landed (the audit would say), so it is at
+        // risk like any transfer whose release may exist.
+        if status.release_may_exist() || status == TransferStatus::Stuck {
             let reason = format!(
                 "source block {} left the canonical chain after the transfer moved on: check its release",
                 t.source_block
@@ -336,7 +398,18 @@ pub(crate) async fn orphan_deposits_above<C: ConnectionTrait>(
             .and_where(C::Id.eq(t.id.as_str()))
             .and_where(C::Status.eq(status.as_str()))
             .to_owned();
-        conn.execute(&stmt).await?;
+        if conn.execute(&stmt).await?.rows_affected() == 0 {
+            // An executor moved it meanwhile (signed it, on PostgreSQL's concurrent writers):
+            // its release may exist now. Never "nothing was paid": at risk, said loudly.
+            let reason = format!(
+                "source block {} left the canonical chain while its release was being signed: check its release",
+                t.source_block
+            );
+            tracing::error!(transfer = %t.id, "{reason}");
+            record_history(conn, &t.id, Some(status), status, Some(&reason), now).await?;
+            at_risk += 1;
+            continue;
+        }
         record_history(
             conn,
             &t.id,

@@ -44,6 +44,33 @@ impl GasFees {
         }
     }
 
+    /// Whether these fees may replace `last` at its nonce: every component at least
+    /// `min_bump_pct` % (and 1 wei) over the last's, what nodes require.
+    pub fn replaces(&self, last: &GasFees, min_bump_pct: u128) -> bool {
+        let enough = |new: u128, old: u128| {
+            new >= old
+                .saturating_mul(100 + min_bump_pct)
+                .div_ceil(100)
+                .max(old.saturating_add(1))
+        };
+        match (*self, *last) {
+            (
+                GasFees::Eip1559 {
+                    max_fee,
+                    priority_fee,
+                },
+                GasFees::Eip1559 {
+                    max_fee: last_fee,
+                    priority_fee: last_tip,
+                },
+            ) => enough(max_fee, last_fee) && enough(priority_fee, last_tip),
+            (GasFees::Legacy { gas_price }, GasFees::Legacy { gas_price: last }) => {
+                enough(gas_price, last)
+            }
+            _ => false,
+        }
+    }
+
     /// The same fees, no component above `cap` per gas.
     pub fn capped(&self, cap: u128) -> GasFees {
         match *self {
@@ -653,6 +680,12 @@ impl EvmChain {
         }
     }
 
+    /// A token's `decimals()` (the only call: a token whose `symbol()` is a bytes32 still
+    /// answers this).
+    pub async fn token_decimals(&self, token: Address) -> Result<u8, AdapterError> {
+        self.view(token, IERC20::decimalsCall {}, "decimals").await
+    }
+
     /// `eth_call` of a view function at the latest block, its return decoded.
     pub(crate) async fn view<C: SolCall>(
         &self,
@@ -699,6 +732,29 @@ fn is_underpriced(reason: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capped_bump_replaces_only_when_still_ten_percent_over() {
+        let last = GasFees::Legacy {
+            gas_price: 45_000_000_000,
+        };
+        let bumped = GasFees::Legacy {
+            gas_price: 49_500_000_000,
+        };
+        assert!(bumped.replaces(&last, 10));
+        // The chain's ceiling at 48 gwei leaves a 6.7% bump: no replacement, it waits.
+        assert!(!bumped.capped(48_000_000_000).replaces(&last, 10));
+        let last = GasFees::Eip1559 {
+            max_fee: 100,
+            priority_fee: 10,
+        };
+        let next = GasFees::Eip1559 {
+            max_fee: 110,
+            priority_fee: 11,
+        };
+        assert!(next.replaces(&last, 10));
+        assert!(!next.capped(105).replaces(&last, 10));
+    }
 
     #[test]
     fn bumps_are_at_least_ten_percent_and_at_most_the_multiple() {

@@ -116,7 +116,7 @@ pub enum Discrepancy {
         status: String,
         tx: String,
     },
-    /// A vault whose balance its movements do not explain.
+    /// A vault holding less than its movements leave it (money gone without our event).
     VaultUnexplained {
         chain: String,
         token: String,
@@ -192,6 +192,10 @@ pub struct ChainFacts {
     /// Recipients as a destination writes them, per transfer id, when that differs from the
     /// database's (Solana pays a token account, not the wallet). Computed by the reader.
     pub paid_accounts: HashMap<String, Vec<String>>,
+    /// When the chains' reading began (ms since the epoch): a transfer the database changed
+    /// since then may have moved on beyond what was read (confirmed by a release mined after
+    /// the read), so it is not judged missing.
+    pub read_started_ms: i64,
 }
 
 /// The verdict: each source chain's books per token, and every discrepancy.
@@ -221,8 +225,11 @@ pub fn reconcile(facts: &ChainFacts, transfers: &[transfers::Model]) -> Verdict 
     check_releases(facts, &by_id, &releases, &mut out.discrepancies);
     check_transfers(facts, transfers, &releases, &mut out.discrepancies);
     out.books = books(facts, &by_id, &releases, &mut out.discrepancies);
+    // A surplus (tokens sent to the vault outside `addLiquidity`) is shown in the vault's
+    // book, not judged: anyone can send a vault tokens. A deficit is money gone without an
+    // event of ours.
     for v in &facts.vaults {
-        if v.every_movement_is_an_event && v.opening.as_deref() != Some("0") {
+        if v.every_movement_is_an_event && v.opening.is_none() {
             let expected = sum_of(&v.deposited)
                 .saturating_add(sum_of(&v.added))
                 .saturating_sub(sum_of(&v.released))
@@ -366,6 +373,7 @@ fn check_transfers(
         }
         let dest = u64::try_from(t.dest_chain_id).unwrap_or_default();
         if t.status == "confirmed"
+            && t.updated_at_ms < facts.read_started_ms
             && facts.destinations_read.contains(&dest)
             && !releases.contains_key(t.id.as_str())
         {
@@ -499,6 +507,7 @@ mod tests {
             releases,
             indexed_up_to: HashMap::from([(1, 100)]),
             destinations_read: vec![56],
+            read_started_ms: 1,
             ..ChainFacts::default()
         }
     }
@@ -604,9 +613,21 @@ mod tests {
         f.vaults.push(VaultBook {
             chain: "bsc".into(),
             token: "USDC".into(),
-            balance: "5".into(),
+            balance: "3".into(),
             deposited: "10".into(),
             released: "6".into(),
+            added: "0".into(),
+            withdrawn: "0".into(),
+            opening: None,
+            every_movement_is_an_event: true,
+        });
+        // A surplus is shown, not judged: anyone can send the vault tokens.
+        f.vaults.push(VaultBook {
+            chain: "ethereum".into(),
+            token: "USDC".into(),
+            balance: "5".into(),
+            deposited: "4".into(),
+            released: "0".into(),
             added: "0".into(),
             withdrawn: "0".into(),
             opening: Some("1".into()),
@@ -616,7 +637,7 @@ mod tests {
         assert_eq!(v.discrepancies.len(), 1, "{:?}", v.discrepancies);
         assert!(
             v.discrepancies[0].to_string().contains(
-                "holds 5 of USDC; its deposits, releases, top-ups and withdrawals give 4"
+                "holds 3 of USDC; its deposits, releases, top-ups and withdrawals give 4"
             )
         );
     }

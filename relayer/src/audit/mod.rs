@@ -57,7 +57,12 @@ pub struct AuditReport {
 /// Reads every configured chain's vaults and compares them with the database.
 pub async fn run(settings: &Settings, store: &Store) -> Result<AuditReport, RelayerError> {
     let started = Instant::now();
-    let mut facts = ChainFacts::default();
+    let mut facts = ChainFacts {
+        read_started_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        ..ChainFacts::default()
+    };
     for c in &settings.chains {
         match c.kind {
             ChainKind::Evm if c.bridge_vault.is_some() => {
@@ -182,10 +187,12 @@ async fn read_evm(
             .vaults
             .push(vault_book(&c.name, symbol, balance, &f, true));
     }
+    // Read after the logs: what the indexer reached meanwhile is above `head` and unread.
     let indexed = store.checkpoint(c.chain_id.0, EVM_DEPOSITS_STREAM).await?;
-    facts
-        .indexed_up_to
-        .insert(c.chain_id.0, indexed.map_or(0, |k| k.block_number));
+    facts.indexed_up_to.insert(
+        c.chain_id.0,
+        indexed.map_or(0, |k| k.block_number.min(head)),
+    );
     facts.destinations_read.push(c.chain_id.0);
     Ok(())
 }

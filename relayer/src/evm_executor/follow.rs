@@ -386,10 +386,12 @@ impl Follower<'_, '_> {
     ) -> Result<(), RelayerError> {
         let last = stored_fees(tx)?;
         let estimate = self.chain.fee_estimate(self.eip1559).await?;
+        // Capped at the chain's ceiling, a bump must still be one the node accepts as a
+        // replacement (every component ≥ 10% over the last), or nothing is signed.
         let Some(fees) = last
             .bumped(estimate, MIN_BUMP_PCT, self.relayer.max_fee_multiple)
             .map(|f| f.capped(self.max_gas_price))
-            .filter(|f| f.ceiling() > last.ceiling())
+            .filter(|f| f.replaces(&last, MIN_BUMP_PCT))
         else {
             tracing::warn!(chain = %self.chain.name, tx = %tx.tx_hash, max_gas_price_wei = self.max_gas_price, "not mined after the timeout, and the fee is at its ceiling ({}× the estimate, or the chain's max_gas_price_gwei): waiting", self.relayer.max_fee_multiple);
             return Ok(());

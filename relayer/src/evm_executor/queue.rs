@@ -26,12 +26,12 @@ struct CheckedBatch {
     keep: Vec<QueuedRelease>,
     /// Already released on chain by a transaction we have no record of.
     released_elsewhere: Vec<QueuedRelease>,
-    /// Held back, with why: refused by the token, but a release of theirs may already exist
-    /// (transfers to sign again), so they cannot simply fail.
-    held: Vec<(String, String)>,
-    /// Refused by the token (the simulation pays them nothing), with its reason: they fail
-    /// alone, and the rest of the batch goes.
+    /// Refused by the token (the simulation pays them nothing and the token says why): they
+    /// are taken out alone ([`Filler::set_aside`]), and the rest of the batch goes.
     refused: Vec<(QueuedRelease, String)>,
+    /// Paid nothing by the simulation, the token naming no reason (the vault just emptied,
+    /// say): they wait for liquidity, as a short vault's releases do.
+    unpaid: Vec<(QueuedRelease, String)>,
 }
 
 /// Why a transfer is `stuck`, with the operator's way out.
@@ -169,17 +169,23 @@ impl Filler<'_, '_> {
                 }
                 report.failed.push((t.id, RELEASED_ELSEWHERE.into()));
             }
-            report.failed.extend(c.held);
             for (t, why) in c.refused {
-                tracing::warn!(transfer = %t.id, %why, "payout refused; failed alone");
-                writes.push(ReleaseWrite::Move {
-                    ids: vec![t.id.clone()],
-                    from: SourceFinal,
-                    to: Failed,
-                    reason: why.clone(),
-                    tx_hash: None,
-                });
-                report.failed.push((t.id, why));
+                tracing::warn!(transfer = %t.id, %why, "payout refused; taken out alone");
+                self.set_aside(t, why, &mut writes, report).await?;
+            }
+            for (t, why) in c.unpaid {
+                if t.status == SourceFinal.as_str() {
+                    writes.push(ReleaseWrite::Move {
+                        ids: vec![t.id.clone()],
+                        from: SourceFinal,
+                        to: AwaitingLiquidity,
+                        reason: why,
+                        tx_hash: None,
+                    });
+                    report.awaiting_liquidity.push(t.id);
+                } else {
+                    kept_back.push(t);
+                }
             }
             if !c.keep.is_empty() {
                 work.push(c.keep);
@@ -198,16 +204,7 @@ impl Filler<'_, '_> {
         let mut dear_writes = Vec::new();
         for (t, why) in too_dear {
             tracing::error!(chain = %self.chain.name, transfer = %t.id, %why);
-            if t.status == SourceFinal.as_str() {
-                dear_writes.push(ReleaseWrite::Move {
-                    ids: vec![t.id.clone()],
-                    from: SourceFinal,
-                    to: Failed,
-                    reason: why.clone(),
-                    tx_hash: None,
-                });
-            }
-            report.failed.push((t.id, why));
+            self.set_aside(t, why, &mut dear_writes, report).await?;
         }
         self.store.apply_release_writes(&dear_writes).await?;
         tracing::debug!(chain = %self.chain.name, read_ms, simulated_ms, signed_ms = started.elapsed().as_millis(), txs = signed.len(), "release batches prepared");
@@ -493,8 +490,8 @@ impl Filler<'_, '_> {
             return Ok(CheckedBatch {
                 keep: batch,
                 released_elsewhere: Vec::new(),
-                held: Vec::new(),
                 refused: Vec::new(),
+                unpaid: Vec::new(),
             });
         }
         let processed = try_join_all(releases.iter().map(|r| {
@@ -510,7 +507,7 @@ impl Filler<'_, '_> {
                 keep.push(t);
             }
         }
-        let (mut held, mut refused) = (Vec::new(), Vec::new());
+        let (mut refused, mut unpaid) = (Vec::new(), Vec::new());
         if !keep.is_empty() {
             let releases = keep.iter().map(release_of).collect::<Result<Vec<_>, _>>()?;
             let pays = self
@@ -518,7 +515,7 @@ impl Filler<'_, '_> {
                 .simulate_release_batch(self.vault, self.account(), &releases)
                 .await?;
             let pays = usize::try_from(pays).unwrap_or(usize::MAX);
-            let (paid, unpaid) =
+            let (paid, not_paid) =
                 split_refused(keep, pays, |group: Vec<QueuedRelease>| async move {
                     let releases = group
                         .iter()
@@ -532,36 +529,65 @@ impl Filler<'_, '_> {
                 })
                 .await?;
             keep = paid;
-            for t in unpaid {
-                let why = self.refusal(&t).await?;
-                if t.status == TransferStatus::SourceFinal.as_str() {
-                    refused.push((t, why));
-                } else {
-                    tracing::error!(chain = %self.chain.name, transfer = %t.id, %why, "held back");
-                    held.push((t.id.clone(), why));
+            for t in not_paid {
+                let r = release_of(&t)?;
+                match self
+                    .chain
+                    .transfer_refusal(r.token, self.vault, r.recipient, r.amount)
+                    .await?
+                {
+                    Some(said) => refused.push((
+                        t,
+                        format!(
+                            "the token refused the payout to {}: {said}; retry once the cause is fixed",
+                            r.recipient
+                        ),
+                    )),
+                    None => unpaid.push((
+                        t,
+                        "the batch's simulation paid it nothing and the token names no reason: waiting as for liquidity".to_string(),
+                    )),
                 }
             }
         }
         Ok(CheckedBatch {
             keep,
             released_elsewhere,
-            held,
             refused,
+            unpaid,
         })
     }
 
-    /// Why the token refuses `t`'s payout, in its own words, for the operator: the transfer
-    /// fails with it and `relayer retry` sends it again once the cause is fixed.
-    async fn refusal(&self, t: &QueuedRelease) -> Result<String, RelayerError> {
-        let r = release_of(t)?;
-        let said = self
-            .chain
-            .transfer_refusal(r.token, self.vault, r.recipient, r.amount)
-            .await?;
-        Ok(format!(
-            "the token refused the payout to {}: {}; retry once the cause is fixed",
-            r.recipient,
-            said.unwrap_or_else(|| "the batch's simulation paid it nothing".into())
-        ))
+    /// Takes a release the token refuses (or one too dear to sign) out alone: `failed` when
+    /// nothing was ever signed for it (the operator's `retry` sends it through validation
+    /// again), `stuck` when earlier attempts exist (a transfer to sign again, or one back from
+    /// a mined batch that could not pay it), so the retry reads the chain before signing.
+    async fn set_aside(
+        &self,
+        t: QueuedRelease,
+        why: String,
+        writes: &mut Vec<ReleaseWrite>,
+        report: &mut ExecutorReport,
+    ) -> Result<(), RelayerError> {
+        use TransferStatus::*;
+        let from = if t.status == Broadcast.as_str() {
+            Broadcast
+        } else {
+            SourceFinal
+        };
+        let to = if from == Broadcast || self.store.attempt_count(&t.id).await? > 0 {
+            Stuck
+        } else {
+            Failed
+        };
+        writes.push(ReleaseWrite::Move {
+            ids: vec![t.id.clone()],
+            from,
+            to,
+            reason: why.clone(),
+            tx_hash: None,
+        });
+        report.failed.push((t.id, why));
+        Ok(())
     }
 }
