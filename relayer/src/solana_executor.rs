@@ -206,15 +206,9 @@ impl<'a> SolanaExecutor<'a> {
             return Ok(());
         }
         let view = self.chain.view(CommitmentConfig::confirmed()).await?;
-        let ids = broadcast
-            .iter()
-            .map(|(t, _, _)| transfer_id(t))
-            .collect::<Result<Vec<_>, _>>()?;
         let claimed = self
-            .chain
-            .claimed(
-                &self.relayer.pubkey(),
-                &ids,
+            .claims(
+                broadcast.iter().map(|(t, _, _)| t),
                 CommitmentConfig::confirmed(),
                 Some(view.slot),
             )
@@ -284,6 +278,21 @@ impl<'a> SolanaExecutor<'a> {
         Ok(())
     }
 
+    /// Whether each transfer's claim account exists (in order), read at `commitment` and at
+    /// slot `at_least` or later.
+    async fn claims<'t>(
+        &self,
+        transfers: impl Iterator<Item = &'t transfers::Model>,
+        commitment: CommitmentConfig,
+        at_least: Option<u64>,
+    ) -> Result<Vec<bool>, RelayerError> {
+        let ids = transfers.map(transfer_id).collect::<Result<Vec<_>, _>>()?;
+        Ok(self
+            .chain
+            .claimed(&self.relayer.pubkey(), &ids, commitment, at_least)
+            .await?)
+    }
+
     /// Attempts used up, none able to land: `stuck` until an operator retries it.
     async fn stuck(&self, id: &str, attempts: u64, last: &str) -> Result<(), RelayerError> {
         let why = format!(
@@ -311,15 +320,9 @@ impl<'a> SolanaExecutor<'a> {
         if included.is_empty() {
             return Ok(());
         }
-        let ids = included
-            .iter()
-            .map(|(t, _)| transfer_id(t))
-            .collect::<Result<Vec<_>, _>>()?;
         let claimed = self
-            .chain
-            .claimed(
-                &self.relayer.pubkey(),
-                &ids,
+            .claims(
+                included.iter().map(|(t, _)| t),
                 CommitmentConfig::finalized(),
                 None,
             )
@@ -404,18 +407,8 @@ impl<'a> SolanaExecutor<'a> {
         if queued.is_empty() {
             return Ok(queued);
         }
-        let ids = queued
-            .iter()
-            .map(transfer_id)
-            .collect::<Result<Vec<_>, _>>()?;
         let claimed = self
-            .chain
-            .claimed(
-                &self.relayer.pubkey(),
-                &ids,
-                CommitmentConfig::confirmed(),
-                None,
-            )
+            .claims(queued.iter(), CommitmentConfig::confirmed(), None)
             .await?;
         let mut rest = Vec::with_capacity(queued.len());
         for (t, claimed) in queued.into_iter().zip(claimed) {

@@ -24,7 +24,8 @@ use atoll_adapters::evm::events::{DepositPositions, deposit_id};
 use atoll_adapters::evm::logs::LogWindow;
 use atoll_adapters::evm::{EvmChain, RetryPolicy};
 use atoll_adapters::solana::SolanaChain;
-use atoll_adapters::solana::accounts::decode_token_account;
+use atoll_adapters::solana::accounts::{TOKEN_2022_PROGRAM, TOKEN_PROGRAM, decode_token_account};
+use atoll_adapters::solana::releases::associated_token_account_of;
 use atoll_core::settings::{ChainSettings, Settings};
 use atoll_core::{Address, ChainKind};
 use atoll_store::Store;
@@ -89,9 +90,13 @@ pub async fn run(settings: &Settings, store: &Store) -> Result<AuditReport, Rela
             t.recipient.parse::<Pubkey>(),
             r.token.parse::<Pubkey>(),
         ) {
-            let accounts = [spl_token_program(), spl_token_2022_program()]
+            let accounts = [TOKEN_PROGRAM, TOKEN_2022_PROGRAM]
                 .iter()
-                .map(|program| spl_ata(&owner, &mint, program).to_string().to_lowercase())
+                .map(|program| {
+                    associated_token_account_of(&owner, &mint, program)
+                        .to_string()
+                        .to_lowercase()
+                })
                 .collect();
             facts.paid_accounts.insert(r.id.clone(), accounts);
         }
@@ -107,18 +112,6 @@ pub async fn run(settings: &Settings, store: &Store) -> Result<AuditReport, Rela
         vaults: facts.vaults,
         discrepancies: verdict.discrepancies,
     })
-}
-
-fn spl_token_program() -> Pubkey {
-    atoll_adapters::solana::accounts::TOKEN_PROGRAM
-}
-
-fn spl_token_2022_program() -> Pubkey {
-    atoll_adapters::solana::accounts::TOKEN_2022_PROGRAM
-}
-
-fn spl_ata(owner: &Pubkey, mint: &Pubkey, program: &Pubkey) -> Pubkey {
-    atoll_adapters::solana::releases::associated_token_account_of(owner, mint, program)
 }
 
 /// Per token, what moved through an EVM vault.
