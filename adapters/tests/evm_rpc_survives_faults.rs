@@ -42,6 +42,7 @@ fn settings(name: &str, chain_id: u64, rpc: &[&str]) -> ChainSettings {
         multicall3: None,
         priority_fee_micro_lamports: 0,
         max_gas_price_wei: 1_000_000_000_000,
+        native_token: None,
     }
 }
 

@@ -18,7 +18,7 @@ use crate::{Address, ChainId, ChainKind, PoolId, Protocol, SecretRef};
 mod relayer;
 pub use relayer::{
     BridgeRoute, FinalityPolicy, FinalityRule, FinalityTier, RawBridgeRoute, RawFinality,
-    RawFinalityTier, RawRelayer, RelayerSettings,
+    RawFinalityTier, RawRelayer, RelayerSettings, ReleasePolicy,
 };
 
 /// One thing wrong with a config: where (`chains[1].rpc`) and what.
@@ -132,6 +132,10 @@ pub struct RawChain {
     /// EVM only: the most the relayer ever offers per gas, in gwei (default 1000), whatever
     /// the node's estimate or a fee bump asks: above it, releases wait.
     pub max_gas_price_gwei: Option<u64>,
+    /// The `[[tokens]]` symbol whose price is this chain's gas token's (the wrapped native:
+    /// WETH on Ethereum, WBNB on BSC, wSOL on Solana): what a release's gas costs in USD.
+    /// Routes into this chain with `release_policy = "when_profitable"` need it.
+    pub native_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -242,6 +246,8 @@ pub struct ChainSettings {
     pub priority_fee_micro_lamports: u64,
     /// EVM: the ceiling on any fee per gas the relayer signs, in wei.
     pub max_gas_price_wei: u128,
+    /// The token symbol that prices this chain's gas (checked to be deployed on it).
+    pub native_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -663,7 +669,31 @@ impl RawSettings {
         let sample_ms = self.indexer.solana_sample_interval_ms.unwrap_or(10_000);
 
         let chain_names: HashSet<String> = self.chains.iter().map(|c| c.name.clone()).collect();
-        let relayer = self.relayer.validate(&mut p, &chain_names, &tokens);
+        for (i, c) in self.chains.iter().enumerate() {
+            let Some(symbol) = &c.native_token else {
+                continue;
+            };
+            let deployed = tokens
+                .iter()
+                .any(|t| &t.symbol == symbol && t.deployments.iter().any(|d| d.chain == c.name));
+            if !deployed {
+                p.push(
+                    format!("chains[{i}].native_token"),
+                    format!(
+                        "{symbol:?} is not a [[tokens]] entry deployed on {}",
+                        c.name
+                    ),
+                );
+            }
+        }
+        let priced_gas: HashSet<String> = chains
+            .iter()
+            .filter(|c| c.native_token.is_some())
+            .map(|c| c.name.clone())
+            .collect();
+        let relayer = self
+            .relayer
+            .validate(&mut p, &chain_names, &priced_gas, &tokens);
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
@@ -839,6 +869,7 @@ impl RawSettings {
                     multicall3,
                     priority_fee_micro_lamports: c.priority_fee_micro_lamports.unwrap_or(0),
                     max_gas_price_wei: u128::from(max_gas_price_gwei) * 1_000_000_000,
+                    native_token: c.native_token.clone(),
                 });
             }
         }
@@ -1199,5 +1230,92 @@ tiers = [{ up_to_usd = 10, confirmations = 0 }, { up_to_usd = 5, finalized = tru
         ] {
             assert!(err.contains(want), "missing {want:?} in:\n{err}");
         }
+    }
+
+    #[test]
+    fn release_policies_are_checked() {
+        let route = |to: &str, extra: &str| {
+            format!(
+                "[[relayer.routes]]\nfrom = \"{}\"\nto = \"{to}\"\ntoken = \"WETH\"\n{extra}\n",
+                if to == "ethereum" {
+                    "solana"
+                } else {
+                    "ethereum"
+                }
+            )
+        };
+        // Defaults: always.
+        let s = parse(&route("ethereum", "")).unwrap();
+        assert_eq!(s.relayer.routes[0].policy, ReleasePolicy::Always);
+
+        let err = parse(&route(
+            "ethereum",
+            "release_policy = \"when_profitable\"\nprofit_margin_pct = -1",
+        ))
+        .unwrap_err()
+        .to_string();
+        for want in [
+            "relayer.routes[0].release_policy: when_profitable prices ethereum's gas: set native_token",
+            "relayer.routes[0].profit_margin_pct: must be between 0 and 1000 (got -1)",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in:\n{err}");
+        }
+        let priced = BASE.replacen(
+            "rpc = [\"http://127.0.0.1:8545\"]",
+            "rpc = [\"http://127.0.0.1:8545\"]\nnative_token = \"WETH\"",
+            1,
+        );
+        let parse_priced = |extra: &str| {
+            Settings::parse(
+                &format!("{priced}{extra}"),
+                Vec::<(String, String)>::new(),
+                Path::new("/etc/atoll"),
+            )
+        };
+        let s = parse_priced(&route(
+            "ethereum",
+            "release_policy = \"when_profitable\"\nmax_wait_s = 600",
+        ))
+        .unwrap();
+        assert_eq!(
+            s.relayer.routes[0].policy,
+            ReleasePolicy::WhenProfitable {
+                margin_pct: 10.0,
+                max_wait: Some(std::time::Duration::from_secs(600)),
+            }
+        );
+        for (extra, want) in [
+            (
+                route("ethereum", "release_policy = \"cheap\""),
+                "relayer.routes[0].release_policy: must be \"always\" or \"when_profitable\" (got \"cheap\")",
+            ),
+            (
+                route("ethereum", "max_wait_s = 5"),
+                "relayer.routes[0].release_policy: profit_margin_pct and max_wait_s need",
+            ),
+            (
+                route("solana", "release_policy = \"when_profitable\""),
+                "when_profitable is not supported on routes into Solana yet",
+            ),
+        ] {
+            let err = parse_priced(&extra).unwrap_err().to_string();
+            assert!(err.contains(want), "missing {want:?} in:\n{err}");
+        }
+        let err = Settings::parse(
+            &BASE.replace(
+                "kind = \"solana\"",
+                "kind = \"solana\"\nnative_token = \"SOL\"",
+            ),
+            Vec::<(String, String)>::new(),
+            Path::new("/etc/atoll"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(
+                "chains[1].native_token: \"SOL\" is not a [[tokens]] entry deployed on solana"
+            ),
+            "{err}"
+        );
     }
 }

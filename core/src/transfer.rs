@@ -32,6 +32,9 @@ pub enum TransferStatus {
     /// can still land: nothing more is signed until an operator, having fixed the cause,
     /// retries it (the retry checks the chain again first). The reason is in its history.
     Stuck,
+    /// Valid, but its route's `when_profitable` policy holds it: the fee does not cover its
+    /// gas at the destination's current price. Goes when gas falls (or its longest wait ends).
+    AwaitingGas,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,7 +49,7 @@ pub enum StateError {
 }
 
 impl TransferStatus {
-    pub const ALL: [TransferStatus; 10] = [
+    pub const ALL: [TransferStatus; 11] = [
         TransferStatus::Observed,
         TransferStatus::SourceFinal,
         TransferStatus::Signed,
@@ -57,6 +60,7 @@ impl TransferStatus {
         TransferStatus::Paused,
         TransferStatus::Failed,
         TransferStatus::Stuck,
+        TransferStatus::AwaitingGas,
     ];
 
     /// The name stored in `transfers.status`.
@@ -72,6 +76,7 @@ impl TransferStatus {
             TransferStatus::Paused => "paused",
             TransferStatus::Failed => "failed",
             TransferStatus::Stuck => "stuck",
+            TransferStatus::AwaitingGas => "awaiting_gas",
         }
     }
 
@@ -87,13 +92,25 @@ impl TransferStatus {
         )
     }
 
+    /// Whether the stored transfer row carries the reason it is in this state (`failure_reason`):
+    /// failed, stuck, or held back by the vault or the gas price. Other states clear it.
+    pub fn carries_reason(self) -> bool {
+        matches!(
+            self,
+            TransferStatus::Failed
+                | TransferStatus::Stuck
+                | TransferStatus::AwaitingLiquidity
+                | TransferStatus::AwaitingGas
+        )
+    }
+
     /// Whether `self → to` is a legal transition.
     pub fn can_become(self, to: TransferStatus) -> bool {
         use TransferStatus::*;
         match (self, to) {
             (Observed, SourceFinal | Failed) => true,
-            (SourceFinal, Signed | AwaitingLiquidity | Paused | Failed) => true,
-            (AwaitingLiquidity | Paused, SourceFinal | Failed) => true,
+            (SourceFinal, Signed | AwaitingLiquidity | AwaitingGas | Paused | Failed) => true,
+            (AwaitingLiquidity | AwaitingGas | Paused, SourceFinal | Failed) => true,
             (Signed, Broadcast | Failed) => true,
             // A replacement (fee bump, fresh blockhash) is signed again at the same step.
             (Broadcast, Included | Signed) => true,

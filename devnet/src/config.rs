@@ -34,6 +34,7 @@ fn devnet_relayer(tokens: &BTreeMap<String, RawToken>) -> RawRelayer {
                     fee_fixed: Some(fee_fixed.into()),
                     min_amount: Some(min.into()),
                     max_amount: Some(max.into()),
+                    ..RawBridgeRoute::default()
                 });
             }
         }
@@ -93,6 +94,11 @@ pub fn devnet_settings(state: &DevnetState) -> RawSettings {
             bridge_vault: Some(c.bridge_vault.to_string()),
             relayer_key: Some("file:keys/evm-relayer.key".into()),
             treasury_key: Some("file:keys/evm-treasury.key".into()),
+            // Its wrapped native token prices its gas (for `when_profitable` routes).
+            native_token: [crate::evm::ETHEREUM, crate::evm::BSC]
+                .into_iter()
+                .find(|plan| plan.chain_id == c.chain_id)
+                .map(|plan| plan.native_symbol.to_string()),
             ..Default::default()
         });
         for p in c.v2_pairs.iter().chain(&c.v3_pools) {

@@ -13,6 +13,7 @@ mod cursor;
 pub mod error;
 pub mod feeds;
 pub mod heads;
+pub mod live_gas;
 pub mod metrics;
 mod rest;
 pub mod schema;
@@ -106,6 +107,8 @@ pub struct ApiState {
     pub treasury: Arc<atoll_relayer::treasury::Treasury>,
     /// The last audit of the books, shared by the `audit` query and the periodic run.
     pub audit: Arc<audit::AuditCache>,
+    /// Release costs per chain read from the chains, for quotes (reused for 30 s).
+    pub live_gas: Arc<live_gas::LiveGasCache>,
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
@@ -131,6 +134,7 @@ impl ApiState {
         Ok(ApiState {
             treasury,
             audit: Arc::default(),
+            live_gas: Arc::default(),
             settings,
             store,
             reader,

@@ -283,7 +283,9 @@ impl Query {
 
     /// Runs the router on the pools in the database: `input` is the router's JSON input
     /// (capital, bridges, constraints; its `pools` are replaced by the indexed ones) and the
-    /// answer has the same fields as `atoll route quote --json`.
+    /// answer has the same fields as `atoll route quote --json`. Chains the input's `gas_usd`
+    /// leaves out get what a release costs there now (the relayer's live figures, at most 30 s
+    /// old; on Solana the signature fee and the claim account's rent), named in `notes`.
     async fn quote_allocation(
         &self,
         ctx: &Context<'_>,
@@ -294,13 +296,15 @@ impl Query {
             .map_err(|e| ApiError::BadInput(format!("input: {e}")))?;
         let snapshot = state.catalog.snapshot();
         input.pools = crate::router_pools(snapshot.pools.iter().map(|p| &**p));
+        let live = state.live_gas.figures(&state.settings, &state.reader).await;
+        let notes = fill_live_gas(&mut input, &live);
         if input.pools.is_empty() {
             return Err(ApiError::BadInput(
                 "input: no priced pools in the database yet (is the indexer running?)".into(),
             )
             .into());
         }
-        let quote = tokio::task::spawn_blocking(move || atoll_router::quote(&input))
+        let mut quote = tokio::task::spawn_blocking(move || atoll_router::quote(&input))
             .await
             .map_err(ApiError::internal)?
             .map_err(|e| match e {
@@ -314,6 +318,7 @@ impl Query {
                 )),
                 other => ApiError::internal(other),
             })?;
+        quote.notes.extend(notes);
         Ok(Json(
             serde_json::to_value(&quote).map_err(ApiError::internal)?,
         ))
@@ -816,3 +821,31 @@ impl SubscriptionRoot {
 
 /// How often subscriptions look for changed transfers.
 pub const TRANSFER_POLL: Duration = Duration::from_millis(250);
+
+/// Gives every configured chain the request's `gas_usd` leaves out its live release cost;
+/// returns the notes on the figures used.
+pub fn fill_live_gas(
+    input: &mut atoll_router::QuoteInput,
+    live: &crate::live_gas::LiveGas,
+) -> Vec<String> {
+    let (usd, notes) = &**live;
+    let mut used = Vec::new();
+    for (chain, v) in usd {
+        if !input.gas_usd.contains_key(chain) {
+            input.gas_usd.insert(chain.clone(), *v);
+            used.extend(
+                notes
+                    .iter()
+                    .filter(|n| n.starts_with(&format!("gas_usd.{chain} ")))
+                    .cloned(),
+            );
+        }
+    }
+    used.extend(
+        notes
+            .iter()
+            .filter(|n| !usd.keys().any(|c| n.starts_with(&format!("gas_usd.{c} "))))
+            .cloned(),
+    );
+    used
+}

@@ -231,6 +231,9 @@ pub enum TransferStatus {
     /// Release attempts used up, none able to land: an operator retries it once the cause
     /// is fixed (`retryTransfer`).
     Stuck,
+    /// Held by its route's `when_profitable` policy: the fee does not cover its gas at the
+    /// destination's current price (`failureReason` says by how much). Goes when gas falls.
+    AwaitingGas,
 }
 
 impl From<TransferStatus> for atoll_core::TransferStatus {
@@ -247,6 +250,7 @@ impl From<TransferStatus> for atoll_core::TransferStatus {
             TransferStatus::Paused => C::Paused,
             TransferStatus::Failed => C::Failed,
             TransferStatus::Stuck => C::Stuck,
+            TransferStatus::AwaitingGas => C::AwaitingGas,
         }
     }
 }
@@ -268,6 +272,7 @@ impl TransferStatus {
             C::Paused => TransferStatus::Paused,
             C::Failed => TransferStatus::Failed,
             C::Stuck => TransferStatus::Stuck,
+            C::AwaitingGas => TransferStatus::AwaitingGas,
         })
     }
 }
@@ -457,6 +462,10 @@ pub struct RelayerChain {
     pub failed: i64,
     /// Release attempts used up: each needs `retryTransfer` once its cause is fixed.
     pub stuck: i64,
+    /// Held by a `when_profitable` route: the fee does not cover the gas now.
+    pub awaiting_gas: i64,
+    /// Why the newest of them waits, e.g. `fee $0.50 < gas $3.20 at 80 gwei (+10 % margin)`.
+    pub awaiting_gas_reason: Option<String>,
     pub oldest_pending_age_s: Option<i64>,
     /// EVM: the nonce the next release takes; null before the first.
     pub next_nonce: Option<String>,
@@ -502,6 +511,8 @@ impl From<atoll_relayer::status::ChainStatus> for RelayerChain {
             confirmed: count(s.confirmed),
             failed: count(s.failed),
             stuck: count(s.stuck),
+            awaiting_gas: count(s.awaiting_gas),
+            awaiting_gas_reason: s.awaiting_gas_reason,
             oldest_pending_age_s: s.oldest_pending_age_s.map(count),
             next_nonce: s.next_nonce.map(|n| n.to_string()),
             balances: s

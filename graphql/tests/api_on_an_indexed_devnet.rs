@@ -217,6 +217,23 @@ async fn pages_and_history_on_postgres() {
     ] {
         assert!(q.get(field).is_some(), "{field}: {q}");
     }
+    // The request gives no gas_usd: each EVM chain's comes from its node now (the devnet
+    // prices WETH and WBNB), named in the notes.
+    let notes: Vec<&str> = q["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    for chain in ["ethereum", "bsc"] {
+        let prefix = format!("gas_usd.{chain} = $");
+        assert!(
+            notes.iter().any(|n| n.starts_with(&prefix)
+                && n.contains("live: gas $")
+                && n.ends_with("gwei")),
+            "{chain}: {notes:?}"
+        );
+    }
     let ids: BTreeSet<&str> = records.iter().map(|r| r.pool.as_str()).collect();
     for a in q["allocations"].as_array().unwrap() {
         assert!(ids.contains(a["pool"].as_str().unwrap()), "{a}");

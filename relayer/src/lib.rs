@@ -9,6 +9,7 @@ pub mod audit;
 pub mod evm_executor;
 pub mod gate;
 pub mod intake;
+pub mod profit;
 pub mod retry;
 pub mod run;
 pub mod solana_executor;
@@ -26,6 +27,8 @@ pub struct ExecutorReport {
     pub included: Vec<String>,
     pub confirmed: Vec<String>,
     pub awaiting_liquidity: Vec<String>,
+    /// Held back by a `when_profitable` route: the fee does not cover the gas now.
+    pub awaiting_gas: Vec<String>,
     pub failed: Vec<(String, String)>,
     /// Signed in dry-run mode: neither persisted nor sent.
     pub dry_run: Vec<String>,
@@ -44,6 +47,7 @@ impl ExecutorReport {
         self.included.extend(other.included);
         self.confirmed.extend(other.confirmed);
         self.awaiting_liquidity.extend(other.awaiting_liquidity);
+        self.awaiting_gas.extend(other.awaiting_gas);
         self.failed.extend(other.failed);
         self.dry_run.extend(other.dry_run);
     }

@@ -29,6 +29,10 @@ pub struct ChainStatus {
     pub failed: u64,
     /// Release attempts used up: each needs an operator's `retry` once its cause is fixed.
     pub stuck: u64,
+    /// Held by a `when_profitable` route: the fee does not cover the gas now.
+    pub awaiting_gas: u64,
+    /// Why the newest of them waits (`fee $0.50 < gas $3.20 at 80 gwei (+10 % margin)`).
+    pub awaiting_gas_reason: Option<String>,
     pub oldest_pending_age_s: Option<u64>,
     /// EVM: one above the highest nonce the relayer signed; `None` before its first release.
     pub next_nonce: Option<u64>,
@@ -74,6 +78,7 @@ pub fn stage(status: &str) -> &'static str {
         "signed" | "broadcast" | "included" => "in_flight",
         "confirmed" => "confirmed",
         "stuck" => "stuck",
+        "awaiting_gas" => "awaiting_gas",
         _ => "failed",
     }
 }
@@ -168,7 +173,7 @@ pub async fn chain_statuses_from_store(
                 continue;
             }
             *by_stage.entry(st).or_default() += n.count;
-            if matches!(st, "observed" | "queued" | "in_flight") {
+            if matches!(st, "observed" | "queued" | "in_flight" | "awaiting_gas") {
                 oldest =
                     Some(oldest.map_or(n.oldest_created_at_ms, |o| o.min(n.oldest_created_at_ms)));
             }
@@ -189,7 +194,16 @@ pub async fn chain_statuses_from_store(
                 age_s: u64::try_from((now - at).max(0) / 1000).unwrap_or(0),
             });
         let count = |s: &str| by_stage.get(s).copied().unwrap_or(0);
+        let awaiting_gas_reason = if count("awaiting_gas") > 0 {
+            store
+                .newest_reason_to(c.chain_id.0, atoll_core::TransferStatus::AwaitingGas)
+                .await?
+        } else {
+            None
+        };
         out.push(ChainStatus {
+            awaiting_gas: count("awaiting_gas"),
+            awaiting_gas_reason,
             name: c.name.clone(),
             kind: c.kind,
             chain_id: c.chain_id.0,

@@ -283,6 +283,13 @@ async fn status(common: Common) -> anyhow::Result<()> {
             c.oldest_pending_age_s
                 .map_or_else(|| "-".to_string(), |s| format!("{s}s ago"))
         );
+        if c.awaiting_gas > 0 {
+            crate::out!(
+                "  awaiting gas {} (newest: {})",
+                c.awaiting_gas,
+                c.awaiting_gas_reason.as_deref().unwrap_or("-")
+            );
+        }
         if c.kind == ChainKind::Evm {
             crate::out!(
                 "  next nonce {}",

@@ -1,6 +1,7 @@
 //! `atoll route`: allocation quotes from the router. `quote --input FILE.json` solves a request
 //! (see README, "Router"); `--from-db` takes the pools and yields the indexer stored instead of
-//! the file's `pools`; `instance` writes a reproducible random request (benchmarks).
+//! the file's `pools`, and gives chains the request's `gas_usd` leaves out what a release costs
+//! there now (the relayer's live figures); `instance` writes a reproducible random request (benchmarks).
 
 use std::path::PathBuf;
 
@@ -61,6 +62,7 @@ async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
             e.column()
         ))
     })?;
+    let mut live_notes = Vec::new();
     if args.from_db {
         let Some(config) = &args.config else {
             return Err(BadInput("--from-db needs --config".into()).into());
@@ -69,6 +71,16 @@ async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
         let store = super::config::open_store(&settings, None).await?;
         let records = store.pool_records(false).await?;
         input.pools = atoll_graphql::router_pools(records.iter());
+        // Chains the request's gas_usd leaves out: what a release costs there now.
+        let live = std::sync::Arc::new(
+            atoll_relayer::profit::live_gas_usd(
+                &settings,
+                &store,
+                std::time::Duration::from_secs(5),
+            )
+            .await,
+        );
+        live_notes = atoll_graphql::schema::fill_live_gas(&mut input, &live);
         if input.pools.is_empty() {
             return Err(BadInput(format!(
                 "no priced pools in the database of {}: run `atoll index --config {}` first",
@@ -78,7 +90,7 @@ async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
             .into());
         }
     }
-    let quote = atoll_router::quote(&input).map_err(|e| match e {
+    let mut quote = atoll_router::quote(&input).map_err(|e| match e {
         RouterError::Input(problems) => anyhow::Error::from(BadInput(format!(
             "{}: {} problem(s)\n{}",
             args.input.display(),
@@ -91,6 +103,7 @@ async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
         ))),
         other => other.into(),
     })?;
+    quote.notes.extend(live_notes);
     if args.json {
         crate::out!("{}", serde_json::to_string_pretty(&quote)?);
         return Ok(());

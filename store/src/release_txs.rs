@@ -237,7 +237,8 @@ pub(crate) async fn move_many_in<C: ConnectionTrait>(
         });
     }
     let now = now_ms();
-    let failure = (to == TransferStatus::Failed)
+    let failure = to
+        .carries_reason()
         .then(|| reason.map(str::to_string))
         .flatten();
     use transfers::Column as C;
@@ -434,6 +435,22 @@ impl Store {
             .one(self.connection())
             .await?
             .and_then(|t| t.error.map(|e| (t.tx_hash, e, t.created_at_ms))))
+    }
+
+    /// Why the newest transfer to `dest_chain_id` in `status` is there (its stored reason):
+    /// what `status` shows beside a count of releases waiting for gas.
+    pub async fn newest_reason_to(
+        &self,
+        dest_chain_id: u64,
+        status: TransferStatus,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(transfers::Entity::find()
+            .filter(transfers::Column::DestChainId.eq(to_i64("chain id", dest_chain_id)?))
+            .filter(transfers::Column::Status.eq(status.as_str()))
+            .order_by_desc(transfers::Column::UpdatedAtMs)
+            .one(self.connection())
+            .await?
+            .and_then(|t| t.failure_reason))
     }
 
     /// The transfers a release transaction carries, with their current status.

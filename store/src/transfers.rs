@@ -35,6 +35,13 @@ pub struct QueuedRelease {
     pub dest_token: Option<String>,
     pub recipient: String,
     pub amount_out: Option<String>,
+    /// Its route (source chain and token) and fee (source token units): what a
+    /// `when_profitable` policy weighs against the release's gas.
+    pub source_chain_id: i64,
+    pub source_token: String,
+    pub fee: Option<String>,
+    /// When it entered its status: how long it has waited in `awaiting_gas`.
+    pub updated_at_ms: i64,
 }
 
 impl From<transfers::Model> for QueuedRelease {
@@ -45,6 +52,10 @@ impl From<transfers::Model> for QueuedRelease {
             dest_token: t.dest_token,
             recipient: t.recipient,
             amount_out: t.amount_out,
+            source_chain_id: t.source_chain_id,
+            source_token: t.source_token,
+            fee: t.fee,
+            updated_at_ms: t.updated_at_ms,
         }
     }
 }
@@ -350,7 +361,7 @@ impl IngestTxn {
 }
 
 /// After a reorg to `above` on `chain`: every deposit above it that waits for its release
-/// (`observed`, `source_final`, `awaiting_liquidity`, `paused`) becomes `failed`
+/// (`observed`, `source_final`, `awaiting_liquidity`, `awaiting_gas`, `paused`) becomes `failed`
 /// ([`REORGED_OUT`]): a deposit no longer on its source chain is never paid, whatever it waited
 /// in (revived if the new chain has it again). Those whose release may already exist keep their
 /// status and get a history row for the operator. Returns (orphaned, at risk).
@@ -443,7 +454,7 @@ async fn move_status_in<C: ConnectionTrait>(
         });
     }
     let now = now_ms();
-    let failure = if to == TransferStatus::Failed {
+    let failure = if to.carries_reason() {
         reason.map(str::to_string)
     } else {
         None

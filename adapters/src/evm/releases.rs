@@ -294,6 +294,14 @@ impl EvmChain {
         }
     }
 
+    /// The node's price per gas now (`eth_gasPrice`: base fee plus a tip on EIP-1559 chains):
+    /// what a release is expected to pay per unit, for weighing it against its fee.
+    pub async fn gas_price(&self) -> Result<u128, AdapterError> {
+        self.rpc
+            .call("eth_gasPrice", |p| async move { p.get_gas_price().await })
+            .await
+    }
+
     /// Signs a `releaseBatch` offline.
     pub async fn sign_release_batch(
         &self,

@@ -51,6 +51,14 @@ pub struct RawBridgeRoute {
     pub min_amount: Option<String>,
     /// Largest deposit accepted, in token units.
     pub max_amount: Option<String>,
+    /// `always` (the default): every approved release goes out whatever gas costs.
+    /// `when_profitable`: a release waits (`awaiting_gas`) while its fee in USD is below its
+    /// share of its batch's gas at the destination's current price, plus `profit_margin_pct`.
+    pub release_policy: Option<String>,
+    /// `when_profitable` only: the fee must exceed the gas cost by this much (default 10).
+    pub profit_margin_pct: Option<f64>,
+    /// `when_profitable` only: after waiting this long a release goes anyway (default: never).
+    pub max_wait_s: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -118,6 +126,19 @@ impl FinalityPolicy {
     }
 }
 
+/// When an approved release goes out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReleasePolicy {
+    /// At once, whatever the gas costs.
+    Always,
+    /// While the fee (USD) is below the release's gas cost (USD) × (1 + margin), it waits;
+    /// past `max_wait` (when set) it goes anyway.
+    WhenProfitable {
+        margin_pct: f64,
+        max_wait: Option<Duration>,
+    },
+}
+
 /// What one route charges and accepts. Amounts are decimal strings already checked against
 /// the token's decimals on both chains.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +150,7 @@ pub struct BridgeRoute {
     pub fee_fixed: String,
     pub min_amount: Option<String>,
     pub max_amount: Option<String>,
+    pub policy: ReleasePolicy,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,11 +184,63 @@ impl RelayerSettings {
     }
 }
 
+/// A route's `release_policy` and its knobs, checked.
+fn route_policy(
+    r: &RawBridgeRoute,
+    chain_names: &HashSet<String>,
+    priced_gas: &HashSet<String>,
+    at: &dyn Fn(&str) -> String,
+    p: &mut Problems,
+) -> ReleasePolicy {
+    let knobs = r.profit_margin_pct.is_some() || r.max_wait_s.is_some();
+    match r.release_policy.as_deref().unwrap_or("always") {
+        "always" => {
+            if knobs {
+                p.push(
+                    at("release_policy"),
+                    "profit_margin_pct and max_wait_s need release_policy = \"when_profitable\"",
+                );
+            }
+            ReleasePolicy::Always
+        }
+        "when_profitable" => {
+            let margin_pct = r.profit_margin_pct.unwrap_or(10.0);
+            if !(margin_pct.is_finite() && (0.0..=1_000.0).contains(&margin_pct)) {
+                p.push(
+                    at("profit_margin_pct"),
+                    format!("must be between 0 and 1000 (got {margin_pct})"),
+                );
+            }
+            if chain_names.contains(&r.to) && !priced_gas.contains(&r.to) {
+                p.push(
+                    at("release_policy"),
+                    format!(
+                        "when_profitable prices {}'s gas: set native_token on that chain ([[chains]])",
+                        r.to
+                    ),
+                );
+            }
+            ReleasePolicy::WhenProfitable {
+                margin_pct,
+                max_wait: r.max_wait_s.map(Duration::from_secs),
+            }
+        }
+        other => {
+            p.push(
+                at("release_policy"),
+                format!("must be \"always\" or \"when_profitable\" (got {other:?})"),
+            );
+            ReleasePolicy::Always
+        }
+    }
+}
+
 impl RawRelayer {
     pub(super) fn validate(
         &self,
         p: &mut Problems,
         chain_names: &HashSet<String>,
+        priced_gas: &HashSet<String>,
         tokens: &[TokenSettings],
     ) -> RelayerSettings {
         let max_in_flight = self.max_in_flight.unwrap_or(4);
@@ -290,7 +364,22 @@ impl RawRelayer {
                     "must be at least fee_fixed (a deposit must cover the fixed fee)",
                 );
             }
+            let policy = route_policy(r, chain_names, priced_gas, &at, p);
+            let into_solana = tokens
+                .iter()
+                .filter(|t| t.symbol == r.token)
+                .flat_map(|t| &t.deployments)
+                .any(|d| d.chain == r.to && matches!(d.address, crate::Address::Solana(_)));
+            if into_solana && policy != ReleasePolicy::Always {
+                // Its release cost (signature, claim rent, priority fee) is in the router's
+                // quotes; the Solana executor does not weigh it yet.
+                p.push(
+                    at("release_policy"),
+                    "when_profitable is not supported on routes into Solana yet (use always)",
+                );
+            }
             routes.push(BridgeRoute {
+                policy,
                 from: r.from.clone(),
                 to: r.to.clone(),
                 token: r.token.clone(),

@@ -35,6 +35,7 @@
 pub mod bisect;
 mod confirm;
 mod follow;
+mod gas_policy;
 mod queue;
 
 use std::collections::{BTreeSet, HashMap};
@@ -64,7 +65,7 @@ const MIN_BUMP_PCT: u128 = 10;
 /// estimate and inclusion.
 const GAS_MARGIN_PCT: u64 = 20;
 /// A transaction's own cost and a batch's loop, beside its releases.
-const BATCH_BASE_GAS: u64 = 60_000;
+pub(crate) const BATCH_BASE_GAS: u64 = 60_000;
 /// Widest block range read as one `eth_getLogs` request; wider (a long pause, a restart after
 /// hours) and mined transactions are read receipt by receipt. Public providers commonly refuse
 /// ranges of a few thousand blocks.
@@ -76,6 +77,10 @@ fn rejected(what: &str, reason: impl Into<String>) -> RelayerError {
 
 /// What every phase of a step reads: the chain, the store, the account, the settings.
 struct Ctx<'a> {
+    /// Routes and tokens, for a release's `release_policy` and its fee's price.
+    settings: &'a Settings,
+    /// This chain's name in the config.
+    name: String,
     store: &'a Store,
     chain: &'a EvmChain,
     chain_id: u64,
@@ -205,6 +210,8 @@ impl<'a> EvmExecutor<'a> {
         };
         Ok(EvmExecutor {
             ctx: Ctx {
+                settings,
+                name: c.name.clone(),
                 store,
                 chain,
                 chain_id: c.chain_id.0,

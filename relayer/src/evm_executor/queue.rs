@@ -68,7 +68,7 @@ impl Filler<'_, '_> {
         // unpayable ones never hides payable ones behind it.
         let cap = slots.saturating_mul(self.batch_max());
         let mut queue = sign_again;
-        for status in [AwaitingLiquidity, SourceFinal] {
+        for status in [AwaitingLiquidity, AwaitingGas, SourceFinal] {
             queue.extend(
                 self.store
                     .queued_releases_to(
@@ -83,11 +83,13 @@ impl Filler<'_, '_> {
             *self.sign_again = Some(Vec::new());
             return Ok(());
         }
+        // Routes that release only when profitable hold back what does not pay its gas now.
+        let mut writes = Vec::new();
+        let queue = self.weigh_gas(queue, &mut writes, report).await?;
         let tokens: HashSet<String> = queue.iter().filter_map(|t| t.dest_token.clone()).collect();
         let mut left = self.liquidity(&tokens, &again_ids).await?;
         let mut ready: Vec<QueuedRelease> = Vec::new();
         let mut kept_back: Vec<QueuedRelease> = Vec::new();
-        let mut writes = Vec::new();
         let mut refilled = Vec::new();
         for t in queue {
             let again = t.status == Broadcast.as_str();

@@ -1,0 +1,161 @@
+//! Holding back releases that their route's `when_profitable` policy finds unprofitable now
+//! ([`crate::profit`]): `source_final → awaiting_gas` with the verdict's reason, and back to
+//! `source_final` once the fee covers the gas (or the route's longest wait is over), in the
+//! same step that signs them. Transfers to sign again are never held: a release of theirs may
+//! already be on its way, and only a new signature can settle it.
+
+use std::time::Duration;
+
+use atoll_core::TransferStatus;
+use atoll_core::settings::ReleasePolicy;
+use atoll_store::release_txs::ReleaseWrite;
+use atoll_store::transfers::QueuedRelease;
+
+use super::{Filler, age_ms};
+use crate::profit::{self, GasCost, Verdict};
+use crate::{ExecutorReport, RelayerError};
+
+/// What a release's route says of it: its policy, and its fee's token and decimals.
+struct RouteOf {
+    policy: ReleasePolicy,
+    symbol: String,
+    fee_decimals: u8,
+}
+
+impl Filler<'_, '_> {
+    /// `queue` less the releases held back for gas; moves into and out of `awaiting_gas` are
+    /// added to `writes`.
+    pub(super) async fn weigh_gas(
+        &self,
+        queue: Vec<QueuedRelease>,
+        writes: &mut Vec<ReleaseWrite>,
+        report: &mut ExecutorReport,
+    ) -> Result<Vec<QueuedRelease>, RelayerError> {
+        use TransferStatus::*;
+        let weighed = |t: &QueuedRelease| t.status != Broadcast.as_str();
+        let routes: Vec<Option<RouteOf>> = queue.iter().map(|t| self.route_of(t)).collect();
+        let any = queue.iter().zip(&routes).any(|(t, r)| {
+            weighed(t)
+                && (t.status == AwaitingGas.as_str()
+                    || r.as_ref()
+                        .is_some_and(|r| r.policy != ReleasePolicy::Always))
+        });
+        if !any {
+            return Ok(queue);
+        }
+        let prices = profit::symbol_prices(self.settings, self.store, &self.name).await?;
+        let cost = self.gas_cost(queue.len(), &prices).await?;
+        if let Some(usd) = cost.usd() {
+            metrics::gauge!("atoll_relayer_release_gas_usd", "chain" => self.name.clone()).set(usd);
+        }
+        let mut go = Vec::with_capacity(queue.len());
+        let mut back = Vec::new();
+        for (mut t, route) in queue.into_iter().zip(routes) {
+            if !weighed(&t) {
+                go.push(t);
+                continue;
+            }
+            let policy = route.as_ref().map_or(ReleasePolicy::Always, |r| r.policy);
+            let fee = route.as_ref().and_then(|r| {
+                let raw = t.fee.as_deref().unwrap_or("0");
+                profit::fee_usd(raw, r.fee_decimals, prices.get(&r.symbol).copied())
+            });
+            let waiting = t.status == AwaitingGas.as_str();
+            let waited = if waiting {
+                Duration::from_millis(u64::try_from(age_ms(t.updated_at_ms)).unwrap_or(0))
+            } else {
+                Duration::ZERO
+            };
+            match profit::verdict(policy, fee, &cost, waited) {
+                Verdict::Go => {
+                    if waiting {
+                        back.push(t.id.clone());
+                        t.status = SourceFinal.as_str().to_string();
+                    }
+                    go.push(t);
+                }
+                Verdict::GoAfterWaiting(why) => {
+                    tracing::warn!(chain = %self.name, transfer = %t.id, %why, "released at a loss");
+                    if waiting {
+                        writes.push(move_one(&t.id, AwaitingGas, SourceFinal, why));
+                        t.status = SourceFinal.as_str().to_string();
+                    }
+                    go.push(t);
+                }
+                Verdict::Wait(why) => {
+                    if !waiting {
+                        tracing::info!(chain = %self.name, transfer = %t.id, %why, "release waits for gas");
+                        writes.push(move_one(&t.id, SourceFinal, AwaitingGas, why));
+                        report.awaiting_gas.push(t.id);
+                    }
+                }
+            }
+        }
+        if !back.is_empty() {
+            writes.push(ReleaseWrite::Move {
+                ids: back,
+                from: AwaitingGas,
+                to: SourceFinal,
+                reason: format!("the fee covers its gas again ({})", cost.describe()),
+                tx_hash: None,
+            });
+        }
+        Ok(go)
+    }
+
+    /// What one release costs here now, its batch as full as `queued` allows.
+    async fn gas_cost(
+        &self,
+        queued: usize,
+        prices: &std::collections::HashMap<String, f64>,
+    ) -> Result<GasCost, RelayerError> {
+        let batch = queued.min(self.batch_max());
+        let per_release = self.gas_model.map(|m| m.per_release);
+        let native = self
+            .settings
+            .chain(&self.name)
+            .and_then(|c| c.native_token.clone());
+        let native_usd = native.as_ref().and_then(|s| prices.get(s).copied());
+        Ok(GasCost {
+            price: self.chain.gas_price().await?,
+            gas: profit::release_gas_share(per_release, u64::try_from(batch).unwrap_or(1)),
+            fixed_native: 0,
+            native_decimals: 18,
+            native_usd,
+            native_symbol: native.unwrap_or_else(|| "the chain's native_token (unset)".into()),
+        })
+    }
+
+    /// The route `t` travels: looked up from its source chain and token.
+    fn route_of(&self, t: &QueuedRelease) -> Option<RouteOf> {
+        let settings = self.settings;
+        let source = settings
+            .chains
+            .iter()
+            .find(|c| i64::try_from(c.chain_id.0).ok() == Some(t.source_chain_id))?;
+        let address = atoll_core::Address::parse(source.kind, &t.source_token).ok()?;
+        let (symbol, fee_decimals) = settings.tokens.iter().find_map(|token| {
+            token
+                .deployments
+                .iter()
+                .find(|d| d.chain == source.name && d.address == address)
+                .map(|d| (token.symbol.clone(), d.decimals))
+        })?;
+        let route = settings.relayer.route(&source.name, &self.name, &symbol)?;
+        Some(RouteOf {
+            policy: route.policy,
+            symbol,
+            fee_decimals,
+        })
+    }
+}
+
+fn move_one(id: &str, from: TransferStatus, to: TransferStatus, reason: String) -> ReleaseWrite {
+    ReleaseWrite::Move {
+        ids: vec![id.to_string()],
+        from,
+        to,
+        reason,
+        tx_hash: None,
+    }
+}
