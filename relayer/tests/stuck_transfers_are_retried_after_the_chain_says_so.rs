@@ -1,8 +1,8 @@
 //! A transfer past its attempt limit is `stuck`: visible in `relayer status` and resolved by an
 //! operator's `retry`, which reads the destination first. Of three releases approved for BSC,
-//! two are put in `stuck` through the store with one stand-in attempt each (a test double: the
-//! executors' own moves into `stuck` after reverted or expired attempts are the same store
-//! transition, pinned by the state machine's unit tests, not driven here). One of them
+//! two are put in `stuck` through the store with one stand-in attempt each (a test double; the
+//! executor's own move into `stuck` is driven in `evm_attempts_used_up_leave_transfers_stuck.rs`).
+//! One of them
 //! is then paid out of band with the relayer's key (a transaction this database never saw): its
 //! retry is refused, because the chain shows the release, and the audit names it. The other's
 //! retry finds no release and signs it again; with the third it is confirmed, and every

@@ -3,14 +3,17 @@
 //! range again inserts nothing twice. A transfer into a vault that cannot be released (missing
 //! or malformed memo) is stored as `failed` with its reason, so the operator sees the funds.
 //!
-//! A deposit whose block leaves the canonical chain while it is still `observed` becomes
-//! `failed` with a reason starting [`REORGED_OUT`]; when the new chain holds a deposit with the
+//! A deposit whose block leaves the canonical chain while it waits for its release (`observed`,
+//! `source_final`, `awaiting_liquidity`, `awaiting_gas`, `paused`) becomes `failed` with a
+//! reason starting [`REORGED_OUT`]; when the new chain holds a deposit with the
 //! same id, recording it revives the row (`failed → observed`, the one move outside the state
 //! machine's edges, allowed only here: nothing was ever signed for it).
 //!
 //! Every status a transfer takes is also a row of `transfer_history` with its reason, written
 //! in the transaction of the change itself; [`Store::transition`] moves a transfer only from
 //! the status its caller saw (compare-and-set) and only along the state machine's edges.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use atoll_core::TransferStatus;
 use sea_orm::sea_query::Query;
@@ -129,8 +132,12 @@ impl IngestTxn {
     pub async fn insert_deposits(&self, rows: &[DepositRow]) -> Result<u64, StoreError> {
         let now = now_ms();
         let mut inserted = 0;
+        let recorded = self.rows_of_source_txs(rows).await?;
         for r in rows {
-            if self.recorded_under_legacy_id(r, now).await? {
+            let same_tx = recorded
+                .get(&(r.source_chain_id, r.source_tx.as_str()))
+                .map_or(&[][..], Vec::as_slice);
+            if self.recorded_under_legacy_id(r, same_tx, now).await? {
                 continue;
             }
             let outcome = transfers::Entity::insert(transfers::ActiveModel {
@@ -188,20 +195,26 @@ impl IngestTxn {
     /// the same transaction (in log order) is the same deposit: it is kept, with a history row
     /// saying so, and nothing new is recorded, so a re-scan across the upgrade (a reorg's
     /// rollback) cannot make a paid deposit a second transfer.
-    async fn recorded_under_legacy_id(&self, r: &DepositRow, now: i64) -> Result<bool, StoreError> {
+    /// `same_tx`: the rows already recorded for `r`'s source transaction (read once per batch
+    /// by [`Store::rows_of_source_txs`], not once per deposit).
+    async fn recorded_under_legacy_id(
+        &self,
+        r: &DepositRow,
+        same_tx: &[transfers::Model],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        if same_tx.is_empty() {
+            return Ok(false);
+        }
         let Some(tx_hex) = r.source_tx.strip_prefix("0x") else {
             return Ok(false);
         };
         let Ok(tx) = hex::decode(tx_hex) else {
             return Ok(false);
         };
-        let chain = to_i64("chain id", r.source_chain_id)?;
-        let mut legacy: Vec<transfers::Model> = transfers::Entity::find()
-            .filter(transfers::Column::SourceChainId.eq(chain))
-            .filter(transfers::Column::SourceTx.eq(r.source_tx.as_str()))
-            .all(self.connection())
-            .await?
-            .into_iter()
+        let mut legacy: Vec<&transfers::Model> = same_tx
+            .iter()
+            .filter(|t| t.id != r.id)
             .filter(|t| {
                 let index = u32::try_from(t.source_index).unwrap_or(u32::MAX);
                 t.id != atoll_core::TransferId::derive(
@@ -237,6 +250,40 @@ impl IngestTxn {
         )
         .await?;
         Ok(true)
+    }
+
+    /// The rows already recorded for the source transactions of `rows`, by (chain, tx): one
+    /// query per chain and `IDS_PER_STATEMENT` transactions (the index on the source leads
+    /// with the chain).
+    async fn rows_of_source_txs<'r>(
+        &self,
+        rows: &'r [DepositRow],
+    ) -> Result<HashMap<(u64, &'r str), Vec<transfers::Model>>, StoreError> {
+        let mut by_chain: BTreeMap<u64, BTreeSet<&'r str>> = BTreeMap::new();
+        for r in rows {
+            by_chain
+                .entry(r.source_chain_id)
+                .or_default()
+                .insert(r.source_tx.as_str());
+        }
+        let mut out: HashMap<(u64, &'r str), Vec<transfers::Model>> = HashMap::new();
+        for (chain, txs) in by_chain {
+            let txs: Vec<&'r str> = txs.into_iter().collect();
+            for chunk in txs.chunks(IDS_PER_STATEMENT) {
+                let asked: HashMap<&str, &'r str> = chunk.iter().map(|t| (*t, *t)).collect();
+                let found = transfers::Entity::find()
+                    .filter(transfers::Column::SourceChainId.eq(to_i64("chain id", chain)?))
+                    .filter(transfers::Column::SourceTx.is_in(chunk.iter().map(|t| t.to_string())))
+                    .all(self.connection())
+                    .await?;
+                for t in found {
+                    if let Some(tx) = asked.get(t.source_tx.as_str()).copied() {
+                        out.entry((chain, tx)).or_default().push(t);
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// A deposit already recorded under `r.id`: when that row was orphaned by a reorg, the

@@ -426,6 +426,81 @@ async fn reorg_fails_waiting_deposits_on_postgres() {
         .unwrap();
 }
 
+/// A database from before reorg-stable ids: a deposit recorded under the vault's counter id
+/// (its log index as `source_index`) and seen again under its new id (its position in the
+/// transaction) is kept as it is, with a history row, and not recorded a second time.
+async fn legacy_ids_are_matched_not_duplicated(store: &Store) {
+    store.migrate_up().await.unwrap();
+    let tx = [0xab_u8; 32];
+    let source_tx = format!("0x{}", hex::encode(tx));
+    let legacy = DepositRow {
+        id: format!("0x{:064x}", 42),
+        source_tx: source_tx.clone(),
+        source_index: 7,
+        ..deposit(42, Observed, None)
+    };
+    let txn = store.begin_ingest(1, "deposits:test", None).await.unwrap();
+    assert_eq!(txn.insert_deposits(&[legacy.clone()]).await.unwrap(), 1);
+    txn.commit(&Checkpoint {
+        block_number: 52,
+        block_hash: "a".into(),
+    })
+    .await
+    .unwrap();
+
+    let again = DepositRow {
+        id: atoll_core::TransferId::derive(atoll_core::ChainId(1), &tx, 0).to_string(),
+        source_index: 0,
+        ..legacy.clone()
+    };
+    // Another deposit in another transaction of the same batch is recorded as usual.
+    let other = deposit(43, Observed, None);
+    let txn = store
+        .begin_ingest(
+            1,
+            "deposits:test",
+            Some(&Checkpoint {
+                block_number: 52,
+                block_hash: "a".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        txn.insert_deposits(&[again.clone(), other]).await.unwrap(),
+        1
+    );
+    txn.commit(&Checkpoint {
+        block_number: 53,
+        block_hash: "b".into(),
+    })
+    .await
+    .unwrap();
+    assert!(store.transfer(&again.id).await.unwrap().is_none());
+    assert_eq!(store.transfers_from(1).await.unwrap().len(), 2);
+    let history = store.transfer_history(&legacy.id).await.unwrap();
+    assert!(
+        history.iter().any(|h| h
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("kept under its legacy id"))),
+        "{history:?}"
+    );
+}
+
+#[tokio::test]
+async fn legacy_ids_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    legacy_ids_are_matched_not_duplicated(&sqlite_in(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn legacy_ids_on_postgres() {
+    exercise_on_postgres("legacy_ids", legacy_ids_are_matched_not_duplicated)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn transfers_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
