@@ -49,7 +49,7 @@ async fn attempts_used_up_leave_transfers_stuck_until_the_operator_retries() {
             .with_nonce(u64::try_from(ours.nonce).unwrap())
             .with_gas_limit(21_000)
             .with_gas_price(node.get_gas_price().await.unwrap() * 2);
-        relayer_wallet.send_transaction(foreign).await.unwrap();
+        let _pending = relayer_wallet.send_transaction(foreign).await.unwrap();
         common::mine(net, 1).await;
         // One step finds the nonce taken, the next signs again (at most a few steps).
         sent = Vec::new();
