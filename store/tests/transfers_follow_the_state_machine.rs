@@ -440,7 +440,12 @@ async fn legacy_ids_are_matched_not_duplicated(store: &Store) {
         ..deposit(42, Observed, None)
     };
     let txn = store.begin_ingest(1, "deposits:test", None).await.unwrap();
-    assert_eq!(txn.insert_deposits(&[legacy.clone()]).await.unwrap(), 1);
+    assert_eq!(
+        txn.insert_deposits(std::slice::from_ref(&legacy))
+            .await
+            .unwrap(),
+        1
+    );
     txn.commit(&Checkpoint {
         block_number: 52,
         block_hash: "a".into(),
