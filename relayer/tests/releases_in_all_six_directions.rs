@@ -6,8 +6,9 @@
 //! independently of the relayer's arithmetic; each id is `processed` on its EVM vault; every
 //! transfer was signed once. Deposits that fail validation (a token not mapped on the
 //! destination, a recipient that is no EVM address, an amount under the route's minimum, an
-//! amount not representable in the destination's decimals) end `failed` with their reason,
-//! and nothing is signed for them.
+//! amount not representable in the destination's decimals, an amount out above what a Solana
+//! token account holds, u64) end `failed` with their reason, nothing is signed for them, and
+//! the other Solana releases go on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -38,7 +39,15 @@ fn expected_out(raw: u128, src_dec: u32, dst_dec: u32, fixed_coarse: u128) -> u1
 async fn deposits_in_six_directions_are_released_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let net = Devnet::up_on_free_ports(dir.path(), true).await.unwrap();
-    let settings = common::settings(&net, dir.path());
+    let mut settings = common::settings(&net, dir.path());
+    // No upper bound on Ethereum → Solana WETH: what stops an amount no token account can
+    // hold is intake's own check, not the route's maximum.
+    for r in settings.relayer.routes.iter_mut() {
+        if (r.from.as_str(), r.to.as_str(), r.token.as_str()) == ("ethereum", "solana", "WETH") {
+            r.max_amount = None;
+        }
+    }
+    let settings = settings;
     let store = common::store(&settings, dir.path()).await;
     let sol = net.state.solana.as_ref().unwrap();
     let chain_id = |name: &str| settings.chain(name).unwrap().chain_id.0;
@@ -135,7 +144,29 @@ async fn deposits_in_six_directions_are_released_exactly() {
         sol_user.to_bytes(),
     )
     .await;
-    let (valid, refused) = (13usize, 4usize);
+    // 2 × (2^64 − 1) units of Solana's 8 decimals, in wei: more than a token account holds.
+    let oversized = U256::from(u64::MAX) * U256::from(20_000_000_000u64);
+    let eth = net.state.evm_chain("ethereum").unwrap();
+    let minter =
+        atoll_devnet::evm::provider_for(&eth.rpc_url, atoll_devnet::evm::Role::Deployer).unwrap();
+    let weth = atoll_devnet::contracts::TestToken::new(eth.token("WETH").unwrap().address, &minter);
+    let mint = weth.mint(
+        eth.account(atoll_devnet::evm::Role::User).unwrap(),
+        oversized,
+    );
+    atoll_devnet::evm::send(&minter, mint.into_transaction_request(), "ethereum", "mint")
+        .await
+        .unwrap();
+    common::deposit(
+        &net,
+        "ethereum",
+        "WETH",
+        oversized,
+        chain_id("solana"),
+        sol_user.to_bytes(),
+    )
+    .await;
+    let (valid, refused) = (13usize, 5usize);
 
     // Balances after every deposit, before any release.
     let client = RpcClient::new_with_commitment(sol.rpc_url.clone(), CommitmentConfig::confirmed());
@@ -195,6 +226,7 @@ async fn deposits_in_six_directions_are_released_exactly() {
         "recipient",
         "below the route's minimum",
         "cannot be released exactly on solana",
+        "exceeds what a token account on solana can hold (u64)",
     ] {
         assert!(
             reasons.iter().any(|r| r.contains(needle)),
