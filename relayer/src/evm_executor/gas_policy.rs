@@ -4,6 +4,7 @@
 //! same step that signs them. Transfers to sign again are never held: a release of theirs may
 //! already be on its way, and only a new signature can settle it.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use atoll_core::TransferStatus;
@@ -32,13 +33,34 @@ impl Filler<'_, '_> {
         report: &mut ExecutorReport,
     ) -> Result<Vec<QueuedRelease>, RelayerError> {
         use TransferStatus::*;
+        // The common case costs one pass over the settings: no route into this chain weighs
+        // gas and nothing waits for it.
+        let weighing = self
+            .settings
+            .relayer
+            .routes
+            .iter()
+            .any(|r| r.to == self.name && r.policy != ReleasePolicy::Always);
+        if !weighing && !queue.iter().any(|t| t.status == AwaitingGas.as_str()) {
+            return Ok(queue);
+        }
         let weighed = |t: &QueuedRelease| t.status != Broadcast.as_str();
-        let routes: Vec<Option<RouteOf>> = queue.iter().map(|t| self.route_of(t)).collect();
-        let any = queue.iter().zip(&routes).any(|(t, r)| {
+        // Looked up once per source chain and token, not once per release.
+        let mut known: HashMap<(i64, String), Option<RouteOf>> = HashMap::new();
+        for t in &queue {
+            known
+                .entry((t.source_chain_id, t.source_token.clone()))
+                .or_insert_with(|| self.route_of(t));
+        }
+        let route = |t: &QueuedRelease| {
+            known
+                .get(&(t.source_chain_id, t.source_token.clone()))
+                .and_then(Option::as_ref)
+        };
+        let any = queue.iter().any(|t| {
             weighed(t)
                 && (t.status == AwaitingGas.as_str()
-                    || r.as_ref()
-                        .is_some_and(|r| r.policy != ReleasePolicy::Always))
+                    || route(t).is_some_and(|r| r.policy != ReleasePolicy::Always))
         });
         if !any {
             return Ok(queue);
@@ -50,13 +72,14 @@ impl Filler<'_, '_> {
         }
         let mut go = Vec::with_capacity(queue.len());
         let mut back = Vec::new();
-        for (mut t, route) in queue.into_iter().zip(routes) {
+        for mut t in queue {
             if !weighed(&t) {
                 go.push(t);
                 continue;
             }
-            let policy = route.as_ref().map_or(ReleasePolicy::Always, |r| r.policy);
-            let fee = route.as_ref().and_then(|r| {
+            let route = route(&t);
+            let policy = route.map_or(ReleasePolicy::Always, |r| r.policy);
+            let fee = route.and_then(|r| {
                 let raw = t.fee.as_deref().unwrap_or("0");
                 profit::fee_usd(raw, r.fee_decimals, prices.get(&r.symbol).copied())
             });
@@ -107,7 +130,7 @@ impl Filler<'_, '_> {
     async fn gas_cost(
         &self,
         queued: usize,
-        prices: &std::collections::HashMap<String, f64>,
+        prices: &HashMap<String, f64>,
     ) -> Result<GasCost, RelayerError> {
         let batch = queued.min(self.batch_max());
         let per_release = self.gas_model.map(|m| m.per_release);
