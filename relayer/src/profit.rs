@@ -159,10 +159,11 @@ pub fn fee_usd(raw: &str, decimals: u8, price: Option<f64>) -> Option<f64> {
     price.map(|p| whole * p)
 }
 
-/// Lamports every Solana release pays beside compute: the signature fee and the rent of its
-/// claim account (1 byte, rent-exempt), which stays as the on-chain guard against a second
-/// payout and is never recovered.
-pub const SOLANA_RELEASE_LAMPORTS: u128 = 5_000 + 897_840;
+/// Lamports every Solana transaction pays per signature. Beside it a release pays its priority
+/// fee and the rent of its claim account (1 byte, rent-exempt: 897,840 lamports on today's
+/// clusters, asked of the cluster), which stays as the on-chain guard against a second payout
+/// and is never recovered.
+pub const SIGNATURE_LAMPORTS: u128 = 5_000;
 
 /// What one release costs on `chain` now (the router's `gas_usd` per chain): EVM, a release's
 /// share of a full batch at `eth_gasPrice`; Solana, the signature fee, the claim rent and the
@@ -193,17 +194,26 @@ pub async fn release_cost(
                 native_symbol: native,
             }
         }
-        atoll_core::ChainKind::Solana => GasCost {
-            price: 0,
-            gas: 0,
-            // Compute units of a release at the configured priority price (micro-lamports).
-            fixed_native: SOLANA_RELEASE_LAMPORTS
-                + u128::from(c.priority_fee_micro_lamports) * u128::from(SOLANA_RELEASE_CU)
-                    / 1_000_000,
-            native_decimals: 9,
-            native_usd: prices.get(&native).copied(),
-            native_symbol: native,
-        },
+        atoll_core::ChainKind::Solana => {
+            // The claim's rent as the cluster states it (what the executor pays).
+            let node = atoll_adapters::solana::SolanaChain::new(
+                c,
+                atoll_adapters::evm::RetryPolicy::default(),
+            )?;
+            let rent = u128::from(node.claim_lamports().await?);
+            GasCost {
+                price: 0,
+                gas: 0,
+                // Compute units of a release at the configured priority price (micro-lamports).
+                fixed_native: SIGNATURE_LAMPORTS
+                    + rent
+                    + u128::from(c.priority_fee_micro_lamports) * u128::from(SOLANA_RELEASE_CU)
+                        / 1_000_000,
+                native_decimals: 9,
+                native_usd: prices.get(&native).copied(),
+                native_symbol: native,
+            }
+        }
     };
     Ok(Some(cost))
 }
@@ -373,7 +383,7 @@ mod tests {
         let solana = GasCost {
             price: 0,
             gas: 0,
-            fixed_native: SOLANA_RELEASE_LAMPORTS,
+            fixed_native: SIGNATURE_LAMPORTS + 897_840,
             native_decimals: 9,
             native_usd: Some(150.0),
             native_symbol: "wSOL".into(),

@@ -302,4 +302,28 @@ async fn deposits_in_six_directions_are_released_exactly() {
         );
     }
     common::assert_audit_clean(&settings, &store).await;
+
+    // What a Solana release costs, for the router's quotes: the signature fee, the claim's rent
+    // as the validator states it and the priority fee. The devnet has no SOL token, so USDC
+    // stands in as the price of the native token (a test double for that price only).
+    let mut priced = settings.clone();
+    priced
+        .chains
+        .iter_mut()
+        .find(|c| c.name == "solana")
+        .unwrap()
+        .native_token = Some("USDC".into());
+    let cost = atoll_relayer::profit::release_cost(&priced, &store, "solana")
+        .await
+        .unwrap()
+        .unwrap();
+    let rent = solana.as_ref().unwrap().claim_lamports().await.unwrap();
+    // 1,000 micro-lamports per compute unit (the devnet's priority fee) × 60,000 units.
+    assert_eq!(cost.native(), 5_000 + u128::from(rent) + 60);
+    assert!(cost.usd().is_some_and(|usd| usd > 0.0), "{cost:?}");
+    assert!(
+        cost.describe().ends_with(" lamports)"),
+        "{}",
+        cost.describe()
+    );
 }
