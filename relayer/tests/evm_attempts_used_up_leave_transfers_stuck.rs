@@ -99,15 +99,7 @@ async fn attempts_used_up_leave_transfers_stuck_until_the_operator_retries() {
             Retried::SignedAgain
         );
     }
-    let mut confirmed = Vec::new();
-    for _ in 0..15 {
-        confirmed.extend(executor.step().await.unwrap().confirmed);
-        if confirmed.len() == 3 {
-            break;
-        }
-        common::mine(net, 1).await;
-    }
-    assert_eq!(confirmed.len(), 3, "{confirmed:?}");
+    common::step_until_confirmed(&mut executor, net, &mut Vec::new(), 3).await;
     releases.assert_each_paid_once(net).await;
     common::assert_audit_clean(settings, store).await;
 }

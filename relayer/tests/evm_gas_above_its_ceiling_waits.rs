@@ -8,11 +8,7 @@
 
 mod common;
 
-use alloy::primitives::U256;
-use alloy::providers::Provider;
 use atoll_relayer::evm_executor::EvmExecutor;
-
-const GWEI: u64 = 1_000_000_000;
 
 #[tokio::test]
 async fn releases_wait_while_gas_is_above_the_chains_ceiling() {
@@ -24,20 +20,8 @@ async fn releases_wait_while_gas_is_above_the_chains_ceiling() {
         .iter_mut()
         .find(|c| c.name == "bsc")
         .unwrap();
-    bsc_settings.max_gas_price_wei = u128::from(50 * GWEI);
-    let base_fee = |gwei: u64| async move {
-        let _: serde_json::Value = releases
-            .node
-            .raw_request(
-                "anvil_setNextBlockBaseFeePerGas".into(),
-                (U256::from(gwei * GWEI),),
-            )
-            .await
-            .unwrap();
-        common::mine(net, 1).await;
-    };
-
-    base_fee(500).await;
+    bsc_settings.max_gas_price_wei = 50_000_000_000; // 50 gwei
+    common::set_base_fee(net, "bsc", 500).await;
     let mut executor = EvmExecutor::new(&settings, store, bsc, "bsc").unwrap();
     for _ in 0..3 {
         let r = executor.step().await.unwrap();
@@ -47,16 +31,8 @@ async fn releases_wait_while_gas_is_above_the_chains_ceiling() {
         assert_eq!(store.attempt_count(&id.id).await.unwrap(), 0);
     }
 
-    base_fee(1).await;
-    let mut confirmed = Vec::new();
-    for _ in 0..15 {
-        confirmed.extend(executor.step().await.unwrap().confirmed);
-        if confirmed.len() == 3 {
-            break;
-        }
-        common::mine(net, 1).await;
-    }
-    assert_eq!(confirmed.len(), 3, "{confirmed:?}");
+    common::set_base_fee(net, "bsc", 1).await;
+    common::step_until_confirmed(&mut executor, net, &mut Vec::new(), 3).await;
     releases.assert_each_paid_once(net).await;
     common::assert_audit_clean(&settings, store).await;
 }

@@ -14,8 +14,6 @@ mod common;
 use alloy::primitives::{Bytes, U256};
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
-use atoll_devnet::contracts::BridgeVault;
-use atoll_devnet::evm::{self, Role};
 use atoll_relayer::evm_executor::EvmExecutor;
 use atoll_store::release_txs::tx_status;
 
@@ -56,8 +54,6 @@ async fn an_entry_that_fails_in_the_new_block_is_not_confirmed() {
         .await
         .unwrap();
     let bsc_net = net.state.evm_chain("bsc").unwrap();
-    let owner = evm::provider_for(&bsc_net.rpc_url, Role::Deployer).unwrap();
-    let vault = BridgeVault::new(bsc_net.bridge_vault, &owner);
     let held = common::evm_balance(net, "bsc", releases.usdc, bsc_net.bridge_vault).await;
     let mut outs: Vec<U256> = Vec::new();
     for id in &included {
@@ -66,19 +62,7 @@ async fn an_entry_that_fails_in_the_new_block_is_not_confirmed() {
     }
     outs.sort();
     let keep = outs[0] + outs[1];
-    let withdraw = vault.withdrawLiquidity(
-        releases.usdc,
-        bsc_net.account(Role::Deployer).unwrap(),
-        held - keep,
-    );
-    evm::send(
-        &owner,
-        withdraw.into_transaction_request(),
-        "bsc",
-        "withdraw",
-    )
-    .await
-    .unwrap();
+    common::withdraw_from_bsc_vault(net, releases.usdc, held - keep).await;
     // The same transaction, mined again in a later block.
     node.send_raw_transaction(&raw)
         .await
@@ -115,18 +99,8 @@ async fn an_entry_that_fails_in_the_new_block_is_not_confirmed() {
     );
 
     // Topped up: the third is paid by a new release, once.
-    let add = vault.addLiquidity(releases.usdc, held - keep);
-    evm::send(&owner, add.into_transaction_request(), "bsc", "top up")
-        .await
-        .unwrap();
-    for _ in 0..15 {
-        confirmed.extend(executor.step().await.unwrap().confirmed);
-        if confirmed.len() == 3 {
-            break;
-        }
-        common::mine(net, 1).await;
-    }
-    assert_eq!(confirmed.len(), 3, "{confirmed:?}");
+    common::top_up_bsc_vault(net, releases.usdc, held - keep).await;
+    common::step_until_confirmed(&mut executor, net, &mut confirmed, 3).await;
     releases.assert_each_paid_once(net).await;
     common::assert_audit_clean(settings, store).await;
 }

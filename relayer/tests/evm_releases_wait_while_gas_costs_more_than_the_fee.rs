@@ -9,14 +9,10 @@
 
 mod common;
 
-use alloy::primitives::U256;
-use alloy::providers::Provider;
 use atoll_adapters::evm::{EvmChain, RetryPolicy};
 use atoll_core::settings::ReleasePolicy;
 use atoll_indexer::Mode;
 use atoll_relayer::evm_executor::EvmExecutor;
-
-const GWEI: u64 = 1_000_000_000;
 
 fn usdc_to_bsc(policy: ReleasePolicy) -> impl FnOnce(&mut atoll_core::settings::RelayerSettings) {
     move |r| {
@@ -51,19 +47,7 @@ async fn releases_wait_while_gas_costs_more_than_their_fee() {
     {
         r.unwrap_or_else(|e| panic!("{chain}: {e}"));
     }
-    let base_fee = |gwei: u64| async move {
-        let _: serde_json::Value = releases
-            .node
-            .raw_request(
-                "anvil_setNextBlockBaseFeePerGas".into(),
-                (U256::from(gwei * GWEI),),
-            )
-            .await
-            .unwrap();
-        common::mine(net, 1).await;
-    };
-
-    base_fee(100).await;
+    common::set_base_fee(net, "bsc", 100).await;
     let mut executor = EvmExecutor::new(settings, store, bsc, "bsc").unwrap();
     let first = executor.step().await.unwrap();
     assert_eq!(first.awaiting_gas.len(), 3, "{first:?}");
@@ -98,16 +82,9 @@ async fn releases_wait_while_gas_costs_more_than_their_fee() {
         "{on_bsc:?}"
     );
 
-    base_fee(1).await;
+    common::set_base_fee(net, "bsc", 1).await;
     let mut confirmed = Vec::new();
-    for _ in 0..15 {
-        confirmed.extend(executor.step().await.unwrap().confirmed);
-        if confirmed.len() == 3 {
-            break;
-        }
-        common::mine(net, 1).await;
-    }
-    assert_eq!(confirmed.len(), 3, "{confirmed:?}");
+    common::step_until_confirmed(&mut executor, net, &mut confirmed, 3).await;
     releases.assert_each_paid_once(net).await;
     let history = store.transfer_history(&confirmed[0]).await.unwrap();
     assert!(
@@ -123,21 +100,13 @@ async fn releases_wait_while_gas_costs_more_than_their_fee() {
     usdc_to_bsc(ReleasePolicy::Always)(&mut always.relayer);
     let eth = EvmChain::new(always.chain("ethereum").unwrap(), RetryPolicy::default()).unwrap();
     common::approved_usdc_to_bsc(net, &always, store, &eth, &[40]).await;
-    base_fee(100).await;
+    common::set_base_fee(net, "bsc", 100).await;
     let before = common::evm_balance(net, "bsc", releases.usdc, releases.user).await;
     let mut executor = EvmExecutor::new(&always, store, bsc, "bsc").unwrap();
     let first = executor.step().await.unwrap();
     assert!(first.awaiting_gas.is_empty(), "{first:?}");
     assert_eq!(first.sent.len(), 1, "sent at once: {first:?}");
-    let mut confirmed = Vec::new();
-    for _ in 0..15 {
-        common::mine(net, 1).await;
-        confirmed.extend(executor.step().await.unwrap().confirmed);
-        if confirmed.len() == 1 {
-            break;
-        }
-    }
-    assert_eq!(confirmed.len(), 1, "{confirmed:?}");
+    common::step_until_confirmed(&mut executor, net, &mut Vec::new(), 1).await;
     let after = common::evm_balance(net, "bsc", releases.usdc, releases.user).await;
     let raw = 40_000_000u128;
     assert_eq!(

@@ -15,7 +15,6 @@ mod common;
 use alloy::primitives::U256;
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
-use atoll_devnet::contracts::BridgeVault;
 use atoll_devnet::evm::{self, Role};
 use atoll_indexer::Mode;
 use atoll_relayer::evm_executor::EvmExecutor;
@@ -36,18 +35,8 @@ async fn deposits_reorged_out_while_waiting_are_failed_not_paid() {
     // BSC's vault holds no USDC.
     let bsc_net = net.state.evm_chain("bsc").unwrap();
     let usdc = bsc_net.token("USDC").unwrap().address;
-    let owner = evm::provider_for(&bsc_net.rpc_url, Role::Deployer).unwrap();
-    let vault = BridgeVault::new(bsc_net.bridge_vault, &owner);
     let held = common::evm_balance(&net, "bsc", usdc, bsc_net.bridge_vault).await;
-    let withdraw = vault.withdrawLiquidity(usdc, bsc_net.account(Role::Deployer).unwrap(), held);
-    evm::send(
-        &owner,
-        withdraw.into_transaction_request(),
-        "bsc",
-        "withdraw",
-    )
-    .await
-    .unwrap();
+    common::withdraw_from_bsc_vault(&net, usdc, held).await;
 
     let eth_node = evm::provider_for(
         &net.state.evm_chain("ethereum").unwrap().rpc_url,
@@ -104,10 +93,7 @@ async fn deposits_reorged_out_while_waiting_are_failed_not_paid() {
     }
 
     // Topped up: nothing is signed for either.
-    let add = vault.addLiquidity(usdc, held);
-    evm::send(&owner, add.into_transaction_request(), "bsc", "top up")
-        .await
-        .unwrap();
+    common::top_up_bsc_vault(&net, usdc, held).await;
     for _ in 0..5 {
         let r = executor.step().await.unwrap();
         assert!(r.sent.is_empty(), "nothing signed: {r:?}");
@@ -121,15 +107,7 @@ async fn deposits_reorged_out_while_waiting_are_failed_not_paid() {
 
     // Indexing and releasing go on: a deposit made after the reorg is paid, once.
     common::approved_usdc_to_bsc(&net, &settings, &store, eth, &[5]).await;
-    let mut confirmed = Vec::new();
-    for _ in 0..15 {
-        confirmed.extend(executor.step().await.unwrap().confirmed);
-        if !confirmed.is_empty() {
-            break;
-        }
-        common::mine(&net, 1).await;
-    }
-    assert_eq!(confirmed.len(), 1, "{confirmed:?}");
+    common::step_until_confirmed(&mut executor, &net, &mut Vec::new(), 1).await;
     let after = common::evm_balance(&net, "bsc", usdc, user).await;
     assert_eq!((after - before).to::<u64>(), 5_000_000 - 2_500 - 500_000);
     common::assert_audit_clean(&settings, &store).await;

@@ -110,15 +110,7 @@ async fn a_stuck_transfer_is_signed_again_only_when_its_destination_shows_no_rel
     );
 
     let mut executor = EvmExecutor::new(settings, store, bsc, "bsc").unwrap();
-    let mut confirmed = Vec::new();
-    for _ in 0..15 {
-        confirmed.extend(executor.step().await.unwrap().confirmed);
-        if confirmed.len() == 2 {
-            break;
-        }
-        common::mine(net, 1).await;
-    }
-    assert_eq!(confirmed.len(), 2, "{confirmed:?}");
+    common::step_until_confirmed(&mut executor, net, &mut Vec::new(), 2).await;
     releases.assert_each_paid_once(net).await;
 
     // The audit sees what the database does not: the stuck one was paid.

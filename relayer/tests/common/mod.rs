@@ -368,3 +368,63 @@ impl ThreeReleasesToBsc {
         );
     }
 }
+
+/// Steps `executor`, mining a block between steps, until `confirmed` holds `n` ids (at most 15
+/// steps); asserts it got there. `confirmed` carries ids confirmed earlier in the test.
+pub async fn step_until_confirmed(
+    executor: &mut EvmExecutor<'_>,
+    net: &Devnet,
+    confirmed: &mut Vec<String>,
+    n: usize,
+) {
+    for _ in 0..15 {
+        confirmed.extend(executor.step().await.unwrap().confirmed);
+        if confirmed.len() >= n {
+            break;
+        }
+        mine(net, 1).await;
+    }
+    assert_eq!(confirmed.len(), n, "{confirmed:?}");
+}
+
+/// `chain`'s next base fee, in gwei (`anvil_setNextBlockBaseFeePerGas`), and one block mined
+/// so the node's gas price follows.
+pub async fn set_base_fee(net: &Devnet, chain: &str, gwei: u64) {
+    let c = net.state.evm_chain(chain).unwrap();
+    let node = evm::provider_for(&c.rpc_url, Role::Deployer).unwrap();
+    let _: serde_json::Value = node
+        .raw_request(
+            "anvil_setNextBlockBaseFeePerGas".into(),
+            (U256::from(gwei) * U256::from(1_000_000_000u64),),
+        )
+        .await
+        .unwrap();
+    mine(net, 1).await;
+}
+
+/// The owner of BSC's vault takes `amount` of `token` out of it (`withdrawLiquidity`).
+pub async fn withdraw_from_bsc_vault(net: &Devnet, token: Address, amount: U256) {
+    let bsc = net.state.evm_chain("bsc").unwrap();
+    let owner = evm::provider_for(&bsc.rpc_url, Role::Deployer).unwrap();
+    let vault = BridgeVault::new(bsc.bridge_vault, &owner);
+    let withdraw = vault.withdrawLiquidity(token, bsc.account(Role::Deployer).unwrap(), amount);
+    evm::send(
+        &owner,
+        withdraw.into_transaction_request(),
+        "bsc",
+        "withdraw",
+    )
+    .await
+    .unwrap();
+}
+
+/// The owner of BSC's vault puts `amount` of `token` back (`addLiquidity`).
+pub async fn top_up_bsc_vault(net: &Devnet, token: Address, amount: U256) {
+    let bsc = net.state.evm_chain("bsc").unwrap();
+    let owner = evm::provider_for(&bsc.rpc_url, Role::Deployer).unwrap();
+    let vault = BridgeVault::new(bsc.bridge_vault, &owner);
+    let add = vault.addLiquidity(token, amount);
+    evm::send(&owner, add.into_transaction_request(), "bsc", "top up")
+        .await
+        .unwrap();
+}
