@@ -111,6 +111,9 @@ impl TransferStatus {
             (Observed, SourceFinal | Failed) => true,
             (SourceFinal, Signed | AwaitingLiquidity | AwaitingGas | Paused | Failed) => true,
             (AwaitingLiquidity | AwaitingGas | Paused, SourceFinal | Failed) => true,
+            // Short of liquidity and, weighed again, not paying its gas: gas is what it waits
+            // for now (the vault is checked again when it goes back to `source_final`).
+            (AwaitingLiquidity, AwaitingGas) => true,
             (Signed, Broadcast | Failed) => true,
             // A replacement (fee bump, fresh blockhash) is signed again at the same step.
             (Broadcast, Included | Signed) => true,

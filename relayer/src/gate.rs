@@ -33,13 +33,14 @@ use crate::intake::{Deposit, plan_release};
 /// exposure until its *source* is final, however soon its release was confirmed (a fast
 /// destination confirms long before Ethereum finalizes; a reorg of the source then takes the
 /// deposit back while the release stays paid).
-const RELEASED_OR_ON_THEIR_WAY: [TransferStatus; 8] = [
+const RELEASED_OR_ON_THEIR_WAY: [TransferStatus; 9] = [
     TransferStatus::SourceFinal,
     TransferStatus::Signed,
     TransferStatus::Broadcast,
     TransferStatus::Included,
     TransferStatus::Confirmed,
     TransferStatus::AwaitingLiquidity,
+    TransferStatus::AwaitingGas,
     TransferStatus::Paused,
     TransferStatus::Stuck,
 ];

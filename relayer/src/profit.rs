@@ -165,9 +165,12 @@ pub fn fee_usd(raw: &str, decimals: u8, price: Option<f64>) -> Option<f64> {
 /// and is never recovered.
 pub const SIGNATURE_LAMPORTS: u128 = 5_000;
 
-/// What one release costs on `chain` now (the router's `gas_usd` per chain): EVM, a release's
-/// share of a full batch at `eth_gasPrice`; Solana, the signature fee, the claim rent and the
-/// priority fee. None when the chain has no priced `native_token`.
+/// What one bridge transaction costs on `chain` now, for the router's `gas_usd` per chain: EVM,
+/// a release's share of a full batch at `eth_gasPrice` (the learned per-release gas is the
+/// executor's; this uses the 60,000 guess, close to a deposit's own gas); Solana, the signature
+/// fee, the claim rent and the priority fee (the recipient's token account, 2,039,280 lamports
+/// when the relayer has to create it, is left out: most recipients hold one). None when the
+/// chain has no priced `native_token`.
 pub async fn release_cost(
     settings: &Settings,
     store: &Store,
@@ -261,8 +264,11 @@ pub async fn live_gas_usd(
     (usd, notes)
 }
 
-/// Compute units a Solana release is budgeted.
-const SOLANA_RELEASE_CU: u32 = 60_000;
+/// Compute units a Solana release pays its priority fee on. It sets no limit, so the runtime's
+/// default applies: 200,000 per non-builtin instruction (the recipient's token account created
+/// if missing, `transfer_checked`, the memo) and 3,000 per builtin (the compute-unit price, the
+/// claim's two system instructions).
+const SOLANA_RELEASE_CU: u32 = 3 * 200_000 + 3 * 3_000;
 
 /// Gas one release takes when its batch carries `batch` releases: the learned cost per release
 /// (or a plain ERC-20 transfer's, before any is learned) plus its share of the batch's base.

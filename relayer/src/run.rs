@@ -66,6 +66,7 @@ fn log_step(chain: &str, r: &ExecutorReport) {
         included = r.included.len(),
         confirmed = r.confirmed.len(),
         awaiting_liquidity = r.awaiting_liquidity.len(),
+        awaiting_gas = r.awaiting_gas.len(),
         failed = r.failed.len(),
         dry_run = r.dry_run.len(),
         "executor step"

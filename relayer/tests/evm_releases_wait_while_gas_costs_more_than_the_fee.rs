@@ -3,8 +3,9 @@
 //! (`anvil_setNextBlockBaseFeePerGas`), a release's share of its batch costs dollars at the
 //! devnet's WBNB price while each fee is about $0.51, so the three approved releases wait in
 //! `awaiting_gas` with the figures as their reason, shown by `status` too; nothing is signed.
-//! Gas back at 1 gwei, they go, each paid once. A fourth deposit under `always` goes at once at
-//! 100 gwei. The audit ends clean, read from the chains.
+//! Gas back at 1 gwei, they go, each paid once. A fourth deposit, short of liquidity when gas
+//! rises, moves on to wait for gas and goes once the vault is topped up and gas falls. A fifth
+//! under `always` goes at once at 100 gwei. The audit ends clean, read from the chains.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -95,10 +96,27 @@ async fn releases_wait_while_gas_costs_more_than_their_fee() {
         "{history:?}"
     );
 
+    // Short of liquidity first, then gas rises: it moves on to wait for gas (the step does not
+    // fail), and once the vault is topped up and gas falls, it goes.
+    let eth = EvmChain::new(settings.chain("ethereum").unwrap(), RetryPolicy::default()).unwrap();
+    let vault = net.state.evm_chain("bsc").unwrap().bridge_vault;
+    let held = common::evm_balance(net, "bsc", releases.usdc, vault).await;
+    common::withdraw_from_bsc_vault(net, releases.usdc, held).await;
+    common::approved_usdc_to_bsc(net, settings, store, &eth, &[25]).await;
+    common::set_base_fee(net, "bsc", 1).await;
+    let short = executor.step().await.unwrap();
+    assert_eq!(short.awaiting_liquidity.len(), 1, "{short:?}");
+    common::set_base_fee(net, "bsc", 100).await;
+    let dear = executor.step().await.unwrap();
+    assert_eq!(dear.awaiting_gas, short.awaiting_liquidity, "{dear:?}");
+    common::top_up_bsc_vault(net, releases.usdc, held).await;
+    assert!(executor.step().await.unwrap().sent.is_empty());
+    common::set_base_fee(net, "bsc", 1).await;
+    common::step_until_confirmed(&mut executor, net, &mut Vec::new(), 1).await;
+
     // Under `always` the same route goes at once at 100 gwei.
     let mut always = settings.clone();
     usdc_to_bsc(ReleasePolicy::Always)(&mut always.relayer);
-    let eth = EvmChain::new(always.chain("ethereum").unwrap(), RetryPolicy::default()).unwrap();
     common::approved_usdc_to_bsc(net, &always, store, &eth, &[40]).await;
     common::set_base_fee(net, "bsc", 100).await;
     let before = common::evm_balance(net, "bsc", releases.usdc, releases.user).await;

@@ -318,8 +318,9 @@ async fn deposits_in_six_directions_are_released_exactly() {
         .unwrap()
         .unwrap();
     let rent = solana.as_ref().unwrap().claim_lamports().await.unwrap();
-    // 1,000 micro-lamports per compute unit (the devnet's priority fee) × 60,000 units.
-    assert_eq!(cost.native(), 5_000 + u128::from(rent) + 60);
+    // 1,000 micro-lamports per compute unit (the devnet's priority fee) × the default limit
+    // of 609,000 units (three non-builtin instructions, three builtin).
+    assert_eq!(cost.native(), 5_000 + u128::from(rent) + 609);
     assert!(cost.usd().is_some_and(|usd| usd > 0.0), "{cost:?}");
     assert!(
         cost.describe().ends_with(" lamports)"),

@@ -753,6 +753,30 @@ impl Store {
             .await?)
     }
 
+    /// Up to `limit` transfers bound for `dest_chain_id` in `status` whose id is above `after`,
+    /// in id order: a cursor that walks the whole set a page per step and wraps around, so a
+    /// long line of transfers that keep waiting never hides the ones behind it.
+    pub async fn queued_releases_after(
+        &self,
+        dest_chain_id: u64,
+        status: TransferStatus,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<QueuedRelease>, StoreError> {
+        use sea_orm::QuerySelect;
+        let mut q = transfers::Entity::find()
+            .filter(transfers::Column::DestChainId.eq(to_i64("chain id", dest_chain_id)?))
+            .filter(transfers::Column::Status.eq(status.as_str()));
+        if let Some(after) = after {
+            q = q.filter(transfers::Column::Id.gt(after));
+        }
+        Ok(q.order_by_asc(transfers::Column::Id)
+            .limit(crate::queries::row_limit(limit))
+            .into_partial_model::<QueuedRelease>()
+            .all(self.connection())
+            .await?)
+    }
+
     /// An operator's retry of a `failed` transfer, after fixing its cause: back to `observed`,
     /// so validation and finality run again. Refused when a release was ever signed for it:
     /// a second one may only follow proof that the first cannot land (reconciliation's job).

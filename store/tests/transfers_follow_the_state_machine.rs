@@ -337,7 +337,7 @@ async fn exercise(store: &Store) {
 /// whatever the vault holds later; the one already signed stays, reported at risk.
 async fn reorg_fails_every_waiting_deposit(store: &Store) {
     store.migrate_up().await.unwrap();
-    let rows: Vec<DepositRow> = (1..=5).map(|i| deposit(i, Observed, None)).collect();
+    let rows: Vec<DepositRow> = (1..=6).map(|i| deposit(i, Observed, None)).collect();
     let txn = store.begin_ingest(1, "deposits:test", None).await.unwrap();
     txn.insert_deposits(&rows).await.unwrap();
     txn.commit(&Checkpoint {
@@ -347,7 +347,7 @@ async fn reorg_fails_every_waiting_deposit(store: &Store) {
     .await
     .unwrap();
     let id = |i: usize| rows[i - 1].id.as_str();
-    for i in 2..=5 {
+    for i in 2..=6 {
         store
             .transition(id(i), Observed, SourceFinal, None)
             .await
@@ -359,6 +359,15 @@ async fn reorg_fails_every_waiting_deposit(store: &Store) {
         .unwrap();
     store
         .transition(id(4), SourceFinal, Paused, Some("bsc paused"))
+        .await
+        .unwrap();
+    store
+        .transition(
+            id(6),
+            SourceFinal,
+            AwaitingGas,
+            Some("fee $0.50 < gas $3.20 at 80 gwei"),
+        )
         .await
         .unwrap();
     let attempt = atoll_store::transfers::SignedAttempt {
@@ -382,13 +391,14 @@ async fn reorg_fails_every_waiting_deposit(store: &Store) {
         .unwrap();
     assert_eq!(
         (summary.deposits_reorged_out, summary.deposits_at_risk),
-        (4, 1)
+        (5, 1)
     );
     for (i, was) in [
         (1, "observed"),
         (2, "source_final"),
         (3, "awaiting_liquidity"),
         (4, "paused"),
+        (6, "awaiting_gas"),
     ] {
         let t = store.transfer(id(i)).await.unwrap().unwrap();
         assert_eq!(t.status, "failed", "deposit {i}");
@@ -407,7 +417,7 @@ async fn reorg_fails_every_waiting_deposit(store: &Store) {
         "signed"
     );
     let queued = store
-        .transfers_to(56, &[SourceFinal, AwaitingLiquidity, Paused])
+        .transfers_to(56, &[SourceFinal, AwaitingLiquidity, AwaitingGas, Paused])
         .await
         .unwrap();
     assert!(queued.is_empty(), "{queued:?}");

@@ -220,6 +220,12 @@ fn route_policy(
                     ),
                 );
             }
+            if r.max_wait_s == Some(0) {
+                p.push(
+                    at("max_wait_s"),
+                    "must be at least 1 (0 would release everything at once: use always)",
+                );
+            }
             ReleasePolicy::WhenProfitable {
                 margin_pct,
                 max_wait: r.max_wait_s.map(Duration::from_secs),

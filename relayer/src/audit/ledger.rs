@@ -209,7 +209,13 @@ pub struct Verdict {
 fn not_released(status: &str) -> bool {
     matches!(
         status,
-        "observed" | "source_final" | "awaiting_liquidity" | "paused" | "failed" | "stuck"
+        "observed"
+            | "source_final"
+            | "awaiting_liquidity"
+            | "awaiting_gas"
+            | "paused"
+            | "failed"
+            | "stuck"
     )
 }
 
@@ -593,6 +599,22 @@ mod tests {
         }
         let text: Vec<String> = v.discrepancies.iter().map(ToString::to_string).collect();
         assert!(text.iter().any(|t| t.contains("0xr1, 0xr2")), "{text:?}");
+    }
+
+    #[test]
+    fn a_release_on_chain_for_a_waiting_transfer_is_named() {
+        for waiting in ["awaiting_gas", "awaiting_liquidity", "paused", "stuck"] {
+            let v = reconcile(
+                &facts(vec![deposit("a")], vec![release("a", "0xr1")]),
+                &[transfer("a", waiting)],
+            );
+            let text: Vec<String> = v.discrepancies.iter().map(ToString::to_string).collect();
+            assert!(
+                text.iter()
+                    .any(|t| t.contains("recorded as") && t.contains(waiting)),
+                "{waiting}: {text:?}"
+            );
+        }
     }
 
     #[test]

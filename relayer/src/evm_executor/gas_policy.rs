@@ -25,7 +25,8 @@ struct RouteOf {
 
 impl Filler<'_, '_> {
     /// `queue` less the releases held back for gas; moves into and out of `awaiting_gas` are
-    /// added to `writes`.
+    /// added to `writes`. Weighed: `source_final`, `awaiting_liquidity` and `awaiting_gas`
+    /// releases; transfers to sign again never are.
     pub(super) async fn weigh_gas(
         &self,
         queue: Vec<QueuedRelease>,
@@ -44,7 +45,6 @@ impl Filler<'_, '_> {
         if !weighing && !queue.iter().any(|t| t.status == AwaitingGas.as_str()) {
             return Ok(queue);
         }
-        let weighed = |t: &QueuedRelease| t.status != Broadcast.as_str();
         // Looked up once per source chain and token, not once per release.
         let mut known: HashMap<(i64, String), Option<RouteOf>> = HashMap::new();
         for t in &queue {
@@ -52,46 +52,35 @@ impl Filler<'_, '_> {
                 .entry((t.source_chain_id, t.source_token.clone()))
                 .or_insert_with(|| self.route_of(t));
         }
-        let route = |t: &QueuedRelease| {
-            known
-                .get(&(t.source_chain_id, t.source_token.clone()))
-                .and_then(Option::as_ref)
-        };
-        let any = queue.iter().any(|t| {
-            weighed(t)
-                && (t.status == AwaitingGas.as_str()
-                    || route(t).is_some_and(|r| r.policy != ReleasePolicy::Always))
-        });
-        if !any {
-            return Ok(queue);
-        }
         let prices = profit::symbol_prices(self.settings, self.store, &self.name).await?;
-        let cost = self.gas_cost(queue.len(), &prices).await?;
-        if let Some(usd) = cost.usd() {
+        // A node that cannot say its gas price holds only what weighs gas; the rest goes.
+        let cost = match self.gas_cost(queue.len(), &prices).await {
+            Ok(cost) => Ok(cost),
+            Err(e) => {
+                tracing::warn!(chain = %self.name, error = %e, "gas price unreadable: releases that weigh gas wait");
+                Err("gas price unreadable now".to_string())
+            }
+        };
+        if let Some(usd) = cost.as_ref().ok().and_then(GasCost::usd) {
             metrics::gauge!("atoll_relayer_release_gas_usd", "chain" => self.name.clone()).set(usd);
         }
         let mut go = Vec::with_capacity(queue.len());
         let mut back = Vec::new();
         for mut t in queue {
-            if !weighed(&t) {
+            let weighed = [SourceFinal, AwaitingGas, AwaitingLiquidity]
+                .iter()
+                .any(|s| t.status == s.as_str());
+            let route = known
+                .get(&(t.source_chain_id, t.source_token.clone()))
+                .and_then(Option::as_ref);
+            if !weighed {
                 go.push(t);
                 continue;
             }
-            let route = route(&t);
-            let policy = route.map_or(ReleasePolicy::Always, |r| r.policy);
-            let fee = route.and_then(|r| {
-                let raw = t.fee.as_deref().unwrap_or("0");
-                profit::fee_usd(raw, r.fee_decimals, prices.get(&r.symbol).copied())
-            });
-            let waiting = t.status == AwaitingGas.as_str();
-            let waited = if waiting {
-                Duration::from_millis(u64::try_from(age_ms(t.updated_at_ms)).unwrap_or(0))
-            } else {
-                Duration::ZERO
-            };
-            match profit::verdict(policy, fee, &cost, waited) {
+            let held = t.status == AwaitingGas.as_str();
+            match weigh_one(&t, route, &prices, &cost) {
                 Verdict::Go => {
-                    if waiting {
+                    if held {
                         back.push(t.id.clone());
                         t.status = SourceFinal.as_str().to_string();
                     }
@@ -99,27 +88,34 @@ impl Filler<'_, '_> {
                 }
                 Verdict::GoAfterWaiting(why) => {
                     tracing::warn!(chain = %self.name, transfer = %t.id, %why, "released at a loss");
-                    if waiting {
+                    if held {
                         writes.push(move_one(&t.id, AwaitingGas, SourceFinal, why));
                         t.status = SourceFinal.as_str().to_string();
                     }
                     go.push(t);
                 }
+                Verdict::Wait(_) if held => {}
                 Verdict::Wait(why) => {
-                    if !waiting {
-                        tracing::info!(chain = %self.name, transfer = %t.id, %why, "release waits for gas");
-                        writes.push(move_one(&t.id, SourceFinal, AwaitingGas, why));
-                        report.awaiting_gas.push(t.id);
-                    }
+                    // From `source_final`, or from `awaiting_liquidity`: gas is what it waits
+                    // for now, and the vault is checked again when it goes back.
+                    let from = if t.status == AwaitingLiquidity.as_str() {
+                        AwaitingLiquidity
+                    } else {
+                        SourceFinal
+                    };
+                    tracing::info!(chain = %self.name, transfer = %t.id, %why, "release waits for gas");
+                    writes.push(move_one(&t.id, from, AwaitingGas, why));
+                    report.awaiting_gas.push(t.id);
                 }
             }
         }
         if !back.is_empty() {
+            let now = cost.as_ref().map_or_else(Clone::clone, GasCost::describe);
             writes.push(ReleaseWrite::Move {
                 ids: back,
                 from: AwaitingGas,
                 to: SourceFinal,
-                reason: format!("the fee covers its gas again ({})", cost.describe()),
+                reason: format!("the fee covers its gas again ({now})"),
                 tx_hash: None,
             });
         }
@@ -170,6 +166,33 @@ impl Filler<'_, '_> {
             symbol,
             fee_decimals,
         })
+    }
+}
+
+/// The verdict on one weighed release: its route's policy, its fee priced on this chain, and
+/// how long it has waited in `awaiting_gas`. A release without a stored fee counts as unpriced;
+/// one on a route the config no longer has goes (as under `always`).
+fn weigh_one(
+    t: &QueuedRelease,
+    route: Option<&RouteOf>,
+    prices: &HashMap<String, f64>,
+    cost: &Result<GasCost, String>,
+) -> Verdict {
+    let Some(route) = route else {
+        return Verdict::Go;
+    };
+    let fee = t.fee.as_deref().and_then(|raw| {
+        profit::fee_usd(raw, route.fee_decimals, prices.get(&route.symbol).copied())
+    });
+    let waited = if t.status == TransferStatus::AwaitingGas.as_str() {
+        Duration::from_millis(u64::try_from(age_ms(t.updated_at_ms)).unwrap_or(0))
+    } else {
+        Duration::ZERO
+    };
+    match cost {
+        Ok(cost) => profit::verdict(route.policy, fee, cost, waited),
+        Err(_) if route.policy == ReleasePolicy::Always => Verdict::Go,
+        Err(why) => Verdict::Wait(why.clone()),
     }
 }
 

@@ -134,6 +134,8 @@ pub struct EvmExecutor<'a> {
     /// known, a batch's limit comes from it and the node runs each batch once before it is
     /// sent (the simulation), not twice.
     gas_model: Option<GasModel>,
+    /// Where the next page of releases held for gas starts (`None`: from the first).
+    gas_cursor: Option<String>,
     /// The block of the highest nonce settled so far. A later nonce of the same account can
     /// only be mined at or after it, so the next transactions to settle are read from the
     /// vault's logs from there on. `None` after a restart with transactions pending: those
@@ -171,6 +173,7 @@ struct Filler<'e, 'a> {
     next_nonce: &'e mut Option<u64>,
     sign_again: &'e mut Option<Vec<QueuedRelease>>,
     gas_model: &'e mut Option<GasModel>,
+    gas_cursor: &'e mut Option<String>,
     /// Hashes sent this step, to remember as in the node's pool.
     sent: Vec<String>,
 }
@@ -225,6 +228,7 @@ impl<'a> EvmExecutor<'a> {
             next_nonce: None,
             sign_again: None,
             gas_model: None,
+            gas_cursor: None,
             settled_block: None,
         })
     }
@@ -269,6 +273,7 @@ impl<'a> EvmExecutor<'a> {
             next_nonce: &mut self.next_nonce,
             sign_again: &mut self.sign_again,
             gas_model: &mut self.gas_model,
+            gas_cursor: &mut self.gas_cursor,
             sent: Vec::new(),
         };
         // The store is one writer: what goes first is what the node gets first. Following

@@ -68,17 +68,25 @@ impl Filler<'_, '_> {
         // unpayable ones never hides payable ones behind it.
         let cap = slots.saturating_mul(self.batch_max());
         let mut queue = sign_again;
-        for status in [AwaitingLiquidity, AwaitingGas, SourceFinal] {
+        let page = u64::try_from(cap).unwrap_or(u64::MAX);
+        for status in [AwaitingLiquidity, SourceFinal] {
             queue.extend(
                 self.store
-                    .queued_releases_to(
-                        self.chain_id,
-                        status,
-                        u64::try_from(cap).unwrap_or(u64::MAX),
-                    )
+                    .queued_releases_to(self.chain_id, status, page)
                     .await?,
             );
         }
+        // Releases held for gas are weighed a page per step, walking all of them in turn.
+        let held = self
+            .store
+            .queued_releases_after(self.chain_id, AwaitingGas, self.gas_cursor.as_deref(), page)
+            .await?;
+        *self.gas_cursor = if (held.len() as u64) < page {
+            None
+        } else {
+            held.last().map(|t| t.id.clone())
+        };
+        queue.extend(held);
         if queue.is_empty() {
             *self.sign_again = Some(Vec::new());
             return Ok(());
