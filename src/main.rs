@@ -2,6 +2,7 @@
 //! its error into a message and an exit code (2 for bad input, 1 for everything else).
 
 mod commands;
+mod priority;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -135,9 +136,26 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Targets whose own spans and events quote full request URLs (an RPC provider's API key
+/// among them): held at `info` whatever `RUST_LOG` asks, since operators turn debug on exactly
+/// when something is wrong and ship the logs elsewhere. Atoll's own events name endpoints by
+/// label only.
+const URL_QUOTING_TARGETS: [&str; 5] = [
+    "alloy_transport_http",
+    "alloy_rpc_client",
+    "reqwest",
+    "hyper_util",
+    "solana_rpc_client",
+];
+
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for target in URL_QUOTING_TARGETS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -8,6 +8,7 @@ pub mod capability;
 mod error;
 pub mod evm;
 pub mod metrics;
+pub mod redact;
 pub mod secrets;
 pub mod solana;
 

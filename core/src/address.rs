@@ -34,6 +34,13 @@ impl Address {
                 Ok(Address::Evm(out))
             }
             ChainKind::Solana => {
+                // 32 bytes are at most 44 base58 digits; decoding is quadratic in the length,
+                // so a longer input is refused before it is decoded.
+                if input.len() > 44 {
+                    return Err(invalid(
+                        "must decode to 32 bytes (at most 44 base58 digits)",
+                    ));
+                }
                 let bytes = bs58::decode(input)
                     .into_vec()
                     .map_err(|_| invalid("not base58"))?;
@@ -157,6 +164,17 @@ mod tests {
         assert_eq!(a.to_string(), key);
         assert!(Address::parse(ChainKind::Solana, "0OIl").is_err());
         assert!(Address::parse(ChainKind::Solana, "abc").is_err());
+        // The largest key is 44 digits; longer is refused before decoding (quadratic).
+        let max = Address::Solana([0xff; 32]).to_string();
+        assert_eq!(max.len(), 44);
+        assert_eq!(
+            Address::parse(ChainKind::Solana, &max).unwrap(),
+            Address::Solana([0xff; 32])
+        );
+        let e = Address::parse(ChainKind::Solana, &"3".repeat(1 << 20))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 44"), "{e:.80}");
     }
 
     #[test]

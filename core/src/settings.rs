@@ -106,6 +106,12 @@ pub struct RawApi {
     pub listen: Option<String>,
     #[serde(default)]
     pub operator_tokens: Vec<String>,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` / `Forwarded` header names the client; nobody
+    /// else's is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// IPv6 clients are rate-limited per prefix of this length (default 64: one customer).
+    pub ipv6_prefix: Option<u8>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -220,6 +226,8 @@ pub struct IndexerSettings {
 pub struct ApiSettings {
     pub listen: std::net::SocketAddr,
     pub operator_tokens: Vec<SecretRef>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub ipv6_prefix: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -509,6 +517,34 @@ impl RawSettings {
             })
             .collect();
 
+        let trusted_proxies = self
+            .api
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .filter_map(|(i, cidr)| match cidr.parse::<ipnet::IpNet>() {
+                Ok(net) => Some(net),
+                // A bare address is a /32 or /128.
+                Err(_) => match cidr.parse::<std::net::IpAddr>() {
+                    Ok(ip) => Some(ipnet::IpNet::from(ip)),
+                    Err(_) => {
+                        p.push(
+                            format!("api.trusted_proxies[{i}]"),
+                            format!("not an address or CIDR (10.0.0.0/8, fd00::/8): {cidr:?}"),
+                        );
+                        None
+                    }
+                },
+            })
+            .collect();
+        let ipv6_prefix = self.api.ipv6_prefix.unwrap_or(64);
+        if !(16..=128).contains(&ipv6_prefix) {
+            p.push(
+                "api.ipv6_prefix",
+                format!("must be between 16 and 128 (got {ipv6_prefix})"),
+            );
+        }
+
         let chains = self.validate_chains(&mut p, base_dir);
         let kind_of = |name: &str| chains.iter().find(|c| c.name == name).map(|c| c.kind);
         let check_chain = |p: &mut Problems, path: &str, chain: &str| -> Option<ChainKind> {
@@ -711,6 +747,8 @@ impl RawSettings {
             api: ApiSettings {
                 listen,
                 operator_tokens,
+                trusted_proxies,
+                ipv6_prefix,
             },
             chains,
             tokens,

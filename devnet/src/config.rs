@@ -179,6 +179,8 @@ pub fn devnet_settings(state: &DevnetState) -> RawSettings {
         api: RawApi {
             listen: Some(atoll_core::settings::DEFAULT_LISTEN.into()),
             operator_tokens: vec!["env:ATOLL_OPERATOR_TOKEN".into()],
+            trusted_proxies: Vec::new(),
+            ipv6_prefix: None,
         },
         chains,
         tokens: tokens.into_values().collect(),

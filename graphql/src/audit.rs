@@ -4,18 +4,19 @@
 //! the chains faster than that.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use atoll_core::settings::Settings;
 use atoll_relayer::audit::AuditReport;
 use atoll_store::Store;
 
 use crate::error::ApiError;
+use crate::shared::Shared;
 
-/// The last report and when it was made; the lock makes runs single-flight.
+/// The last report, shared ([`crate::shared::Shared`]: runs are single-flight).
 #[derive(Default)]
 pub struct AuditCache {
-    last: tokio::sync::Mutex<Option<(Instant, Arc<AuditReport>)>>,
+    last: Shared<AuditReport>,
 }
 
 impl AuditCache {
@@ -26,16 +27,13 @@ impl AuditCache {
         store: &Store,
         max_age: Duration,
     ) -> Result<Arc<AuditReport>, ApiError> {
-        let mut last = self.last.lock().await;
-        if let Some((at, report)) = last.as_ref()
-            && at.elapsed() <= max_age
-        {
-            return Ok(report.clone());
-        }
-        let report = Arc::new(atoll_relayer::audit::run(settings, store).await?);
-        record(&report);
-        *last = Some((Instant::now(), report.clone()));
-        Ok(report)
+        self.last
+            .get(max_age, || async {
+                let report = atoll_relayer::audit::run(settings, store).await?;
+                record(&report);
+                Ok::<_, ApiError>(report)
+            })
+            .await
     }
 }
 

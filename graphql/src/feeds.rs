@@ -45,66 +45,220 @@ impl TransferUpdate {
     }
 }
 
+/// One batch of status changes as the poller read them, each with its transfer as stored.
+type Batch = Arc<
+    Vec<(
+        transfer_history::Model,
+        Option<atoll_store::entities::transfers::Model>,
+    )>,
+>;
+
+/// The one poller behind every `transferUpdated` subscriber: while anyone listens it reads the
+/// history rows after the last one it saw every `TRANSFER_POLL` and broadcasts them; nobody
+/// listening, it reads nothing. Subscribers filter what they asked for, so a thousand of them
+/// cost the store what one does.
+pub struct TransferFeed {
+    tx: tokio::sync::broadcast::Sender<Batch>,
+    /// Where the poller starts again after an idle spell: the oldest start of the subscribers
+    /// that arrived meanwhile.
+    resume_from: std::sync::Mutex<Option<i32>>,
+}
+
+impl Default for TransferFeed {
+    fn default() -> Self {
+        TransferFeed {
+            tx: tokio::sync::broadcast::channel(256).0,
+            resume_from: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+/// Rows read per poll, at most.
+const ROWS_PER_POLL: u64 = 500;
+
+impl TransferFeed {
+    /// Runs the poller until `shutdown`.
+    pub async fn poll(&self, state: &ApiState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut last: Option<i32> = None;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(TRANSFER_POLL) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+            if self.tx.receiver_count() == 0 {
+                last = None;
+                continue;
+            }
+            let from = match last {
+                Some(l) => l,
+                None => {
+                    let resume = self.resume_from.lock().ok().and_then(|mut r| r.take());
+                    match resume {
+                        Some(r) => r,
+                        None => continue,
+                    }
+                }
+            };
+            match self.read(state, from).await {
+                Ok((batch, newest)) => {
+                    last = Some(newest);
+                    if !batch.is_empty() {
+                        // No subscriber left is not an error.
+                        let _ = self.tx.send(Arc::new(batch));
+                    }
+                }
+                Err(e) => {
+                    last = Some(from);
+                    tracing::warn!(error = %e, "transferUpdated: cannot read history");
+                }
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        state: &ApiState,
+        after: i32,
+    ) -> Result<
+        (
+            Vec<(
+                transfer_history::Model,
+                Option<atoll_store::entities::transfers::Model>,
+            )>,
+            i32,
+        ),
+        atoll_store::StoreError,
+    > {
+        let rows = state
+            .reader
+            .history_after(after, None, ROWS_PER_POLL)
+            .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.transfer_id.clone()).collect();
+        let current = state.reader.transfers_by_ids(&ids).await?;
+        let newest = rows.iter().map(|r| r.id).max().unwrap_or(after).max(after);
+        let batch = rows
+            .into_iter()
+            .map(|change| {
+                let t = current.get(&change.transfer_id).cloned();
+                (change, t)
+            })
+            .collect();
+        Ok((batch, newest))
+    }
+
+    /// A new subscriber: it listens before it reads where "now" is, so nothing committed after
+    /// that is missed; an idle poller starts again from the oldest such "now".
+    async fn subscribe(&self, state: &ApiState) -> (tokio::sync::broadcast::Receiver<Batch>, i32) {
+        let rx = self.tx.subscribe();
+        let now = state.reader.last_history_id().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "transferUpdated: cannot read history");
+            0
+        });
+        if let Ok(mut r) = self.resume_from.lock() {
+            *r = Some(r.map_or(now, |old| old.min(now)));
+        }
+        (rx, now)
+    }
+}
+
 struct Follow {
     state: ApiState,
     id: Option<String>,
     last: i32,
     pending: VecDeque<TransferUpdate>,
-    started: bool,
+    rx: tokio::sync::broadcast::Receiver<Batch>,
 }
 
-/// Status changes from now on (of `id` only when given; its current history comes first).
-pub fn transfer_updates(state: ApiState, id: Option<String>) -> impl Stream<Item = TransferUpdate> {
-    let follow = Follow {
-        state,
-        id,
-        last: 0,
-        pending: VecDeque::new(),
-        started: false,
-    };
-    futures::stream::unfold(follow, |mut f| async move {
+impl Follow {
+    /// Rows after `last` straight from the store: the start of one transfer's history, or
+    /// catching up after falling behind the broadcast.
+    async fn catch_up(&mut self) {
         loop {
-            if let Some(u) = f.pending.pop_front() {
-                return Some((u, f));
-            }
-            if f.started {
-                tokio::time::sleep(TRANSFER_POLL).await;
-            } else {
-                f.started = true;
-                // One transfer: replay its whole history. All transfers: from now on.
-                if f.id.is_none() {
-                    match f.state.reader.last_history_id().await {
-                        Ok(l) => f.last = l,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "transferUpdated: cannot read history")
-                        }
-                    }
-                }
-            }
-            let rows = match f
+            let rows = match self
                 .state
                 .reader
-                .history_after(f.last, f.id.as_deref(), 500)
+                .history_after(self.last, self.id.as_deref(), ROWS_PER_POLL)
                 .await
             {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(error = %e, "transferUpdated: cannot read history");
-                    continue;
+                    return;
                 }
             };
             let ids: Vec<String> = rows.iter().map(|r| r.transfer_id.clone()).collect();
-            let current = f
+            let current = self
                 .state
                 .reader
                 .transfers_by_ids(&ids)
                 .await
                 .unwrap_or_default();
+            let full = rows.len() as u64 >= ROWS_PER_POLL;
+            let newest = rows.iter().map(|r| r.id).max().unwrap_or(self.last);
             for change in rows {
-                f.last = f.last.max(change.id);
-                // Several changes of one transfer in a batch share its current row.
-                let transfer = current.get(&change.transfer_id).cloned().map(Transfer);
-                f.pending.push_back(TransferUpdate { change, transfer });
+                let t = current.get(&change.transfer_id).cloned();
+                self.pending.push_back(TransferUpdate {
+                    change,
+                    transfer: t.map(Transfer),
+                });
+            }
+            self.last = self.last.max(newest);
+            if !full {
+                return;
+            }
+        }
+    }
+}
+
+/// Status changes from now on (of `id` only when given; its current history comes first),
+/// from the shared poller ([`TransferFeed`]).
+pub fn transfer_updates(state: ApiState, id: Option<String>) -> impl Stream<Item = TransferUpdate> {
+    futures::stream::unfold(None::<Follow>, move |f| {
+        let (state, id) = (state.clone(), id.clone());
+        async move {
+            let mut f = match f {
+                Some(f) => f,
+                None => {
+                    let feed = state.transfer_feed.clone();
+                    let (rx, now) = feed.subscribe(&state).await;
+                    // One transfer: its whole history first. All transfers: from now on.
+                    let mut f = Follow {
+                        state,
+                        last: if id.is_some() { 0 } else { now },
+                        id,
+                        pending: VecDeque::new(),
+                        rx,
+                    };
+                    if f.id.is_some() {
+                        f.catch_up().await;
+                    }
+                    f
+                }
+            };
+            loop {
+                if let Some(u) = f.pending.pop_front() {
+                    return Some((u, Some(f)));
+                }
+                match f.rx.recv().await {
+                    Ok(batch) => {
+                        for (change, t) in batch.iter() {
+                            if change.id > f.last
+                                && f.id.as_deref().is_none_or(|id| id == change.transfer_id)
+                            {
+                                f.pending.push_back(TransferUpdate {
+                                    change: change.clone(),
+                                    transfer: t.clone().map(Transfer),
+                                });
+                            }
+                        }
+                        if let Some(newest) = batch.iter().map(|(c, _)| c.id).max() {
+                            f.last = f.last.max(newest);
+                        }
+                    }
+                    // Fell behind the broadcast: what it missed comes from the store.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => f.catch_up().await,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
             }
         }
     })

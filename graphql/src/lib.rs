@@ -13,10 +13,12 @@ mod cursor;
 pub mod error;
 pub mod feeds;
 pub mod heads;
+pub mod limits;
 pub mod live_gas;
 pub mod metrics;
 mod rest;
 pub mod schema;
+pub mod shared;
 pub mod types;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -25,13 +27,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::{BatchRequest, BatchResponse};
-use async_graphql_axum::GraphQLSubscription;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use atoll_core::settings::Settings;
 use atoll_store::Store;
 use atoll_store::records::PoolRecord;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -70,6 +73,34 @@ pub struct ApiOptions {
     /// How often the server audits the bridge's books from the chains for `/metrics`
     /// (`None`: only when an operator asks).
     pub audit_interval: Option<Duration>,
+    /// `quoteAllocation` fields per request (each a router solve over the whole catalog).
+    pub max_router_solves: usize,
+    /// `relayer`, `positions` and `audit` fields per request (each reads the chains; their
+    /// answers are shared between clients for a second, the audit's for 30 s).
+    pub max_chain_reads: usize,
+    /// The largest WebSocket message accepted.
+    pub max_ws_message_bytes: usize,
+    pub ws_connections_per_client: usize,
+    pub ws_subscriptions_per_connection: usize,
+    pub ws_subscriptions_per_client: usize,
+}
+
+impl ApiOptions {
+    pub fn ws_caps(&self) -> limits::WsCaps {
+        limits::WsCaps {
+            connections_per_client: self.ws_connections_per_client,
+            subscriptions_per_connection: self.ws_subscriptions_per_connection,
+            subscriptions_per_client: self.ws_subscriptions_per_client,
+        }
+    }
+
+    pub fn budgets(&self) -> limits::Budgets {
+        limits::Budgets {
+            max_router_solves: self.max_router_solves,
+            max_chain_reads: self.max_chain_reads,
+            max_query_bytes: self.max_query_bytes,
+        }
+    }
 }
 
 impl Default for ApiOptions {
@@ -86,6 +117,13 @@ impl Default for ApiOptions {
             max_query_bytes: 64 * 1024,
             response_cache: true,
             audit_interval: None,
+            max_router_solves: 2,
+            max_chain_reads: 4,
+            // A query at its 64 KiB limit, its variables and the protocol's envelope.
+            max_ws_message_bytes: 96 * 1024,
+            ws_connections_per_client: 16,
+            ws_subscriptions_per_connection: 32,
+            ws_subscriptions_per_client: 100,
         }
     }
 }
@@ -109,7 +147,17 @@ pub struct ApiState {
     pub audit: Arc<audit::AuditCache>,
     /// Release costs per chain read from the chains, for quotes (reused for 30 s).
     pub live_gas: Arc<live_gas::LiveGasCache>,
-    limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// The relayer's view per chain (vault balances read from the chains), shared for 1 s.
+    pub relayer_view: Arc<shared::Shared<Vec<atoll_relayer::status::ChainStatus>>>,
+    /// The treasury's positions (read from the chains), shared for 1 s.
+    pub positions: Arc<shared::Shared<Vec<atoll_relayer::treasury::ChainPosition>>>,
+    /// `/metrics` as last rendered (its gauges read the store), shared for 1 s.
+    pub metrics_text: Arc<shared::Shared<String>>,
+    /// The one poller behind every `transferUpdated` subscription.
+    pub transfer_feed: Arc<feeds::TransferFeed>,
+    /// Open WebSocket connections and subscriptions per client.
+    pub ws_clients: Arc<limits::WsClients>,
+    pub(crate) limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl ApiState {
@@ -135,6 +183,11 @@ impl ApiState {
             treasury,
             audit: Arc::default(),
             live_gas: Arc::default(),
+            relayer_view: Arc::default(),
+            positions: Arc::default(),
+            metrics_text: Arc::default(),
+            transfer_feed: Arc::default(),
+            ws_clients: Arc::default(),
             settings,
             store,
             reader,
@@ -188,12 +241,11 @@ pub fn app(state: ApiState) -> Router {
         cache: Arc::default(),
     };
     let limited = Router::new()
-        .route(
-            "/graphql",
-            post(graphql).get_service(GraphQLSubscription::new(schema)),
-        )
+        .route("/graphql", post(graphql).get(graphql_ws))
         .route("/pools", get(rest::pools))
         .route("/chart/{pool}", get(rest::chart))
+        // Rate-limited like the rest, and rendered at most once a second (`metrics_text`).
+        .route("/metrics", get(metrics_text))
         .layer(axum::middleware::from_fn_with_state(
             server.clone(),
             rate_limit,
@@ -201,8 +253,7 @@ pub fn app(state: ApiState) -> Router {
     let open = Router::new()
         .route("/", get(graphiql))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text));
+        .route("/readyz", get(readyz));
     limited
         .merge(open)
         .layer(axum::middleware::from_fn(track))
@@ -283,13 +334,22 @@ async fn background(state: ApiState, shutdown: tokio::sync::watch::Receiver<bool
             }
         }
     };
-    tokio::join!(heads, catalog, audit);
+    let feed = state.transfer_feed.poll(&state, shutdown.clone());
+    tokio::join!(heads, catalog, audit, feed);
 }
 
-fn client_ip(req: &Request) -> IpAddr {
-    req.extensions()
+/// The client a request stands for ([`limits::client_key`]): its peer, or who a trusted proxy
+/// forwarded for; IPv6 per prefix.
+fn client_of(state: &ApiState, extensions: &axum::http::Extensions, headers: &HeaderMap) -> IpAddr {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+        .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |c| c.0);
+    limits::client_key(
+        peer,
+        headers,
+        &state.settings.api.trusted_proxies,
+        state.settings.api.ipv6_prefix,
+    )
 }
 
 fn json_error(status: StatusCode, e: &ApiError) -> Response {
@@ -297,7 +357,8 @@ fn json_error(status: StatusCode, e: &ApiError) -> Response {
 }
 
 async fn rate_limit(State(server): State<Server>, req: Request, next: Next) -> Response {
-    if server.api.limiter.check_key(&client_ip(&req)).is_err() {
+    let client = client_of(&server.api, req.extensions(), req.headers());
+    if server.api.limiter.check_key(&client).is_err() {
         let mut resp = json_error(StatusCode::TOO_MANY_REQUESTS, &ApiError::RateLimited);
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -417,6 +478,49 @@ async fn graphql(State(server): State<Server>, req: Request) -> Response {
     }
 }
 
+/// GraphQL over WebSocket (graphql-transport-ws and graphql-ws), held to HTTP's limits: the
+/// upgrade is rate-limited with the route; a client holds at most `ws_connections_per_client`
+/// connections, each message at most `max_ws_message_bytes`; every operation on it goes
+/// through the same extension as HTTP's ([`limits::RequestLimits`]: rate limit, query size,
+/// budgets, error codes) and subscriptions are capped per connection and per client.
+async fn graphql_ws(State(server): State<Server>, req: Request) -> Response {
+    let client = client_of(&server.api, req.extensions(), req.headers());
+    let (mut parts, _body) = req.into_parts();
+    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let options = server.api.options;
+    let Some(connection) = server.api.ws_clients.open(client, options.ws_caps()) else {
+        let mut resp = json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &ApiError::BadInput(format!(
+                "WebSocket: at most {} open connections per client address",
+                options.ws_connections_per_client
+            )),
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return resp;
+    };
+    let schema = server.schema.clone();
+    upgrade
+        .max_message_size(options.max_ws_message_bytes)
+        .max_frame_size(options.max_ws_message_bytes)
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            let mut data = async_graphql::Data::default();
+            data.insert(connection);
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .with_data(data)
+                .serve()
+        })
+}
+
 /// Sets `extensions.code` on every error: an `ApiError`'s own code; errors raised by
 /// async-graphql itself (parse, validation, depth and complexity limits, argument coercion)
 /// are the caller's: `BAD_USER_INPUT`.
@@ -498,9 +602,18 @@ async fn readyz(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
+/// At most one render per second whatever the scrape rate: the gauges read the store.
 async fn metrics_text(State(state): State<ApiState>) -> Response {
-    match metrics::render(&state).await {
-        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
+    let shared = state.metrics_text.clone();
+    match shared
+        .get(Duration::from_secs(1), || metrics::render(&state))
+        .await
+    {
+        Ok(text) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            text.as_str().to_owned(),
+        )
+            .into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
     }
 }

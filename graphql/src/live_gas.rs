@@ -5,10 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use atoll_core::settings::Settings;
 use atoll_store::Store;
+
+use crate::shared::Shared;
 
 /// Figures younger than this are reused.
 const MAX_AGE: Duration = Duration::from_secs(30);
@@ -20,20 +22,22 @@ pub type LiveGas = Arc<(BTreeMap<String, f64>, Vec<String>)>;
 
 #[derive(Default)]
 pub struct LiveGasCache {
-    last: tokio::sync::Mutex<Option<(Instant, LiveGas)>>,
+    last: Shared<(BTreeMap<String, f64>, Vec<String>)>,
 }
 
 impl LiveGasCache {
     pub async fn figures(&self, settings: &Settings, store: &Store) -> LiveGas {
-        let mut last = self.last.lock().await;
-        if let Some((at, figures)) = last.as_ref()
-            && at.elapsed() <= MAX_AGE
-        {
-            return figures.clone();
+        let read = self
+            .last
+            .get(MAX_AGE, || async {
+                Ok::<_, std::convert::Infallible>(
+                    atoll_relayer::profit::live_gas_usd(settings, store, READ_TIMEOUT).await,
+                )
+            })
+            .await;
+        match read {
+            Ok(figures) => figures,
+            Err(never) => match never {},
         }
-        let figures =
-            Arc::new(atoll_relayer::profit::live_gas_usd(settings, store, READ_TIMEOUT).await);
-        *last = Some((Instant::now(), figures.clone()));
-        figures
     }
 }

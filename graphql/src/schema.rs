@@ -21,6 +21,8 @@ pub const MAX_PAGE: i32 = 500;
 const DEFAULT_PAGE: i32 = 50;
 pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 25_000;
+/// Answers that read the chains (`relayer`, `positions`) are shared by every client this long.
+const CHAIN_READS_SHARED_FOR: Duration = Duration::from_secs(1);
 /// `poolHistory` answers at most this many buckets.
 const MAX_BUCKETS: i64 = 5_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -29,8 +31,13 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 pub type AtollSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 pub fn build(state: ApiState) -> AtollSchema {
+    let limits = crate::limits::RequestLimits {
+        budgets: state.options.budgets(),
+        limiter: state.limiter.clone(),
+    };
     Schema::build(Query, Mutation, SubscriptionRoot)
         .data(state)
+        .extension(limits)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(16)
@@ -389,18 +396,23 @@ impl Query {
 
     /// The relayer per chain: stages, oldest pending, next nonce, vault balances (read from the
     /// chains, each within 2 s), last error.
-    #[graphql(complexity = 50)]
+    #[graphql(complexity = 200)]
     async fn relayer(&self, ctx: &Context<'_>) -> ApiResult<Relayer> {
         let state = ctx.data_unchecked::<ApiState>();
-        let chains = atoll_relayer::status::chain_statuses(
-            &state.settings,
-            &state.reader,
-            state.options.balance_timeout,
-        )
-        .await
-        .map_err(ApiError::from)?;
+        let chains = state
+            .relayer_view
+            .get(CHAIN_READS_SHARED_FOR, || async {
+                atoll_relayer::status::chain_statuses(
+                    &state.settings,
+                    &state.reader,
+                    state.options.balance_timeout,
+                )
+                .await
+                .map_err(ApiError::from)
+            })
+            .await?;
         Ok(Relayer {
-            chains: chains.into_iter().map(RelayerChain::from).collect(),
+            chains: chains.iter().cloned().map(RelayerChain::from).collect(),
         })
     }
 
@@ -436,11 +448,21 @@ impl Query {
     }
 
     /// What the treasury holds on every chain, read from the chains now.
-    #[graphql(complexity = 50)]
+    #[graphql(complexity = 200)]
     async fn positions(&self, ctx: &Context<'_>) -> ApiResult<Vec<ChainPosition>> {
         let state = ctx.data_unchecked::<ApiState>();
-        let positions = state.treasury.positions().await.map_err(ApiError::from)?;
-        Ok(positions.into_iter().map(ChainPosition::from).collect())
+        let positions = state
+            .positions
+            .get(CHAIN_READS_SHARED_FOR, || async {
+                // Through the read pool: never the connection the relayer writes through.
+                state
+                    .treasury
+                    .positions_from(&state.reader)
+                    .await
+                    .map_err(ApiError::from)
+            })
+            .await?;
+        Ok(positions.iter().cloned().map(ChainPosition::from).collect())
     }
 
     /// Freshness of the index per chain (as The Graph's `_meta`).
@@ -797,15 +819,16 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         id: Option<String>,
-    ) -> impl Stream<Item = ApiResult<crate::feeds::TransferUpdate>> {
+    ) -> async_graphql::Result<impl Stream<Item = ApiResult<crate::feeds::TransferUpdate>>> {
         use futures::StreamExt;
         let state = ctx.data_unchecked::<ApiState>().clone();
-        match id.as_deref().map(|i| transfer_id("id", i)).transpose() {
-            Ok(id) => crate::feeds::transfer_updates(state, id)
-                .map(Ok)
-                .left_stream(),
-            Err(e) => futures::stream::once(async move { Err(e.into()) }).right_stream(),
-        }
+        let id = id.as_deref().map(|i| transfer_id("id", i)).transpose()?;
+        let slot = subscription_slot(ctx)?;
+        Ok(crate::feeds::transfer_updates(state, id).map(move |u| {
+            // Held for as long as the stream lives.
+            let _slot = &slot;
+            Ok(u)
+        }))
     }
 
     /// Every change of a pool's record (of one pool when `id` is given).
@@ -813,10 +836,25 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         id: Option<String>,
-    ) -> impl Stream<Item = Pool> {
+    ) -> async_graphql::Result<impl Stream<Item = Pool>> {
+        use futures::StreamExt;
         let state = ctx.data_unchecked::<ApiState>().clone();
-        crate::feeds::pool_updates(state, id)
+        let slot = subscription_slot(ctx)?;
+        Ok(crate::feeds::pool_updates(state, id).map(move |p| {
+            let _slot = &slot;
+            p
+        }))
     }
+}
+
+/// A WebSocket subscription's slot under its connection's and client's caps (none outside a
+/// WebSocket connection).
+fn subscription_slot(
+    ctx: &Context<'_>,
+) -> Result<Option<crate::limits::SubscriptionSlot>, ApiError> {
+    ctx.data_opt::<crate::limits::WsClient>()
+        .map(crate::limits::WsClient::subscribe)
+        .transpose()
 }
 
 /// How often subscriptions look for changed transfers.

@@ -8,53 +8,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::providers::Provider;
+use atoll_devnet::Devnet;
 use atoll_devnet::traffic::{self, TrafficOptions};
-use atoll_devnet::{Devnet, evm};
 use atoll_graphql::ApiOptions;
-use futures::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use serde_json::json;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(http_url: &str) -> Socket {
-    let mut req = format!("{}/graphql", http_url.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    send(&mut ws, json!({ "type": "connection_init", "payload": {} })).await;
-    assert_eq!(next(&mut ws).await["type"], "connection_ack");
-    ws
-}
-
-async fn send(ws: &mut Socket, v: Value) {
-    ws.send(Message::Text(v.to_string().into())).await.unwrap();
-}
-
-/// The next protocol message (pings answered on the way).
-async fn next(ws: &mut Socket) -> Value {
-    loop {
-        match ws.next().await.expect("socket open").unwrap() {
-            Message::Text(t) => {
-                let v: Value = serde_json::from_str(&t).unwrap();
-                if v["type"] == "ping" {
-                    send(ws, json!({ "type": "pong" })).await;
-                    continue;
-                }
-                return v;
-            }
-            Message::Ping(p) => ws.send(Message::Pong(p)).await.unwrap(),
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
+use common::{connect, next, send};
 
 #[tokio::test]
 async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
@@ -188,16 +147,7 @@ async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
         },
         shutdown,
     ));
-    let rpcs: Vec<String> = net.state.evm.iter().map(|c| c.rpc_url.clone()).collect();
-    let miner = tokio::spawn(async move {
-        loop {
-            for url in &rpcs {
-                let p = evm::provider_for(url, evm::Role::Deployer).unwrap();
-                let _: Result<Value, _> = p.raw_request("anvil_mine".into(), (1u64,)).await;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    });
+    let miner = common::mine_every(&net, Duration::from_millis(100));
 
     let mut seen: Vec<String> = Vec::new();
     let last = tokio::time::timeout(Duration::from_secs(120), async {

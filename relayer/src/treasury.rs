@@ -156,10 +156,15 @@ impl Treasury {
     /// What the treasury holds on every chain, token by token, valued with the prices the
     /// indexer found (pinned prices from the config first).
     pub async fn positions(&self) -> Result<Vec<ChainPosition>, RelayerError> {
-        let records = self.store.pool_records(true).await?;
+        self.positions_from(&self.store).await
+    }
+
+    /// [`Treasury::positions`], reading the database through `store` (the API's read pool).
+    pub async fn positions_from(&self, store: &Store) -> Result<Vec<ChainPosition>, RelayerError> {
+        let records = store.pool_records(true).await?;
         let mut out = Vec::new();
         for c in &self.settings.chains {
-            out.push(match self.chain_position(c, &records).await {
+            out.push(match self.chain_position(store, c, &records).await {
                 Ok(p) => p,
                 Err(e) => ChainPosition {
                     chain: c.name.clone(),
@@ -176,11 +181,12 @@ impl Treasury {
 
     async fn chain_position(
         &self,
+        store: &Store,
         c: &ChainSettings,
         records: &[atoll_store::records::PoolRecord],
     ) -> Result<ChainPosition, RelayerError> {
         let owner = Treasury::address(c)?;
-        let prices = self.store.token_prices_usd(c.chain_id.0).await?;
+        let prices = store.token_prices_usd(c.chain_id.0).await?;
         let deployments: Vec<_> = self
             .settings
             .tokens

@@ -174,8 +174,9 @@ impl QuoteInput {
         names.extend(self.capital.iter().map(|c| c.chain.as_str()));
         names.extend(self.pools.iter().map(|c| c.chain.as_str()));
         names.extend(self.gas_usd.keys().map(String::as_str));
+        // Sorted (from the set): found by bisection, as a request may name a chain per entry.
         let chains: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let index = |name: &str| chains.iter().position(|c| c == name);
+        let index = |name: &str| chains.binary_search_by(|c| c.as_str().cmp(name)).ok();
 
         let mut capital = vec![0.0; chains.len()];
         for (i, c) in self.capital.iter().enumerate() {

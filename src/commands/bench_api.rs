@@ -41,6 +41,12 @@ pub struct ApiBenchArgs {
     /// generator).
     #[arg(long)]
     serve_only: bool,
+    /// Instead: the whole stack on a devnet, and transfers confirmed per second with the API
+    /// idle and then flooded by `--clients` clients (`bench_flood.rs`).
+    #[arg(long)]
+    flood: bool,
+    #[command(flatten)]
+    flood_args: super::bench_flood::FloodArgs,
 }
 
 const QUERIES: [(&str, &str); 2] = [
@@ -162,6 +168,9 @@ async fn fill(store: &Store, n: u32) -> anyhow::Result<()> {
 }
 
 pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
+    if args.flood {
+        return super::bench_flood::run(args.flood_args).await;
+    }
     if args.pools == 0 || args.connections == 0 || args.duration_s == 0 {
         return Err(
             BadInput("--pools, --connections and --duration-s must be at least 1".into()).into(),

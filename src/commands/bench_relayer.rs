@@ -279,7 +279,7 @@ fn recipient(i: u64) -> [u8; 32] {
 
 /// Where a bench's deposits go: the destination chain and who receives each one.
 #[derive(Clone, Copy)]
-enum Payee {
+pub(super) enum Payee {
     /// A fresh EVM account per deposit, numbered from the offset.
     FreshEvm { offset: u64 },
     /// One Solana owner (its USDC account exists on the devnet).
@@ -287,7 +287,7 @@ enum Payee {
 }
 
 /// `count` deposits of 2 USDC on `from`, bound for `to_chain_id`.
-async fn make_deposits(
+pub(super) async fn make_deposits(
     net: &atoll_devnet::Devnet,
     from: &str,
     to_chain_id: u64,

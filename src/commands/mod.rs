@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_api;
+pub mod bench_flood;
 pub mod bench_relayer;
 pub mod config;
 pub mod demo;

@@ -112,9 +112,26 @@ impl Stack {
         let url = self.url;
         let store = super::config::open_store(&settings, Some(&url)).await?;
         store.register_settings(&settings).await?;
-        let reader = atoll_store::Store::connect_reader(&url, 4)
-            .await
-            .with_context(|| format!("opening {} for reads", atoll_store::redact(&url)))?;
+        // The API on threads of its own at a lower priority: a flood of requests gets the CPU
+        // the indexer and the relayer leave (src/priority.rs). Its read connections are opened
+        // there too, so their threads (SQLite runs each connection on one) inherit the lower
+        // priority. Alone (`--api-only`) it has nothing to yield to.
+        let api_runtime = if self.api_only {
+            None
+        } else {
+            Some(
+                crate::priority::LoweredRuntime::new("atoll-api", crate::priority::API_NICE)
+                    .context("starting the API's threads")?,
+            )
+        };
+        let reader = {
+            let for_reads = url.clone();
+            on(api_runtime.as_ref(), async move {
+                atoll_store::Store::connect_reader(&for_reads, 4).await
+            })
+            .await?
+            .with_context(|| format!("opening {} for reads", atoll_store::redact(&url)))?
+        };
         let tokens = atoll_graphql::auth::OperatorTokens::load(&settings.api.operator_tokens)
             .map_err(BadInput)?;
         if tokens.is_empty() {
@@ -125,14 +142,17 @@ impl Stack {
             .map_err(|e| BadInput(format!("--listen {}: cannot bind: {e}", self.listen)))?;
         let bound = listener.local_addr()?;
         let settings = Arc::new(settings);
-        let state = atoll_graphql::ApiState::new(
-            settings.clone(),
-            store.clone(),
-            reader,
-            tokens,
-            self.options,
+        let state = on(
+            api_runtime.as_ref(),
+            atoll_graphql::ApiState::new(
+                settings.clone(),
+                store.clone(),
+                reader,
+                tokens,
+                self.options,
+            ),
         )
-        .await
+        .await?
         .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
         // Treasury deposits a crash left unsent are sent again (the same bytes) before new ones.
         match state.treasury.settle().await {
@@ -151,7 +171,7 @@ impl Stack {
         ready(bound)?;
         tracing::info!(%bound, chains = settings.chains.len(), api_only = self.api_only, "atoll up");
 
-        let api = atoll_graphql::serve(listener, state, shutdown.clone());
+        let api = serve_on(api_runtime.as_ref(), listener, state, shutdown.clone())?;
         let relayer = async {
             if self.api_only {
                 return Ok(());
@@ -218,4 +238,38 @@ impl Stack {
         crate::out!("stopped");
         Ok(())
     }
+}
+
+/// Runs `work` on `runtime` (here when `None`).
+async fn on<F>(
+    runtime: Option<&crate::priority::LoweredRuntime>,
+    work: F,
+) -> anyhow::Result<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match runtime.and_then(crate::priority::LoweredRuntime::handle) {
+        Some(h) => Ok(h.spawn(work).await?),
+        None => Ok(work.await),
+    }
+}
+
+/// Serves the API on `runtime` (this one when `None`); the listener moves to its reactor.
+fn serve_on(
+    runtime: Option<&crate::priority::LoweredRuntime>,
+    listener: tokio::net::TcpListener,
+    state: atoll_graphql::ApiState,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<impl std::future::Future<Output = std::io::Result<()>>> {
+    let handle = match runtime.and_then(crate::priority::LoweredRuntime::handle) {
+        Some(h) => h.clone(),
+        None => tokio::runtime::Handle::current(),
+    };
+    let listener = listener.into_std()?;
+    let task = handle.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        atoll_graphql::serve(listener, state, shutdown).await
+    });
+    Ok(async move { task.await.map_err(std::io::Error::other)? })
 }

@@ -151,21 +151,9 @@ impl Endpoint {
         }
     }
 
-    /// Transport errors quote the full URL (reqwest: "error sending request for url (…)");
-    /// its path and credentials may be an API key, so only the label may remain.
+    /// Transport errors quote the full URL: only the label may remain ([`crate::redact`]).
     fn redact(&self, reason: String) -> String {
-        let mut text = reason.replace(self.url.as_str(), &self.label);
-        let path = self.url.path();
-        if path.len() > 1 {
-            text = text.replace(path, "/…");
-        }
-        if let Some(password) = self.url.password() {
-            text = text.replace(password, "***");
-        }
-        if let Some(query) = self.url.query() {
-            text = text.replace(query, "…");
-        }
-        text
+        crate::redact::redact_url(&reason, &self.url, &self.label)
     }
 }
 

@@ -135,9 +135,11 @@ pub struct CpmmConfig {
 }
 
 impl CpmmConfig {
-    /// The LPs' part of a swap, in millionths of the amount.
+    /// The LPs' part of a swap, in millionths of the amount. The rates are read from the
+    /// account as they are: protocol and fund shares past the whole fee leave the LPs nothing.
     pub fn lp_fee_ppm(&self) -> u64 {
-        let kept = 1_000_000u64.saturating_sub(self.protocol_fee_rate + self.fund_fee_rate);
+        let taken = self.protocol_fee_rate.saturating_add(self.fund_fee_rate);
+        let kept = 1_000_000u64.saturating_sub(taken);
         self.trade_fee_rate.saturating_mul(kept) / 1_000_000
     }
 }
@@ -484,5 +486,12 @@ mod tests {
         };
         // 0.25 % of which 84 % to LPs = 0.21 %.
         assert_eq!(config.lp_fee_ppm(), 2_100);
+        // Rates as an account may hold them (u64::MAX each): nothing to the LPs, no overflow.
+        let absurd = CpmmConfig {
+            protocol_fee_rate: u64::MAX,
+            fund_fee_rate: u64::MAX,
+            ..config
+        };
+        assert_eq!(absurd.lp_fee_ppm(), 0);
     }
 }

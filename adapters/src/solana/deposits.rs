@@ -15,7 +15,8 @@ use solana_commitment_config::CommitmentConfig;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signature;
 use solana_transaction_status_client_types::{
-    EncodedConfirmedTransactionWithStatusMeta, UiTransactionEncoding,
+    EncodedConfirmedTransactionWithStatusMeta, EncodedTransaction, TransactionBinaryEncoding,
+    UiTransactionEncoding,
 };
 
 use super::SolanaChain;
@@ -272,6 +273,13 @@ fn flows_of(
     {
         return out;
     }
+    // Only the encoding `transaction` asks for: base58 (which a node could answer with
+    // instead) decodes in time quadratic in its length, seconds for 64 KiB.
+    let EncodedTransaction::Binary(_, TransactionBinaryEncoding::Base64) =
+        &tx.transaction.transaction
+    else {
+        return out;
+    };
     let Some(decoded) = tx.transaction.transaction.decode() else {
         return out;
     };
@@ -379,5 +387,282 @@ mod tests {
             Some(id)
         );
         assert_eq!(released_by_memo("atoll:v1:dst=1:to=0x00"), None);
+    }
+}
+
+/// `flows_of`, the decoder of the vault's transactions as the node sends them (base64 of the
+/// wire transaction), takes any bytes: random, and real deposit and release transactions
+/// mutated (bytes flipped, truncated, extended, spliced, repeated) or rebuilt with random
+/// instructions. Whatever comes back is bounded by the transaction: at most one flow per
+/// instruction. A 1 MiB answer returns promptly. Longer run:
+/// `PROPTEST_CASES=200000 cargo test -p atoll-adapters --lib --release solana::deposits::any_bytes`.
+#[cfg(test)]
+mod any_bytes {
+    use std::sync::LazyLock;
+    use std::time::{Duration, Instant};
+
+    use base64::Engine;
+    use proptest::prelude::*;
+    use solana_sdk::hash::Hash;
+    use solana_sdk::message::compiled_instruction::CompiledInstruction;
+    use solana_sdk::message::{Message, MessageHeader, VersionedMessage};
+    use solana_sdk::signature::Keypair;
+    use solana_sdk::signer::Signer;
+    use solana_sdk::transaction::{Transaction, VersionedTransaction};
+    use solana_transaction_status_client_types::EncodedTransactionWithStatusMeta;
+
+    use super::*;
+
+    fn config(cases: u32) -> ProptestConfig {
+        let mut c = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            c.cases = cases;
+        }
+        c
+    }
+
+    fn key(n: u8) -> Keypair {
+        Keypair::new_from_array([n; 32])
+    }
+
+    static VAULT: LazyLock<Pubkey> = LazyLock::new(|| Pubkey::new_from_array([0xaa; 32]));
+    static MINT: LazyLock<Pubkey> = LazyLock::new(|| Pubkey::new_from_array([0xbb; 32]));
+
+    /// A deposit into the vault with its memo, and a release out of it, signed and encoded
+    /// as on the wire.
+    static REAL: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
+        let user = key(1);
+        let relayer = key(2);
+        let source = Pubkey::new_from_array([0xcc; 32]);
+        let paid = Pubkey::new_from_array([0xdd; 32]);
+        let tx = |ixs: &[solana_sdk::instruction::Instruction], payer: &Keypair| {
+            let t = Transaction::new_signed_with_payer(
+                ixs,
+                Some(&payer.pubkey()),
+                &[payer],
+                Hash::new_from_array([5; 32]),
+            );
+            bincode::serialize(&VersionedTransaction::from(t)).unwrap_or_default()
+        };
+        let transfer = |from: &Pubkey, to: &Pubkey, by: &Pubkey| {
+            spl_token_interface::instruction::transfer_checked(
+                &TOKEN_PROGRAM,
+                from,
+                &MINT,
+                to,
+                by,
+                &[],
+                1_500_000,
+                6,
+            )
+            .unwrap()
+        };
+        let memo = |text: &str, by: &Pubkey| {
+            spl_memo_interface::instruction::build_memo(&MEMO_PROGRAM_V3, text.as_bytes(), &[by])
+        };
+        let deposit = tx(
+            &[
+                transfer(&source, &VAULT, &user.pubkey()),
+                memo(
+                    "atoll:v1:dst=56:to=0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+                    &user.pubkey(),
+                ),
+            ],
+            &user,
+        );
+        let release = tx(
+            &[
+                transfer(&VAULT, &paid, &relayer.pubkey()),
+                memo(
+                    &format!("atoll:v1:release={}", TransferId([0x7c; 32])),
+                    &relayer.pubkey(),
+                ),
+            ],
+            &relayer,
+        );
+        vec![deposit, release]
+    });
+
+    fn answer(
+        blob: String,
+        encoding: TransactionBinaryEncoding,
+    ) -> EncodedConfirmedTransactionWithStatusMeta {
+        EncodedConfirmedTransactionWithStatusMeta {
+            slot: 42,
+            transaction: EncodedTransactionWithStatusMeta {
+                transaction: EncodedTransaction::Binary(blob, encoding),
+                meta: None,
+                version: None,
+            },
+            block_time: Some(1_700_000_000),
+        }
+    }
+
+    /// Decodes `wire` as `flows_of` does; checks every flow came from its own instruction.
+    fn check(wire: &[u8]) -> Result<VaultFlows, TestCaseError> {
+        let blob = base64::engine::general_purpose::STANDARD.encode(wire);
+        let tx = answer(blob, TransactionBinaryEncoding::Base64);
+        let flows = flows_of(&VAULT, Signature::from([3; 64]), 42, &tx);
+        let instructions = tx
+            .transaction
+            .transaction
+            .decode()
+            .map_or(0, |t| t.message.instructions().len());
+        prop_assert!(flows.inflows.len() + flows.outflows.len() <= instructions);
+        for f in &flows.inflows {
+            prop_assert!(usize::from(f.instruction_index) < instructions.max(1));
+            prop_assert!(f.memo.as_ref().is_none_or(|m| m.len() <= 4 * wire.len()));
+            if let Verdict::Deposit(d) = &f.verdict {
+                let reparsed = f.memo.as_deref().and_then(|m| parse_memo(m).ok());
+                prop_assert_eq!(Some(d), reparsed.as_ref());
+            }
+        }
+        Ok(flows)
+    }
+
+    #[test]
+    fn real_transactions_decode() {
+        let deposit = check(&REAL[0]).unwrap();
+        assert_eq!(deposit.inflows.len(), 1);
+        assert!(matches!(deposit.inflows[0].verdict, Verdict::Deposit(_)));
+        let release = check(&REAL[1]).unwrap();
+        assert_eq!(release.outflows.len(), 1);
+        assert_eq!(release.outflows[0].released, Some(TransferId([0x7c; 32])));
+    }
+
+    /// One edit of the wire bytes; positions are taken modulo the length.
+    fn mutate(mut d: Vec<u8>, edits: &[(u8, usize, usize, Vec<u8>)]) -> Vec<u8> {
+        for (kind, i, k, bytes) in edits {
+            let n = d.len();
+            match kind % 5 {
+                0 if n > 0 => d[i % n] ^= bytes.first().copied().unwrap_or(1).max(1),
+                1 => d.truncate(i % (n + 1)),
+                2 => d.extend_from_slice(bytes),
+                3 => {
+                    let at = i % (n + 1);
+                    d.splice(at..(at + k % 40).min(n), bytes.iter().copied());
+                }
+                4 if n > 0 => {
+                    let from = i % n;
+                    let chunk = d[from..(from + k % 96 + 1).min(n)].to_vec();
+                    let at = k % (n + 1);
+                    d.splice(at..at, chunk);
+                }
+                _ => {}
+            }
+        }
+        d
+    }
+
+    fn edits() -> impl Strategy<Value = Vec<(u8, usize, usize, Vec<u8>)>> {
+        prop::collection::vec(
+            (
+                any::<u8>(),
+                any::<usize>(),
+                any::<usize>(),
+                prop::collection::vec(any::<u8>(), 0..40),
+            ),
+            1..6,
+        )
+    }
+
+    /// A legacy message of random instructions over the vault's, the token and memo
+    /// programs' and random keys: program and account indexes in range or not, data shaped
+    /// like `transfer_checked` (any length) or a memo or anything.
+    fn random_instructions() -> impl Strategy<Value = Vec<u8>> {
+        let data = prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..12).prop_map(|mut d| {
+                d.insert(0, 12);
+                d
+            }),
+            prop::collection::vec(any::<u8>(), 0..80),
+            Just(b"atoll:v1:dst=1:to=0x70997970c51812dc3a010c7d01b50e0d17dc79c8".to_vec()),
+        ];
+        // Mostly in range (9 keys), so that transactions also pass sanitizing.
+        let index = || prop_oneof![19 => 0u8..9, 1 => any::<u8>()];
+        let ix = (index(), prop::collection::vec(index(), 0..6), data);
+        (prop::collection::vec(ix, 0..8), 1u8..3).prop_map(|(ixs, signers)| {
+            let account_keys = vec![
+                Pubkey::new_from_array([1; 32]),
+                Pubkey::new_from_array([2; 32]),
+                *VAULT,
+                *MINT,
+                Pubkey::new_from_array([0xcc; 32]),
+                TOKEN_PROGRAM,
+                TOKEN_2022_PROGRAM,
+                MEMO_PROGRAM_V1,
+                MEMO_PROGRAM_V3,
+            ];
+            let message = Message {
+                header: MessageHeader {
+                    num_required_signatures: signers,
+                    num_readonly_signed_accounts: 0,
+                    num_readonly_unsigned_accounts: 4,
+                },
+                account_keys,
+                recent_blockhash: Hash::new_from_array([5; 32]),
+                instructions: ixs
+                    .into_iter()
+                    .map(|(program_id_index, accounts, data)| CompiledInstruction {
+                        program_id_index,
+                        accounts,
+                        data,
+                    })
+                    .collect(),
+            };
+            let tx = VersionedTransaction {
+                signatures: vec![Signature::from([9; 64]); usize::from(signers)],
+                message: VersionedMessage::Legacy(message),
+            };
+            bincode::serialize(&tx).unwrap_or_default()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config(2_000))]
+
+        #[test]
+        fn random_bytes(wire in prop::collection::vec(any::<u8>(), 0..600)) {
+            check(&wire)?;
+        }
+
+        #[test]
+        fn mutated_real_transactions(pick in any::<prop::sample::Index>(), edits in edits()) {
+            check(&mutate(pick.get(&REAL).clone(), &edits))?;
+        }
+
+        #[test]
+        fn random_instructions_and_their_mutations(wire in random_instructions(), edits in edits()) {
+            check(&wire)?;
+            check(&mutate(wire, &edits))?;
+        }
+    }
+
+    #[test]
+    fn a_mebibyte_returns_promptly() {
+        let mib = 1 << 20;
+        let mut claims = REAL[0].clone();
+        // Every short_vec length byte set to "more follows": lengths the bytes cannot hold.
+        claims.extend(std::iter::repeat_n(0xffu8, mib));
+        let mut long = vec![0u8; mib];
+        long[0] = 1;
+        for wire in [vec![0xff; mib], claims, long] {
+            let t = Instant::now();
+            check(&wire).unwrap();
+            assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        }
+        // The node was asked for base64; an answer in base58 is not decoded at any length.
+        for len in [1_000usize, 64 << 10] {
+            let blob = "2".repeat(len);
+            let tx = answer(blob, TransactionBinaryEncoding::Base58);
+            let t = Instant::now();
+            let flows = flows_of(&VAULT, Signature::from([3; 64]), 42, &tx);
+            assert_eq!(flows, VaultFlows::default());
+            assert!(
+                t.elapsed() < Duration::from_secs(2),
+                "{len}: {:?}",
+                t.elapsed()
+            );
+        }
     }
 }

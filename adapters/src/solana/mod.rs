@@ -31,6 +31,8 @@ pub const ACCOUNTS_PER_CALL: usize = 100;
 
 struct Endpoint {
     label: String,
+    /// Kept to take it out of error texts ([`crate::redact`]): it may carry an API key.
+    url: url::Url,
     client: RpcClient,
     limiter: DefaultDirectRateLimiter,
 }
@@ -76,6 +78,7 @@ impl SolanaChain {
             .map(|url| {
                 Arc::new(Endpoint {
                     label: endpoint_label(url),
+                    url: url.clone(),
                     client: RpcClient::new_with_timeout_and_commitment(
                         url.to_string(),
                         Duration::from_secs(30),
@@ -115,15 +118,16 @@ impl SolanaChain {
                 match result {
                     Ok(v) => return Ok(v),
                     Err(err) if transient(&err) => {
-                        last = format!("{}: {err}", e.label);
-                        tracing::debug!(chain = %self.name, method, endpoint = %e.label, error = %err, "transient RPC failure");
+                        let reason = crate::redact::redact_url(&err.to_string(), &e.url, &e.label);
+                        tracing::debug!(chain = %self.name, method, endpoint = %e.label, error = %reason, "transient RPC failure");
+                        last = format!("{}: {reason}", e.label);
                     }
                     Err(err) => {
                         return Err(AdapterError::RpcRejected {
                             chain: self.name.clone(),
                             method,
                             endpoint: e.label.clone(),
-                            reason: err.to_string(),
+                            reason: crate::redact::redact_url(&err.to_string(), &e.url, &e.label),
                         });
                     }
                 }

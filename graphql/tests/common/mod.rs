@@ -127,3 +127,85 @@ impl Api {
 pub fn error_code(v: &Value) -> Option<&str> {
     v["errors"][0]["extensions"]["code"].as_str()
 }
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket to `/graphql` speaking graphql-transport-ws, or the HTTP status of a refused
+/// upgrade.
+pub async fn try_connect(http_url: &str) -> Result<Socket, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{}/graphql", http_url.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let mut ws = match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => ws,
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            return Err(resp.status().as_u16());
+        }
+        Err(e) => panic!("websocket: {e}"),
+    };
+    send(&mut ws, json!({ "type": "connection_init", "payload": {} })).await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    Ok(ws)
+}
+
+pub async fn connect(http_url: &str) -> Socket {
+    try_connect(http_url).await.expect("upgrade accepted")
+}
+
+pub async fn send(ws: &mut Socket, v: Value) {
+    use futures::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        v.to_string().into(),
+    ))
+    .await
+    .unwrap();
+}
+
+/// The next protocol message (pings answered on the way); `None` once the server closed.
+pub async fn next_or_closed(ws: &mut Socket) -> Option<Value> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(t)) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "ping" {
+                    send(ws, json!({ "type": "pong" })).await;
+                    continue;
+                }
+                return Some(v);
+            }
+            Ok(Message::Ping(p)) => ws.send(Message::Pong(p)).await.unwrap(),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(other) => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// The next protocol message (pings answered on the way).
+pub async fn next(ws: &mut Socket) -> Value {
+    next_or_closed(ws).await.expect("socket open")
+}
+
+/// Mines a block on every devnet chain each `every` (the devnet's anvils mine only on demand),
+/// so deposits and releases gather confirmations; abort the handle to stop.
+pub fn mine_every(net: &Devnet, every: Duration) -> tokio::task::JoinHandle<()> {
+    use alloy::providers::Provider;
+    let rpcs: Vec<String> = net.state.evm.iter().map(|c| c.rpc_url.clone()).collect();
+    tokio::spawn(async move {
+        loop {
+            for url in &rpcs {
+                let p = atoll_devnet::evm::provider_for(url, atoll_devnet::evm::Role::Deployer)
+                    .unwrap();
+                let _: Result<Value, _> = p.raw_request("anvil_mine".into(), (1u64,)).await;
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}
