@@ -22,7 +22,7 @@ fn migrate(url: &str, extra: &[&str]) -> (bool, String) {
 }
 
 /// Every migration, oldest first (a new migration is added here too).
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     "m20261124_000001_initial",
     "m20261124_000002_yields",
     "m20261125_000003_fee_counters",
@@ -32,6 +32,7 @@ const MIGRATIONS: [&str; 9] = [
     "m20261203_000007_treasury_moves",
     "m20261204_000008_history_by_release_tx",
     "m20261207_000009_transfers_by_source_block",
+    "m20261207_000010_transfers_newest_first",
 ];
 
 fn round_trip(url: &str) {

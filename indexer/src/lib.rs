@@ -103,6 +103,40 @@ pub enum Mode {
     Follow,
 }
 
+/// Longest wait between two attempts to start a chain whose endpoints do not answer.
+const START_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Starts one chain's indexer. When following, endpoints that do not answer yet (a transient
+/// error) are waited out, with backoff up to [`START_RETRY_MAX`]: a provider down when the
+/// service starts must not leave its chain unindexed, and its deposits unseen, until the next
+/// restart. A wrong chain id or a bad config still fails at once.
+async fn start_patiently<T, F, Fut>(
+    mode: Mode,
+    chain: &str,
+    mut start: F,
+) -> Result<T, IndexerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, IndexerError>>,
+{
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match start().await {
+            Err(e) if mode == Mode::Follow && e.is_transient() => {
+                tracing::warn!(
+                    chain,
+                    error = %e,
+                    retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "cannot start indexing yet; trying again"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(START_RETRY_MAX);
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Indexes the named chains (all when `only` is empty), each in its own task. Returns one
 /// result per chain: an error on one chain does not stop the others.
 pub async fn run(
@@ -124,14 +158,27 @@ pub async fn run(
         let progress = progress.clone();
         let task = match chain.kind {
             ChainKind::Evm => tokio::spawn(async move {
-                let mut indexer =
-                    evm::EvmIndexer::start(&settings, &chain_settings, store, progress).await?;
+                let mut indexer = start_patiently(mode, &chain_settings.name, || {
+                    evm::EvmIndexer::start(
+                        &settings,
+                        &chain_settings,
+                        store.clone(),
+                        progress.clone(),
+                    )
+                })
+                .await?;
                 indexer.run(mode).await
             }),
             ChainKind::Solana => tokio::spawn(async move {
-                let mut indexer =
-                    solana::SolanaIndexer::start(&settings, &chain_settings, store, progress)
-                        .await?;
+                let mut indexer = start_patiently(mode, &chain_settings.name, || {
+                    solana::SolanaIndexer::start(
+                        &settings,
+                        &chain_settings,
+                        store.clone(),
+                        progress.clone(),
+                    )
+                })
+                .await?;
                 indexer.run(mode).await
             }),
         };

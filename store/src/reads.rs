@@ -38,7 +38,8 @@ pub struct TransferCursor {
 pub struct TransferPage {
     pub transfers: Vec<transfers::Model>,
     pub has_next: bool,
-    pub total: u64,
+    /// Transfers matching the filter, when asked for (a count reads every matching row).
+    pub total: Option<u64>,
 }
 
 impl Store {
@@ -77,6 +78,7 @@ impl Store {
         filter: &TransferFilter,
         after: Option<&TransferCursor>,
         first: u64,
+        count_total: bool,
     ) -> Result<TransferPage, StoreError> {
         let mut q = transfers::Entity::find();
         if let Some(s) = filter.status {
@@ -88,7 +90,11 @@ impl Store {
         if let Some(c) = filter.dest_chain_id {
             q = q.filter(transfers::Column::DestChainId.eq(to_i64("chain id", c)?));
         }
-        let total = q.clone().count(&self.db).await?;
+        let total = if count_total {
+            Some(q.clone().count(&self.db).await?)
+        } else {
+            None
+        };
         if let Some(a) = after {
             q = q.filter(
                 Condition::any()

@@ -1,0 +1,101 @@
+//! A chain whose only endpoint is down when `atoll up` starts (a provider outage at the wrong
+//! moment): the indexer keeps trying to start it, with backoff, while the other chains index,
+//! and indexes it to its head once the endpoint answers; nothing waits for a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use alloy::providers::Provider;
+use atoll_devnet::fault_proxy::{FaultPlan, FaultProxy};
+use atoll_devnet::traffic::{self, TrafficOptions};
+use atoll_devnet::{Devnet, evm};
+use atoll_indexer::{ChainProgress, Mode};
+
+#[tokio::test]
+async fn a_chain_down_at_start_is_indexed_once_its_endpoint_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+    traffic::run(
+        &net.state,
+        TrafficOptions {
+            swaps: 6,
+            deposits: 0,
+            seed: 4,
+        },
+    )
+    .await
+    .unwrap();
+    let mut settings = common::settings_for(&net);
+    let bsc = net.state.evm_chain("bsc").unwrap();
+    let proxy = FaultProxy::start(&bsc.rpc_url, FaultPlan::default())
+        .await
+        .unwrap();
+    proxy.set_dead(true);
+    settings
+        .chains
+        .iter_mut()
+        .find(|c| c.name == "bsc")
+        .unwrap()
+        .rpc = vec![proxy.url.parse().unwrap()];
+    let store = common::sqlite_store(dir.path(), &settings).await;
+
+    let (tx, mut progress) = tokio::sync::mpsc::unbounded_channel::<ChainProgress>();
+    let sink: atoll_indexer::ProgressSink = Arc::new(move |p: &ChainProgress| {
+        let _ = tx.send(p.clone());
+    });
+    let indexer = {
+        let (settings, store) = (settings.clone(), store.clone());
+        tokio::spawn(
+            async move { atoll_indexer::run(&settings, &store, &[], Mode::Follow, sink).await },
+        )
+    };
+
+    // Ethereum indexes meanwhile; BSC's start is tried more than once (five requests each).
+    let eth_head = evm::provider_for(
+        &net.state.evm_chain("ethereum").unwrap().rpc_url,
+        evm::Role::Deployer,
+    )
+    .unwrap()
+    .get_block_number()
+    .await
+    .unwrap();
+    let mut eth_done = false;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while !eth_done || proxy.stats.dead_answers.load(Ordering::SeqCst) <= 5 {
+            tokio::select! {
+                p = progress.recv() => {
+                    let p = p.unwrap();
+                    assert_ne!(p.chain, "bsc", "bsc progresses while its endpoint is dead");
+                    eth_done |= p.chain == "ethereum" && p.block >= eth_head;
+                }
+                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+    })
+    .await
+    .expect("ethereum indexed and bsc's start retried within 60 s");
+
+    // The endpoint comes back: BSC is indexed to its head without a restart.
+    proxy.set_dead(false);
+    let bsc_head = evm::provider_for(&bsc.rpc_url, evm::Role::Deployer)
+        .unwrap()
+        .get_block_number()
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let p = progress.recv().await.unwrap();
+            if p.chain == "bsc" && p.block >= bsc_head {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("bsc indexed to its head within 60 s of its endpoint answering");
+    assert_eq!(store.pools_of_chain(56).await.unwrap().len(), 5);
+    indexer.abort();
+}
