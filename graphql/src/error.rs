@@ -19,6 +19,11 @@ pub enum ApiError {
     RateLimited,
     #[error("internal error; the server logged the cause")]
     Internal,
+    /// A subscriber that read too slowly: `n` batches passed it by.
+    #[error(
+        "this subscription fell {0} batches behind the feed and was ended; subscribe again (with an id to replay that transfer's history)"
+    )]
+    FellBehind(u64),
 }
 
 impl ApiError {
@@ -30,6 +35,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::RateLimited => "RATE_LIMITED",
             ApiError::Internal => "INTERNAL",
+            ApiError::FellBehind(_) => "FELL_BEHIND",
         }
     }
 

@@ -11,6 +11,7 @@ use atoll_store::records::PoolRecord;
 use futures::Stream;
 
 use crate::ApiState;
+use crate::error::ApiError;
 use crate::schema::TRANSFER_POLL;
 use crate::types::{Pool, Transfer, time_of_ms};
 
@@ -90,7 +91,14 @@ impl TransferFeed {
                 continue;
             }
             let from = match last {
-                Some(l) => l,
+                Some(l) => {
+                    // While the poller runs, a new subscriber's "now" is at or past `l` (it
+                    // listens before it reads it): nothing to resume from later.
+                    if let Ok(mut r) = self.resume_from.lock() {
+                        r.take();
+                    }
+                    l
+                }
                 None => {
                     let resume = self.resume_from.lock().ok().and_then(|mut r| r.take());
                     match resume {
@@ -148,16 +156,16 @@ impl TransferFeed {
 
     /// A new subscriber: it listens before it reads where "now" is, so nothing committed after
     /// that is missed; an idle poller starts again from the oldest such "now".
-    async fn subscribe(&self, state: &ApiState) -> (tokio::sync::broadcast::Receiver<Batch>, i32) {
+    async fn subscribe(
+        &self,
+        state: &ApiState,
+    ) -> Result<(tokio::sync::broadcast::Receiver<Batch>, i32), ApiError> {
         let rx = self.tx.subscribe();
-        let now = state.reader.last_history_id().await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "transferUpdated: cannot read history");
-            0
-        });
+        let now = state.reader.last_history_id().await?;
         if let Ok(mut r) = self.resume_from.lock() {
             *r = Some(r.map_or(now, |old| old.min(now)));
         }
-        (rx, now)
+        Ok((rx, now))
     }
 }
 
@@ -170,6 +178,22 @@ struct Follow {
 }
 
 impl Follow {
+    /// The changes of a broadcast batch this subscriber follows and has not seen.
+    fn take(&mut self, batch: &Batch) {
+        for (change, t) in batch.iter() {
+            if change.id > self.last && self.id.as_deref().is_none_or(|id| id == change.transfer_id)
+            {
+                self.pending.push_back(TransferUpdate {
+                    change: change.clone(),
+                    transfer: t.clone().map(Transfer),
+                });
+            }
+        }
+        if let Some(newest) = batch.iter().map(|(c, _)| c.id).max() {
+            self.last = self.last.max(newest);
+        }
+    }
+
     /// Rows after `last` straight from the store: the start of one transfer's history, or
     /// catching up after falling behind the broadcast.
     async fn catch_up(&mut self) {
@@ -211,54 +235,56 @@ impl Follow {
 }
 
 /// Status changes from now on (of `id` only when given; its current history comes first),
-/// from the shared poller ([`TransferFeed`]).
-pub fn transfer_updates(state: ApiState, id: Option<String>) -> impl Stream<Item = TransferUpdate> {
-    futures::stream::unfold(None::<Follow>, move |f| {
-        let (state, id) = (state.clone(), id.clone());
-        async move {
-            let mut f = match f {
-                Some(f) => f,
-                None => {
-                    let feed = state.transfer_feed.clone();
-                    let (rx, now) = feed.subscribe(&state).await;
-                    // One transfer: its whole history first. All transfers: from now on.
-                    let mut f = Follow {
-                        state,
-                        last: if id.is_some() { 0 } else { now },
-                        id,
-                        pending: VecDeque::new(),
-                        rx,
-                    };
-                    if f.id.is_some() {
-                        f.catch_up().await;
-                    }
-                    f
+/// from the shared poller ([`TransferFeed`]). A subscriber to every transfer that falls more
+/// than the broadcast's buffer behind is ended with `FELL_BEHIND` (catching it up from the
+/// store would be one unbounded read per slow client); one following a single transfer
+/// catches up from that transfer's history.
+pub fn transfer_updates(
+    state: ApiState,
+    id: Option<String>,
+) -> impl Stream<Item = Result<TransferUpdate, ApiError>> {
+    enum Step {
+        Start(ApiState, Option<String>),
+        Following(Follow),
+        Ended,
+    }
+    futures::stream::unfold(Step::Start(state, id), |step| async move {
+        let mut f = match step {
+            Step::Ended => return None,
+            Step::Following(f) => f,
+            Step::Start(state, id) => {
+                let feed = state.transfer_feed.clone();
+                let (rx, now) = match feed.subscribe(&state).await {
+                    Ok(s) => s,
+                    Err(e) => return Some((Err(e), Step::Ended)),
+                };
+                // One transfer: its whole history first. All transfers: from now on.
+                let mut f = Follow {
+                    state,
+                    last: if id.is_some() { 0 } else { now },
+                    id,
+                    pending: VecDeque::new(),
+                    rx,
+                };
+                if f.id.is_some() {
+                    f.catch_up().await;
                 }
-            };
-            loop {
-                if let Some(u) = f.pending.pop_front() {
-                    return Some((u, Some(f)));
+                f
+            }
+        };
+        loop {
+            if let Some(u) = f.pending.pop_front() {
+                return Some((Ok(u), Step::Following(f)));
+            }
+            match f.rx.recv().await {
+                Ok(batch) => f.take(&batch),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) if f.id.is_some() => {
+                    f.catch_up().await;
                 }
-                match f.rx.recv().await {
-                    Ok(batch) => {
-                        for (change, t) in batch.iter() {
-                            if change.id > f.last
-                                && f.id.as_deref().is_none_or(|id| id == change.transfer_id)
-                            {
-                                f.pending.push_back(TransferUpdate {
-                                    change: change.clone(),
-                                    transfer: t.clone().map(Transfer),
-                                });
-                            }
-                        }
-                        if let Some(newest) = batch.iter().map(|(c, _)| c.id).max() {
-                            f.last = f.last.max(newest);
-                        }
-                    }
-                    // Fell behind the broadcast: what it missed comes from the store.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => f.catch_up().await,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    return Some((Err(ApiError::FellBehind(n)), Step::Ended));
                 }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
         }
     })

@@ -450,7 +450,13 @@ async fn graphql(State(server): State<Server>, req: Request) -> Response {
             );
         }
         BatchRequest::Batch(v) => {
-            BatchRequest::Batch(v.into_iter().map(|r| r.data(access)).collect())
+            // One budget of router solves and chain reads for the whole batch.
+            let budget = Arc::new(limits::BatchBudget::default());
+            BatchRequest::Batch(
+                v.into_iter()
+                    .map(|r| r.data(access).data(budget.clone()))
+                    .collect(),
+            )
         }
     };
     let mut resp = server.schema.execute_batch(batch).await;

@@ -39,57 +39,67 @@ pub fn client_key(
     trusted: &[ipnet::IpNet],
     ipv6_prefix: u8,
 ) -> IpAddr {
-    let mut ip = peer.ip();
-    if trusted.iter().any(|net| net.contains(&ip))
+    // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; the CIDRs say a.b.c.d.
+    let mut ip = peer.ip().to_canonical();
+    if is_trusted(ip, trusted)
         && let Some(forwarded) = forwarded_for(headers, trusted)
     {
         ip = forwarded;
     }
     match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => ipnet::Ipv6Net::new(v6, ipv6_prefix.min(128))
-                .map_or(ip, |net| IpAddr::V6(net.trunc().addr())),
-        },
+        IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, ipv6_prefix.min(128))
+            .map_or(ip, |net| IpAddr::V6(net.trunc().addr())),
         v4 => v4,
     }
 }
 
-/// The nearest address in `X-Forwarded-For` (or `Forwarded: for=`) that is not itself a
-/// trusted proxy: proxies append, so the rightmost untrusted entry is the one a trusted proxy
-/// saw; anything left of it the client could have written.
+fn is_trusted(ip: IpAddr, trusted: &[ipnet::IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&ip))
+}
+
+/// The nearest hop in `X-Forwarded-For` (or, when there is none, `Forwarded: for=`) that is
+/// not itself a trusted proxy: proxies append, so walking from the right, the first untrusted
+/// hop is the one a trusted proxy saw; anything left of it the client could have written.
+/// `None` (the peer counts) when that hop is not an address (`unknown`, an obfuscated
+/// name, garbage): skipping it would let the client pick the next one.
 fn forwarded_for(headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
-    let mut hops: Vec<IpAddr> = Vec::new();
+    let mut hops: Vec<&str> = Vec::new();
     for v in headers.get_all("x-forwarded-for") {
-        let Ok(text) = v.to_str() else { continue };
-        hops.extend(
-            text.split(',')
-                .filter_map(|h| h.trim().parse::<IpAddr>().ok()),
-        );
+        let Ok(text) = v.to_str() else { return None };
+        hops.extend(text.split(',').map(str::trim));
     }
     if hops.is_empty() {
         for v in headers.get_all("forwarded") {
-            let Ok(text) = v.to_str() else { continue };
-            for part in text.split([',', ';']) {
-                let Some((key, value)) = part.trim().split_once('=') else {
-                    continue;
-                };
-                if key.eq_ignore_ascii_case("for") {
-                    let value = value.trim_matches('"');
-                    let host = value
-                        .strip_prefix('[')
-                        .and_then(|v| v.split_once(']').map(|(h, _)| h))
-                        .unwrap_or_else(|| value.split(':').next().unwrap_or(value));
-                    if let Ok(ip) = host.parse() {
-                        hops.push(ip);
-                    }
-                }
+            let Ok(text) = v.to_str() else { return None };
+            for element in text.split(',') {
+                let node = element.split(';').find_map(|pair| {
+                    let (key, value) = pair.trim().split_once('=')?;
+                    key.trim()
+                        .eq_ignore_ascii_case("for")
+                        .then(|| value.trim().trim_matches('"'))
+                });
+                hops.push(node.unwrap_or(""));
             }
         }
     }
-    hops.into_iter()
-        .rev()
-        .find(|ip| !trusted.iter().any(|net| net.contains(ip)))
+    for hop in hops.into_iter().rev() {
+        let ip = parse_hop(hop)?.to_canonical();
+        if !is_trusted(ip, trusted) {
+            return Some(ip);
+        }
+    }
+    None
+}
+
+/// One hop: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:5678`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = hop.strip_prefix('[') {
+        return rest.split_once(']')?.0.parse().ok();
+    }
+    hop.parse::<SocketAddr>().ok().map(|a| a.ip())
 }
 
 /// Per-request budgets of the expensive fields.
@@ -120,6 +130,14 @@ impl ExtensionFactory for RequestLimits {
 struct RequestBudget {
     budgets: Budgets,
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    solves: AtomicUsize,
+    reads: AtomicUsize,
+}
+
+/// The budget every request of one HTTP batch draws on (put in each request's data): the caps
+/// hold per HTTP request, not per batch element.
+#[derive(Default)]
+pub struct BatchBudget {
     solves: AtomicUsize,
     reads: AtomicUsize,
 }
@@ -208,14 +226,19 @@ impl Extension for RequestBudget {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
         if info.parent_type == "Query" {
+            let shared = ctx.data_opt::<Arc<BatchBudget>>();
+            let (solves, reads) = match shared {
+                Some(b) => (&b.solves, &b.reads),
+                None => (&self.solves, &self.reads),
+            };
             let (count, cap, what) = match info.name {
                 "quoteAllocation" => (
-                    &self.solves,
+                    solves,
                     self.budgets.max_router_solves,
                     "router solves (quoteAllocation)",
                 ),
                 "relayer" | "positions" | "audit" => (
-                    &self.reads,
+                    reads,
                     self.budgets.max_chain_reads,
                     "chain-reading fields (relayer, positions, audit)",
                 ),
@@ -410,6 +433,28 @@ mod tests {
         // Nothing usable: the proxy itself.
         let h = headers(&[("x-forwarded-for", "not an address")]);
         assert_eq!(client_key(proxy, &h, &trusted, 64).to_string(), "10.0.0.5");
+        // The hop the proxy saw is not an address: the client's own entries left of it are
+        // not believed either (else each request could pick a fresh bucket).
+        let h = headers(&[("x-forwarded-for", "1.1.1.1, unknown")]);
+        assert_eq!(client_key(proxy, &h, &trusted, 64).to_string(), "10.0.0.5");
+        // Ports and brackets, as some proxies write them.
+        let h = headers(&[("x-forwarded-for", "1.1.1.1, 203.0.113.4:51234")]);
+        assert_eq!(
+            client_key(proxy, &h, &trusted, 64).to_string(),
+            "203.0.113.4"
+        );
+        let h = headers(&[("x-forwarded-for", "[2001:db8:1:2::9]:443")]);
+        assert_eq!(
+            client_key(proxy, &h, &trusted, 64).to_string(),
+            "2001:db8:1:2::"
+        );
+        // A dual-stack listener's view of an IPv4 proxy is still the trusted proxy.
+        let mapped: SocketAddr = "[::ffff:10.0.0.5]:443".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "203.0.113.4")]);
+        assert_eq!(
+            client_key(mapped, &h, &trusted, 64).to_string(),
+            "203.0.113.4"
+        );
     }
 
     #[test]

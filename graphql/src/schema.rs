@@ -832,7 +832,7 @@ impl SubscriptionRoot {
         Ok(crate::feeds::transfer_updates(state, id).map(move |u| {
             // Held for as long as the stream lives.
             let _slot = &slot;
-            Ok(u)
+            u.map_err(async_graphql::Error::from)
         }))
     }
 

@@ -132,17 +132,7 @@ async fn indexed_devnet(
     settings: &atoll_core::settings::Settings,
     store: &atoll_store::Store,
 ) -> Vec<atoll_store::records::PoolRecord> {
-    for (chain, r) in atoll_indexer::run(
-        settings,
-        store,
-        &[],
-        atoll_indexer::Mode::Once,
-        std::sync::Arc::new(|_| {}),
-    )
-    .await
-    {
-        r.unwrap_or_else(|e| panic!("indexing {chain}: {e}"));
-    }
+    common::index_once(settings, store).await;
     let records = store.pool_records(true).await.unwrap();
     assert!(
         records.len() >= 8,

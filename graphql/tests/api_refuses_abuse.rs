@@ -12,7 +12,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use atoll_devnet::Devnet;
@@ -66,27 +65,8 @@ async fn hostile_queries_get_clean_errors_and_leak_nothing() {
     .await
     .unwrap();
     assert_eq!(report.deposits.len(), 1);
-    for (chain, r) in atoll_indexer::run(
-        &live,
-        &store,
-        &[],
-        atoll_indexer::Mode::Once,
-        Arc::new(|_| {}),
-    )
-    .await
-    {
-        r.unwrap_or_else(|e| panic!("indexing {chain}: {e}"));
-    }
-    let (stop_relayer, shutdown) = tokio::sync::watch::channel(false);
-    let relayer = tokio::spawn(atoll_relayer::run::run(
-        Arc::new(live.clone()),
-        store.clone(),
-        atoll_relayer::run::RunOptions {
-            poll_interval: Duration::from_millis(50),
-            ..Default::default()
-        },
-        shutdown,
-    ));
+    common::index_once(&live, &store).await;
+    let relayer = common::Relayer::start(&live, &store);
     let miner = common::mine_every(&net, Duration::from_millis(100));
     let api = common::Api::start(
         &settings,
@@ -141,6 +121,25 @@ async fn hostile_queries_get_clean_errors_and_leak_nothing() {
         errs.iter().all(|e| e["extensions"]["code"].is_string()),
         "every error coded"
     );
+    // A batch is one request: ten requests of two solves each get two solves in all.
+    let one = json!({ "query": "query($i:JSON!){a:quoteAllocation(input:$i) b:quoteAllocation(input:$i)}",
+        "variables": { "i": input } });
+    let (status, v) = api
+        .post(serde_json::to_vec(&vec![one; 10]).unwrap(), None)
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let answers = v.as_array().unwrap();
+    let solved: usize = answers
+        .iter()
+        .map(|r| {
+            ["a", "b"]
+                .iter()
+                .filter(|k| r["data"][**k].is_object())
+                .count()
+        })
+        .sum();
+    let refused: usize = answers.iter().map(|r| errors(r).len()).sum();
+    assert_eq!((solved, refused), (2, 18), "{v}");
     assert!(
         errs.iter().any(|e| e["message"]
             .as_str()
@@ -321,8 +320,7 @@ async fn hostile_queries_get_clean_errors_and_leak_nothing() {
     .await
     .expect("the deposit is released and confirmed during the abuse");
     miner.abort();
-    stop_relayer.send(true).unwrap();
-    relayer.await.unwrap().unwrap();
+    relayer.stop().await;
     let audit = atoll_relayer::audit::run(&live, &store).await.unwrap();
     assert!(audit.clean, "{audit:?}");
     api.stop().await;

@@ -137,16 +137,7 @@ async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
             "variables": { "id": id } } }),
     )
     .await;
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let relayer = tokio::spawn(atoll_relayer::run::run(
-        Arc::new(settings.clone()),
-        store.clone(),
-        atoll_relayer::run::RunOptions {
-            poll_interval: Duration::from_millis(50),
-            ..Default::default()
-        },
-        shutdown,
-    ));
+    let relayer = common::Relayer::start(&settings, &store);
     let miner = common::mine_every(&net, Duration::from_millis(100));
 
     let mut seen: Vec<String> = Vec::new();
@@ -186,8 +177,7 @@ async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
     send(&mut ws, json!({ "id": "1", "type": "complete" })).await;
     ws.close(None).await.unwrap();
     miner.abort();
-    stop.send(true).unwrap();
-    relayer.await.unwrap().unwrap();
+    relayer.stop().await;
     indexer.abort();
     api.stop().await;
 }

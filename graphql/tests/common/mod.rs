@@ -209,3 +209,46 @@ pub fn mine_every(net: &Devnet, every: Duration) -> tokio::task::JoinHandle<()> 
         }
     })
 }
+
+/// Indexes every chain of `settings` once, to its head.
+pub async fn index_once(settings: &Settings, store: &Store) {
+    for (chain, r) in atoll_indexer::run(
+        settings,
+        store,
+        &[],
+        atoll_indexer::Mode::Once,
+        Arc::new(|_| {}),
+    )
+    .await
+    {
+        r.unwrap_or_else(|e| panic!("indexing {chain}: {e}"));
+    }
+}
+
+/// The relayer running on its own task (polling every 50 ms) until [`Relayer::stop`].
+pub struct Relayer {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), atoll_relayer::RelayerError>>,
+}
+
+impl Relayer {
+    pub fn start(settings: &Settings, store: &Store) -> Relayer {
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(atoll_relayer::run::run(
+            Arc::new(settings.clone()),
+            store.clone(),
+            atoll_relayer::run::RunOptions {
+                poll_interval: Duration::from_millis(50),
+                ..Default::default()
+            },
+            shutdown,
+        ));
+        Relayer { stop, task }
+    }
+
+    /// Lets every task finish its step; the run's own verdict.
+    pub async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap().unwrap();
+    }
+}
