@@ -9,7 +9,7 @@
 //! Longer run (the case count of every property; default 2,000 or fewer, see `config`):
 //!
 //! ```text
-//! PROPTEST_CASES=200000 cargo test -p atoll-core --test settings_take_any_text --release
+//! PROPTEST_CASES=200000 PROPTEST_RNG_SEED=$RANDOM cargo test -p atoll-core --test settings_take_any_text --release
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -25,6 +25,11 @@ fn config(cases: u32) -> ProptestConfig {
     let mut c = ProptestConfig::default();
     if std::env::var_os("PROPTEST_CASES").is_none() {
         c.cases = cases;
+    }
+    // The suite is deterministic: one fixed seed, unless PROPTEST_RNG_SEED picks another
+    // (for the long runs).
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        c.rng_seed = proptest::test_runner::RngSeed::Fixed(0xA7011);
     }
     c
 }
