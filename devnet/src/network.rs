@@ -133,6 +133,33 @@ fn choose_ports(choice: PortChoice, solana: bool) -> Result<Ports, DevnetError> 
 }
 
 impl Devnet {
+    /// Mines a block on every EVM chain each `every` (the devnet's anvils mine only on
+    /// demand), so deposits and releases gather confirmations as on a chain with that block
+    /// time; abort the handle to stop.
+    pub fn mine_every(
+        &self,
+        every: std::time::Duration,
+    ) -> Result<tokio::task::JoinHandle<()>, DevnetError> {
+        use alloy::providers::Provider;
+        let nodes = self
+            .state
+            .evm
+            .iter()
+            .map(|c| crate::evm::provider_for(&c.rpc_url, crate::evm::Role::Deployer))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                for node in &nodes {
+                    // A node that misses one block gets the next.
+                    let _: Result<serde_json::Value, _> =
+                        node.raw_request("anvil_mine".into(), (1u64,)).await;
+                }
+            }
+        }))
+    }
+
     /// Starts anvil ×2 (and solana-test-validator), deploys and seeds everything, and writes
     /// `state.json`, `devnet.toml` and the key files into `opts.dir`.
     pub async fn up(opts: &UpOptions, tools: &Tools) -> Result<Devnet, DevnetError> {

@@ -67,7 +67,7 @@ async fn hostile_queries_get_clean_errors_and_leak_nothing() {
     assert_eq!(report.deposits.len(), 1);
     common::index_once(&live, &store).await;
     let relayer = common::Relayer::start(&live, &store);
-    let miner = common::mine_every(&net, Duration::from_millis(100));
+    let miner = net.mine_every(Duration::from_millis(100)).unwrap();
     let api = common::Api::start(
         &settings,
         &store,

@@ -138,7 +138,7 @@ async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
     )
     .await;
     let relayer = common::Relayer::start(&settings, &store);
-    let miner = common::mine_every(&net, Duration::from_millis(100));
+    let miner = net.mine_every(Duration::from_millis(100)).unwrap();
 
     let mut seen: Vec<String> = Vec::new();
     let last = tokio::time::timeout(Duration::from_secs(120), async {

@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use atoll_core::settings::Settings;
-use atoll_devnet::evm::Role;
 use atoll_store::Store;
 use clap::Args;
 use rand::{Rng, SeedableRng};
@@ -42,10 +41,45 @@ pub struct FloodArgs {
     /// A block is mined on each chain this often (the devnet's anvils mine on demand).
     #[arg(long, default_value_t = 250)]
     pub block_ms: u64,
-    /// The flood's requests: `all` (each kind in turn) or one kind alone: `heaviest` (router
-    /// solves and chain reads at their caps), `pools`, `transfers`, `metrics`.
-    #[arg(long, default_value = "all")]
-    pub mix: String,
+    /// The flood's requests: each kind in turn, or one kind alone.
+    #[arg(long, value_enum, default_value_t = Mix::All)]
+    pub mix: Mix,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Mix {
+    All,
+    /// Router solves and chain reads at their per-request caps.
+    Heaviest,
+    Pools,
+    Transfers,
+    Metrics,
+}
+
+/// One kind of flood request.
+#[derive(Clone, Copy)]
+enum Request {
+    Metrics,
+    Heaviest,
+    PoolPage,
+    TransferPage,
+}
+
+impl Mix {
+    fn requests(self) -> &'static [Request] {
+        match self {
+            Mix::All => &[
+                Request::Metrics,
+                Request::Heaviest,
+                Request::PoolPage,
+                Request::TransferPage,
+            ],
+            Mix::Heaviest => &[Request::Heaviest],
+            Mix::Pools => &[Request::PoolPage],
+            Mix::Transfers => &[Request::TransferPage],
+            Mix::Metrics => &[Request::Metrics],
+        }
+    }
 }
 
 /// The flood clients' nice value: the lowest priority there is.
@@ -66,19 +100,6 @@ struct Phase {
 }
 
 pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
-    let kinds: Vec<u64> = match args.mix.as_str() {
-        "all" => vec![0, 1, 2, 3],
-        "metrics" => vec![0],
-        "heaviest" => vec![1],
-        "pools" => vec![2],
-        "transfers" => vec![3],
-        other => {
-            return Err(BadInput(format!(
-                "--mix {other}: expected all, heaviest, pools, transfers or metrics"
-            ))
-            .into());
-        }
-    };
     if args.deposits == 0 || args.clients == 0 || args.block_ms == 0 {
         return Err(
             BadInput("--deposits, --clients and --block-ms must be at least 1".into()).into(),
@@ -152,11 +173,11 @@ pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
     let base = format!("http://{bound}");
     // The bench's own connection: pauses and resumes releases, counts transfers.
     let control = Store::connect(&url).await?;
-    let miner = mine_every(&net, Duration::from_millis(args.block_ms))?;
+    let miner = net.mine_every(Duration::from_millis(args.block_ms))?;
     let bsc = net.state.evm_chain("bsc").context("no bsc")?.chain_id;
 
     crate::out!(
-        "  stack up on {base}; {} deposits per phase, a block every {} ms; flood mix: {}",
+        "  stack up on {base}; {} deposits per phase, a block every {} ms; flood mix: {:?}",
         args.deposits,
         args.block_ms,
         args.mix
@@ -182,7 +203,7 @@ pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
             on.spawn(flood_client(
                 base.clone(),
                 c,
-                kinds.clone(),
+                args.mix.requests(),
                 counts.clone(),
                 flooding.clone(),
             ))
@@ -282,30 +303,6 @@ async fn counted(store: &Store, status: &str) -> anyhow::Result<u64> {
         .sum())
 }
 
-/// A block on each chain every `every`, as a chain with that block time.
-fn mine_every(
-    net: &atoll_devnet::Devnet,
-    every: Duration,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let nodes = net
-        .state
-        .evm
-        .iter()
-        .map(|c| atoll_devnet::evm::provider_for(&c.rpc_url, Role::Deployer))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(tokio::spawn(async move {
-        use alloy::providers::Provider;
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            for p in &nodes {
-                let _: Result<serde_json::Value, _> =
-                    p.raw_request("anvil_mine".into(), (1u64,)).await;
-            }
-        }
-    }))
-}
-
 const HEAVIEST: &str = "query($i: JSON!) { q1: quoteAllocation(input: $i) q2: quoteAllocation(input: $i) \
      p1: positions { chain pools { pool usd } error } p2: positions { chain error } \
      r1: relayer { chains { name balancesError } } r2: relayer { chains { name } } }";
@@ -320,7 +317,7 @@ const TRANSFER_PAGE: &str =
 async fn flood_client(
     base: String,
     c: u32,
-    kinds: Vec<u64>,
+    requests: &'static [Request],
     counts: Arc<FloodCounts>,
     go: Arc<AtomicBool>,
 ) {
@@ -339,18 +336,13 @@ async fn flood_client(
     while go.load(Ordering::SeqCst) {
         i += 1;
         let t = Instant::now();
-        let kind = kinds[usize::try_from(i).unwrap_or(0) % kinds.len()];
-        let request = match kind {
-            0 => http.get(format!("{base}/metrics")),
-            kind => {
-                let body = match kind {
-                    1 => json!({ "query": HEAVIEST, "variables": { "i": input } }),
-                    2 => json!({ "query": POOL_PAGE,
-                        "variables": { "t": rng.random_range(0.0..1_000.0) } }),
-                    _ => json!({ "query": TRANSFER_PAGE }),
-                };
-                http.post(format!("{base}/graphql")).json(&body)
-            }
+        let graphql = |body: serde_json::Value| http.post(format!("{base}/graphql")).json(&body);
+        let request = match requests[usize::try_from(i).unwrap_or(0) % requests.len()] {
+            Request::Metrics => http.get(format!("{base}/metrics")),
+            Request::Heaviest => graphql(json!({ "query": HEAVIEST, "variables": { "i": input } })),
+            Request::PoolPage => graphql(json!({ "query": POOL_PAGE,
+                "variables": { "t": rng.random_range(0.0..1_000.0) } })),
+            Request::TransferPage => graphql(json!({ "query": TRANSFER_PAGE })),
         };
         let outcome = match request.header("x-forwarded-for", &from).send().await {
             Ok(r) if r.status() == 429 => Outcome::Refused,

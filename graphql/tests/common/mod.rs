@@ -193,23 +193,6 @@ pub async fn next(ws: &mut Socket) -> Value {
     next_or_closed(ws).await.expect("socket open")
 }
 
-/// Mines a block on every devnet chain each `every` (the devnet's anvils mine only on demand),
-/// so deposits and releases gather confirmations; abort the handle to stop.
-pub fn mine_every(net: &Devnet, every: Duration) -> tokio::task::JoinHandle<()> {
-    use alloy::providers::Provider;
-    let rpcs: Vec<String> = net.state.evm.iter().map(|c| c.rpc_url.clone()).collect();
-    tokio::spawn(async move {
-        loop {
-            for url in &rpcs {
-                let p = atoll_devnet::evm::provider_for(url, atoll_devnet::evm::Role::Deployer)
-                    .unwrap();
-                let _: Result<Value, _> = p.raw_request("anvil_mine".into(), (1u64,)).await;
-            }
-            tokio::time::sleep(every).await;
-        }
-    })
-}
-
 /// Indexes every chain of `settings` once, to its head.
 pub async fn index_once(settings: &Settings, store: &Store) {
     for (chain, r) in atoll_indexer::run(
