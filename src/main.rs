@@ -2,40 +2,12 @@
 //! its error into a message and an exit code (2 for bad input, 1 for everything else).
 
 mod commands;
-mod priority;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `println!` for command output. A closed stdout (`atoll … | head -1`) ends the command
-/// quietly instead of panicking, as other Unix tools do.
-#[macro_export]
-macro_rules! out {
-    ($($arg:tt)*) => {
-        $crate::write_stdout(format_args!($($arg)*))?
-    };
-}
-
-pub fn write_stdout(args: std::fmt::Arguments<'_>) -> Result<(), StdoutClosed> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_fmt(args)
-        .and_then(|()| stdout.write_all(b"\n"))
-        .map_err(|_| StdoutClosed)
-}
-
-/// Stdout was closed by the reader: not an error of the command.
-#[derive(Debug)]
-pub struct StdoutClosed;
-
-impl std::fmt::Display for StdoutClosed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stdout closed")
-    }
-}
-
-impl std::error::Error for StdoutClosed {}
+// The command-line plumbing shared with the benchmark harness (`atoll-bench`).
+pub use atoll_service::{BadInput, StdoutClosed, out, shutdown_signal};
 
 use std::process::ExitCode;
 
@@ -93,47 +65,9 @@ enum Command {
     /// Prove the bridge's books from the chains: every deposit maps to one release or a visible
     /// reason, no id paid twice, vault balances reconcile (exit 1 on any discrepancy).
     Audit(commands::audit::AuditArgs),
-    /// Throughput benchmarks (results go to BENCHMARKS.md).
-    #[command(subcommand)]
-    Bench(commands::bench::BenchCommand),
     /// Install the pinned external tools (anvil, solc, Uniswap artifacts, solana-test-validator).
     #[command(subcommand)]
     Tools(commands::tools::ToolsCommand),
-}
-
-/// An error the user caused (bad config, bad argument): exit code 2.
-#[derive(Debug)]
-pub struct BadInput(pub String);
-
-impl std::fmt::Display for BadInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BadInput {}
-
-/// Resolves on Ctrl-C, or on SIGTERM where there is one (what service managers send).
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Targets whose own spans and events quote full request URLs (an RPC provider's API key
@@ -189,22 +123,10 @@ fn main() -> ExitCode {
             Command::Tools(cmd) => commands::tools::run(cmd),
             Command::Index(args) => commands::index::run(args).await,
             Command::Audit(args) => commands::audit::run(args).await,
-            Command::Bench(cmd) => commands::bench::run(cmd).await,
             Command::Pools(args) => commands::pools::run(args).await,
             Command::Relayer(cmd) => commands::relayer::run(cmd).await,
             Command::Route(cmd) => commands::route::run(cmd).await,
         }
     });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<StdoutClosed>().is_some() => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<BadInput>().is_some() => {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    atoll_service::exit_code(result)
 }

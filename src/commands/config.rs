@@ -56,18 +56,7 @@ pub fn load(file: &Path) -> anyhow::Result<Settings> {
     })
 }
 
-/// The database of `settings` (or `override_url`), opened and migrated to the current schema.
-pub async fn open_store(
-    settings: &Settings,
-    override_url: Option<&str>,
-) -> anyhow::Result<atoll_store::Store> {
-    let url = override_url.unwrap_or(&settings.database_url);
-    let store = atoll_store::Store::connect(url)
-        .await
-        .with_context(|| format!("opening {}", atoll_store::redact(url)))?;
-    store.migrate_up().await?;
-    Ok(store)
-}
+pub use atoll_service::stack::open_store;
 
 /// Every key reference must resolve to a key of the right kind; values are never printed.
 fn secret_problems(settings: &Settings) -> Vec<ConfigProblem> {

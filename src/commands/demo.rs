@@ -127,7 +127,7 @@ async fn demo(
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     let url = format!("sqlite://{}?mode=rwc", db.display());
-    let stack = super::up::Stack {
+    let stack = atoll_service::stack::Stack {
         url,
         listen,
         api_only: false,

@@ -1,10 +1,6 @@
 //! One module per subcommand.
 
 pub mod audit;
-pub mod bench;
-pub mod bench_api;
-pub mod bench_flood;
-pub mod bench_relayer;
 pub mod config;
 pub mod demo;
 pub mod devnet;

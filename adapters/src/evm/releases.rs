@@ -207,7 +207,8 @@ impl ReleaseReceipt {
     }
 }
 
-fn batch_call(releases: &[EvmRelease]) -> Bytes {
+/// The `releaseBatch` calldata for these entries (what the relayer signs and simulates).
+pub fn batch_call(releases: &[EvmRelease]) -> Bytes {
     let entries = releases
         .iter()
         .map(|r| BridgeVault::Release {

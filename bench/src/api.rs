@@ -1,4 +1,4 @@
-//! `atoll bench api`: requests per second and latency of the API's two hottest queries,
+//! `atoll-bench api`: requests per second and latency of the API's two hottest queries,
 //! `topYields(limit: 20)` and `pools(first: 100)`, with N pools in a real SQLite database.
 //! The pools are synthetic (a seeded mix of chains, protocols, TVLs and APYs) but are written
 //! through the indexer's own store path; the server is the one `atoll up` runs, on a free
@@ -46,7 +46,7 @@ pub struct ApiBenchArgs {
     #[arg(long)]
     flood: bool,
     #[command(flatten)]
-    flood_args: super::bench_flood::FloodArgs,
+    flood_args: crate::flood::FloodArgs,
 }
 
 const QUERIES: [(&str, &str); 2] = [
@@ -169,7 +169,7 @@ async fn fill(store: &Store, n: u32) -> anyhow::Result<()> {
 
 pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
     if args.flood {
-        return super::bench_flood::run(args.flood_args).await;
+        return crate::flood::run(args.flood_args).await;
     }
     if args.pools == 0 || args.connections == 0 || args.duration_s == 0 {
         return Err(

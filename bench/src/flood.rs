@@ -1,4 +1,4 @@
-//! `atoll bench api --flood`: does a flood on the API slow the relayer? The whole stack of
+//! `atoll-bench api --flood`: does a flood on the API slow the relayer? The whole stack of
 //! `atoll up` (indexer, relayer, API, in one process) runs on a devnet of two anvils with a
 //! block mined every `--block-ms` on each; deposits Ethereum → BSC are made in a burst with
 //! releases to BSC paused, and once the finality gate has passed them all releases resume and
@@ -27,8 +27,8 @@ use clap::Args;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use super::bench_relayer::{Payee, make_deposits};
 use crate::BadInput;
+use crate::relayer::{Payee, make_deposits};
 
 #[derive(Args, Clone)]
 pub struct FloodArgs {
@@ -106,7 +106,7 @@ pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
         );
     }
     let tmp = tempfile::tempdir()?;
-    crate::out!("atoll bench api --flood: starting a devnet (two anvils)");
+    crate::out!("atoll-bench api --flood: starting a devnet (two anvils)");
     let tools = atoll_devnet::tools::Tools::locate(false)?;
     let net = atoll_devnet::Devnet::up(
         &atoll_devnet::network::UpOptions {
@@ -142,7 +142,7 @@ pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
 
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let stack = super::up::Stack {
+    let stack = atoll_service::stack::Stack {
         url: url.clone(),
         listen: "127.0.0.1:0".parse()?,
         api_only: false,
@@ -195,7 +195,7 @@ pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
     let flooding = Arc::new(AtomicBool::new(true));
     // The clients stand for machines elsewhere: on this one they run on threads at the lowest
     // priority, so the CPU they take is what the server's threads leave.
-    let client_threads = crate::priority::LoweredRuntime::new("flood-client", CLIENT_NICE)
+    let client_threads = atoll_service::priority::LoweredRuntime::new("flood-client", CLIENT_NICE)
         .context("flood threads")?;
     let on = client_threads.handle().context("flood threads")?.clone();
     let clients: Vec<_> = (0..args.clients)
