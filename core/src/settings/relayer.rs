@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Problems, TokenSettings};
+use super::references::References;
+use super::{Problems, defaults};
 use crate::Amount;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -184,301 +185,302 @@ impl RelayerSettings {
     }
 }
 
-/// A route's `release_policy` and its knobs, checked.
-fn route_policy(
-    r: &RawBridgeRoute,
-    chain_names: &HashSet<String>,
-    priced_gas: &HashSet<String>,
-    at: &dyn Fn(&str) -> String,
-    p: &mut Problems,
-) -> ReleasePolicy {
-    let knobs = r.profit_margin_pct.is_some() || r.max_wait_s.is_some();
-    match r.release_policy.as_deref().unwrap_or("always") {
-        "always" => {
-            if knobs {
-                p.push(
-                    at("release_policy"),
-                    "profit_margin_pct and max_wait_s need release_policy = \"when_profitable\"",
-                );
-            }
-            ReleasePolicy::Always
-        }
-        "when_profitable" => {
-            let margin_pct = r.profit_margin_pct.unwrap_or(10.0);
-            if !(margin_pct.is_finite() && (0.0..=1_000.0).contains(&margin_pct)) {
-                p.push(
-                    at("profit_margin_pct"),
-                    format!("must be between 0 and 1000 (got {margin_pct})"),
-                );
-            }
-            if chain_names.contains(&r.to) && !priced_gas.contains(&r.to) {
-                p.push(
-                    at("release_policy"),
-                    format!(
-                        "when_profitable prices {}'s gas: set native_token on that chain ([[chains]])",
-                        r.to
-                    ),
-                );
-            }
-            if r.max_wait_s == Some(0) {
-                p.push(
-                    at("max_wait_s"),
-                    "must be at least 1 (0 would release everything at once: use always)",
-                );
-            }
-            ReleasePolicy::WhenProfitable {
-                margin_pct,
-                max_wait: r.max_wait_s.map(Duration::from_secs),
-            }
-        }
-        other => {
-            p.push(
-                at("release_policy"),
-                format!("must be \"always\" or \"when_profitable\" (got {other:?})"),
-            );
-            ReleasePolicy::Always
-        }
-    }
-}
-
 impl RawRelayer {
+    /// `path` is this section's key (`relayer`); `refs` knows the chains and tokens.
     pub(super) fn validate(
         &self,
+        path: &str,
+        refs: &References<'_>,
         p: &mut Problems,
-        chain_names: &HashSet<String>,
-        priced_gas: &HashSet<String>,
-        tokens: &[TokenSettings],
     ) -> RelayerSettings {
-        let max_in_flight = self.max_in_flight.unwrap_or(4);
+        let at = |f: &str| format!("{path}.{f}");
+        let max_in_flight = self.max_in_flight.unwrap_or(defaults::MAX_IN_FLIGHT);
         if !(1..=256).contains(&max_in_flight) {
             p.push(
-                "relayer.max_in_flight",
+                at("max_in_flight"),
                 format!("must be between 1 and 256 (got {max_in_flight})"),
             );
         }
-        let batch_max_releases = self.batch_max_releases.unwrap_or(16);
+        let batch_max_releases = self
+            .batch_max_releases
+            .unwrap_or(defaults::BATCH_MAX_RELEASES);
         if !(1..=512).contains(&batch_max_releases) {
             p.push(
-                "relayer.batch_max_releases",
+                at("batch_max_releases"),
                 format!("must be between 1 and 512 (got {batch_max_releases})"),
             );
         }
-        let batch_max_gas = self.batch_max_gas.unwrap_or(5_000_000);
+        let batch_max_gas = self.batch_max_gas.unwrap_or(defaults::BATCH_MAX_GAS);
         if batch_max_gas < 100_000 {
             p.push(
-                "relayer.batch_max_gas",
+                at("batch_max_gas"),
                 format!("must be at least 100000 (got {batch_max_gas})"),
             );
         }
-        let replace_after_s = self.replace_after_s.unwrap_or(60);
+        let replace_after_s = self.replace_after_s.unwrap_or(defaults::REPLACE_AFTER_S);
         if replace_after_s == 0 {
-            p.push("relayer.replace_after_s", "must be > 0");
+            p.push(at("replace_after_s"), "must be > 0");
         }
-        let max_fee_multiple = self.max_fee_multiple.unwrap_or(3.0);
+        let max_fee_multiple = self.max_fee_multiple.unwrap_or(defaults::MAX_FEE_MULTIPLE);
         if !(max_fee_multiple.is_finite() && max_fee_multiple >= 1.1) {
             p.push(
-                "relayer.max_fee_multiple",
+                at("max_fee_multiple"),
                 format!(
                     "must be at least 1.1 (a replacement bumps the fee by 10 %) (got {max_fee_multiple})"
                 ),
             );
         }
-
-        let mut routes = Vec::new();
         let mut seen = HashSet::new();
-        for (i, r) in self.routes.iter().enumerate() {
-            let at = |f: &str| format!("relayer.routes[{i}].{f}");
-            for (field, chain) in [("from", &r.from), ("to", &r.to)] {
-                if !chain_names.contains(chain) {
-                    p.push(at(field), format!("no chain named {chain:?} in [[chains]]"));
-                }
-            }
-            if r.from == r.to {
-                p.push(at("to"), "a route joins two different chains");
-            }
-            if !seen.insert((r.from.clone(), r.to.clone(), r.token.clone())) {
-                p.push(
-                    at("token"),
-                    format!("{} → {} {} is configured twice", r.from, r.to, r.token),
-                );
-            }
-            if r.fee_bps >= 10_000 {
-                p.push(
-                    at("fee_bps"),
-                    format!("must be below 10000 (got {})", r.fee_bps),
-                );
-            }
-            // Decimals of the token on both ends: every amount must be exact on both.
-            let decimals: Vec<u8> = match tokens.iter().find(|t| t.symbol == r.token) {
-                None => {
-                    p.push(at("token"), format!("no token {:?} in [[tokens]]", r.token));
-                    Vec::new()
-                }
-                Some(t) => [&r.from, &r.to]
-                    .into_iter()
-                    .filter_map(|chain| {
-                        let d = t.deployments.iter().find(|d| &d.chain == chain);
-                        if d.is_none() && chain_names.contains(chain) {
-                            p.push(
-                                at("token"),
-                                format!("{} is not deployed on {chain} ([[tokens]].on)", r.token),
-                            );
-                        }
-                        // Releases on Solana are paid from the relayer's token account.
-                        if let Some(d) = d
-                            && chain == &r.to
-                            && matches!(d.address, crate::Address::Solana(_))
-                            && d.vault.is_none()
-                        {
-                            p.push(
-                                at("to"),
-                                format!(
-                                    "{} on {chain} has no vault ([[tokens]].on vault): nothing could pay this route's releases",
-                                    r.token
-                                ),
-                            );
-                        }
-                        d.map(|d| d.decimals)
-                    })
-                    .collect(),
-            };
-            // Exact on both ends; compared with each other at the finer of the two precisions.
-            let finest = decimals.iter().copied().max();
-            let mut amount = |field: &str, value: &Option<String>| -> Option<Amount> {
-                let v = value.as_ref()?;
-                for d in &decimals {
-                    if let Err(e) = Amount::parse_units(v, *d) {
-                        p.push(at(field), format!("{e} ({} has {d} decimals)", r.token));
-                        return None;
-                    }
-                }
-                Amount::parse_units(v, finest?).ok()
-            };
-            let fee_fixed = amount("fee_fixed", &r.fee_fixed);
-            let min = amount("min_amount", &r.min_amount);
-            let max = amount("max_amount", &r.max_amount);
-            if let (Some(lo), Some(hi)) = (min, max)
-                && lo.raw > hi.raw
-            {
-                p.push(at("max_amount"), "must be at least min_amount");
-            }
-            if let (Some(fee), Some(lo)) = (fee_fixed, min)
-                && fee.raw > lo.raw
-            {
-                p.push(
-                    at("min_amount"),
-                    "must be at least fee_fixed (a deposit must cover the fixed fee)",
-                );
-            }
-            let policy = route_policy(r, chain_names, priced_gas, &at, p);
-            let into_solana = tokens
-                .iter()
-                .filter(|t| t.symbol == r.token)
-                .flat_map(|t| &t.deployments)
-                .any(|d| d.chain == r.to && matches!(d.address, crate::Address::Solana(_)));
-            if into_solana && policy != ReleasePolicy::Always {
-                // Its release cost (signature, claim rent, priority fee) is in the router's
-                // quotes; the Solana executor does not weigh it yet.
-                p.push(
-                    at("release_policy"),
-                    "when_profitable is not supported on routes into Solana yet (use always)",
-                );
-            }
-            routes.push(BridgeRoute {
-                policy,
-                from: r.from.clone(),
-                to: r.to.clone(),
-                token: r.token.clone(),
-                fee_bps: r.fee_bps,
-                fee_fixed: r.fee_fixed.clone().unwrap_or_else(|| "0".into()),
-                min_amount: r.min_amount.clone(),
-                max_amount: r.max_amount.clone(),
-            });
-        }
-
+        let routes = self
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.validate(&format!("{path}.routes[{i}]"), &mut seen, refs, p))
+            .collect();
         let mut finality = BTreeMap::new();
         for (i, f) in self.finality.iter().enumerate() {
-            let at = |field: &str| format!("relayer.finality[{i}].{field}");
-            if !chain_names.contains(&f.chain) {
+            let path = format!("{path}.finality[{i}]");
+            let policy = f.validate(&path, refs, p);
+            if finality.insert(f.chain.clone(), policy).is_some() {
                 p.push(
-                    at("chain"),
-                    format!("no chain named {:?} in [[chains]]", f.chain),
-                );
-            }
-            let mut tiers = Vec::new();
-            let mut last_cap = f64::NEG_INFINITY;
-            for (j, t) in f.tiers.iter().enumerate() {
-                let tat = format!("relayer.finality[{i}].tiers[{j}]");
-                let rule = match (t.confirmations, t.finalized.unwrap_or(false)) {
-                    (Some(n), false) if n > 0 => FinalityRule::Confirmations(n),
-                    (None, true) => FinalityRule::Finalized,
-                    _ => {
-                        p.push(
-                            tat.clone(),
-                            "needs exactly one of confirmations = N (N > 0) or finalized = true",
-                        );
-                        FinalityRule::Finalized
-                    }
-                };
-                match t.up_to_usd {
-                    Some(cap) if !(cap.is_finite() && cap > last_cap && cap >= 0.0) => {
-                        p.push(
-                            format!("{tat}.up_to_usd"),
-                            "tiers must rise: each up_to_usd finite, >= 0 and above the last",
-                        );
-                    }
-                    Some(cap) => last_cap = cap,
-                    None if j + 1 != f.tiers.len() => {
-                        p.push(
-                            format!("{tat}.up_to_usd"),
-                            "only the last tier may leave up_to_usd out",
-                        );
-                    }
-                    None => {}
-                }
-                tiers.push(FinalityTier {
-                    up_to_usd: t.up_to_usd,
-                    rule,
-                });
-            }
-            if tiers.last().is_some_and(|t| t.up_to_usd.is_some()) || tiers.is_empty() {
-                // Values above the last cap wait for finality.
-                tiers.push(FinalityTier {
-                    up_to_usd: None,
-                    rule: FinalityRule::Finalized,
-                });
-            }
-            let max_unfinalized_usd = f.max_unfinalized_usd.unwrap_or(0.0);
-            if !(max_unfinalized_usd.is_finite() && max_unfinalized_usd >= 0.0) {
-                p.push(at("max_unfinalized_usd"), "must be a finite number >= 0");
-            }
-            if finality
-                .insert(
-                    f.chain.clone(),
-                    FinalityPolicy {
-                        tiers,
-                        max_unfinalized_usd,
-                    },
-                )
-                .is_some()
-            {
-                p.push(
-                    at("chain"),
+                    format!("{path}.chain"),
                     format!("{} has two finality policies", f.chain),
                 );
             }
         }
-
         RelayerSettings {
-            dry_run: self.dry_run.unwrap_or(false),
+            dry_run: self.dry_run.unwrap_or(defaults::DRY_RUN),
             max_in_flight,
             batch_max_releases,
             batch_max_gas,
             replace_after: Duration::from_secs(replace_after_s),
             max_fee_multiple,
-            pool_recheck: Duration::from_millis(self.pool_recheck_ms.unwrap_or(2_000)),
+            pool_recheck: Duration::from_millis(
+                self.pool_recheck_ms.unwrap_or(defaults::POOL_RECHECK_MS),
+            ),
             routes,
             finality,
+        }
+    }
+}
+
+/// (from, to, token) of the routes before the one being checked: each is configured once.
+type SeenRoutes = HashSet<(String, String, String)>;
+
+impl RawBridgeRoute {
+    /// `path` is the route's key (`relayer.routes[0]`).
+    fn validate(
+        &self,
+        path: &str,
+        seen: &mut SeenRoutes,
+        refs: &References<'_>,
+        p: &mut Problems,
+    ) -> BridgeRoute {
+        let at = |f: &str| format!("{path}.{f}");
+        for (field, chain) in [("from", &self.from), ("to", &self.to)] {
+            refs.require_chain(p, at(field), chain);
+        }
+        if self.from == self.to {
+            p.push(at("to"), "a route joins two different chains");
+        }
+        if !seen.insert((self.from.clone(), self.to.clone(), self.token.clone())) {
+            p.push(
+                at("token"),
+                format!(
+                    "{} → {} {} is configured twice",
+                    self.from, self.to, self.token
+                ),
+            );
+        }
+        if self.fee_bps >= 10_000 {
+            p.push(
+                at("fee_bps"),
+                format!("must be below 10000 (got {})", self.fee_bps),
+            );
+        }
+        self.check_amounts(path, refs, p);
+        let policy = self.policy(path, refs, p);
+        if refs.pays_out_on_solana(&self.token, &self.to) && policy != ReleasePolicy::Always {
+            // Its release cost (signature, claim rent, priority fee) is in the router's
+            // quotes; the Solana executor does not weigh it yet.
+            p.push(
+                at("release_policy"),
+                "when_profitable is not supported on routes into Solana yet (use always)",
+            );
+        }
+        BridgeRoute {
+            policy,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            token: self.token.clone(),
+            fee_bps: self.fee_bps,
+            fee_fixed: self
+                .fee_fixed
+                .clone()
+                .unwrap_or_else(|| defaults::ROUTE_FEE_FIXED.into()),
+            min_amount: self.min_amount.clone(),
+            max_amount: self.max_amount.clone(),
+        }
+    }
+
+    /// The fixed fee and the bounds are exact in the token's decimals on both ends, and in order
+    /// (compared at the finer of the two precisions).
+    fn check_amounts(&self, path: &str, refs: &References<'_>, p: &mut Problems) {
+        let at = |f: &str| format!("{path}.{f}");
+        let decimals = refs.route_token_decimals(p, path, &self.token, &self.from, &self.to);
+        let finest = decimals.iter().copied().max();
+        let mut amount = |field: &str, value: &Option<String>| -> Option<Amount> {
+            let v = value.as_ref()?;
+            for d in &decimals {
+                if let Err(e) = Amount::parse_units(v, *d) {
+                    p.push(at(field), format!("{e} ({} has {d} decimals)", self.token));
+                    return None;
+                }
+            }
+            Amount::parse_units(v, finest?).ok()
+        };
+        let fee_fixed = amount("fee_fixed", &self.fee_fixed);
+        let min = amount("min_amount", &self.min_amount);
+        let max = amount("max_amount", &self.max_amount);
+        if let (Some(lo), Some(hi)) = (min, max)
+            && lo.raw > hi.raw
+        {
+            p.push(at("max_amount"), "must be at least min_amount");
+        }
+        if let (Some(fee), Some(lo)) = (fee_fixed, min)
+            && fee.raw > lo.raw
+        {
+            p.push(
+                at("min_amount"),
+                "must be at least fee_fixed (a deposit must cover the fixed fee)",
+            );
+        }
+    }
+
+    /// The route's `release_policy` and its knobs, checked.
+    fn policy(&self, path: &str, refs: &References<'_>, p: &mut Problems) -> ReleasePolicy {
+        let at = |f: &str| format!("{path}.{f}");
+        let knobs = self.profit_margin_pct.is_some() || self.max_wait_s.is_some();
+        match self
+            .release_policy
+            .as_deref()
+            .unwrap_or(defaults::RELEASE_POLICY)
+        {
+            "always" => {
+                if knobs {
+                    p.push(
+                        at("release_policy"),
+                        "profit_margin_pct and max_wait_s need release_policy = \"when_profitable\"",
+                    );
+                }
+                ReleasePolicy::Always
+            }
+            "when_profitable" => {
+                let margin_pct = self
+                    .profit_margin_pct
+                    .unwrap_or(defaults::PROFIT_MARGIN_PCT);
+                if !(margin_pct.is_finite() && (0.0..=1_000.0).contains(&margin_pct)) {
+                    p.push(
+                        at("profit_margin_pct"),
+                        format!("must be between 0 and 1000 (got {margin_pct})"),
+                    );
+                }
+                refs.check_gas_priced(p, at("release_policy"), &self.to);
+                if self.max_wait_s == Some(0) {
+                    p.push(
+                        at("max_wait_s"),
+                        "must be at least 1 (0 would release everything at once: use always)",
+                    );
+                }
+                ReleasePolicy::WhenProfitable {
+                    margin_pct,
+                    max_wait: self.max_wait_s.map(Duration::from_secs),
+                }
+            }
+            other => {
+                p.push(
+                    at("release_policy"),
+                    format!("must be \"always\" or \"when_profitable\" (got {other:?})"),
+                );
+                ReleasePolicy::Always
+            }
+        }
+    }
+}
+
+impl RawFinality {
+    /// `path` is the policy's key (`relayer.finality[0]`). Values above the last tier's cap
+    /// wait for finality.
+    fn validate(&self, path: &str, refs: &References<'_>, p: &mut Problems) -> FinalityPolicy {
+        refs.require_chain(p, format!("{path}.chain"), &self.chain);
+        let mut tiers = Vec::new();
+        let mut last_cap = f64::NEG_INFINITY;
+        for (j, t) in self.tiers.iter().enumerate() {
+            let is_last = j + 1 == self.tiers.len();
+            tiers.push(t.validate(&format!("{path}.tiers[{j}]"), is_last, &mut last_cap, p));
+        }
+        if tiers.last().is_some_and(|t| t.up_to_usd.is_some()) || tiers.is_empty() {
+            tiers.push(FinalityTier {
+                up_to_usd: None,
+                rule: FinalityRule::Finalized,
+            });
+        }
+        let max_unfinalized_usd = self
+            .max_unfinalized_usd
+            .unwrap_or(defaults::MAX_UNFINALIZED_USD);
+        if !(max_unfinalized_usd.is_finite() && max_unfinalized_usd >= 0.0) {
+            p.push(
+                format!("{path}.max_unfinalized_usd"),
+                "must be a finite number >= 0",
+            );
+        }
+        FinalityPolicy {
+            tiers,
+            max_unfinalized_usd,
+        }
+    }
+}
+
+impl RawFinalityTier {
+    /// `path` is the tier's key (`relayer.finality[0].tiers[1]`); `last_cap` is the highest
+    /// `up_to_usd` of the tiers before it, raised to this one's.
+    fn validate(
+        &self,
+        path: &str,
+        is_last: bool,
+        last_cap: &mut f64,
+        p: &mut Problems,
+    ) -> FinalityTier {
+        let rule = match (self.confirmations, self.finalized.unwrap_or(false)) {
+            (Some(n), false) if n > 0 => FinalityRule::Confirmations(n),
+            (None, true) => FinalityRule::Finalized,
+            _ => {
+                p.push(
+                    path,
+                    "needs exactly one of confirmations = N (N > 0) or finalized = true",
+                );
+                FinalityRule::Finalized
+            }
+        };
+        match self.up_to_usd {
+            Some(cap) if !(cap.is_finite() && cap > *last_cap && cap >= 0.0) => {
+                p.push(
+                    format!("{path}.up_to_usd"),
+                    "tiers must rise: each up_to_usd finite, >= 0 and above the last",
+                );
+            }
+            Some(cap) => *last_cap = cap,
+            None if !is_last => {
+                p.push(
+                    format!("{path}.up_to_usd"),
+                    "only the last tier may leave up_to_usd out",
+                );
+            }
+            None => {}
+        }
+        FinalityTier {
+            up_to_usd: self.up_to_usd,
+            rule,
         }
     }
 }
