@@ -7,8 +7,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use atoll_adapters::capability::Heights;
-use atoll_core::ChainKind;
 use atoll_core::settings::{ChainSettings, Settings};
 
 /// How many recent heights each chain remembers (older ones count as "at least this old").
@@ -112,10 +110,8 @@ impl ChainHeads {
     }
 }
 
-enum Poller {
-    Evm(atoll_adapters::evm::EvmChain),
-    Solana(atoll_adapters::solana::SolanaChain),
-}
+/// A chain's head, asked through its adapter's [`atoll_adapters::capability::Heights`].
+struct Poller(std::sync::Arc<dyn atoll_adapters::capability::Chain>);
 
 impl Poller {
     fn new(chain: &ChainSettings) -> Result<Poller, String> {
@@ -123,22 +119,13 @@ impl Poller {
             rounds: 1,
             ..Default::default()
         };
-        match chain.kind {
-            ChainKind::Evm => atoll_adapters::evm::EvmChain::new(chain, quick)
-                .map(Poller::Evm)
-                .map_err(|e| e.to_string()),
-            ChainKind::Solana => atoll_adapters::solana::SolanaChain::new(chain, quick)
-                .map(Poller::Solana)
-                .map_err(|e| e.to_string()),
-        }
+        atoll_adapters::capability::connect(chain, quick)
+            .map(Poller)
+            .map_err(|e| e.to_string())
     }
 
     async fn tip(&self) -> Result<u64, String> {
-        match self {
-            Poller::Evm(c) => c.tip().await,
-            Poller::Solana(c) => c.tip().await,
-        }
-        .map_err(|e| e.to_string())
+        self.0.tip().await.map_err(|e| e.to_string())
     }
 }
 

@@ -79,7 +79,7 @@ fn source_decimals(settings: &Settings, chain: &str, token: &str) -> Option<u8> 
 }
 
 /// One pass of the gate over the `observed` deposits of source chain `chain_name`.
-pub async fn pass<C: Heights + SourceInclusion>(
+pub async fn pass<C: Heights + SourceInclusion + ?Sized>(
     settings: &Settings,
     store: &Store,
     chain_name: &str,

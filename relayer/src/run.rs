@@ -90,52 +90,21 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     for chain in &settings.chains {
         let name = chain.name.clone();
-        match chain.kind {
-            ChainKind::Evm => {
-                let adapter = Arc::new(EvmChain::new(chain, RetryPolicy::default())?);
-                tasks.spawn(gate_task(
-                    settings.clone(),
-                    store.clone(),
-                    name.clone(),
-                    GateChain::Evm(adapter.clone()),
-                    options,
-                    shutdown.clone(),
-                ));
-                if chain.relayer_key.is_some() && chain.bridge_vault.is_some() {
-                    tasks.spawn(evm_task(
-                        settings.clone(),
-                        store.clone(),
-                        name,
-                        adapter,
-                        options,
-                        shutdown.clone(),
-                    ));
-                } else {
-                    tracing::warn!(chain = %name, "no relayer_key or bridge_vault: nothing is released on this chain");
-                }
+        let source = atoll_adapters::capability::connect(chain, RetryPolicy::default())?;
+        tasks.spawn(gate_task(
+            settings.clone(),
+            store.clone(),
+            name.clone(),
+            source,
+            options,
+            shutdown.clone(),
+        ));
+        match release_task(&settings, &store, chain, options, &shutdown)? {
+            Some(task) => {
+                tasks.spawn(task);
             }
-            ChainKind::Solana => {
-                let adapter = Arc::new(SolanaChain::new(chain, RetryPolicy::default())?);
-                tasks.spawn(gate_task(
-                    settings.clone(),
-                    store.clone(),
-                    name.clone(),
-                    GateChain::Solana(adapter.clone()),
-                    options,
-                    shutdown.clone(),
-                ));
-                if chain.relayer_key.is_some() {
-                    tasks.spawn(solana_task(
-                        settings.clone(),
-                        store.clone(),
-                        name,
-                        adapter,
-                        options,
-                        shutdown.clone(),
-                    ));
-                } else {
-                    tracing::warn!(chain = %name, "no relayer_key: nothing is released on this chain");
-                }
+            None => {
+                tracing::warn!(chain = %name, "no relayer_key (or, on EVM, no bridge_vault): nothing is released on this chain");
             }
         }
     }
@@ -155,11 +124,6 @@ pub async fn run(
     first_error.map_or(Ok(()), Err)
 }
 
-enum GateChain {
-    Evm(Arc<EvmChain>),
-    Solana(Arc<SolanaChain>),
-}
-
 /// The relayer's and the treasury's keys of a chain are different keys: two references (an
 /// `env:` and a `file:`) may hold the same one, which `config check` cannot see. Sharing one
 /// key would mix the treasury's deposits into the relayer's nonces and funds.
@@ -167,17 +131,8 @@ fn keys_apart(chain: &atoll_core::settings::ChainSettings) -> Result<(), Relayer
     let (Some(relayer), Some(treasury)) = (&chain.relayer_key, &chain.treasury_key) else {
         return Ok(());
     };
-    let same = match chain.kind {
-        ChainKind::Evm => {
-            atoll_adapters::secrets::evm_signer(relayer)?.address()
-                == atoll_adapters::secrets::evm_signer(treasury)?.address()
-        }
-        ChainKind::Solana => {
-            use solana_sdk::signer::Signer;
-            atoll_adapters::secrets::solana_keypair(relayer)?.pubkey()
-                == atoll_adapters::secrets::solana_keypair(treasury)?.pubkey()
-        }
-    };
+    let adapter = atoll_adapters::capability::connect(chain, RetryPolicy::default())?;
+    let same = adapter.address_of(relayer)? == adapter.address_of(treasury)?;
     if same {
         return Err(RelayerError::Config(format!(
             "chains.{}: relayer_key and treasury_key hold the same key; give the treasury its own",
@@ -207,7 +162,9 @@ async fn decimals_agree(settings: &Settings) -> Result<(), RelayerError> {
         if configured.is_empty() {
             continue;
         }
-        let on_chain = match on_chain_decimals(chain, &configured).await {
+        let addresses: Vec<Address> = configured.iter().map(|(_, a, _)| **a).collect();
+        let adapter = atoll_adapters::capability::connect(chain, RetryPolicy::default())?;
+        let on_chain = match adapter.decimals(&addresses).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(chain = %chain.name, error = %e, "token decimals not checked: the chain did not answer");
@@ -237,74 +194,17 @@ async fn decimals_agree(settings: &Settings) -> Result<(), RelayerError> {
     }
 }
 
-/// Each token's decimals as its chain reports them (`None`: it did not answer, or is no token
-/// there; logged, not refused).
-async fn on_chain_decimals(
-    chain: &atoll_core::settings::ChainSettings,
-    tokens: &[(&str, &Address, u8)],
-) -> Result<Vec<Option<u8>>, RelayerError> {
-    match chain.kind {
-        ChainKind::Evm => {
-            let adapter = EvmChain::new(chain, RetryPolicy::default())?;
-            // The chain answers at all, or nothing here is checked (logged by the caller).
-            adapter.head().await?;
-            let mut out = Vec::with_capacity(tokens.len());
-            for (_, address, _) in tokens {
-                out.push(match address {
-                    Address::Evm(a) => adapter
-                        .token_decimals(alloy::primitives::Address::from(*a))
-                        .await
-                        .ok(),
-                    Address::Solana(_) => None,
-                });
-            }
-            Ok(out)
-        }
-        ChainKind::Solana => {
-            let adapter = SolanaChain::new(chain, RetryPolicy::default())?;
-            let mints: Vec<solana_sdk::pubkey::Pubkey> = tokens
-                .iter()
-                .filter_map(|(_, a, _)| match a {
-                    Address::Solana(m) => Some(solana_sdk::pubkey::Pubkey::new_from_array(*m)),
-                    Address::Evm(_) => None,
-                })
-                .collect();
-            let accounts = adapter
-                .accounts(
-                    &mints,
-                    solana_commitment_config::CommitmentConfig::confirmed(),
-                )
-                .await?;
-            Ok(mints
-                .iter()
-                .zip(accounts)
-                .map(|(mint, a)| {
-                    a.and_then(|a| {
-                        atoll_adapters::solana::accounts::decode_mint_decimals(
-                            mint, &a.owner, &a.data,
-                        )
-                        .ok()
-                    })
-                })
-                .collect())
-        }
-    }
-}
-
 async fn gate_task(
     settings: Arc<Settings>,
     store: Store,
     name: String,
-    chain: GateChain,
+    chain: Arc<dyn atoll_adapters::capability::Chain>,
     options: RunOptions,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), RelayerError> {
     let mut errors = 0u32;
     loop {
-        let result = match &chain {
-            GateChain::Evm(c) => crate::gate::pass(&settings, &store, &name, c.as_ref()).await,
-            GateChain::Solana(c) => crate::gate::pass(&settings, &store, &name, c.as_ref()).await,
-        };
+        let result = crate::gate::pass(&settings, &store, &name, chain.as_ref()).await;
         let wait = match result {
             Ok(r) => {
                 errors = 0;
@@ -377,26 +277,41 @@ async fn step_until_shutdown<E: Executor>(
     }
 }
 
-async fn evm_task(
-    settings: Arc<Settings>,
-    store: Store,
-    name: String,
-    chain: Arc<EvmChain>,
+/// The task that releases into `chain`, `None` when it has nothing to release with (no
+/// relayer key; on EVM no vault either). The one place the relayer looks at a chain's kind:
+/// each kind has its executor (nonces and batches on EVM, claim accounts on Solana), and the
+/// task drives either through [`Executor`].
+fn release_task(
+    settings: &Arc<Settings>,
+    store: &Store,
+    chain: &atoll_core::settings::ChainSettings,
     options: RunOptions,
-    shutdown: watch::Receiver<bool>,
-) -> Result<(), RelayerError> {
-    let mut executor = EvmExecutor::new(&settings, &store, &chain, &name)?;
-    step_until_shutdown(&name, &mut executor, options, shutdown).await
+    shutdown: &watch::Receiver<bool>,
+) -> Result<Option<ReleaseTask>, RelayerError> {
+    if chain.relayer_key.is_none() {
+        return Ok(None);
+    }
+    let (settings, store, name) = (settings.clone(), store.clone(), chain.name.clone());
+    let shutdown = shutdown.clone();
+    Ok(match chain.kind {
+        ChainKind::Evm if chain.bridge_vault.is_none() => None,
+        ChainKind::Evm => {
+            let adapter = EvmChain::new(chain, RetryPolicy::default())?;
+            Some(Box::pin(async move {
+                let mut executor = EvmExecutor::new(&settings, &store, &adapter, &name)?;
+                step_until_shutdown(&name, &mut executor, options, shutdown).await
+            }))
+        }
+        ChainKind::Solana => {
+            let adapter = SolanaChain::new(chain, RetryPolicy::default())?;
+            Some(Box::pin(async move {
+                let mut executor = SolanaExecutor::new(&settings, &store, &adapter, &name)?;
+                step_until_shutdown(&name, &mut executor, options, shutdown).await
+            }))
+        }
+    })
 }
 
-async fn solana_task(
-    settings: Arc<Settings>,
-    store: Store,
-    name: String,
-    chain: Arc<SolanaChain>,
-    options: RunOptions,
-    shutdown: watch::Receiver<bool>,
-) -> Result<(), RelayerError> {
-    let mut executor = SolanaExecutor::new(&settings, &store, &chain, &name)?;
-    step_until_shutdown(&name, &mut executor, options, shutdown).await
-}
+/// A destination's release loop, ready to spawn.
+type ReleaseTask =
+    std::pin::Pin<Box<dyn Future<Output = Result<(), RelayerError>> + Send + 'static>>;

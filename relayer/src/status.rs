@@ -254,67 +254,20 @@ pub async fn vault_balances(
             error,
         }
     };
-    match chain.kind {
-        ChainKind::Evm => {
-            let Some(vault) = chain
-                .bridge_vault
-                .as_ref()
-                .and_then(atoll_adapters::evm::discovery::evm_address)
-            else {
-                return Ok(Vec::new());
-            };
-            let evm = atoll_adapters::evm::EvmChain::new(chain, quick)?;
-            let head = evm.head().await?.number;
-            let with_address: Vec<_> = tokens
-                .iter()
-                .filter_map(|(s, d)| {
-                    atoll_adapters::evm::discovery::evm_address(&d.address).map(|a| (*s, *d, a))
-                })
-                .collect();
-            let pairs: Vec<_> = with_address.iter().map(|(_, _, a)| (*a, vault)).collect();
-            let raws = evm.balances(&pairs, head).await?;
-            Ok(with_address
-                .iter()
-                .zip(raws)
-                .map(|((s, d, _), raw)| balance(s, d, Some(raw), None))
-                .collect())
-        }
-        ChainKind::Solana => {
-            let sol = atoll_adapters::solana::SolanaChain::new(chain, quick)?;
-            let with_vault: Vec<_> = tokens
-                .iter()
-                .filter_map(|(symbol, d)| match d.vault {
-                    Some(Address::Solana(b)) => {
-                        Some((*symbol, *d, solana_sdk::pubkey::Pubkey::new_from_array(b)))
-                    }
-                    _ => None,
-                })
-                .collect();
-            let keys: Vec<_> = with_vault.iter().map(|v| v.2).collect();
-            let accounts = sol
-                .accounts(
-                    &keys,
-                    solana_commitment_config::CommitmentConfig::confirmed(),
-                )
-                .await?;
-            Ok(with_vault
-                .iter()
-                .zip(accounts)
-                .map(|((symbol, d, key), account)| match account {
-                    None => balance(
-                        symbol,
-                        d,
-                        None,
-                        Some(format!("vault account {key} missing")),
-                    ),
-                    Some(a) => match atoll_adapters::solana::accounts::decode_token_account(
-                        key, &a.owner, &a.data,
-                    ) {
-                        Ok(t) => balance(symbol, d, Some(U256::from(t.amount)), None),
-                        Err(e) => balance(symbol, d, None, Some(e.to_string())),
-                    },
-                })
-                .collect())
-        }
-    }
+    let adapter = atoll_adapters::capability::connect(chain, quick)?;
+    let held: Vec<(Address, Option<Address>)> =
+        tokens.iter().map(|(_, d)| (d.address, d.vault)).collect();
+    let read = adapter
+        .vault_balances(chain.bridge_vault.as_ref(), &held)
+        .await?;
+    Ok(tokens
+        .iter()
+        .zip(read)
+        .filter_map(|((symbol, d), read)| {
+            Some(match read? {
+                Ok(raw) => balance(symbol, d, Some(raw), None),
+                Err(why) => balance(symbol, d, None, Some(why)),
+            })
+        })
+        .collect())
 }

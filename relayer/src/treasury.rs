@@ -140,17 +140,8 @@ impl Treasury {
             .treasury_key
             .as_ref()
             .ok_or_else(|| refused(format!("{}: no treasury_key configured", chain.name)))?;
-        Ok(match chain.kind {
-            ChainKind::Evm => {
-                let signer = atoll_adapters::secrets::evm_signer(key)?;
-                Address::Evm(signer.address().into_array())
-            }
-            ChainKind::Solana => {
-                use solana_sdk::signer::Signer;
-                let kp = atoll_adapters::secrets::solana_keypair(key)?;
-                Address::Solana(kp.pubkey().to_bytes())
-            }
-        })
+        let adapter = atoll_adapters::capability::connect(chain, RetryPolicy::default())?;
+        Ok(adapter.address_of(key)?)
     }
 
     /// What the treasury holds on every chain, token by token, valued with the prices the
