@@ -42,7 +42,7 @@ pub struct ApiBenchArgs {
     #[arg(long)]
     serve_only: bool,
     /// Instead: the whole stack on a devnet, and transfers confirmed per second with the API
-    /// idle and then flooded by `--clients` clients (`bench_flood.rs`).
+    /// idle and then flooded by `--clients` clients (`flood.rs`).
     #[arg(long)]
     flood: bool,
     #[command(flatten)]

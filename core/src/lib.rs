@@ -1,5 +1,6 @@
 //! Atoll's domain types: chains, addresses, tokens, exact amounts, pool and transfer ids, and the
-//! typed settings every other crate reads. No I/O happens here.
+//! typed settings every other crate reads. No I/O happens here beyond reading the clock
+//! (`time::now_ms`).
 
 pub mod address;
 pub mod amount;
@@ -9,6 +10,7 @@ pub mod ids;
 pub mod pool;
 pub mod secret;
 pub mod settings;
+pub mod time;
 pub mod transfer;
 
 pub use address::Address;
@@ -18,6 +20,7 @@ pub use error::CoreError;
 pub use ids::{PoolId, TransferId};
 pub use pool::{PoolKind, Protocol};
 pub use secret::SecretRef;
+pub use time::now_ms;
 pub use transfer::TransferStatus;
 
 /// 256-bit unsigned integer used for every on-chain amount.

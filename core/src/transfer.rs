@@ -1,8 +1,8 @@
-//! The transfer state machine (DESIGN.md, "Relayer"). Every transition is persisted before its
-//! side effect, so the allowed transitions below are also what recovery may find in the
-//! database after a crash. Stored names are never renamed: a new state is a new name. It lives
-//! in core because the indexer records deposits (`Observed`, or `Failed` when a deposit cannot
-//! be released) and the relayer moves them on.
+//! The transfer state machine (docs/relayer.md, "The state machine"). Every transition is
+//! persisted before its side effect, so the allowed transitions below are also what recovery
+//! may find in the database after a crash. Stored names are never renamed: a new state is a new
+//! name. It lives in core because the indexer records deposits (`Observed`, or `Failed` when a
+//! deposit cannot be released) and the relayer moves them on.
 
 use std::fmt;
 use std::str::FromStr;

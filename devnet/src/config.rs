@@ -10,7 +10,7 @@ use atoll_core::settings::{
 };
 
 use crate::DevnetError;
-use crate::network::DevnetState;
+use crate::state::DevnetState;
 
 /// The bridge on the devnet: every token deployed on two chains is bridged both ways between
 /// them (stables: 5 bps + 0.5, 1 to 1,000,000; the wrapped natives: 5 bps + 0.0001); small

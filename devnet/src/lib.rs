@@ -12,11 +12,13 @@ pub mod network;
 pub mod ports;
 pub mod process;
 pub mod solana;
+pub mod state;
 pub mod tools;
 pub mod traffic;
 
 pub use error::DevnetError;
-pub use network::{Devnet, DevnetState, PortChoice, UpOptions};
+pub use network::{Devnet, PortChoice, UpOptions};
+pub use state::DevnetState;
 
 /// Writes a secret (a key) to `path` with mode 0600.
 pub(crate) fn write_secret(path: &std::path::Path, text: &str) -> Result<(), DevnetError> {

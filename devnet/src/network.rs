@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::evm::{self, EvmDeployment};
+use crate::evm;
 use crate::process::{self, NodeProcess, StopOutcome};
-use crate::solana::{self, SolanaDeployment, ValidatorPorts};
+use crate::solana::{self, ValidatorPorts};
+use crate::state::DevnetState;
 use crate::tools::Tools;
 use crate::{DevnetError, ports};
 
@@ -40,30 +39,6 @@ pub struct UpOptions {
     /// the clock in a busy loop and takes a whole core even on an idle devnet: on a machine
     /// with few cores a benchmark gives the nodes it measures the first claim on the CPU.
     pub validator_niceness: Option<u8>,
-}
-
-/// What a running devnet is, as recorded in `<dir>/state.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DevnetState {
-    pub evm: Vec<EvmDeployment>,
-    pub solana: Option<SolanaDeployment>,
-    pub solana_ports: Option<ValidatorPorts>,
-    pub config_path: PathBuf,
-}
-
-impl DevnetState {
-    pub fn load(dir: &Path) -> Result<DevnetState, DevnetError> {
-        let path = dir.join("state.json");
-        let text = std::fs::read_to_string(&path).map_err(|_| DevnetError::NotRunning {
-            dir: dir.to_path_buf(),
-        })?;
-        serde_json::from_str(&text)
-            .map_err(|e| DevnetError::Config(format!("{}: {e}", path.display())))
-    }
-
-    pub fn evm_chain(&self, name: &str) -> Option<&EvmDeployment> {
-        self.evm.iter().find(|c| c.name == name)
-    }
 }
 
 /// A devnet started by this process. Dropping it stops its nodes unless it was `detach`ed (the

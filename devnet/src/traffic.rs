@@ -15,8 +15,8 @@ use solana_sdk::transaction::Transaction;
 use crate::DevnetError;
 use crate::contracts::{BridgeVault, IUniswapV2Pair, TestToken, V3PoolDriver};
 use crate::evm::{self, EvmDeployment, Role};
-use crate::network::DevnetState;
 use crate::solana::devnet_keypair;
+use crate::state::DevnetState;
 
 #[derive(Debug, Clone, Copy)]
 pub struct TrafficOptions {

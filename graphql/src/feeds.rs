@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::Object;
 use atoll_store::entities::transfer_history;
@@ -12,8 +13,10 @@ use futures::Stream;
 
 use crate::ApiState;
 use crate::error::ApiError;
-use crate::schema::TRANSFER_POLL;
 use crate::types::{Pool, Transfer, time_of_ms};
+
+/// How often subscriptions look for changed transfers.
+pub const TRANSFER_POLL: Duration = Duration::from_millis(250);
 
 /// One status change and the transfer as it is now.
 pub struct TransferUpdate {

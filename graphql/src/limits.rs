@@ -1,9 +1,8 @@
 //! What one client may make the server do, the same over HTTP and WebSocket. Read this before
-//! adding a field that reads the chains, runs the router or streams.
+//! adding a field that reads the chains, runs the router or streams. Every limit, its default,
+//! where it is set and who counts as one client: docs/api.md, "Limits"; here, what enforces it:
 //!
-//! - **Who a client is** ([`client_key`]): its address; behind a proxy listed in
-//!   `[api] trusted_proxies`, the address that proxy says it forwarded for (nobody else's
-//!   header is believed); an IPv6 address counts as its `/ipv6_prefix` (default /64: one
+//! - **Who a client is**: [`client_key`] (IPv6 masked to `ipv6_prefix` bits, default /64: one
 //!   customer holds a whole /64).
 //! - **Per request** ([`RequestLimits`], an async-graphql extension, so HTTP and WebSocket
 //!   alike): at most `max_router_solves` `quoteAllocation` and `max_chain_reads` chain-reading

@@ -1,8 +1,8 @@
 //! A DefiLlama-compatible REST mirror, so dashboards and bots written against
-//! `yields.llama.fi` work unchanged: `GET /pools` (`{status, data}` with DefiLlama's field
-//! names, APYs in percent as DefiLlama serves them, dropped pools left out) and
-//! `GET /chart/{pool}` (one row per day: the day's last sample).
+//! `yields.llama.fi` work unchanged: `GET /pools` and `GET /chart/{pool}`. Their fields, units
+//! and what is left out: docs/api.md, "The DefiLlama mirror".
 
+use atoll_core::time::DAY_MS;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -81,7 +81,6 @@ pub async fn chart(State(state): State<ApiState>, Path(pool): Path<String>) -> R
             &ApiError::NotFound(format!("pool: no pool {pool:?}")),
         );
     }
-    const DAY_MS: i64 = 86_400_000;
     let rows = match state
         .reader
         .pool_snapshots_between(&pool, 0, i64::MAX)

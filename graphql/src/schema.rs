@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_graphql::{Context, InputObject, Json, Object, Schema, Subscription};
+use atoll_core::time::{DAY_MS, HOUR_MS};
 use atoll_store::Store;
 use atoll_store::reads::{TransferCursor, TransferFilter as StoreTransferFilter};
 use chrono::{DateTime, Utc};
@@ -25,8 +26,6 @@ pub const MAX_COMPLEXITY: usize = 25_000;
 const CHAIN_READS_SHARED_FOR: Duration = Duration::from_secs(1);
 /// `poolHistory` answers at most this many buckets.
 const MAX_BUCKETS: i64 = 5_000;
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 24 * HOUR_MS;
 
 pub type AtollSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
@@ -861,9 +860,6 @@ fn subscription_slot(
         .map(crate::limits::WsClient::subscribe)
         .transpose()
 }
-
-/// How often subscriptions look for changed transfers.
-pub const TRANSFER_POLL: Duration = Duration::from_millis(250);
 
 /// Gives every configured chain the request's `gas_usd` leaves out its live release cost;
 /// returns the notes on the figures used.

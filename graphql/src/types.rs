@@ -1,6 +1,4 @@
-//! GraphQL object types. Big integers (amounts, reserves, block numbers, chain ids) are strings,
-//! as The Graph serves them; rates are fractions (0.05 = 5 %), as everywhere in Atoll; times are
-//! RFC 3339 in UTC.
+//! GraphQL object types. How they write big integers, rates and times: docs/api.md, "Conventions".
 
 use std::sync::Arc;
 

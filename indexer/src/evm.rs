@@ -14,6 +14,7 @@ use atoll_adapters::evm::events;
 use atoll_adapters::evm::state::{PoolFamily, PoolState};
 use atoll_adapters::evm::{BlockRef, EvmChain, LogWindow, RetryPolicy};
 use atoll_core::settings::{ChainSettings, FactorySettings, Settings};
+use atoll_core::time::HOUR_MS;
 use atoll_core::{ChainKind, PoolId, Protocol, TransferStatus};
 use atoll_store::ingest::{BlockHashRow, PoolEntry, PoolStateRow, SnapshotRow};
 use atoll_store::transfers::DepositRow;
@@ -21,7 +22,7 @@ use atoll_store::{Checkpoint, Store};
 
 use crate::prices::{self, PriceSource, TokenMeta};
 use crate::rows::{BatchRows, is_pool_event};
-use crate::yields::{self, HOUR_MS, hour_bucket};
+use crate::yields::{self, hour_bucket};
 use crate::{ChainProgress, ChainSummary, IndexerError, Mode, POOLS_STREAM, ProgressSink};
 
 /// Stored block hashes kept per chain: a reorg deeper than this re-ingests from the oldest.

@@ -1,7 +1,7 @@
 //! atoll-indexer: per-chain ingestion of pool events and state into the store, with checkpoints
 //! written in the same transaction as the data, reorg rollback to the common ancestor, token
-//! prices and the yield metrics of DESIGN.md ("Yield metrics"). One task per chain: a chain
-//! whose RPC or config is wrong fails alone, the others keep indexing.
+//! prices and the yield figures of docs/indexer.md ("Yield figures"). One task per chain: a
+//! chain whose RPC or config is wrong fails alone, the others keep indexing.
 
 pub mod evm;
 pub mod prices;

@@ -25,6 +25,7 @@ use atoll_adapters::solana::accounts::{
 };
 use atoll_adapters::solana::deposits::{VaultTransfer, Verdict};
 use atoll_core::settings::{ChainSettings, Settings};
+use atoll_core::time::{HOUR_MS, now_ms};
 use atoll_core::{PoolId, Protocol, TransferStatus, U256};
 use atoll_store::ingest::{HourlyDelta, PoolEntry, PoolStateRow, SnapshotRow};
 use atoll_store::transfers::DepositRow;
@@ -35,7 +36,7 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signature;
 
 use crate::prices::{self, PriceSource, TokenMeta};
-use crate::yields::{self, HOUR_MS, hour_bucket};
+use crate::yields::{self, hour_bucket};
 use crate::{ChainProgress, ChainSummary, IndexerError, Mode, POOLS_STREAM, ProgressSink};
 
 /// Vault transactions committed per deposit batch.
@@ -765,12 +766,6 @@ fn state_row(state: &SolanaPoolState, slot: u64, time_ms: i64, r0: u64, r1: u64)
 
 fn short(mint: &Pubkey) -> String {
     mint.to_string().chars().take(6).collect()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

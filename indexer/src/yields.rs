@@ -2,12 +2,10 @@
 //! percent; APR is simple, APY compounds (daily, as DefiLlama's `aprToApy`). Results are signed
 //! and unclipped.
 
+use atoll_core::time::HOUR_MS;
 use atoll_store::ingest::{HourlyVolume, PastSample, YieldFigures};
 
 use crate::prices::human;
-
-/// Milliseconds in one snapshot bucket.
-pub const HOUR_MS: i64 = 3_600_000;
 
 /// The start of the hour bucket holding `time_ms`.
 pub fn hour_bucket(time_ms: i64) -> i64 {

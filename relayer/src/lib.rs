@@ -16,6 +16,11 @@ pub mod solana_executor;
 pub mod status;
 pub mod treasury;
 
+/// Release attempts signed for one transfer, at most, while none of the earlier ones can land
+/// (EVM: reverted, or their nonce taken; Solana: failed on chain); then the transfer is `stuck`
+/// until an operator retries it. Solana's expiries have their own, larger bound.
+pub const MAX_ATTEMPTS: u64 = 3;
+
 /// What one executor step did, by transfer id (transaction hash for whole-transaction
 /// failures).
 #[derive(Debug, Clone, Default, PartialEq)]

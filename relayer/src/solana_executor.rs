@@ -1,18 +1,18 @@
-//! Releases on Solana, exactly once. One [`SolanaExecutor::step`] does, for transfers bound for
-//! the cluster:
-//! - **in flight first** (this is also restart reconciliation: the state is all in the store):
-//!   `signed` (persisted, maybe never sent) → the stored bytes are sent, `broadcast`;
-//!   `broadcast` → by the signature's status: landed → `included`; failed on chain → `failed`
-//!   with the node's reason; not found with its blockhash expired → provably never landing, so
-//!   a new release is signed (a new attempt, `broadcast → signed`); not found, not expired →
-//!   the same bytes are sent again (one signature lands at most once); `included` → finalized
-//!   → `confirmed`.
-//! - **then new releases**: `source_final` (and `awaiting_liquidity`) transfers, oldest first,
-//!   while the vault holds enough of their token; the others wait in `awaiting_liquidity` with
-//!   what the vault holds. Each release is signed, persisted with its signature and blockhash
-//!   expiry, and only then sent.
-//!
-//! A paused cluster gets no new release (in-flight ones are still followed).
+//! Releases on Solana, exactly once; the guard on chain is each transfer's claim account. The
+//! overview (why the claim holds, its cost, the tests) is docs/relayer.md, "The Solana
+//! executor". One [`SolanaExecutor::step`], for transfers bound for the cluster:
+//! - **in flight first** (also the restart reconciliation: the state is all in the store).
+//!   Claims and signature statuses are asked of the cluster in batches, not per transfer.
+//!   `signed` → the stored bytes are sent, `broadcast`; `broadcast` → [`broadcast_verdict`]:
+//!   claim exists or signature landed → `included`; not found, not expired → the same bytes
+//!   again; failed on chain, or expired unlanded → signed again (`broadcast → signed`) while
+//!   the transfer has fewer than [`MAX_ATTEMPTS`] attempts (`MAX_EXPIRED_ATTEMPTS` for an
+//!   expiry), else `stuck`; `included` → `confirmed` once its claim (or signature) is
+//!   finalized.
+//! - **then new releases**: a queued transfer whose claim exists is `failed` (released by a
+//!   transaction this database does not know); the rest, oldest first, while the vault holds
+//!   enough (else `awaiting_liquidity`), are signed, simulated, persisted with their signature
+//!   and blockhash expiry, and only then sent. A paused cluster gets none.
 
 use std::collections::HashMap;
 
@@ -31,10 +31,8 @@ use solana_sdk::signature::{Keypair, Signature};
 use solana_sdk::signer::Signer;
 use solana_sdk::transaction::Transaction;
 
-use crate::RelayerError;
+use crate::{MAX_ATTEMPTS, RelayerError};
 
-/// Releases signed for one transfer whose earlier ones failed on chain, at most.
-const MAX_ATTEMPTS: u64 = 3;
 /// Releases signed for one transfer whose earlier ones expired unlanded, at most: a congested
 /// cluster drops transactions, so more of those are expected than failures.
 const MAX_EXPIRED_ATTEMPTS: u64 = 8;

@@ -83,12 +83,6 @@ pub fn stage(status: &str) -> &'static str {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Every configured chain's status. Balances are read from each chain concurrently, each given
 /// at most `balance_timeout`: a dead RPC shows as `balances_error`, never as a stalled answer.
 pub async fn chain_statuses(
@@ -156,7 +150,7 @@ pub async fn chain_statuses_from_store(
 ) -> Result<Vec<ChainStatus>, RelayerError> {
     let counts = store.transfer_counts().await?;
     let states = store.chain_states().await?;
-    let now = now_ms();
+    let now = atoll_core::now_ms();
     let mut out = Vec::with_capacity(settings.chains.len());
     for c in &settings.chains {
         let id = i64::try_from(c.chain_id.0).unwrap_or(i64::MAX);

@@ -1,5 +1,5 @@
 //! atoll-router: where capital should sit and how to move it there. Pure: plain data in, plain
-//! data out, no async, no I/O (DESIGN.md, "Router model").
+//! data out, no async, no I/O (docs/router.md, "Model").
 //!
 //! - [`model`]: one pool's fee-share yield;
 //! - [`demand`]: one chain's demand for capital, exact after one sort;

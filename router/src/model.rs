@@ -25,7 +25,8 @@ impl PoolYield {
     }
 
     /// The deposit at which the marginal yield falls to `lambda`:
-    /// `√(F·T/λ) − T`, never negative (DESIGN.md's `x_i(λ)` before the cap).
+    /// `√(F·T/λ) − T`, never negative (a pool's take at `λ` in docs/router.md, "Exact
+    /// solution", before the cap).
     pub fn deposit_at_marginal(&self, lambda: f64) -> f64 {
         if lambda <= 0.0 {
             return f64::INFINITY;

@@ -1,11 +1,8 @@
-//! `atoll demo`: the whole product on this machine in one command. It starts the devnet (two
-//! anvil chains and solana-test-validator with real Uniswap V2/V3 pools, Solana pools and the
-//! bridge), a fresh SQLite database, and `atoll up`'s stack (indexer, relayer, API), then makes
-//! swap and bridge traffic every few seconds. It prints the GraphiQL URL and example queries;
-//! Ctrl-C stops everything it started, devnet included.
-//!
-//! The operator token for mutations is `ATOLL_OPERATOR_TOKEN` when set; otherwise the demo makes
-//! one and writes it to `operator.token` in the devnet folder (mode 0600), never to the screen.
+//! `atoll demo`: the whole product on this machine in one command: the devnet (two anvil chains
+//! and solana-test-validator with real Uniswap V2/V3 pools, Solana pools and the bridge), a
+//! fresh SQLite database, `atoll up`'s stack (indexer, relayer, API) and swap and bridge
+//! traffic. What it starts where, its flags, the operator token and how it stops: docs/api.md,
+//! "`atoll demo`".
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

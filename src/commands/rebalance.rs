@@ -3,13 +3,7 @@
 //! sit, prints the plan, and carries out its moves with `executeRebalance`, then follows each
 //! transfer over a `transferUpdated` subscription until it is confirmed.
 //!
-//! Guard rails, after Yearn's debt allocator: it holds when the quote's net gain is under
-//! `--min-gain-usd`; drops moves under `--min-move-usd`; holds during `--cooldown` after the
-//! treasury's last move (read from the API, so every bot instance sees it); skips moves out of a
-//! chain whose gas price is over its `--max-gas-gwei`; and re-reads balances right before
-//! moving, holding when a source chain no longer holds what the plan moves out of it. The
-//! idempotency key of a rebalance is the cooldown window it runs in, so a bot restarted
-//! mid-round, or two bots at once, cannot move the same capital twice.
+//! Its guard rails, their defaults and its idempotency key: docs/api.md, "`atoll rebalance`".
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -4,8 +4,10 @@
 //! - `list`: transfers newest first (deposits rejected for a missing or malformed memo
 //!   included, with their reason: those funds sit in the vault and need a human).
 //! - `show ID`: one transfer with every status it took and why.
-//! - `retry ID`: a failed transfer back through validation and finality, after the operator
-//!   fixed its cause; refused when a release was ever signed for it.
+//! - `retry ID`: after the operator fixed its cause, a `failed` transfer nothing was signed for
+//!   goes back through validation and finality; a `stuck` one is signed again once its
+//!   destination shows no release of it; refused otherwise, saying why
+//!   (`atoll_relayer::retry`).
 //! - `pause CHAIN` / `resume CHAIN`: stop or restart releases to a chain (kept in the store).
 //! - `run`: the relayer itself: the indexer following every chain (deposits, pools), the
 //!   finality gate per source chain and an executor per destination chain, until Ctrl-C or
@@ -31,7 +33,8 @@ pub enum RelayerCommand {
     List(ListArgs),
     /// One transfer and its status history.
     Show(ShowArgs),
-    /// Send a failed transfer back through validation and finality (after fixing its cause).
+    /// After fixing its cause: a failed transfer back through validation and finality, or a
+    /// stuck one signed again if its destination shows no release of it.
     Retry(RetryArgs),
     /// Stop releases to a chain (kept across restarts).
     Pause(PauseArgs),

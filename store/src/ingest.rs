@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use atoll_core::U256;
+use atoll_core::time::HOUR_MS;
 use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -17,8 +18,6 @@ use sea_orm::{
 use crate::entities::{block_hashes, pool_events, pool_hourly, pool_snapshots, pools};
 use crate::queries::{now_ms, to_i64};
 use crate::{Checkpoint, Store, StoreError};
-
-pub const HOUR_MS: i64 = 3_600_000;
 
 /// One decoded log, ready to store.
 #[derive(Debug, Clone, PartialEq)]

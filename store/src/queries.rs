@@ -18,11 +18,7 @@ pub struct Checkpoint {
 /// Ids per statement: far below SQLite's and PostgreSQL's parameter limits.
 pub(crate) const IDS_PER_STATEMENT: usize = 500;
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub(crate) use atoll_core::time::now_ms;
 
 pub(crate) fn to_i64(what: &str, v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::OutOfRange(format!("{what} {v} exceeds i64")))

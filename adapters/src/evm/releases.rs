@@ -393,11 +393,11 @@ impl EvmChain {
         }
     }
 
-    /// Sends signed transactions in one JSON-RPC batch, in the order given (nonce order), and
-    /// sorts each answer like [`EvmChain::send_raw`]. One request instead of one per
-    /// transaction, and the node takes them into its pool together: a node that mines on
-    /// arrival then puts them in one block instead of one block each. A node that refuses
-    /// batches gets them one at a time.
+    /// Sends signed transactions (given in nonce order) in one JSON-RPC batch, highest nonce
+    /// first, and sorts each answer like [`EvmChain::send_raw`], returned in the order given.
+    /// One request instead of one per transaction, and the node takes them into its pool
+    /// together: a node that mines on arrival then puts them in one block instead of one block
+    /// each. A node that refuses batches gets them one at a time, in nonce order.
     pub async fn send_raw_batch(
         &self,
         raws: &[Bytes],

@@ -59,9 +59,7 @@ pub struct AuditReport {
 pub async fn run(settings: &Settings, store: &Store) -> Result<AuditReport, RelayerError> {
     let started = Instant::now();
     let mut facts = ChainFacts {
-        read_started_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        read_started_ms: atoll_core::now_ms(),
         ..ChainFacts::default()
     };
     for c in &settings.chains {

@@ -1,7 +1,8 @@
 //! Pending release transactions, nonce by nonce against the account's mined nonce: settling
-//! the used nonces from their receipts, sending again what the node lost, replacing what waited
-//! too long with bounded fee bumps, and filling nonce gaps nobody else fills. Receipts and pool
-//! checks go out concurrently; the settlements of a step are one database transaction.
+//! the used nonces from the vault's logs (receipts for what the logs do not show), sending
+//! again what the node lost, replacing what waited too long with bounded fee bumps, and filling
+//! nonce gaps nobody else fills. Receipts and pool checks go out concurrently; the settlements
+//! of a step are one database transaction.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;

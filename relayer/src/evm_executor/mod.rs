@@ -1,34 +1,32 @@
-//! Releases on one EVM chain, exactly once, many at a time. One [`EvmExecutor::step`]:
+//! Releases on one EVM chain, exactly once, many at a time. The overview (each rule, and the
+//! test that pins it) is docs/relayer.md, "The EVM executor"; this is the map of the code. One
+//! [`EvmExecutor::step`] runs three phases; each reads the chain with concurrent requests and
+//! writes the store once, so a step's cost barely grows with the transactions it follows.
 //!
-//! 1. **Follows every release transaction still pending** ([`follow`]; this is also the whole
-//!    of restart reconciliation: everything is in the store), nonce by nonce, against the
-//!    account's mined nonce on chain:
-//!    - nonce already used: the receipt of one of our transactions at that nonce settles its
-//!      transfers from the vault's logs (`TransferReleased` → `included`, `ReleaseSkipped` →
-//!      `included`, it was released before, `ReleaseFailed` → `awaiting_liquidity`); the other
-//!      transactions at the nonce are `replaced`. When none of ours holds the nonce and the
-//!      node does not know ours either, another transaction took it: ours can never be mined,
-//!      and its transfers are signed again (while the node still knows ours, the block that
-//!      used the nonce is not readable yet, and the nonce waits a step).
-//!    - nonce still open: bytes the node does not know (dropped, or the process died between
-//!      persisting and sending) are sent again, byte for byte; a transaction older than
-//!      `replace_after` is replaced at its nonce with fees bumped by at least 10% and at most
-//!      `max_fee_multiple` × the current estimate; a nonce gap below our lowest pending
-//!      transaction is filled with a no-op so the rest can be mined.
-//! 2. **Releases what is queued** ([`queue`]) while fewer than `max_in_flight` transactions
-//!    are pending: first the transfers whose transaction can never be mined (reverted, or its
-//!    nonce taken: derived from the store, so a restart loses none), then `source_final` and
-//!    `awaiting_liquidity` ones the vault can pay, in `releaseBatch` transactions of at most
-//!    `batch_max_releases` entries and `batch_max_gas`, each simulated with `eth_call`, on
-//!    consecutive nonces. All of a step's transactions and their transfers' moves to `signed`
-//!    are persisted in one database transaction before any of them is sent.
-//! 3. **Confirms** ([`confirm`]): a mined transaction whose block is final (re-read: a receipt
-//!    gone means it was reorganised out, and its transfers wait on the same transaction again)
-//!    confirms its transfers, while the node mines what the step sent.
+//! 1. [`follow`]: every pending release transaction, nonce by nonce against the account's mined
+//!    nonce (this is also the whole of restart reconciliation: everything is in the store).
+//!    - A used nonce is settled from the vault's logs (one `eth_getLogs` from the block of the
+//!      last settled nonce, at most `MAX_LOG_BLOCKS` wide), and by receipt for what the logs do
+//!      not show; the other transactions at it become `replaced`. A nonce another transaction
+//!      took sends its transfers to be signed again (while the node still knows ours, it waits
+//!      a step instead).
+//!    - An open nonce: bytes the node lost are sent again; a transaction older than
+//!      `replace_after` is replaced with fees at least `MIN_BUMP_PCT` over the last, never above
+//!      `max_fee_multiple` × the estimate nor the chain's `max_gas_price_gwei`; a nonce gap
+//!      below our lowest pending transaction is filled with no-ops, at most `MAX_GAP_FILLS` a
+//!      step.
+//! 2. [`queue`], while fewer than `max_in_flight` transactions are pending: the transfers to
+//!    sign again (derived from the store, so a restart loses none; after [`MAX_ATTEMPTS`] they
+//!    are `stuck`), then `source_final` and `awaiting_liquidity` ones the vault can pay, in
+//!    `releaseBatch` transactions of at most `batch_max_releases` entries and `batch_max_gas`,
+//!    nothing signed while the fee is above `max_gas_price_gwei`. Each batch is simulated with
+//!    `eth_call` and signed on consecutive nonces; all are persisted in one database
+//!    transaction, then sent in one JSON-RPC batch.
+//! 3. [`confirm`]: a mined transaction whose block is final is looked for in that block's
+//!    transaction list (by receipt if it is not there): still there → its transfers are
+//!    `confirmed`; gone or mined in another block (a reorg) → back to `broadcast`, for phase 1
+//!    to settle again.
 //!
-//! Each phase reads the chain with concurrent requests and writes the store once, so the cost
-//! of a step barely depends on how many transactions it follows. Mined transactions are read
-//! from the vault's logs over the blocks they can be in (one request), not receipt by receipt.
 //! A paused chain signs nothing new (pending transactions are still followed). In dry-run mode
 //! releases are simulated and signed but neither persisted nor sent.
 
@@ -52,10 +50,8 @@ use atoll_store::Store;
 use atoll_store::release_txs::{CarriedTransfer, NewReleaseTx, TrackedReleaseTx, tx_status};
 use atoll_store::transfers::QueuedRelease;
 
-use crate::{ExecutorReport, RelayerError};
+use crate::{ExecutorReport, MAX_ATTEMPTS, RelayerError};
 
-/// Transactions signed for one transfer whose earlier ones reverted, at most.
-const MAX_ATTEMPTS: u64 = 3;
 /// Nonce gaps filled per step, at most: a gap wider than this is filled over several steps
 /// (and logged), never in one unbounded burst of transactions.
 const MAX_GAP_FILLS: u64 = 16;
@@ -332,10 +328,7 @@ impl<'a> EvmExecutor<'a> {
 
 /// Milliseconds since a stored `created_at_ms`.
 fn age_ms(created_at_ms: i64) -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    now.saturating_sub(created_at_ms)
+    atoll_core::now_ms().saturating_sub(created_at_ms)
 }
 
 fn parse_hash(text: &str) -> Result<B256, RelayerError> {

@@ -1,7 +1,7 @@
 //! Filling free in-flight slots: which transfers go out (those to sign again first, then the
 //! queue), whether the vault can pay them, `releaseBatch` transactions simulated with
 //! `eth_call` and signed on consecutive nonces, all persisted in one database transaction,
-//! then sent in nonce order.
+//! then sent in one JSON-RPC batch, highest nonce first (`EvmChain::send_raw_batch`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -347,8 +347,10 @@ impl Filler<'_, '_> {
     }
 
     /// Every signed transaction and its transfers' move to `signed` in one database
-    /// transaction, then each sent in nonce order; those the node took move to `broadcast`
-    /// together. A send that fails is already persisted: the next step sends the same bytes.
+    /// transaction, then all sent in one JSON-RPC batch, highest nonce first (the lowest,
+    /// arriving last, makes the run executable at once); those the node took move to
+    /// `broadcast` together. A send that fails is already persisted: the next step sends the
+    /// same bytes.
     async fn persist_then_send(
         &mut self,
         signed: Vec<(SignedReleaseTx, Vec<(String, TransferStatus)>)>,
