@@ -16,6 +16,7 @@ use atoll_adapters::AdapterError;
 use atoll_core::ChainKind;
 use atoll_core::settings::Settings;
 use atoll_store::{Store, StoreError};
+use tokio::sync::watch;
 
 /// The checkpoint stream pool indexing writes.
 pub const POOLS_STREAM: &str = "pools";
@@ -138,7 +139,8 @@ where
 }
 
 /// Indexes the named chains (all when `only` is empty), each in its own task. Returns one
-/// result per chain: an error on one chain does not stop the others.
+/// result per chain: an error on one chain does not stop the others. Runs until done (`Once`)
+/// or forever (`Follow`); [`run_until`] takes a stop signal.
 pub async fn run(
     settings: &Settings,
     store: &Store,
@@ -146,42 +148,47 @@ pub async fn run(
     mode: Mode,
     progress: ProgressSink,
 ) -> Vec<(String, Result<ChainSummary, IndexerError>)> {
+    // A sender kept alive for the whole run: the signal never comes.
+    let (_never, shutdown) = watch::channel(false);
+    run_until(settings, store, only, mode, progress, shutdown).await
+}
+
+/// [`run`], stopping every chain when `shutdown` turns `true` (as the relayer's tasks and the
+/// API stop). A chain is stopped where it is: each batch commits with its checkpoint in one
+/// transaction, so a batch cut short is indexed again on the next start, never half-written.
+/// A stopped chain reports an empty summary.
+pub async fn run_until(
+    settings: &Settings,
+    store: &Store,
+    only: &[String],
+    mode: Mode,
+    progress: ProgressSink,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<(String, Result<ChainSummary, IndexerError>)> {
     let mut tasks = Vec::new();
     for chain in &settings.chains {
         if !only.is_empty() && !only.contains(&chain.name) {
             continue;
         }
         let name = chain.name.clone();
-        let settings = settings.clone();
-        let store = store.clone();
-        let chain_settings = chain.clone();
-        let progress = progress.clone();
-        let task = match chain.kind {
-            ChainKind::Evm => tokio::spawn(async move {
-                let mut indexer = start_patiently(mode, &chain_settings.name, || {
-                    evm::EvmIndexer::start(
-                        &settings,
-                        &chain_settings,
-                        store.clone(),
-                        progress.clone(),
-                    )
-                })
-                .await?;
-                indexer.run(mode).await
-            }),
-            ChainKind::Solana => tokio::spawn(async move {
-                let mut indexer = start_patiently(mode, &chain_settings.name, || {
-                    solana::SolanaIndexer::start(
-                        &settings,
-                        &chain_settings,
-                        store.clone(),
-                        progress.clone(),
-                    )
-                })
-                .await?;
-                indexer.run(mode).await
-            }),
+        let work = index_chain(
+            settings.clone(),
+            chain.clone(),
+            store.clone(),
+            progress.clone(),
+            mode,
+        );
+        let mut shutdown = shutdown.clone();
+        let stopped = ChainSummary {
+            chain: name.clone(),
+            ..Default::default()
         };
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                r = work => r,
+                _ = shutdown.wait_for(|stop| *stop) => Ok(stopped),
+            }
+        });
         tasks.push((name, task));
     }
     let mut out = Vec::new();
@@ -199,4 +206,32 @@ pub async fn run(
         out.push((name, result));
     }
     out
+}
+
+/// One chain's indexer, started patiently and run in `mode`. The one place the indexer looks
+/// at a chain's kind: pool events and deposits come from logs on EVM chains, from accounts
+/// and vault transactions on Solana.
+async fn index_chain(
+    settings: Settings,
+    chain: atoll_core::settings::ChainSettings,
+    store: Store,
+    progress: ProgressSink,
+    mode: Mode,
+) -> Result<ChainSummary, IndexerError> {
+    match chain.kind {
+        ChainKind::Evm => {
+            let mut indexer = start_patiently(mode, &chain.name, || {
+                evm::EvmIndexer::start(&settings, &chain, store.clone(), progress.clone())
+            })
+            .await?;
+            indexer.run(mode).await
+        }
+        ChainKind::Solana => {
+            let mut indexer = start_patiently(mode, &chain.name, || {
+                solana::SolanaIndexer::start(&settings, &chain, store.clone(), progress.clone())
+            })
+            .await?;
+            indexer.run(mode).await
+        }
+    }
 }

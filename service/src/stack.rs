@@ -121,12 +121,13 @@ impl Stack {
         };
         let indexer = async {
             if !self.api_only {
-                for (chain, result) in atoll_indexer::run(
+                for (chain, result) in atoll_indexer::run_until(
                     &settings,
                     &store,
                     &[],
                     atoll_indexer::Mode::Follow,
                     Arc::new(|_| {}),
+                    shutdown.clone(),
                 )
                 .await
                 {
@@ -135,9 +136,12 @@ impl Stack {
                     }
                 }
             }
-            std::future::pending::<()>().await
+            // Every chain ended on its own (each failed, logged above) or there is none here:
+            // the API and the relayer go on serving what is indexed until the stop.
+            let mut stopping = shutdown.clone();
+            let _ = stopping.wait_for(|stop| *stop).await;
         };
-        tokio::pin!(api, relayer);
+        tokio::pin!(api, relayer, indexer);
         let mut relayer_done = self.api_only;
         tokio::select! {
             r = &mut api => {
@@ -148,20 +152,26 @@ impl Stack {
                 r?;
                 relayer_done = true;
             }
-            () = indexer => {}
+            () = &mut indexer => {}
             () = stop_signal => {}
         }
-        crate::out!("stopping: the API finishes its requests, every relayer task its step");
+        crate::out!(
+            "stopping: the API finishes its requests, every relayer task its step, the indexer stops where it is"
+        );
         let _ = stop.send(true);
         // Subscriptions hold their connections open: give them a bounded time to close.
         let drained = tokio::time::timeout(Duration::from_secs(10), async {
-            let (served, relayed) = tokio::join!(&mut api, async {
-                if relayer_done {
-                    Ok(())
-                } else {
-                    (&mut relayer).await
-                }
-            });
+            let (served, relayed, ()) = tokio::join!(
+                &mut api,
+                async {
+                    if relayer_done {
+                        Ok(())
+                    } else {
+                        (&mut relayer).await
+                    }
+                },
+                &mut indexer
+            );
             served.context("API server")?;
             relayed?;
             anyhow::Ok(())
