@@ -38,7 +38,7 @@ on = [
 
 fn row(i: u64, status: TransferStatus, reason: Option<&str>, dest: u64) -> DepositRow {
     DepositRow {
-        id: format!("0x{:064x}", 0xabc0 + i),
+        id: format!("0x{:064x}", 0xabc0 + i).parse().unwrap(),
         source_chain_id: 1_151_111_081_099_710,
         source_tx: format!("sig{i}"),
         source_index: 0,
@@ -51,9 +51,9 @@ fn row(i: u64, status: TransferStatus, reason: Option<&str>, dest: u64) -> Depos
         } else {
             "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into()
         },
-        amount_in: "12500000".into(),
+        amount_in: atoll_core::U256::from(12_500_000u64),
         status,
-        failure_reason: reason.map(str::to_string),
+        failure_reason: reason.map(atoll_core::Reason::from_stored),
     }
 }
 
@@ -107,13 +107,13 @@ async fn operators_see_transfers_and_why() {
     })
     .await
     .unwrap();
-    let ok_id = format!("0x{:064x}", 0xabc1);
+    let ok_id: atoll_core::TransferId = format!("0x{:064x}", 0xabc1).parse().unwrap();
     store
         .transition(
-            &ok_id,
+            ok_id,
             TransferStatus::Observed,
             TransferStatus::SourceFinal,
-            Some("finalized"),
+            Some(&atoll_core::Reason::Finalized),
         )
         .await
         .unwrap();
@@ -132,7 +132,7 @@ async fn operators_see_transfers_and_why() {
     assert_eq!(code, 0, "{text}");
     assert_eq!(text.matches("USDC").count(), 1, "{text}");
 
-    let (code, text) = atoll(dir.path(), &["relayer", "show", &ok_id]);
+    let (code, text) = atoll(dir.path(), &["relayer", "show", &ok_id.to_string()]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("solana → ethereum"), "{text}");
     assert!(text.contains("source signature sig1"), "{text}");

@@ -238,7 +238,11 @@ async fn releases_stay_exactly_once_across_repeated_sigkills() {
     let mut done = false;
     for _ in 0..600 {
         let all = store.transfers(None, None, 10_000).await.unwrap();
-        if all.len() == deposits && all.iter().all(|t| t.status == "confirmed") {
+        if all.len() == deposits
+            && all
+                .iter()
+                .all(|t| t.status == atoll_core::TransferStatus::Confirmed)
+        {
             done = true;
             break;
         }
@@ -252,7 +256,7 @@ async fn releases_stay_exactly_once_across_repeated_sigkills() {
     let all = store.transfers(None, None, 10_000).await.unwrap();
     let stuck: Vec<_> = all
         .iter()
-        .filter(|t| t.status != "confirmed")
+        .filter(|t| t.status != atoll_core::TransferStatus::Confirmed)
         .map(|t| (&t.id, &t.status))
         .collect();
     assert!(
@@ -271,10 +275,7 @@ async fn releases_stay_exactly_once_across_repeated_sigkills() {
     // From the chains: each destination released exactly its deposits, once each.
     let sol_id = atoll_core::ChainId::SOLANA.0;
     let mut expected = evm_deposits(&net).await;
-    let solana_deposits: Vec<_> = all
-        .iter()
-        .filter(|t| u64::try_from(t.source_chain_id).unwrap() == sol_id)
-        .collect();
+    let solana_deposits: Vec<_> = all.iter().filter(|t| t.source_chain_id == sol_id).collect();
     let recorded: BTreeSet<&String> = solana_deposits.iter().map(|t| &t.source_tx).collect();
     assert_eq!(
         recorded,
@@ -283,9 +284,9 @@ async fn releases_stay_exactly_once_across_repeated_sigkills() {
     );
     for t in &solana_deposits {
         expected
-            .entry(u64::try_from(t.dest_chain_id).unwrap())
+            .entry(t.dest_chain_id)
             .or_default()
-            .push(t.id.parse().unwrap());
+            .push(B256::from(t.id.0));
     }
     let released = evm_released(&net).await;
     for (chain, ids) in &released {

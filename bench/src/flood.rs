@@ -298,7 +298,7 @@ async fn counted(store: &Store, status: &str) -> anyhow::Result<u64> {
         .transfer_counts()
         .await?
         .iter()
-        .filter(|c| c.status == status)
+        .filter(|c| c.status.as_str() == status)
         .map(|c| c.count)
         .sum())
 }

@@ -115,16 +115,26 @@ impl Serialize for Address {
     }
 }
 
-impl<'de> Deserialize<'de> for Address {
-    /// Without a chain kind at hand, `0x…` reads as EVM and anything else as Solana base58.
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+impl std::str::FromStr for Address {
+    type Err = CoreError;
+    /// Without a chain kind at hand, `0x…` reads as EVM and anything else as Solana base58
+    /// (whose alphabet has no `0`, so no valid key is taken for the other kind).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         let kind = if s.starts_with("0x") {
             ChainKind::Evm
         } else {
             ChainKind::Solana
         };
-        Address::parse(kind, &s).map_err(serde::de::Error::custom)
+        Address::parse(kind, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    /// As [`Address::from_str`](std::str::FromStr): `0x…` is EVM, anything else Solana.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 

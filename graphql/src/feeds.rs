@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::Object;
-use atoll_store::entities::transfer_history;
+use atoll_core::TransferId;
+use atoll_store::history::HistoryEntry;
 use atoll_store::records::PoolRecord;
+use atoll_store::transfers::Transfer as StoredTransfer;
 use futures::Stream;
 
 use crate::ApiState;
@@ -20,25 +22,27 @@ pub const TRANSFER_POLL: Duration = Duration::from_millis(250);
 
 /// One status change and the transfer as it is now.
 pub struct TransferUpdate {
-    change: transfer_history::Model,
+    change: HistoryEntry,
     transfer: Option<Transfer>,
 }
 
 #[Object]
 impl TransferUpdate {
-    async fn id(&self) -> &str {
-        &self.change.transfer_id
+    async fn id(&self) -> String {
+        self.change.transfer_id.to_string()
     }
     /// The status it left (null for a new transfer).
     async fn from(&self) -> Option<&str> {
-        self.change.from_status.as_deref()
+        self.change
+            .from_status
+            .map(atoll_core::TransferStatus::as_str)
     }
     /// The status it took.
     async fn to(&self) -> &str {
-        &self.change.to_status
+        self.change.to_status.as_str()
     }
-    async fn reason(&self) -> Option<&str> {
-        self.change.reason.as_deref()
+    async fn reason(&self) -> Option<String> {
+        self.change.reason.as_ref().map(ToString::to_string)
     }
     async fn at(&self) -> chrono::DateTime<chrono::Utc> {
         time_of_ms(self.change.at_ms)
@@ -50,12 +54,7 @@ impl TransferUpdate {
 }
 
 /// One batch of status changes as the poller read them, each with its transfer as stored.
-type Batch = Arc<
-    Vec<(
-        transfer_history::Model,
-        Option<atoll_store::entities::transfers::Model>,
-    )>,
->;
+type Batch = Arc<Vec<(HistoryEntry, Option<StoredTransfer>)>>;
 
 /// The one poller behind every `transferUpdated` subscriber: while anyone listens it reads the
 /// history rows after the last one it saw every `TRANSFER_POLL` and broadcasts them; nobody
@@ -130,21 +129,12 @@ impl TransferFeed {
         &self,
         state: &ApiState,
         after: i32,
-    ) -> Result<
-        (
-            Vec<(
-                transfer_history::Model,
-                Option<atoll_store::entities::transfers::Model>,
-            )>,
-            i32,
-        ),
-        atoll_store::StoreError,
-    > {
+    ) -> Result<(Vec<(HistoryEntry, Option<StoredTransfer>)>, i32), atoll_store::StoreError> {
         let rows = state
             .reader
             .history_after(after, None, ROWS_PER_POLL)
             .await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.transfer_id.clone()).collect();
+        let ids: Vec<TransferId> = rows.iter().map(|r| r.transfer_id).collect();
         let current = state.reader.transfers_by_ids(&ids).await?;
         let newest = rows.iter().map(|r| r.id).max().unwrap_or(after).max(after);
         let batch = rows
@@ -174,7 +164,7 @@ impl TransferFeed {
 
 struct Follow {
     state: ApiState,
-    id: Option<String>,
+    id: Option<TransferId>,
     last: i32,
     pending: VecDeque<TransferUpdate>,
     rx: tokio::sync::broadcast::Receiver<Batch>,
@@ -184,8 +174,7 @@ impl Follow {
     /// The changes of a broadcast batch this subscriber follows and has not seen.
     fn take(&mut self, batch: &Batch) {
         for (change, t) in batch.iter() {
-            if change.id > self.last && self.id.as_deref().is_none_or(|id| id == change.transfer_id)
-            {
+            if change.id > self.last && self.id.is_none_or(|id| id == change.transfer_id) {
                 self.pending.push_back(TransferUpdate {
                     change: change.clone(),
                     transfer: t.clone().map(Transfer),
@@ -204,7 +193,7 @@ impl Follow {
             let rows = match self
                 .state
                 .reader
-                .history_after(self.last, self.id.as_deref(), ROWS_PER_POLL)
+                .history_after(self.last, self.id, ROWS_PER_POLL)
                 .await
             {
                 Ok(r) => r,
@@ -213,7 +202,7 @@ impl Follow {
                     return;
                 }
             };
-            let ids: Vec<String> = rows.iter().map(|r| r.transfer_id.clone()).collect();
+            let ids: Vec<TransferId> = rows.iter().map(|r| r.transfer_id).collect();
             let current = self
                 .state
                 .reader
@@ -244,10 +233,10 @@ impl Follow {
 /// catches up from that transfer's history.
 pub fn transfer_updates(
     state: ApiState,
-    id: Option<String>,
+    id: Option<TransferId>,
 ) -> impl Stream<Item = Result<TransferUpdate, ApiError>> {
     enum Step {
-        Start(ApiState, Option<String>),
+        Start(ApiState, Option<TransferId>),
         Following(Follow),
         Ended,
     }

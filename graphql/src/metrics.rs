@@ -49,7 +49,8 @@ pub async fn render(state: &ApiState) -> Result<String, String> {
     let Some(h) = handle() else {
         return Err("another metrics recorder is installed in this process".into());
     };
-    let mut by_status: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut by_status: std::collections::HashMap<atoll_core::TransferStatus, u64> =
+        Default::default();
     for c in state
         .reader
         .transfer_counts()
@@ -59,7 +60,7 @@ pub async fn render(state: &ApiState) -> Result<String, String> {
         *by_status.entry(c.status).or_default() += c.count;
     }
     for s in atoll_core::TransferStatus::ALL {
-        let n = by_status.get(s.as_str()).copied().unwrap_or(0);
+        let n = by_status.get(&s).copied().unwrap_or(0);
         metrics::gauge!("atoll_transfers", "status" => s.as_str()).set(n as f64);
     }
     let indexed = crate::schema::indexed_blocks(&state.reader)

@@ -84,11 +84,9 @@ fn chain_id_of(state: &ApiState, arg: &str, name: &str) -> Result<u64, ApiError>
         })
 }
 
-fn transfer_id(arg: &str, id: &str) -> Result<String, ApiError> {
-    let parsed: atoll_core::TransferId = id
-        .parse()
-        .map_err(|e| ApiError::BadInput(format!("{arg}: {e}")))?;
-    Ok(parsed.to_string())
+fn transfer_id(arg: &str, id: &str) -> Result<atoll_core::TransferId, ApiError> {
+    id.parse()
+        .map_err(|e| ApiError::BadInput(format!("{arg}: {e}")))
 }
 
 /// Per chain, the block every index stream of it has reached (the lowest of its streams).
@@ -392,7 +390,7 @@ impl Query {
         let id = transfer_id("id", &id)?;
         Ok(state
             .reader
-            .transfer(&id)
+            .transfer(id)
             .await
             .map_err(ApiError::from)?
             .map(Transfer))
@@ -496,19 +494,20 @@ impl Query {
     }
 }
 
-fn encode_transfer_cursor(t: &atoll_store::entities::transfers::Model) -> String {
-    crate::cursor::encode("t1", &[&t.created_at_ms.to_string(), &t.id])
+fn encode_transfer_cursor(t: &atoll_store::transfers::Transfer) -> String {
+    crate::cursor::encode("t1", &[&t.created_at_ms.to_string(), &t.id.to_string()])
 }
 
 fn decode_transfer_cursor(c: &str) -> Result<TransferCursor, ApiError> {
     let f = crate::cursor::decode(c, "t1", 2, "transfer list")?;
+    let not_ours = || {
+        ApiError::BadInput(format!(
+            "after: {c:?} is not a cursor of this transfer list"
+        ))
+    };
     Ok(TransferCursor {
-        created_at_ms: f[0].parse().map_err(|_| {
-            ApiError::BadInput(format!(
-                "after: {c:?} is not a cursor of this transfer list"
-            ))
-        })?,
-        id: f[1].clone(),
+        created_at_ms: f[0].parse().map_err(|_| not_ours())?,
+        id: f[1].parse().map_err(|_| not_ours())?,
     })
 }
 
@@ -770,7 +769,7 @@ impl Mutation {
         let id = transfer_id("id", &id)?;
         if state
             .store
-            .transfer(&id)
+            .transfer(id)
             .await
             .map_err(ApiError::from)?
             .is_none()
@@ -778,7 +777,7 @@ impl Mutation {
             return Err(ApiError::NotFound(format!("id: no transfer {id}")).into());
         }
         use atoll_relayer::RelayerError;
-        match atoll_relayer::retry::retry(&state.settings, &state.store, &id, &note).await {
+        match atoll_relayer::retry::retry(&state.settings, &state.store, id, &note).await {
             Ok(_) => {}
             Err(
                 e @ (RelayerError::Refused(_)
@@ -793,7 +792,7 @@ impl Mutation {
         }
         let t = state
             .store
-            .transfer(&id)
+            .transfer(id)
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::NotFound(format!("id: no transfer {id}")))?;

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, Enum, Object, SimpleObject};
-use atoll_store::entities::{transfer_attempts, transfer_history, transfers};
+use atoll_store::history::HistoryEntry;
 use atoll_store::records::PoolRecord;
+use atoll_store::transfers::{Attempt as StoredAttempt, Transfer as StoredTransfer};
+use atoll_store::treasury::TreasuryMove as StoredTreasuryMove;
 use chrono::{DateTime, Utc};
 
 use crate::ApiState;
@@ -253,13 +255,10 @@ impl From<TransferStatus> for atoll_core::TransferStatus {
     }
 }
 
-impl TransferStatus {
-    fn of_stored(s: &str) -> Result<TransferStatus, ApiError> {
+impl From<atoll_core::TransferStatus> for TransferStatus {
+    fn from(core: atoll_core::TransferStatus) -> TransferStatus {
         use atoll_core::TransferStatus as C;
-        let core: C = s
-            .parse()
-            .map_err(|_| ApiError::internal(format!("stored status {s:?} unknown")))?;
-        Ok(match core {
+        match core {
             C::Observed => TransferStatus::Observed,
             C::SourceFinal => TransferStatus::SourceFinal,
             C::Signed => TransferStatus::Signed,
@@ -271,28 +270,28 @@ impl TransferStatus {
             C::Failed => TransferStatus::Failed,
             C::Stuck => TransferStatus::Stuck,
             C::AwaitingGas => TransferStatus::AwaitingGas,
-        })
+        }
     }
 }
 
 /// A bridge transfer: a deposit on its source chain and the release it becomes.
-pub struct Transfer(pub transfers::Model);
+pub struct Transfer(pub StoredTransfer);
 
-fn chain_name(ctx: &Context<'_>, id: i64) -> String {
+fn chain_name(ctx: &Context<'_>, id: u64) -> String {
     let state = ctx.data_unchecked::<ApiState>();
     state
         .settings
         .chains
         .iter()
-        .find(|c| i64::try_from(c.chain_id.0).ok() == Some(id))
+        .find(|c| c.chain_id.0 == id)
         .map_or_else(|| id.to_string(), |c| c.name.clone())
 }
 
 #[Object]
 impl Transfer {
     /// The `TransferId` (0x + 64 hex digits).
-    async fn id(&self) -> &str {
-        &self.0.id
+    async fn id(&self) -> String {
+        self.0.id.to_string()
     }
     async fn source_chain(&self, ctx: &Context<'_>) -> String {
         chain_name(ctx, self.0.source_chain_id)
@@ -328,21 +327,21 @@ impl Transfer {
         &self.0.recipient
     }
     /// Deposited, in the source token's smallest unit.
-    async fn amount_in(&self) -> &str {
-        &self.0.amount_in
+    async fn amount_in(&self) -> String {
+        self.0.amount_in.to_string()
     }
     /// Released, in the destination token's smallest unit (after the fee).
-    async fn amount_out(&self) -> Option<&str> {
-        self.0.amount_out.as_deref()
+    async fn amount_out(&self) -> Option<String> {
+        self.0.amount_out.map(|a| a.to_string())
     }
-    async fn fee(&self) -> Option<&str> {
-        self.0.fee.as_deref()
+    async fn fee(&self) -> Option<String> {
+        self.0.fee.map(|f| f.to_string())
     }
-    async fn status(&self) -> ApiResult<TransferStatus> {
-        Ok(TransferStatus::of_stored(&self.0.status)?)
+    async fn status(&self) -> TransferStatus {
+        self.0.status.into()
     }
-    async fn failure_reason(&self) -> Option<&str> {
-        self.0.failure_reason.as_deref()
+    async fn failure_reason(&self) -> Option<String> {
+        self.0.failure_reason.as_ref().map(ToString::to_string)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         time_of_ms(self.0.created_at_ms)
@@ -356,7 +355,7 @@ impl Transfer {
         let state = ctx.data_unchecked::<ApiState>();
         let rows = state
             .reader
-            .transfer_attempts(&self.0.id)
+            .transfer_attempts(self.0.id)
             .await
             .map_err(ApiError::from)?;
         Ok(rows.into_iter().map(Attempt).collect())
@@ -367,14 +366,14 @@ impl Transfer {
         let state = ctx.data_unchecked::<ApiState>();
         let rows = state
             .reader
-            .transfer_history(&self.0.id)
+            .transfer_history(self.0.id)
             .await
             .map_err(ApiError::from)?;
         Ok(rows.into_iter().map(StatusChange).collect())
     }
 }
 
-pub struct Attempt(pub transfer_attempts::Model);
+pub struct Attempt(pub StoredAttempt);
 
 #[Object]
 impl Attempt {
@@ -391,14 +390,14 @@ impl Attempt {
     async fn tx_hash(&self) -> &str {
         &self.0.tx_hash
     }
-    async fn max_fee_per_gas(&self) -> Option<&str> {
-        self.0.max_fee_per_gas.as_deref()
+    async fn max_fee_per_gas(&self) -> Option<String> {
+        self.0.max_fee_per_gas.map(|f| f.to_string())
     }
-    async fn priority_fee(&self) -> Option<&str> {
-        self.0.priority_fee.as_deref()
+    async fn priority_fee(&self) -> Option<String> {
+        self.0.priority_fee.map(|f| f.to_string())
     }
     async fn status(&self) -> &str {
-        &self.0.status
+        self.0.status.as_str()
     }
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
@@ -408,18 +407,18 @@ impl Attempt {
     }
 }
 
-pub struct StatusChange(pub transfer_history::Model);
+pub struct StatusChange(pub HistoryEntry);
 
 #[Object]
 impl StatusChange {
     async fn from(&self) -> Option<&str> {
-        self.0.from_status.as_deref()
+        self.0.from_status.map(atoll_core::TransferStatus::as_str)
     }
     async fn to(&self) -> &str {
-        &self.0.to_status
+        self.0.to_status.as_str()
     }
-    async fn reason(&self) -> Option<&str> {
-        self.0.reason.as_deref()
+    async fn reason(&self) -> Option<String> {
+        self.0.reason.as_ref().map(ToString::to_string)
     }
     async fn at(&self) -> DateTime<Utc> {
         time_of_ms(self.0.at_ms)
@@ -555,7 +554,7 @@ pub struct MetaChain {
 }
 
 /// Capital the treasury sent through the bridge.
-pub struct TreasuryMove(pub atoll_store::entities::treasury_moves::Model);
+pub struct TreasuryMove(pub StoredTreasuryMove);
 
 #[Object]
 impl TreasuryMove {
@@ -573,16 +572,16 @@ impl TreasuryMove {
         &self.0.symbol
     }
     /// In the source token's smallest unit.
-    async fn amount(&self) -> &str {
-        &self.0.amount
+    async fn amount(&self) -> String {
+        self.0.amount.to_string()
     }
     /// `signed`, `broadcast`, `included` (deposited; the relayer takes it from there) or `failed`.
     async fn status(&self) -> &str {
-        &self.0.status
+        self.0.status.as_str()
     }
     /// The deposit transaction on the source chain.
-    async fn tx_hash(&self) -> &str {
-        &self.0.tx_hash
+    async fn tx_hash(&self) -> String {
+        self.0.tx_hash.to_string()
     }
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
@@ -594,12 +593,9 @@ impl TreasuryMove {
     #[graphql(complexity = 10)]
     async fn transfer(&self, ctx: &Context<'_>) -> ApiResult<Option<Transfer>> {
         let state = ctx.data_unchecked::<ApiState>();
-        let Ok(chain) = u64::try_from(self.0.source_chain_id) else {
-            return Ok(None);
-        };
         Ok(state
             .reader
-            .transfer_by_source_tx(chain, &self.0.tx_hash)
+            .transfer_by_source_tx(self.0.source_chain_id, &self.0.tx_hash.to_string())
             .await
             .map_err(ApiError::from)?
             .map(Transfer))

@@ -311,9 +311,11 @@ async fn hostile_queries_get_clean_errors_and_leak_nothing() {
     // Still serving, and the relayer paid the deposit while all this went on.
     let v = api.data("{ chains { name } }", json!({})).await;
     assert!(v["chains"].as_array().unwrap().len() >= 2);
-    let id = store.transfers(None, None, 1).await.unwrap()[0].id.clone();
+    let id = store.transfers(None, None, 1).await.unwrap()[0].id;
     tokio::time::timeout(Duration::from_secs(120), async {
-        while store.transfer(&id).await.unwrap().unwrap().status != "confirmed" {
+        while store.transfer(id).await.unwrap().unwrap().status
+            != atoll_core::TransferStatus::Confirmed
+        {
             tokio::task::yield_now().await;
         }
     })

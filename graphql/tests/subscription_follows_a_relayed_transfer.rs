@@ -94,7 +94,7 @@ async fn a_subscription_sees_a_relayed_transfer_reach_confirmed() {
     let id = tokio::time::timeout(Duration::from_secs(60), async {
         loop {
             if let Some(t) = store.transfers(None, Some(1), 1).await.unwrap().pop() {
-                return t.id;
+                return t.id.to_string();
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -545,7 +545,7 @@ impl EvmIndexer {
         };
         let index_in_tx = positions.next(pos.tx_hash);
         Ok(Some(DepositRow {
-            id: events::deposit_id(self.chain.chain_id, pos.tx_hash, index_in_tx).to_string(),
+            id: events::deposit_id(self.chain.chain_id, pos.tx_hash, index_in_tx),
             source_chain_id: self.chain.chain_id,
             source_tx: format!("{:#x}", pos.tx_hash),
             source_index: u64::from(index_in_tx),
@@ -554,7 +554,7 @@ impl EvmIndexer {
             source_token: format!("{token:#x}"),
             sender: format!("{sender:#x}"),
             recipient,
-            amount_in: amount.to_string(),
+            amount_in: amount,
             status: TransferStatus::Observed,
             failure_reason: None,
         }))

@@ -26,7 +26,7 @@ use atoll_adapters::solana::accounts::{
 use atoll_adapters::solana::deposits::{VaultTransfer, Verdict};
 use atoll_core::settings::{ChainSettings, Settings};
 use atoll_core::time::{HOUR_MS, now_ms};
-use atoll_core::{PoolId, Protocol, TransferStatus, U256};
+use atoll_core::{PoolId, Protocol, Reason, TransferStatus, U256};
 use atoll_store::ingest::{HourlyDelta, PoolEntry, PoolStateRow, SnapshotRow};
 use atoll_store::transfers::DepositRow;
 use atoll_store::{Checkpoint, Store};
@@ -695,11 +695,11 @@ pub fn deposit_row(chain_id: u64, t: &VaultTransfer) -> DepositRow {
             0,
             String::new(),
             TransferStatus::Failed,
-            Some(format!("rejected deposit: {reason}")),
+            Some(Reason::RejectedDeposit(reason.to_string())),
         ),
     };
     DepositRow {
-        id: t.transfer_id.to_string(),
+        id: t.transfer_id,
         source_chain_id: chain_id,
         source_tx: t.signature.to_string(),
         source_index: u64::from(t.instruction_index),
@@ -708,7 +708,7 @@ pub fn deposit_row(chain_id: u64, t: &VaultTransfer) -> DepositRow {
         source_token: t.mint.to_string(),
         sender: t.authority.to_string(),
         recipient,
-        amount_in: t.amount.to_string(),
+        amount_in: U256::from(t.amount),
         status,
         failure_reason,
     }

@@ -12,6 +12,7 @@ mod common;
 use std::sync::Arc;
 
 use alloy::providers::Provider;
+use atoll_core::TransferStatus;
 use atoll_devnet::traffic::{self, TrafficOptions};
 use atoll_devnet::{Devnet, evm};
 use atoll_indexer::{ChainProgress, Mode};
@@ -126,20 +127,20 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
     };
     let (abandoned_txs, new_txs) = (from_eth(&abandoned), from_eth(&new_fork));
     assert_eq!((abandoned_txs.len(), new_txs.len()), (2, 1));
-    let key = |t: &atoll_store::entities::transfers::Model| {
+    let key = |t: &atoll_store::transfers::Transfer| {
         (
-            t.id.clone(),
+            t.id,
             t.source_tx.clone(),
             t.source_block,
-            t.amount_in.clone(),
+            t.amount_in,
             t.recipient.clone(),
-            t.status.clone(),
+            t.status,
         )
     };
     let after: Vec<_> = store.transfers_from(1).await.unwrap();
     let live: Vec<_> = after
         .iter()
-        .filter(|t| t.status == "observed")
+        .filter(|t| t.status == TransferStatus::Observed)
         .map(key)
         .collect();
     let fresh_rows: Vec<_> = fresh
@@ -152,14 +153,18 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
     assert_eq!(live, fresh_rows, "{after:#?}");
     assert_eq!(live.len(), 2, "one before the fork, one on the new fork");
     assert!(live.iter().any(|t| t.1 == new_txs[0]));
-    let failed: Vec<_> = after.iter().filter(|t| t.status == "failed").collect();
+    let failed: Vec<_> = after
+        .iter()
+        .filter(|t| t.status == TransferStatus::Failed)
+        .collect();
     assert_eq!(failed.len(), 2, "both abandoned deposits: {after:#?}");
     for f in &failed {
         assert!(abandoned_txs.contains(&f.source_tx));
         assert!(
             f.failure_reason
-                .as_deref()
+                .as_ref()
                 .unwrap()
+                .to_string()
                 .starts_with("reorged out: block "),
             "{:?}",
             f.failure_reason
@@ -176,7 +181,7 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
         .iter()
         .find(|d| d.tx.to_lowercase() == new_txs[0])
         .unwrap();
-    assert_eq!(new.amount_in, made.amount.to_string());
+    assert_eq!(new.amount_in.to_string(), made.amount.to_string());
     assert_eq!(new.recipient, made.recipient.to_lowercase());
     assert_eq!(new.dest_chain_id, 56);
     assert_eq!(
@@ -185,9 +190,12 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
     );
     // Nothing live was touched: the deposit from before the fork kept its block, and the new
     // fork's was recorded once.
-    for t in after.iter().filter(|t| t.status == "observed") {
+    for t in after
+        .iter()
+        .filter(|t| t.status == TransferStatus::Observed)
+    {
         assert_eq!(
-            store.transfer_history(&t.id).await.unwrap().len(),
+            store.transfer_history(t.id).await.unwrap().len(),
             1,
             "{t:?}"
         );

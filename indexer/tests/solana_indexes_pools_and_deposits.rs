@@ -228,11 +228,11 @@ async fn check(
     assert_eq!(transfers.len(), 4, "{transfers:#?}");
     for d in from_solana {
         let t = transfers.iter().find(|t| t.source_tx == d.tx).unwrap();
-        assert_eq!(t.status, "observed");
+        assert_eq!(t.status, atoll_core::TransferStatus::Observed);
         let dest = net.state.evm_chain(&d.to).unwrap().chain_id;
-        assert_eq!(t.dest_chain_id as u64, dest);
+        assert_eq!(t.dest_chain_id, dest);
         assert_eq!(t.recipient.to_lowercase(), d.recipient.to_lowercase());
-        assert_eq!(t.amount_in, d.amount.to_string());
+        assert_eq!(t.amount_in.to_string(), d.amount.to_string());
         assert_eq!(t.sender, user.pubkey().to_string());
         assert_eq!(t.failure_reason, None);
     }
@@ -241,9 +241,9 @@ async fn check(
             .iter()
             .find(|t| t.source_tx == sig.to_string())
             .unwrap();
-        assert_eq!(t.status, "failed");
-        assert_eq!(t.amount_in, "7000000");
-        t.failure_reason.clone().unwrap()
+        assert_eq!(t.status, atoll_core::TransferStatus::Failed);
+        assert_eq!(t.amount_in, atoll_core::U256::from(7_000_000u64));
+        t.failure_reason.clone().unwrap().to_string()
     };
     assert_eq!(reason(&stray[0]), "rejected deposit: missing memo");
     assert!(

@@ -21,10 +21,9 @@ use std::collections::HashMap;
 
 use atoll_adapters::capability::{Heights, Inclusion, SourceInclusion};
 use atoll_core::settings::{FinalityRule, Settings};
-use atoll_core::{ChainId, TransferStatus, U256};
+use atoll_core::{ChainId, Reason, TransferId, TransferStatus};
 use atoll_store::Store;
-use atoll_store::entities::transfers;
-use atoll_store::transfers::PlannedRelease;
+use atoll_store::transfers::{PlannedRelease, Transfer};
 
 use crate::RelayerError;
 use crate::intake::{Deposit, plan_release};
@@ -55,14 +54,9 @@ pub struct GateReport {
 }
 
 /// A deposit's value in USD, when its token is priced.
-fn usd_value(
-    t: &transfers::Model,
-    decimals: Option<u8>,
-    prices: &HashMap<String, f64>,
-) -> Option<f64> {
+fn usd_value(t: &Transfer, decimals: Option<u8>, prices: &HashMap<String, f64>) -> Option<f64> {
     let price = prices.get(&t.source_token)?;
-    let raw: U256 = t.amount_in.parse().ok()?;
-    let human = raw.to_string().parse::<f64>().ok()? / 10f64.powi(i32::from(decimals?));
+    let human = t.amount_in.to_string().parse::<f64>().ok()? / 10f64.powi(i32::from(decimals?));
     Some(human * price)
 }
 
@@ -93,7 +87,7 @@ pub async fn pass<C: Heights + SourceInclusion + ?Sized>(
     let prices = store.token_prices_usd(chain_id).await?;
     let tip = chain.tip().await?;
     let finalized_height = chain.finalized_height().await?;
-    let decimals = |t: &transfers::Model| source_decimals(settings, chain_name, &t.source_token);
+    let decimals = |t: &Transfer| source_decimals(settings, chain_name, &t.source_token);
 
     // Released against deposits not final yet.
     let mut exposure: f64 = store
@@ -132,16 +126,16 @@ pub async fn pass<C: Heights + SourceInclusion + ?Sized>(
         for (t, inclusion) in chunk.iter().zip(inclusions) {
             match pass_view.decide(t, inclusion?, &mut exposure) {
                 Decision::Approve(reason, release) => {
-                    approvals.push((t.id.clone(), reason, release));
+                    approvals.push((t.id, reason, release));
                 }
-                Decision::Refuse(reason) => refuse(store, t, &reason, &mut report).await?,
-                Decision::Wait(why) => report.waiting.push((t.id.clone(), why)),
+                Decision::Refuse(reason) => refuse(store, t, reason, &mut report).await?,
+                Decision::Wait(why) => report.waiting.push((t.id.to_string(), why)),
             }
         }
         store.approve_releases(&approvals).await?;
         report
             .approved
-            .extend(approvals.into_iter().map(|(id, _, _)| id));
+            .extend(approvals.iter().map(|(id, _, _)| id.to_string()));
     }
     Ok(report)
 }
@@ -153,7 +147,8 @@ const LOOKUPS_IN_FLIGHT: usize = 16;
 
 /// What the gate does with one observed deposit.
 enum Decision {
-    Approve(String, PlannedRelease),
+    Approve(Reason, PlannedRelease),
+    /// An intake refusal: its text is the reason.
     Refuse(String),
     Wait(String),
 }
@@ -170,7 +165,7 @@ struct PassView<'a> {
 impl PassView<'_> {
     /// The gate's verdict on one deposit, given where its source transaction stands now;
     /// `exposure` grows by what an approval before finality releases.
-    fn decide(&self, t: &transfers::Model, inclusion: Inclusion, exposure: &mut f64) -> Decision {
+    fn decide(&self, t: &Transfer, inclusion: Inclusion, exposure: &mut f64) -> Decision {
         let PassView {
             settings,
             policy,
@@ -178,27 +173,18 @@ impl PassView<'_> {
             tip,
             chain_id,
         } = *self;
-        let amount_in = match t.amount_in.parse::<U256>() {
-            Ok(a) => a,
-            Err(_) => {
-                return Decision::Refuse(format!(
-                    "stored amount {:?} is not an amount",
-                    t.amount_in
-                ));
-            }
-        };
         let deposit = Deposit {
             source_chain_id: ChainId(chain_id),
             source_token: t.source_token.clone(),
-            amount_in,
-            dest_chain_id: ChainId(u64::try_from(t.dest_chain_id).unwrap_or_default()),
+            amount_in: t.amount_in,
+            dest_chain_id: ChainId(t.dest_chain_id),
             recipient: t.recipient.clone(),
         };
         let plan = match plan_release(settings, &deposit) {
             Ok(p) => p,
             Err(refusal) => return Decision::Refuse(refusal.0),
         };
-        let recorded = u64::try_from(t.source_block).unwrap_or_default();
+        let recorded = t.source_block;
         let (height, finalized) = match inclusion {
             Inclusion::At { height, finalized } if height == recorded => (height, finalized),
             Inclusion::At { height, .. } => {
@@ -215,7 +201,7 @@ impl PassView<'_> {
         let usd = usd_value(t, Some(plan.fee.decimals), prices);
         let value = usd.map_or_else(|| "unpriced".to_string(), |u| format!("≈ ${u:.2}"));
         let reason = match policy.rule_for(usd) {
-            _ if finalized => format!("source final ({value})"),
+            _ if finalized => Reason::SourceFinal { value },
             FinalityRule::Finalized => {
                 return Decision::Wait(format!("waiting for finality ({value})"));
             }
@@ -232,13 +218,13 @@ impl PassView<'_> {
                     ));
                 }
                 *exposure += usd;
-                format!("{have} confirmations, not final yet ({value})")
+                Reason::Confirmations { have, value }
             }
         };
         let release = PlannedRelease {
-            dest_token: plan.dest_token.to_string(),
-            amount_out: plan.amount_out.raw.to_string(),
-            fee: plan.fee.raw.to_string(),
+            dest_token: plan.dest_token,
+            amount_out: plan.amount_out.raw,
+            fee: plan.fee.raw,
         };
         Decision::Approve(reason, release)
     }
@@ -246,19 +232,20 @@ impl PassView<'_> {
 
 async fn refuse(
     store: &Store,
-    t: &transfers::Model,
-    reason: &str,
+    t: &Transfer,
+    reason: String,
     report: &mut GateReport,
 ) -> Result<(), RelayerError> {
+    let id: TransferId = t.id;
     store
         .transition(
-            &t.id,
+            id,
             TransferStatus::Observed,
             TransferStatus::Failed,
-            Some(reason),
+            Some(&Reason::Text(reason.clone())),
         )
         .await?;
-    tracing::warn!(transfer = %t.id, %reason, "deposit refused; nothing will be sent");
-    report.refused.push((t.id.clone(), reason.to_string()));
+    tracing::warn!(transfer = %id, %reason, "deposit refused; nothing will be sent");
+    report.refused.push((id.to_string(), reason));
     Ok(())
 }

@@ -153,8 +153,7 @@ pub async fn symbol_prices(
 }
 
 /// A fee of `raw` units with `decimals`, in USD at `price`.
-pub fn fee_usd(raw: &str, decimals: u8, price: Option<f64>) -> Option<f64> {
-    let raw: U256 = raw.parse().ok()?;
+pub fn fee_usd(raw: U256, decimals: u8, price: Option<f64>) -> Option<f64> {
     let whole = raw.to_string().parse::<f64>().ok()? / 10f64.powi(i32::from(decimals));
     price.map(|p| whole * p)
 }
@@ -384,8 +383,10 @@ mod tests {
         assert_eq!(gwei(GWEI / 4), "0.25");
         assert_eq!(dollars(3.2), "$3.20");
         assert_eq!(dollars(0.0042), "$0.0042");
-        assert_eq!(fee_usd("500250", 6, Some(1.0)), Some(0.50025));
-        assert_eq!(fee_usd("x", 6, Some(1.0)), None);
+        assert_eq!(fee_usd(U256::from(500_250u64), 6, Some(1.0)), Some(0.50025));
+        // A fee is a U256 read by the store (an unreadable one never gets here); unpriced
+        // is the one way to have no value.
+        assert_eq!(fee_usd(U256::from(500_250u64), 6, None), None);
         let solana = GasCost {
             price: 0,
             gas: 0,

@@ -29,30 +29,28 @@ pub enum Retried {
 pub async fn retry(
     settings: &Settings,
     store: &Store,
-    id: &str,
+    id: TransferId,
     note: &str,
 ) -> Result<Retried, RelayerError> {
     let t = store
         .transfer(id)
         .await?
         .ok_or_else(|| RelayerError::Refused(format!("no transfer {id}")))?;
-    if t.status != TransferStatus::Stuck.as_str() {
+    if t.status != TransferStatus::Stuck {
         store.retry(id, note).await?;
         return Ok(Retried::Revalidated);
     }
     let dest = settings
         .chains
         .iter()
-        .find(|c| i64::try_from(c.chain_id.0).ok() == Some(t.dest_chain_id))
+        .find(|c| c.chain_id.0 == t.dest_chain_id)
         .ok_or_else(|| {
             RelayerError::Refused(format!(
                 "{id}: destination chain {} is not configured",
                 t.dest_chain_id
             ))
         })?;
-    let transfer_id: TransferId = id
-        .parse()
-        .map_err(|_| RelayerError::Refused(format!("{id}: not a transfer id")))?;
+    let transfer_id = id;
     let released = match (dest.kind, &dest.bridge_vault, &dest.relayer_key) {
         (ChainKind::Evm, Some(Address::Evm(vault)), _) => {
             let chain = EvmChain::new(dest, RetryPolicy::default())?;

@@ -19,11 +19,11 @@ use std::collections::HashMap;
 use atoll_adapters::solana::SolanaChain;
 use atoll_adapters::solana::accounts::decode_token_account;
 use atoll_adapters::solana::releases::{ReleaseRequest, ReleaseStatus, SignedRelease, status_of};
+use atoll_core::reason::RetryCheck;
 use atoll_core::settings::Settings;
-use atoll_core::{Address, TransferId, TransferStatus};
+use atoll_core::{Address, Reason, TransferId, TransferStatus, U256};
 use atoll_store::Store;
-use atoll_store::entities::{transfer_attempts::Model as TransferAttempt, transfers};
-use atoll_store::transfers::SignedAttempt;
+use atoll_store::transfers::{Attempt, QueuedRelease, SignedAttempt};
 use base64::Engine;
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::pubkey::Pubkey;
@@ -55,12 +55,12 @@ pub struct SolanaExecutor<'a> {
     relayer: Keypair,
     priority_fee: u64,
     max_fee_multiple: f64,
-    /// Vault per mint (base58), from the config.
-    vaults: HashMap<String, (Pubkey, u8)>,
+    /// Vault and decimals per mint, from the config.
+    vaults: HashMap<Pubkey, (Pubkey, u8)>,
     claim_lamports: tokio::sync::OnceCell<u64>,
 }
 
-fn rejected(what: &str, reason: impl Into<String>) -> RelayerError {
+fn rejected(what: impl std::fmt::Display, reason: impl Into<String>) -> RelayerError {
     RelayerError::Config(format!("{what}: {}", reason.into()))
 }
 
@@ -86,7 +86,7 @@ impl<'a> SolanaExecutor<'a> {
                     (&d.address, &d.vault)
                 {
                     vaults.insert(
-                        Pubkey::new_from_array(*mint).to_string(),
+                        Pubkey::new_from_array(*mint),
                         (Pubkey::new_from_array(*vault), d.decimals),
                     );
                 }
@@ -124,7 +124,7 @@ impl<'a> SolanaExecutor<'a> {
         use TransferStatus::*;
         let in_flight = self
             .store
-            .transfers_to(self.chain_id, &[Signed, Broadcast, Included])
+            .releases_to(self.chain_id, &[Signed, Broadcast, Included])
             .await?;
         if in_flight.is_empty() {
             return Ok(());
@@ -133,7 +133,7 @@ impl<'a> SolanaExecutor<'a> {
         // 100 claims or 256 signatures), not once per transfer: hundreds wait for finality at
         // once, and per-transfer requests took a core's worth of the relayer's and the
         // validator's time beside busy EVM lanes.
-        let ids: Vec<String> = in_flight.iter().map(|t| t.id.clone()).collect();
+        let ids: Vec<TransferId> = in_flight.iter().map(|t| t.id).collect();
         let mut attempts = self.store.latest_attempts(&ids).await?;
         let mut followed = Vec::with_capacity(in_flight.len());
         for t in in_flight {
@@ -142,21 +142,22 @@ impl<'a> SolanaExecutor<'a> {
                 tracing::error!(transfer = %t.id, status = %t.status, "in flight without an attempt");
                 continue;
             };
+            // The signature's text is Solana's own (base58): the store keeps it as written.
             let signature: Signature = attempt
                 .tx_hash
                 .parse()
-                .map_err(|_| rejected(&t.id, format!("stored signature {:?}", attempt.tx_hash)))?;
+                .map_err(|_| rejected(t.id, format!("stored signature {:?}", attempt.tx_hash)))?;
             followed.push((t, attempt, signature));
         }
         let mut broadcast = Vec::new();
         let mut included = Vec::new();
         for (t, attempt, signature) in followed {
-            match t.status.as_str() {
-                "signed" => {
+            match t.status {
+                Signed => {
                     self.send_signed(&t, &attempt.raw_tx, signature, report)
                         .await?
                 }
-                "broadcast" => broadcast.push((t, attempt, signature)),
+                Broadcast => broadcast.push((t, attempt, signature)),
                 _ => included.push((t, signature)),
             }
         }
@@ -168,27 +169,31 @@ impl<'a> SolanaExecutor<'a> {
     /// refusing it (blockhash gone) is no proof it never landed: the next pass decides.
     async fn send_signed(
         &self,
-        t: &transfers::Model,
+        t: &QueuedRelease,
         raw_tx: &str,
         signature: Signature,
         report: &mut ExecutorReport,
     ) -> Result<(), RelayerError> {
-        let note = match self.send_stored(raw_tx, &t.id).await {
-            Ok(()) => format!("sent {signature}"),
+        let tx = signature.to_string();
+        let note = match self.send_stored(raw_tx, t.id).await {
+            Ok(()) => Reason::Sent { tx },
             Err(RelayerError::Adapter(e @ atoll_adapters::AdapterError::RpcRejected { .. })) => {
-                format!("send of {signature} refused ({e}); its status decides")
+                Reason::SendRefused {
+                    tx,
+                    error: e.to_string(),
+                }
             }
             Err(e) => return Err(e),
         };
         self.store
             .transition(
-                &t.id,
+                t.id,
                 TransferStatus::Signed,
                 TransferStatus::Broadcast,
                 Some(&note),
             )
             .await?;
-        report.resent.push(t.id.clone());
+        report.resent.push(t.id.to_string());
         Ok(())
     }
 
@@ -197,7 +202,7 @@ impl<'a> SolanaExecutor<'a> {
     /// [`broadcast_verdict`]'s.
     async fn follow_broadcast(
         &self,
-        broadcast: Vec<(transfers::Model, TransferAttempt, Signature)>,
+        broadcast: Vec<(QueuedRelease, Attempt, Signature)>,
         report: &mut ExecutorReport,
     ) -> Result<(), RelayerError> {
         if broadcast.is_empty() {
@@ -216,25 +221,22 @@ impl<'a> SolanaExecutor<'a> {
         for (((t, attempt, signature), claimed), status) in
             broadcast.into_iter().zip(claimed).zip(statuses)
         {
-            let last_valid = attempt
-                .last_valid_block_height
-                .and_then(|h| u64::try_from(h).ok())
-                .unwrap_or_default();
+            let last_valid = attempt.last_valid_block_height.unwrap_or_default();
             let status = status.as_ref().map(status_of);
             match broadcast_verdict(claimed, status, last_valid, view.block_height) {
                 BroadcastVerdict::Released(why) => {
                     self.store
                         .transition(
-                            &t.id,
+                            t.id,
                             TransferStatus::Broadcast,
                             TransferStatus::Included,
                             Some(&why),
                         )
                         .await?;
-                    report.included.push(t.id.clone());
+                    report.included.push(t.id.to_string());
                 }
                 BroadcastVerdict::Wait => {}
-                BroadcastVerdict::Resend => match self.send_stored(&attempt.raw_tx, &t.id).await {
+                BroadcastVerdict::Resend => match self.send_stored(&attempt.raw_tx, t.id).await {
                     Ok(())
                     | Err(RelayerError::Adapter(atoll_adapters::AdapterError::RpcRejected {
                         ..
@@ -244,31 +246,36 @@ impl<'a> SolanaExecutor<'a> {
                 BroadcastVerdict::FailedOnChain(reason) => {
                     // Executed but failed: nothing moved, and this signature is spent. Signed
                     // again a bounded number of times; then an operator looks.
-                    let why = format!("release {signature} failed on chain: {reason}");
-                    let attempts = self.store.attempt_count(&t.id).await?;
+                    let why = Reason::FailedOnChain {
+                        tx: signature.to_string(),
+                        reason,
+                    };
+                    let attempts = self.store.attempt_count(t.id).await?;
                     if attempts < MAX_ATTEMPTS {
                         tracing::warn!(transfer = %t.id, %why, "signing the release again");
                         let vault = self.vault_of(&t).await?;
                         self.sign_and_send(&t, vault, TransferStatus::Broadcast, report)
                             .await?;
                     } else {
-                        self.stuck(&t.id, attempts, &why).await?;
+                        self.stuck(t.id, attempts, why.clone()).await?;
                     }
-                    report.failed.push((t.id.clone(), why));
+                    report.failed.push((t.id.to_string(), why.to_string()));
                 }
                 BroadcastVerdict::Expired => {
                     // Provably never landing, and not released by any other signature (no
                     // claim): a new release may be signed, and the claim stops it on chain
                     // should this verdict ever be wrong. Expiries count too, more of them.
-                    let attempts = self.store.attempt_count(&t.id).await?;
+                    let attempts = self.store.attempt_count(t.id).await?;
                     if attempts < MAX_EXPIRED_ATTEMPTS {
                         let vault = self.vault_of(&t).await?;
                         self.sign_and_send(&t, vault, TransferStatus::Broadcast, report)
                             .await?;
                     } else {
-                        let why = format!("release {signature} expired unlanded");
-                        self.stuck(&t.id, attempts, &why).await?;
-                        report.failed.push((t.id.clone(), why));
+                        let why = Reason::ExpiredUnlanded {
+                            tx: signature.to_string(),
+                        };
+                        self.stuck(t.id, attempts, why.clone()).await?;
+                        report.failed.push((t.id.to_string(), why.to_string()));
                     }
                 }
             }
@@ -280,11 +287,11 @@ impl<'a> SolanaExecutor<'a> {
     /// slot `at_least` or later.
     async fn claims<'t>(
         &self,
-        transfers: impl Iterator<Item = &'t transfers::Model>,
+        transfers: impl Iterator<Item = &'t QueuedRelease>,
         commitment: CommitmentConfig,
         at_least: Option<u64>,
     ) -> Result<Vec<bool>, RelayerError> {
-        let ids = transfers.map(transfer_id).collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<TransferId> = transfers.map(|t| t.id).collect();
         Ok(self
             .chain
             .claimed(&self.relayer.pubkey(), &ids, commitment, at_least)
@@ -292,10 +299,13 @@ impl<'a> SolanaExecutor<'a> {
     }
 
     /// Attempts used up, none able to land: `stuck` until an operator retries it.
-    async fn stuck(&self, id: &str, attempts: u64, last: &str) -> Result<(), RelayerError> {
-        let why = format!(
-            "{last}; {attempts} release attempts used up, none can land; fix the cause, then `atoll relayer retry {id}` (it checks the claim first)"
-        );
+    async fn stuck(&self, id: TransferId, attempts: u64, last: Reason) -> Result<(), RelayerError> {
+        let why = Reason::AttemptsUsedUp {
+            attempts,
+            id,
+            last: Some(Box::new(last)),
+            checks: RetryCheck::Claim,
+        };
         tracing::error!(transfer = %id, "{why}");
         self.store
             .transition(
@@ -312,7 +322,7 @@ impl<'a> SolanaExecutor<'a> {
     /// existed, its signature) is finalized.
     async fn follow_included(
         &self,
-        included: Vec<(transfers::Model, Signature)>,
+        included: Vec<(QueuedRelease, Signature)>,
         report: &mut ExecutorReport,
     ) -> Result<(), RelayerError> {
         if included.is_empty() {
@@ -341,10 +351,12 @@ impl<'a> SolanaExecutor<'a> {
                 &finalized,
                 TransferStatus::Included,
                 TransferStatus::Confirmed,
-                Some("finalized"),
+                Some(&Reason::Finalized),
             )
             .await?;
-        report.confirmed.extend(finalized);
+        report
+            .confirmed
+            .extend(finalized.iter().map(TransferId::to_string));
         Ok(())
     }
 
@@ -352,7 +364,7 @@ impl<'a> SolanaExecutor<'a> {
         use TransferStatus::*;
         let queued = self
             .store
-            .transfers_to(self.chain_id, &[SourceFinal, AwaitingLiquidity])
+            .releases_to(self.chain_id, &[SourceFinal, AwaitingLiquidity])
             .await?;
         let queued = self.without_released(queued, report).await?;
         // What each vault holds now, minus what this pass commits.
@@ -365,27 +377,28 @@ impl<'a> SolanaExecutor<'a> {
                 None => self.balance(&vault).await?,
             };
             if holds < amount {
-                if t.status == SourceFinal.as_str() {
-                    let why = format!(
-                        "vault {} holds {holds}, the release needs {amount} (raw units)",
-                        vault.account
-                    );
+                if t.status == SourceFinal {
+                    let why = Reason::VaultAccountShort {
+                        account: vault.account.to_string(),
+                        holds: U256::from(holds),
+                        needs: U256::from(amount),
+                    };
                     self.store
-                        .transition(&t.id, SourceFinal, AwaitingLiquidity, Some(&why))
+                        .transition(t.id, SourceFinal, AwaitingLiquidity, Some(&why))
                         .await?;
-                    report.awaiting_liquidity.push(t.id.clone());
+                    report.awaiting_liquidity.push(t.id.to_string());
                 }
                 left.insert(vault.account, holds);
                 continue;
             }
             left.insert(vault.account, holds - amount);
-            if t.status == AwaitingLiquidity.as_str() {
+            if t.status == AwaitingLiquidity {
                 self.store
                     .transition(
-                        &t.id,
+                        t.id,
                         AwaitingLiquidity,
                         SourceFinal,
-                        Some("vault topped up"),
+                        Some(&Reason::VaultToppedUp),
                     )
                     .await?;
             }
@@ -399,9 +412,9 @@ impl<'a> SolanaExecutor<'a> {
     /// that reason, as on EVM, and are never signed. The rest are returned.
     async fn without_released(
         &self,
-        queued: Vec<transfers::Model>,
+        queued: Vec<QueuedRelease>,
         report: &mut ExecutorReport,
-    ) -> Result<Vec<transfers::Model>, RelayerError> {
+    ) -> Result<Vec<QueuedRelease>, RelayerError> {
         if queued.is_empty() {
             return Ok(queued);
         }
@@ -414,20 +427,18 @@ impl<'a> SolanaExecutor<'a> {
                 rest.push(t);
                 continue;
             }
-            let from: TransferStatus = t
-                .status
-                .parse()
-                .map_err(|_| rejected(&t.id, format!("status {:?}", t.status)))?;
             tracing::error!(transfer = %t.id, "{RELEASED_ELSEWHERE}");
             self.store
                 .transition(
-                    &t.id,
-                    from,
+                    t.id,
+                    t.status,
                     TransferStatus::Failed,
-                    Some(RELEASED_ELSEWHERE),
+                    Some(&RELEASED_ELSEWHERE),
                 )
                 .await?;
-            report.failed.push((t.id, RELEASED_ELSEWHERE.into()));
+            report
+                .failed
+                .push((t.id.to_string(), RELEASED_ELSEWHERE.to_string()));
         }
         Ok(rest)
     }
@@ -435,7 +446,7 @@ impl<'a> SolanaExecutor<'a> {
     /// Signs a release, persists it (attempt + `signed`), then sends it (`broadcast`).
     async fn sign_and_send(
         &self,
-        t: &transfers::Model,
+        t: &QueuedRelease,
         vault: Vault,
         from: TransferStatus,
         report: &mut ExecutorReport,
@@ -446,10 +457,10 @@ impl<'a> SolanaExecutor<'a> {
         let fee = if from == TransferStatus::Broadcast {
             let last = self
                 .store
-                .latest_attempt(&t.id)
+                .latest_attempt(t.id)
                 .await?
                 .and_then(|a| a.priority_fee)
-                .and_then(|f| f.parse::<u64>().ok())
+                .and_then(|f| u64::try_from(f).ok())
                 .unwrap_or(self.priority_fee);
             bumped_priority_fee(last, self.priority_fee, self.max_fee_multiple)
         } else {
@@ -461,27 +472,29 @@ impl<'a> SolanaExecutor<'a> {
             // again next step; the reason is reported.
             let why = format!("simulation refused the release: {reason}");
             tracing::warn!(transfer = %t.id, %why);
-            report.failed.push((t.id.clone(), why));
+            report.failed.push((t.id.to_string(), why));
             return Ok(());
         }
         self.persist_with_fee(t, from, &signed, fee).await?;
         self.chain.broadcast(&signed).await?;
         self.store
             .transition(
-                &t.id,
+                t.id,
                 TransferStatus::Signed,
                 TransferStatus::Broadcast,
-                Some(&format!("sent {}", signed.signature)),
+                Some(&Reason::Sent {
+                    tx: signed.signature.to_string(),
+                }),
             )
             .await?;
-        report.sent.push(t.id.clone());
+        report.sent.push(t.id.to_string());
         Ok(())
     }
 
     /// Signs the release of `t` at the configured priority fee (nothing is sent).
     pub async fn sign(
         &self,
-        t: &transfers::Model,
+        t: &QueuedRelease,
         vault: Vault,
     ) -> Result<SignedRelease, RelayerError> {
         self.sign_with_fee(t, vault, self.priority_fee).await
@@ -489,22 +502,23 @@ impl<'a> SolanaExecutor<'a> {
 
     async fn sign_with_fee(
         &self,
-        t: &transfers::Model,
+        t: &QueuedRelease,
         vault: Vault,
         priority_fee: u64,
     ) -> Result<SignedRelease, RelayerError> {
-        let transfer_id = transfer_id(t)?;
-        let recipient: Pubkey = t
-            .recipient
-            .parse()
-            .map_err(|_| rejected(&t.id, format!("recipient {:?}", t.recipient)))?;
+        let Address::Solana(recipient) = t.recipient else {
+            return Err(rejected(
+                t.id,
+                format!("recipient {} is not a Solana address", t.recipient),
+            ));
+        };
         let request = ReleaseRequest {
-            transfer_id,
+            transfer_id: t.id,
             mint: vault.mint,
             decimals: vault.decimals,
             token_program: vault.token_program,
             vault: vault.account,
-            recipient,
+            recipient: Pubkey::new_from_array(recipient),
             amount: amount_out(t)?,
             priority_fee_micro_lamports: priority_fee,
             claim_lamports: self.claim_lamports().await?,
@@ -515,7 +529,7 @@ impl<'a> SolanaExecutor<'a> {
     /// Persists a signed release (at the configured priority fee) before anything is sent.
     pub async fn persist(
         &self,
-        t: &transfers::Model,
+        t: &QueuedRelease,
         from: TransferStatus,
         signed: &SignedRelease,
     ) -> Result<(), RelayerError> {
@@ -525,16 +539,16 @@ impl<'a> SolanaExecutor<'a> {
 
     async fn persist_with_fee(
         &self,
-        t: &transfers::Model,
+        t: &QueuedRelease,
         from: TransferStatus,
         signed: &SignedRelease,
         priority_fee: u64,
     ) -> Result<(), RelayerError> {
         let raw = bincode::serialize(&signed.transaction)
-            .map_err(|e| rejected(&t.id, format!("serialising the release: {e}")))?;
+            .map_err(|e| rejected(t.id, format!("serialising the release: {e}")))?;
         self.store
             .record_signed(
-                &t.id,
+                t.id,
                 from,
                 &SignedAttempt {
                     chain_id: self.chain_id,
@@ -544,15 +558,16 @@ impl<'a> SolanaExecutor<'a> {
                     tx_hash: signed.signature.to_string(),
                     raw_tx: base64::engine::general_purpose::STANDARD.encode(raw),
                     max_fee_per_gas: None,
-                    priority_fee: Some(priority_fee.to_string()),
+                    priority_fee: Some(u128::from(priority_fee)),
                 },
             )
             .await?;
         Ok(())
     }
 
-    /// Sends a stored release again, byte for byte.
-    async fn send_stored(&self, raw_tx: &str, id: &str) -> Result<(), RelayerError> {
+    /// Sends a stored release again, byte for byte. Its bytes are Solana's own encoding
+    /// (base64 of bincode), which the store keeps as written.
+    async fn send_stored(&self, raw_tx: &str, id: TransferId) -> Result<(), RelayerError> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(raw_tx)
             .map_err(|e| rejected(id, format!("stored release: {e}")))?;
@@ -585,25 +600,34 @@ impl<'a> SolanaExecutor<'a> {
     }
 
     /// The vault holding `t`'s destination token, with its token program.
-    pub async fn vault_of(&self, t: &transfers::Model) -> Result<Vault, RelayerError> {
-        let mint_text = t
-            .dest_token
-            .as_deref()
-            .ok_or_else(|| rejected(&t.id, "no destination token (not approved by the gate)"))?;
+    pub async fn vault_of(&self, t: &QueuedRelease) -> Result<Vault, RelayerError> {
+        let id = t.id;
+        let mint = match t.dest_token {
+            Some(Address::Solana(mint)) => Pubkey::new_from_array(mint),
+            Some(other) => {
+                return Err(rejected(
+                    id,
+                    format!("destination token {other} is not a mint"),
+                ));
+            }
+            None => {
+                return Err(rejected(
+                    id,
+                    "no destination token (not approved by the gate)",
+                ));
+            }
+        };
         let (account, decimals) = *self
             .vaults
-            .get(mint_text)
-            .ok_or_else(|| rejected(&t.id, format!("no vault configured for mint {mint_text}")))?;
-        let mint: Pubkey = mint_text
-            .parse()
-            .map_err(|_| rejected(&t.id, format!("mint {mint_text}")))?;
+            .get(&mint)
+            .ok_or_else(|| rejected(id, format!("no vault configured for mint {mint}")))?;
         let found = self
             .chain
             .accounts(&[account], CommitmentConfig::confirmed())
             .await?
             .pop()
             .flatten()
-            .ok_or_else(|| rejected(&t.id, format!("vault account {account} does not exist")))?;
+            .ok_or_else(|| rejected(id, format!("vault account {account} does not exist")))?;
         Ok(Vault {
             account,
             mint,
@@ -638,18 +662,15 @@ fn bumped_priority_fee(last: u64, configured: u64, max_multiple: f64) -> u64 {
     bumped.min(ceiling.max(configured))
 }
 
-const RELEASED_ELSEWHERE: &str = "already released on chain (its claim account exists), by a transaction this relayer has no record of";
-
-fn transfer_id(t: &transfers::Model) -> Result<TransferId, RelayerError> {
-    t.id.parse()
-        .map_err(|_| rejected(&t.id, "not a transfer id"))
-}
+const RELEASED_ELSEWHERE: Reason = Reason::AlreadyReleasedOnChain {
+    claim_account: true,
+};
 
 /// What to do with a release in `broadcast`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BroadcastVerdict {
     /// Released on chain: move to `included`, with why.
-    Released(String),
+    Released(Reason),
     /// Seen, not yet confirmed: neither landed nor safe to sign again.
     Wait,
     /// Not seen, its blockhash still valid: send the same bytes again.
@@ -673,10 +694,10 @@ pub fn broadcast_verdict(
     height: u64,
 ) -> BroadcastVerdict {
     match (claimed, status) {
-        (true, _) => BroadcastVerdict::Released("released: its claim account exists".into()),
+        (true, _) => BroadcastVerdict::Released(Reason::ClaimExists),
         // A release signed before claims existed has only its signature to show.
         (false, Some(ReleaseStatus::Landed { slot })) => {
-            BroadcastVerdict::Released(format!("landed in slot {slot}"))
+            BroadcastVerdict::Released(Reason::LandedInSlot { slot })
         }
         (false, Some(ReleaseStatus::Failed { reason, .. })) => {
             BroadcastVerdict::FailedOnChain(reason)
@@ -689,12 +710,12 @@ pub fn broadcast_verdict(
     }
 }
 
-fn amount_out(t: &transfers::Model) -> Result<u64, RelayerError> {
-    t.amount_out
-        .as_deref()
-        .ok_or_else(|| rejected(&t.id, "no amount out (not approved by the gate)"))?
-        .parse()
-        .map_err(|_| rejected(&t.id, format!("amount out {:?} exceeds u64", t.amount_out)))
+/// What `t` pays out, in the mint's units: a token account holds a u64 (intake refuses more).
+fn amount_out(t: &QueuedRelease) -> Result<u64, RelayerError> {
+    let amount = t
+        .amount_out
+        .ok_or_else(|| rejected(t.id, "no amount out (not approved by the gate)"))?;
+    u64::try_from(amount).map_err(|_| rejected(t.id, format!("amount out {amount} exceeds u64")))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use atoll_core::settings::{ChainSettings, Settings, TokenDeployment};
-use atoll_core::{Address, Amount, ChainKind, U256};
+use atoll_core::{Address, Amount, ChainKind, TransferStatus, U256};
 use atoll_store::Store;
 
 use crate::RelayerError;
@@ -70,16 +70,17 @@ impl VaultBalance {
     }
 }
 
-/// The stage a stored status counts in.
-pub fn stage(status: &str) -> &'static str {
+/// The stage a status counts in.
+pub fn stage(status: TransferStatus) -> &'static str {
+    use TransferStatus::*;
     match status {
-        "observed" => "observed",
-        "source_final" | "awaiting_liquidity" | "paused" => "queued",
-        "signed" | "broadcast" | "included" => "in_flight",
-        "confirmed" => "confirmed",
-        "stuck" => "stuck",
-        "awaiting_gas" => "awaiting_gas",
-        _ => "failed",
+        Observed => "observed",
+        SourceFinal | AwaitingLiquidity | Paused => "queued",
+        Signed | Broadcast | Included => "in_flight",
+        Confirmed => "confirmed",
+        Stuck => "stuck",
+        AwaitingGas => "awaiting_gas",
+        Failed => "failed",
     }
 }
 
@@ -158,10 +159,10 @@ pub async fn chain_statuses_from_store(
         let mut by_stage: BTreeMap<&str, u64> = BTreeMap::new();
         let mut oldest: Option<i64> = None;
         for n in &counts {
-            let st = stage(&n.status);
+            let st = stage(n.status);
             let mine = match st {
-                "observed" => n.source_chain_id == id,
-                _ => n.dest_chain_id == id,
+                "observed" => n.source_chain_id == c.chain_id.0,
+                _ => n.dest_chain_id == c.chain_id.0,
             };
             if !mine {
                 continue;
@@ -183,15 +184,16 @@ pub async fn chain_statuses_from_store(
             .last_release_error(c.chain_id.0)
             .await?
             .map(|(tx, error, at)| LastError {
-                tx,
-                error,
+                tx: tx.to_string(),
+                error: error.to_string(),
                 age_s: u64::try_from((now - at).max(0) / 1000).unwrap_or(0),
             });
         let count = |s: &str| by_stage.get(s).copied().unwrap_or(0);
         let awaiting_gas_reason = if count("awaiting_gas") > 0 {
             store
-                .newest_reason_to(c.chain_id.0, atoll_core::TransferStatus::AwaitingGas)
+                .newest_reason_to(c.chain_id.0, TransferStatus::AwaitingGas)
                 .await?
+                .map(|r| r.to_string())
         } else {
             None
         };

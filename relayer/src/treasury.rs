@@ -21,8 +21,7 @@ use atoll_adapters::evm::{EvmChain, RetryPolicy};
 use atoll_core::settings::{ChainSettings, FeeModel, Settings};
 use atoll_core::{Address, Amount, ChainKind};
 use atoll_store::Store;
-use atoll_store::entities::treasury_moves;
-use atoll_store::treasury::NewTreasuryMove;
+use atoll_store::treasury::{NewTreasuryMove, TreasuryMove, TreasuryMoveStatus};
 
 use crate::RelayerError;
 
@@ -303,7 +302,7 @@ impl Treasury {
 
     /// Moves capital per `req`. Returns the move as stored: new, or the one an earlier request
     /// with the same key made.
-    pub async fn request(&self, req: &MoveRequest) -> Result<treasury_moves::Model, RelayerError> {
+    pub async fn request(&self, req: &MoveRequest) -> Result<TreasuryMove, RelayerError> {
         if req.key.trim().is_empty() || req.key.len() > 128 {
             return Err(refused("idempotencyKey: 1 to 128 characters"));
         }
@@ -427,11 +426,11 @@ impl Treasury {
                 dest_chain_id: to.chain_id.0,
                 token: src.address.to_string(),
                 symbol: token.symbol.clone(),
-                amount: amount.raw.to_string(),
-                recipient: format!("{recipient:#x}"),
+                amount: amount.raw,
+                recipient,
                 nonce: Some(nonce),
-                tx_hash: format!("{:#x}", signed.hash),
-                raw_tx: format!("{}", signed.raw),
+                tx_hash: signed.hash,
+                raw_tx: signed.raw.clone(),
             })
             .await?;
         tracing::info!(key = %req.key, from = %from.name, to = %to.name, amount = %amount, symbol = %token.symbol, tx = %row.tx_hash, "treasury move signed and stored");
@@ -449,18 +448,18 @@ impl Treasury {
         }
     }
 
-    async fn resend_if_unsent(
-        &self,
-        row: treasury_moves::Model,
-    ) -> Result<treasury_moves::Model, RelayerError> {
-        if !matches!(row.status.as_str(), "signed" | "broadcast") {
+    async fn resend_if_unsent(&self, row: TreasuryMove) -> Result<TreasuryMove, RelayerError> {
+        if !matches!(
+            row.status,
+            TreasuryMoveStatus::Signed | TreasuryMoveStatus::Broadcast
+        ) {
             return Ok(row);
         }
         let Some(chain) = self
             .settings
             .chains
             .iter()
-            .find(|c| i64::try_from(c.chain_id.0).ok() == Some(row.source_chain_id))
+            .find(|c| c.chain_id.0 == row.source_chain_id)
         else {
             return Ok(row);
         };
@@ -472,20 +471,13 @@ impl Treasury {
     async fn send_stored(
         &self,
         evm: &EvmChain,
-        row: treasury_moves::Model,
-    ) -> Result<treasury_moves::Model, RelayerError> {
-        let hash: B256 = row
-            .tx_hash
-            .parse()
-            .map_err(|_| refused(format!("stored hash {} unreadable", row.tx_hash)))?;
+        row: TreasuryMove,
+    ) -> Result<TreasuryMove, RelayerError> {
+        let hash = row.tx_hash;
         if let Some(ok) = evm.transaction_succeeded(hash).await? {
             return self.finish(row, ok).await;
         }
-        let raw: alloy::primitives::Bytes = row
-            .raw_tx
-            .parse()
-            .map_err(|_| refused(format!("stored transaction of {} unreadable", row.id)))?;
-        match evm.send_raw(&raw).await? {
+        match evm.send_raw(&row.raw_tx).await? {
             SendOutcome::Accepted | SendOutcome::AlreadyKnown => {}
             SendOutcome::NonceTooLow => {
                 // Mined meanwhile, or its nonce went to another transaction: the receipt says.
@@ -493,7 +485,7 @@ impl Treasury {
                     self.store
                         .set_treasury_move_status(
                             &row.id,
-                            "failed",
+                            TreasuryMoveStatus::Failed,
                             Some(
                                 "its nonce was used by another transaction; nothing was deposited",
                             ),
@@ -505,7 +497,7 @@ impl Treasury {
             SendOutcome::Underpriced => {}
         }
         self.store
-            .set_treasury_move_status(&row.id, "broadcast", None)
+            .set_treasury_move_status(&row.id, TreasuryMoveStatus::Broadcast, None)
             .await?;
         if let Some(ok) = mined_outcome(evm, hash).await? {
             return self.finish(row, ok).await;
@@ -514,24 +506,24 @@ impl Treasury {
         self.reread(&row.id).await
     }
 
-    async fn finish(
-        &self,
-        row: treasury_moves::Model,
-        ok: bool,
-    ) -> Result<treasury_moves::Model, RelayerError> {
+    async fn finish(&self, row: TreasuryMove, ok: bool) -> Result<TreasuryMove, RelayerError> {
         if ok {
             self.store
-                .set_treasury_move_status(&row.id, "included", None)
+                .set_treasury_move_status(&row.id, TreasuryMoveStatus::Included, None)
                 .await?;
         } else {
             self.store
-                .set_treasury_move_status(&row.id, "failed", Some("the deposit reverted"))
+                .set_treasury_move_status(
+                    &row.id,
+                    TreasuryMoveStatus::Failed,
+                    Some("the deposit reverted"),
+                )
                 .await?;
         }
         self.reread(&row.id).await
     }
 
-    async fn reread(&self, id: &str) -> Result<treasury_moves::Model, RelayerError> {
+    async fn reread(&self, id: &str) -> Result<TreasuryMove, RelayerError> {
         self.store
             .treasury_move(id)
             .await?
@@ -539,7 +531,7 @@ impl Treasury {
     }
 
     /// Sends again every move a crash left `signed` or `broadcast`, and records how it ended.
-    pub async fn settle(&self) -> Result<Vec<treasury_moves::Model>, RelayerError> {
+    pub async fn settle(&self) -> Result<Vec<TreasuryMove>, RelayerError> {
         let mut out = Vec::new();
         for c in self
             .settings

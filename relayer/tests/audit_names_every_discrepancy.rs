@@ -46,7 +46,10 @@ async fn the_audit_is_clean_after_a_relay_and_names_what_breaks_the_books() {
     relay
         .until(&net, 200, || async {
             let all = store.transfers(None, None, 10).await.unwrap();
-            all.len() == 2 && all.iter().all(|t| t.status == "confirmed")
+            all.len() == 2
+                && all
+                    .iter()
+                    .all(|t| t.status == atoll_core::TransferStatus::Confirmed)
         })
         .await;
     let report = common::assert_audit_clean(&settings, &store).await;

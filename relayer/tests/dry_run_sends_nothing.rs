@@ -50,9 +50,7 @@ async fn a_dry_run_signs_releases_and_sends_none() {
     let reports = relay
         .until(&net, 30, || async {
             let t = store.transfers(None, Some(1), 10).await.unwrap();
-            t.len() == 3
-                && t.iter()
-                    .all(|t| t.status == TransferStatus::SourceFinal.as_str())
+            t.len() == 3 && t.iter().all(|t| t.status == TransferStatus::SourceFinal)
         })
         .await;
     // Once final, a step signs all three in the dry run and reports them.
@@ -70,12 +68,12 @@ async fn a_dry_run_signs_releases_and_sends_none() {
     dry.sort();
     dry.dedup();
     let transfers = store.transfers(None, Some(1), 10).await.unwrap();
-    let mut ids: Vec<String> = transfers.iter().map(|t| t.id.clone()).collect();
+    let mut ids: Vec<String> = transfers.iter().map(|t| t.id.to_string()).collect();
     ids.sort();
     assert_eq!(dry, ids, "every release was signed in the dry run");
     for t in &transfers {
-        assert_eq!(t.status, TransferStatus::SourceFinal.as_str(), "{t:?}");
-        assert_eq!(store.attempt_count(&t.id).await.unwrap(), 0);
+        assert_eq!(t.status, TransferStatus::SourceFinal, "{t:?}");
+        assert_eq!(store.attempt_count(t.id).await.unwrap(), 0);
     }
     assert_eq!(
         store.highest_release_nonce(bsc.chain_id).await.unwrap(),

@@ -18,7 +18,7 @@ use atoll_core::TransferStatus;
 use atoll_devnet::evm::{self, Role};
 use atoll_relayer::evm_executor::EvmExecutor;
 use atoll_relayer::retry::{Retried, retry};
-use atoll_store::release_txs::tx_status;
+use atoll_store::release_txs::ReleaseTxStatus;
 
 #[tokio::test]
 async fn attempts_used_up_leave_transfers_stuck_until_the_operator_retries() {
@@ -35,10 +35,13 @@ async fn attempts_used_up_leave_transfers_stuck_until_the_operator_retries() {
     let mut sent = executor.step().await.unwrap().sent;
     for attempt in 1..=3 {
         assert_eq!(sent.len(), 3, "attempt {attempt} carries the three");
-        let pending = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+        let pending = store
+            .release_txs(bsc_id, ReleaseTxStatus::Pending)
+            .await
+            .unwrap();
         assert_eq!(pending.len(), 1, "attempt {attempt}");
         let ours = &pending[0];
-        let hash: B256 = ours.tx_hash.parse().unwrap();
+        let hash: B256 = ours.tx_hash;
         let _: serde_json::Value = node
             .raw_request("anvil_dropTransaction".into(), (hash,))
             .await
@@ -46,7 +49,7 @@ async fn attempts_used_up_leave_transfers_stuck_until_the_operator_retries() {
         // Another transaction of the same key takes the nonce.
         let foreign = TransactionRequest::default()
             .with_to(relayer)
-            .with_nonce(u64::try_from(ours.nonce).unwrap())
+            .with_nonce(ours.nonce)
             .with_gas_limit(21_000)
             .with_gas_price(node.get_gas_price().await.unwrap() * 2);
         let _pending = relayer_wallet.send_transaction(foreign).await.unwrap();
@@ -72,8 +75,12 @@ async fn attempts_used_up_leave_transfers_stuck_until_the_operator_retries() {
         .unwrap();
     assert_eq!(stuck.len(), 3);
     for t in &stuck {
-        assert_eq!(store.attempt_count(&t.id).await.unwrap(), 3);
-        let why = t.failure_reason.as_deref().unwrap_or_default();
+        assert_eq!(store.attempt_count(t.id).await.unwrap(), 3);
+        let why = t
+            .failure_reason
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         assert!(
             why.starts_with("3 release attempts used up") && why.contains("atoll relayer retry"),
             "{why}"
@@ -93,7 +100,7 @@ async fn attempts_used_up_leave_transfers_stuck_until_the_operator_retries() {
     releases.automine(true).await;
     for t in &stuck {
         assert_eq!(
-            retry(settings, store, &t.id, "key no longer shared")
+            retry(settings, store, t.id, "key no longer shared")
                 .await
                 .unwrap(),
             Retried::SignedAgain

@@ -12,7 +12,7 @@ use alloy::primitives::B256;
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
 use atoll_relayer::evm_executor::EvmExecutor;
-use atoll_store::release_txs::tx_status;
+use atoll_store::release_txs::ReleaseTxStatus;
 
 #[tokio::test]
 async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
@@ -30,10 +30,13 @@ async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
     let mut executor = EvmExecutor::new(settings, store, bsc, "bsc").unwrap();
     let first = executor.step().await.unwrap();
     assert_eq!(first.sent.len(), 3, "one batch of three: {first:?}");
-    let pending = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+    let pending = store
+        .release_txs(bsc_id, ReleaseTxStatus::Pending)
+        .await
+        .unwrap();
     assert_eq!(pending.len(), 1);
     let original = pending[0].clone();
-    let hash: B256 = original.tx_hash.parse().unwrap();
+    let hash: B256 = original.tx_hash;
 
     // Dropped by the node: the next step sends the same bytes again.
     let _: serde_json::Value = node
@@ -54,17 +57,17 @@ async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
     for _ in 0..30 {
         executor.step().await.unwrap();
     }
-    let attempts = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+    let attempts = store
+        .release_txs(bsc_id, ReleaseTxStatus::Pending)
+        .await
+        .unwrap();
     assert!(
         attempts.len() > 2,
         "replaced more than once: {}",
         attempts.len()
     );
     assert!(attempts.iter().all(|t| t.nonce == original.nonce));
-    let fees: Vec<u128> = attempts
-        .iter()
-        .map(|t| t.max_fee_per_gas.parse().unwrap())
-        .collect();
+    let fees: Vec<u128> = attempts.iter().map(|t| t.max_fee_per_gas).collect();
     for w in fees.windows(2) {
         assert!(w[1] * 100 >= w[0] * 110, "bump of at least 10%: {fees:?}");
     }
@@ -83,7 +86,7 @@ async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
         .unwrap()
     {
         assert_eq!(
-            store.attempt_count(&t.id).await.unwrap(),
+            store.attempt_count(t.id).await.unwrap(),
             u64::try_from(attempts.len()).unwrap()
         );
     }
@@ -102,7 +105,10 @@ async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
         let _: serde_json::Value = node.raw_request("anvil_mine".into(), (1,)).await.unwrap();
     }
     assert_eq!(confirmed.len(), 3);
-    let mined = store.release_txs(bsc_id, tx_status::FINAL).await.unwrap();
+    let mined = store
+        .release_txs(bsc_id, ReleaseTxStatus::Final)
+        .await
+        .unwrap();
     assert_eq!(mined.len(), 1);
     assert_eq!(
         mined[0].tx_hash,
@@ -111,7 +117,7 @@ async fn dropped_releases_are_resent_and_stuck_ones_replaced_within_bounds() {
     );
     assert_eq!(
         store
-            .release_txs(bsc_id, tx_status::REPLACED)
+            .release_txs(bsc_id, ReleaseTxStatus::Replaced)
             .await
             .unwrap()
             .len(),

@@ -14,7 +14,7 @@ use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
 use atoll_devnet::evm::Role;
 use atoll_relayer::evm_executor::EvmExecutor;
-use atoll_store::release_txs::tx_status;
+use atoll_store::release_txs::ReleaseTxStatus;
 use serde_json::Value;
 
 #[tokio::test]
@@ -43,22 +43,25 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
         3,
         "three transactions of one release: {first:?}"
     );
-    let mut pending = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+    let mut pending = store
+        .release_txs(bsc_id, ReleaseTxStatus::Pending)
+        .await
+        .unwrap();
     pending.sort_by_key(|t| t.nonce);
     assert_eq!(pending.len(), 3);
     let lost = pending[0].clone();
     // The fault: the lowest one leaves the node's pool, and its row reads as replaced.
-    let hash: B256 = lost.tx_hash.parse().unwrap();
+    let hash: B256 = lost.tx_hash;
     let _: Value = node
         .raw_request("anvil_dropTransaction".into(), (hash,))
         .await
         .unwrap();
     store
         .set_release_tx_status(
-            &lost.tx_hash,
-            tx_status::REPLACED,
+            lost.tx_hash,
+            ReleaseTxStatus::Replaced,
             None,
-            Some("test double: nonce lost"),
+            Some(&atoll_core::Reason::text("test double: nonce lost")),
         )
         .await
         .unwrap();
@@ -99,7 +102,7 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
             let nonce =
                 u64::from_str_radix(tx["nonce"].as_str().unwrap().trim_start_matches("0x"), 16)
                     .unwrap();
-            if from == relayer && i64::try_from(nonce).unwrap() == lost.nonce {
+            if from == relayer && nonce == lost.nonce {
                 filler = Some(tx.clone());
             }
         }

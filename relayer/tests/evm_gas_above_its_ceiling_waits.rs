@@ -28,7 +28,7 @@ async fn releases_wait_while_gas_is_above_the_chains_ceiling() {
         assert!(r.sent.is_empty(), "nothing signed above the ceiling: {r:?}");
     }
     for id in store.transfers(None, None, 10).await.unwrap() {
-        assert_eq!(store.attempt_count(&id.id).await.unwrap(), 0);
+        assert_eq!(store.attempt_count(id.id).await.unwrap(), 0);
     }
 
     common::set_base_fee(net, "bsc", 1).await;

@@ -14,7 +14,7 @@ use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
 use atoll_relayer::evm_executor::EvmExecutor;
-use atoll_store::release_txs::tx_status;
+use atoll_store::release_txs::ReleaseTxStatus;
 
 #[tokio::test]
 async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
@@ -27,11 +27,14 @@ async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
     let mut executor = EvmExecutor::new(settings, store, bsc, "bsc").unwrap();
     let first = executor.step().await.unwrap();
     assert_eq!(first.sent.len(), 3, "one batch of three: {first:?}");
-    let pending = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+    let pending = store
+        .release_txs(bsc_id, ReleaseTxStatus::Pending)
+        .await
+        .unwrap();
     assert_eq!(pending.len(), 1);
     let ours = pending[0].clone();
-    let hash: B256 = ours.tx_hash.parse().unwrap();
-    let nonce = u64::try_from(ours.nonce).unwrap();
+    let hash: B256 = ours.tx_hash;
+    let nonce = ours.nonce;
 
     // The nonce reads as used while our transaction is still in the node's pool.
     let _: serde_json::Value = node
@@ -46,7 +49,10 @@ async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
         let r = executor.step().await.unwrap();
         assert!(r.failed.is_empty() && r.sent.is_empty(), "it waits: {r:?}");
     }
-    let still = store.release_txs(bsc_id, tx_status::PENDING).await.unwrap();
+    let still = store
+        .release_txs(bsc_id, ReleaseTxStatus::Pending)
+        .await
+        .unwrap();
     assert_eq!(still, vec![ours.clone()], "nothing settled while it waits");
     assert_eq!(
         store
@@ -72,11 +78,11 @@ async fn a_used_nonce_waits_while_the_node_holds_our_transaction() {
     );
     assert_eq!(
         store
-            .release_tx(&ours.tx_hash)
+            .release_tx(ours.tx_hash)
             .await
             .unwrap()
             .map(|t| t.status),
-        Some(tx_status::REPLACED.to_string())
+        Some(ReleaseTxStatus::Replaced)
     );
 
     releases.automine(true).await;

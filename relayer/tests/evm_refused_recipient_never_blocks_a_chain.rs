@@ -73,7 +73,7 @@ async fn a_refused_recipient_fails_alone_and_the_chain_goes_on() {
         solana: None,
         tolerate_errors: false,
     };
-    let count = |status: &'static str| {
+    let count = |status: atoll_core::TransferStatus| {
         let store = &store;
         async move {
             store
@@ -87,7 +87,8 @@ async fn a_refused_recipient_fails_alone_and_the_chain_goes_on() {
     };
     relay
         .until(&net, 200, || async {
-            count("confirmed").await == 5 && count("failed").await == 70
+            count(atoll_core::TransferStatus::Confirmed).await == 5
+                && count(atoll_core::TransferStatus::Failed).await == 70
         })
         .await;
     // 2 USDC less 5 bps and 0.5 USDC, five times.
@@ -99,14 +100,18 @@ async fn a_refused_recipient_fails_alone_and_the_chain_goes_on() {
         .await
         .unwrap()
         .into_iter()
-        .filter(|t| t.status == "failed")
+        .filter(|t| t.status == atoll_core::TransferStatus::Failed)
         .collect();
     for t in &failed {
-        let why = t.failure_reason.as_deref().unwrap_or_default();
+        let why = t
+            .failure_reason
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         assert!(why.contains("the token refused the payout"), "{why}");
         assert!(why.contains("overflow"), "the token's own reason: {why}");
         assert_eq!(
-            store.attempt_count(&t.id).await.unwrap(),
+            store.attempt_count(t.id).await.unwrap(),
             0,
             "nothing signed"
         );
@@ -115,10 +120,12 @@ async fn a_refused_recipient_fails_alone_and_the_chain_goes_on() {
     // The cause fixed: the recipient can receive again; each retry is paid, once.
     set_balance_slot(&net, refused, U256::ZERO).await;
     for t in &failed {
-        store.retry(&t.id, "recipient fixed").await.unwrap();
+        store.retry(t.id, "recipient fixed").await.unwrap();
     }
     relay
-        .until(&net, 200, || async { count("confirmed").await == 75 })
+        .until(&net, 200, || async {
+            count(atoll_core::TransferStatus::Confirmed).await == 75
+        })
         .await;
     let paid = common::evm_balance(&net, "bsc", usdc, refused).await;
     assert_eq!(

@@ -15,7 +15,7 @@ use alloy::primitives::{Bytes, U256};
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
 use atoll_relayer::evm_executor::EvmExecutor;
-use atoll_store::release_txs::tx_status;
+use atoll_store::release_txs::ReleaseTxStatus;
 
 #[tokio::test]
 async fn an_entry_that_fails_in_the_new_block_is_not_confirmed() {
@@ -34,14 +34,12 @@ async fn an_entry_that_fails_in_the_new_block_is_not_confirmed() {
         }
     }
     assert_eq!(included.len(), 3, "included: {included:?}");
-    let ours = store.release_txs(bsc_id, tx_status::MINED).await.unwrap()[0].clone();
-    let raw: Bytes = store
-        .release_tx_bytes(&ours.tx_hash)
+    let ours = store
+        .release_txs(bsc_id, ReleaseTxStatus::Mined)
         .await
-        .unwrap()
-        .unwrap()
-        .parse()
-        .unwrap();
+        .unwrap()[0]
+        .clone();
+    let raw: Bytes = store.release_tx_bytes(ours.tx_hash).await.unwrap().unwrap();
 
     // The reorg, and a vault that can pay the two smaller entries but not the third.
     let reverted: bool = node
@@ -50,15 +48,15 @@ async fn an_entry_that_fails_in_the_new_block_is_not_confirmed() {
         .unwrap();
     assert!(reverted);
     let _: serde_json::Value = node
-        .raw_request("anvil_dropTransaction".into(), (ours.tx_hash.clone(),))
+        .raw_request("anvil_dropTransaction".into(), (ours.tx_hash,))
         .await
         .unwrap();
     let bsc_net = net.state.evm_chain("bsc").unwrap();
     let held = common::evm_balance(net, "bsc", releases.usdc, bsc_net.bridge_vault).await;
     let mut outs: Vec<U256> = Vec::new();
     for id in &included {
-        let t = store.transfer(id).await.unwrap().unwrap();
-        outs.push(t.amount_out.unwrap().parse().unwrap());
+        let t = store.transfer(id.parse().unwrap()).await.unwrap().unwrap();
+        outs.push(t.amount_out.unwrap());
     }
     outs.sort();
     let keep = outs[0] + outs[1];
@@ -88,11 +86,13 @@ async fn an_entry_that_fails_in_the_new_block_is_not_confirmed() {
         .await
         .unwrap();
     assert_eq!(waiting.len(), 1, "the third waits for liquidity");
-    assert!(!confirmed.contains(&waiting[0].id));
-    let history = store.transfer_history(&waiting[0].id).await.unwrap();
+    assert!(!confirmed.contains(&waiting[0].id.to_string()));
+    let history = store.transfer_history(waiting[0].id).await.unwrap();
     assert!(
         history.iter().any(|h| h
             .reason
+            .as_ref()
+            .map(ToString::to_string)
             .as_deref()
             .is_some_and(|r| r.contains("settled again from there"))),
         "moved, not confirmed from its block number: {history:?}"

@@ -14,7 +14,7 @@ use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use atoll_core::TransferStatus;
 use atoll_relayer::evm_executor::EvmExecutor;
-use atoll_store::release_txs::tx_status;
+use atoll_store::release_txs::ReleaseTxStatus;
 
 #[tokio::test]
 async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once() {
@@ -36,10 +36,13 @@ async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once()
         }
     }
     assert_eq!(included.len(), 3, "included: {included:?}");
-    let mined = store.release_txs(bsc_id, tx_status::MINED).await.unwrap();
+    let mined = store
+        .release_txs(bsc_id, ReleaseTxStatus::Mined)
+        .await
+        .unwrap();
     assert_eq!(mined.len(), 1);
     let ours = mined[0].clone();
-    let hash: B256 = ours.tx_hash.parse().unwrap();
+    let hash: B256 = ours.tx_hash;
     let block = ours.block_number.unwrap();
 
     // The reorg: the chain goes back to before the release, and new blocks past its height and
@@ -56,17 +59,14 @@ async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once()
     common::mine(net, 6).await;
     assert!(!bsc.knows_transaction(hash).await.unwrap());
     let head = node.get_block_number().await.unwrap();
-    assert!(
-        head > u64::try_from(block).unwrap(),
-        "block {block} is there again"
-    );
+    assert!(head > block, "block {block} is there again");
 
     // Confirmation finds it gone: its transfers wait on the same transaction again.
     let gone = executor.step().await.unwrap();
     assert!(gone.confirmed.is_empty(), "nothing confirmed: {gone:?}");
-    let tx = store.release_tx(&ours.tx_hash).await.unwrap().unwrap();
-    assert_eq!(tx.status, tx_status::PENDING);
-    let why = tx.error.unwrap_or_default();
+    let tx = store.release_tx(ours.tx_hash).await.unwrap().unwrap();
+    assert_eq!(tx.status, ReleaseTxStatus::Pending);
+    let why = tx.error.map(|e| e.to_string()).unwrap_or_default();
     assert!(
         why.contains(&format!("left block {block} (reorg)")),
         "{why}"
@@ -95,9 +95,16 @@ async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once()
     }
     assert_eq!(resent.len(), 3, "sent again once: {resent:?}");
     assert_eq!(confirmed.len(), 3, "confirmed: {confirmed:?}");
-    let final_tx = store.release_tx(&ours.tx_hash).await.unwrap().unwrap();
-    assert_eq!(final_tx.status, tx_status::FINAL, "the same transaction");
-    let history = store.transfer_history(&included[0]).await.unwrap();
+    let final_tx = store.release_tx(ours.tx_hash).await.unwrap().unwrap();
+    assert_eq!(
+        final_tx.status,
+        ReleaseTxStatus::Final,
+        "the same transaction"
+    );
+    let history = store
+        .transfer_history(included[0].parse().unwrap())
+        .await
+        .unwrap();
     let path: Vec<&str> = history.iter().map(|h| h.to_status.as_str()).collect();
     assert!(
         path.ends_with(&[

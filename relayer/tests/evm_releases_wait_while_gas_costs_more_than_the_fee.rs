@@ -60,15 +60,20 @@ async fn releases_wait_while_gas_costs_more_than_their_fee() {
         );
     }
     for t in store.transfers(None, None, 10).await.unwrap() {
-        assert_eq!(t.status, "awaiting_gas", "{}", t.id);
-        let why = t.failure_reason.unwrap_or_default();
+        assert_eq!(
+            t.status,
+            atoll_core::TransferStatus::AwaitingGas,
+            "{}",
+            t.id
+        );
+        let why = t.failure_reason.map(|r| r.to_string()).unwrap_or_default();
         assert!(
             why.starts_with("fee $0.5")
                 && why.contains("< gas $")
                 && why.ends_with("gwei (+10 % margin)"),
             "the reason gives the figures: {why}"
         );
-        assert_eq!(store.attempt_count(&t.id).await.unwrap(), 0);
+        assert_eq!(store.attempt_count(t.id).await.unwrap(), 0);
     }
     let status = atoll_relayer::status::chain_statuses_from_store(settings, store)
         .await
@@ -87,10 +92,15 @@ async fn releases_wait_while_gas_costs_more_than_their_fee() {
     let mut confirmed = Vec::new();
     common::step_until_confirmed(&mut executor, net, &mut confirmed, 3).await;
     releases.assert_each_paid_once(net).await;
-    let history = store.transfer_history(&confirmed[0]).await.unwrap();
+    let history = store
+        .transfer_history(confirmed[0].parse().unwrap())
+        .await
+        .unwrap();
     assert!(
         history.iter().any(|h| h
             .reason
+            .as_ref()
+            .map(ToString::to_string)
             .as_deref()
             .is_some_and(|r| r.starts_with("the fee covers its gas again"))),
         "{history:?}"

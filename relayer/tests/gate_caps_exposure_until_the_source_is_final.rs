@@ -70,7 +70,7 @@ async fn a_confirmed_release_counts_until_its_source_is_final() {
             .await
             .unwrap()
             .into_iter()
-            .map(|t| t.status)
+            .map(|t| t.status.to_string())
             .collect();
         s.sort();
         s
@@ -96,8 +96,8 @@ async fn a_confirmed_release_counts_until_its_source_is_final() {
         .await;
     assert_eq!(statuses().await, ["confirmed", "observed", "observed"]);
     for t in store.transfers(None, None, 10).await.unwrap() {
-        if t.status == "observed" {
-            let history = store.transfer_history(&t.id).await.unwrap();
+        if t.status == atoll_core::TransferStatus::Observed {
+            let history = store.transfer_history(t.id).await.unwrap();
             assert_eq!(history.len(), 1, "still waiting, never approved");
         }
     }

@@ -116,7 +116,7 @@ async fn deposits_wait_for_their_tier_the_cap_or_finality() {
     let id = |tx: &str| {
         let by_tx = &by_tx;
         let tx = tx.to_string();
-        async move { by_tx(&tx).await.id }
+        async move { by_tx(&tx).await.id.to_string() }
     };
     assert_eq!(first.approved, vec![id(&a).await]);
     assert_eq!(first.refused.len(), 1);
@@ -141,12 +141,19 @@ async fn deposits_wait_for_their_tier_the_cap_or_finality() {
         waiting(&id(&c).await).contains("cap $1500.00 (≈ $5000.00)"),
         "{first:?}"
     );
-    assert_eq!(by_tx(&a).await.status, "source_final");
-    assert_eq!(by_tx(&b).await.status, "observed");
-    let refused = by_tx(&d).await;
-    assert_eq!(refused.status, "failed");
     assert_eq!(
-        refused.failure_reason.as_deref(),
+        by_tx(&a).await.status,
+        atoll_core::TransferStatus::SourceFinal
+    );
+    assert_eq!(by_tx(&b).await.status, atoll_core::TransferStatus::Observed);
+    let refused = by_tx(&d).await;
+    assert_eq!(refused.status, atoll_core::TransferStatus::Failed);
+    assert_eq!(
+        refused
+            .failure_reason
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("destination chain 137 is not configured")
     );
 
@@ -172,27 +179,47 @@ async fn deposits_wait_for_their_tier_the_cap_or_finality() {
         let amount = u128::from(whole) * 10u128.pow(coarse);
         let fee = amount * 5 / 10_000 + 5 * 10u128.pow(coarse - 1);
         let out = (amount - fee) * 10u128.pow(dd - coarse);
-        assert_eq!(t.status, "source_final");
-        assert_eq!(t.amount_out, Some(out.to_string()), "{tx}");
-        assert_eq!(t.fee, Some((fee * 10u128.pow(sd - coarse)).to_string()));
+        assert_eq!(t.status, atoll_core::TransferStatus::SourceFinal);
+        assert_eq!(
+            t.amount_out.map(|a| a.to_string()),
+            Some(out.to_string()),
+            "{tx}"
+        );
+        assert_eq!(
+            t.fee.map(|f| f.to_string()),
+            Some((fee * 10u128.pow(sd - coarse)).to_string())
+        );
         assert_eq!(
             t.dest_token,
             Some(format!("{:#x}", bsc_usdc.address).to_lowercase())
         );
     }
-    let history = store.transfer_history(&id(&c).await).await.unwrap();
+    let history = store
+        .transfer_history(id(&c).await.parse().unwrap())
+        .await
+        .unwrap();
     assert_eq!(
-        history.last().unwrap().reason.as_deref(),
+        history
+            .last()
+            .unwrap()
+            .reason
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("source final (≈ $5000.00)")
     );
-    let history = store.transfer_history(&id(&a).await).await.unwrap();
+    let history = store
+        .transfer_history(id(&a).await.parse().unwrap())
+        .await
+        .unwrap();
     assert!(
         history
             .last()
             .unwrap()
             .reason
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .to_string()
             .ends_with("confirmations, not final yet (≈ $800.00)"),
         "{history:?}"
     );

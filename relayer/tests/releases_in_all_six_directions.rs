@@ -204,9 +204,10 @@ async fn deposits_in_six_directions_are_released_exactly() {
     let settled = || async {
         let all = store.transfers(None, None, 1_000).await.unwrap();
         all.len() == valid + refused
-            && all
-                .iter()
-                .all(|t| t.status == "confirmed" || t.status == "failed")
+            && all.iter().all(|t| {
+                t.status == atoll_core::TransferStatus::Confirmed
+                    || t.status == atoll_core::TransferStatus::Failed
+            })
     };
     let reports = relay.until(&net, 400, settled).await;
     assert!(
@@ -215,11 +216,14 @@ async fn deposits_in_six_directions_are_released_exactly() {
     );
 
     let all = store.transfers(None, None, 1_000).await.unwrap();
-    let failed: Vec<_> = all.iter().filter(|t| t.status == "failed").collect();
-    assert_eq!(failed.len(), refused, "{failed:#?}");
-    let reasons: Vec<&str> = failed
+    let failed: Vec<_> = all
         .iter()
-        .map(|t| t.failure_reason.as_deref().unwrap())
+        .filter(|t| t.status == atoll_core::TransferStatus::Failed)
+        .collect();
+    assert_eq!(failed.len(), refused, "{failed:#?}");
+    let reasons: Vec<String> = failed
+        .iter()
+        .map(|t| t.failure_reason.as_ref().unwrap().to_string())
         .collect();
     for needle in [
         "no route ethereum → bsc for WETH",
@@ -235,7 +239,7 @@ async fn deposits_in_six_directions_are_released_exactly() {
     }
     for t in &failed {
         assert_eq!(
-            store.attempt_count(&t.id).await.unwrap(),
+            store.attempt_count(t.id).await.unwrap(),
             0,
             "nothing signed for {}",
             t.id
@@ -247,16 +251,19 @@ async fn deposits_in_six_directions_are_released_exactly() {
         let grew = after[key] - was;
         assert_eq!(grew, expected.get(key).copied().unwrap_or(0), "{key:?}");
     }
-    let confirmed: Vec<_> = all.iter().filter(|t| t.status == "confirmed").collect();
+    let confirmed: Vec<_> = all
+        .iter()
+        .filter(|t| t.status == atoll_core::TransferStatus::Confirmed)
+        .collect();
     assert_eq!(confirmed.len(), valid);
     for t in &confirmed {
         assert_eq!(
-            store.attempt_count(&t.id).await.unwrap(),
+            store.attempt_count(t.id).await.unwrap(),
             1,
             "{} signed once",
             t.id
         );
-        let history = store.transfer_history(&t.id).await.unwrap();
+        let history = store.transfer_history(t.id).await.unwrap();
         let path: Vec<&str> = history.iter().map(|h| h.to_status.as_str()).collect();
         assert_eq!(
             path,
@@ -271,10 +278,10 @@ async fn deposits_in_six_directions_are_released_exactly() {
             "{}",
             t.id
         );
-        let dest = u64::try_from(t.dest_chain_id).unwrap();
+        let dest = t.dest_chain_id;
         if let Some((_, chain)) = evm.iter().find(|(_, c)| c.chain_id == dest) {
             let vault = net.state.evm_chain(&chain.name).unwrap().bridge_vault;
-            let id: B256 = t.id.parse().unwrap();
+            let id = B256::from(t.id.0);
             assert!(
                 chain
                     .processed(vault, id, BlockNumberOrTag::Latest)
@@ -286,13 +293,13 @@ async fn deposits_in_six_directions_are_released_exactly() {
     // EVM releases went out in batches: fewer transactions than transfers.
     for (name, c) in &evm {
         let txs = store
-            .release_txs(c.chain_id, atoll_store::release_txs::tx_status::FINAL)
+            .release_txs(c.chain_id, atoll_store::release_txs::ReleaseTxStatus::Final)
             .await
             .unwrap();
-        let carried: i32 = txs.iter().map(|t| t.releases).sum();
+        let carried: u32 = txs.iter().map(|t| t.releases).sum();
         let to_here = confirmed
             .iter()
-            .filter(|t| t.dest_chain_id == i64::try_from(c.chain_id).unwrap())
+            .filter(|t| t.dest_chain_id == c.chain_id)
             .count();
         assert_eq!(usize::try_from(carried).unwrap(), to_here, "{name}");
         assert!(

@@ -89,7 +89,10 @@ async fn scenario(new_deposit_first: bool) {
         let store = &store;
         async move {
             let all = store.transfers(None, None, 100).await.unwrap();
-            all.len() == n && all.iter().all(|t| t.status == "confirmed")
+            all.len() == n
+                && all
+                    .iter()
+                    .all(|t| t.status == atoll_core::TransferStatus::Confirmed)
         }
     };
 
@@ -142,7 +145,7 @@ async fn scenario(new_deposit_first: bool) {
     }
     for t in store.transfers(None, None, 100).await.unwrap() {
         assert_eq!(
-            store.attempt_count(&t.id).await.unwrap(),
+            store.attempt_count(t.id).await.unwrap(),
             1,
             "{} signed once",
             t.id

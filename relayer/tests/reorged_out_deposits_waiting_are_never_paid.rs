@@ -14,7 +14,7 @@ mod common;
 
 use alloy::primitives::U256;
 use alloy::providers::Provider;
-use atoll_core::TransferStatus;
+use atoll_core::{TransferId, TransferStatus};
 use atoll_devnet::evm::{self, Role};
 use atoll_indexer::Mode;
 use atoll_relayer::evm_executor::EvmExecutor;
@@ -55,14 +55,14 @@ async fn deposits_reorged_out_while_waiting_are_failed_not_paid() {
     let mut executor = EvmExecutor::new(&settings, &store, bsc, "bsc").unwrap();
     let r = executor.step().await.unwrap();
     assert_eq!(r.awaiting_liquidity.len(), 1, "{r:?}");
-    let a = r.awaiting_liquidity[0].clone();
+    let a: TransferId = r.awaiting_liquidity[0].parse().unwrap();
     common::approved_usdc_to_bsc(&net, &settings, &store, eth, &[20]).await;
     let b = store
         .transfers_to(bsc_id, &[TransferStatus::SourceFinal])
         .await
         .unwrap();
     assert_eq!(b.len(), 1);
-    let b = b[0].id.clone();
+    let b = b[0].id;
 
     // Both blocks leave the chain; a longer one without them takes its place.
     let reverted: bool = eth_node
@@ -82,10 +82,14 @@ async fn deposits_reorged_out_while_waiting_are_failed_not_paid() {
     {
         r.unwrap_or_else(|e| panic!("{chain}: {e}"));
     }
-    for (id, waited_in) in [(&a, "awaiting_liquidity"), (&b, "source_final")] {
+    for (id, waited_in) in [(a, "awaiting_liquidity"), (b, "source_final")] {
         let t = store.transfer(id).await.unwrap().unwrap();
-        assert_eq!(t.status, "failed", "{id} was {waited_in}");
-        let why = t.failure_reason.unwrap_or_default();
+        assert_eq!(
+            t.status,
+            atoll_core::TransferStatus::Failed,
+            "{id} was {waited_in}"
+        );
+        let why = t.failure_reason.map(|r| r.to_string()).unwrap_or_default();
         assert!(
             why.starts_with("reorged out") && why.contains(waited_in),
             "{id}: {why}"
@@ -99,9 +103,12 @@ async fn deposits_reorged_out_while_waiting_are_failed_not_paid() {
         assert!(r.sent.is_empty(), "nothing signed: {r:?}");
         common::mine(&net, 1).await;
     }
-    for id in [&a, &b] {
+    for id in [a, b] {
         assert_eq!(store.attempt_count(id).await.unwrap(), 0, "{id}");
-        assert_eq!(store.transfer(id).await.unwrap().unwrap().status, "failed");
+        assert_eq!(
+            store.transfer(id).await.unwrap().unwrap().status,
+            atoll_core::TransferStatus::Failed
+        );
     }
     assert_eq!(common::evm_balance(&net, "bsc", usdc, user).await, before);
 

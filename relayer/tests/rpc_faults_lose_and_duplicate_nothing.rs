@@ -85,7 +85,10 @@ async fn faults_slow_releases_but_lose_and_duplicate_none() {
     };
     let settled = || async {
         let all = store.transfers(None, None, 1_000).await.unwrap();
-        all.len() == 24 && all.iter().all(|t| t.status == "confirmed")
+        all.len() == 24
+            && all
+                .iter()
+                .all(|t| t.status == atoll_core::TransferStatus::Confirmed)
     };
     relay.until(&net, 600, settled).await;
 

@@ -79,7 +79,10 @@ async fn a_lagging_endpoint_never_causes_a_second_payout() {
     };
     let all_confirmed = || async {
         let all = store.transfers(None, None, 10).await.unwrap();
-        all.len() == 2 && all.iter().all(|t| t.status == "confirmed")
+        all.len() == 2
+            && all
+                .iter()
+                .all(|t| t.status == atoll_core::TransferStatus::Confirmed)
     };
     relay.until(&net, 400, all_confirmed).await;
     assert!(
@@ -90,8 +93,8 @@ async fn a_lagging_endpoint_never_causes_a_second_payout() {
     // Past every release's last valid block height, the relayer still stepping: nothing more.
     let mut last_valid = 0;
     for t in store.transfers(None, None, 10).await.unwrap() {
-        assert_eq!(store.attempt_count(&t.id).await.unwrap(), 1, "{}", t.id);
-        let attempt = store.latest_attempt(&t.id).await.unwrap().unwrap();
+        assert_eq!(store.attempt_count(t.id).await.unwrap(), 1, "{}", t.id);
+        let attempt = store.latest_attempt(t.id).await.unwrap().unwrap();
         last_valid = last_valid.max(attempt.last_valid_block_height.unwrap());
     }
     let height = || async {
@@ -101,13 +104,11 @@ async fn a_lagging_endpoint_never_causes_a_second_payout() {
             .unwrap()
     };
     relay
-        .until(&net, 1_000, || async {
-            i64::try_from(height().await).unwrap() > last_valid + 2
-        })
+        .until(&net, 1_000, || async { height().await > last_valid + 2 })
         .await;
     for t in store.transfers(None, None, 10).await.unwrap() {
-        assert_eq!(t.status, "confirmed");
-        assert_eq!(store.attempt_count(&t.id).await.unwrap(), 1, "{}", t.id);
+        assert_eq!(t.status, atoll_core::TransferStatus::Confirmed);
+        assert_eq!(store.attempt_count(t.id).await.unwrap(), 1, "{}", t.id);
     }
     // 2 and 5 USDC less 5 bps and 0.5 USDC each.
     let paid = (2_000_000 - 1_000 - 500_000) + (5_000_000 - 2_500 - 500_000);

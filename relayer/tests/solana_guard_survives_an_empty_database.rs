@@ -64,7 +64,10 @@ async fn a_relayer_on_an_empty_database_pays_no_solana_release_again() {
     relay(&first)
         .until(&net, 400, || async {
             let all = first.transfers(None, None, 100).await.unwrap();
-            all.len() == 2 && all.iter().all(|t| t.status == "confirmed")
+            all.len() == 2
+                && all
+                    .iter()
+                    .all(|t| t.status == atoll_core::TransferStatus::Confirmed)
         })
         .await;
     // 3 and 4 USDC less 5 bps and 0.5 USDC each.
@@ -79,14 +82,17 @@ async fn a_relayer_on_an_empty_database_pays_no_solana_release_again() {
     relay(&second)
         .until(&net, 400, || async {
             let all = second.transfers(None, None, 100).await.unwrap();
-            all.len() == 2 && all.iter().all(|t| t.status == "failed")
+            all.len() == 2
+                && all
+                    .iter()
+                    .all(|t| t.status == atoll_core::TransferStatus::Failed)
         })
         .await;
     for t in second.transfers(None, None, 100).await.unwrap() {
-        let why = t.failure_reason.unwrap_or_default();
+        let why = t.failure_reason.map(|r| r.to_string()).unwrap_or_default();
         assert!(why.contains("already released on chain"), "{}: {why}", t.id);
         assert_eq!(
-            second.attempt_count(&t.id).await.unwrap(),
+            second.attempt_count(t.id).await.unwrap(),
             0,
             "nothing signed"
         );

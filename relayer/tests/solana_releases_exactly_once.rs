@@ -77,8 +77,9 @@ async fn evm_deposits_are_released_on_solana_once() {
             "{name}: {r:?}"
         );
     }
+    // As the executor reads them: the releases the gate approved.
     let queued = store
-        .transfers_to(ChainId::SOLANA.0, &[TransferStatus::SourceFinal])
+        .releases_to(ChainId::SOLANA.0, &[TransferStatus::SourceFinal])
         .await
         .unwrap();
     assert_eq!(queued.len(), 2);
@@ -117,8 +118,8 @@ async fn evm_deposits_are_released_on_solana_once() {
             .unwrap();
     }
     assert_eq!(
-        store.transfer(&queued[0].id).await.unwrap().unwrap().status,
-        "signed"
+        store.transfer(queued[0].id).await.unwrap().unwrap().status,
+        TransferStatus::Signed
     );
 
     // A new executor: resends the stored release, releases the other, follows both to final.
@@ -139,7 +140,7 @@ async fn evm_deposits_are_released_on_solana_once() {
         // Finality comes with the cluster's slots: poll the chain's progress, not a guess.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    assert_eq!(resent, vec![queued[0].id.clone()]);
+    assert_eq!(resent, vec![queued[0].id.to_string()]);
     assert_eq!(
         confirmed.len(),
         2,
@@ -149,11 +150,11 @@ async fn evm_deposits_are_released_on_solana_once() {
     let after = balances().await;
     let mut expected: HashMap<String, u64> = HashMap::new();
     for t in &queued {
-        let t = store.transfer(&t.id).await.unwrap().unwrap();
-        assert_eq!(t.status, "confirmed");
+        let t = store.transfer(t.id).await.unwrap().unwrap();
+        assert_eq!(t.status, TransferStatus::Confirmed);
         *expected.entry(t.dest_token.clone().unwrap()).or_default() +=
-            t.amount_out.unwrap().parse::<u64>().unwrap();
-        assert_eq!(store.attempt_count(&t.id).await.unwrap(), 1, "signed once");
+            u64::try_from(t.amount_out.unwrap()).unwrap();
+        assert_eq!(store.attempt_count(t.id).await.unwrap(), 1, "signed once");
     }
     for (mint, was) in &before {
         let grew = after[mint] - was;

@@ -11,8 +11,9 @@
 
 mod common;
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256};
 use atoll_adapters::evm::releases::EvmRelease;
+use atoll_core::Reason;
 use atoll_core::TransferStatus::*;
 use atoll_relayer::RelayerError;
 use atoll_relayer::evm_executor::EvmExecutor;
@@ -39,15 +40,20 @@ async fn a_stuck_transfer_is_signed_again_only_when_its_destination_shows_no_rel
             priority_fee: None,
         };
         store
-            .record_signed(&t.id, SourceFinal, &attempt)
+            .record_signed(t.id, SourceFinal, &attempt)
             .await
             .unwrap();
         store
-            .transition(&t.id, Signed, Broadcast, None)
+            .transition(t.id, Signed, Broadcast, None)
             .await
             .unwrap();
         store
-            .transition(&t.id, Broadcast, Stuck, Some("3 release attempts used up"))
+            .transition(
+                t.id,
+                Broadcast,
+                Stuck,
+                Some(&Reason::text("3 release attempts used up")),
+            )
             .await
             .unwrap();
     }
@@ -64,7 +70,7 @@ async fn a_stuck_transfer_is_signed_again_only_when_its_destination_shows_no_rel
         atoll_adapters::secrets::evm_signer(bsc_settings.relayer_key.as_ref().unwrap()).unwrap();
     let vault = net.state.evm_chain("bsc").unwrap().bridge_vault;
     let release = EvmRelease {
-        id: paid_elsewhere.id.parse::<B256>().unwrap(),
+        id: B256::from(paid_elsewhere.id.0),
         token: paid_elsewhere
             .dest_token
             .as_deref()
@@ -72,12 +78,7 @@ async fn a_stuck_transfer_is_signed_again_only_when_its_destination_shows_no_rel
             .parse::<Address>()
             .unwrap(),
         recipient: paid_elsewhere.recipient.parse::<Address>().unwrap(),
-        amount: paid_elsewhere
-            .amount_out
-            .as_deref()
-            .unwrap()
-            .parse::<U256>()
-            .unwrap(),
+        amount: paid_elsewhere.amount_out.unwrap(),
     };
     let nonce = bsc.mined_nonce(signer.address()).await.unwrap();
     let fees = bsc.fee_estimate(false).await.unwrap();
@@ -88,7 +89,7 @@ async fn a_stuck_transfer_is_signed_again_only_when_its_destination_shows_no_rel
     bsc.send_raw(&tx.raw).await.unwrap();
     common::mine(net, 1).await;
 
-    let refused = retry(settings, store, &paid_elsewhere.id, "fixed").await;
+    let refused = retry(settings, store, paid_elsewhere.id, "fixed").await;
     match refused {
         Err(RelayerError::Refused(why)) => {
             assert!(why.contains("shows a release of it already"), "{why}")
@@ -97,15 +98,15 @@ async fn a_stuck_transfer_is_signed_again_only_when_its_destination_shows_no_rel
     }
     assert_eq!(
         store
-            .transfer(&paid_elsewhere.id)
+            .transfer(paid_elsewhere.id)
             .await
             .unwrap()
             .unwrap()
             .status,
-        "stuck"
+        Stuck
     );
     assert_eq!(
-        retry(settings, store, &to_retry.id, "fixed").await.unwrap(),
+        retry(settings, store, to_retry.id, "fixed").await.unwrap(),
         Retried::SignedAgain
     );
 
@@ -122,7 +123,7 @@ async fn a_stuck_transfer_is_signed_again_only_when_its_destination_shows_no_rel
         .collect();
     assert_eq!(said.len(), 1, "{said:#?}");
     assert!(
-        said[0].contains(&paid_elsewhere.id) && said[0].contains("recorded as stuck"),
+        said[0].contains(&paid_elsewhere.id.to_string()) && said[0].contains("recorded as stuck"),
         "{}",
         said[0]
     );

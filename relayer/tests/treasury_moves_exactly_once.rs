@@ -17,6 +17,7 @@ use atoll_devnet::Devnet;
 use atoll_devnet::evm::{self, Role};
 use atoll_relayer::RelayerError;
 use atoll_relayer::treasury::{MoveRequest, Treasury};
+use atoll_store::treasury::TreasuryMoveStatus;
 
 fn request(key: &str, amount: &str) -> MoveRequest {
     MoveRequest {
@@ -54,7 +55,7 @@ async fn one_deposit_per_key_across_retries_and_interruptions() {
 
     // The same key twice: one deposit.
     let first = treasury.request(&request("k1", "100.25")).await.unwrap();
-    assert_eq!(first.status, "included", "{first:?}");
+    assert_eq!(first.status, TreasuryMoveStatus::Included, "{first:?}");
     let again = treasury.request(&request("k1", "100.25")).await.unwrap();
     assert_eq!(again.tx_hash, first.tx_hash);
     assert_eq!(deposits().await, 1);
@@ -77,7 +78,7 @@ async fn one_deposit_per_key_across_retries_and_interruptions() {
     let stored = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             if let Some(m) = store.treasury_move("k2").await.unwrap()
-                && m.status == "broadcast"
+                && m.status == TreasuryMoveStatus::Broadcast
             {
                 return m;
             }
@@ -95,7 +96,7 @@ async fn one_deposit_per_key_across_retries_and_interruptions() {
     let settled = treasury.settle().await.unwrap();
     assert_eq!(settled.len(), 1);
     assert_eq!(settled[0].tx_hash, stored.tx_hash);
-    assert_eq!(settled[0].status, "included");
+    assert_eq!(settled[0].status, TreasuryMoveStatus::Included);
     let retried = treasury.request(&request("k2", "7")).await.unwrap();
     assert_eq!(retried.tx_hash, stored.tx_hash);
     assert_eq!(deposits().await, 2, "two keys, two deposits");

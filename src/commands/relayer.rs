@@ -16,9 +16,9 @@
 use std::path::PathBuf;
 
 use atoll_core::settings::Settings;
-use atoll_core::{Address, Amount, ChainKind, TransferStatus, U256};
+use atoll_core::{Address, Amount, ChainKind, TransferStatus};
 use atoll_store::Store;
-use atoll_store::entities::transfers;
+use atoll_store::transfers::Transfer;
 use clap::{Args, Subcommand};
 
 use crate::BadInput;
@@ -197,11 +197,10 @@ async fn relay(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn transfer_id(input: &str) -> anyhow::Result<String> {
-    let id: atoll_core::TransferId = input
+fn transfer_id(input: &str) -> anyhow::Result<atoll_core::TransferId> {
+    Ok(input
         .parse()
-        .map_err(|e| BadInput(format!("transfer id: {e}")))?;
-    Ok(id.to_string())
+        .map_err(|e| BadInput(format!("transfer id: {e}")))?)
 }
 
 async fn retry(args: RetryArgs) -> anyhow::Result<()> {
@@ -209,7 +208,7 @@ async fn retry(args: RetryArgs) -> anyhow::Result<()> {
     let id = transfer_id(&args.id)?;
     use atoll_relayer::RelayerError;
     use atoll_relayer::retry::Retried;
-    match atoll_relayer::retry::retry(&settings, &store, &id, &args.note).await {
+    match atoll_relayer::retry::retry(&settings, &store, id, &args.note).await {
         Ok(Retried::Revalidated) => {
             crate::out!("{id}: failed → observed; validation and finality run again");
             Ok(())
@@ -321,11 +320,11 @@ async fn open(common: &Common) -> anyhow::Result<(Settings, Store)> {
     Ok((settings, store))
 }
 
-fn chain_name(settings: &Settings, id: i64) -> String {
+fn chain_name(settings: &Settings, id: u64) -> String {
     settings
         .chains
         .iter()
-        .find(|c| i64::try_from(c.chain_id.0).ok() == Some(id))
+        .find(|c| c.chain_id.0 == id)
         .map_or_else(
             || if id == 0 { "?".into() } else { id.to_string() },
             |c| c.name.clone(),
@@ -333,11 +332,11 @@ fn chain_name(settings: &Settings, id: i64) -> String {
 }
 
 /// The amount in token units with its symbol when the token is configured, else raw.
-fn amount(settings: &Settings, t: &transfers::Model) -> String {
+fn amount(settings: &Settings, t: &Transfer) -> String {
     let chain = settings
         .chains
         .iter()
-        .find(|c| i64::try_from(c.chain_id.0).ok() == Some(t.source_chain_id));
+        .find(|c| c.chain_id.0 == t.source_chain_id);
     let token = chain.and_then(|c| {
         let address = Address::parse(c.kind, &t.source_token).ok()?;
         settings.tokens.iter().find_map(|tok| {
@@ -347,9 +346,9 @@ fn amount(settings: &Settings, t: &transfers::Model) -> String {
                 .map(|d| (tok.symbol.clone(), d.decimals))
         })
     });
-    match (token, t.amount_in.parse::<U256>()) {
-        (Some((symbol, decimals)), Ok(raw)) => format!("{} {symbol}", Amount::new(raw, decimals)),
-        _ => format!("{} (raw) of {}", t.amount_in, t.source_token),
+    match token {
+        Some((symbol, decimals)) => format!("{} {symbol}", Amount::new(t.amount_in, decimals)),
+        None => format!("{} (raw) of {}", t.amount_in, t.source_token),
     }
 }
 
@@ -386,11 +385,11 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
                     "source_index": t.source_index,
                     "source_block": t.source_block,
                     "token": t.source_token,
-                    "amount_in": t.amount_in,
+                    "amount_in": t.amount_in.to_string(),
                     "sender": t.sender,
                     "recipient": t.recipient,
-                    "status": t.status,
-                    "failure_reason": t.failure_reason,
+                    "status": t.status.as_str(),
+                    "failure_reason": t.failure_reason.as_ref().map(ToString::to_string),
                 })
             })
             .collect();
@@ -413,12 +412,15 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
     for t in &rows {
         crate::out!(
             "{:<18} {:<9} {:<9} {:>24} {:<19}  {}",
-            format!("{}…", t.id.chars().take(16).collect::<String>()),
+            format!("{}…", t.id.to_string().chars().take(16).collect::<String>()),
             chain_name(&settings, t.source_chain_id),
             chain_name(&settings, t.dest_chain_id),
             amount(&settings, t),
             t.status,
-            t.failure_reason.as_deref().unwrap_or("")
+            t.failure_reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
         );
     }
     Ok(())
@@ -427,7 +429,7 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
 async fn show(args: ShowArgs) -> anyhow::Result<()> {
     let (settings, store) = open(&args.common).await?;
     let id = transfer_id(&args.id)?;
-    let Some(t) = store.transfer(&id).await? else {
+    let Some(t) = store.transfer(id).await? else {
         return Err(BadInput(format!("no transfer {id} in the database")).into());
     };
     let from = chain_name(&settings, t.source_chain_id);
@@ -457,16 +459,16 @@ async fn show(args: ShowArgs) -> anyhow::Result<()> {
         "  status {}{}",
         t.status,
         t.failure_reason
-            .as_deref()
+            .as_ref()
             .map(|r| format!(": {r}"))
             .unwrap_or_default()
     );
     crate::out!("  history:");
-    for h in store.transfer_history(&id).await? {
+    for h in store.transfer_history(id).await? {
         crate::out!(
             "    {}  {} → {}{}",
             h.at_ms,
-            h.from_status.as_deref().unwrap_or("(new)"),
+            h.from_status.map_or("(new)", TransferStatus::as_str),
             h.to_status,
             h.reason.map(|r| format!("  ({r})")).unwrap_or_default()
         );

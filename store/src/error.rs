@@ -19,17 +19,29 @@ pub enum StoreError {
         expected: Option<u64>,
         found: Option<u64>,
     },
+    #[error("{table}.{column} of row {row}: {value:?} is not {expected}")]
+    Unreadable {
+        table: &'static str,
+        column: &'static str,
+        /// The row's key as stored.
+        row: String,
+        value: String,
+        expected: &'static str,
+    },
     #[error("transfer {id}: {from} → {to} is not a transition the state machine allows")]
     IllegalTransition {
-        id: String,
+        id: atoll_core::TransferId,
         from: atoll_core::TransferStatus,
         to: atoll_core::TransferStatus,
     },
     #[error("transfer {id}: retry refused: {reason}")]
-    RetryRefused { id: String, reason: String },
+    RetryRefused {
+        id: atoll_core::TransferId,
+        reason: String,
+    },
     #[error("transfer {id}: expected status {expected}, found {found} (moved by someone else?)")]
     TransferMoved {
-        id: String,
+        id: atoll_core::TransferId,
         expected: atoll_core::TransferStatus,
         found: String,
     },
@@ -52,6 +64,7 @@ impl StoreError {
             StoreError::Connect { .. } => "connect",
             StoreError::Db(_) => "db",
             StoreError::OutOfRange(_) => "out_of_range",
+            StoreError::Unreadable { .. } => "unreadable_row",
             StoreError::CheckpointMoved { .. } => "checkpoint_moved",
             StoreError::IllegalTransition { .. } => "illegal_transition",
             StoreError::TransferMoved { .. } => "transfer_moved",

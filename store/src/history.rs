@@ -8,14 +8,56 @@
 
 use std::collections::{HashMap, HashSet};
 
-use atoll_core::TransferStatus;
+use atoll_core::{B256, Reason, TransferId, TransferStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::cells::Cells;
 use crate::entities::{transfer_attempts, transfer_history};
 use crate::{Store, StoreError};
 
 use transfer_history::Column as H;
+
+/// One status change of one transfer, as readers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The history row's id: changes of one batch row share it. Gives the order.
+    pub id: i32,
+    pub transfer_id: TransferId,
+    /// `None` for the change that records the transfer's first status.
+    pub from_status: Option<TransferStatus>,
+    pub to_status: TransferStatus,
+    pub reason: Option<Reason>,
+    pub at_ms: i64,
+    /// The release transaction a batch move belongs to.
+    pub tx_hash: Option<B256>,
+}
+
+impl TryFrom<transfer_history::Model> for HistoryEntry {
+    type Error = StoreError;
+    /// `row`, already about one transfer (expanded).
+    fn try_from(row: transfer_history::Model) -> Result<HistoryEntry, StoreError> {
+        let key = row.id.to_string();
+        let cells = Cells::of("transfer_history", &key);
+        Ok(HistoryEntry {
+            id: row.id,
+            transfer_id: cells.id("transfer_id", &row.transfer_id)?,
+            from_status: row
+                .from_status
+                .as_deref()
+                .map(|s| cells.status("from_status", s))
+                .transpose()?,
+            to_status: cells.status("to_status", &row.to_status)?,
+            reason: Cells::reason(row.reason.as_deref()),
+            at_ms: row.at_ms,
+            tx_hash: cells.parse_opt("tx_hash", row.tx_hash.as_deref(), "a 32-byte hash")?,
+        })
+    }
+}
+
+fn entries(rows: Vec<transfer_history::Model>) -> Result<Vec<HistoryEntry>, StoreError> {
+    rows.into_iter().map(HistoryEntry::try_from).collect()
+}
 
 /// The ids a batch row moved (`None` for a row about `transfer_id` alone).
 fn moved_ids(row: &transfer_history::Model) -> Option<std::str::Split<'_, char>> {
@@ -95,11 +137,8 @@ async fn changes_of<C: ConnectionTrait>(
 
 impl Store {
     /// Every status transfer `id` took, oldest first.
-    pub async fn transfer_history(
-        &self,
-        id: &str,
-    ) -> Result<Vec<transfer_history::Model>, StoreError> {
-        changes_of(self.connection(), id, 0, None).await
+    pub async fn transfer_history(&self, id: TransferId) -> Result<Vec<HistoryEntry>, StoreError> {
+        entries(changes_of(self.connection(), &id.to_string(), 0, None).await?)
     }
 
     /// Status changes recorded after history row `after_id`, oldest first, from at most `limit`
@@ -108,20 +147,20 @@ impl Store {
     pub async fn history_after(
         &self,
         after_id: i32,
-        transfer_id: Option<&str>,
+        transfer_id: Option<TransferId>,
         limit: u64,
-    ) -> Result<Vec<transfer_history::Model>, StoreError> {
-        match transfer_id {
-            Some(t) => changes_of(self.connection(), t, after_id, Some(limit)).await,
-            None => Ok(expand(
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        entries(match transfer_id {
+            Some(t) => changes_of(self.connection(), &t.to_string(), after_id, Some(limit)).await?,
+            None => expand(
                 transfer_history::Entity::find()
                     .filter(H::Id.gt(after_id))
                     .order_by_asc(H::Id)
                     .limit(crate::queries::row_limit(limit))
                     .all(self.connection())
                     .await?,
-            )),
-        }
+            ),
+        })
     }
 
     /// The newest history row's id (0 when there is none).
@@ -136,7 +175,10 @@ impl Store {
     }
 
     /// When each transfer first reached `status` (from its history): `(id, at_ms)`.
-    pub async fn reached(&self, status: TransferStatus) -> Result<Vec<(String, i64)>, StoreError> {
+    pub async fn reached(
+        &self,
+        status: TransferStatus,
+    ) -> Result<Vec<(TransferId, i64)>, StoreError> {
         let own: Vec<(String, i64)> = transfer_history::Entity::find()
             .select_only()
             .column(H::TransferId)
@@ -165,6 +207,12 @@ impl Store {
                     .or_insert(*at);
             }
         }
-        Ok(first.into_iter().collect())
+        first
+            .into_iter()
+            .map(|(id, at)| {
+                let id = Cells::of("transfer_history", &id).id("transfer_id", &id)?;
+                Ok((id, at))
+            })
+            .collect()
     }
 }

@@ -482,7 +482,7 @@ pub struct RollbackSummary {
     pub hourly_rebuilt: u64,
     pub pools_forgotten: u64,
     /// Deposits seen only in the abandoned blocks, not yet acted on: now `failed` with
-    /// [`crate::transfers::REORGED_OUT`] (revived if the new chain has them again).
+    /// [`atoll_core::Reason::ReorgedOut`] (revived if the new chain has them again).
     pub deposits_reorged_out: u64,
     /// Deposits in the abandoned blocks that had already moved on (their release may exist):
     /// left as they are, with a history row saying so, for an operator.

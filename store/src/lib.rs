@@ -1,6 +1,7 @@
 //! atoll-store: the only crate that speaks SQL. It owns the sea-orm entities, the connection
 //! (SQLite in WAL mode, or PostgreSQL), schema migrations and every query the other crates use.
 
+mod cells;
 pub mod entities;
 mod error;
 pub mod history;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use atoll_core::TransferStatus;
+use atoll_core::{TransferId, TransferStatus};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectOptions, Database, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -16,6 +16,7 @@ use crate::entities::{
 };
 use crate::ingest::{HourlyVolume, hourly_volume};
 use crate::queries::to_i64;
+use crate::transfers::{Attempt, Transfer, typed};
 use crate::{Store, StoreError, redact};
 
 /// Which transfers a page holds.
@@ -30,13 +31,13 @@ pub struct TransferFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferCursor {
     pub created_at_ms: i64,
-    pub id: String,
+    pub id: TransferId,
 }
 
 /// One page of transfers and how many match the filter in all.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransferPage {
-    pub transfers: Vec<transfers::Model>,
+    pub transfers: Vec<Transfer>,
     pub has_next: bool,
     /// Transfers matching the filter, when asked for (a count reads every matching row).
     pub total: Option<u64>,
@@ -102,7 +103,7 @@ impl Store {
                     .add(
                         Condition::all()
                             .add(transfers::Column::CreatedAtMs.eq(a.created_at_ms))
-                            .add(transfers::Column::Id.gt(a.id.clone())),
+                            .add(transfers::Column::Id.gt(a.id.to_string())),
                     ),
             );
         }
@@ -115,22 +116,22 @@ impl Store {
         let has_next = rows.len() as u64 > first;
         rows.truncate(usize::try_from(first).unwrap_or(usize::MAX));
         Ok(TransferPage {
-            transfers: rows,
+            transfers: typed(rows)?,
             has_next,
             total,
         })
     }
 
     /// Every attempt made for transfer `id` (signed transactions or messages), oldest first.
-    pub async fn transfer_attempts(
-        &self,
-        id: &str,
-    ) -> Result<Vec<transfer_attempts::Model>, StoreError> {
-        Ok(transfer_attempts::Entity::find()
-            .filter(transfer_attempts::Column::TransferId.eq(id))
+    pub async fn transfer_attempts(&self, id: TransferId) -> Result<Vec<Attempt>, StoreError> {
+        transfer_attempts::Entity::find()
+            .filter(transfer_attempts::Column::TransferId.eq(id.to_string()))
             .order_by_asc(transfer_attempts::Column::Id)
             .all(&self.db)
-            .await?)
+            .await?
+            .into_iter()
+            .map(Attempt::try_from)
+            .collect()
     }
 
     /// A pool's hourly swap volumes with `from_ms <= bucket start < to_ms`, oldest first.
@@ -199,12 +200,14 @@ impl Store {
         &self,
         source_chain_id: u64,
         tx: &str,
-    ) -> Result<Option<transfers::Model>, StoreError> {
-        Ok(transfers::Entity::find()
+    ) -> Result<Option<Transfer>, StoreError> {
+        transfers::Entity::find()
             .filter(transfers::Column::SourceChainId.eq(to_i64("chain id", source_chain_id)?))
             .filter(transfers::Column::SourceTx.eq(tx))
             .order_by_asc(transfers::Column::SourceIndex)
             .one(&self.db)
-            .await?)
+            .await?
+            .map(Transfer::try_from)
+            .transpose()
     }
 }

@@ -11,30 +11,73 @@
 //! database transaction ([`Store::apply_release_writes`]): all or none.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
 
-use atoll_core::TransferStatus;
+use alloy_primitives::Bytes;
+use atoll_core::{Address, B256, Reason, TransferId, TransferStatus, U256};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, JoinType,
     QueryFilter, QueryOrder, QuerySelect, RelationTrait, TransactionTrait,
 };
 
+use crate::cells::{Cells, id_texts};
 use crate::entities::{release_txs, transfer_attempts, transfer_history, transfers};
 use crate::queries::{IDS_PER_STATEMENT, now_ms, to_i64};
+use crate::transfers::{QueuedRelease, QueuedRow, Transfer, typed};
 use crate::{Store, StoreError};
 
-/// Release transaction states (`release_txs.status`).
-pub mod tx_status {
+/// A release transaction's state (`release_txs.status`). Stored names are never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReleaseTxStatus {
     /// Signed and maybe on the network; not yet seen mined.
-    pub const PENDING: &str = "pending";
+    Pending,
     /// Mined; its transfers are `included`.
-    pub const MINED: &str = "mined";
+    Mined,
     /// Mined in a finalized block; its transfers are `confirmed`.
-    pub const FINAL: &str = "final";
+    Final,
     /// Its nonce went to another transaction (its replacement, or one we did not sign).
-    pub const REPLACED: &str = "replaced";
+    Replaced,
     /// Mined and reverted: nothing moved; its transfers were signed again.
-    pub const REVERTED: &str = "reverted";
+    Reverted,
+}
+
+impl ReleaseTxStatus {
+    pub const ALL: [ReleaseTxStatus; 5] = [
+        ReleaseTxStatus::Pending,
+        ReleaseTxStatus::Mined,
+        ReleaseTxStatus::Final,
+        ReleaseTxStatus::Replaced,
+        ReleaseTxStatus::Reverted,
+    ];
+
+    /// The name stored in `release_txs.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseTxStatus::Pending => "pending",
+            ReleaseTxStatus::Mined => "mined",
+            ReleaseTxStatus::Final => "final",
+            ReleaseTxStatus::Replaced => "replaced",
+            ReleaseTxStatus::Reverted => "reverted",
+        }
+    }
+}
+
+impl fmt::Display for ReleaseTxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReleaseTxStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReleaseTxStatus::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("unknown release transaction status {s:?}"))
+    }
 }
 
 /// A release transaction as persisted before it is sent.
@@ -42,44 +85,94 @@ pub mod tx_status {
 pub struct NewReleaseTx {
     pub chain_id: u64,
     pub nonce: u64,
-    pub tx_hash: String,
-    /// 0x-hex of the signed EIP-2718 envelope.
-    pub raw_tx: String,
+    pub tx_hash: B256,
+    /// The signed EIP-2718 envelope.
+    pub raw_tx: Bytes,
     pub gas_limit: u64,
-    pub max_fee_per_gas: String,
-    pub priority_fee: Option<String>,
+    /// EIP-1559 max fee per gas, or the legacy gas price (wei).
+    pub max_fee_per_gas: u128,
+    /// EIP-1559 priority fee (wei); none on legacy chains.
+    pub priority_fee: Option<u128>,
 }
 
 /// A release transaction as an executor follows it: its row without the signed bytes, which
 /// are read by hash only to send it again ([`Store::release_tx_bytes`]). Every step reads all
 /// pending and mined transactions, and at 256 releases a transaction the bytes are some 66 kB
 /// of hex each.
-#[derive(Debug, Clone, PartialEq, DerivePartialModel)]
-#[sea_orm(entity = "release_txs::Entity", from_query_result)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackedReleaseTx {
     pub id: i32,
-    pub chain_id: i64,
-    pub nonce: i64,
-    pub tx_hash: String,
-    pub gas_limit: i64,
-    /// EIP-1559 max fee per gas, or the legacy gas price (wei, decimal).
-    pub max_fee_per_gas: String,
-    /// EIP-1559 priority fee (wei, decimal); none on legacy chains.
-    pub priority_fee: Option<String>,
+    pub chain_id: u64,
+    pub nonce: u64,
+    pub tx_hash: B256,
+    pub gas_limit: u64,
+    /// EIP-1559 max fee per gas, or the legacy gas price (wei).
+    pub max_fee_per_gas: u128,
+    /// EIP-1559 priority fee (wei); none on legacy chains.
+    pub priority_fee: Option<u128>,
     /// How many transfers the transaction releases.
-    pub releases: i32,
-    /// One of [`tx_status`].
-    pub status: String,
-    pub block_number: Option<i64>,
-    pub error: Option<String>,
+    pub releases: u32,
+    pub status: ReleaseTxStatus,
+    pub block_number: Option<u64>,
+    /// Why it stopped, or left its block.
+    pub error: Option<Reason>,
     pub created_at_ms: i64,
 }
 
+/// The columns of a [`TrackedReleaseTx`], as stored.
+#[derive(Debug, Clone, PartialEq, DerivePartialModel)]
+#[sea_orm(entity = "release_txs::Entity", from_query_result)]
+struct TrackedRow {
+    id: i32,
+    chain_id: i64,
+    nonce: i64,
+    tx_hash: String,
+    gas_limit: i64,
+    max_fee_per_gas: String,
+    priority_fee: Option<String>,
+    releases: i32,
+    status: String,
+    block_number: Option<i64>,
+    error: Option<String>,
+    created_at_ms: i64,
+}
+
+impl TryFrom<TrackedRow> for TrackedReleaseTx {
+    type Error = StoreError;
+    fn try_from(t: TrackedRow) -> Result<TrackedReleaseTx, StoreError> {
+        let key = t.id.to_string();
+        let row = Cells::of("release_txs", &key);
+        Ok(TrackedReleaseTx {
+            id: t.id,
+            chain_id: row.u64("chain_id", t.chain_id)?,
+            nonce: row.u64("nonce", t.nonce)?,
+            tx_hash: row.parse("tx_hash", &t.tx_hash, "a 32-byte hash")?,
+            gas_limit: row.u64("gas_limit", t.gas_limit)?,
+            max_fee_per_gas: row.parse("max_fee_per_gas", &t.max_fee_per_gas, "a decimal fee")?,
+            priority_fee: row.parse_opt(
+                "priority_fee",
+                t.priority_fee.as_deref(),
+                "a decimal fee",
+            )?,
+            releases: u32::try_from(t.releases)
+                .map_err(|_| row.unreadable("releases", t.releases, "a non-negative count"))?,
+            status: row.parse("status", &t.status, "a release transaction status")?,
+            block_number: row.u64_opt("block_number", t.block_number)?,
+            error: Cells::reason(t.error.as_deref()),
+            created_at_ms: t.created_at_ms,
+        })
+    }
+}
+
+fn tracked(rows: Vec<TrackedRow>) -> Result<Vec<TrackedReleaseTx>, StoreError> {
+    rows.into_iter().map(TrackedReleaseTx::try_from).collect()
+}
+
 /// A transfer a release transaction carries, as it stands now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CarriedTransfer {
-    pub id: String,
-    pub status: String,
+    pub id: TransferId,
+    pub status: TransferStatus,
 }
 
 /// One change an EVM executor makes to its bookkeeping; a step applies many at once
@@ -91,53 +184,56 @@ pub enum ReleaseWrite {
     /// with an attempt row.
     Signed {
         tx: NewReleaseTx,
-        carried: Vec<(String, TransferStatus)>,
+        carried: Vec<(TransferId, TransferStatus)>,
     },
     /// Transfers moved along one edge of the state machine, with the reason in their history:
     /// one row for the lot when the move is about release transaction `tx_hash` (whose
     /// attempts name each of them), else one row per transfer.
     Move {
-        ids: Vec<String>,
+        ids: Vec<TransferId>,
         from: TransferStatus,
         to: TransferStatus,
-        reason: String,
-        tx_hash: Option<String>,
+        reason: Reason,
+        tx_hash: Option<B256>,
     },
     /// A release transaction's state, the block it was mined in, or why it stopped.
     TxStatus {
-        tx_hash: String,
-        status: &'static str,
+        tx_hash: B256,
+        status: ReleaseTxStatus,
         block_number: Option<u64>,
-        error: Option<String>,
+        error: Option<Reason>,
     },
 }
 
 async fn insert_signed_in<C: ConnectionTrait>(
     conn: &C,
     tx: &NewReleaseTx,
-    carried: &[(String, TransferStatus)],
+    carried: &[(TransferId, TransferStatus)],
 ) -> Result<(), StoreError> {
     if let Some((id, s)) = carried
         .iter()
         .find(|(_, s)| !matches!(s, TransferStatus::SourceFinal | TransferStatus::Broadcast))
     {
         return Err(StoreError::IllegalTransition {
-            id: id.clone(),
+            id: *id,
             from: *s,
             to: TransferStatus::Signed,
         });
     }
     let now = now_ms();
+    let hash = tx.tx_hash.to_string();
+    let max_fee = tx.max_fee_per_gas.to_string();
+    let priority_fee = tx.priority_fee.map(|f| f.to_string());
     release_txs::Entity::insert(release_txs::ActiveModel {
         chain_id: Set(to_i64("chain id", tx.chain_id)?),
         nonce: Set(to_i64("nonce", tx.nonce)?),
-        tx_hash: Set(tx.tx_hash.clone()),
-        raw_tx: Set(tx.raw_tx.clone()),
+        tx_hash: Set(hash.clone()),
+        raw_tx: Set(tx.raw_tx.to_string()),
         gas_limit: Set(to_i64("gas limit", tx.gas_limit)?),
-        max_fee_per_gas: Set(tx.max_fee_per_gas.clone()),
-        priority_fee: Set(tx.priority_fee.clone()),
+        max_fee_per_gas: Set(max_fee.clone()),
+        priority_fee: Set(priority_fee.clone()),
         releases: Set(i32::try_from(carried.len()).unwrap_or(i32::MAX)),
-        status: Set(tx_status::PENDING.to_string()),
+        status: Set(ReleaseTxStatus::Pending.as_str().to_string()),
         block_number: Set(None),
         error: Set(None),
         created_at_ms: Set(now),
@@ -145,12 +241,15 @@ async fn insert_signed_in<C: ConnectionTrait>(
     })
     .exec_without_returning(conn)
     .await?;
-    let reason = format!("signed {} (nonce {})", tx.tx_hash, tx.nonce);
+    let reason = Reason::SignedAtNonce {
+        tx: tx.tx_hash,
+        nonce: tx.nonce,
+    };
     for from in [TransferStatus::SourceFinal, TransferStatus::Broadcast] {
-        let ids: Vec<String> = carried
+        let ids: Vec<TransferId> = carried
             .iter()
             .filter(|(_, s)| *s == from)
-            .map(|(id, _)| id.clone())
+            .map(|(id, _)| *id)
             .collect();
         move_many_in(
             conn,
@@ -158,7 +257,7 @@ async fn insert_signed_in<C: ConnectionTrait>(
             from,
             TransferStatus::Signed,
             Some(&reason),
-            Some(&tx.tx_hash),
+            Some(tx.tx_hash),
         )
         .await?;
     }
@@ -167,16 +266,16 @@ async fn insert_signed_in<C: ConnectionTrait>(
     for chunk in carried.chunks(IDS_PER_STATEMENT) {
         transfer_attempts::Entity::insert_many(chunk.iter().map(|(id, _)| {
             transfer_attempts::ActiveModel {
-                transfer_id: Set(id.clone()),
+                transfer_id: Set(id.to_string()),
                 chain_id: Set(chain_id),
                 nonce: Set(nonce),
                 blockhash: Set(None),
                 last_valid_block_height: Set(None),
-                tx_hash: Set(tx.tx_hash.clone()),
+                tx_hash: Set(hash.clone()),
                 // The bytes are stored once, with the transaction (`release_txs`).
                 raw_tx: Set(String::new()),
-                max_fee_per_gas: Set(Some(tx.max_fee_per_gas.clone())),
-                priority_fee: Set(tx.priority_fee.clone()),
+                max_fee_per_gas: Set(Some(max_fee.clone())),
+                priority_fee: Set(priority_fee.clone()),
                 status: Set(TransferStatus::Signed.as_str().to_string()),
                 error: Set(None),
                 created_at_ms: Set(now),
@@ -191,23 +290,23 @@ async fn insert_signed_in<C: ConnectionTrait>(
 
 async fn set_tx_status_in<C: ConnectionTrait>(
     conn: &C,
-    tx_hash: &str,
-    status: &str,
+    tx_hash: B256,
+    status: ReleaseTxStatus,
     block_number: Option<u64>,
-    error: Option<&str>,
+    error: Option<&Reason>,
 ) -> Result<(), StoreError> {
     use release_txs::Column as C;
     let stmt = Query::update()
         .table(release_txs::Entity)
         .values([
-            (C::Status, status.into()),
+            (C::Status, status.as_str().into()),
             (
                 C::BlockNumber,
                 block_number.map(|b| to_i64("block", b)).transpose()?.into(),
             ),
-            (C::Error, error.map(str::to_string).into()),
+            (C::Error, error.map(Reason::to_string).into()),
         ])
-        .and_where(C::TxHash.eq(tx_hash))
+        .and_where(C::TxHash.eq(tx_hash.to_string()))
         .to_owned();
     conn.execute(&stmt).await?;
     Ok(())
@@ -220,29 +319,29 @@ async fn set_tx_status_in<C: ConnectionTrait>(
 /// `from`.
 pub(crate) async fn move_many_in<C: ConnectionTrait>(
     conn: &C,
-    ids: &[String],
+    ids: &[TransferId],
     from: TransferStatus,
     to: TransferStatus,
-    reason: Option<&str>,
-    tx_hash: Option<&str>,
+    reason: Option<&Reason>,
+    tx_hash: Option<B256>,
 ) -> Result<(), StoreError> {
-    let Some(first) = ids.first() else {
+    let Some(first) = ids.first().copied() else {
         return Ok(());
     };
     if !from.can_become(to) {
         return Err(StoreError::IllegalTransition {
-            id: first.clone(),
+            id: first,
             from,
             to,
         });
     }
     let now = now_ms();
-    let failure = to
-        .carries_reason()
-        .then(|| reason.map(str::to_string))
-        .flatten();
+    let reason = reason.map(Reason::to_string);
+    let failure = to.carries_reason().then(|| reason.clone()).flatten();
+    let tx_hash = tx_hash.map(|h| h.to_string());
     use transfers::Column as C;
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let keys = id_texts(chunk);
         let stmt = Query::update()
             .table(transfers::Entity)
             .values([
@@ -250,20 +349,21 @@ pub(crate) async fn move_many_in<C: ConnectionTrait>(
                 (C::FailureReason, failure.clone().into()),
                 (C::UpdatedAtMs, now.into()),
             ])
-            .and_where(C::Id.is_in(chunk.iter().cloned()))
+            .and_where(C::Id.is_in(keys.iter().cloned()))
             .and_where(status_is(from))
             .to_owned();
         let moved = conn.execute(&stmt).await?.rows_affected();
         if usize::try_from(moved).ok() != Some(chunk.len()) {
             let found = transfers::Entity::find()
-                .filter(C::Id.is_in(chunk.iter().cloned()))
+                .filter(C::Id.is_in(keys.iter().cloned()))
                 .filter(C::Status.ne(to.as_str()))
                 .one(conn)
                 .await?;
             return Err(StoreError::TransferMoved {
                 id: found
                     .as_ref()
-                    .map_or_else(|| first.clone(), |t| t.id.clone()),
+                    .and_then(|t| t.id.parse().ok())
+                    .unwrap_or(first),
                 expected: from,
                 found: found.map_or_else(|| "no such transfer".to_string(), |t| t.status),
             });
@@ -273,20 +373,20 @@ pub(crate) async fn move_many_in<C: ConnectionTrait>(
                 transfer_id: Set(transfer_id.clone()),
                 from_status: Set(Some(from.as_str().to_string())),
                 to_status: Set(to.as_str().to_string()),
-                reason: Set(reason.map(str::to_string)),
+                reason: Set(reason.clone()),
                 at_ms: Set(now),
-                tx_hash: Set(tx_hash.map(str::to_string)),
+                tx_hash: Set(tx_hash.clone()),
                 transfer_ids: Set(transfer_ids),
                 ..Default::default()
             };
         match tx_hash {
             Some(_) => {
-                transfer_history::Entity::insert(row(&chunk[0], Some(chunk.join(","))))
+                transfer_history::Entity::insert(row(&keys[0], Some(keys.join(","))))
                     .exec_without_returning(conn)
                     .await?;
             }
             None => {
-                transfer_history::Entity::insert_many(chunk.iter().map(|id| row(id, None)))
+                transfer_history::Entity::insert_many(keys.iter().map(|id| row(id, None)))
                     .exec_without_returning(conn)
                     .await?;
             }
@@ -309,10 +409,10 @@ impl Store {
     /// `from → to` for many transfers in one database transaction (all or none).
     pub async fn transition_many(
         &self,
-        ids: &[String],
+        ids: &[TransferId],
         from: TransferStatus,
         to: TransferStatus,
-        reason: Option<&str>,
+        reason: Option<&Reason>,
     ) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
@@ -330,7 +430,7 @@ impl Store {
     pub async fn record_release_tx(
         &self,
         tx: &NewReleaseTx,
-        carried: &[(String, TransferStatus)],
+        carried: &[(TransferId, TransferStatus)],
     ) -> Result<(), StoreError> {
         self.apply_release_writes(&[ReleaseWrite::Signed {
             tx: tx.clone(),
@@ -356,14 +456,14 @@ impl Store {
                     to,
                     reason,
                     tx_hash,
-                } => move_many_in(&txn, ids, *from, *to, Some(reason), tx_hash.as_deref()).await?,
+                } => move_many_in(&txn, ids, *from, *to, Some(reason), *tx_hash).await?,
                 ReleaseWrite::TxStatus {
                     tx_hash,
                     status,
                     block_number,
                     error,
                 } => {
-                    set_tx_status_in(&txn, tx_hash, status, *block_number, error.as_deref()).await?
+                    set_tx_status_in(&txn, *tx_hash, *status, *block_number, error.as_ref()).await?
                 }
             }
         }
@@ -376,38 +476,43 @@ impl Store {
     pub async fn release_txs(
         &self,
         chain_id: u64,
-        status: &str,
+        status: ReleaseTxStatus,
     ) -> Result<Vec<TrackedReleaseTx>, StoreError> {
-        Ok(release_txs::Entity::find()
-            .filter(release_txs::Column::ChainId.eq(to_i64("chain id", chain_id)?))
-            .filter(release_txs::Column::Status.eq(status))
-            .order_by_asc(release_txs::Column::Nonce)
-            .order_by_asc(release_txs::Column::Id)
-            .into_partial_model::<TrackedReleaseTx>()
-            .all(self.connection())
-            .await?)
+        tracked(
+            release_txs::Entity::find()
+                .filter(release_txs::Column::ChainId.eq(to_i64("chain id", chain_id)?))
+                .filter(release_txs::Column::Status.eq(status.as_str()))
+                .order_by_asc(release_txs::Column::Nonce)
+                .order_by_asc(release_txs::Column::Id)
+                .into_partial_model::<TrackedRow>()
+                .all(self.connection())
+                .await?,
+        )
     }
 
-    /// The signed bytes (0x-hex EIP-2718 envelope) of a release transaction, by hash.
-    pub async fn release_tx_bytes(&self, tx_hash: &str) -> Result<Option<String>, StoreError> {
-        Ok(release_txs::Entity::find()
+    /// The signed bytes (the EIP-2718 envelope) of a release transaction, by hash.
+    pub async fn release_tx_bytes(&self, tx_hash: B256) -> Result<Option<Bytes>, StoreError> {
+        let hash = tx_hash.to_string();
+        let raw: Option<String> = release_txs::Entity::find()
             .select_only()
             .column(release_txs::Column::RawTx)
-            .filter(release_txs::Column::TxHash.eq(tx_hash))
+            .filter(release_txs::Column::TxHash.eq(hash.as_str()))
             .into_tuple()
             .one(self.connection())
-            .await?)
+            .await?;
+        raw.map(|r| Cells::of("release_txs", &hash).parse("raw_tx", &r, "0x-hex bytes"))
+            .transpose()
     }
 
-    /// One release transaction by hash.
-    pub async fn release_tx(
-        &self,
-        tx_hash: &str,
-    ) -> Result<Option<release_txs::Model>, StoreError> {
-        Ok(release_txs::Entity::find()
-            .filter(release_txs::Column::TxHash.eq(tx_hash))
+    /// One release transaction by hash (without its signed bytes).
+    pub async fn release_tx(&self, tx_hash: B256) -> Result<Option<TrackedReleaseTx>, StoreError> {
+        release_txs::Entity::find()
+            .filter(release_txs::Column::TxHash.eq(tx_hash.to_string()))
+            .into_partial_model::<TrackedRow>()
             .one(self.connection())
-            .await?)
+            .await?
+            .map(TrackedReleaseTx::try_from)
+            .transpose()
     }
 
     /// The highest nonce the relayer ever signed on a chain.
@@ -427,14 +532,19 @@ impl Store {
     pub async fn last_release_error(
         &self,
         chain_id: u64,
-    ) -> Result<Option<(String, String, i64)>, StoreError> {
-        Ok(release_txs::Entity::find()
+    ) -> Result<Option<(B256, Reason, i64)>, StoreError> {
+        let Some(t) = release_txs::Entity::find()
             .filter(release_txs::Column::ChainId.eq(to_i64("chain id", chain_id)?))
             .filter(release_txs::Column::Error.is_not_null())
             .order_by_desc(release_txs::Column::Id)
             .one(self.connection())
             .await?
-            .and_then(|t| t.error.map(|e| (t.tx_hash, e, t.created_at_ms))))
+        else {
+            return Ok(None);
+        };
+        let key = t.id.to_string();
+        let hash = Cells::of("release_txs", &key).parse("tx_hash", &t.tx_hash, "a 32-byte hash")?;
+        Ok(Cells::reason(t.error.as_deref()).map(|e| (hash, e, t.created_at_ms)))
     }
 
     /// Why the newest transfer to `dest_chain_id` in `status` is there (its stored reason):
@@ -443,36 +553,33 @@ impl Store {
         &self,
         dest_chain_id: u64,
         status: TransferStatus,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Reason>, StoreError> {
         Ok(transfers::Entity::find()
             .filter(transfers::Column::DestChainId.eq(to_i64("chain id", dest_chain_id)?))
             .filter(transfers::Column::Status.eq(status.as_str()))
             .order_by_desc(transfers::Column::UpdatedAtMs)
             .one(self.connection())
             .await?
-            .and_then(|t| t.failure_reason))
+            .and_then(|t| Cells::reason(t.failure_reason.as_deref())))
     }
 
     /// The transfers a release transaction carries, with their current status.
-    pub async fn transfers_carried_by(
-        &self,
-        tx_hash: &str,
-    ) -> Result<Vec<transfers::Model>, StoreError> {
+    pub async fn transfers_carried_by(&self, tx_hash: B256) -> Result<Vec<Transfer>, StoreError> {
         let ids: Vec<String> = transfer_attempts::Entity::find()
             .select_only()
             .column(transfer_attempts::Column::TransferId)
-            .filter(transfer_attempts::Column::TxHash.eq(tx_hash))
+            .filter(transfer_attempts::Column::TxHash.eq(tx_hash.to_string()))
             .into_tuple()
             .all(self.connection())
             .await?;
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            out.extend(
+            out.extend(typed(
                 transfers::Entity::find()
                     .filter(transfers::Column::Id.is_in(chunk.iter().cloned()))
                     .all(self.connection())
                     .await?,
-            );
+            )?);
         }
         Ok(out)
     }
@@ -481,14 +588,15 @@ impl Store {
     /// any number of transactions.
     pub async fn transfers_carried_by_each(
         &self,
-        tx_hashes: &[String],
-    ) -> Result<HashMap<String, Vec<CarriedTransfer>>, StoreError> {
+        tx_hashes: &[B256],
+    ) -> Result<HashMap<B256, Vec<CarriedTransfer>>, StoreError> {
         // One join per chunk of hashes: the attempts by hash, each transfer's status by its
         // key. Two passes (the ids, then their statuses by id) cost twice the statements and
         // rows at thousands of transfers a step.
-        let mut out: HashMap<String, Vec<CarriedTransfer>> =
-            tx_hashes.iter().map(|h| (h.clone(), Vec::new())).collect();
+        let mut out: HashMap<B256, Vec<CarriedTransfer>> =
+            tx_hashes.iter().map(|h| (*h, Vec::new())).collect();
         for chunk in tx_hashes.chunks(IDS_PER_STATEMENT) {
+            let asked: HashMap<String, B256> = chunk.iter().map(|h| (h.to_string(), *h)).collect();
             let rows: Vec<(String, String, String)> = transfer_attempts::Entity::find()
                 .select_only()
                 .column(transfer_attempts::Column::TxHash)
@@ -498,13 +606,17 @@ impl Store {
                     JoinType::InnerJoin,
                     transfer_attempts::Relation::Transfer.def(),
                 )
-                .filter(transfer_attempts::Column::TxHash.is_in(chunk.iter().cloned()))
+                .filter(transfer_attempts::Column::TxHash.is_in(asked.keys().cloned()))
                 .into_tuple()
                 .all(self.connection())
                 .await?;
             for (hash, id, status) in rows {
-                if let Some(list) = out.get_mut(&hash) {
-                    list.push(CarriedTransfer { id, status });
+                if let Some(list) = asked.get(&hash).and_then(|h| out.get_mut(h)) {
+                    let row = Cells::of("transfers", &id);
+                    list.push(CarriedTransfer {
+                        id: row.id("id", &id)?,
+                        status: row.status("status", &status)?,
+                    });
                 }
             }
         }
@@ -514,16 +626,17 @@ impl Store {
     /// Transfers by id (missing ones are left out).
     pub async fn transfers_by_ids(
         &self,
-        ids: &[String],
-    ) -> Result<HashMap<String, transfers::Model>, StoreError> {
+        ids: &[TransferId],
+    ) -> Result<HashMap<TransferId, Transfer>, StoreError> {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            for t in transfers::Entity::find()
-                .filter(transfers::Column::Id.is_in(chunk.iter().cloned()))
-                .all(self.connection())
-                .await?
-            {
-                out.insert(t.id.clone(), t);
+            for t in typed(
+                transfers::Entity::find()
+                    .filter(transfers::Column::Id.is_in(id_texts(chunk)))
+                    .all(self.connection())
+                    .await?,
+            )? {
+                out.insert(t.id, t);
             }
         }
         Ok(out)
@@ -536,10 +649,11 @@ impl Store {
     pub async fn releases_to_sign_again(
         &self,
         chain_id: u64,
-    ) -> Result<Vec<(transfers::Model, u64)>, StoreError> {
-        let waiting: Vec<transfers::Model> = transfers::Entity::find()
+    ) -> Result<Vec<(QueuedRelease, u64)>, StoreError> {
+        let waiting: Vec<QueuedRow> = transfers::Entity::find()
             .filter(transfers::Column::DestChainId.eq(to_i64("chain id", chain_id)?))
             .filter(transfers::Column::Status.eq(TransferStatus::Broadcast.as_str()))
+            .into_partial_model::<QueuedRow>()
             .all(self.connection())
             .await?;
         if waiting.is_empty() {
@@ -579,33 +693,37 @@ impl Store {
                 .select_only()
                 .column(release_txs::Column::TxHash)
                 .filter(release_txs::Column::TxHash.is_in(chunk.iter().cloned()))
-                .filter(
-                    release_txs::Column::Status.is_in([tx_status::REVERTED, tx_status::REPLACED]),
-                )
+                .filter(release_txs::Column::Status.is_in([
+                    ReleaseTxStatus::Reverted.as_str(),
+                    ReleaseTxStatus::Replaced.as_str(),
+                ]))
                 .into_tuple()
                 .all(self.connection())
                 .await?;
             dead.extend(rows);
         }
-        let mut out: Vec<(transfers::Model, u64)> = waiting
+        let mut out: Vec<(QueuedRow, u64)> = waiting
             .into_iter()
             .filter_map(|t| {
                 let (_, hash, count) = newest.get(&t.id)?;
-                dead.contains(hash).then_some((t.clone(), *count))
+                let count = *count;
+                dead.contains(hash).then_some((t, count))
             })
             .collect();
         out.sort_by(|a, b| (a.0.created_at_ms, &a.0.id).cmp(&(b.0.created_at_ms, &b.0.id)));
-        Ok(out)
+        out.into_iter()
+            .map(|(t, n)| Ok((QueuedRelease::try_from(t)?, n)))
+            .collect()
     }
 
-    /// `(destination token, amount out)` of every transfer bound for `chain_id` in any of
-    /// `statuses`: what releases on their way will take from the vault.
+    /// `(transfer, destination token, amount out)` of every transfer bound for `chain_id` in
+    /// any of `statuses`: what releases on their way will take from the vault.
     pub async fn amounts_out_to(
         &self,
         chain_id: u64,
         statuses: &[TransferStatus],
-    ) -> Result<Vec<(String, Option<String>, Option<String>)>, StoreError> {
-        Ok(transfers::Entity::find()
+    ) -> Result<Vec<(TransferId, Option<Address>, Option<U256>)>, StoreError> {
+        let rows: Vec<(String, Option<String>, Option<String>)> = transfers::Entity::find()
             .select_only()
             .column(transfers::Column::Id)
             .column(transfers::Column::DestToken)
@@ -617,22 +735,32 @@ impl Store {
             )
             .into_tuple()
             .all(self.connection())
-            .await?)
+            .await?;
+        rows.into_iter()
+            .map(|(id, token, amount)| {
+                let row = Cells::of("transfers", &id);
+                Ok((
+                    row.id("id", &id)?,
+                    row.parse_opt("dest_token", token.as_deref(), "an address")?,
+                    row.amount_opt("amount_out", amount.as_deref())?,
+                ))
+            })
+            .collect()
     }
 
     /// Sets a release transaction's state (and the block it was mined in, or why it stopped).
     pub async fn set_release_tx_status(
         &self,
-        tx_hash: &str,
-        status: &'static str,
+        tx_hash: B256,
+        status: ReleaseTxStatus,
         block_number: Option<u64>,
-        error: Option<&str>,
+        error: Option<&Reason>,
     ) -> Result<(), StoreError> {
         self.apply_release_writes(&[ReleaseWrite::TxStatus {
-            tx_hash: tx_hash.to_string(),
+            tx_hash,
             status,
             block_number,
-            error: error.map(str::to_string),
+            error: error.cloned(),
         }])
         .await
     }

@@ -4,7 +4,7 @@
 
 use sea_orm::{ConnectionTrait, Database, Statement};
 
-use atoll_core::TransferStatus;
+use atoll_core::{Reason, TransferId, TransferStatus, U256};
 
 use crate::transfers::DepositRow;
 use crate::{Store, StoreError};
@@ -13,10 +13,10 @@ use crate::{Store, StoreError};
 pub const POSTGRES_URL_VAR: &str = "ATOLL_TEST_POSTGRES_URL";
 
 /// Deposit number `i` of a made-up Ethereum → BSC transfer (id `0x…i`, block `10 + i`), in
-/// `status`, with `reason` as its failure reason.
+/// `status`, with `reason` (as stored) as its failure reason.
 pub fn deposit_row(i: u64, status: TransferStatus, reason: Option<&str>) -> DepositRow {
     DepositRow {
-        id: format!("0x{i:064x}"),
+        id: TransferId(U256::from(i).to_be_bytes()),
         source_chain_id: 1,
         source_tx: format!("0x{:064x}", 1000 + i),
         source_index: i,
@@ -25,9 +25,9 @@ pub fn deposit_row(i: u64, status: TransferStatus, reason: Option<&str>) -> Depo
         source_token: "0x5fbdb2315678afecb367f032d93f642f64180aa3".into(),
         sender: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
         recipient: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
-        amount_in: "1000000".into(),
+        amount_in: U256::from(1_000_000u64),
         status,
-        failure_reason: reason.map(str::to_string),
+        failure_reason: reason.map(Reason::from_stored),
     }
 }
 

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use atoll_core::TransferStatus::{self, *};
+use atoll_core::{B256, Reason, TransferId};
 use atoll_store::entities::transfer_history;
 use atoll_store::release_txs::{NewReleaseTx, ReleaseWrite};
 use atoll_store::test_support::{deposit_row, exercise_on_postgres, sqlite_in};
@@ -15,25 +16,36 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 const TX: &str = "0x00000000000000000000000000000000000000000000000000000000000000aa";
 
-fn batch_move(ids: &[String], from: TransferStatus, to: TransferStatus, why: &str) -> ReleaseWrite {
+fn tx() -> B256 {
+    TX.parse().unwrap()
+}
+
+fn batch_move(
+    ids: &[TransferId],
+    from: TransferStatus,
+    to: TransferStatus,
+    why: &str,
+) -> ReleaseWrite {
     ReleaseWrite::Move {
         ids: ids.to_vec(),
         from,
         to,
-        reason: why.into(),
-        tx_hash: Some(TX.into()),
+        reason: Reason::from_stored(why),
+        tx_hash: Some(tx()),
     }
 }
 
-async fn path_of(store: &Store, id: &str) -> Vec<(String, Option<String>)> {
+/// Each change as `(to status, reason)` texts. A `HistoryEntry` names one transfer (the
+/// type has no list of ids): that it is `id` is checked on every row.
+async fn path_of(store: &Store, id: TransferId) -> Vec<(String, Option<String>)> {
     store
         .transfer_history(id)
         .await
         .unwrap()
         .into_iter()
         .map(|h| {
-            assert_eq!((h.transfer_id.as_str(), h.transfer_ids), (id, None));
-            (h.to_status, h.reason)
+            assert_eq!(h.transfer_id, id);
+            (h.to_status.to_string(), h.reason.map(|r| r.to_string()))
         })
         .collect()
 }
@@ -41,7 +53,7 @@ async fn path_of(store: &Store, id: &str) -> Vec<(String, Option<String>)> {
 async fn exercise(store: &Store) {
     store.migrate_up().await.unwrap();
     let rows: Vec<DepositRow> = (1..=3).map(|i| deposit_row(i, Observed, None)).collect();
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let ids: Vec<TransferId> = rows.iter().map(|r| r.id).collect();
     let txn = store.begin_ingest(1, "deposits:test", None).await.unwrap();
     txn.insert_deposits(&rows).await.unwrap();
     txn.commit(&Checkpoint {
@@ -51,7 +63,7 @@ async fn exercise(store: &Store) {
     .await
     .unwrap();
     store
-        .transition_many(&ids, Observed, SourceFinal, Some("final"))
+        .transition_many(&ids, Observed, SourceFinal, Some(&Reason::text("final")))
         .await
         .unwrap();
     let before = store.last_history_id().await.unwrap();
@@ -61,15 +73,13 @@ async fn exercise(store: &Store) {
             &NewReleaseTx {
                 chain_id: 56,
                 nonce: 0,
-                tx_hash: TX.into(),
-                raw_tx: "0x02".into(),
+                tx_hash: tx(),
+                raw_tx: "0x02".parse().unwrap(),
                 gas_limit: 100_000,
-                max_fee_per_gas: "2".into(),
-                priority_fee: Some("1".into()),
+                max_fee_per_gas: 2,
+                priority_fee: Some(1),
             },
-            &ids.iter()
-                .map(|id| (id.clone(), SourceFinal))
-                .collect::<Vec<_>>(),
+            &ids.iter().map(|id| (*id, SourceFinal)).collect::<Vec<_>>(),
         )
         .await
         .unwrap();
@@ -107,35 +117,36 @@ async fn exercise(store: &Store) {
     released.push(("confirmed".into(), s("block 20 final")));
     let mut short = head;
     short.push(("awaiting_liquidity".into(), s("vault short")));
-    assert_eq!(path_of(store, &ids[0]).await, released);
-    assert_eq!(path_of(store, &ids[1]).await, released);
-    assert_eq!(path_of(store, &ids[2]).await, short);
+    assert_eq!(path_of(store, ids[0]).await, released);
+    assert_eq!(path_of(store, ids[1]).await, released);
+    assert_eq!(path_of(store, ids[2]).await, short);
 
     // The feed: every change of every transfer after a row, each about one transfer.
     let feed = store.history_after(before, None, 500).await.unwrap();
-    let count = |to: &str| feed.iter().filter(|h| h.to_status == to).count();
+    let count = |to: TransferStatus| feed.iter().filter(|h| h.to_status == to).count();
     assert_eq!(feed.len(), 3 + 3 + 2 + 1 + 2);
     assert_eq!(
-        (count("signed"), count("broadcast"), count("included")),
+        (count(Signed), count(Broadcast), count(Included)),
         (3, 3, 2)
     );
-    assert!(feed.iter().all(|h| h.transfer_ids.is_none()));
+    // Each change names one transfer (a `HistoryEntry` has one id, no list), and each moved.
+    assert!(feed.iter().all(|h| ids.contains(&h.transfer_id)));
     assert!(feed.windows(2).all(|w| w[0].id <= w[1].id));
     // One transfer's feed, resumed after its `broadcast` row.
-    let mine = store.history_after(0, Some(&ids[2]), 500).await.unwrap();
+    let mine = store.history_after(0, Some(ids[2]), 500).await.unwrap();
     assert_eq!(mine.len(), 5);
     let after_broadcast = mine[3].id;
-    let rest: Vec<String> = store
-        .history_after(after_broadcast, Some(&ids[2]), 500)
+    let rest: Vec<TransferStatus> = store
+        .history_after(after_broadcast, Some(ids[2]), 500)
         .await
         .unwrap()
         .into_iter()
         .map(|h| h.to_status)
         .collect();
-    assert_eq!(rest, vec!["awaiting_liquidity".to_string()]);
+    assert_eq!(rest, vec![AwaitingLiquidity]);
 
     // When each reached a status: from batch rows and own rows alike.
-    let mut confirmed: Vec<String> = store
+    let mut confirmed: Vec<TransferId> = store
         .reached(Confirmed)
         .await
         .unwrap()

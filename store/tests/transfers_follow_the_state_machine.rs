@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use atoll_core::TransferStatus::*;
+use atoll_core::{Reason, TransferId, U256};
 use atoll_store::entities::{chains, transfer_attempts};
 use atoll_store::test_support::{deposit_row as deposit, exercise_on_postgres, sqlite_in};
 use atoll_store::transfers::DepositRow;
@@ -33,12 +34,13 @@ async fn exercise(store: &Store) {
         checkpoint = Some(next);
     }
     assert_eq!(store.transfers_from(1).await.unwrap().len(), 2);
-    let id = &rows[0].id;
+    let id = rows[0].id;
     assert_eq!(store.transfer_history(id).await.unwrap().len(), 1);
+    let why = |s: &str| Some(Reason::from_stored(s));
 
     // Along the edges, with reasons.
     store
-        .transition(id, Observed, SourceFinal, Some("32 confirmations"))
+        .transition(id, Observed, SourceFinal, why("32 confirmations").as_ref())
         .await
         .unwrap();
     store
@@ -46,7 +48,7 @@ async fn exercise(store: &Store) {
             id,
             SourceFinal,
             AwaitingLiquidity,
-            Some("vault holds 5, needs 10"),
+            why("vault holds 5, needs 10").as_ref(),
         )
         .await
         .unwrap();
@@ -71,14 +73,14 @@ async fn exercise(store: &Store) {
             id,
             AwaitingLiquidity,
             Failed,
-            Some("route removed from config"),
+            why("route removed from config").as_ref(),
         )
         .await
         .unwrap();
     let t = store.transfer(id).await.unwrap().unwrap();
-    assert_eq!(t.status, "failed");
+    assert_eq!(t.status, Failed);
     assert_eq!(
-        t.failure_reason.as_deref(),
+        t.failure_reason.map(|r| r.to_string()).as_deref(),
         Some("route removed from config")
     );
     // An operator's retry clears the failure reason.
@@ -93,7 +95,13 @@ async fn exercise(store: &Store) {
         .await
         .unwrap()
         .into_iter()
-        .map(|h| (h.from_status, h.to_status, h.reason))
+        .map(|h| {
+            (
+                h.from_status.map(|s| s.to_string()),
+                h.to_status.to_string(),
+                h.reason.map(|r| r.to_string()),
+            )
+        })
         .collect();
     let s = |v: &str| Some(v.to_string());
     assert_eq!(
@@ -118,17 +126,25 @@ async fn exercise(store: &Store) {
             ),
         ]
     );
-    let rejected = store.transfer_history(&rows[1].id).await.unwrap();
+    let rejected = store.transfer_history(rows[1].id).await.unwrap();
     assert_eq!(rejected.len(), 1);
     assert_eq!(
-        rejected[0].reason.as_deref(),
+        rejected[0]
+            .reason
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("rejected deposit: missing memo")
+    );
+    assert_eq!(
+        rejected[0].reason,
+        Some(Reason::RejectedDeposit("missing memo".into()))
     );
     // A reorg to block 11: the deposit of block 12 (still observed) is orphaned; the one of
     // block 11 stays. The new chain reuses the orphan's id at block 14: it is revived.
     let orphan = deposit(2, Observed, None);
     let orphan = DepositRow {
-        id: format!("0x{:064x}", 99),
+        id: TransferId(U256::from(99u8).to_be_bytes()),
         source_block: 12,
         ..orphan
     };
@@ -152,17 +168,21 @@ async fn exercise(store: &Store) {
         (summary.deposits_reorged_out, summary.deposits_at_risk),
         (1, 0)
     );
-    let t = store.transfer(&orphan.id).await.unwrap().unwrap();
-    assert_eq!(t.status, "failed");
+    let t = store.transfer(orphan.id).await.unwrap().unwrap();
+    assert_eq!(t.status, Failed);
+    let why = t.failure_reason.unwrap();
     assert!(
-        t.failure_reason
-            .unwrap()
-            .starts_with("reorged out: block 12")
+        why.to_string().starts_with("reorged out: block 12"),
+        "{why}"
+    );
+    assert!(
+        matches!(why, Reason::ReorgedOut { block: 12, .. }),
+        "{why:?}"
     );
     let again = DepositRow {
         source_tx: "0xnew".into(),
         source_block: 14,
-        amount_in: "5".into(),
+        amount_in: U256::from(5u8),
         ..orphan.clone()
     };
     let txn = store.begin_ingest(1, "deposits:test", None).await.unwrap();
@@ -173,17 +193,13 @@ async fn exercise(store: &Store) {
     })
     .await
     .unwrap();
-    let t = store.transfer(&orphan.id).await.unwrap().unwrap();
+    let t = store.transfer(orphan.id).await.unwrap().unwrap();
     assert_eq!(
-        (
-            t.status.as_str(),
-            t.source_tx.as_str(),
-            t.amount_in.as_str()
-        ),
-        ("observed", "0xnew", "5")
+        (t.status, t.source_tx.as_str(), t.amount_in),
+        (Observed, "0xnew", U256::from(5u8))
     );
     assert_eq!(t.failure_reason, None);
-    assert_eq!(store.transfer_history(&orphan.id).await.unwrap().len(), 3);
+    assert_eq!(store.transfer_history(orphan.id).await.unwrap().len(), 3);
     // A failure that is not a reorg is never revived by a re-scan.
     let txn = store
         .begin_ingest(
@@ -209,14 +225,14 @@ async fn exercise(store: &Store) {
     .await
     .unwrap();
     assert_eq!(
-        store.transfer(&rows[1].id).await.unwrap().unwrap().status,
-        "failed"
+        store.transfer(rows[1].id).await.unwrap().unwrap().status,
+        Failed
     );
 
     // A transfer a release was ever signed for is never retried (reconciliation decides).
-    let signed_id = &rows[1].id;
+    let signed_id = rows[1].id;
     transfer_attempts::Entity::insert(transfer_attempts::ActiveModel {
-        transfer_id: Set(signed_id.clone()),
+        transfer_id: Set(signed_id.to_string()),
         chain_id: Set(56),
         nonce: Set(Some(7)),
         tx_hash: Set("0xabc".into()),
@@ -237,13 +253,13 @@ async fn exercise(store: &Store) {
     );
     assert_eq!(
         store.transfer(signed_id).await.unwrap().unwrap().status,
-        "failed"
+        Failed
     );
 
     // Newest attempts of many transfers at once: the later of two, none for a transfer
     // nothing was signed for.
     transfer_attempts::Entity::insert(transfer_attempts::ActiveModel {
-        transfer_id: Set(signed_id.clone()),
+        transfer_id: Set(signed_id.to_string()),
         chain_id: Set(56),
         nonce: Set(Some(7)),
         tx_hash: Set("0xdef".into()),
@@ -255,12 +271,9 @@ async fn exercise(store: &Store) {
     .exec(store.connection())
     .await
     .unwrap();
-    let newest = store
-        .latest_attempts(&[signed_id.clone(), id.clone()])
-        .await
-        .unwrap();
+    let newest = store.latest_attempts(&[signed_id, id]).await.unwrap();
     assert_eq!(newest.len(), 1, "{newest:?}");
-    assert_eq!(newest[signed_id].tx_hash, "0xdef");
+    assert_eq!(newest[&signed_id].tx_hash, "0xdef");
     assert_eq!(
         store
             .latest_attempt(signed_id)
@@ -315,7 +328,7 @@ async fn exercise(store: &Store) {
     );
 
     let missing = store
-        .transition("0xdead", Observed, SourceFinal, None)
+        .transition(TransferId([0xde; 32]), Observed, SourceFinal, None)
         .await
         .unwrap_err();
     assert!(
@@ -346,7 +359,7 @@ async fn reorg_fails_every_waiting_deposit(store: &Store) {
     })
     .await
     .unwrap();
-    let id = |i: usize| rows[i - 1].id.as_str();
+    let id = |i: usize| rows[i - 1].id;
     for i in 2..=6 {
         store
             .transition(id(i), Observed, SourceFinal, None)
@@ -354,11 +367,21 @@ async fn reorg_fails_every_waiting_deposit(store: &Store) {
             .unwrap();
     }
     store
-        .transition(id(3), SourceFinal, AwaitingLiquidity, Some("vault empty"))
+        .transition(
+            id(3),
+            SourceFinal,
+            AwaitingLiquidity,
+            Some(&Reason::text("vault empty")),
+        )
         .await
         .unwrap();
     store
-        .transition(id(4), SourceFinal, Paused, Some("bsc paused"))
+        .transition(
+            id(4),
+            SourceFinal,
+            Paused,
+            Some(&Reason::text("bsc paused")),
+        )
         .await
         .unwrap();
     store
@@ -366,7 +389,7 @@ async fn reorg_fails_every_waiting_deposit(store: &Store) {
             id(6),
             SourceFinal,
             AwaitingGas,
-            Some("fee $0.50 < gas $3.20 at 80 gwei"),
+            Some(&Reason::text("fee $0.50 < gas $3.20 at 80 gwei")),
         )
         .await
         .unwrap();
@@ -401,8 +424,13 @@ async fn reorg_fails_every_waiting_deposit(store: &Store) {
         (6, "awaiting_gas"),
     ] {
         let t = store.transfer(id(i)).await.unwrap().unwrap();
-        assert_eq!(t.status, "failed", "deposit {i}");
-        let why = t.failure_reason.unwrap();
+        assert_eq!(t.status, Failed, "deposit {i}");
+        let reason = t.failure_reason.unwrap();
+        assert!(
+            matches!(reason, Reason::ReorgedOut { was: Some(w), .. } if w.as_str() == was),
+            "{reason:?}"
+        );
+        let why = reason.to_string();
         assert!(
             why.starts_with(&format!("reorged out: block {}", 10 + i)),
             "{why}"
@@ -412,10 +440,7 @@ async fn reorg_fails_every_waiting_deposit(store: &Store) {
             "{why}"
         );
     }
-    assert_eq!(
-        store.transfer(id(5)).await.unwrap().unwrap().status,
-        "signed"
-    );
+    assert_eq!(store.transfer(id(5)).await.unwrap().unwrap().status, Signed);
     let queued = store
         .transfers_to(56, &[SourceFinal, AwaitingLiquidity, AwaitingGas, Paused])
         .await
@@ -444,7 +469,7 @@ async fn legacy_ids_are_matched_not_duplicated(store: &Store) {
     let tx = [0xab_u8; 32];
     let source_tx = format!("0x{}", hex::encode(tx));
     let legacy = DepositRow {
-        id: format!("0x{:064x}", 42),
+        id: TransferId(U256::from(42u8).to_be_bytes()),
         source_tx: source_tx.clone(),
         source_index: 7,
         ..deposit(42, Observed, None)
@@ -464,7 +489,7 @@ async fn legacy_ids_are_matched_not_duplicated(store: &Store) {
     .unwrap();
 
     let again = DepositRow {
-        id: atoll_core::TransferId::derive(atoll_core::ChainId(1), &tx, 0).to_string(),
+        id: atoll_core::TransferId::derive(atoll_core::ChainId(1), &tx, 0),
         source_index: 0,
         ..legacy.clone()
     };
@@ -491,14 +516,14 @@ async fn legacy_ids_are_matched_not_duplicated(store: &Store) {
     })
     .await
     .unwrap();
-    assert!(store.transfer(&again.id).await.unwrap().is_none());
+    assert!(store.transfer(again.id).await.unwrap().is_none());
     assert_eq!(store.transfers_from(1).await.unwrap().len(), 2);
-    let history = store.transfer_history(&legacy.id).await.unwrap();
+    let history = store.transfer_history(legacy.id).await.unwrap();
     assert!(
         history.iter().any(|h| h
             .reason
-            .as_deref()
-            .is_some_and(|r| r.contains("kept under its legacy id"))),
+            .as_ref()
+            .is_some_and(|r| r.to_string().contains("kept under its legacy id"))),
         "{history:?}"
     );
 }
@@ -525,4 +550,121 @@ async fn transfers_on_sqlite() {
 #[tokio::test]
 async fn transfers_on_postgres() {
     exercise_on_postgres("transfers", exercise).await.unwrap();
+}
+
+/// Rows are read as the domain's types once, in the store: a row written with text that is no
+/// status, amount or id is an error naming its table, column and row (never a panic, never a
+/// default), and the rows beside it still read. Reasons always read (text of no known form is
+/// `Reason::Text`), and the texts earlier versions wrote read as their variants.
+async fn unreadable_rows_are_named(store: &Store) {
+    use atoll_store::entities::transfers;
+    store.migrate_up().await.unwrap();
+    let good = deposit(1, Failed, None);
+    let txn = store.begin_ingest(1, "deposits:test", None).await.unwrap();
+    txn.insert_deposits(std::slice::from_ref(&good))
+        .await
+        .unwrap();
+    txn.commit(&Checkpoint {
+        block_number: 11,
+        block_hash: "a".into(),
+    })
+    .await
+    .unwrap();
+    let row = |id: &str, status: &str, amount: &str, reason: Option<&str>| transfers::ActiveModel {
+        id: Set(id.to_string()),
+        source_chain_id: Set(1),
+        source_tx: Set(format!("0xtx{id}")),
+        source_index: Set(0),
+        source_block: Set(20),
+        dest_chain_id: Set(56),
+        source_token: Set("0x5fbdb2315678afecb367f032d93f642f64180aa3".into()),
+        dest_token: Set(None),
+        sender: Set("0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into()),
+        recipient: Set("0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into()),
+        amount_in: Set(amount.to_string()),
+        amount_out: Set(None),
+        fee: Set(None),
+        status: Set(status.to_string()),
+        failure_reason: Set(reason.map(str::to_string)),
+        claimed_by: Set(None),
+        claimed_at_ms: Set(None),
+        created_at_ms: Set(0),
+        updated_at_ms: Set(0),
+    };
+    let bad_status = TransferId([0xb1; 32]);
+    let bad_amount = TransferId([0xb2; 32]);
+    let old_reorg = TransferId([0xb3; 32]);
+    let old_text = "reorged out: block 20 left the canonical chain before the deposit was final; nothing was sent";
+    for m in [
+        row(&bad_status.to_string(), "done", "5", None),
+        row(&bad_amount.to_string(), "observed", "5 USDC", None),
+        row(&old_reorg.to_string(), "failed", "5", Some(old_text)),
+    ] {
+        transfers::Entity::insert(m)
+            .exec_without_returning(store.connection())
+            .await
+            .unwrap();
+    }
+    let err = store.transfer(bad_status).await.unwrap_err();
+    match &err {
+        StoreError::Unreadable {
+            table,
+            column,
+            row,
+            value,
+            ..
+        } => assert_eq!(
+            (*table, *column, row.as_str(), value.as_str()),
+            (
+                "transfers",
+                "status",
+                bad_status.to_string().as_str(),
+                "done"
+            ),
+        ),
+        other => panic!("unreadable, not {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains(&format!("transfers.status of row {bad_status}")),
+        "{err}"
+    );
+    let err = store.transfer(bad_amount).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Unreadable { column: "amount_in", value, .. } if value == "5 USDC"),
+        "{err:?}"
+    );
+    assert_eq!(err.metric_label(), "unreadable_row");
+    // A read of many rows names the first it cannot read.
+    assert!(matches!(
+        store.transfers_from(1).await,
+        Err(StoreError::Unreadable { .. })
+    ));
+    // The rows beside them read, and an older version's reorg text is that reason still.
+    assert_eq!(
+        store.transfer(good.id).await.unwrap().unwrap().status,
+        Failed
+    );
+    let old = store.transfer(old_reorg).await.unwrap().unwrap();
+    assert_eq!(
+        old.failure_reason,
+        Some(Reason::ReorgedOut {
+            block: 20,
+            was: None
+        })
+    );
+    assert_eq!(old.failure_reason.unwrap().to_string(), old_text);
+}
+
+#[tokio::test]
+async fn unreadable_rows_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    unreadable_rows_are_named(&sqlite_in(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn unreadable_rows_on_postgres() {
+    exercise_on_postgres("unreadable_rows", unreadable_rows_are_named)
+        .await
+        .unwrap();
 }

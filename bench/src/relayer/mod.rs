@@ -25,8 +25,8 @@ use alloy::providers::{DynProvider, Provider};
 use anyhow::Context;
 use atoll_adapters::evm::{EvmChain, RetryPolicy};
 use atoll_adapters::solana::SolanaChain;
-use atoll_core::TransferStatus;
 use atoll_core::settings::Settings;
+use atoll_core::{TransferId, TransferStatus};
 use atoll_devnet::evm::Role;
 use atoll_store::Store;
 use clap::Args;
@@ -497,12 +497,12 @@ impl Bench {
         clock_ms: i64,
     ) -> anyhow::Result<HashMap<&'static str, usize>> {
         let store = &self.store;
-        let started: HashMap<String, i64> = store
+        let started: HashMap<TransferId, i64> = store
             .reached(TransferStatus::SourceFinal)
             .await?
             .into_iter()
             .collect();
-        let dest_of: HashMap<String, i64> = store
+        let dest_of: HashMap<TransferId, u64> = store
             .transfers(None, None, u64::MAX)
             .await?
             .into_iter()
@@ -512,7 +512,7 @@ impl Bench {
         let mut largest_batch = HashMap::new();
         for lane in lanes {
             let chain = self.settings.chain(lane.dest).context("lane chain")?;
-            let chain_id = i64::try_from(chain.chain_id.0)?;
+            let chain_id = chain.chain_id.0;
             let mut latencies: Vec<i64> = confirmed_at
                 .iter()
                 .filter(|(id, _)| dest_of.get(id) == Some(&chain_id))
@@ -524,7 +524,10 @@ impl Bench {
                 lane.count
             } else {
                 let sent = store
-                    .release_txs(chain.chain_id.0, atoll_store::release_txs::tx_status::FINAL)
+                    .release_txs(
+                        chain.chain_id.0,
+                        atoll_store::release_txs::ReleaseTxStatus::Final,
+                    )
                     .await?;
                 let largest = sent.iter().map(|tx| tx.releases).max().unwrap_or(0);
                 largest_batch.insert(lane.dest, usize::try_from(largest)?);
@@ -595,16 +598,16 @@ impl Bench {
             (&self.solana, sol_user, sol_before)
         {
             let after = solana_usdc(chain, account).await?;
-            let solana_id = i64::try_from(self.solana_id()?)?;
+            let solana_id = self.solana_id()?;
             let owed: u64 = self
                 .store
                 .transfers(Some(TransferStatus::Confirmed), None, u64::MAX)
                 .await?
                 .iter()
                 .filter(|t| t.dest_chain_id == solana_id)
-                .map(|t| t.amount_out.as_deref().and_then(|a| a.parse::<u64>().ok()))
+                .map(|t| t.amount_out.and_then(|a| u64::try_from(a).ok()))
                 .sum::<Option<u64>>()
-                .context("an amount out on solana is not a number")?;
+                .context("an amount out on solana is missing or above a u64")?;
             anyhow::ensure!(
                 after - before == owed,
                 "solana: the user's USDC grew by {} raw units, the store released {owed}",

@@ -21,7 +21,7 @@ use atoll_devnet::evm::Role;
 use atoll_relayer::evm_executor::EvmExecutor;
 use atoll_relayer::solana_executor::SolanaExecutor;
 use atoll_store::Store;
-use atoll_store::release_txs::tx_status;
+use atoll_store::release_txs::ReleaseTxStatus;
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::pubkey::Pubkey;
 
@@ -363,7 +363,7 @@ pub(crate) async fn release_all(
         let waiting = sequential && !r.included.is_empty() || r.is_idle();
         if waiting
             && store
-                .release_txs(chain_id, tx_status::PENDING)
+                .release_txs(chain_id, ReleaseTxStatus::Pending)
                 .await?
                 .is_empty()
         {

@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use atoll_core::U256;
-use atoll_store::entities::transfers;
+use atoll_core::{Reason, TransferId, TransferStatus, U256};
+use atoll_store::transfers::Transfer;
 use serde::Serialize;
 
 /// A deposit as its source chain shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenDeposit {
-    pub id: String,
+    pub id: TransferId,
     pub chain_id: u64,
     pub tx: String,
     /// Block (EVM) or slot (Solana).
@@ -23,7 +23,7 @@ pub struct SeenDeposit {
 /// A release as its destination chain shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenRelease {
-    pub id: String,
+    pub id: TransferId,
     pub chain_id: u64,
     pub tx: String,
     pub token: String,
@@ -191,7 +191,7 @@ pub struct ChainFacts {
     pub destinations_read: Vec<u64>,
     /// Recipients as a destination writes them, per transfer id, when that differs from the
     /// database's (Solana pays a token account, not the wallet). Computed by the reader.
-    pub paid_accounts: HashMap<String, Vec<String>>,
+    pub paid_accounts: HashMap<TransferId, Vec<String>>,
     /// When the chains' reading began (ms since the epoch): a transfer the database changed
     /// since then may have moved on beyond what was read (confirmed by a release mined after
     /// the read), so it is not judged missing.
@@ -206,27 +206,21 @@ pub struct Verdict {
 }
 
 /// Statuses that say nothing was paid yet (or could be paid, for `failed`).
-fn not_released(status: &str) -> bool {
+fn not_released(status: TransferStatus) -> bool {
+    use TransferStatus::*;
     matches!(
         status,
-        "observed"
-            | "source_final"
-            | "awaiting_liquidity"
-            | "awaiting_gas"
-            | "paused"
-            | "failed"
-            | "stuck"
+        Observed | SourceFinal | AwaitingLiquidity | AwaitingGas | Paused | Failed | Stuck
     )
 }
 
 /// Compares what the chains show with the transfers in the database.
-pub fn reconcile(facts: &ChainFacts, transfers: &[transfers::Model]) -> Verdict {
+pub fn reconcile(facts: &ChainFacts, transfers: &[Transfer]) -> Verdict {
     let mut out = Verdict::default();
-    let by_id: HashMap<&str, &transfers::Model> =
-        transfers.iter().map(|t| (t.id.as_str(), t)).collect();
-    let mut releases: HashMap<&str, Vec<&SeenRelease>> = HashMap::new();
+    let by_id: HashMap<TransferId, &Transfer> = transfers.iter().map(|t| (t.id, t)).collect();
+    let mut releases: HashMap<TransferId, Vec<&SeenRelease>> = HashMap::new();
     for r in &facts.releases {
-        releases.entry(r.id.as_str()).or_default().push(r);
+        releases.entry(r.id).or_default().push(r);
     }
     check_releases(facts, &by_id, &releases, &mut out.discrepancies);
     check_transfers(facts, transfers, &releases, &mut out.discrepancies);
@@ -258,14 +252,14 @@ fn sum_of(s: &str) -> U256 {
 /// Every release on chain: once per id, for a transfer, paid as the transfer says.
 fn check_releases(
     facts: &ChainFacts,
-    by_id: &HashMap<&str, &transfers::Model>,
-    releases: &HashMap<&str, Vec<&SeenRelease>>,
+    by_id: &HashMap<TransferId, &Transfer>,
+    releases: &HashMap<TransferId, Vec<&SeenRelease>>,
     out: &mut Vec<Discrepancy>,
 ) {
-    let mut ids: Vec<&&str> = releases.keys().collect();
+    let mut ids: Vec<&TransferId> = releases.keys().collect();
     ids.sort();
     for id in ids {
-        let seen = &releases[*id];
+        let seen = &releases[id];
         let first = seen[0];
         if seen.len() > 1 {
             out.push(Discrepancy::ReleasedTwice {
@@ -274,7 +268,7 @@ fn check_releases(
                 txs: seen.iter().map(|r| r.tx.clone()).collect(),
             });
         }
-        let Some(t) = by_id.get(*id) else {
+        let Some(t) = by_id.get(id) else {
             out.push(Discrepancy::ReleaseWithoutTransfer {
                 id: id.to_string(),
                 chain_id: first.chain_id,
@@ -283,7 +277,7 @@ fn check_releases(
             continue;
         };
         let mut differs = Vec::new();
-        if u64::try_from(t.dest_chain_id).ok() != Some(first.chain_id) {
+        if t.dest_chain_id != first.chain_id {
             differs.push(format!(
                 "chain {} (transfer: {})",
                 first.chain_id, t.dest_chain_id
@@ -297,7 +291,7 @@ fn check_releases(
         }
         let recipients = facts
             .paid_accounts
-            .get(*id)
+            .get(id)
             .cloned()
             .unwrap_or_else(|| vec![t.recipient.to_lowercase()]);
         if !recipients.contains(&first.recipient.to_lowercase()) {
@@ -306,10 +300,11 @@ fn check_releases(
                 first.recipient, t.recipient
             ));
         }
-        if t.amount_out.as_deref() != Some(first.amount.to_string().as_str()) {
+        if t.amount_out != Some(first.amount) {
             differs.push(format!(
                 "amount {} (transfer: {:?})",
-                first.amount, t.amount_out
+                first.amount,
+                t.amount_out.map(|a| a.to_string())
             ));
         }
         if !differs.is_empty() {
@@ -319,14 +314,14 @@ fn check_releases(
                 what: differs.join("; "),
             });
         }
-        let released_elsewhere = t
-            .failure_reason
-            .as_deref()
-            .is_some_and(|r| r.starts_with("already released on chain"));
-        if not_released(&t.status) && !released_elsewhere {
+        let released_elsewhere = matches!(
+            t.failure_reason,
+            Some(Reason::AlreadyReleasedOnChain { .. })
+        );
+        if not_released(t.status) && !released_elsewhere {
             out.push(Discrepancy::ReleasedButRecordedAs {
                 id: id.to_string(),
-                status: t.status.clone(),
+                status: t.status.to_string(),
                 tx: first.tx.clone(),
             });
         }
@@ -336,33 +331,28 @@ fn check_releases(
 /// Every transfer: its deposit is on its chain as recorded, and a confirmed one was paid.
 fn check_transfers(
     facts: &ChainFacts,
-    transfers: &[transfers::Model],
-    releases: &HashMap<&str, Vec<&SeenRelease>>,
+    transfers: &[Transfer],
+    releases: &HashMap<TransferId, Vec<&SeenRelease>>,
     out: &mut Vec<Discrepancy>,
 ) {
-    let deposits: HashMap<&str, &SeenDeposit> =
-        facts.deposits.iter().map(|d| (d.id.as_str(), d)).collect();
+    let deposits: HashMap<TransferId, &SeenDeposit> =
+        facts.deposits.iter().map(|d| (d.id, d)).collect();
     for t in transfers {
-        let source = u64::try_from(t.source_chain_id).unwrap_or_default();
-        let block = u64::try_from(t.source_block).unwrap_or_default();
         let judged = facts
             .indexed_up_to
-            .get(&source)
-            .is_some_and(|up_to| block <= *up_to);
-        let reorged_out = t
-            .failure_reason
-            .as_deref()
-            .is_some_and(|r| r.starts_with(atoll_store::transfers::REORGED_OUT));
-        match deposits.get(t.id.as_str()) {
+            .get(&t.source_chain_id)
+            .is_some_and(|up_to| t.source_block <= *up_to);
+        let reorged_out = matches!(t.failure_reason, Some(Reason::ReorgedOut { .. }));
+        match deposits.get(&t.id) {
             None if judged && !reorged_out => out.push(Discrepancy::DepositNotOnChain {
-                id: t.id.clone(),
-                status: t.status.clone(),
+                id: t.id.to_string(),
+                status: t.status.to_string(),
                 tx: t.source_tx.clone(),
             }),
             None => {}
             Some(d) => {
                 let mut differs = Vec::new();
-                if d.amount.to_string() != t.amount_in {
+                if d.amount != t.amount_in {
                     differs.push(format!("amount {} (transfer: {})", d.amount, t.amount_in));
                 }
                 if d.token.to_lowercase() != t.source_token.to_lowercase() {
@@ -370,20 +360,21 @@ fn check_transfers(
                 }
                 if !differs.is_empty() {
                     out.push(Discrepancy::DepositDiffers {
-                        id: t.id.clone(),
+                        id: t.id.to_string(),
                         tx: d.tx.clone(),
                         what: differs.join("; "),
                     });
                 }
             }
         }
-        let dest = u64::try_from(t.dest_chain_id).unwrap_or_default();
-        if t.status == "confirmed"
+        if t.status == TransferStatus::Confirmed
             && t.updated_at_ms < facts.read_started_ms
-            && facts.destinations_read.contains(&dest)
-            && !releases.contains_key(t.id.as_str())
+            && facts.destinations_read.contains(&t.dest_chain_id)
+            && !releases.contains_key(&t.id)
         {
-            out.push(Discrepancy::ConfirmedWithoutRelease { id: t.id.clone() });
+            out.push(Discrepancy::ConfirmedWithoutRelease {
+                id: t.id.to_string(),
+            });
         }
     }
 }
@@ -391,8 +382,8 @@ fn check_transfers(
 /// Each source chain's deposits per token, by where they went.
 fn books(
     facts: &ChainFacts,
-    by_id: &HashMap<&str, &transfers::Model>,
-    releases: &HashMap<&str, Vec<&SeenRelease>>,
+    by_id: &HashMap<TransferId, &Transfer>,
+    releases: &HashMap<TransferId, Vec<&SeenRelease>>,
     out: &mut Vec<Discrepancy>,
 ) -> Vec<TokenBook> {
     #[derive(Default)]
@@ -419,24 +410,20 @@ fn books(
             .or_default();
         s.deposits += 1;
         s.deposited = s.deposited.saturating_add(d.amount);
-        let Some(t) = by_id.get(d.id.as_str()) else {
+        let Some(t) = by_id.get(&d.id) else {
             s.unrecorded = s.unrecorded.saturating_add(d.amount);
             out.push(Discrepancy::DepositNotRecorded {
-                id: d.id.clone(),
+                id: d.id.to_string(),
                 chain_id: d.chain_id,
                 tx: d.tx.clone(),
             });
             continue;
         };
-        if releases.contains_key(d.id.as_str()) {
-            let fee: U256 = t
-                .fee
-                .as_deref()
-                .and_then(|f| f.parse().ok())
-                .unwrap_or_default();
+        if releases.contains_key(&d.id) {
+            let fee = t.fee.unwrap_or_default();
             s.fees = s.fees.saturating_add(fee);
             s.released = s.released.saturating_add(d.amount.saturating_sub(fee));
-        } else if t.status == "failed" {
+        } else if t.status == TransferStatus::Failed {
             s.failed = s.failed.saturating_add(d.amount);
         } else {
             s.pending = s.pending.saturating_add(d.amount);
@@ -461,9 +448,14 @@ fn books(
 mod tests {
     use super::*;
 
-    fn transfer(id: &str, status: &str) -> transfers::Model {
-        transfers::Model {
-            id: id.into(),
+    /// The transfer id a test names `name`.
+    fn tid(name: &str) -> TransferId {
+        TransferId::derive(atoll_core::ChainId(1), name.as_bytes(), 0)
+    }
+
+    fn transfer(id: &str, status: TransferStatus) -> Transfer {
+        Transfer {
+            id: tid(id),
             source_chain_id: 1,
             source_tx: format!("0xtx{id}"),
             source_index: 0,
@@ -473,10 +465,10 @@ mod tests {
             dest_token: Some("0xbbb".into()),
             sender: "0xsender".into(),
             recipient: "0xccc".into(),
-            amount_in: "1000".into(),
-            amount_out: Some("990".into()),
-            fee: Some("10".into()),
-            status: status.into(),
+            amount_in: U256::from(1000u64),
+            amount_out: Some(U256::from(990u64)),
+            fee: Some(U256::from(10u64)),
+            status,
             failure_reason: None,
             claimed_by: None,
             claimed_at_ms: None,
@@ -487,7 +479,7 @@ mod tests {
 
     fn deposit(id: &str) -> SeenDeposit {
         SeenDeposit {
-            id: id.into(),
+            id: tid(id),
             chain_id: 1,
             tx: format!("0xtx{id}"),
             block: 10,
@@ -498,7 +490,7 @@ mod tests {
 
     fn release(id: &str, tx: &str) -> SeenRelease {
         SeenRelease {
-            id: id.into(),
+            id: tid(id),
             chain_id: 56,
             tx: tx.into(),
             token: "0xBBB".into(),
@@ -521,9 +513,9 @@ mod tests {
     #[test]
     fn clean_books_balance_in_exact_integers() {
         let db = [
-            transfer("a", "confirmed"),
-            transfer("b", "source_final"),
-            transfer("c", "failed"),
+            transfer("a", TransferStatus::Confirmed),
+            transfer("b", TransferStatus::SourceFinal),
+            transfer("c", TransferStatus::Failed),
         ];
         let v = reconcile(
             &facts(
@@ -548,14 +540,14 @@ mod tests {
 
     #[test]
     fn every_discrepancy_is_named() {
-        let mut wrong = transfer("d", "confirmed");
-        wrong.amount_out = Some("991".into());
+        let mut wrong = transfer("d", TransferStatus::Confirmed);
+        wrong.amount_out = Some(U256::from(991u64));
         let db = [
-            transfer("a", "confirmed"),
-            transfer("b", "source_final"),
-            transfer("c", "confirmed"),
+            transfer("a", TransferStatus::Confirmed),
+            transfer("b", TransferStatus::SourceFinal),
+            transfer("c", TransferStatus::Confirmed),
             wrong,
-            transfer("gone", "observed"),
+            transfer("gone", TransferStatus::Observed),
         ];
         let v = reconcile(
             &facts(
@@ -603,7 +595,12 @@ mod tests {
 
     #[test]
     fn a_release_on_chain_for_a_waiting_transfer_is_named() {
-        for waiting in ["awaiting_gas", "awaiting_liquidity", "paused", "stuck"] {
+        for waiting in [
+            TransferStatus::AwaitingGas,
+            TransferStatus::AwaitingLiquidity,
+            TransferStatus::Paused,
+            TransferStatus::Stuck,
+        ] {
             let v = reconcile(
                 &facts(vec![deposit("a")], vec![release("a", "0xr1")]),
                 &[transfer("a", waiting)],
@@ -611,7 +608,7 @@ mod tests {
             let text: Vec<String> = v.discrepancies.iter().map(ToString::to_string).collect();
             assert!(
                 text.iter()
-                    .any(|t| t.contains("recorded as") && t.contains(waiting)),
+                    .any(|t| t.contains("recorded as") && t.contains(waiting.as_str())),
                 "{waiting}: {text:?}"
             );
         }
@@ -619,8 +616,11 @@ mod tests {
 
     #[test]
     fn newer_than_the_indexer_and_reorged_out_are_not_judged() {
-        let mut reorged = transfer("r", "failed");
-        reorged.failure_reason = Some("reorged out: block 10 left the canonical chain".into());
+        let mut reorged = transfer("r", TransferStatus::Failed);
+        reorged.failure_reason = Some(Reason::ReorgedOut {
+            block: 10,
+            was: Some(TransferStatus::Observed),
+        });
         let mut late = deposit("late");
         late.block = 101;
         let v = reconcile(&facts(vec![late], vec![]), &[reorged]);
@@ -629,8 +629,10 @@ mod tests {
 
     #[test]
     fn released_elsewhere_is_explained_and_an_evm_vault_must_balance() {
-        let mut elsewhere = transfer("a", "failed");
-        elsewhere.failure_reason = Some("already released on chain, by a transaction".into());
+        let mut elsewhere = transfer("a", TransferStatus::Failed);
+        elsewhere.failure_reason = Some(Reason::AlreadyReleasedOnChain {
+            claim_account: false,
+        });
         let mut f = facts(vec![deposit("a")], vec![release("a", "0xr1")]);
         f.vaults.push(VaultBook {
             chain: "bsc".into(),

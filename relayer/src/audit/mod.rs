@@ -27,7 +27,7 @@ use atoll_adapters::solana::SolanaChain;
 use atoll_adapters::solana::accounts::{TOKEN_2022_PROGRAM, TOKEN_PROGRAM, decode_token_account};
 use atoll_adapters::solana::releases::associated_token_account_of;
 use atoll_core::settings::{ChainSettings, Settings};
-use atoll_core::{Address, ChainKind};
+use atoll_core::{Address, ChainKind, TransferId};
 use atoll_store::Store;
 use serde::Serialize;
 use solana_commitment_config::CommitmentConfig;
@@ -73,14 +73,14 @@ pub async fn run(settings: &Settings, store: &Store) -> Result<AuditReport, Rela
     }
     let transfers = store.all_transfers().await?;
     // Solana pays the recipient's associated token account (Token or Token-2022).
-    let by_id: HashMap<&str, &atoll_store::entities::transfers::Model> =
-        transfers.iter().map(|t| (t.id.as_str(), t)).collect();
+    let by_id: HashMap<TransferId, &atoll_store::transfers::Transfer> =
+        transfers.iter().map(|t| (t.id, t)).collect();
     for r in &facts.releases {
         let on_solana = settings
             .chains
             .iter()
             .any(|c| c.kind == ChainKind::Solana && c.chain_id.0 == r.chain_id);
-        let Some(t) = by_id.get(r.id.as_str()) else {
+        let Some(t) = by_id.get(&r.id) else {
             continue;
         };
         if let (true, Ok(owner), Ok(mint)) = (
@@ -96,7 +96,7 @@ pub async fn run(settings: &Settings, store: &Store) -> Result<AuditReport, Rela
                         .to_lowercase()
                 })
                 .collect();
-            facts.paid_accounts.insert(r.id.clone(), accounts);
+            facts.paid_accounts.insert(r.id, accounts);
         }
     }
     let verdict = ledger::reconcile(&facts, &transfers);
@@ -203,7 +203,7 @@ fn read_vault_log(
         let f = flows.entry(e.token).or_default();
         f.deposited = f.deposited.saturating_add(e.amount);
         facts.deposits.push(ledger::SeenDeposit {
-            id: id.to_string(),
+            id,
             chain_id,
             tx: format!("{tx:#x}"),
             block,
@@ -214,7 +214,7 @@ fn read_vault_log(
         let f = flows.entry(e.token).or_default();
         f.released = f.released.saturating_add(e.amount);
         facts.releases.push(ledger::SeenRelease {
-            id: format!("{:#x}", e.id),
+            id: TransferId(e.id.0),
             chain_id,
             tx: format!("{tx:#x}"),
             token: format!("{:#x}", e.token),
@@ -276,7 +276,7 @@ async fn read_solana(
             for i in &flows.inflows {
                 f.deposited = f.deposited.saturating_add(U256::from(i.amount));
                 facts.deposits.push(ledger::SeenDeposit {
-                    id: i.transfer_id.to_string(),
+                    id: i.transfer_id,
                     chain_id: c.chain_id.0,
                     tx: i.signature.to_string(),
                     block: i.slot,
@@ -291,7 +291,7 @@ async fn read_solana(
                 };
                 f.released = f.released.saturating_add(U256::from(o.amount));
                 facts.releases.push(ledger::SeenRelease {
-                    id: id.to_string(),
+                    id,
                     chain_id: c.chain_id.0,
                     tx: o.signature.to_string(),
                     token: o.mint.to_string(),

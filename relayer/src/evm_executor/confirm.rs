@@ -7,12 +7,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use alloy::primitives::B256;
 
-use atoll_core::TransferStatus;
-use atoll_store::release_txs::{ReleaseWrite, TrackedReleaseTx, tx_status};
+use atoll_core::{Reason, TransferStatus};
+use atoll_store::release_txs::{ReleaseTxStatus, ReleaseWrite, TrackedReleaseTx};
 use futures::future::try_join_all;
 
 use super::follow::tx_write;
-use super::{Ctx, ids_in, parse_hash};
+use super::{Ctx, ids_in};
 use crate::{ExecutorReport, RelayerError};
 
 /// Mined transactions whose block is final confirm their transfers.
@@ -26,13 +26,13 @@ impl Ctx<'_> {
     async fn confirm_into(&self, report: &mut ExecutorReport) -> Result<(), RelayerError> {
         let mined = self
             .store
-            .release_txs(self.chain_id, tx_status::MINED)
+            .release_txs(self.chain_id, ReleaseTxStatus::Mined)
             .await?;
         if mined.is_empty() {
             return Ok(());
         }
         let finalized = self.chain.finalized().await?.number;
-        let block_of = |b: Option<i64>| b.and_then(|b| u64::try_from(b).ok()).unwrap_or(u64::MAX);
+        let block_of = |b: Option<u64>| b.unwrap_or(u64::MAX);
         let due: Vec<_> = mined
             .into_iter()
             .filter(|tx| block_of(tx.block_number) <= finalized)
@@ -43,7 +43,7 @@ impl Ctx<'_> {
         let started = std::time::Instant::now();
         let blocks = self.blocks_of(&due).await?;
         let located_ms = started.elapsed().as_millis();
-        let hashes: Vec<String> = due.iter().map(|t| t.tx_hash.clone()).collect();
+        let hashes: Vec<B256> = due.iter().map(|t| t.tx_hash).collect();
         let carried = self.store.transfers_carried_by_each(&hashes).await?;
         let carried_ms = started.elapsed().as_millis();
         let mut writes = Vec::new();
@@ -58,28 +58,28 @@ impl Ctx<'_> {
                         ids: included.clone(),
                         from: TransferStatus::Included,
                         to: TransferStatus::Confirmed,
-                        reason: format!("block {number} final"),
-                        tx_hash: Some(tx.tx_hash.clone()),
+                        reason: Reason::BlockFinal { block: number },
+                        tx_hash: Some(tx.tx_hash),
                     });
-                    writes.push(tx_write(&tx.tx_hash, tx_status::FINAL, Some(number), None));
-                    report.confirmed.extend(included);
+                    writes.push(tx_write(
+                        tx.tx_hash,
+                        ReleaseTxStatus::Final,
+                        Some(number),
+                        None,
+                    ));
+                    report
+                        .confirmed
+                        .extend(included.iter().map(ToString::to_string));
                 }
                 ConfirmVerdict::NotYet => {}
                 // Gone from its block, or mined again in another one (a reorg): followed
                 // again from the same transaction, so what it did in the block it is in now
                 // (each entry's `TransferReleased` or `ReleaseFailed`) settles its transfers.
                 ConfirmVerdict::Moved(now) => {
-                    let why = match now {
-                        Some(n) => format!(
-                            "release {} left block {} (reorg) for block {n}; settled again from there",
-                            tx.tx_hash,
-                            block_of(tx.block_number)
-                        ),
-                        None => format!(
-                            "release {} left block {} (reorg); waiting on it again",
-                            tx.tx_hash,
-                            block_of(tx.block_number)
-                        ),
+                    let why = Reason::LeftBlock {
+                        tx: tx.tx_hash,
+                        block: block_of(tx.block_number),
+                        now,
                     };
                     tracing::warn!(chain = %self.chain.name, "{why}");
                     writes.push(ReleaseWrite::Move {
@@ -87,9 +87,14 @@ impl Ctx<'_> {
                         from: TransferStatus::Included,
                         to: TransferStatus::Broadcast,
                         reason: why.clone(),
-                        tx_hash: Some(tx.tx_hash.clone()),
+                        tx_hash: Some(tx.tx_hash),
                     });
-                    writes.push(tx_write(&tx.tx_hash, tx_status::PENDING, None, Some(why)));
+                    writes.push(tx_write(
+                        tx.tx_hash,
+                        ReleaseTxStatus::Pending,
+                        None,
+                        Some(why),
+                    ));
                 }
             }
         }
@@ -115,10 +120,9 @@ pub(crate) enum ConfirmVerdict {
 /// transfers were settled from; `finalized`: the chain's finalized block.
 pub(crate) fn confirm_verdict(
     now: Option<u64>,
-    settled_in: Option<i64>,
+    settled_in: Option<u64>,
     finalized: u64,
 ) -> ConfirmVerdict {
-    let settled_in = settled_in.and_then(|b| u64::try_from(b).ok());
     match now {
         Some(n) if Some(n) != settled_in => ConfirmVerdict::Moved(Some(n)),
         Some(n) if n <= finalized => ConfirmVerdict::Final(n),
@@ -133,10 +137,7 @@ impl Ctx<'_> {
     /// (moved by a reorg, or gone). The logs were read when the transactions were settled;
     /// finality only needs to know they are still there.
     async fn blocks_of(&self, due: &[TrackedReleaseTx]) -> Result<Vec<Option<u64>>, RelayerError> {
-        let numbers: BTreeSet<u64> = due
-            .iter()
-            .filter_map(|t| t.block_number.and_then(|b| u64::try_from(b).ok()))
-            .collect();
+        let numbers: BTreeSet<u64> = due.iter().filter_map(|t| t.block_number).collect();
         let lists = try_join_all(numbers.iter().map(|&number| async move {
             let hashes = self.chain.block_transaction_hashes(number).await?;
             Ok::<_, RelayerError>((number, hashes.unwrap_or_default()))
@@ -149,7 +150,7 @@ impl Ctx<'_> {
         try_join_all(due.iter().map(|tx| {
             let found = &found;
             async move {
-                let hash = parse_hash(&tx.tx_hash)?;
+                let hash = tx.tx_hash;
                 if let Some(&number) = found.get(&hash) {
                     return Ok::<_, RelayerError>(Some(number));
                 }

@@ -9,25 +9,20 @@ use std::time::Instant;
 
 use alloy::primitives::B256;
 use atoll_adapters::evm::releases::{ReleaseReceipt, SendOutcome};
-use atoll_core::TransferStatus;
-use atoll_store::release_txs::{CarriedTransfer, ReleaseWrite, TrackedReleaseTx, tx_status};
-use atoll_store::transfers::QueuedRelease;
+use atoll_core::{Reason, TransferId, TransferStatus};
+use atoll_store::release_txs::{CarriedTransfer, ReleaseTxStatus, ReleaseWrite, TrackedReleaseTx};
 use futures::future::try_join_all;
 
 use super::{
-    Follower, MAX_GAP_FILLS, MAX_LOG_BLOCKS, MIN_BUMP_PCT, age_ms, ids_in, parse_hash, parse_raw,
-    rejected, release_of, stored_fees,
+    Follower, MAX_GAP_FILLS, MAX_LOG_BLOCKS, MIN_BUMP_PCT, age_ms, ids_in, rejected, release_of,
+    signed_fees,
 };
 use crate::{ExecutorReport, RelayerError};
 
-type Carried = HashMap<String, Vec<CarriedTransfer>>;
+type Carried = HashMap<B256, Vec<CarriedTransfer>>;
 
 fn carried_by<'c>(carried: &'c Carried, tx: &TrackedReleaseTx) -> &'c [CarriedTransfer] {
     carried.get(&tx.tx_hash).map_or(&[], Vec::as_slice)
-}
-
-fn nonce_of(tx: &TrackedReleaseTx) -> u64 {
-    u64::try_from(tx.nonce).unwrap_or_default()
 }
 
 impl Follower<'_, '_> {
@@ -46,7 +41,7 @@ impl Follower<'_, '_> {
         }
         let mut by_nonce: BTreeMap<u64, Vec<TrackedReleaseTx>> = BTreeMap::new();
         for tx in pending {
-            by_nonce.entry(nonce_of(&tx)).or_default().push(tx);
+            by_nonce.entry(tx.nonce).or_default().push(tx);
         }
         if let Some((&lowest, group)) = by_nonce.iter().next() {
             let oldest = group
@@ -76,13 +71,13 @@ impl Follower<'_, '_> {
         // due for replacement. At thousands of releases in flight, reading every carried
         // transfer at every step would cost more than the releases themselves.
         let now = Instant::now();
-        let hashes: Vec<String> = used_txs
+        let hashes: Vec<B256> = used_txs
             .iter()
-            .map(|t| t.tx_hash.clone())
+            .map(|t| t.tx_hash)
             .chain(
                 open.iter()
                     .filter(|t| !self.fresh_in_pool(t, now) || self.due_for_replacement(t))
-                    .map(|t| t.tx_hash.clone()),
+                    .map(|t| t.tx_hash),
             )
             .collect();
         let carried = self.store.transfers_carried_by_each(&hashes).await?;
@@ -107,7 +102,7 @@ impl Follower<'_, '_> {
     async fn readable_nonces(
         &self,
         used: Vec<(u64, Vec<TrackedReleaseTx>)>,
-        receipts: &HashMap<String, ReleaseReceipt>,
+        receipts: &HashMap<B256, ReleaseReceipt>,
     ) -> Result<Vec<(u64, Vec<TrackedReleaseTx>)>, RelayerError> {
         let chain = self.chain;
         let checked = try_join_all(used.into_iter().map(|(nonce, group)| async move {
@@ -115,7 +110,7 @@ impl Follower<'_, '_> {
                 return Ok::<_, RelayerError>(Some((nonce, group)));
             }
             for tx in &group {
-                if chain.knows_transaction(parse_hash(&tx.tx_hash)?).await? {
+                if chain.knows_transaction(tx.tx_hash).await? {
                     tracing::debug!(chain = %chain.name, nonce, tx = %tx.tx_hash, "nonce used, its transaction not readable yet; waiting a step");
                     return Ok(None);
                 }
@@ -133,8 +128,8 @@ impl Follower<'_, '_> {
     async fn used_receipts(
         &mut self,
         used_txs: &[&TrackedReleaseTx],
-    ) -> Result<HashMap<String, ReleaseReceipt>, RelayerError> {
-        let mut found: HashMap<String, ReleaseReceipt> = HashMap::new();
+    ) -> Result<HashMap<B256, ReleaseReceipt>, RelayerError> {
+        let mut found: HashMap<B256, ReleaseReceipt> = HashMap::new();
         if used_txs.is_empty() {
             return Ok(found);
         }
@@ -143,8 +138,8 @@ impl Follower<'_, '_> {
             if to >= from && to - from < MAX_LOG_BLOCKS {
                 let logged = self.chain.release_logs(self.vault, from, to).await?;
                 for tx in used_txs {
-                    if let Some(r) = logged.get(&parse_hash(&tx.tx_hash)?) {
-                        found.insert(tx.tx_hash.clone(), r.clone());
+                    if let Some(r) = logged.get(&tx.tx_hash) {
+                        found.insert(tx.tx_hash, r.clone());
                     }
                 }
             }
@@ -152,9 +147,8 @@ impl Follower<'_, '_> {
         let (chain, vault) = (self.chain, self.vault);
         let missing = used_txs.iter().filter(|t| !found.contains_key(&t.tx_hash));
         let read = try_join_all(missing.map(|tx| async move {
-            let hash = parse_hash(&tx.tx_hash)?;
-            let receipt = chain.release_receipt(hash, vault).await?;
-            Ok::<_, RelayerError>(receipt.map(|r| (tx.tx_hash.clone(), r)))
+            let receipt = chain.release_receipt(tx.tx_hash, vault).await?;
+            Ok::<_, RelayerError>(receipt.map(|r| (tx.tx_hash, r)))
         }))
         .await?;
         found.extend(read.into_iter().flatten());
@@ -186,7 +180,7 @@ impl Follower<'_, '_> {
         &mut self,
         nonce: u64,
         group: &[TrackedReleaseTx],
-        receipts: &HashMap<String, ReleaseReceipt>,
+        receipts: &HashMap<B256, ReleaseReceipt>,
         carried: &Carried,
         writes: &mut Vec<ReleaseWrite>,
         report: &mut ExecutorReport,
@@ -198,7 +192,12 @@ impl Follower<'_, '_> {
         {
             // Routine: a fee bump's predecessors (no error to show an operator).
             for other in group.iter().filter(|o| o.id != tx.id) {
-                writes.push(tx_write(&other.tx_hash, tx_status::REPLACED, None, None));
+                writes.push(tx_write(
+                    other.tx_hash,
+                    ReleaseTxStatus::Replaced,
+                    None,
+                    None,
+                ));
             }
             self.settle(tx, receipt, carried_by(carried, tx), writes, report);
             return;
@@ -206,19 +205,19 @@ impl Follower<'_, '_> {
         let Some(newest) = group.last() else {
             return;
         };
-        let why = format!("nonce {nonce} was used by a transaction this relayer did not sign");
+        let why = Reason::NonceTaken { nonce };
         tracing::warn!(chain = %self.chain.name, nonce, tx = %newest.tx_hash, "{why}; its releases are signed again");
         writes.push(ReleaseWrite::Move {
             ids: ids_in(carried_by(carried, newest), TransferStatus::Signed),
             from: TransferStatus::Signed,
             to: TransferStatus::Broadcast,
-            reason: format!("{why}: never sent on"),
-            tx_hash: Some(newest.tx_hash.clone()),
+            reason: Reason::NeverSentOn { nonce },
+            tx_hash: Some(newest.tx_hash),
         });
         for tx in group {
             writes.push(tx_write(
-                &tx.tx_hash,
-                tx_status::REPLACED,
+                tx.tx_hash,
+                ReleaseTxStatus::Replaced,
                 None,
                 Some(why.clone()),
             ));
@@ -226,7 +225,9 @@ impl Follower<'_, '_> {
         // Its transfers now wait in `broadcast` behind a transaction that cannot be mined:
         // the next fill derives them from the store and signs them again.
         self.findings.unminable = true;
-        report.failed.push((newest.tx_hash.clone(), why));
+        report
+            .failed
+            .push((newest.tx_hash.to_string(), why.to_string()));
     }
 
     /// Applies a mined transaction's receipt to the transfers it carries.
@@ -243,33 +244,40 @@ impl Follower<'_, '_> {
             ids: ids_in(carried, Signed),
             from: Signed,
             to: Broadcast,
-            reason: format!("sent {}", tx.tx_hash),
-            tx_hash: Some(tx.tx_hash.clone()),
+            reason: Reason::Sent {
+                tx: tx.tx_hash.to_string(),
+            },
+            tx_hash: Some(tx.tx_hash),
         });
         let block = receipt.block_number;
         if !receipt.success {
             // Out of gas is one way to revert: estimate afresh (keeping the dearer figure).
             self.findings.reverted = true;
-            let why = format!("release {} reverted in block {block}", tx.tx_hash);
+            let why = Reason::Reverted {
+                tx: tx.tx_hash,
+                block,
+            };
             writes.push(tx_write(
-                &tx.tx_hash,
-                tx_status::REVERTED,
+                tx.tx_hash,
+                ReleaseTxStatus::Reverted,
                 Some(block),
                 Some(why.clone()),
             ));
             self.findings.unminable = true;
-            report.failed.push((tx.tx_hash.clone(), why));
+            report
+                .failed
+                .push((tx.tx_hash.to_string(), why.to_string()));
             return;
         }
         let live: Vec<&CarriedTransfer> = carried
             .iter()
-            .filter(|t| t.status == Signed.as_str() || t.status == Broadcast.as_str())
+            .filter(|t| matches!(t.status, Signed | Broadcast))
             .collect();
-        let pick = |logged: &[B256]| -> Vec<String> {
-            let logged: HashSet<String> = logged.iter().map(B256::to_string).collect();
+        let pick = |logged: &[B256]| -> Vec<TransferId> {
+            let logged: HashSet<&B256> = logged.iter().collect();
             live.iter()
-                .filter(|t| logged.contains(&t.id))
-                .map(|t| t.id.clone())
+                .filter(|t| logged.contains(&B256::from(t.id.0)))
+                .map(|t| t.id)
                 .collect()
         };
         let (released, skipped, failed) = (
@@ -281,34 +289,33 @@ impl Follower<'_, '_> {
         if seen != live.len() {
             tracing::error!(tx = %tx.tx_hash, carried = live.len(), seen, "a mined release does not account for every transfer it carried");
         }
-        let hash = &tx.tx_hash;
+        let hash = tx.tx_hash;
         writes.push(ReleaseWrite::Move {
             ids: released.clone(),
             from: Broadcast,
             to: Included,
-            reason: format!("released by {hash} in block {block}"),
-            tx_hash: Some(hash.clone()),
+            reason: Reason::ReleasedBy { tx: hash, block },
+            tx_hash: Some(hash),
         });
         writes.push(ReleaseWrite::Move {
             ids: skipped.clone(),
             from: Broadcast,
             to: Included,
-            reason: format!("already released before {hash} (skipped in block {block})"),
-            tx_hash: Some(hash.clone()),
+            reason: Reason::SkippedAsReleased { tx: hash, block },
+            tx_hash: Some(hash),
         });
         writes.push(ReleaseWrite::Move {
             ids: failed.clone(),
             from: Broadcast,
             to: AwaitingLiquidity,
-            reason: format!(
-                "payout failed in {hash} (block {block}): the vault could not pay; nothing moved"
-            ),
-            tx_hash: Some(hash.clone()),
+            reason: Reason::PayoutFailed { tx: hash, block },
+            tx_hash: Some(hash),
         });
-        writes.push(tx_write(hash, tx_status::MINED, Some(block), None));
-        report.included.extend(released);
-        report.included.extend(skipped);
-        report.awaiting_liquidity.extend(failed);
+        writes.push(tx_write(hash, ReleaseTxStatus::Mined, Some(block), None));
+        let text = |ids: Vec<TransferId>| ids.into_iter().map(|id| id.to_string());
+        report.included.extend(text(released));
+        report.included.extend(text(skipped));
+        report.awaiting_liquidity.extend(text(failed));
     }
 
     /// Pending transactions at nonces not yet used: send again what the node lost (asking it
@@ -322,54 +329,52 @@ impl Follower<'_, '_> {
         let unsent = |tx: &TrackedReleaseTx| {
             carried_by(carried, tx)
                 .iter()
-                .any(|t| t.status == TransferStatus::Signed.as_str())
+                .any(|t| t.status == TransferStatus::Signed)
         };
         // Forget transactions no longer pending (mined, replaced).
-        let still: HashSet<&str> = open.iter().map(|t| t.tx_hash.as_str()).collect();
-        self.in_pool_at.retain(|h, _| still.contains(h.as_str()));
+        let still: HashSet<B256> = open.iter().map(|t| t.tx_hash).collect();
+        self.in_pool_at.retain(|h, _| still.contains(h));
         let now = Instant::now();
         let ask: Vec<&TrackedReleaseTx> = open
             .iter()
             .filter(|tx| !unsent(tx) && !self.fresh_in_pool(tx, now))
             .collect();
         let chain = self.chain;
-        let known = try_join_all(ask.iter().map(|tx| async move {
-            let hash = parse_hash(&tx.tx_hash)?;
-            Ok::<_, RelayerError>(chain.knows_transaction(hash).await?)
-        }))
-        .await?;
-        let mut lost: HashSet<&str> = HashSet::new();
+        let known = try_join_all(ask.iter().map(|tx| chain.knows_transaction(tx.tx_hash))).await?;
+        let mut lost: HashSet<B256> = HashSet::new();
         for (tx, known) in ask.iter().zip(known) {
             if known {
-                self.in_pool_at.insert(tx.tx_hash.clone(), now);
+                self.in_pool_at.insert(tx.tx_hash, now);
             } else {
-                lost.insert(tx.tx_hash.as_str());
+                lost.insert(tx.tx_hash);
             }
         }
         let mut writes = Vec::new();
         for tx in open {
             let list = carried_by(carried, tx);
-            if unsent(tx) || lost.contains(tx.tx_hash.as_str()) {
+            if unsent(tx) || lost.contains(&tx.tx_hash) {
                 if self.relayer.dry_run {
                     continue;
                 }
-                let stored = self
+                let raw = self
                     .store
-                    .release_tx_bytes(&tx.tx_hash)
+                    .release_tx_bytes(tx.tx_hash)
                     .await?
-                    .ok_or_else(|| rejected(&tx.tx_hash, "its signed bytes are not stored"))?;
-                let raw = parse_raw(&stored, &tx.tx_hash)?;
+                    .ok_or_else(|| rejected(tx.tx_hash, "its signed bytes are not stored"))?;
                 let outcome = self.chain.send_raw(&raw).await?;
                 tracing::info!(chain = %self.chain.name, tx = %tx.tx_hash, nonce = tx.nonce, ?outcome, "sent stored release again");
                 writes.push(ReleaseWrite::Move {
                     ids: ids_in(list, TransferStatus::Signed),
                     from: TransferStatus::Signed,
                     to: TransferStatus::Broadcast,
-                    reason: format!("sent {} again ({outcome:?})", tx.tx_hash),
-                    tx_hash: Some(tx.tx_hash.clone()),
+                    reason: Reason::SentAgain {
+                        tx: tx.tx_hash,
+                        outcome: format!("{outcome:?}"),
+                    },
+                    tx_hash: Some(tx.tx_hash),
                 });
-                self.in_pool_at.insert(tx.tx_hash.clone(), Instant::now());
-                report.resent.extend(list.iter().map(|t| t.id.clone()));
+                self.in_pool_at.insert(tx.tx_hash, Instant::now());
+                report.resent.extend(list.iter().map(|t| t.id.to_string()));
             } else if self.due_for_replacement(tx) {
                 self.replace(tx, list, report).await?;
             }
@@ -385,7 +390,7 @@ impl Follower<'_, '_> {
         carried: &[CarriedTransfer],
         report: &mut ExecutorReport,
     ) -> Result<(), RelayerError> {
-        let last = stored_fees(tx)?;
+        let last = signed_fees(tx);
         let estimate = self.chain.fee_estimate(self.eip1559).await?;
         // Capped at the chain's ceiling, a bump must still be one the node accepts as a
         // replacement (every component ≥ 10% over the last), or nothing is signed.
@@ -401,25 +406,33 @@ impl Follower<'_, '_> {
         if live_ids.is_empty() {
             return Ok(());
         }
-        let rows = self.store.transfers_by_ids(&live_ids).await?;
-        let live: Vec<QueuedRelease> = live_ids
+        let rows = self.store.releases_by_ids(&live_ids).await?;
+        let live: Vec<_> = live_ids.iter().filter_map(|id| rows.get(id)).collect();
+        let Some(releases) = live
             .iter()
-            .filter_map(|id| rows.get(id).cloned().map(QueuedRelease::from))
-            .collect();
-        let releases = live.iter().map(release_of).collect::<Result<Vec<_>, _>>()?;
-        let nonce = nonce_of(tx);
-        let gas_limit = u64::try_from(tx.gas_limit).unwrap_or_default();
+            .map(|t| release_of(t))
+            .collect::<Option<Vec<_>>>()
+        else {
+            // The gate approves nothing without them; replacing the transaction with fewer
+            // entries than it carries would strand the rest.
+            tracing::error!(chain = %self.chain.name, tx = %tx.tx_hash, "a transfer it carries has no EVM release: not replaced");
+            return Ok(());
+        };
+        let nonce = tx.nonce;
+        let gas_limit = tx.gas_limit;
         let signed = self
             .chain
             .sign_release_batch(&self.signer, self.vault, &releases, nonce, gas_limit, fees)
             .await?;
-        let ids: Vec<(String, TransferStatus)> = live
+        let ids: Vec<(TransferId, TransferStatus)> = live
             .iter()
-            .map(|t| (t.id.clone(), TransferStatus::Broadcast))
+            .map(|t| (t.id, TransferStatus::Broadcast))
             .collect();
         tracing::info!(chain = %self.chain.name, old = %tx.tx_hash, new = %signed.hash, nonce, from = last.ceiling(), to = fees.ceiling(), "replacing a release not mined in time");
         if self.relayer.dry_run {
-            report.dry_run.extend(ids.into_iter().map(|(id, _)| id));
+            report
+                .dry_run
+                .extend(ids.into_iter().map(|(id, _)| id.to_string()));
             return Ok(());
         }
         self.store
@@ -428,19 +441,23 @@ impl Follower<'_, '_> {
                 carried: ids.clone(),
             }])
             .await?;
-        let hash = signed.hash.to_string();
+        let hash = signed.hash;
         match self.chain.send_raw(&signed.raw).await {
             Ok(SendOutcome::Accepted | SendOutcome::AlreadyKnown) => {
                 self.store
                     .apply_release_writes(&[ReleaseWrite::Move {
-                        ids: ids.iter().map(|(id, _)| id.clone()).collect(),
+                        ids: ids.iter().map(|(id, _)| *id).collect(),
                         from: TransferStatus::Signed,
                         to: TransferStatus::Broadcast,
-                        reason: format!("sent {hash} (nonce {nonce}, replacing {})", tx.tx_hash),
-                        tx_hash: Some(hash.clone()),
+                        reason: Reason::SentAtNonce {
+                            tx: hash,
+                            nonce,
+                            replacing: Some(tx.tx_hash),
+                        },
+                        tx_hash: Some(hash),
                     }])
                     .await?;
-                self.in_pool_at.insert(hash.clone(), Instant::now());
+                self.in_pool_at.insert(hash, Instant::now());
             }
             Ok(outcome) => {
                 tracing::warn!(chain = %self.chain.name, tx = %hash, nonce, ?outcome, "replacement refused; the next step reconciles the nonce");
@@ -448,10 +465,12 @@ impl Follower<'_, '_> {
             Err(e) => {
                 // Persisted: the next step sends the same bytes again.
                 tracing::warn!(chain = %self.chain.name, tx = %hash, error = %e, "send failed; will resend the stored transaction");
-                report.failed.push((hash.clone(), e.to_string()));
+                report.failed.push((hash.to_string(), e.to_string()));
             }
         }
-        report.replaced.extend(ids.into_iter().map(|(id, _)| id));
+        report
+            .replaced
+            .extend(ids.into_iter().map(|(id, _)| id.to_string()));
         Ok(())
     }
 
@@ -485,13 +504,13 @@ impl Follower<'_, '_> {
 }
 
 pub(super) fn tx_write(
-    tx_hash: &str,
-    status: &'static str,
+    tx_hash: B256,
+    status: ReleaseTxStatus,
     block_number: Option<u64>,
-    error: Option<String>,
+    error: Option<Reason>,
 ) -> ReleaseWrite {
     ReleaseWrite::TxStatus {
-        tx_hash: tx_hash.to_string(),
+        tx_hash,
         status,
         block_number,
         error,

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use atoll_core::TransferStatus;
 use atoll_core::settings::ReleasePolicy;
+use atoll_core::{Address, Reason, TransferId, TransferStatus};
 use atoll_store::release_txs::ReleaseWrite;
 use atoll_store::transfers::QueuedRelease;
 
@@ -42,14 +42,14 @@ impl Filler<'_, '_> {
             .routes
             .iter()
             .any(|r| r.to == self.name && r.policy != ReleasePolicy::Always);
-        if !weighing && !queue.iter().any(|t| t.status == AwaitingGas.as_str()) {
+        if !weighing && !queue.iter().any(|t| t.status == AwaitingGas) {
             return Ok(queue);
         }
         // Looked up once per source chain and token, not once per release.
-        let mut known: HashMap<(i64, String), Option<RouteOf>> = HashMap::new();
+        let mut known: HashMap<(u64, Address), Option<RouteOf>> = HashMap::new();
         for t in &queue {
             known
-                .entry((t.source_chain_id, t.source_token.clone()))
+                .entry((t.source_chain_id, t.source_token))
                 .or_insert_with(|| self.route_of(t));
         }
         let prices = profit::symbol_prices(self.settings, self.store, &self.name).await?;
@@ -67,30 +67,28 @@ impl Filler<'_, '_> {
         let mut go = Vec::with_capacity(queue.len());
         let mut back = Vec::new();
         for mut t in queue {
-            let weighed = [SourceFinal, AwaitingGas, AwaitingLiquidity]
-                .iter()
-                .any(|s| t.status == s.as_str());
+            let weighed = [SourceFinal, AwaitingGas, AwaitingLiquidity].contains(&t.status);
             let route = known
-                .get(&(t.source_chain_id, t.source_token.clone()))
+                .get(&(t.source_chain_id, t.source_token))
                 .and_then(Option::as_ref);
             if !weighed {
                 go.push(t);
                 continue;
             }
-            let held = t.status == AwaitingGas.as_str();
+            let held = t.status == AwaitingGas;
             match weigh_one(&t, route, &prices, &cost) {
                 Verdict::Go => {
                     if held {
-                        back.push(t.id.clone());
-                        t.status = SourceFinal.as_str().to_string();
+                        back.push(t.id);
+                        t.status = SourceFinal;
                     }
                     go.push(t);
                 }
                 Verdict::GoAfterWaiting(why) => {
                     tracing::warn!(chain = %self.name, transfer = %t.id, %why, "released at a loss");
                     if held {
-                        writes.push(move_one(&t.id, AwaitingGas, SourceFinal, why));
-                        t.status = SourceFinal.as_str().to_string();
+                        writes.push(move_one(t.id, AwaitingGas, SourceFinal, why));
+                        t.status = SourceFinal;
                     }
                     go.push(t);
                 }
@@ -98,14 +96,14 @@ impl Filler<'_, '_> {
                 Verdict::Wait(why) => {
                     // From `source_final`, or from `awaiting_liquidity`: gas is what it waits
                     // for now, and the vault is checked again when it goes back.
-                    let from = if t.status == AwaitingLiquidity.as_str() {
+                    let from = if t.status == AwaitingLiquidity {
                         AwaitingLiquidity
                     } else {
                         SourceFinal
                     };
                     tracing::info!(chain = %self.name, transfer = %t.id, %why, "release waits for gas");
-                    writes.push(move_one(&t.id, from, AwaitingGas, why));
-                    report.awaiting_gas.push(t.id);
+                    writes.push(move_one(t.id, from, AwaitingGas, why));
+                    report.awaiting_gas.push(t.id.to_string());
                 }
             }
         }
@@ -115,7 +113,7 @@ impl Filler<'_, '_> {
                 ids: back,
                 from: AwaitingGas,
                 to: SourceFinal,
-                reason: format!("the fee covers its gas again ({now})"),
+                reason: Reason::FeeCoversGas { now },
                 tx_hash: None,
             });
         }
@@ -151,13 +149,12 @@ impl Filler<'_, '_> {
         let source = settings
             .chains
             .iter()
-            .find(|c| i64::try_from(c.chain_id.0).ok() == Some(t.source_chain_id))?;
-        let address = atoll_core::Address::parse(source.kind, &t.source_token).ok()?;
+            .find(|c| c.chain_id.0 == t.source_chain_id)?;
         let (symbol, fee_decimals) = settings.tokens.iter().find_map(|token| {
             token
                 .deployments
                 .iter()
-                .find(|d| d.chain == source.name && d.address == address)
+                .find(|d| d.chain == source.name && d.address == t.source_token)
                 .map(|d| (token.symbol.clone(), d.decimals))
         })?;
         let route = settings.relayer.route(&source.name, &self.name, &symbol)?;
@@ -181,10 +178,10 @@ fn weigh_one(
     let Some(route) = route else {
         return Verdict::Go;
     };
-    let fee = t.fee.as_deref().and_then(|raw| {
+    let fee = t.fee.and_then(|raw| {
         profit::fee_usd(raw, route.fee_decimals, prices.get(&route.symbol).copied())
     });
-    let waited = if t.status == TransferStatus::AwaitingGas.as_str() {
+    let waited = if t.status == TransferStatus::AwaitingGas {
         Duration::from_millis(u64::try_from(age_ms(t.updated_at_ms)).unwrap_or(0))
     } else {
         Duration::ZERO
@@ -196,12 +193,13 @@ fn weigh_one(
     }
 }
 
-fn move_one(id: &str, from: TransferStatus, to: TransferStatus, reason: String) -> ReleaseWrite {
+/// A gas verdict's text (the figures it weighed) is the reason.
+fn move_one(id: TransferId, from: TransferStatus, to: TransferStatus, why: String) -> ReleaseWrite {
     ReleaseWrite::Move {
-        ids: vec![id.to_string()],
+        ids: vec![id],
         from,
         to,
-        reason,
+        reason: Reason::Text(why),
         tx_hash: None,
     }
 }

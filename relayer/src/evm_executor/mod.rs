@@ -37,17 +37,16 @@ mod gas_policy;
 mod queue;
 
 use std::collections::{BTreeSet, HashMap};
-use std::str::FromStr;
 use std::time::Instant;
 
-use alloy::primitives::{Address as EvmAddress, B256, Bytes, U256};
+use alloy::primitives::{Address as EvmAddress, B256};
 use alloy::signers::local::PrivateKeySigner;
 use atoll_adapters::evm::EvmChain;
 use atoll_adapters::evm::releases::{EvmRelease, GasFees, SignedReleaseTx};
 use atoll_core::settings::{FeeModel, RelayerSettings, Settings};
-use atoll_core::{Address, TransferStatus};
+use atoll_core::{Address, TransferId, TransferStatus};
 use atoll_store::Store;
-use atoll_store::release_txs::{CarriedTransfer, NewReleaseTx, TrackedReleaseTx, tx_status};
+use atoll_store::release_txs::{CarriedTransfer, NewReleaseTx, ReleaseTxStatus, TrackedReleaseTx};
 use atoll_store::transfers::QueuedRelease;
 
 use crate::{ExecutorReport, MAX_ATTEMPTS, RelayerError};
@@ -67,7 +66,7 @@ pub(crate) const BATCH_BASE_GAS: u64 = 60_000;
 /// ranges of a few thousand blocks.
 const MAX_LOG_BLOCKS: u64 = 1_000;
 
-fn rejected(what: &str, reason: impl Into<String>) -> RelayerError {
+fn rejected(what: impl std::fmt::Display, reason: impl Into<String>) -> RelayerError {
     RelayerError::Config(format!("{what}: {}", reason.into()))
 }
 
@@ -106,11 +105,11 @@ impl Ctx<'_> {
         NewReleaseTx {
             chain_id: self.chain_id,
             nonce: signed.nonce,
-            tx_hash: signed.hash.to_string(),
-            raw_tx: signed.raw.to_string(),
+            tx_hash: signed.hash,
+            raw_tx: signed.raw.clone(),
             gas_limit: signed.gas_limit,
-            max_fee_per_gas: signed.fees.ceiling().to_string(),
-            priority_fee: signed.fees.priority().map(|p| p.to_string()),
+            max_fee_per_gas: signed.fees.ceiling(),
+            priority_fee: signed.fees.priority(),
         }
     }
 }
@@ -120,7 +119,7 @@ pub struct EvmExecutor<'a> {
     /// When this executor last knew each pending transaction to be in the node's pool (it
     /// sent it, or asked). A cache only: after a restart it is empty, and the first step asks
     /// the node about every pending transaction.
-    in_pool_at: HashMap<String, Instant>,
+    in_pool_at: HashMap<B256, Instant>,
     /// The next nonce to sign at, once known; never below what the chain and the store say.
     next_nonce: Option<u64>,
     /// Transfers to sign again, as last derived from the store; `None` until the first step
@@ -131,7 +130,7 @@ pub struct EvmExecutor<'a> {
     /// sent (the simulation), not twice.
     gas_model: Option<GasModel>,
     /// Where the next page of releases held for gas starts (`None`: from the first).
-    gas_cursor: Option<String>,
+    gas_cursor: Option<TransferId>,
     /// The block of the highest nonce settled so far. A later nonce of the same account can
     /// only be mined at or after it, so the next transactions to settle are read from the
     /// vault's logs from there on. `None` after a restart with transactions pending: those
@@ -158,7 +157,7 @@ struct Findings {
 /// Following pending transactions ([`follow`]).
 struct Follower<'e, 'a> {
     ctx: &'e Ctx<'a>,
-    in_pool_at: &'e mut HashMap<String, Instant>,
+    in_pool_at: &'e mut HashMap<B256, Instant>,
     settled_block: &'e mut Option<u64>,
     findings: Findings,
 }
@@ -169,9 +168,9 @@ struct Filler<'e, 'a> {
     next_nonce: &'e mut Option<u64>,
     sign_again: &'e mut Option<Vec<QueuedRelease>>,
     gas_model: &'e mut Option<GasModel>,
-    gas_cursor: &'e mut Option<String>,
+    gas_cursor: &'e mut Option<TransferId>,
     /// Hashes sent this step, to remember as in the node's pool.
-    sent: Vec<String>,
+    sent: Vec<B256>,
 }
 
 impl<'a> std::ops::Deref for Follower<'_, 'a> {
@@ -243,13 +242,13 @@ impl<'a> EvmExecutor<'a> {
         let mined = ctx.chain.mined_nonce(ctx.account()).await?;
         let pending = ctx
             .store
-            .release_txs(ctx.chain_id, tx_status::PENDING)
+            .release_txs(ctx.chain_id, ReleaseTxStatus::Pending)
             .await?;
         // Slots are counted before the pending transactions are followed: following settles
         // used nonces only, so the open ones are the same before and after.
-        let open: BTreeSet<i64> = pending
+        let open: BTreeSet<u64> = pending
             .iter()
-            .filter(|t| u64::try_from(t.nonce).is_ok_and(|n| n >= mined))
+            .filter(|t| t.nonce >= mined)
             .map(|t| t.nonce)
             .collect();
         let paused = ctx
@@ -331,60 +330,46 @@ fn age_ms(created_at_ms: i64) -> i64 {
     atoll_core::now_ms().saturating_sub(created_at_ms)
 }
 
-fn parse_hash(text: &str) -> Result<B256, RelayerError> {
-    B256::from_str(text).map_err(|_| rejected(text, "not a 32-byte hash"))
+/// A queued transfer and the `releaseBatch` entry it is: what is simulated and signed.
+#[derive(Debug, Clone)]
+struct Ready {
+    t: QueuedRelease,
+    release: EvmRelease,
 }
 
-fn parse_address(text: &str, what: &str) -> Result<EvmAddress, RelayerError> {
-    EvmAddress::from_str(text).map_err(|_| rejected(text, format!("not an EVM {what} address")))
+/// The `releaseBatch` entry of `t`, from its approved release. `None` when it was approved
+/// without a destination token or amount, or with addresses that are not EVM addresses
+/// (intake approves neither for an EVM destination).
+fn release_of(t: &QueuedRelease) -> Option<EvmRelease> {
+    match (t.dest_token, t.recipient, t.amount_out) {
+        (Some(Address::Evm(token)), Address::Evm(recipient), Some(amount)) => Some(EvmRelease {
+            id: B256::from(t.id.0),
+            token: EvmAddress::from(token),
+            recipient: EvmAddress::from(recipient),
+            amount,
+        }),
+        _ => None,
+    }
 }
 
-fn parse_raw(text: &str, hash: &str) -> Result<Bytes, RelayerError> {
-    Bytes::from_str(text).map_err(|_| rejected(hash, "stored raw transaction is not hex"))
-}
-
-fn amount_out(t: &QueuedRelease) -> Result<U256, RelayerError> {
-    t.amount_out
-        .as_deref()
-        .ok_or_else(|| rejected(&t.id, "no amount out (not approved by the gate)"))?
-        .parse()
-        .map_err(|_| rejected(&t.id, format!("amount out {:?}", t.amount_out)))
-}
-
-fn release_of(t: &QueuedRelease) -> Result<EvmRelease, RelayerError> {
-    let token = t
-        .dest_token
-        .as_deref()
-        .ok_or_else(|| rejected(&t.id, "no destination token (not approved by the gate)"))?;
-    Ok(EvmRelease {
-        id: parse_hash(&t.id)?,
-        token: parse_address(token, "token")?,
-        recipient: parse_address(&t.recipient, "recipient")?,
-        amount: amount_out(t)?,
-    })
-}
-
-fn stored_fees(tx: &TrackedReleaseTx) -> Result<GasFees, RelayerError> {
-    let num = |s: &str| {
-        s.parse::<u128>()
-            .map_err(|_| rejected(&tx.tx_hash, format!("stored fee {s:?}")))
-    };
-    Ok(match &tx.priority_fee {
-        Some(p) => GasFees::Eip1559 {
-            max_fee: num(&tx.max_fee_per_gas)?,
-            priority_fee: num(p)?,
+/// The fees a release transaction was signed with.
+fn signed_fees(tx: &TrackedReleaseTx) -> GasFees {
+    match tx.priority_fee {
+        Some(priority_fee) => GasFees::Eip1559 {
+            max_fee: tx.max_fee_per_gas,
+            priority_fee,
         },
         None => GasFees::Legacy {
-            gas_price: num(&tx.max_fee_per_gas)?,
+            gas_price: tx.max_fee_per_gas,
         },
-    })
+    }
 }
 
 /// Ids of `carried` in `status`.
-fn ids_in(carried: &[CarriedTransfer], status: TransferStatus) -> Vec<String> {
+fn ids_in(carried: &[CarriedTransfer], status: TransferStatus) -> Vec<TransferId> {
     carried
         .iter()
-        .filter(|t| t.status == status.as_str())
-        .map(|t| t.id.clone())
+        .filter(|t| t.status == status)
+        .map(|t| t.id)
         .collect()
 }

@@ -6,43 +6,50 @@
 use std::collections::{HashMap, HashSet};
 
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::U256;
-use atoll_adapters::evm::releases::{SendOutcome, SignedReleaseTx};
-use atoll_core::TransferStatus;
+use alloy::primitives::{Address as EvmAddress, B256, U256};
+use atoll_adapters::evm::releases::{EvmRelease, SendOutcome, SignedReleaseTx};
+use atoll_core::reason::RetryCheck;
+use atoll_core::{Address, Reason, TransferId, TransferStatus};
 use atoll_store::release_txs::ReleaseWrite;
 use atoll_store::transfers::QueuedRelease;
 use futures::future::try_join_all;
 
 use super::bisect::split_refused;
-use super::{
-    BATCH_BASE_GAS, Filler, GAS_MARGIN_PCT, GasModel, MAX_ATTEMPTS, amount_out, parse_address,
-    parse_hash, release_of,
-};
+use super::{BATCH_BASE_GAS, Filler, GAS_MARGIN_PCT, GasModel, MAX_ATTEMPTS, Ready, release_of};
 use crate::{ExecutorReport, RelayerError};
 
 /// What the simulation said of one batch.
 struct CheckedBatch {
     /// What pays out as simulated.
-    keep: Vec<QueuedRelease>,
+    keep: Vec<Ready>,
     /// Already released on chain by a transaction we have no record of.
-    released_elsewhere: Vec<QueuedRelease>,
+    released_elsewhere: Vec<Ready>,
     /// Refused by the token (the simulation pays them nothing and the token says why): they
     /// are taken out alone ([`Filler::set_aside`]), and the rest of the batch goes.
-    refused: Vec<(QueuedRelease, String)>,
+    refused: Vec<(Ready, Reason)>,
     /// Paid nothing by the simulation, the token naming no reason (the vault just emptied,
     /// say): they wait for liquidity, as a short vault's releases do.
-    unpaid: Vec<(QueuedRelease, String)>,
+    unpaid: Vec<(Ready, Reason)>,
 }
 
 /// Why a transfer is `stuck`, with the operator's way out.
-pub(crate) fn stuck_reason(attempts: u64, id: &str) -> String {
-    format!(
-        "{attempts} release attempts used up, none can land; fix the cause, then `atoll relayer retry {id}` (it checks the chain first)"
-    )
+pub(crate) fn stuck_reason(attempts: u64, id: TransferId) -> Reason {
+    Reason::AttemptsUsedUp {
+        attempts,
+        id,
+        last: None,
+        checks: RetryCheck::Chain,
+    }
 }
 
-const RELEASED_ELSEWHERE: &str =
-    "already released on chain, by a transaction this relayer has no record of";
+const RELEASED_ELSEWHERE: Reason = Reason::AlreadyReleasedOnChain {
+    claim_account: false,
+};
+
+/// The entries of a batch, as the vault takes them.
+fn entries(batch: &[Ready]) -> Vec<EvmRelease> {
+    batch.iter().map(|r| r.release).collect()
+}
 
 impl Filler<'_, '_> {
     pub(super) async fn release_queued(
@@ -63,7 +70,7 @@ impl Filler<'_, '_> {
             Some(list) => list,
             None => self.derive_sign_again().await?,
         };
-        let again_ids: HashSet<String> = sign_again.iter().map(|t| t.id.clone()).collect();
+        let again_ids: HashSet<TransferId> = sign_again.iter().map(|t| t.id).collect();
         // Fresh releases and those waiting for liquidity are read apart, so a long line of
         // unpayable ones never hides payable ones behind it.
         let cap = slots.saturating_mul(self.batch_max());
@@ -79,12 +86,12 @@ impl Filler<'_, '_> {
         // Releases held for gas are weighed a page per step, walking all of them in turn.
         let held = self
             .store
-            .queued_releases_after(self.chain_id, AwaitingGas, self.gas_cursor.as_deref(), page)
+            .queued_releases_after(self.chain_id, AwaitingGas, *self.gas_cursor, page)
             .await?;
         *self.gas_cursor = if (held.len() as u64) < page {
             None
         } else {
-            held.last().map(|t| t.id.clone())
+            held.last().map(|t| t.id)
         };
         queue.extend(held);
         if queue.is_empty() {
@@ -94,13 +101,19 @@ impl Filler<'_, '_> {
         // Routes that release only when profitable hold back what does not pay its gas now.
         let mut writes = Vec::new();
         let queue = self.weigh_gas(queue, &mut writes, report).await?;
-        let tokens: HashSet<String> = queue.iter().filter_map(|t| t.dest_token.clone()).collect();
+        let tokens: HashSet<EvmAddress> = queue
+            .iter()
+            .filter_map(|t| match t.dest_token {
+                Some(Address::Evm(token)) => Some(EvmAddress::from(token)),
+                _ => None,
+            })
+            .collect();
         let mut left = self.liquidity(&tokens, &again_ids).await?;
-        let mut ready: Vec<QueuedRelease> = Vec::new();
+        let mut ready: Vec<Ready> = Vec::new();
         let mut kept_back: Vec<QueuedRelease> = Vec::new();
         let mut refilled = Vec::new();
         for t in queue {
-            let again = t.status == Broadcast.as_str();
+            let again = t.status == Broadcast;
             if ready.len() >= cap {
                 // No room this step: a transfer to sign again keeps its place for the next.
                 if again {
@@ -108,33 +121,36 @@ impl Filler<'_, '_> {
                 }
                 continue;
             }
-            let (Some(token), Ok(amount)) = (t.dest_token.clone(), amount_out(&t)) else {
-                let why = "approved without a destination token or amount".to_string();
-                if t.status == SourceFinal.as_str() {
+            let Some(release) = release_of(&t) else {
+                let why = Reason::ApprovedWithoutRelease;
+                if t.status == SourceFinal {
                     writes.push(ReleaseWrite::Move {
-                        ids: vec![t.id.clone()],
+                        ids: vec![t.id],
                         from: SourceFinal,
                         to: Failed,
                         reason: why.clone(),
                         tx_hash: None,
                     });
                 }
-                report.failed.push((t.id.clone(), why));
+                report.failed.push((t.id.to_string(), why.to_string()));
                 continue;
             };
+            let (token, amount) = (release.token, release.amount);
             let holds = left.get(&token).copied().unwrap_or_default();
             if holds < amount {
-                if t.status == SourceFinal.as_str() {
+                if t.status == SourceFinal {
                     writes.push(ReleaseWrite::Move {
-                        ids: vec![t.id.clone()],
+                        ids: vec![t.id],
                         from: SourceFinal,
                         to: AwaitingLiquidity,
-                        reason: format!(
-                            "vault holds {holds} of {token}, the release needs {amount} (raw units)"
-                        ),
+                        reason: Reason::VaultShort {
+                            token: token.to_string().to_lowercase(),
+                            holds,
+                            needs: amount,
+                        },
                         tx_hash: None,
                     });
-                    report.awaiting_liquidity.push(t.id.clone());
+                    report.awaiting_liquidity.push(t.id.to_string());
                 }
                 if again {
                     kept_back.push(t);
@@ -143,56 +159,58 @@ impl Filler<'_, '_> {
             }
             left.insert(token, holds - amount);
             let mut t = t;
-            if t.status == AwaitingLiquidity.as_str() {
-                refilled.push(t.id.clone());
-                t.status = SourceFinal.as_str().to_string();
+            if t.status == AwaitingLiquidity {
+                refilled.push(t.id);
+                t.status = SourceFinal;
             }
-            ready.push(t);
+            ready.push(Ready { t, release });
         }
         writes.push(ReleaseWrite::Move {
             ids: refilled,
             from: AwaitingLiquidity,
             to: SourceFinal,
-            reason: "vault holds enough again".into(),
+            reason: Reason::VaultHoldsEnough,
             tx_hash: None,
         });
 
-        let batches: Vec<Vec<QueuedRelease>> = ready
+        let batches: Vec<Vec<Ready>> = ready
             .chunks(self.batch_max())
-            .map(<[QueuedRelease]>::to_vec)
+            .map(<[Ready]>::to_vec)
             .collect();
         let read_ms = started.elapsed().as_millis();
         let checked = try_join_all(batches.into_iter().map(|b| self.check_batch(b))).await?;
         let simulated_ms = started.elapsed().as_millis();
-        let mut work: Vec<Vec<QueuedRelease>> = Vec::new();
+        let mut work: Vec<Vec<Ready>> = Vec::new();
         for c in checked {
-            for t in c.released_elsewhere {
+            for Ready { t, .. } in c.released_elsewhere {
                 tracing::error!(transfer = %t.id, "{RELEASED_ELSEWHERE}");
-                if t.status == SourceFinal.as_str() {
+                if t.status == SourceFinal {
                     writes.push(ReleaseWrite::Move {
-                        ids: vec![t.id.clone()],
+                        ids: vec![t.id],
                         from: SourceFinal,
                         to: Failed,
-                        reason: RELEASED_ELSEWHERE.into(),
+                        reason: RELEASED_ELSEWHERE,
                         tx_hash: None,
                     });
                 }
-                report.failed.push((t.id, RELEASED_ELSEWHERE.into()));
+                report
+                    .failed
+                    .push((t.id.to_string(), RELEASED_ELSEWHERE.to_string()));
             }
-            for (t, why) in c.refused {
-                tracing::warn!(transfer = %t.id, %why, "payout refused; taken out alone");
-                self.set_aside(t, why, &mut writes, report).await?;
+            for (r, why) in c.refused {
+                tracing::warn!(transfer = %r.t.id, %why, "payout refused; taken out alone");
+                self.set_aside(r.t, why, &mut writes, report).await?;
             }
-            for (t, why) in c.unpaid {
-                if t.status == SourceFinal.as_str() {
+            for (Ready { t, .. }, why) in c.unpaid {
+                if t.status == SourceFinal {
                     writes.push(ReleaseWrite::Move {
-                        ids: vec![t.id.clone()],
+                        ids: vec![t.id],
                         from: SourceFinal,
                         to: AwaitingLiquidity,
                         reason: why,
                         tx_hash: None,
                     });
-                    report.awaiting_liquidity.push(t.id);
+                    report.awaiting_liquidity.push(t.id.to_string());
                 } else {
                     kept_back.push(t);
                 }
@@ -212,9 +230,9 @@ impl Filler<'_, '_> {
             .sign_batches(mined, slots, work, &mut kept_back, &mut too_dear)
             .await?;
         let mut dear_writes = Vec::new();
-        for (t, why) in too_dear {
-            tracing::error!(chain = %self.chain.name, transfer = %t.id, %why);
-            self.set_aside(t, why, &mut dear_writes, report).await?;
+        for (r, why) in too_dear {
+            tracing::error!(chain = %self.chain.name, transfer = %r.t.id, %why);
+            self.set_aside(r.t, why, &mut dear_writes, report).await?;
         }
         self.store.apply_release_writes(&dear_writes).await?;
         tracing::debug!(chain = %self.chain.name, read_ms, simulated_ms, signed_ms = started.elapsed().as_millis(), txs = signed.len(), "release batches prepared");
@@ -222,7 +240,9 @@ impl Filler<'_, '_> {
         if self.relayer.dry_run {
             for (tx, ids) in signed {
                 tracing::info!(chain = %self.chain.name, tx = %tx.hash, nonce = tx.nonce, releases = ids.len(), "dry run: signed, not sent");
-                report.dry_run.extend(ids.into_iter().map(|(id, _)| id));
+                report
+                    .dry_run
+                    .extend(ids.into_iter().map(|(id, _)| id.to_string()));
             }
             return Ok(());
         }
@@ -236,10 +256,10 @@ impl Filler<'_, '_> {
         &mut self,
         mined: u64,
         slots: usize,
-        mut work: Vec<Vec<QueuedRelease>>,
+        mut work: Vec<Vec<Ready>>,
         kept_back: &mut Vec<QueuedRelease>,
-        too_dear: &mut Vec<(QueuedRelease, String)>,
-    ) -> Result<Vec<(SignedReleaseTx, Vec<(String, TransferStatus)>)>, RelayerError> {
+        too_dear: &mut Vec<(Ready, Reason)>,
+    ) -> Result<Vec<(SignedReleaseTx, Vec<(TransferId, TransferStatus)>)>, RelayerError> {
         let fees = self.chain.fee_estimate(self.eip1559).await?;
         if fees.ceiling() > self.max_gas_price {
             // Bounded absolutely: nothing is signed above the chain's ceiling; the work waits.
@@ -247,7 +267,8 @@ impl Filler<'_, '_> {
             kept_back.extend(
                 work.into_iter()
                     .flatten()
-                    .filter(|t| t.status == TransferStatus::Broadcast.as_str()),
+                    .map(|r| r.t)
+                    .filter(|t| t.status == TransferStatus::Broadcast),
             );
             return Ok(Vec::new());
         }
@@ -264,10 +285,7 @@ impl Filler<'_, '_> {
             let Some(batch) = work.pop() else {
                 break;
             };
-            let releases = batch
-                .iter()
-                .map(release_of)
-                .collect::<Result<Vec<_>, _>>()?;
+            let releases = entries(&batch);
             let gas_limit = self.gas_limit(&releases).await?;
             if gas_limit > self.relayer.batch_max_gas && batch.len() > 1 {
                 // Too heavy for one transaction: halve it.
@@ -279,11 +297,11 @@ impl Filler<'_, '_> {
             if gas_limit > self.relayer.batch_max_gas {
                 // One release dearer than a whole batch may be (a token that burns gas):
                 // never signed; an operator raises the bound and retries, or looks closer.
-                let why = format!(
-                    "its release needs {gas_limit} gas, above relayer.batch_max_gas {}; raise it and retry",
-                    self.relayer.batch_max_gas
-                );
-                too_dear.extend(batch.into_iter().map(|t| (t, why.clone())));
+                let why = Reason::GasAboveBatchMax {
+                    gas: gas_limit,
+                    max: self.relayer.batch_max_gas,
+                };
+                too_dear.extend(batch.into_iter().map(|r| (r, why.clone())));
                 continue;
             }
             let tx = self
@@ -292,13 +310,13 @@ impl Filler<'_, '_> {
                 .await?;
             let ids = batch
                 .iter()
-                .map(|t| {
-                    let from = if t.status == TransferStatus::Broadcast.as_str() {
+                .map(|r| {
+                    let from = if r.t.status == TransferStatus::Broadcast {
                         TransferStatus::Broadcast
                     } else {
                         TransferStatus::SourceFinal
                     };
-                    (t.id.clone(), from)
+                    (r.t.id, from)
                 })
                 .collect();
             signed.push((tx, ids));
@@ -308,7 +326,8 @@ impl Filler<'_, '_> {
         kept_back.extend(
             work.into_iter()
                 .flatten()
-                .filter(|t| t.status == TransferStatus::Broadcast.as_str()),
+                .map(|r| r.t)
+                .filter(|t| t.status == TransferStatus::Broadcast),
         );
         if !self.relayer.dry_run {
             *self.next_nonce = Some(nonce);
@@ -318,10 +337,7 @@ impl Filler<'_, '_> {
 
     /// The gas limit of a batch: from the learned cost per release, or from `eth_estimateGas`
     /// when none is known yet (or a revert made it stale); plus the margin.
-    async fn gas_limit(
-        &mut self,
-        releases: &[atoll_adapters::evm::releases::EvmRelease],
-    ) -> Result<u64, RelayerError> {
+    async fn gas_limit(&mut self, releases: &[EvmRelease]) -> Result<u64, RelayerError> {
         let n = u64::try_from(releases.len()).unwrap_or(u64::MAX);
         let estimate = match *self.gas_model {
             Some(model) if !model.stale => {
@@ -353,7 +369,7 @@ impl Filler<'_, '_> {
     /// same bytes.
     async fn persist_then_send(
         &mut self,
-        signed: Vec<(SignedReleaseTx, Vec<(String, TransferStatus)>)>,
+        signed: Vec<(SignedReleaseTx, Vec<(TransferId, TransferStatus)>)>,
         report: &mut ExecutorReport,
     ) -> Result<(), RelayerError> {
         let writes: Vec<ReleaseWrite> = signed
@@ -382,16 +398,20 @@ impl Filler<'_, '_> {
                 }
             };
         for ((tx, ids), outcome) in signed.into_iter().zip(outcomes) {
-            let hash = tx.hash.to_string();
-            let carried: Vec<String> = ids.into_iter().map(|(id, _)| id).collect();
+            let hash = tx.hash;
+            let carried: Vec<TransferId> = ids.into_iter().map(|(id, _)| id).collect();
             match outcome {
                 Ok(SendOutcome::Accepted | SendOutcome::AlreadyKnown) => {
                     moves.push(ReleaseWrite::Move {
                         ids: carried.clone(),
                         from: TransferStatus::Signed,
                         to: TransferStatus::Broadcast,
-                        reason: format!("sent {hash} (nonce {})", tx.nonce),
-                        tx_hash: Some(hash.clone()),
+                        reason: Reason::SentAtNonce {
+                            tx: hash,
+                            nonce: tx.nonce,
+                            replacing: None,
+                        },
+                        tx_hash: Some(hash),
                     });
                     self.sent.push(hash);
                 }
@@ -402,10 +422,12 @@ impl Filler<'_, '_> {
                 }
                 Err(e) => {
                     tracing::warn!(chain = %self.chain.name, tx = %hash, error = %e, "send failed; will resend the stored transaction");
-                    report.failed.push((hash, e));
+                    report.failed.push((hash.to_string(), e));
                 }
             }
-            report.sent.extend(carried);
+            report
+                .sent
+                .extend(carried.iter().map(TransferId::to_string));
         }
         let sent_ms = started.elapsed().as_millis();
         self.store.apply_release_writes(&moves).await?;
@@ -423,24 +445,20 @@ impl Filler<'_, '_> {
         for (t, n) in &exhausted {
             // None of its transactions can be mined (that is what listed it): nothing is
             // signed again until an operator, having fixed the cause, retries it.
-            let why = stuck_reason(*n, &t.id);
+            let why = stuck_reason(*n, t.id);
             tracing::error!(chain = %self.chain.name, transfer = %t.id, attempts = n, "{why}");
             self.store
                 .transition(
-                    &t.id,
+                    t.id,
                     TransferStatus::Broadcast,
                     TransferStatus::Stuck,
                     Some(&why),
                 )
                 .await?;
         }
-        let released = try_join_all(retry.iter().map(|(t, _)| async move {
-            let id = parse_hash(&t.id)?;
-            Ok::<_, RelayerError>(
-                self.chain
-                    .processed(self.vault, id, BlockNumberOrTag::Latest)
-                    .await?,
-            )
+        let released = try_join_all(retry.iter().map(|(t, _)| {
+            self.chain
+                .processed(self.vault, B256::from(t.id.0), BlockNumberOrTag::Latest)
         }))
         .await?;
         let mut out = Vec::new();
@@ -448,7 +466,7 @@ impl Filler<'_, '_> {
             if released {
                 tracing::error!(chain = %self.chain.name, transfer = %t.id, "{RELEASED_ELSEWHERE}; left in broadcast for an operator");
             } else {
-                out.push(QueuedRelease::from(t));
+                out.push(t);
             }
         }
         Ok(out)
@@ -458,16 +476,15 @@ impl Filler<'_, '_> {
     /// will take (transfers to sign again are counted once, when they are placed).
     async fn liquidity(
         &self,
-        tokens: &HashSet<String>,
-        sign_again: &HashSet<String>,
-    ) -> Result<HashMap<String, U256>, RelayerError> {
-        let balances = try_join_all(tokens.iter().map(|token| async move {
-            let address = parse_address(token, "token")?;
-            let balance = self.chain.token_balance(address, self.vault).await?;
-            Ok::<_, RelayerError>((token.clone(), balance))
+        tokens: &HashSet<EvmAddress>,
+        sign_again: &HashSet<TransferId>,
+    ) -> Result<HashMap<EvmAddress, U256>, RelayerError> {
+        let balances = try_join_all(tokens.iter().map(|&token| async move {
+            let balance = self.chain.token_balance(token, self.vault).await?;
+            Ok::<_, RelayerError>((token, balance))
         }))
         .await?;
-        let mut left: HashMap<String, U256> = balances.into_iter().collect();
+        let mut left: HashMap<EvmAddress, U256> = balances.into_iter().collect();
         let on_their_way = self
             .store
             .amounts_out_to(
@@ -479,8 +496,8 @@ impl Filler<'_, '_> {
             if sign_again.contains(&id) {
                 continue;
             }
-            if let (Some(token), Some(Ok(amount))) = (token, amount.map(|a| a.parse::<U256>()))
-                && let Some(v) = left.get_mut(&token)
+            if let (Some(Address::Evm(token)), Some(amount)) = (token, amount)
+                && let Some(v) = left.get_mut(&EvmAddress::from(token))
             {
                 *v = v.saturating_sub(amount);
             }
@@ -489,11 +506,8 @@ impl Filler<'_, '_> {
     }
 
     /// Simulates a batch; entries that would not pay out are taken out with their reason.
-    async fn check_batch(&self, batch: Vec<QueuedRelease>) -> Result<CheckedBatch, RelayerError> {
-        let releases = batch
-            .iter()
-            .map(release_of)
-            .collect::<Result<Vec<_>, _>>()?;
+    async fn check_batch(&self, batch: Vec<Ready>) -> Result<CheckedBatch, RelayerError> {
+        let releases = entries(&batch);
         let pays = self
             .chain
             .simulate_release_batch(self.vault, self.account(), &releases)
@@ -521,44 +535,37 @@ impl Filler<'_, '_> {
         }
         let (mut refused, mut unpaid) = (Vec::new(), Vec::new());
         if !keep.is_empty() {
-            let releases = keep.iter().map(release_of).collect::<Result<Vec<_>, _>>()?;
+            let releases = entries(&keep);
             let pays = self
                 .chain
                 .simulate_release_batch(self.vault, self.account(), &releases)
                 .await?;
             let pays = usize::try_from(pays).unwrap_or(usize::MAX);
-            let (paid, not_paid) =
-                split_refused(keep, pays, |group: Vec<QueuedRelease>| async move {
-                    let releases = group
-                        .iter()
-                        .map(release_of)
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let pays = self
-                        .chain
-                        .simulate_release_batch(self.vault, self.account(), &releases)
-                        .await?;
-                    Ok::<_, RelayerError>(usize::try_from(pays).unwrap_or(usize::MAX))
-                })
-                .await?;
+            let (paid, not_paid) = split_refused(keep, pays, |group: Vec<Ready>| async move {
+                let releases = entries(&group);
+                let pays = self
+                    .chain
+                    .simulate_release_batch(self.vault, self.account(), &releases)
+                    .await?;
+                Ok::<_, RelayerError>(usize::try_from(pays).unwrap_or(usize::MAX))
+            })
+            .await?;
             keep = paid;
-            for t in not_paid {
-                let r = release_of(&t)?;
+            for ready in not_paid {
+                let r = ready.release;
                 match self
                     .chain
                     .transfer_refusal(r.token, self.vault, r.recipient, r.amount)
                     .await?
                 {
                     Some(said) => refused.push((
-                        t,
-                        format!(
-                            "the token refused the payout to {}: {said}; retry once the cause is fixed",
-                            r.recipient
-                        ),
+                        ready,
+                        Reason::TokenRefused {
+                            recipient: r.recipient.to_string(),
+                            said,
+                        },
                     )),
-                    None => unpaid.push((
-                        t,
-                        "the batch's simulation paid it nothing and the token names no reason: waiting as for liquidity".to_string(),
-                    )),
+                    None => unpaid.push((ready, Reason::UnpaidInSimulation)),
                 }
             }
         }
@@ -577,29 +584,29 @@ impl Filler<'_, '_> {
     async fn set_aside(
         &self,
         t: QueuedRelease,
-        why: String,
+        why: Reason,
         writes: &mut Vec<ReleaseWrite>,
         report: &mut ExecutorReport,
     ) -> Result<(), RelayerError> {
         use TransferStatus::*;
-        let from = if t.status == Broadcast.as_str() {
+        let from = if t.status == Broadcast {
             Broadcast
         } else {
             SourceFinal
         };
-        let to = if from == Broadcast || self.store.attempt_count(&t.id).await? > 0 {
+        let to = if from == Broadcast || self.store.attempt_count(t.id).await? > 0 {
             Stuck
         } else {
             Failed
         };
+        report.failed.push((t.id.to_string(), why.to_string()));
         writes.push(ReleaseWrite::Move {
-            ids: vec![t.id.clone()],
+            ids: vec![t.id],
             from,
             to,
-            reason: why.clone(),
+            reason: why,
             tx_hash: None,
         });
-        report.failed.push((t.id, why));
         Ok(())
     }
 }
