@@ -49,6 +49,10 @@ pub enum AdapterError {
     },
     #[error("{chain}: block {number} not found")]
     BlockNotFound { chain: String, number: u64 },
+    /// An address of another chain's kind where this chain's is needed (an EVM address asked
+    /// of Solana).
+    #[error("{chain}: {address} is no address on this chain")]
+    ForeignAddress { chain: String, address: String },
 }
 
 impl AdapterError {
@@ -72,6 +76,7 @@ impl AdapterError {
             AdapterError::RangeTooLarge { .. } => "range_too_large",
             AdapterError::WrongChainId { .. } => "wrong_chain_id",
             AdapterError::BlockNotFound { .. } => "block_not_found",
+            AdapterError::ForeignAddress { .. } => "foreign_address",
         }
     }
 }

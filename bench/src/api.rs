@@ -167,6 +167,8 @@ async fn fill(store: &Store, n: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Fills a database, serves it as `atoll up` does, and measures each query (or only serves
+/// it with `--serve-only`; `--flood` runs [`crate::flood`] instead).
 pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
     if args.flood {
         return crate::flood::run(args.flood_args).await;
@@ -177,10 +179,29 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
         );
     }
     let dir = tempfile::tempdir()?;
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("bench.db").display()
-    );
+    let state = filled_api(&args, dir.path()).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(atoll_graphql::serve(listener, state, shutdown));
+    if args.serve_only {
+        crate::out!("serving {base}/graphql; Ctrl-C stops");
+        crate::shutdown_signal().await;
+    } else {
+        measure_queries(&args, &base, dir.path()).await?;
+    }
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    Ok(())
+}
+
+/// A new SQLite database in `dir` with `--pools` pools, and the API's state over it (the
+/// answer cache as `--no-response-cache` says; no effective rate limit).
+async fn filled_api(
+    args: &ApiBenchArgs,
+    dir: &std::path::Path,
+) -> anyhow::Result<atoll_graphql::ApiState> {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
     let settings = settings(&url)?;
     let store = Store::connect(&url).await?;
     store.migrate_up().await?;
@@ -192,11 +213,11 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
     crate::out!(
         "{} pools written to {} in {:.1} s",
         args.pools,
-        dir.path().display(),
+        dir.display(),
         started.elapsed().as_secs_f64()
     );
     let reader = Store::connect_reader(&url, 4).await?;
-    let state = atoll_graphql::ApiState::new(
+    atoll_graphql::ApiState::new(
         Arc::new(settings),
         store,
         reader,
@@ -211,63 +232,59 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
         },
     )
     .await
-    .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(atoll_graphql::serve(listener, state, shutdown));
-    if args.serve_only {
-        crate::out!("serving {base}/graphql; Ctrl-C stops");
-        crate::shutdown_signal().await;
-    } else {
-        let use_wrk = match args.load.as_str() {
-            "wrk" => true,
-            "builtin" => false,
-            "auto" => which_wrk().is_some(),
-            other => {
-                return Err(
-                    BadInput(format!("--load {other}: expected wrk, builtin or auto")).into(),
-                );
-            }
+    .map_err(|e| anyhow::anyhow!("starting the API: {e}"))
+}
+
+/// Loads each of [`QUERIES`] for `--duration-s` with `wrk` or the built-in loop, after
+/// checking it answers, and prints a table row per query.
+async fn measure_queries(
+    args: &ApiBenchArgs,
+    base: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let use_wrk = match args.load.as_str() {
+        "wrk" => true,
+        "builtin" => false,
+        "auto" => which_wrk().is_some(),
+        other => {
+            return Err(BadInput(format!("--load {other}: expected wrk, builtin or auto")).into());
+        }
+    };
+    crate::out!(
+        "load: {}, {} connections, {} s per query, on {}; answer cache {}",
+        if use_wrk { "wrk" } else { "built-in" },
+        args.connections,
+        args.duration_s,
+        base,
+        if args.no_response_cache { "off" } else { "on" }
+    );
+    crate::out!(
+        "{:<22} {:>10} {:>9} {:>9} {:>9}",
+        "query",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors"
+    );
+    for (name, query) in QUERIES {
+        let body = serde_json::json!({ "query": query }).to_string();
+        check_once(base, &body)
+            .await
+            .with_context(|| format!("{name} answers"))?;
+        let r = if use_wrk {
+            wrk(base, &body, args, dir)?
+        } else {
+            builtin(base, &body, args).await?
         };
         crate::out!(
-            "load: {}, {} connections, {} s per query, on {}; answer cache {}",
-            if use_wrk { "wrk" } else { "built-in" },
-            args.connections,
-            args.duration_s,
-            base,
-            if args.no_response_cache { "off" } else { "on" }
+            "{:<22} {:>10.0} {:>9.3} {:>9.3} {:>9}",
+            name,
+            r.rps,
+            r.p50_ms,
+            r.p99_ms,
+            r.errors
         );
-        crate::out!(
-            "{:<22} {:>10} {:>9} {:>9} {:>9}",
-            "query",
-            "req/s",
-            "p50 ms",
-            "p99 ms",
-            "errors"
-        );
-        for (name, query) in QUERIES {
-            let body = serde_json::json!({ "query": query }).to_string();
-            check_once(&base, &body)
-                .await
-                .with_context(|| format!("{name} answers"))?;
-            let r = if use_wrk {
-                wrk(&base, &body, &args, dir.path())?
-            } else {
-                builtin(&base, &body, &args).await?
-            };
-            crate::out!(
-                "{:<22} {:>10.0} {:>9.3} {:>9.3} {:>9}",
-                name,
-                r.rps,
-                r.p50_ms,
-                r.p99_ms,
-                r.errors
-            );
-        }
     }
-    let _ = stop.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     Ok(())
 }
 

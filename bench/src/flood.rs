@@ -99,6 +99,8 @@ struct Phase {
     made_s: f64,
 }
 
+/// Runs both phases on one devnet and stack, the API idle and then flooded, and prints the
+/// relayer's rate in each, the flood's own figures and whether the goal is met.
 pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
     if args.deposits == 0 || args.clients == 0 || args.block_ms == 0 {
         return Err(
@@ -106,71 +108,14 @@ pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
         );
     }
     let tmp = tempfile::tempdir()?;
-    crate::out!("atoll-bench api --flood: starting a devnet (two anvils)");
-    let tools = atoll_devnet::tools::Tools::locate(false)?;
-    let net = atoll_devnet::Devnet::up(
-        &atoll_devnet::network::UpOptions {
-            dir: tmp.path().to_path_buf(),
-            ports: atoll_devnet::network::PortChoice::Free,
-            solana: false,
-            block_gas_limit: None,
-            validator_niceness: None,
-        },
-        &tools,
-    )
-    .await?;
-    // Swaps, so the router has priced pools to solve over.
-    atoll_devnet::traffic::run(
-        &net.state,
-        atoll_devnet::traffic::TrafficOptions {
-            swaps: 40,
-            deposits: 0,
-            seed: 1,
-        },
-    )
-    .await?;
-    let text = std::fs::read_to_string(&net.state.config_path)?;
-    let mut settings = Settings::parse(&text, std::env::vars(), tmp.path())
-        .map_err(|e| anyhow::anyhow!("devnet config: {e}"))?;
-    settings.api.trusted_proxies = vec!["127.0.0.1/32".parse()?];
-    // No operator here: the flood is anonymous.
-    settings.api.operator_tokens.clear();
+    let net = start_devnet(tmp.path()).await?;
+    let settings = flood_settings(&net, tmp.path())?;
     let url = format!(
         "sqlite://{}?mode=rwc",
         tmp.path().join("bench.db").display()
     );
-
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let stack = atoll_service::stack::Stack {
-        url: url.clone(),
-        listen: "127.0.0.1:0".parse()?,
-        api_only: false,
-        poll: Duration::from_millis(250),
-        options: atoll_graphql::ApiOptions {
-            // As `atoll up` runs by default.
-            rate_limit_rps: 200,
-            rate_limit_burst: 400,
-            audit_interval: None,
-            ..Default::default()
-        },
-    };
-    let stack = tokio::spawn(stack.run(
-        settings.clone(),
-        move |bound| {
-            let _ = bound_tx.send(bound);
-            Ok(())
-        },
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    let Ok(bound) = bound_rx.await else {
-        // It stopped before listening: its own error says why.
-        stack.await.context("the stack")??;
-        anyhow::bail!("the stack stopped before listening");
-    };
-    let base = format!("http://{bound}");
+    let stack = RunningStack::start(&url, settings).await?;
+    let base = stack.base.clone();
     // The bench's own connection: pauses and resumes releases, counts transfers.
     let control = Store::connect(&url).await?;
     let miner = net.mine_every(Duration::from_millis(args.block_ms))?;
@@ -192,33 +137,9 @@ pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
     );
 
     let counts = Arc::new(FloodCounts::default());
-    let flooding = Arc::new(AtomicBool::new(true));
-    // The clients stand for machines elsewhere: on this one they run on threads at the lowest
-    // priority, so the CPU they take is what the server's threads leave.
-    let client_threads = atoll_service::priority::LoweredRuntime::new("flood-client", CLIENT_NICE)
-        .context("flood threads")?;
-    let on = client_threads.handle().context("flood threads")?.clone();
-    let clients: Vec<_> = (0..args.clients)
-        .map(|c| {
-            on.spawn(flood_client(
-                base.clone(),
-                c,
-                args.mix.requests(),
-                counts.clone(),
-                flooding.clone(),
-            ))
-        })
-        .collect();
-    let flood_started = Instant::now();
-    let loaded = phase(&net, &control, bsc, args.deposits, u64::from(args.deposits)).await?;
-    flooding.store(false, Ordering::SeqCst);
-    let flood_s = flood_started.elapsed().as_secs_f64();
-    for c in clients {
-        let _ = c.await;
-    }
+    let (loaded, flood_s) = flooded_phase(&args, &base, &counts, &net, &control, bsc).await?;
     miner.abort();
-    let _ = stop_tx.send(());
-    stack.await.context("the stack")??;
+    stack.stop().await?;
 
     let ratio = idle.seconds / loaded.seconds;
     crate::out!(
@@ -235,6 +156,141 @@ pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
         if ratio >= 0.9 { "met" } else { "NOT met" }
     );
     Ok(())
+}
+
+/// A devnet of two anvils in `dir`, with a few swaps so the router has priced pools to
+/// solve over.
+async fn start_devnet(dir: &std::path::Path) -> anyhow::Result<atoll_devnet::Devnet> {
+    crate::out!("atoll-bench api --flood: starting a devnet (two anvils)");
+    let tools = atoll_devnet::tools::Tools::locate(false)?;
+    let net = atoll_devnet::Devnet::up(
+        &atoll_devnet::network::UpOptions {
+            dir: dir.to_path_buf(),
+            ports: atoll_devnet::network::PortChoice::Free,
+            solana: false,
+            block_gas_limit: None,
+            validator_niceness: None,
+        },
+        &tools,
+    )
+    .await?;
+    // Swaps, so the router has priced pools to solve over.
+    atoll_devnet::traffic::run(
+        &net.state,
+        atoll_devnet::traffic::TrafficOptions {
+            swaps: 40,
+            deposits: 0,
+            seed: 1,
+        },
+    )
+    .await?;
+    Ok(net)
+}
+
+/// The devnet's config, with loopback as a trusted proxy (each client's `X-Forwarded-For` is
+/// its address) and no operator (the flood is anonymous).
+fn flood_settings(net: &atoll_devnet::Devnet, dir: &std::path::Path) -> anyhow::Result<Settings> {
+    let text = std::fs::read_to_string(&net.state.config_path)?;
+    let mut settings = Settings::parse(&text, std::env::vars(), dir)
+        .map_err(|e| anyhow::anyhow!("devnet config: {e}"))?;
+    settings.api.trusted_proxies = vec!["127.0.0.1/32".parse()?];
+    // No operator here: the flood is anonymous.
+    settings.api.operator_tokens.clear();
+    Ok(settings)
+}
+
+/// `atoll up`'s whole stack, running on its own task until [`RunningStack::stop`].
+struct RunningStack {
+    /// `http://` and the address it listens on.
+    base: String,
+    stop_tx: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningStack {
+    /// Starts the stack on `url`'s database and a free loopback port, with the API's default
+    /// rate limits, and waits until it listens.
+    async fn start(url: &str, settings: Settings) -> anyhow::Result<RunningStack> {
+        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let stack = atoll_service::stack::Stack {
+            url: url.to_string(),
+            listen: "127.0.0.1:0".parse()?,
+            api_only: false,
+            poll: Duration::from_millis(250),
+            options: atoll_graphql::ApiOptions {
+                // As `atoll up` runs by default.
+                rate_limit_rps: 200,
+                rate_limit_burst: 400,
+                audit_interval: None,
+                ..Default::default()
+            },
+        };
+        let task = tokio::spawn(stack.run(
+            settings,
+            move |bound| {
+                let _ = bound_tx.send(bound);
+                Ok(())
+            },
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        let Ok(bound) = bound_rx.await else {
+            // It stopped before listening: its own error says why.
+            task.await.context("the stack")??;
+            anyhow::bail!("the stack stopped before listening");
+        };
+        Ok(RunningStack {
+            base: format!("http://{bound}"),
+            stop_tx,
+            task,
+        })
+    }
+
+    /// Stops the stack and waits for it; its error, if it failed.
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop_tx.send(());
+        self.task.await.context("the stack")??;
+        Ok(())
+    }
+}
+
+/// The second phase: `--clients` clients flood the API from low-priority threads while the
+/// deposits are made and released. Returns the phase and how long the flood lasted (s).
+async fn flooded_phase(
+    args: &FloodArgs,
+    base: &str,
+    counts: &Arc<FloodCounts>,
+    net: &atoll_devnet::Devnet,
+    control: &Store,
+    bsc: u64,
+) -> anyhow::Result<(Phase, f64)> {
+    let flooding = Arc::new(AtomicBool::new(true));
+    // The clients stand for machines elsewhere: on this one they run on threads at the lowest
+    // priority, so the CPU they take is what the server's threads leave.
+    let client_threads = atoll_service::priority::LoweredRuntime::new("flood-client", CLIENT_NICE)
+        .context("flood threads")?;
+    let on = client_threads.handle().context("flood threads")?.clone();
+    let clients: Vec<_> = (0..args.clients)
+        .map(|c| {
+            on.spawn(flood_client(
+                base.to_string(),
+                c,
+                args.mix.requests(),
+                counts.clone(),
+                flooding.clone(),
+            ))
+        })
+        .collect();
+    let flood_started = Instant::now();
+    let loaded = phase(net, control, bsc, args.deposits, u64::from(args.deposits)).await?;
+    flooding.store(false, Ordering::SeqCst);
+    let flood_s = flood_started.elapsed().as_secs_f64();
+    for c in clients {
+        let _ = c.await;
+    }
+    Ok((loaded, flood_s))
 }
 
 /// Makes `n` deposits to `dest` with releases to it paused, waits until the finality gate has

@@ -2,6 +2,8 @@
 //! encoding, the indexer's own decode → rows → batch transaction path) into a fresh database,
 //! and measures the straightforward baseline (one sea-orm `insert` per event) in the same run.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 
 use alloy::primitives::{Address, B256, LogData, U256};
@@ -112,6 +114,8 @@ fn decode(logs: &[Log]) -> anyhow::Result<BatchRows> {
     Ok(rows)
 }
 
+/// Persists `--events` logs through the indexer's path, then `--baseline-events` of them one
+/// insert per event into a second fresh database of the same kind, and prints both rates.
 pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let url = args.database_url.clone().unwrap_or_else(|| {
@@ -126,24 +130,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         "PostgreSQL"
     };
     let store = fresh_store(&url).await?;
-    let lp: std::collections::BTreeMap<String, u32> =
-        (0..POOLS).map(|i| (pool_id(i), 3_000)).collect();
-    let new_pools: Vec<PoolEntry> = (0..POOLS)
-        .map(|i| PoolEntry {
-            id: pool_id(i),
-            chain_id: 31337,
-            protocol: "uniswap_v2".into(),
-            address: format!("{:#x}", pool_address(i)),
-            token0: format!("{:#x}", Address::with_last_byte(0x10)),
-            token1: format!("{:#x}", Address::with_last_byte(0x11)),
-            symbol: "T0-T1".into(),
-            fee_ppm: 3_000,
-            lp_fee_ppm: 3_000,
-            stablecoin: false,
-            discovered_at_block: None,
-        })
-        .collect();
-    store.register_pools(&new_pools).await?;
+    let lp = register_pools(&store).await?;
 
     crate::out!(
         "atoll-bench ingest: {} Swap events on {backend} ({}), batches of {}",
@@ -154,29 +141,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     // Logs are made before the clock starts: they stand for what eth_getLogs returned.
     let logs: Vec<Log> = (0..args.events).map(swap_log).collect();
     let started = Instant::now();
-    let mut decode_s = 0.0;
-    let mut checkpoint: Option<Checkpoint> = None;
-    for chunk in logs.chunks(args.batch.max(1)) {
-        let t = Instant::now();
-        let rows = decode(chunk)?;
-        decode_s += t.elapsed().as_secs_f64();
-        let last = chunk
-            .last()
-            .and_then(|l| l.block_number)
-            .unwrap_or_default();
-        let txn = store
-            .begin_ingest(31337, "pools", checkpoint.as_ref())
-            .await?;
-        let hourly = rows.hourly();
-        txn.insert_events(rows.events).await?;
-        txn.add_hourly(&hourly, &lp).await?;
-        let next = Checkpoint {
-            block_number: last,
-            block_hash: format!("{:#x}", B256::from(U256::from(last))),
-        };
-        txn.commit(&next).await?;
-        checkpoint = Some(next);
-    }
+    let decode_s = ingest_batched(&store, &logs, args.batch, &lp).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let stored = store.event_count(31337).await?;
     anyhow::ensure!(
@@ -194,55 +159,10 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
 
     // Baseline on a second fresh database of the same kind.
     let base_tmp = tempfile::tempdir()?;
-    let base_url = if url.starts_with("sqlite:") {
-        format!(
-            "sqlite://{}?mode=rwc",
-            base_tmp.path().join("baseline.db").display()
-        )
-    } else {
-        url.clone()
-    };
-    let base_store = if url.starts_with("sqlite:") {
-        fresh_store(&base_url).await?
-    } else {
-        // Same PostgreSQL database: the baseline writes under another chain id.
-        store.clone()
-    };
-    let base_chain = if url.starts_with("sqlite:") {
-        31337
-    } else {
-        31338
-    };
-    if base_chain == 31338 {
-        let settings = Settings::parse(
-            "[[chains]]\nname = \"baseline\"\nkind = \"evm\"\nchain_id = 31338\nrpc = [\"http://127.0.0.1:1\"]\n",
-            Vec::<(String, String)>::new(),
-            std::path::Path::new("."),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        base_store.register_settings(&settings).await?;
-    }
+    let (base_store, base_chain) = baseline_store(&url, &store, base_tmp.path()).await?;
     let base_logs = &logs[..(args.baseline_events.min(args.events)) as usize];
     let started = Instant::now();
-    let mut checkpoint: Option<Checkpoint> = None;
-    for chunk in base_logs.chunks(args.batch.max(1)) {
-        let rows = decode(chunk)?;
-        let last = chunk
-            .last()
-            .and_then(|l| l.block_number)
-            .unwrap_or_default();
-        let txn = base_store
-            .begin_ingest(base_chain, "pools", checkpoint.as_ref())
-            .await?;
-        txn.insert_events_one_by_one(&rows.events).await?;
-        txn.add_hourly(&rows.hourly(), &lp).await?;
-        let next = Checkpoint {
-            block_number: last,
-            block_hash: format!("{:#x}", B256::from(U256::from(last))),
-        };
-        txn.commit(&next).await?;
-        checkpoint = Some(next);
-    }
+    ingest_one_by_one(&base_store, base_chain, base_logs, args.batch, &lp).await?;
     let base_elapsed = started.elapsed().as_secs_f64();
     let base_rate = base_logs.len() as f64 / base_elapsed;
     crate::out!(
@@ -251,5 +171,108 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     );
     crate::out!("  ratio: {:.1}x", rate / base_rate);
     store.close().await?;
+    Ok(())
+}
+
+/// Registers the bench's pools; returns their LP fees (ppm) by pool id.
+async fn register_pools(store: &Store) -> anyhow::Result<BTreeMap<String, u32>> {
+    let lp: BTreeMap<String, u32> = (0..POOLS).map(|i| (pool_id(i), 3_000)).collect();
+    let new_pools: Vec<PoolEntry> = (0..POOLS)
+        .map(|i| PoolEntry {
+            id: pool_id(i),
+            chain_id: 31337,
+            protocol: "uniswap_v2".into(),
+            address: format!("{:#x}", pool_address(i)),
+            token0: format!("{:#x}", Address::with_last_byte(0x10)),
+            token1: format!("{:#x}", Address::with_last_byte(0x11)),
+            symbol: "T0-T1".into(),
+            fee_ppm: 3_000,
+            lp_fee_ppm: 3_000,
+            stablecoin: false,
+            discovered_at_block: None,
+        })
+        .collect();
+    store.register_pools(&new_pools).await?;
+    Ok(lp)
+}
+
+/// The checkpoint after `chunk`: its last block.
+fn checkpoint_after(chunk: &[Log]) -> Checkpoint {
+    let last = chunk
+        .last()
+        .and_then(|l| l.block_number)
+        .unwrap_or_default();
+    Checkpoint {
+        block_number: last,
+        block_hash: format!("{:#x}", B256::from(U256::from(last))),
+    }
+}
+
+/// The indexer's path: each batch of `logs` decoded, then its events and hourly figures
+/// written in one transaction with the checkpoint. Returns the seconds spent decoding.
+async fn ingest_batched(
+    store: &Store,
+    logs: &[Log],
+    batch: usize,
+    lp: &BTreeMap<String, u32>,
+) -> anyhow::Result<f64> {
+    let mut decode_s = 0.0;
+    let mut checkpoint: Option<Checkpoint> = None;
+    for chunk in logs.chunks(batch.max(1)) {
+        let t = Instant::now();
+        let rows = decode(chunk)?;
+        decode_s += t.elapsed().as_secs_f64();
+        let txn = store
+            .begin_ingest(31337, "pools", checkpoint.as_ref())
+            .await?;
+        let hourly = rows.hourly();
+        txn.insert_events(rows.events).await?;
+        txn.add_hourly(&hourly, lp).await?;
+        let next = checkpoint_after(chunk);
+        txn.commit(&next).await?;
+        checkpoint = Some(next);
+    }
+    Ok(decode_s)
+}
+
+/// The baseline's database and chain id: with SQLite a second fresh file in `tmp`; with
+/// PostgreSQL the same database, the baseline writing under another chain id.
+async fn baseline_store(url: &str, store: &Store, tmp: &Path) -> anyhow::Result<(Store, u64)> {
+    if url.starts_with("sqlite:") {
+        let base_url = format!("sqlite://{}?mode=rwc", tmp.join("baseline.db").display());
+        return Ok((fresh_store(&base_url).await?, 31337));
+    }
+    // Same PostgreSQL database: the baseline writes under another chain id.
+    let base_store = store.clone();
+    let settings = Settings::parse(
+        "[[chains]]\nname = \"baseline\"\nkind = \"evm\"\nchain_id = 31338\nrpc = [\"http://127.0.0.1:1\"]\n",
+        Vec::<(String, String)>::new(),
+        std::path::Path::new("."),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    base_store.register_settings(&settings).await?;
+    Ok((base_store, 31338))
+}
+
+/// The baseline: the same batches and transactions, but one sea-orm `insert` per event.
+async fn ingest_one_by_one(
+    store: &Store,
+    chain: u64,
+    logs: &[Log],
+    batch: usize,
+    lp: &BTreeMap<String, u32>,
+) -> anyhow::Result<()> {
+    let mut checkpoint: Option<Checkpoint> = None;
+    for chunk in logs.chunks(batch.max(1)) {
+        let rows = decode(chunk)?;
+        let txn = store
+            .begin_ingest(chain, "pools", checkpoint.as_ref())
+            .await?;
+        txn.insert_events_one_by_one(&rows.events).await?;
+        txn.add_hourly(&rows.hourly(), lp).await?;
+        let next = checkpoint_after(chunk);
+        txn.commit(&next).await?;
+        checkpoint = Some(next);
+    }
     Ok(())
 }

@@ -40,6 +40,27 @@ impl ChainKind {
             ChainKind::Solana => "solana",
         }
     }
+
+    /// Whether the bridge keeps each token in its own vault account on chains of this kind
+    /// (Solana: one SPL token account per mint, the deployment's `vault`), rather than every
+    /// token in the chain's one vault contract (EVM: `bridge_vault`). A release of a token with
+    /// no vault account there cannot be paid.
+    pub fn vault_per_token(self) -> bool {
+        match self {
+            ChainKind::Evm => false,
+            ChainKind::Solana => true,
+        }
+    }
+
+    /// The most one token account holds on chains of this kind, in raw units, when a release
+    /// can exceed it: an SPL token account's `u64` on Solana. `None` on EVM, whose balances
+    /// are `uint256` like every amount here.
+    pub fn token_account_max(self) -> Option<u64> {
+        match self {
+            ChainKind::Evm => None,
+            ChainKind::Solana => Some(u64::MAX),
+        }
+    }
 }
 
 impl fmt::Display for ChainKind {

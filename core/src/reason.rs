@@ -218,6 +218,9 @@ impl fmt::Display for DepositTerms {
 }
 
 impl fmt::Display for Reason {
+    /// Each variant's one stored form. One arm per variant, in the enum's order: a catalog,
+    /// longer than a screen because splitting it would hide a form from the others it must
+    /// not collide with.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Reason::*;
         match self {
@@ -415,6 +418,10 @@ fn terms(s: &str) -> Option<DepositTerms> {
 }
 
 /// The variant whose form `s` has, if any (its fields as `s` writes them).
+///
+/// One branch per text form, in the order that keeps longer forms ahead of their prefixes:
+/// longer than a screen because the catalog is one list, read beside [`Reason`]'s `Display`
+/// (which writes the same forms) and checked by the round-trip test over every variant.
 fn parse(s: &str) -> Option<Reason> {
     use Reason::*;
     let fixed = [

@@ -7,6 +7,13 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// Where a transfer stands. The names are its stored text (`as_str`), never renamed.
+///
+/// Words the EVM release transactions (`release_txs.status`, `atoll_store`'s
+/// `ReleaseTxStatus`) use for the same moments: a transfer is `included` when the transaction
+/// carrying it is `mined` (and the vault paid it), and `confirmed` when that transaction is
+/// `final` (its block finalized). A transaction `replaced` or `reverted` leaves its transfers
+/// in `broadcast`, waiting to be signed again (see [`TransferStatus::Broadcast`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransferStatus {
     /// The deposit is seen on the source chain, not yet final.
@@ -15,15 +22,37 @@ pub enum TransferStatus {
     SourceFinal,
     /// A release is signed and stored (raw tx, nonce or blockhash, hash), not yet sent.
     Signed,
-    /// The stored release was sent to the destination.
+    /// The stored release was sent to the destination, and its fate is not settled yet. One
+    /// stored name for three situations, told apart in code from what lies beside it:
+    /// - **in flight**: its newest release may still land, or landed and is being settled
+    ///   (EVM: its newest transaction is neither `reverted` nor `replaced`; Solana: its
+    ///   signature neither failed nor expired);
+    /// - **to sign again**: its newest release can never land (EVM: `reverted`, or `replaced`
+    ///   by a transaction that is not ours; Solana: failed on chain, or expired unlanded). The
+    ///   next attempt moves it `broadcast → signed`, or `broadcast → stuck` once its attempts
+    ///   are used up. Named by `atoll_store::release_txs::BroadcastStage` (EVM, from the
+    ///   newest transaction's status) and `atoll_relayer::solana_executor::BroadcastVerdict`
+    ///   (Solana, from the cluster);
+    /// - **left for an operator** (EVM): to sign again, but the vault shows it released by a
+    ///   transaction this database has no record of. Nothing is signed for it; the executor
+    ///   logs it each time it looks (`SignAgain::ReleasedElsewhere` in the EVM executor).
+    ///
+    /// A new stored status for either of the last two would touch every reader of the status
+    /// (the gate, the audit, the reorg guard, GraphQL's enum, `status`); they are derived
+    /// instead.
     Broadcast,
-    /// The release is in a destination block, not yet final.
+    /// The release is in a destination block, not yet final (EVM: its transaction is `mined`).
     Included,
-    /// The release is final on the destination. Terminal.
+    /// The release is final on the destination (EVM: its transaction is `final`). Terminal.
     Confirmed,
     /// Valid, but the destination vault lacks the tokens; retried when liquidity arrives.
     AwaitingLiquidity,
-    /// The destination chain is paused by an operator.
+    /// Meant for "the destination chain is paused by an operator", but **nothing writes it**:
+    /// a pause is `chains.paused` (`atoll relayer pause`), and a paused chain's executor just
+    /// signs nothing, leaving its transfers where they are (`source_final`, …). Kept, with
+    /// its edges, because it is a stored name (a row may hold it: it must still parse, count
+    /// as waiting, be failed by a reorg and leave through `source_final` or `failed`), and the
+    /// store's tests move transfers through it.
     Paused,
     /// Refused (validation) or given up; the reason is stored beside it. Terminal until an
     /// operator retries it.

@@ -10,6 +10,8 @@ use atoll_core::settings::{
 };
 
 use crate::DevnetError;
+use crate::evm::EvmDeployment;
+use crate::solana::SolanaDeployment;
 use crate::state::DevnetState;
 
 /// The bridge on the devnet: every token deployed on two chains is bridged both ways between
@@ -68,13 +70,33 @@ fn devnet_relayer(tokens: &BTreeMap<String, RawToken>) -> RawRelayer {
     }
 }
 
-pub fn devnet_settings(state: &DevnetState) -> RawSettings {
-    let mut chains = Vec::new();
-    let mut pools = Vec::new();
-    let mut factories = Vec::new();
-    let mut tokens: BTreeMap<String, RawToken> = BTreeMap::new();
-    for c in &state.evm {
-        chains.push(RawChain {
+/// The chains, pools, factories and tokens of a devnet, as the config lists them.
+#[derive(Default)]
+struct Listed {
+    chains: Vec<RawChain>,
+    pools: Vec<RawPool>,
+    factories: Vec<RawFactory>,
+    tokens: BTreeMap<String, RawToken>,
+}
+
+impl Listed {
+    /// Records `symbol` deployed at `deployment` (a token on several chains is one entry).
+    fn token(&mut self, symbol: &str, deployment: RawTokenDeployment) {
+        let entry = self
+            .tokens
+            .entry(symbol.to_string())
+            .or_insert_with(|| RawToken {
+                symbol: symbol.to_string(),
+                stable: symbol.starts_with("USD"),
+                ..Default::default()
+            });
+        entry.on.push(deployment);
+    }
+
+    /// An EVM chain: its node, bridge vault and keys, its V2 pairs and V3 pools, both
+    /// factories and its tokens.
+    fn evm(&mut self, c: &EvmDeployment) {
+        self.chains.push(RawChain {
             name: c.name.clone(),
             kind: "evm".into(),
             chain_id: c.chain_id,
@@ -102,40 +124,37 @@ pub fn devnet_settings(state: &DevnetState) -> RawSettings {
             ..Default::default()
         });
         for p in c.v2_pairs.iter().chain(&c.v3_pools) {
-            pools.push(RawPool {
+            self.pools.push(RawPool {
                 chain: c.name.clone(),
                 protocol: p.protocol.clone(),
                 address: p.address.to_string(),
             });
         }
-        factories.push(RawFactory {
-            chain: c.name.clone(),
-            protocol: "uniswap_v2".into(),
-            address: c.v2_factory.to_string(),
-            start_block: Some(c.deployed_at_block),
-        });
-        factories.push(RawFactory {
-            chain: c.name.clone(),
-            protocol: "uniswap_v3".into(),
-            address: c.v3_factory.to_string(),
-            start_block: Some(c.deployed_at_block),
-        });
-        for t in &c.tokens {
-            let entry = tokens.entry(t.symbol.clone()).or_insert_with(|| RawToken {
-                symbol: t.symbol.clone(),
-                stable: t.symbol.starts_with("USD"),
-                ..Default::default()
-            });
-            entry.on.push(RawTokenDeployment {
+        for (protocol, address) in [("uniswap_v2", c.v2_factory), ("uniswap_v3", c.v3_factory)] {
+            self.factories.push(RawFactory {
                 chain: c.name.clone(),
-                address: t.address.to_string(),
-                decimals: t.decimals,
-                vault: None,
+                protocol: protocol.into(),
+                address: address.to_string(),
+                start_block: Some(c.deployed_at_block),
             });
         }
+        for t in &c.tokens {
+            self.token(
+                &t.symbol,
+                RawTokenDeployment {
+                    chain: c.name.clone(),
+                    address: t.address.to_string(),
+                    decimals: t.decimals,
+                    vault: None,
+                },
+            );
+        }
     }
-    if let Some(s) = &state.solana {
-        chains.push(RawChain {
+
+    /// Solana: its validator, the relayer's wallet as the bridge vault, keys, pools and mints
+    /// (each with the relayer's vault token account).
+    fn solana(&mut self, s: &SolanaDeployment) {
+        self.chains.push(RawChain {
             name: "solana".into(),
             kind: "solana".into(),
             chain_id: atoll_core::ChainId::SOLANA.0,
@@ -150,27 +169,38 @@ pub fn devnet_settings(state: &DevnetState) -> RawSettings {
             ..Default::default()
         });
         for p in &s.pools {
-            pools.push(RawPool {
+            self.pools.push(RawPool {
                 chain: "solana".into(),
                 protocol: p.protocol.clone(),
                 address: p.address.clone(),
             });
         }
         for t in &s.tokens {
-            let entry = tokens.entry(t.symbol.clone()).or_insert_with(|| RawToken {
-                symbol: t.symbol.clone(),
-                stable: t.symbol.starts_with("USD"),
-                ..Default::default()
-            });
-            entry.on.push(RawTokenDeployment {
-                chain: "solana".into(),
-                address: t.mint.clone(),
-                decimals: t.decimals,
-                vault: Some(t.vault.clone()),
-            });
+            self.token(
+                &t.symbol,
+                RawTokenDeployment {
+                    chain: "solana".into(),
+                    address: t.mint.clone(),
+                    decimals: t.decimals,
+                    vault: Some(t.vault.clone()),
+                },
+            );
         }
     }
-    let relayer = devnet_relayer(&tokens);
+}
+
+/// The whole config of a running devnet: every chain, pool, factory and token of `state`,
+/// the bridge between them ([`devnet_relayer`]), a SQLite database next to it, and the API
+/// and indexer settings written out so users see the knobs.
+pub fn devnet_settings(state: &DevnetState) -> RawSettings {
+    let mut listed = Listed::default();
+    for c in &state.evm {
+        listed.evm(c);
+    }
+    if let Some(s) = &state.solana {
+        listed.solana(s);
+    }
+    let relayer = devnet_relayer(&listed.tokens);
     RawSettings {
         relayer,
         database: RawDatabase {
@@ -182,10 +212,10 @@ pub fn devnet_settings(state: &DevnetState) -> RawSettings {
             trusted_proxies: Vec::new(),
             ipv6_prefix: None,
         },
-        chains,
-        tokens: tokens.into_values().collect(),
-        pools,
-        factories,
+        chains: listed.chains,
+        tokens: listed.tokens.into_values().collect(),
+        pools: listed.pools,
+        factories: listed.factories,
         protocol_fees: BTreeMap::new(),
         indexer: atoll_core::settings::RawIndexer {
             // Devnet pools hold far more than this; it is written out so users see the knob.

@@ -107,6 +107,42 @@ fn choose_ports(choice: PortChoice, solana: bool) -> Result<Ports, DevnetError> 
     }
 }
 
+/// The validator's niceness, when given, must be 1 to 19.
+fn check_niceness(niceness: Option<u8>) -> Result<(), DevnetError> {
+    if let Some(n) = niceness
+        && !(1..=19).contains(&n)
+    {
+        return Err(DevnetError::Config(format!(
+            "validator niceness {n}: must be 1 to 19"
+        )));
+    }
+    Ok(())
+}
+
+/// Makes `dir` this devnet's: refused while nodes it records still run; else the pid files
+/// and `state.json` a previous devnet left there are removed.
+fn claim_dir(dir: &Path) -> Result<(), DevnetError> {
+    std::fs::create_dir_all(dir).map_err(DevnetError::io(dir))?;
+    let running: Vec<NodeProcess> = process::recorded(dir)
+        .into_iter()
+        .filter(process::is_ours_and_alive)
+        .collect();
+    if !running.is_empty() {
+        let names = running
+            .iter()
+            .map(|p| format!("{} pid {}", p.name, p.pid))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(DevnetError::AlreadyRunning {
+            dir: dir.to_path_buf(),
+            names,
+        });
+    }
+    let _ = std::fs::remove_dir_all(process::pids_dir(dir));
+    let _ = std::fs::remove_file(dir.join("state.json"));
+    Ok(())
+}
+
 impl Devnet {
     /// Mines a block on every EVM chain each `every` (the devnet's anvils mine only on
     /// demand), so deposits and releases gather confirmations as on a chain with that block
@@ -139,31 +175,8 @@ impl Devnet {
     /// `state.json`, `devnet.toml` and the key files into `opts.dir`.
     pub async fn up(opts: &UpOptions, tools: &Tools) -> Result<Devnet, DevnetError> {
         let dir = &opts.dir;
-        if let Some(n) = opts.validator_niceness
-            && !(1..=19).contains(&n)
-        {
-            return Err(DevnetError::Config(format!(
-                "validator niceness {n}: must be 1 to 19"
-            )));
-        }
-        std::fs::create_dir_all(dir).map_err(DevnetError::io(dir))?;
-        let running: Vec<NodeProcess> = process::recorded(dir)
-            .into_iter()
-            .filter(process::is_ours_and_alive)
-            .collect();
-        if !running.is_empty() {
-            let names = running
-                .iter()
-                .map(|p| format!("{} pid {}", p.name, p.pid))
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(DevnetError::AlreadyRunning {
-                dir: dir.clone(),
-                names,
-            });
-        }
-        let _ = std::fs::remove_dir_all(process::pids_dir(dir));
-        let _ = std::fs::remove_file(dir.join("state.json"));
+        check_niceness(opts.validator_niceness)?;
+        claim_dir(dir)?;
 
         let ports = choose_ports(opts.ports, opts.solana)?;
         let mut devnet = Devnet {
@@ -179,20 +192,51 @@ impl Devnet {
         };
 
         let plans = [(evm::ETHEREUM, ports.ethereum), (evm::BSC, ports.bsc)];
+        let mut procs = devnet.spawn_anvils(&plans, opts, tools)?;
+        let solana_deployment = devnet.spawn_validator(ports.solana, opts, tools, &mut procs)?;
+        devnet.deploy_evm(&plans, &procs, tools).await?;
+        if let Some(deployment) = solana_deployment {
+            devnet.seed_solana(deployment, &procs).await?;
+        }
+        devnet.write_records()?;
+        Ok(devnet)
+    }
+
+    /// Starts one anvil per plan (chain, port); each child is this devnet's as soon as it
+    /// runs, so a later failure stops it.
+    fn spawn_anvils(
+        &mut self,
+        plans: &[(evm::EvmChainPlan, u16)],
+        opts: &UpOptions,
+        tools: &Tools,
+    ) -> Result<Vec<NodeProcess>, DevnetError> {
         let mut procs = Vec::new();
-        for (plan, port) in &plans {
+        for (plan, port) in plans {
             let (p, child) = process::spawn(
-                dir,
+                &self.dir,
                 &format!("anvil-{}", plan.name),
                 &tools.anvil,
                 &evm::anvil_args(plan.chain_id, *port, opts.block_gas_limit),
                 evm::ANVIL_ENV,
                 None,
             )?;
-            devnet.children.push(child);
+            self.children.push(child);
             procs.push(p);
         }
-        let solana_deployment = match (ports.solana, &tools.solana_test_validator) {
+        Ok(procs)
+    }
+
+    /// Writes the Solana accounts and starts solana-test-validator on them when the devnet
+    /// has Solana ports; returns what it deploys (recorded once the validator is ready).
+    fn spawn_validator(
+        &mut self,
+        ports: Option<ValidatorPorts>,
+        opts: &UpOptions,
+        tools: &Tools,
+        procs: &mut Vec<NodeProcess>,
+    ) -> Result<Option<solana::SolanaDeployment>, DevnetError> {
+        let dir = &self.dir;
+        match (ports, &tools.solana_test_validator) {
             (Some(vp), Some(validator)) => {
                 let rpc_url = format!("http://127.0.0.1:{}", vp.rpc);
                 let now = std::time::SystemTime::now()
@@ -208,57 +252,76 @@ impl Devnet {
                     &[],
                     opts.validator_niceness,
                 )?;
-                devnet.children.push(child);
+                self.children.push(child);
                 procs.push(p);
-                Some(deployment)
+                Ok(Some(deployment))
             }
-            (Some(_), None) => {
-                return Err(DevnetError::ToolMissing {
-                    tool: "solana-test-validator",
-                    hint: "run `atoll tools install`".into(),
-                });
-            }
-            _ => None,
-        };
+            (Some(_), None) => Err(DevnetError::ToolMissing {
+                tool: "solana-test-validator",
+                hint: "run `atoll tools install`".into(),
+            }),
+            _ => Ok(None),
+        }
+    }
 
+    /// Waits for both anvils, then deploys and seeds both EVM chains at once.
+    async fn deploy_evm(
+        &mut self,
+        plans: &[(evm::EvmChainPlan, u16); 2],
+        procs: &[NodeProcess],
+        tools: &Tools,
+    ) -> Result<(), DevnetError> {
         for (i, (plan, port)) in plans.iter().enumerate() {
             let url = format!("http://127.0.0.1:{port}");
             let ready = evm::wait_ready(&url, plan.chain_id, Duration::from_secs(30)).await;
-            devnet.check_ready(i, &procs[i], ready, 30)?;
+            self.check_ready(i, &procs[i], ready, 30)?;
         }
         let (eth_url, bsc_url) = (
-            format!("http://127.0.0.1:{}", ports.ethereum),
-            format!("http://127.0.0.1:{}", ports.bsc),
+            format!("http://127.0.0.1:{}", plans[0].1),
+            format!("http://127.0.0.1:{}", plans[1].1),
         );
         let (eth, bsc) = tokio::try_join!(
             evm::deploy_chain(&plans[0].0, &eth_url, &tools.node_modules),
             evm::deploy_chain(&plans[1].0, &bsc_url, &tools.node_modules),
         )?;
-        devnet.state.evm = vec![eth, bsc];
+        self.state.evm = vec![eth, bsc];
+        Ok(())
+    }
 
-        if let Some(deployment) = solana_deployment {
-            let ready = solana::wait_ready(&deployment.rpc_url, Duration::from_secs(180)).await;
-            devnet.check_ready(2, &procs[2], ready, 180)?;
-            for label in ["relayer", "treasury", "user"] {
-                solana::write_keypair(
-                    &dir.join("keys").join(format!("solana-{label}.json")),
-                    &solana::devnet_keypair(label),
-                )?;
-            }
-            devnet.state.solana = Some(deployment);
+    /// Waits for the validator (the third node), writes the Solana key files and records the
+    /// Solana deployment.
+    async fn seed_solana(
+        &mut self,
+        deployment: solana::SolanaDeployment,
+        procs: &[NodeProcess],
+    ) -> Result<(), DevnetError> {
+        let ready = solana::wait_ready(&deployment.rpc_url, Duration::from_secs(180)).await;
+        self.check_ready(2, &procs[2], ready, 180)?;
+        for label in ["relayer", "treasury", "user"] {
+            solana::write_keypair(
+                &self.dir.join("keys").join(format!("solana-{label}.json")),
+                &solana::devnet_keypair(label),
+            )?;
         }
+        self.state.solana = Some(deployment);
+        Ok(())
+    }
+
+    /// Writes the EVM key files, `devnet.toml` and `state.json`.
+    fn write_records(&self) -> Result<(), DevnetError> {
+        let dir = &self.dir;
         for role in [evm::Role::Relayer, evm::Role::Treasury] {
             crate::write_secret(
                 &dir.join("keys").join(format!("evm-{}.key", role.as_str())),
                 role.anvil_key(),
             )?;
         }
-        crate::config::write_devnet_toml(&devnet.state)?;
+        crate::config::write_devnet_toml(&self.state)?;
         let state_path = dir.join("state.json");
-        let text = serde_json::to_string_pretty(&devnet.state)
+        let text = serde_json::to_string_pretty(&self.state)
             .map_err(|e| DevnetError::Config(e.to_string()))?;
         std::fs::write(&state_path, text).map_err(DevnetError::io(&state_path))?;
-        Ok(devnet)
+        Ok(())
     }
 
     fn check_ready(

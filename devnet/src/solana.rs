@@ -337,28 +337,119 @@ impl CpmmSpec {
     }
 }
 
+/// The devnet's funded wallets.
+struct Wallets {
+    authority: Pubkey,
+    relayer: Pubkey,
+    user: Pubkey,
+    treasury: Pubkey,
+}
+
+/// A devnet mint: (address, decimals, price in USD).
+type MintInfo = (Pubkey, u8, u64);
+
+/// A devnet mint and the supply its holders' token accounts hold.
+struct HeldMint {
+    symbol: &'static str,
+    mint: Pubkey,
+    decimals: u8,
+    price: u64,
+    holders_supply: u64,
+}
+
+/// The accounts being built, and every pool vault's (mint, amount), which the mints' supply
+/// must cover.
+struct Fixtures {
+    accounts: Vec<AccountFixture>,
+    pool_supply: Vec<(Pubkey, u64)>,
+}
+
 /// Everything the validator loads, and the deployment record it amounts to.
 pub fn build_accounts(rpc_url: &str, now_unix: u64) -> (Vec<AccountFixture>, SolanaDeployment) {
-    let authority = devnet_keypair("mint-authority").pubkey();
-    let relayer = devnet_keypair("relayer").pubkey();
-    let user = devnet_keypair("user").pubkey();
-    let treasury = devnet_keypair("treasury").pubkey();
-    let mut accounts = vec![
-        wallet(relayer, 1_000),
-        wallet(user, 1_000),
-        wallet(treasury, 1_000),
-        wallet(authority, 1_000),
+    let wallets = Wallets {
+        authority: devnet_keypair("mint-authority").pubkey(),
+        relayer: devnet_keypair("relayer").pubkey(),
+        user: devnet_keypair("user").pubkey(),
+        treasury: devnet_keypair("treasury").pubkey(),
+    };
+    let mut fixtures = Fixtures {
+        accounts: vec![
+            wallet(wallets.relayer, 1_000),
+            wallet(wallets.user, 1_000),
+            wallet(wallets.treasury, 1_000),
+            wallet(wallets.authority, 1_000),
+        ],
+        pool_supply: Vec::new(),
+    };
+    let (mints, tokens) = fund_holders(&wallets, &mut fixtures.accounts);
+    let mint_of = |s: &str| {
+        mints
+            .iter()
+            .find(|m| m.symbol == s)
+            .map(|m| (m.mint, m.decimals, m.price))
+    };
+    let (Some(weth), Some(usdc), Some(usdt)) = (mint_of("WETH"), mint_of("USDC"), mint_of("USDT"))
+    else {
+        let deployment = deployment(rpc_url, &wallets, tokens, Vec::new());
+        return (fixtures.accounts, deployment);
+    };
+    let pools = vec![
+        whirlpool_weth_usdc(weth, usdc, now_unix, &mut fixtures),
+        cpmm_usdc_usdt(usdc, usdt, now_unix, &mut fixtures),
     ];
+    // Mints last: their supply is the sum of every token account created above.
+    let Fixtures {
+        mut accounts,
+        pool_supply,
+    } = fixtures;
+    for m in &mints {
+        let in_pools: u64 = pool_supply
+            .iter()
+            .filter(|(mint, _)| *mint == m.mint)
+            .map(|(_, a)| *a)
+            .fold(0, u64::saturating_add);
+        accounts.push(mint_account(
+            m.mint,
+            wallets.authority,
+            m.holders_supply.saturating_add(in_pools),
+            m.decimals,
+        ));
+    }
+    (accounts, deployment(rpc_url, &wallets, tokens, pools))
+}
 
+/// The deployment record of the wallets, tokens and pools.
+fn deployment(
+    rpc_url: &str,
+    wallets: &Wallets,
+    tokens: Vec<SolanaToken>,
+    pools: Vec<SolanaPool>,
+) -> SolanaDeployment {
+    SolanaDeployment {
+        rpc_url: rpc_url.to_string(),
+        relayer: wallets.relayer.to_string(),
+        user: wallets.user.to_string(),
+        treasury: wallets.treasury.to_string(),
+        tokens,
+        pools,
+    }
+}
+
+/// Every mint of [`MINTS`] with a token account per holder (relayer, user, treasury) pushed to
+/// `accounts`; the mint accounts themselves come last (their supply includes the pools').
+fn fund_holders(
+    wallets: &Wallets,
+    accounts: &mut Vec<AccountFixture>,
+) -> (Vec<HeldMint>, Vec<SolanaToken>) {
     let mut tokens = Vec::new();
     let mut mints = Vec::new();
     for (symbol, decimals, price) in MINTS {
         let mint = devnet_keypair(&format!("mint/{symbol}")).pubkey();
         // Balances in whole tokens, sized in USD like the EVM side.
         let per_holder = [
-            (relayer, 5_000_000 / price),
-            (user, 1_000_000 / price),
-            (treasury, 1_000_000 / price),
+            (wallets.relayer, 5_000_000 / price),
+            (wallets.user, 1_000_000 / price),
+            (wallets.treasury, 1_000_000 / price),
         ];
         let mut supply = 0u64;
         for (owner, whole) in per_holder {
@@ -371,175 +462,158 @@ pub fn build_accounts(rpc_url: &str, now_unix: u64) -> (Vec<AccountFixture>, Sol
                 amount,
             ));
         }
-        mints.push((symbol, mint, decimals, price, supply));
+        mints.push(HeldMint {
+            symbol,
+            mint,
+            decimals,
+            price,
+            holders_supply: supply,
+        });
         tokens.push(SolanaToken {
             symbol: symbol.to_string(),
             mint: mint.to_string(),
             decimals,
             price_usd: price,
-            vault: get_associated_token_address(&relayer, &mint).to_string(),
-            user_account: get_associated_token_address(&user, &mint).to_string(),
+            vault: get_associated_token_address(&wallets.relayer, &mint).to_string(),
+            user_account: get_associated_token_address(&wallets.user, &mint).to_string(),
         });
     }
-    let mint_of = |s: &str| mints.iter().find(|m| m.0 == s).map(|m| (m.1, m.2, m.3));
-    let (Some(weth), Some(usdc), Some(usdt)) = (mint_of("WETH"), mint_of("USDC"), mint_of("USDT"))
-    else {
-        return (
-            accounts,
-            SolanaDeployment {
-                rpc_url: rpc_url.into(),
-                relayer: relayer.to_string(),
-                user: user.to_string(),
-                treasury: treasury.to_string(),
-                tokens,
-                pools: Vec::new(),
-            },
-        );
+    (mints, tokens)
+}
+
+/// Orca Whirlpool WETH/USDC, tick spacing 64, 0.30% fee: mint_a is the smaller key. Pushes
+/// the pool and its two vaults.
+fn whirlpool_weth_usdc(
+    weth: MintInfo,
+    usdc: MintInfo,
+    now_unix: u64,
+    fixtures: &mut Fixtures,
+) -> SolanaPool {
+    let (a, b) = if weth.0 < usdc.0 {
+        (weth, usdc)
+    } else {
+        (usdc, weth)
     };
-    let mut pool_supply: Vec<(Pubkey, u64)> = Vec::new();
-    let mut pools = Vec::new();
-
-    // Orca Whirlpool WETH/USDC, tick spacing 64, 0.30% fee: mint_a is the smaller key.
-    {
-        let (a, b) = if weth.0 < usdc.0 {
-            (weth, usdc)
-        } else {
-            (usdc, weth)
-        };
-        let depth_usd = 4_000_000u64;
-        let amount_a = ui_to_raw(depth_usd / 2 / a.2, a.1);
-        let amount_b = ui_to_raw(depth_usd / 2 / b.2, b.1);
-        // price = raw b per raw a; Q64.64 square root.
-        let price = (a.2 as f64 / b.2 as f64) * 10f64.powi(i32::from(b.1) - i32::from(a.1));
-        let sqrt_price = price.sqrt();
-        let config = devnet_keypair("whirlpools-config").pubkey();
-        let vault_a = devnet_keypair("whirlpool/vault-a").pubkey();
-        let vault_b = devnet_keypair("whirlpool/vault-b").pubkey();
-        let spec = WhirlpoolSpec {
-            config,
-            mint_a: a.0,
-            mint_b: b.0,
-            vault_a,
-            vault_b,
-            tick_spacing: 64,
-            fee_rate: 3000,
-            protocol_fee_rate: 1300,
-            liquidity: (amount_b as f64 / sqrt_price) as u128,
-            sqrt_price_x64: (sqrt_price * 2f64.powi(64)) as u128,
-            tick_current_index: (price.ln() / 1.0001f64.ln()).floor() as i32,
-            fee_growth_global_a: 1u128 << 60,
-            fee_growth_global_b: 3u128 << 58,
-            reward_last_updated_timestamp: now_unix,
-        };
-        let (address, _) = spec.address();
-        accounts.push(AccountFixture::program_owned(
-            address,
-            WHIRLPOOL_PROGRAM,
-            spec.encode(),
-        ));
-        accounts.push(token_account(vault_a, a.0, address, amount_a));
-        accounts.push(token_account(vault_b, b.0, address, amount_b));
-        pool_supply.extend([(a.0, amount_a), (b.0, amount_b)]);
-        pools.push(SolanaPool {
-            protocol: "orca_whirlpool".into(),
-            address: address.to_string(),
-            mint_a: a.0.to_string(),
-            mint_b: b.0.to_string(),
-            vault_a: vault_a.to_string(),
-            vault_b: vault_b.to_string(),
-            config: config.to_string(),
-        });
-    }
-
-    // Raydium CPMM USDC/USDT, 0.25% trade fee; protocol and fund fees accrued in the vaults.
-    {
-        let (m0, m1) = if usdc.0 < usdt.0 {
-            (usdc, usdt)
-        } else {
-            (usdt, usdc)
-        };
-        let spec = CpmmSpec {
-            config_index: 0,
-            mint_0: m0.0,
-            mint_1: m1.0,
-            decimals_0: m0.1,
-            decimals_1: m1.1,
-            lp_supply: ui_to_raw(1_000_000, 9),
-            protocol_fees: (ui_to_raw(120, m0.1), ui_to_raw(95, m1.1)),
-            fund_fees: (ui_to_raw(40, m0.1), ui_to_raw(31, m1.1)),
-            creator: devnet_keypair("mint-authority").pubkey(),
-            open_time: now_unix.saturating_sub(86_400),
-            trade_fee_rate: 2500,
-            protocol_fee_rate: 120_000,
-            fund_fee_rate: 40_000,
-        };
-        let a = spec.addresses();
-        let reserve = |m: (Pubkey, u8, u64)| ui_to_raw(1_000_000, m.1);
-        let vault_0_amount = reserve(m0)
-            .saturating_add(spec.protocol_fees.0)
-            .saturating_add(spec.fund_fees.0);
-        let vault_1_amount = reserve(m1)
-            .saturating_add(spec.protocol_fees.1)
-            .saturating_add(spec.fund_fees.1);
-        accounts.push(AccountFixture::program_owned(
-            a.config,
-            CPMM_PROGRAM,
-            spec.encode_config(),
-        ));
-        accounts.push(AccountFixture::program_owned(
-            a.pool,
-            CPMM_PROGRAM,
-            spec.encode_pool(),
-        ));
-        accounts.push(token_account(
-            a.vault_0,
-            m0.0,
-            a.authority.0,
-            vault_0_amount,
-        ));
-        accounts.push(token_account(
-            a.vault_1,
-            m1.0,
-            a.authority.0,
-            vault_1_amount,
-        ));
-        accounts.push(mint_account(a.lp_mint, a.authority.0, spec.lp_supply, 9));
-        pool_supply.extend([(m0.0, vault_0_amount), (m1.0, vault_1_amount)]);
-        pools.push(SolanaPool {
-            protocol: "raydium_cpmm".into(),
-            address: a.pool.to_string(),
-            mint_a: m0.0.to_string(),
-            mint_b: m1.0.to_string(),
-            vault_a: a.vault_0.to_string(),
-            vault_b: a.vault_1.to_string(),
-            config: a.config.to_string(),
-        });
-    }
-
-    // Mints last: their supply is the sum of every token account created above.
-    for (_, mint, decimals, _, holders_supply) in &mints {
-        let in_pools: u64 = pool_supply
-            .iter()
-            .filter(|(m, _)| m == mint)
-            .map(|(_, a)| *a)
-            .fold(0, u64::saturating_add);
-        accounts.push(mint_account(
-            *mint,
-            authority,
-            holders_supply.saturating_add(in_pools),
-            *decimals,
-        ));
-    }
-
-    let deployment = SolanaDeployment {
-        rpc_url: rpc_url.to_string(),
-        relayer: relayer.to_string(),
-        user: user.to_string(),
-        treasury: treasury.to_string(),
-        tokens,
-        pools,
+    let depth_usd = 4_000_000u64;
+    let amount_a = ui_to_raw(depth_usd / 2 / a.2, a.1);
+    let amount_b = ui_to_raw(depth_usd / 2 / b.2, b.1);
+    // price = raw b per raw a; Q64.64 square root.
+    let price = (a.2 as f64 / b.2 as f64) * 10f64.powi(i32::from(b.1) - i32::from(a.1));
+    let sqrt_price = price.sqrt();
+    let config = devnet_keypair("whirlpools-config").pubkey();
+    let vault_a = devnet_keypair("whirlpool/vault-a").pubkey();
+    let vault_b = devnet_keypair("whirlpool/vault-b").pubkey();
+    let spec = WhirlpoolSpec {
+        config,
+        mint_a: a.0,
+        mint_b: b.0,
+        vault_a,
+        vault_b,
+        tick_spacing: 64,
+        fee_rate: 3000,
+        protocol_fee_rate: 1300,
+        liquidity: (amount_b as f64 / sqrt_price) as u128,
+        sqrt_price_x64: (sqrt_price * 2f64.powi(64)) as u128,
+        tick_current_index: (price.ln() / 1.0001f64.ln()).floor() as i32,
+        fee_growth_global_a: 1u128 << 60,
+        fee_growth_global_b: 3u128 << 58,
+        reward_last_updated_timestamp: now_unix,
     };
-    (accounts, deployment)
+    let (address, _) = spec.address();
+    let accounts = &mut fixtures.accounts;
+    accounts.push(AccountFixture::program_owned(
+        address,
+        WHIRLPOOL_PROGRAM,
+        spec.encode(),
+    ));
+    accounts.push(token_account(vault_a, a.0, address, amount_a));
+    accounts.push(token_account(vault_b, b.0, address, amount_b));
+    fixtures
+        .pool_supply
+        .extend([(a.0, amount_a), (b.0, amount_b)]);
+    SolanaPool {
+        protocol: "orca_whirlpool".into(),
+        address: address.to_string(),
+        mint_a: a.0.to_string(),
+        mint_b: b.0.to_string(),
+        vault_a: vault_a.to_string(),
+        vault_b: vault_b.to_string(),
+        config: config.to_string(),
+    }
+}
+
+/// Raydium CPMM USDC/USDT, 0.25% trade fee; protocol and fund fees accrued in the vaults.
+/// Pushes its config, the pool, its two vaults and its LP mint.
+fn cpmm_usdc_usdt(
+    usdc: MintInfo,
+    usdt: MintInfo,
+    now_unix: u64,
+    fixtures: &mut Fixtures,
+) -> SolanaPool {
+    let (m0, m1) = if usdc.0 < usdt.0 {
+        (usdc, usdt)
+    } else {
+        (usdt, usdc)
+    };
+    let spec = CpmmSpec {
+        config_index: 0,
+        mint_0: m0.0,
+        mint_1: m1.0,
+        decimals_0: m0.1,
+        decimals_1: m1.1,
+        lp_supply: ui_to_raw(1_000_000, 9),
+        protocol_fees: (ui_to_raw(120, m0.1), ui_to_raw(95, m1.1)),
+        fund_fees: (ui_to_raw(40, m0.1), ui_to_raw(31, m1.1)),
+        creator: devnet_keypair("mint-authority").pubkey(),
+        open_time: now_unix.saturating_sub(86_400),
+        trade_fee_rate: 2500,
+        protocol_fee_rate: 120_000,
+        fund_fee_rate: 40_000,
+    };
+    let a = spec.addresses();
+    let reserve = |m: MintInfo| ui_to_raw(1_000_000, m.1);
+    let vault_0_amount = reserve(m0)
+        .saturating_add(spec.protocol_fees.0)
+        .saturating_add(spec.fund_fees.0);
+    let vault_1_amount = reserve(m1)
+        .saturating_add(spec.protocol_fees.1)
+        .saturating_add(spec.fund_fees.1);
+    let accounts = &mut fixtures.accounts;
+    accounts.push(AccountFixture::program_owned(
+        a.config,
+        CPMM_PROGRAM,
+        spec.encode_config(),
+    ));
+    accounts.push(AccountFixture::program_owned(
+        a.pool,
+        CPMM_PROGRAM,
+        spec.encode_pool(),
+    ));
+    accounts.push(token_account(
+        a.vault_0,
+        m0.0,
+        a.authority.0,
+        vault_0_amount,
+    ));
+    accounts.push(token_account(
+        a.vault_1,
+        m1.0,
+        a.authority.0,
+        vault_1_amount,
+    ));
+    accounts.push(mint_account(a.lp_mint, a.authority.0, spec.lp_supply, 9));
+    fixtures
+        .pool_supply
+        .extend([(m0.0, vault_0_amount), (m1.0, vault_1_amount)]);
+    SolanaPool {
+        protocol: "raydium_cpmm".into(),
+        address: a.pool.to_string(),
+        mint_a: m0.0.to_string(),
+        mint_b: m1.0.to_string(),
+        vault_a: a.vault_0.to_string(),
+        vault_b: a.vault_1.to_string(),
+        config: a.config.to_string(),
+    }
 }
 
 /// Writes one JSON file per account and returns the validator's `--account` arguments.

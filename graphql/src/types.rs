@@ -35,21 +35,17 @@ impl Chain {
     async fn gas_price_gwei(&self, ctx: &Context<'_>) -> Option<f64> {
         let state = ctx.data_unchecked::<ApiState>();
         let c = state.settings.chain(&self.name)?;
-        if c.kind != atoll_core::ChainKind::Evm {
-            return None;
-        }
         let quick = atoll_adapters::evm::RetryPolicy {
             rounds: 1,
             ..Default::default()
         };
-        let evm = atoll_adapters::evm::EvmChain::new(c, quick).ok()?;
-        let eip1559 = c.fee_model != Some(atoll_core::settings::FeeModel::Legacy);
-        let fees =
-            tokio::time::timeout(std::time::Duration::from_secs(2), evm.fee_estimate(eip1559))
+        let chain = atoll_adapters::capability::connect(c, quick).ok()?;
+        let wei =
+            tokio::time::timeout(std::time::Duration::from_secs(2), chain.gas_price_ceiling())
                 .await
                 .ok()?
-                .ok()?;
-        Some(fees.ceiling() as f64 / 1e9)
+                .ok()??;
+        Some(wei as f64 / 1e9)
     }
 }
 

@@ -330,6 +330,9 @@ impl EvmIndexer {
             .map_or(self.start_block, |c| c.block_number + 1)
     }
 
+    /// One batch: the logs of the next window of blocks (pools, factories, the vault), pools
+    /// the factories created in it, and everything committed with the checkpoint in one
+    /// transaction. A reorg seen on the way rolls back instead.
     async fn step(&mut self, once: bool) -> Result<Step, IndexerError> {
         let from = self.next_block();
         if from > self.head {
@@ -337,16 +340,7 @@ impl EvmIndexer {
                 self.head = self.chain.head().await?.number;
             }
             if from > self.head {
-                // Nothing new; but the chain may have replaced our newest block (a reorg to a
-                // chain no longer than ours, as after `evm_revert`).
-                if let Some(cp) = self.checkpoint.clone() {
-                    let on_chain = self.chain.block_hash_at(cp.block_number).await?;
-                    if on_chain.as_deref() != Some(cp.block_hash.as_str()) {
-                        self.roll_back(cp.block_number).await?;
-                        return Ok(Step::Reorged);
-                    }
-                }
-                return Ok(Step::CaughtUp);
+                return self.at_head().await;
             }
         }
         let to = self
@@ -359,24 +353,13 @@ impl EvmIndexer {
             self.roll_back(cp.block_number).await?;
             return Ok(Step::Reorged);
         }
-
-        let mut filter_addresses: Vec<Address> = self.pools.iter().map(|p| p.address).collect();
         let factory_addresses: Vec<Address> = self
             .factories
             .iter()
             .filter(|f| f.start_block <= to)
             .filter_map(|f| evm_address(&f.address))
             .collect();
-        filter_addresses.extend(&factory_addresses);
-        filter_addresses.extend(self.bridge_vault);
-        let mut logs = if filter_addresses.is_empty() {
-            Vec::new()
-        } else {
-            let filter = Filter::new()
-                .address(filter_addresses)
-                .event_signature(pool_topics());
-            self.chain.logs(&filter, from, to, &mut self.window).await?
-        };
+        let mut logs = self.window_logs(&factory_addresses, from, to).await?;
         let last = self.chain.block(to).await?;
         // A log from a block the chain no longer has at `to` means a reorg is under way.
         if logs
@@ -385,32 +368,87 @@ impl EvmIndexer {
         {
             return Ok(Step::Reorged);
         }
+        let new_pools = self
+            .discover_pools(&mut logs, &factory_addresses, from, to)
+            .await?;
+        let times = self.block_times(&logs).await?;
+        let (rows, deposits) = self.rows_of(&logs, &times)?;
+        let Some(extra_blocks) = self.deposit_blocks(&deposits, &logs).await? else {
+            return Ok(Step::Reorged);
+        };
+        self.commit(first, last, rows, new_pools, deposits, extra_blocks)
+            .await?;
+        Ok(Step::Advanced)
+    }
 
-        // Pools created in this batch: register them, then fetch their own logs.
+    /// Nothing new to read; but the chain may have replaced our newest block (a reorg to a
+    /// chain no longer than ours, as after `evm_revert`).
+    async fn at_head(&mut self) -> Result<Step, IndexerError> {
+        if let Some(cp) = self.checkpoint.clone() {
+            let on_chain = self.chain.block_hash_at(cp.block_number).await?;
+            if on_chain.as_deref() != Some(cp.block_hash.as_str()) {
+                self.roll_back(cp.block_number).await?;
+                return Ok(Step::Reorged);
+            }
+        }
+        Ok(Step::CaughtUp)
+    }
+
+    /// The window's logs of every tracked pool, the factories live by `to`, and the vault.
+    async fn window_logs(
+        &mut self,
+        factory_addresses: &[Address],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Log>, IndexerError> {
+        let mut filter_addresses: Vec<Address> = self.pools.iter().map(|p| p.address).collect();
+        filter_addresses.extend(factory_addresses);
+        filter_addresses.extend(self.bridge_vault);
+        if filter_addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = Filter::new()
+            .address(filter_addresses)
+            .event_signature(pool_topics());
+        Ok(self.chain.logs(&filter, from, to, &mut self.window).await?)
+    }
+
+    /// Pools the factories created in this window (both tokens allowed): registered, and
+    /// their own logs from their creation on added to `logs`. Their rows for the store.
+    async fn discover_pools(
+        &mut self,
+        logs: &mut Vec<Log>,
+        factory_addresses: &[Address],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<PoolEntry>, IndexerError> {
         let mut new_pools = Vec::new();
         let mut created = Vec::new();
-        for log in logs
+        let creations: Vec<_> = logs
             .iter()
             .filter(|l| factory_addresses.contains(&l.address()))
-        {
-            let Some(Ok((pos, event))) = events::decode(log) else {
-                continue;
-            };
-            let (address, t0, t1, protocol) = match event {
+            .filter_map(|log| match events::decode(log) {
+                Some(Ok(decoded)) => Some(decoded),
+                _ => None,
+            })
+            .collect();
+        for (pos, event) in creations {
+            let (address, t0, t1) = match event {
                 events::EvmEvent::PairCreated {
                     token0,
                     token1,
                     pair,
                     ..
-                } => (pair, token0, token1, self.factory_protocol(pos.address)),
+                } => (pair, token0, token1),
                 events::EvmEvent::PoolCreated {
                     token0,
                     token1,
                     pool,
                     ..
-                } => (pool, token0, token1, self.factory_protocol(pos.address)),
+                } => (pool, token0, token1),
                 _ => continue,
             };
+            let protocol = self.factory_protocol(pos.address);
             let (Some(protocol), true) = (
                 protocol,
                 self.allowed.contains(&t0) && self.allowed.contains(&t1),
@@ -446,14 +484,21 @@ impl EvmIndexer {
             logs.extend(self.chain.logs(&filter, since, to, &mut window).await?);
             logs.sort_by_key(|l| (l.block_number, l.log_index));
         }
+        Ok(new_pools)
+    }
 
-        let times = self.block_times(&logs).await?;
+    /// The window's pool events as rows, and the vault's deposits.
+    fn rows_of(
+        &self,
+        logs: &[Log],
+        times: &HashMap<u64, i64>,
+    ) -> Result<(BatchRows, Vec<DepositRow>), IndexerError> {
         let by_address: HashMap<Address, &TrackedPool> =
             self.pools.iter().map(|p| (p.address, p)).collect();
         let mut rows = BatchRows::with_capacity(logs.len());
         let mut deposits = Vec::new();
         let mut positions = events::DepositPositions::default();
-        for log in &logs {
+        for log in logs {
             if Some(log.address()) == self.bridge_vault {
                 if let Some(d) = self.deposit_row(log, &mut positions)? {
                     deposits.push(d);
@@ -478,10 +523,17 @@ impl EvmIndexer {
             let time_ms = times.get(&pos.block_number).copied().unwrap_or_default();
             rows.push(&pos, &event, &pool.id, time_ms);
         }
+        Ok((rows, deposits))
+    }
 
-        // The blocks holding deposits are remembered too: a later reorg then rolls back no
-        // deeper than the newest of them still on the chain, so a deposit is orphaned only
-        // when its own block left the chain.
+    /// The blocks holding deposits, remembered too: a later reorg then rolls back no deeper
+    /// than the newest of them still on the chain, so a deposit is orphaned only when its own
+    /// block left the chain. `None` when one of them already changed (a reorg under way).
+    async fn deposit_blocks(
+        &self,
+        deposits: &[DepositRow],
+        logs: &[Log],
+    ) -> Result<Option<Vec<BlockHashRow>>, IndexerError> {
         let mut deposit_blocks: Vec<u64> = deposits.iter().map(|d| d.source_block).collect();
         deposit_blocks.sort_unstable();
         deposit_blocks.dedup();
@@ -493,13 +545,11 @@ impl EvmIndexer {
                 .find(|l| l.block_number == Some(n) && Some(l.address()) == self.bridge_vault)
                 .and_then(|l| l.block_hash);
             if seen.is_some_and(|h| h != b.hash) {
-                return Ok(Step::Reorged);
+                return Ok(None);
             }
             extra_blocks.push(block_row(&b));
         }
-        self.commit(first, last, rows, new_pools, deposits, extra_blocks)
-            .await?;
-        Ok(Step::Advanced)
+        Ok(Some(extra_blocks))
     }
 
     /// A `TransferInitiated` log of the chain's vault as a deposit (`observed`; the relayer
@@ -531,18 +581,15 @@ impl EvmIndexer {
         else {
             return Ok(None);
         };
-        // The recipient as its destination chain writes addresses. An EVM recipient must be
-        // 12 zero bytes and an address: anything else, like an unknown chain's, keeps the raw
-        // bytes32, which is no address anywhere, so the relayer refuses it rather than pay a
-        // truncated one.
-        let recipient = match self.chain_kinds.get(&dst_chain_id) {
-            Some(ChainKind::Evm) if recipient[..12].iter().all(|b| *b == 0) => {
-                format!("{:#x}", Address::from_slice(&recipient[12..]))
-            }
-            Some(ChainKind::Evm) => format!("{recipient:#x}"),
-            Some(ChainKind::Solana) => atoll_core::Address::Solana(recipient.0).to_string(),
-            None => format!("{recipient:#x}"),
-        };
+        // The recipient as its destination chain writes addresses (a pure format rule of the
+        // kind, core's `Address::from_bytes32`). An EVM recipient must be 12 zero bytes and an
+        // address: anything else, like an unknown chain's, keeps the raw bytes32, which is no
+        // address anywhere, so the relayer refuses it rather than pay a truncated one.
+        let recipient = self
+            .chain_kinds
+            .get(&dst_chain_id)
+            .and_then(|kind| atoll_core::Address::from_bytes32(*kind, recipient.0).ok())
+            .map_or_else(|| format!("{recipient:#x}"), |a| a.to_string());
         let index_in_tx = positions.next(pos.tx_hash);
         Ok(Some(DepositRow {
             id: events::deposit_id(self.chain.chain_id, pos.tx_hash, index_in_tx),
@@ -601,87 +648,8 @@ impl EvmIndexer {
         deposit_blocks: Vec<BlockHashRow>,
     ) -> Result<(), IndexerError> {
         let chain_id = self.chain.chain_id;
-        // State of every pool at the batch's last block.
-        let keys: Vec<(Address, PoolFamily)> =
-            self.pools.iter().map(|p| (p.address, p.family)).collect();
-        // A pool that does not read at this block does not exist yet (a backfill starts
-        // before the pools it knows from config were created): no sample for it this batch.
-        let states: Vec<Option<PoolState>> = if keys.is_empty() {
-            Vec::new()
-        } else {
-            self.chain
-                .pool_states_each(&keys, last.number)
-                .await?
-                .into_iter()
-                .map(Result::ok)
-                .collect()
-        };
-        let live: Vec<(&TrackedPool, PoolState)> = self
-            .pools
-            .iter()
-            .zip(states)
-            .filter_map(|(p, s)| s.map(|s| (p, s)))
-            .collect();
-        let v3_holdings: Vec<(Address, Address)> = live
-            .iter()
-            .filter(|(p, _)| p.family == PoolFamily::V3)
-            .flat_map(|(p, _)| [(p.token0, p.address), (p.token1, p.address)])
-            .collect();
-        let balances = if v3_holdings.is_empty() {
-            Vec::new()
-        } else {
-            self.chain.balances(&v3_holdings, last.number).await?
-        };
-        let mut balance = balances.iter();
         let time_ms = ms(last.timestamp);
-        let mut state_rows = Vec::with_capacity(self.pools.len());
-        let mut sources = Vec::with_capacity(self.pools.len());
-        for (pool, state) in &live {
-            let d0 = self.decimals(&pool.token0);
-            let d1 = self.decimals(&pool.token1);
-            let row = match state {
-                PoolState::V2 {
-                    reserve0, reserve1, ..
-                } => PoolStateRow {
-                    block: last.number,
-                    block_time_ms: time_ms,
-                    reserve0: Some(*reserve0),
-                    reserve1: Some(*reserve1),
-                    ..PoolStateRow::default()
-                },
-                PoolState::V3 {
-                    sqrt_price_x96,
-                    tick,
-                    liquidity,
-                    ..
-                } => PoolStateRow {
-                    block: last.number,
-                    block_time_ms: time_ms,
-                    reserve0: balance.next().copied(),
-                    reserve1: balance.next().copied(),
-                    sqrt_price_x96: Some(*sqrt_price_x96),
-                    tick: Some(*tick),
-                    liquidity: Some(*liquidity),
-                },
-            };
-            let amount0 = prices::human(row.reserve0.unwrap_or_default(), d0);
-            let amount1 = prices::human(row.reserve1.unwrap_or_default(), d1);
-            let price0_in_1 = match state {
-                PoolState::V2 { .. } if amount0 > 0.0 => amount1 / amount0,
-                PoolState::V2 { .. } => f64::NAN,
-                PoolState::V3 { sqrt_price_x96, .. } => {
-                    prices::price_from_sqrt_x96(*sqrt_price_x96, d0, d1)
-                }
-            };
-            sources.push(PriceSource {
-                token0: pool.token0,
-                token1: pool.token1,
-                amount0,
-                amount1,
-                price0_in_1,
-            });
-            state_rows.push(row);
-        }
+        let (live, state_rows, sources) = self.sample_pools(&last).await?;
         let token_prices = prices::token_prices(&self.tokens, &sources);
 
         let bucket = hour_bucket(time_ms);
@@ -759,6 +727,78 @@ impl EvmIndexer {
         Ok(())
     }
 
+    /// Every pool's state at the batch's last block, as a row for the store and as a price
+    /// source. A pool that does not read at this block does not exist yet (a backfill starts
+    /// before the pools it knows from config were created): no sample for it this batch.
+    async fn sample_pools(&self, last: &BlockRef) -> Result<Sampled<'_>, IndexerError> {
+        let keys: Vec<(Address, PoolFamily)> =
+            self.pools.iter().map(|p| (p.address, p.family)).collect();
+        let states: Vec<Option<PoolState>> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            self.chain
+                .pool_states_each(&keys, last.number)
+                .await?
+                .into_iter()
+                .map(Result::ok)
+                .collect()
+        };
+        let live: Vec<(&TrackedPool, PoolState)> = self
+            .pools
+            .iter()
+            .zip(states)
+            .filter_map(|(p, s)| s.map(|s| (p, s)))
+            .collect();
+        // A V3 pool's reserves are its token balances.
+        let v3_holdings: Vec<(Address, Address)> = live
+            .iter()
+            .filter(|(p, _)| p.family == PoolFamily::V3)
+            .flat_map(|(p, _)| [(p.token0, p.address), (p.token1, p.address)])
+            .collect();
+        let balances = if v3_holdings.is_empty() {
+            Vec::new()
+        } else {
+            self.chain.balances(&v3_holdings, last.number).await?
+        };
+        let mut balance = balances.iter();
+        let time_ms = ms(last.timestamp);
+        let mut state_rows = Vec::with_capacity(live.len());
+        let mut sources = Vec::with_capacity(live.len());
+        for (pool, state) in &live {
+            let row = state_row(state, last.number, time_ms, &mut balance);
+            sources.push(self.price_source(pool, state, &row));
+            state_rows.push(row);
+        }
+        Ok((live, state_rows, sources))
+    }
+
+    /// A sampled pool as a price source: its reserves in token units and its price.
+    fn price_source(
+        &self,
+        pool: &TrackedPool,
+        state: &PoolState,
+        row: &PoolStateRow,
+    ) -> PriceSource<Address> {
+        let d0 = self.decimals(&pool.token0);
+        let d1 = self.decimals(&pool.token1);
+        let amount0 = prices::human(row.reserve0.unwrap_or_default(), d0);
+        let amount1 = prices::human(row.reserve1.unwrap_or_default(), d1);
+        let price0_in_1 = match state {
+            PoolState::V2 { .. } if amount0 > 0.0 => amount1 / amount0,
+            PoolState::V2 { .. } => f64::NAN,
+            PoolState::V3 { sqrt_price_x96, .. } => {
+                prices::price_from_sqrt_x96(*sqrt_price_x96, d0, d1)
+            }
+        };
+        PriceSource {
+            token0: pool.token0,
+            token1: pool.token1,
+            amount0,
+            amount1,
+            price0_in_1,
+        }
+    }
+
     fn decimals(&self, token: &Address) -> u8 {
         self.tokens.get(token).map_or(18, |t| t.decimals)
     }
@@ -817,6 +857,48 @@ impl BlockHashAt for EvmChain {
             Err(atoll_adapters::AdapterError::BlockNotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// Pools sampled at a block: each with its state, its row for the store, its price source.
+type Sampled<'p> = (
+    Vec<(&'p TrackedPool, PoolState)>,
+    Vec<PoolStateRow>,
+    Vec<PriceSource<Address>>,
+);
+
+/// A pool's state at `block` as a row: V2 reserves as the pair reports them; a V3 pool's
+/// reserves are its two token balances, taken in order from `balances`.
+fn state_row<'b>(
+    state: &PoolState,
+    block: u64,
+    time_ms: i64,
+    balances: &mut impl Iterator<Item = &'b alloy::primitives::U256>,
+) -> PoolStateRow {
+    match state {
+        PoolState::V2 {
+            reserve0, reserve1, ..
+        } => PoolStateRow {
+            block,
+            block_time_ms: time_ms,
+            reserve0: Some(*reserve0),
+            reserve1: Some(*reserve1),
+            ..PoolStateRow::default()
+        },
+        PoolState::V3 {
+            sqrt_price_x96,
+            tick,
+            liquidity,
+            ..
+        } => PoolStateRow {
+            block,
+            block_time_ms: time_ms,
+            reserve0: balances.next().copied(),
+            reserve1: balances.next().copied(),
+            sqrt_price_x96: Some(*sqrt_price_x96),
+            tick: Some(*tick),
+            liquidity: Some(*liquidity),
+        },
     }
 }
 

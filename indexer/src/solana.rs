@@ -315,45 +315,7 @@ impl SolanaIndexer {
                     SolanaPoolState::Whirlpool(w),
                 )
             }
-            Protocol::RaydiumCpmm => {
-                let p = accounts::decode_cpmm_pool(&address, &account.owner, &account.data)
-                    .map_err(|e| e.to_string())?;
-                let config = self
-                    .chain
-                    .accounts(&[p.amm_config], CommitmentConfig::confirmed())
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .pop()
-                    .flatten()
-                    .ok_or_else(|| {
-                        AccountError::Missing {
-                            account: p.amm_config,
-                        }
-                        .to_string()
-                    })?;
-                let c = accounts::decode_cpmm_config(&p.amm_config, &config.owner, &config.data)
-                    .map_err(|e| e.to_string())?;
-                for (mint, decimals) in
-                    [(p.mint_0, p.mint_0_decimals), (p.mint_1, p.mint_1_decimals)]
-                {
-                    self.tokens.entry(mint).or_insert_with(|| TokenMeta {
-                        symbol: short(&mint),
-                        decimals,
-                        stable: false,
-                        pinned_usd: None,
-                    });
-                }
-                (
-                    Kind::Cpmm {
-                        config: p.amm_config,
-                    },
-                    p.mint_0,
-                    p.mint_1,
-                    p.vault_0,
-                    p.vault_1,
-                    SolanaPoolState::Cpmm(p, c),
-                )
-            }
+            Protocol::RaydiumCpmm => self.decode_cpmm(&address, &account).await?,
             other => return Err(format!("{other} is not a Solana protocol")),
         };
         for mint in [mint0, mint1] {
@@ -402,6 +364,50 @@ impl SolanaIndexer {
                 stablecoin,
                 discovered_at_block: None,
             },
+        ))
+    }
+
+    /// A Raydium CPMM pool and its AMM config (the fees), and its mints' decimals as the pool
+    /// states them.
+    async fn decode_cpmm(
+        &mut self,
+        address: &Pubkey,
+        account: &Account,
+    ) -> Result<DecodedPool, String> {
+        let p = accounts::decode_cpmm_pool(address, &account.owner, &account.data)
+            .map_err(|e| e.to_string())?;
+        let config = self
+            .chain
+            .accounts(&[p.amm_config], CommitmentConfig::confirmed())
+            .await
+            .map_err(|e| e.to_string())?
+            .pop()
+            .flatten()
+            .ok_or_else(|| {
+                AccountError::Missing {
+                    account: p.amm_config,
+                }
+                .to_string()
+            })?;
+        let c = accounts::decode_cpmm_config(&p.amm_config, &config.owner, &config.data)
+            .map_err(|e| e.to_string())?;
+        for (mint, decimals) in [(p.mint_0, p.mint_0_decimals), (p.mint_1, p.mint_1_decimals)] {
+            self.tokens.entry(mint).or_insert_with(|| TokenMeta {
+                symbol: short(&mint),
+                decimals,
+                stable: false,
+                pinned_usd: None,
+            });
+        }
+        Ok((
+            Kind::Cpmm {
+                config: p.amm_config,
+            },
+            p.mint_0,
+            p.mint_1,
+            p.vault_0,
+            p.vault_1,
+            SolanaPoolState::Cpmm(p, c),
         ))
     }
 
@@ -469,6 +475,32 @@ impl SolanaIndexer {
         {
             return Ok(());
         }
+        let (slot, time_ms, live) = self.read_pools().await?;
+        let sampled = live.len() as u64;
+        let checkpoint = self.commit_sample(slot, time_ms, &live).await?;
+        let from = self
+            .checkpoint
+            .as_ref()
+            .map_or(slot, |c| c.block_number + 1);
+        self.summary.blocks += slot.saturating_sub(from) + 1;
+        self.summary.events += sampled;
+        self.summary.batches += 1;
+        self.checkpoint = Some(checkpoint);
+        (self.progress)(&ChainProgress {
+            chain: self.summary.chain.clone(),
+            start_block: self.summary.from_block,
+            block: slot,
+            head: finalized.max(slot),
+            events: self.summary.events,
+            reorgs: 0,
+            elapsed: self.started.elapsed(),
+        });
+        Ok(())
+    }
+
+    /// Every pool's accounts at one finalized slot, in one read: the slot, its time, and the
+    /// pools that decode there (an unreadable one is logged and gets no sample).
+    async fn read_pools(&self) -> Result<(u64, i64, Vec<LivePool<'_>>), IndexerError> {
         let mut keys = Vec::with_capacity(self.pools.len() * 4);
         for p in &self.pools {
             keys.extend([p.address, p.vault0, p.vault1]);
@@ -486,8 +518,7 @@ impl SolanaIndexer {
             // A skipped slot has no time of its own: the read happened now.
             None => now_ms(),
         };
-
-        let mut live: Vec<(&TrackedPool, SolanaPoolState, (u64, u64))> = Vec::new();
+        let mut live = Vec::new();
         for p in &self.pools {
             match read_pool(p, &by_key) {
                 Ok((state, reserves)) => live.push((p, state, reserves)),
@@ -496,55 +527,47 @@ impl SolanaIndexer {
                 }
             }
         }
-        let mut sources = Vec::with_capacity(live.len());
-        for (p, state, (r0, r1)) in &live {
-            let d0 = self.decimals(&p.mint0);
-            let d1 = self.decimals(&p.mint1);
-            let amount0 = prices::human(U256::from(*r0), d0);
-            let amount1 = prices::human(U256::from(*r1), d1);
-            let price0_in_1 = match state {
-                SolanaPoolState::Whirlpool(w) => price_from_sqrt_x64(w.sqrt_price_x64, d0, d1),
-                SolanaPoolState::Cpmm(..) if amount0 > 0.0 => amount1 / amount0,
-                SolanaPoolState::Cpmm(..) => f64::NAN,
-            };
-            sources.push(PriceSource {
-                token0: p.mint0,
-                token1: p.mint1,
-                amount0,
-                amount1,
-                price0_in_1,
-            });
-        }
+        Ok((slot, time_ms, live))
+    }
+
+    /// Each live pool as a price source: its reserves in token units and its price.
+    fn price_sources(&self, live: &[LivePool<'_>]) -> Vec<PriceSource<Pubkey>> {
+        live.iter()
+            .map(|(p, state, (r0, r1))| {
+                let d0 = self.decimals(&p.mint0);
+                let d1 = self.decimals(&p.mint1);
+                let amount0 = prices::human(U256::from(*r0), d0);
+                let amount1 = prices::human(U256::from(*r1), d1);
+                let price0_in_1 = match state {
+                    SolanaPoolState::Whirlpool(w) => price_from_sqrt_x64(w.sqrt_price_x64, d0, d1),
+                    SolanaPoolState::Cpmm(..) if amount0 > 0.0 => amount1 / amount0,
+                    SolanaPoolState::Cpmm(..) => f64::NAN,
+                };
+                PriceSource {
+                    token0: p.mint0,
+                    token1: p.mint1,
+                    amount0,
+                    amount1,
+                    price0_in_1,
+                }
+            })
+            .collect()
+    }
+
+    /// Writes one sample of the live pools at `slot` (fees earned since the stored counters,
+    /// states, yield figures, snapshots) with its checkpoint, in one transaction.
+    async fn commit_sample(
+        &self,
+        slot: u64,
+        time_ms: i64,
+        live: &[LivePool<'_>],
+    ) -> Result<Checkpoint, IndexerError> {
+        let sources = self.price_sources(live);
         let token_prices = prices::token_prices(&self.tokens, &sources);
         let stored_counters = self.store.fee_counters(self.chain_id).await?;
-
         let bucket = hour_bucket(time_ms);
         let ids: Vec<String> = live.iter().map(|(p, ..)| p.id.clone()).collect();
-        let mut deltas = Vec::new();
-        for (p, state, _) in &live {
-            let Some(before) = stored_counters
-                .get(&p.id)
-                .and_then(|(a, b)| Some((a.parse::<u128>().ok()?, b.parse::<u128>().ok()?)))
-            else {
-                // First read of this pool: its counters are the baseline, nothing earned yet.
-                continue;
-            };
-            let earned = state.fees_since(before);
-            if earned == EarnedFees::default() {
-                continue;
-            }
-            deltas.push(HourlyDelta {
-                pool_id: p.id.clone(),
-                bucket_start_ms: bucket,
-                swaps: 0,
-                volume0: earned.volume.0,
-                volume1: earned.volume.1,
-                first_block: slot,
-                last_block: slot,
-                lp_fees: Some(earned.lp_fees),
-            });
-        }
-
+        let deltas = fee_deltas(live, &stored_counters, bucket, slot);
         let checkpoint = Checkpoint {
             block_number: slot,
             block_hash: format!("slot:{slot}"),
@@ -590,25 +613,7 @@ impl SolanaIndexer {
         }
         txn.upsert_snapshots(&snapshots).await?;
         txn.commit(&checkpoint).await?;
-
-        let from = self
-            .checkpoint
-            .as_ref()
-            .map_or(slot, |c| c.block_number + 1);
-        self.summary.blocks += slot.saturating_sub(from) + 1;
-        self.summary.events += live.len() as u64;
-        self.summary.batches += 1;
-        self.checkpoint = Some(checkpoint);
-        (self.progress)(&ChainProgress {
-            chain: self.summary.chain.clone(),
-            start_block: self.summary.from_block,
-            block: slot,
-            head: finalized.max(slot),
-            events: self.summary.events,
-            reorgs: 0,
-            elapsed: self.started.elapsed(),
-        });
-        Ok(())
+        Ok(checkpoint)
     }
 
     /// Scans every vault for transfers since its checkpoint and records them.
@@ -766,6 +771,46 @@ fn state_row(state: &SolanaPoolState, slot: u64, time_ms: i64, r0: u64, r1: u64)
 
 fn short(mint: &Pubkey) -> String {
     mint.to_string().chars().take(6).collect()
+}
+
+/// A pool account decoded: its kind, mints, vaults and state.
+type DecodedPool = (Kind, Pubkey, Pubkey, Pubkey, Pubkey, SolanaPoolState);
+
+/// A pool read at a slot: its tracking, its decoded state and its reserves (raw units).
+type LivePool<'p> = (&'p TrackedPool, SolanaPoolState, (u64, u64));
+
+/// Fees each live pool earned since its stored fee counters, as hourly deltas. A pool read for
+/// the first time has no counters yet: they become its baseline, nothing earned.
+fn fee_deltas(
+    live: &[LivePool<'_>],
+    stored_counters: &BTreeMap<String, (String, String)>,
+    bucket: i64,
+    slot: u64,
+) -> Vec<HourlyDelta> {
+    let mut deltas = Vec::new();
+    for (p, state, _) in live {
+        let Some(before) = stored_counters
+            .get(&p.id)
+            .and_then(|(a, b)| Some((a.parse::<u128>().ok()?, b.parse::<u128>().ok()?)))
+        else {
+            continue;
+        };
+        let earned = state.fees_since(before);
+        if earned == EarnedFees::default() {
+            continue;
+        }
+        deltas.push(HourlyDelta {
+            pool_id: p.id.clone(),
+            bucket_start_ms: bucket,
+            swaps: 0,
+            volume0: earned.volume.0,
+            volume1: earned.volume.1,
+            first_block: slot,
+            last_block: slot,
+            lp_fees: Some(earned.lp_fees),
+        });
+    }
+    deltas
 }
 
 #[cfg(test)]

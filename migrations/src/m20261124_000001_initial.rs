@@ -177,6 +177,8 @@ enum Positions {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// The first schema, table by table. Long because a migration is a record of what it
+    /// created, never edited after release: later changes are later migrations.
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(

@@ -153,20 +153,22 @@ pub fn plan_release(settings: &Settings, d: &Deposit) -> Result<ReleasePlan, Ref
     let fee = fee
         .convert(src_dec)
         .map_err(|e| Refusal(format!("fee: {e}")))?;
-    if dest.kind == ChainKind::Solana {
-        if dst_deployment.vault.is_none() {
-            return refuse(format!(
-                "{} on {} has no vault to pay from",
-                token.symbol, dest.name
-            ));
-        }
-        // An SPL token account holds a u64: a larger release could never be paid.
-        if net.raw > U256::from(u64::MAX) {
-            return refuse(format!(
-                "amount out {net} {} exceeds what a token account on {} can hold (u64)",
-                token.symbol, dest.name
-            ));
-        }
+    // What the destination's kind of chain can pay: pure rules of the kind (core's
+    // `ChainKind`), no chain asked.
+    if dest.kind.vault_per_token() && dst_deployment.vault.is_none() {
+        return refuse(format!(
+            "{} on {} has no vault to pay from",
+            token.symbol, dest.name
+        ));
+    }
+    // An SPL token account holds a u64: a larger release could never be paid.
+    if let Some(max) = dest.kind.token_account_max()
+        && net.raw > U256::from(max)
+    {
+        return refuse(format!(
+            "amount out {net} {} exceeds what a token account on {} can hold (u64)",
+            token.symbol, dest.name
+        ));
     }
     Ok(ReleasePlan {
         source_chain: source.name.clone(),

@@ -16,13 +16,15 @@ pub mod solana_executor;
 pub mod status;
 pub mod treasury;
 
+use atoll_core::B256;
+
 /// Release attempts signed for one transfer, at most, while none of the earlier ones can land
 /// (EVM: reverted, or their nonce taken; Solana: failed on chain); then the transfer is `stuck`
 /// until an operator retries it. Solana's expiries have their own, larger bound.
 pub const MAX_ATTEMPTS: u64 = 3;
 
-/// What one executor step did, by transfer id (transaction hash for whole-transaction
-/// failures).
+/// What one executor step did. Every list holds transfer ids, except `failed_txs`, which holds
+/// release transaction hashes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutorReport {
     pub sent: Vec<String>,
@@ -34,7 +36,13 @@ pub struct ExecutorReport {
     pub awaiting_liquidity: Vec<String>,
     /// Held back by a `when_profitable` route: the fee does not cover the gas now.
     pub awaiting_gas: Vec<String>,
+    /// Transfers refused, set aside (`failed` or `stuck`), found released elsewhere, failed on
+    /// chain, or not signed this step, each with why: `(transfer id, why)`.
     pub failed: Vec<(String, String)>,
+    /// Release transactions that failed as a whole (EVM: not sent, reverted, or their nonce
+    /// taken by another transaction), each with why: `(transaction hash, why)`. The transfers
+    /// they carry are followed through the transaction, not listed in `failed`.
+    pub failed_txs: Vec<(B256, String)>,
     /// Signed in dry-run mode: neither persisted nor sent.
     pub dry_run: Vec<String>,
 }
@@ -54,11 +62,10 @@ impl ExecutorReport {
         self.awaiting_liquidity.extend(other.awaiting_liquidity);
         self.awaiting_gas.extend(other.awaiting_gas);
         self.failed.extend(other.failed);
+        self.failed_txs.extend(other.failed_txs);
         self.dry_run.extend(other.dry_run);
     }
 }
-
-pub use atoll_core::transfer as state;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayerError {

@@ -158,18 +158,17 @@ pub fn fee_usd(raw: U256, decimals: u8, price: Option<f64>) -> Option<f64> {
     price.map(|p| whole * p)
 }
 
-/// Lamports every Solana transaction pays per signature. Beside it a release pays its priority
-/// fee and the rent of its claim account (1 byte, rent-exempt: 897,840 lamports on today's
-/// clusters, asked of the cluster), which stays as the on-chain guard against a second payout
-/// and is never recovered.
-pub const SIGNATURE_LAMPORTS: u128 = 5_000;
+/// Lamports every Solana transaction pays per signature: the Solana adapter's, which prices a
+/// release there ([`atoll_adapters::capability::Fees::release_cost`]).
+pub use atoll_adapters::solana::releases::SIGNATURE_LAMPORTS;
 
 /// What one bridge transaction costs on `chain` now, for the router's `gas_usd` per chain: EVM,
 /// a release's share of a full batch at `eth_gasPrice` (the learned per-release gas is the
 /// executor's; this uses the 60,000 guess, close to a deposit's own gas); Solana, the signature
 /// fee, the claim rent and the priority fee (the recipient's token account, 2,039,280 lamports
-/// when the relayer has to create it, is left out: most recipients hold one). None when the
-/// chain has no priced `native_token`.
+/// when the relayer has to create it, is left out: most recipients hold one), as the chain's
+/// [`Fees`](atoll_adapters::capability::Fees) says. None when the chain has no priced
+/// `native_token`.
 pub async fn release_cost(
     settings: &Settings,
     store: &Store,
@@ -182,40 +181,16 @@ pub async fn release_cost(
         return Ok(None);
     };
     let prices = symbol_prices(settings, store, chain).await?;
-    let cost = match c.kind {
-        atoll_core::ChainKind::Evm => {
-            let node =
-                atoll_adapters::evm::EvmChain::new(c, atoll_adapters::evm::RetryPolicy::default())?;
-            let batch = u64::from(settings.relayer.batch_max_releases.max(1));
-            GasCost {
-                price: node.gas_price().await?,
-                gas: release_gas_share(None, batch),
-                fixed_native: 0,
-                native_decimals: 18,
-                native_usd: prices.get(&native).copied(),
-                native_symbol: native,
-            }
-        }
-        atoll_core::ChainKind::Solana => {
-            // The claim's rent as the cluster states it (what the executor pays).
-            let node = atoll_adapters::solana::SolanaChain::new(
-                c,
-                atoll_adapters::evm::RetryPolicy::default(),
-            )?;
-            let rent = u128::from(node.claim_lamports().await?);
-            GasCost {
-                price: 0,
-                gas: 0,
-                // Compute units of a release at the configured priority price (micro-lamports).
-                fixed_native: SIGNATURE_LAMPORTS
-                    + rent
-                    + u128::from(c.priority_fee_micro_lamports) * u128::from(SOLANA_RELEASE_CU)
-                        / 1_000_000,
-                native_decimals: 9,
-                native_usd: prices.get(&native).copied(),
-                native_symbol: native,
-            }
-        }
+    let node = atoll_adapters::capability::connect(c, atoll_adapters::evm::RetryPolicy::default())?;
+    let batch = u64::from(settings.relayer.batch_max_releases.max(1));
+    let native_cost = node.release_cost(release_gas_share(None, batch)).await?;
+    let cost = GasCost {
+        price: native_cost.price,
+        gas: native_cost.gas,
+        fixed_native: native_cost.fixed,
+        native_decimals: native_cost.decimals,
+        native_usd: prices.get(&native).copied(),
+        native_symbol: native,
     };
     Ok(Some(cost))
 }
@@ -262,12 +237,6 @@ pub async fn live_gas_usd(
     }
     (usd, notes)
 }
-
-/// Compute units a Solana release pays its priority fee on. It sets no limit, so the runtime's
-/// default applies: 200,000 per non-builtin instruction (the recipient's token account created
-/// if missing, `transfer_checked`, the memo) and 3,000 per builtin (the compute-unit price, the
-/// claim's two system instructions).
-const SOLANA_RELEASE_CU: u32 = 3 * 200_000 + 3 * 3_000;
 
 /// Gas one release takes when its batch carries `batch` releases: the learned cost per release
 /// (or a plain ERC-20 transfer's, before any is learned) plus its share of the batch's base.

@@ -2,18 +2,15 @@
 //! - `failed` with nothing ever signed (refused at intake, refused by the token, reorged out
 //!   and back): back through validation and finality (`failed → observed`);
 //! - `stuck` (its release attempts used up, none able to land): signed again
-//!   (`stuck → source_final`) only once its destination shows no release of it: EVM
-//!   `processed(id)` on the vault, Solana the transfer's claim account. A release found there
-//!   means it was paid: nothing is retried, and the refusal says so.
+//!   (`stuck → source_final`) only once its destination shows no release of it
+//!   ([`atoll_adapters::capability::ReleaseLookup`]: EVM `processed(id)` on the vault, Solana
+//!   the transfer's claim account). A release found there means it was paid: nothing is
+//!   retried, and the refusal says so.
 
-use alloy::eips::BlockNumberOrTag;
-use atoll_adapters::evm::{EvmChain, RetryPolicy};
-use atoll_adapters::solana::SolanaChain;
+use atoll_adapters::evm::RetryPolicy;
 use atoll_core::settings::Settings;
-use atoll_core::{Address, ChainKind, TransferId, TransferStatus};
+use atoll_core::{TransferId, TransferStatus};
 use atoll_store::Store;
-use solana_commitment_config::CommitmentConfig;
-use solana_sdk::signer::Signer;
 
 use crate::RelayerError;
 
@@ -50,39 +47,12 @@ pub async fn retry(
                 t.dest_chain_id
             ))
         })?;
-    let transfer_id = id;
-    let released = match (dest.kind, &dest.bridge_vault, &dest.relayer_key) {
-        (ChainKind::Evm, Some(Address::Evm(vault)), _) => {
-            let chain = EvmChain::new(dest, RetryPolicy::default())?;
-            chain
-                .processed(
-                    (*vault).into(),
-                    transfer_id.0.into(),
-                    BlockNumberOrTag::Latest,
-                )
-                .await?
-        }
-        (ChainKind::Solana, _, Some(key)) => {
-            let chain = SolanaChain::new(dest, RetryPolicy::default())?;
-            let relayer = atoll_adapters::secrets::solana_keypair(key)?.pubkey();
-            chain
-                .claimed(
-                    &relayer,
-                    &[transfer_id],
-                    CommitmentConfig::confirmed(),
-                    None,
-                )
-                .await?
-                .first()
-                .copied()
-                .unwrap_or(true)
-        }
-        _ => {
-            return Err(RelayerError::Refused(format!(
-                "{id}: {} has no vault and relayer key to check",
-                dest.name
-            )));
-        }
+    let chain = atoll_adapters::capability::connect(dest, RetryPolicy::default())?;
+    let Some(released) = chain.released(id).await? else {
+        return Err(RelayerError::Refused(format!(
+            "{id}: {} has no vault and relayer key to check",
+            dest.name
+        )));
     };
     if released {
         return Err(RelayerError::Refused(format!(

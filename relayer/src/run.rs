@@ -68,11 +68,15 @@ fn log_step(chain: &str, r: &ExecutorReport) {
         awaiting_liquidity = r.awaiting_liquidity.len(),
         awaiting_gas = r.awaiting_gas.len(),
         failed = r.failed.len(),
+        failed_txs = r.failed_txs.len(),
         dry_run = r.dry_run.len(),
         "executor step"
     );
-    for (what, why) in &r.failed {
-        tracing::warn!(chain, %what, %why, "release problem");
+    for (transfer, why) in &r.failed {
+        tracing::warn!(chain, %transfer, %why, "release problem");
+    }
+    for (tx, why) in &r.failed_txs {
+        tracing::warn!(chain, %tx, %why, "release transaction problem");
     }
 }
 

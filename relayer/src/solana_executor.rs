@@ -666,7 +666,9 @@ const RELEASED_ELSEWHERE: Reason = Reason::AlreadyReleasedOnChain {
     claim_account: true,
 };
 
-/// What to do with a release in `broadcast`.
+/// What to do with a release in `broadcast`: the Solana names of what that one stored status
+/// covers (`TransferStatus::Broadcast`). `Wait` and `Resend` are in flight; `FailedOnChain`
+/// and `Expired` are to sign again (`broadcast → signed`, or `stuck` once attempts are used up).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BroadcastVerdict {
     /// Released on chain: move to `included`, with why.

@@ -34,7 +34,8 @@ pub struct ChainStatus {
     /// Why the newest of them waits (`fee $0.50 < gas $3.20 at 80 gwei (+10 % margin)`).
     pub awaiting_gas_reason: Option<String>,
     pub oldest_pending_age_s: Option<u64>,
-    /// EVM: one above the highest nonce the relayer signed; `None` before its first release.
+    /// EVM: one above the highest nonce the relayer signed; `None` before its first release,
+    /// and always on Solana (its releases take no nonce).
     pub next_nonce: Option<u64>,
     pub last_error: Option<LastError>,
     pub balances: Vec<VaultBalance>,
@@ -173,13 +174,12 @@ pub async fn chain_statuses_from_store(
                     Some(oldest.map_or(n.oldest_created_at_ms, |o| o.min(n.oldest_created_at_ms)));
             }
         }
-        let next_nonce = match c.kind {
-            ChainKind::Evm => store
-                .highest_release_nonce(c.chain_id.0)
-                .await?
-                .map(|n| n + 1),
-            ChainKind::Solana => None,
-        };
+        // Only EVM releases are sent in nonce-ordered release transactions (`release_txs`);
+        // Solana's take a recent blockhash instead and record none, so theirs stays `None`.
+        let next_nonce = store
+            .highest_release_nonce(c.chain_id.0)
+            .await?
+            .map(|n| n + 1);
         let last_error = store
             .last_release_error(c.chain_id.0)
             .await?

@@ -1,25 +1,27 @@
 //! The treasury: the operator's own capital, one account per chain (its key a `treasury_key`
-//! reference like the relayer's). `positions` reads what it holds from the chains (token
-//! balances, and its LP share of every V2-style pair the indexer knows; V3 and Solana pool
-//! positions are not read yet); `request`
-//! moves capital between chains through the bridge: a `BridgeVault.deposit` on the source
-//! chain, released by the relayer to the treasury's own address on the destination.
+//! reference like the relayer's). `positions` reads what it holds from the chains through their
+//! [`Holdings`](atoll_adapters::capability::Holdings) (token balances, and its LP share of
+//! every V2-style pair the indexer knows; V3 and Solana pool positions are not read yet);
+//! `request` moves capital between chains through the bridge: a `BridgeVault.deposit` on the
+//! source chain (its [`TreasuryDeposits`]), released by the relayer to the treasury's own
+//! address on the destination.
 //!
 //! Exactly once: a request carries the caller's idempotency key. The signed deposit is stored
 //! under that key before it is sent; the same key again returns the stored move (sent again if
 //! it never reached the node), never a second deposit. `settle` does the same for every move a
 //! crash left unsettled. Requests on one chain are serialised, so nonces never collide.
-//! Deposits from Solana are not built yet: such a request is refused with that reason.
+//! Deposits from Solana are not built yet (its chain offers no [`TreasuryDeposits`]): such a
+//! request is refused with that reason.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use alloy::primitives::{Address as EvmAddress, B256, U256};
+use alloy::primitives::{B256, U256};
+use atoll_adapters::capability::{TreasuryDeposit, TreasuryDeposits, connect};
+use atoll_adapters::evm::RetryPolicy;
 use atoll_adapters::evm::releases::SendOutcome;
-use atoll_adapters::evm::treasury::EvmDeposit;
-use atoll_adapters::evm::{EvmChain, RetryPolicy};
-use atoll_core::settings::{ChainSettings, FeeModel, Settings};
-use atoll_core::{Address, Amount, ChainKind};
+use atoll_core::settings::{ChainSettings, Settings};
+use atoll_core::{Address, Amount};
 use atoll_store::Store;
 use atoll_store::treasury::{NewTreasuryMove, TreasuryMove, TreasuryMoveStatus};
 
@@ -84,10 +86,13 @@ const MINING_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Whether `hash` was mined successfully, polled every 100 ms for up to `MINING_WAIT`; `None`
 /// when it is still not mined by then.
-async fn mined_outcome(evm: &EvmChain, hash: B256) -> Result<Option<bool>, RelayerError> {
+async fn mined_outcome(
+    chain: &dyn TreasuryDeposits,
+    hash: B256,
+) -> Result<Option<bool>, RelayerError> {
     let deadline = tokio::time::Instant::now() + MINING_WAIT;
     loop {
-        if let Some(ok) = evm.transaction_succeeded(hash).await? {
+        if let Some(ok) = chain.succeeded(hash).await? {
             return Ok(Some(ok));
         }
         if tokio::time::Instant::now() >= deadline {
@@ -107,10 +112,6 @@ fn ratio(a: U256, b: U256) -> f64 {
     let (a, b) = (a >> shift, b >> shift);
     u128::try_from(a).unwrap_or(u128::MAX) as f64
         / u128::try_from(b).unwrap_or(u128::MAX).max(1) as f64
-}
-
-fn evm_of(a: &Address) -> Option<EvmAddress> {
-    atoll_adapters::evm::discovery::evm_address(a)
 }
 
 impl Treasury {
@@ -139,7 +140,7 @@ impl Treasury {
             .treasury_key
             .as_ref()
             .ok_or_else(|| refused(format!("{}: no treasury_key configured", chain.name)))?;
-        let adapter = atoll_adapters::capability::connect(chain, RetryPolicy::default())?;
+        let adapter = connect(chain, RetryPolicy::default())?;
         Ok(adapter.address_of(key)?)
     }
 
@@ -192,83 +193,38 @@ impl Treasury {
             rounds: 1,
             ..Default::default()
         };
+        // LP shares of the V2-style pairs the indexer knows on this chain.
+        let v2: Vec<_> = records
+            .iter()
+            .filter(|p| {
+                i64::try_from(c.chain_id.0).ok() == Some(p.chain_id)
+                    && matches!(p.project.as_str(), "uniswap_v2" | "pancakeswap_v2")
+            })
+            .filter_map(|p| p.address.parse::<Address>().ok().map(|a| (p, a)))
+            .collect();
+        let token_addresses: Vec<Address> = deployments.iter().map(|(_, d)| d.address).collect();
+        let pool_addresses: Vec<Address> = v2.iter().map(|(_, a)| *a).collect();
+        let held = connect(c, quick)?
+            .holdings(&owner, &token_addresses, &pool_addresses)
+            .await?;
         let mut pools = Vec::new();
-        let raws: Vec<U256> = match c.kind {
-            ChainKind::Evm => {
-                let evm = EvmChain::new(c, quick)?;
-                let holder = evm_of(&owner).ok_or_else(|| refused("treasury address"))?;
-                let pairs: Vec<_> = deployments
-                    .iter()
-                    .filter_map(|(_, d)| evm_of(&d.address).map(|a| (a, holder)))
-                    .collect();
-                let head = evm.head().await?.number;
-                // LP shares of the V2-style pairs the indexer knows on this chain.
-                let v2: Vec<_> = records
-                    .iter()
-                    .filter(|p| {
-                        i64::try_from(c.chain_id.0).ok() == Some(p.chain_id)
-                            && matches!(p.project.as_str(), "uniswap_v2" | "pancakeswap_v2")
-                    })
-                    .filter_map(|p| p.address.parse::<EvmAddress>().ok().map(|a| (p, a)))
-                    .collect();
-                let addresses: Vec<EvmAddress> = v2.iter().map(|(_, a)| *a).collect();
-                let shares = evm.lp_shares(&addresses, holder, head).await?;
-                for ((p, _), share) in v2.into_iter().zip(shares) {
-                    let Some((held, supply)) = share else {
-                        continue;
-                    };
-                    if held.is_zero() || supply.is_zero() {
-                        continue;
-                    }
-                    let fraction = ratio(held, supply);
-                    pools.push(PoolPosition {
-                        usd: p.tvl_usd.map(|t| t * fraction),
-                        pool: p.pool.clone(),
-                        symbol: p.symbol.clone(),
-                        lp_tokens: held,
-                        share: fraction,
-                    });
-                }
-                evm.balances(&pairs, head).await?
+        for ((p, _), share) in v2.into_iter().zip(held.pools) {
+            let Some((held, supply)) = share else {
+                continue;
+            };
+            if held.is_zero() || supply.is_zero() {
+                continue;
             }
-            ChainKind::Solana => {
-                let sol = atoll_adapters::solana::SolanaChain::new(c, quick)?;
-                let Address::Solana(o) = owner else {
-                    return Err(refused("treasury address"));
-                };
-                let owner = solana_sdk::pubkey::Pubkey::new_from_array(o);
-                let keys: Vec<_> = deployments
-                    .iter()
-                    .filter_map(|(_, d)| match d.address {
-                        Address::Solana(m) => {
-                            Some(atoll_adapters::solana::releases::associated_token_account(
-                                &owner,
-                                &solana_sdk::pubkey::Pubkey::new_from_array(m),
-                            ))
-                        }
-                        Address::Evm(_) => None,
-                    })
-                    .collect();
-                let accounts = sol
-                    .accounts(
-                        &keys,
-                        solana_commitment_config::CommitmentConfig::confirmed(),
-                    )
-                    .await?;
-                keys.iter()
-                    .zip(accounts)
-                    .map(|(k, a)| {
-                        a.and_then(|a| {
-                            atoll_adapters::solana::accounts::decode_token_account(
-                                k, &a.owner, &a.data,
-                            )
-                            .ok()
-                        })
-                        .map_or(U256::ZERO, |t| U256::from(t.amount))
-                    })
-                    .collect()
-            }
-        };
+            let fraction = ratio(held, supply);
+            pools.push(PoolPosition {
+                usd: p.tvl_usd.map(|t| t * fraction),
+                pool: p.pool.clone(),
+                symbol: p.symbol.clone(),
+                lp_tokens: held,
+                share: fraction,
+            });
+        }
+        let raws = held.tokens;
         let mut tokens = Vec::new();
         let mut usd = 0.0;
         for ((t, d), raw) in deployments.iter().zip(raws) {
@@ -314,11 +270,12 @@ impl Treasury {
         if from.chain_id == to.chain_id {
             return Err(refused("toChain: must differ from fromChain"));
         }
-        if from.kind == ChainKind::Solana {
+        let source_chain = connect(from, RetryPolicy::default())?;
+        let Some(source) = source_chain.treasury_deposits() else {
             return Err(refused(
                 "fromChain: moves out of Solana are not supported yet (EVM sources only)",
             ));
-        }
+        };
         let token = self
             .settings
             .tokens
@@ -346,27 +303,17 @@ impl Treasury {
         if amount.is_zero() {
             return Err(refused("amount: must be more than 0"));
         }
-        let recipient = match Treasury::address(to)? {
-            Address::Evm(a) => {
-                let mut b = [0u8; 32];
-                b[12..].copy_from_slice(&a);
-                B256::from(b)
-            }
-            Address::Solana(b) => B256::from(b),
-        };
+        let recipient = Treasury::address(to)?.to_bytes32();
         let vault = from
             .bridge_vault
-            .as_ref()
-            .and_then(evm_of)
             .ok_or_else(|| refused(format!("fromChain: {} has no bridge_vault", from.name)))?;
-        let token_address = evm_of(&src.address).ok_or_else(|| refused("token address"))?;
         let key = from.treasury_key.as_ref().ok_or_else(|| {
             refused(format!(
                 "fromChain: {}: no treasury_key configured",
                 from.name
             ))
         })?;
-        let signer = atoll_adapters::secrets::evm_signer(key)?;
+        let treasury = source_chain.address_of(key)?;
 
         let _turn = match self.locks.get(&from.chain_id.0) {
             Some(l) => Some(l.lock().await),
@@ -376,8 +323,7 @@ impl Treasury {
         if let Some(existing) = self.store.treasury_move(&req.key).await? {
             return Ok(existing);
         }
-        let evm = EvmChain::new(from, RetryPolicy::default())?;
-        let balance = evm.token_balance(token_address, signer.address()).await?;
+        let balance = source.token_balance(&src.address, &treasury).await?;
         if balance < amount.raw {
             return Err(refused(format!(
                 "amount: the treasury holds {} {} on {}, less than {}",
@@ -387,35 +333,25 @@ impl Treasury {
                 amount
             )));
         }
-        let fees = evm
-            .fee_estimate(from.fee_model != Some(FeeModel::Legacy))
+        let prepared = source
+            .prepare_deposit(key, &src.address, &vault, amount.raw)
             .await?;
-        let mut nonce = evm.mined_nonce(signer.address()).await?;
-        if evm
-            .allowance(token_address, signer.address(), vault)
-            .await?
-            < amount.raw
-        {
+        if let Some(approve) = &prepared.approval {
             // Not money moving: sent and awaited directly.
-            let approve = evm
-                .sign_approve(&signer, token_address, vault, nonce, fees)
-                .await?;
-            evm.send_raw(&approve.raw).await?;
-            self.await_mined(&evm, approve.hash).await?;
-            nonce += 1;
+            source.send(&approve.raw).await?;
+            self.await_mined(source, approve.hash).await?;
         }
-        let signed = evm
+        let signed = source
             .sign_deposit(
-                &signer,
-                &EvmDeposit {
+                key,
+                &prepared,
+                &TreasuryDeposit {
                     vault,
-                    token: token_address,
+                    token: src.address,
                     amount: amount.raw,
                     dst_chain_id: to.chain_id.0,
                     recipient,
                 },
-                nonce,
-                fees,
             )
             .await?;
         let (row, _) = self
@@ -427,18 +363,22 @@ impl Treasury {
                 token: src.address.to_string(),
                 symbol: token.symbol.clone(),
                 amount: amount.raw,
-                recipient,
-                nonce: Some(nonce),
+                recipient: B256::from(recipient),
+                nonce: Some(prepared.nonce),
                 tx_hash: signed.hash,
                 raw_tx: signed.raw.clone(),
             })
             .await?;
         tracing::info!(key = %req.key, from = %from.name, to = %to.name, amount = %amount, symbol = %token.symbol, tx = %row.tx_hash, "treasury move signed and stored");
-        self.send_stored(&evm, row).await
+        self.send_stored(source, row).await
     }
 
-    async fn await_mined(&self, evm: &EvmChain, hash: B256) -> Result<(), RelayerError> {
-        match mined_outcome(evm, hash).await? {
+    async fn await_mined(
+        &self,
+        chain: &dyn TreasuryDeposits,
+        hash: B256,
+    ) -> Result<(), RelayerError> {
+        match mined_outcome(chain, hash).await? {
             Some(true) => Ok(()),
             Some(false) => Err(refused(format!("transaction {hash:#x} reverted"))),
             None => Err(refused(format!(
@@ -463,25 +403,28 @@ impl Treasury {
         else {
             return Ok(row);
         };
-        let evm = EvmChain::new(chain, RetryPolicy::default())?;
-        self.send_stored(&evm, row).await
+        let chain = connect(chain, RetryPolicy::default())?;
+        let Some(source) = chain.treasury_deposits() else {
+            return Ok(row);
+        };
+        self.send_stored(source, row).await
     }
 
     /// Sends the stored bytes (again: same hash, same nonce) and waits for them to be mined.
     async fn send_stored(
         &self,
-        evm: &EvmChain,
+        chain: &dyn TreasuryDeposits,
         row: TreasuryMove,
     ) -> Result<TreasuryMove, RelayerError> {
         let hash = row.tx_hash;
-        if let Some(ok) = evm.transaction_succeeded(hash).await? {
+        if let Some(ok) = chain.succeeded(hash).await? {
             return self.finish(row, ok).await;
         }
-        match evm.send_raw(&row.raw_tx).await? {
+        match chain.send(&row.raw_tx).await? {
             SendOutcome::Accepted | SendOutcome::AlreadyKnown => {}
             SendOutcome::NonceTooLow => {
                 // Mined meanwhile, or its nonce went to another transaction: the receipt says.
-                if evm.transaction_succeeded(hash).await?.is_none() {
+                if chain.succeeded(hash).await?.is_none() {
                     self.store
                         .set_treasury_move_status(
                             &row.id,
@@ -499,7 +442,7 @@ impl Treasury {
         self.store
             .set_treasury_move_status(&row.id, TreasuryMoveStatus::Broadcast, None)
             .await?;
-        if let Some(ok) = mined_outcome(evm, hash).await? {
+        if let Some(ok) = mined_outcome(chain, hash).await? {
             return self.finish(row, ok).await;
         }
         // Still pending: left `broadcast`; `settle` or the same request finishes it later.
@@ -533,12 +476,14 @@ impl Treasury {
     /// Sends again every move a crash left `signed` or `broadcast`, and records how it ended.
     pub async fn settle(&self) -> Result<Vec<TreasuryMove>, RelayerError> {
         let mut out = Vec::new();
-        for c in self
-            .settings
-            .chains
-            .iter()
-            .filter(|c| c.kind == ChainKind::Evm)
-        {
+        for c in &self.settings.chains {
+            // Only chains that make treasury deposits have moves to settle.
+            if connect(c, RetryPolicy::default())?
+                .treasury_deposits()
+                .is_none()
+            {
+                continue;
+            }
             for row in self.store.unsettled_treasury_moves(c.chain_id.0).await? {
                 out.push(self.resend_if_unsent(row).await?);
             }

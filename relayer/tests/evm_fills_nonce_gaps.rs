@@ -91,7 +91,7 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
 
     // On chain: a no-op from the relayer to itself at the lost nonce.
     let head = node.get_block_number().await.unwrap();
-    let mut filler = None;
+    let mut noop = None;
     for n in 0..=head {
         let block: Value = node
             .raw_request("eth_getBlockByNumber".into(), (format!("{n:#x}"), true))
@@ -103,14 +103,14 @@ async fn a_lost_nonce_is_filled_and_every_release_lands_once() {
                 u64::from_str_radix(tx["nonce"].as_str().unwrap().trim_start_matches("0x"), 16)
                     .unwrap();
             if from == relayer && nonce == lost.nonce {
-                filler = Some(tx.clone());
+                noop = Some(tx.clone());
             }
         }
     }
-    let filler = filler.expect("a transaction at the lost nonce was mined");
-    let to: Address = filler["to"].as_str().unwrap().parse().unwrap();
-    assert_eq!(to, relayer, "a no-op to itself: {filler}");
-    assert_eq!(filler["value"], "0x0");
+    let noop = noop.expect("a transaction at the lost nonce was mined");
+    let to: Address = noop["to"].as_str().unwrap().parse().unwrap();
+    assert_eq!(to, relayer, "a no-op to itself: {noop}");
+    assert_eq!(noop["value"], "0x0");
     releases.assert_each_paid_once(net).await;
     common::assert_audit_clean(settings, store).await;
 }

@@ -1,7 +1,7 @@
 //! Gas is bounded absolutely. BSC's ceiling here is 50 gwei (`max_gas_price_gwei`). With the
 //! node's base fee pushed to 500 gwei (`anvil_setNextBlockBaseFeePerGas`), three approved
 //! releases wait: nothing is signed, whatever the estimate. (This drives first signing; fee
-//! bumps under the ceiling are pinned by `GasFees::replaces`' unit test, gap fillers by the
+//! bumps under the ceiling are pinned by `GasFees::replaces`' unit test, gap no-ops by the
 //! same `capped` call.) Back at 1 gwei they go, and each
 //! is paid once (read from the chain), the audit clean.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -85,7 +85,7 @@ async fn a_release_reorganised_out_before_finality_is_sent_again_and_paid_once()
     let mut confirmed = Vec::new();
     for _ in 0..10 {
         let r = executor.step().await.unwrap();
-        assert!(r.failed.is_empty(), "{r:?}");
+        assert!(r.failed.is_empty() && r.failed_txs.is_empty(), "{r:?}");
         resent.extend(r.resent);
         confirmed.extend(r.confirmed);
         if confirmed.len() == 3 {

@@ -129,7 +129,7 @@ async fn evm_deposits_are_released_on_solana_once() {
     for _ in 0..300 {
         let r = executor.step().await.unwrap();
         assert!(
-            r.failed.is_empty() && r.awaiting_liquidity.is_empty(),
+            r.failed.is_empty() && r.failed_txs.is_empty() && r.awaiting_liquidity.is_empty(),
             "{r:?}"
         );
         resent.extend(r.resent);

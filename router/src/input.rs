@@ -165,29 +165,34 @@ impl Problems {
     }
 }
 
+/// The request's chains, sorted, each found by bisection (a request may name a chain per
+/// entry).
+struct Chains(Vec<String>);
+
+impl Chains {
+    fn index(&self, name: &str) -> Option<usize> {
+        self.0.binary_search_by(|c| c.as_str().cmp(name)).ok()
+    }
+}
+
+/// The request's limits (`constraints`), with their defaults.
+struct Limits {
+    max_per_pool_usd: f64,
+    max_chain_share: f64,
+    min_tvl_usd: f64,
+    min_gain_usd: f64,
+}
+
+fn is_blank(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_whitespace())
+}
+
 impl QuoteInput {
     /// Checks everything; returns every problem found, each with its path.
     pub fn validate(&self) -> Result<Problem<'_>, Vec<InputProblem>> {
         let mut p = Problems(Vec::new());
-        // Chains are named by capital, pools, bridges and gas; each gets an index.
-        let mut names: BTreeSet<&str> = BTreeSet::new();
-        names.extend(self.capital.iter().map(|c| c.chain.as_str()));
-        names.extend(self.pools.iter().map(|c| c.chain.as_str()));
-        names.extend(self.gas_usd.keys().map(String::as_str));
-        // Sorted (from the set): found by bisection, as a request may name a chain per entry.
-        let chains: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let index = |name: &str| chains.binary_search_by(|c| c.as_str().cmp(name)).ok();
-
-        let mut capital = vec![0.0; chains.len()];
-        for (i, c) in self.capital.iter().enumerate() {
-            if c.chain.bytes().all(|b| b.is_ascii_whitespace()) {
-                p.push(format!("capital[{i}].chain"), "must name a chain");
-            }
-            let usd = p.amount(|| format!("capital[{i}].usd"), c.usd, false);
-            if let Some(k) = index(&c.chain) {
-                capital[k] += usd;
-            }
-        }
+        let chains = self.chains();
+        let capital = self.validate_capital(&mut p, &chains);
         let horizon_days = p.amount(|| "horizon_days", self.horizon_days, true);
         if horizon_days > 36_500.0 {
             p.push(
@@ -195,34 +200,59 @@ impl QuoteInput {
                 format!("must be at most 36500 (got {horizon_days})"),
             );
         }
-
-        let k = &self.constraints;
-        let max_per_pool_usd = k.max_per_pool_usd.map_or(f64::INFINITY, |v| {
-            p.amount(|| "constraints.max_per_pool_usd", v, true)
-        });
-        let max_chain_share = k
-            .max_chain_share
-            .map_or(1.0, |v| p.share(|| "constraints.max_chain_share", v));
-        let min_tvl_usd = k
-            .min_tvl_usd
-            .map_or(0.0, |v| p.amount(|| "constraints.min_tvl_usd", v, false));
-        let min_gain_usd = k
-            .min_gain_usd
-            .map_or(0.0, |v| p.amount(|| "constraints.min_gain_usd", v, false));
-        for (field, list) in [
-            ("allowed_chains", &k.allowed_chains),
-            ("allowed_protocols", &k.allowed_protocols),
-            ("allowed_tokens", &k.allowed_tokens),
-        ] {
-            if let Some(list) = list
-                && list
-                    .iter()
-                    .any(|s| s.bytes().all(|b| b.is_ascii_whitespace()))
-            {
-                p.push(format!("constraints.{field}"), "names must not be empty");
-            }
+        let limits = self.constraints.validate(&mut p);
+        let pools = self.validate_pools(&mut p, &chains, limits.min_tvl_usd);
+        let bridges = self.validate_bridges(&mut p, &chains);
+        let gas_usd = self.validate_gas(&mut p, &chains);
+        if self.capital.is_empty() {
+            p.push("capital", "must list at least one chain's capital");
         }
 
+        if !p.0.is_empty() {
+            return Err(p.0);
+        }
+        Ok(Problem {
+            chains: chains.0,
+            capital,
+            horizon_days,
+            pools,
+            bridges,
+            gas_usd,
+            max_per_pool_usd: limits.max_per_pool_usd,
+            max_chain_share: limits.max_chain_share,
+            min_tvl_usd: limits.min_tvl_usd,
+            min_gain_usd: limits.min_gain_usd,
+        })
+    }
+
+    /// Chains are named by capital, pools, bridges and gas; each gets an index.
+    fn chains(&self) -> Chains {
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        names.extend(self.capital.iter().map(|c| c.chain.as_str()));
+        names.extend(self.pools.iter().map(|c| c.chain.as_str()));
+        names.extend(self.gas_usd.keys().map(String::as_str));
+        // Sorted (from the set): found by bisection.
+        Chains(names.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Capital per chain (entries naming the same chain add up).
+    fn validate_capital(&self, p: &mut Problems, chains: &Chains) -> Vec<f64> {
+        let mut capital = vec![0.0; chains.0.len()];
+        for (i, c) in self.capital.iter().enumerate() {
+            if is_blank(&c.chain) {
+                p.push(format!("capital[{i}].chain"), "must name a chain");
+            }
+            let usd = p.amount(|| format!("capital[{i}].usd"), c.usd, false);
+            if let Some(k) = chains.index(&c.chain) {
+                capital[k] += usd;
+            }
+        }
+        capital
+    }
+
+    /// The pools, each with the constraint that leaves it out, if any.
+    fn validate_pools(&self, p: &mut Problems, chains: &Chains, min_tvl_usd: f64) -> Vec<Pool<'_>> {
+        let k = &self.constraints;
         // FxHash: the ids are ours to check, not attacker-chosen keys of a long-lived map, and
         // SipHash was a sixth of a 100,000-pool solve.
         let mut seen: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
@@ -230,7 +260,7 @@ impl QuoteInput {
         let mut pools = Vec::with_capacity(self.pools.len());
         for (i, x) in self.pools.iter().enumerate() {
             let at = |f: &str| format!("pools[{i}].{f}");
-            if x.id.bytes().all(|b| b.is_ascii_whitespace()) {
+            if is_blank(&x.id) {
                 p.push(at("id"), "must not be empty");
             } else if let Some(first) = seen.insert(x.id.as_str(), i) {
                 p.push(
@@ -238,7 +268,7 @@ impl QuoteInput {
                     format!("duplicate of pools[{first}].id ({:?})", x.id),
                 );
             }
-            if x.chain.bytes().all(|b| b.is_ascii_whitespace()) {
+            if is_blank(&x.chain) {
                 p.push(at("chain"), "must name a chain");
             }
             let tvl_usd = p.amount(|| at("tvl_usd"), x.tvl_usd, true);
@@ -247,36 +277,26 @@ impl QuoteInput {
             let max_share_of_tvl = x
                 .max_share_of_tvl
                 .map(|s| p.share(|| at("max_share_of_tvl"), s));
-            let allowed = |list: &Option<Vec<String>>, v: &str| {
-                list.as_ref().is_none_or(|l| l.iter().any(|a| a == v))
-            };
-            let excluded = if !allowed(&k.allowed_chains, &x.chain) {
-                Some("chain not allowed")
-            } else if !allowed(&k.allowed_protocols, &x.protocol) {
-                Some("protocol not allowed")
-            } else if !x.tokens.iter().all(|t| allowed(&k.allowed_tokens, t)) {
-                Some("token not allowed")
-            } else if tvl_usd < min_tvl_usd {
-                Some("below min_tvl_usd")
-            } else {
-                None
-            };
             pools.push(Pool {
                 id: &x.id,
-                chain: index(&x.chain).unwrap_or_default(),
+                chain: chains.index(&x.chain).unwrap_or_default(),
                 protocol: &x.protocol,
                 tvl_usd,
                 income_usd_year: fees + rewards,
                 max_share_of_tvl,
-                excluded,
+                excluded: k.exclusion(x, tvl_usd, min_tvl_usd),
             });
         }
+        pools
+    }
 
+    /// The bridges between known chains (a bridge naming an unknown chain is a problem).
+    fn validate_bridges(&self, p: &mut Problems, chains: &Chains) -> Vec<Bridge> {
         let mut bridges = Vec::with_capacity(self.bridges.len());
         for (i, b) in self.bridges.iter().enumerate() {
             let at = |f: &str| format!("bridges[{i}].{f}");
-            let from = index(&b.from);
-            let to = index(&b.to);
+            let from = chains.index(&b.from);
+            let to = chains.index(&b.to);
             if from.is_none() {
                 p.push(
                     at("from"),
@@ -314,31 +334,71 @@ impl QuoteInput {
                 });
             }
         }
-        let mut gas_usd = vec![0.0; chains.len()];
+        bridges
+    }
+
+    /// Gas per move touching each chain (0 where the request names none).
+    fn validate_gas(&self, p: &mut Problems, chains: &Chains) -> Vec<f64> {
+        let mut gas_usd = vec![0.0; chains.0.len()];
         for (name, v) in &self.gas_usd {
             let usd = p.amount(|| format!("gas_usd.{name}"), *v, false);
-            if let Some(k) = index(name) {
+            if let Some(k) = chains.index(name) {
                 gas_usd[k] = usd;
             }
         }
-        if self.capital.is_empty() {
-            p.push("capital", "must list at least one chain's capital");
-        }
+        gas_usd
+    }
+}
 
-        if !p.0.is_empty() {
-            return Err(p.0);
+impl ConstraintsInput {
+    /// The limits, each checked, with its default when absent; and no blank allowed names.
+    fn validate(&self, p: &mut Problems) -> Limits {
+        let max_per_pool_usd = self.max_per_pool_usd.map_or(f64::INFINITY, |v| {
+            p.amount(|| "constraints.max_per_pool_usd", v, true)
+        });
+        let max_chain_share = self
+            .max_chain_share
+            .map_or(1.0, |v| p.share(|| "constraints.max_chain_share", v));
+        let min_tvl_usd = self
+            .min_tvl_usd
+            .map_or(0.0, |v| p.amount(|| "constraints.min_tvl_usd", v, false));
+        let min_gain_usd = self
+            .min_gain_usd
+            .map_or(0.0, |v| p.amount(|| "constraints.min_gain_usd", v, false));
+        for (field, list) in [
+            ("allowed_chains", &self.allowed_chains),
+            ("allowed_protocols", &self.allowed_protocols),
+            ("allowed_tokens", &self.allowed_tokens),
+        ] {
+            if let Some(list) = list
+                && list.iter().any(|s| is_blank(s))
+            {
+                p.push(format!("constraints.{field}"), "names must not be empty");
+            }
         }
-        Ok(Problem {
-            chains,
-            capital,
-            horizon_days,
-            pools,
-            bridges,
-            gas_usd,
+        Limits {
             max_per_pool_usd,
             max_chain_share,
             min_tvl_usd,
             min_gain_usd,
-        })
+        }
+    }
+
+    /// The constraint that leaves pool `x` out (its checked TVL is `tvl_usd`), if any.
+    fn exclusion(&self, x: &PoolInput, tvl_usd: f64, min_tvl_usd: f64) -> Option<&'static str> {
+        let allowed = |list: &Option<Vec<String>>, v: &str| {
+            list.as_ref().is_none_or(|l| l.iter().any(|a| a == v))
+        };
+        if !allowed(&self.allowed_chains, &x.chain) {
+            Some("chain not allowed")
+        } else if !allowed(&self.allowed_protocols, &x.protocol) {
+            Some("protocol not allowed")
+        } else if !x.tokens.iter().all(|t| allowed(&self.allowed_tokens, t)) {
+            Some("token not allowed")
+        } else if tvl_usd < min_tvl_usd {
+            Some("below min_tvl_usd")
+        } else {
+            None
+        }
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::RouterError;
 use crate::demand::{ChainDemand, PoolCurve};
-use crate::input::{InputProblem, QuoteInput};
+use crate::input::{InputProblem, Problem, QuoteInput};
 use crate::routes::Routes;
 use crate::transport::{Market, Solution};
 
@@ -76,9 +76,64 @@ pub fn quote(input: &QuoteInput) -> Result<Quote, RouterError> {
     let n = problem.chains.len();
     let routes = Routes::new(n, &problem.bridges, &problem.gas_usd);
     let total: f64 = problem.capital.iter().sum();
+    let (curves, excluded) = pool_curves(&problem, &routes)?;
+    let market = ActiveMarket::new(&problem, &routes, &curves, total);
+    let (solution, dropped) = market.solve_paying_moves()?;
+    let mut notes = vec![format!(
+        "fixed costs (per-move bridge fees and gas) are handled by dropping moves whose gain does not cover them and solving again; {dropped} move(s) dropped"
+    )];
+    if !solution.verified {
+        notes.push(
+            "the optimality check did not pass within its tolerance; the best feasible plan found is returned".into(),
+        );
+    }
 
-    // Pools per chain, with the reasons others get nothing.
-    let mut curves: Vec<Vec<(usize, PoolCurve)>> = vec![Vec::new(); n];
+    let allocations = market.allocations(&problem, &curves, &solution);
+    let (moves, fixed_total) = market.moves(&problem, &solution);
+    let gain_usd: f64 = allocations.iter().map(|a| a.gain_usd).sum();
+    let cost_usd = solution.transport_cost + fixed_total;
+    let objective_usd = gain_usd - cost_usd;
+    let placed: f64 = allocations.iter().map(|a| a.usd).sum();
+    let unallocated_usd = (total - placed).max(0.0);
+
+    if objective_usd < problem.min_gain_usd {
+        notes.push(format!(
+            "the best plan nets {objective_usd:.2} USD over {} days, below min_gain_usd {:.2}: hold",
+            problem.horizon_days, problem.min_gain_usd
+        ));
+        return Ok(hold(&problem, total, excluded, notes));
+    }
+    Ok(Quote {
+        status: if unallocated_usd > 1e-6 * total.max(1.0) {
+            Status::Partial
+        } else {
+            Status::Optimal
+        },
+        allocations,
+        moves,
+        unallocated_usd,
+        gain_usd,
+        cost_usd,
+        objective_usd,
+        horizon_days: problem.horizon_days,
+        excluded,
+        notes,
+    })
+}
+
+/// Each chain's pools as curves over the horizon, tagged with their index in
+/// `problem.pools`.
+type ChainCurves = Vec<Vec<(usize, PoolCurve)>>;
+
+/// The pools that may receive capital, as curves per chain, and the reasons the others get
+/// nothing. A pool that no chain holding capital can reach is an input error (all of them are
+/// reported at once).
+fn pool_curves(
+    problem: &Problem<'_>,
+    routes: &Routes,
+) -> Result<(ChainCurves, Vec<Excluded>), RouterError> {
+    let n = problem.chains.len();
+    let mut curves: ChainCurves = vec![Vec::new(); n];
     let mut excluded = Vec::new();
     let mut unreachable = Vec::new();
     for (i, p) in problem.pools.iter().enumerate() {
@@ -121,45 +176,82 @@ pub fn quote(input: &QuoteInput) -> Result<Quote, RouterError> {
     if !unreachable.is_empty() {
         return Err(RouterError::Input(unreachable));
     }
+    Ok((curves, excluded))
+}
 
-    // The solver works on the chains that hold capital or have pools.
-    let active: Vec<usize> = (0..n)
-        .filter(|&c| problem.capital[c] > 0.0 || !curves[c].is_empty())
-        .collect();
-    let demand: Vec<ChainDemand> = active
-        .iter()
-        .map(|&c| {
-            let pools: Vec<PoolCurve> = curves[c].iter().map(|(_, p)| *p).collect();
-            ChainDemand::new(&pools)
-        })
-        .collect();
-    let capital: Vec<f64> = active.iter().map(|&c| problem.capital[c]).collect();
-    let chain_cap = vec![problem.max_chain_share * total; active.len()];
-    let full_cost = routes.cost_matrix();
-    let cost: Vec<Vec<f64>> = active
-        .iter()
-        .map(|&a| active.iter().map(|&b| full_cost[a][b]).collect())
-        .collect();
-    let fixed = |a: usize, b: usize| {
-        routes.table[active[a]][active[b]]
+/// The market the solver works on: the chains that hold capital or have pools, renumbered
+/// `0..active.len()` (solver index `k` is chain `active[k]`).
+struct ActiveMarket<'r> {
+    active: Vec<usize>,
+    demand: Vec<ChainDemand>,
+    capital: Vec<f64>,
+    chain_cap: Vec<f64>,
+    cost: Vec<Vec<f64>>,
+    routes: &'r Routes,
+    /// All capital (USD): the scale of "too small to count".
+    total: f64,
+}
+
+impl<'r> ActiveMarket<'r> {
+    /// Restricts the problem to its active chains.
+    fn new(
+        problem: &Problem<'_>,
+        routes: &'r Routes,
+        curves: &ChainCurves,
+        total: f64,
+    ) -> ActiveMarket<'r> {
+        let n = problem.chains.len();
+        let active: Vec<usize> = (0..n)
+            .filter(|&c| problem.capital[c] > 0.0 || !curves[c].is_empty())
+            .collect();
+        let demand: Vec<ChainDemand> = active
+            .iter()
+            .map(|&c| {
+                let pools: Vec<PoolCurve> = curves[c].iter().map(|(_, p)| *p).collect();
+                ChainDemand::new(&pools)
+            })
+            .collect();
+        let capital: Vec<f64> = active.iter().map(|&c| problem.capital[c]).collect();
+        let chain_cap = vec![problem.max_chain_share * total; active.len()];
+        let full_cost = routes.cost_matrix();
+        let cost: Vec<Vec<f64>> = active
+            .iter()
+            .map(|&a| active.iter().map(|&b| full_cost[a][b]).collect())
+            .collect();
+        ActiveMarket {
+            active,
+            demand,
+            capital,
+            chain_cap,
+            cost,
+            routes,
+            total,
+        }
+    }
+
+    /// The fixed cost (fees and gas, USD) of one move from `a` to `b` (solver indices).
+    fn fixed(&self, a: usize, b: usize) -> f64 {
+        self.routes.table[self.active[a]][self.active[b]]
             .as_ref()
             .map_or(0.0, |r| r.fixed_usd)
-    };
+    }
 
-    let mut forbidden: Vec<(usize, usize)> = Vec::new();
-    let solve = |forbidden: &[(usize, usize)]| -> Result<Solution, RouterError> {
+    /// The convex optimum without the `forbidden` moves.
+    fn solve(&self, forbidden: &[(usize, usize)]) -> Result<Solution, RouterError> {
         Market {
-            capital: &capital,
-            demand: &demand,
-            chain_cap: &chain_cap,
-            cost: &cost,
+            capital: &self.capital,
+            demand: &self.demand,
+            chain_cap: &self.chain_cap,
+            cost: &self.cost,
             forbidden,
         }
         .solve()
         .map_err(RouterError::Solver)
-    };
-    let used = |s: &Solution| -> Vec<(usize, usize)> {
-        let tiny = 1e-9 * total.max(1.0);
+    }
+
+    /// The moves (solver indices) that carry more than a rounding residue.
+    fn used(&self, s: &Solution) -> Vec<(usize, usize)> {
+        let tiny = 1e-9 * self.total.max(1.0);
         let mut arcs = Vec::new();
         for (a, row) in s.flows.iter().enumerate() {
             for (b, f) in row.iter().enumerate() {
@@ -169,123 +261,118 @@ pub fn quote(input: &QuoteInput) -> Result<Quote, RouterError> {
             }
         }
         arcs
-    };
-    let mut notes = Vec::new();
-    let mut solution = solve(&forbidden)?;
-    let mut dropped = 0;
-    loop {
-        let arcs = used(&solution);
+    }
+
+    /// Solves, then drops the move that falls furthest short of its fixed cost and solves
+    /// again, until every move pays for itself (module doc). Returns the plan and how many
+    /// moves were dropped.
+    fn solve_paying_moves(&self) -> Result<(Solution, usize), RouterError> {
+        let mut forbidden: Vec<(usize, usize)> = Vec::new();
+        let mut solution = self.solve(&forbidden)?;
+        let mut dropped = 0;
+        while let Some(arc) = self.worst_unpaid_move(&solution, &forbidden)? {
+            forbidden.push(arc);
+            dropped += 1;
+            solution = self.solve(&forbidden)?;
+        }
+        Ok((solution, dropped))
+    }
+
+    /// Of the moves `solution` makes, the one whose gain (the objective with it minus without
+    /// it) falls furthest short of its fixed cost; `None` when every move pays.
+    fn worst_unpaid_move(
+        &self,
+        solution: &Solution,
+        forbidden: &[(usize, usize)],
+    ) -> Result<Option<(usize, usize)>, RouterError> {
         let mut worst: Option<((usize, usize), f64)> = None;
-        for &arc in &arcs {
+        for arc in self.used(solution) {
             // Without a fixed cost a move always pays: taking it away cannot raise the optimum.
-            if fixed(arc.0, arc.1) <= 0.0 {
+            if self.fixed(arc.0, arc.1) <= 0.0 {
                 continue;
             }
-            let mut without = forbidden.clone();
+            let mut without = forbidden.to_vec();
             without.push(arc);
-            let alternative = solve(&without)?;
-            let net = solution.objective() - alternative.objective() - fixed(arc.0, arc.1);
+            let alternative = self.solve(&without)?;
+            let net = solution.objective() - alternative.objective() - self.fixed(arc.0, arc.1);
             if net < 0.0 && worst.is_none_or(|w| net < w.1) {
                 worst = Some((arc, net));
             }
         }
-        let Some((arc, _)) = worst else {
-            break;
-        };
-        forbidden.push(arc);
-        dropped += 1;
-        solution = solve(&forbidden)?;
-    }
-    notes.push(format!(
-        "fixed costs (per-move bridge fees and gas) are handled by dropping moves whose gain does not cover them and solving again; {dropped} move(s) dropped"
-    ));
-    if !solution.verified {
-        notes.push(
-            "the optimality check did not pass within its tolerance; the best feasible plan found is returned".into(),
-        );
+        Ok(worst.map(|(arc, _)| arc))
     }
 
-    // Pools' amounts from each chain's marginal.
-    let mut allocations = Vec::new();
-    for (k, &c) in active.iter().enumerate() {
-        let lambda = demand[k].marginal_at(solution.placed[k]);
-        for (i, curve) in &curves[c] {
-            let x = curve.deposit_at(lambda);
-            if x <= 1e-9 * total.max(1.0) {
-                continue;
+    /// Each pool's amount from its chain's marginal, largest first.
+    fn allocations(
+        &self,
+        problem: &Problem<'_>,
+        curves: &ChainCurves,
+        solution: &Solution,
+    ) -> Vec<Allocation> {
+        let mut allocations = Vec::new();
+        for (k, &c) in self.active.iter().enumerate() {
+            let lambda = self.demand[k].marginal_at(solution.placed[k]);
+            for (i, curve) in &curves[c] {
+                let x = curve.deposit_at(lambda);
+                if x <= 1e-9 * self.total.max(1.0) {
+                    continue;
+                }
+                let p = &problem.pools[*i];
+                allocations.push(Allocation {
+                    pool: p.id.to_string(),
+                    chain: problem.chains[c].clone(),
+                    usd: x,
+                    marginal_apy: p.income_usd_year * p.tvl_usd
+                        / ((p.tvl_usd + x) * (p.tvl_usd + x)),
+                    gain_usd: curve.gain(x),
+                });
             }
-            let p = &problem.pools[*i];
-            allocations.push(Allocation {
-                pool: p.id.to_string(),
-                chain: problem.chains[c].clone(),
-                usd: x,
-                marginal_apy: p.income_usd_year * p.tvl_usd / ((p.tvl_usd + x) * (p.tvl_usd + x)),
-                gain_usd: curve.gain(x),
+        }
+        allocations.sort_by(|a, b| b.usd.total_cmp(&a.usd));
+        allocations
+    }
+
+    /// The plan's moves, each with its route, and the sum of their routes' fixed costs.
+    fn moves(&self, problem: &Problem<'_>, solution: &Solution) -> (Vec<Move>, f64) {
+        let mut moves = Vec::new();
+        let mut fixed_total = 0.0;
+        for (a, b) in self.used(solution) {
+            let usd = solution.flows[a][b];
+            let Some(route) = self.routes.table[self.active[a]][self.active[b]].as_ref() else {
+                continue;
+            };
+            fixed_total += route.fixed_usd;
+            moves.push(Move {
+                from: problem.chains[self.active[a]].clone(),
+                to: problem.chains[self.active[b]].clone(),
+                usd,
+                route: route
+                    .path
+                    .iter()
+                    .map(|c| problem.chains[*c].clone())
+                    .collect(),
+                cost_usd: usd * route.fee + route.fixed_usd,
+                eta_s: route.eta_s,
             });
         }
+        (moves, fixed_total)
     }
-    allocations.sort_by(|a, b| b.usd.total_cmp(&a.usd));
-    let mut moves = Vec::new();
-    let mut fixed_total = 0.0;
-    for (a, b) in used(&solution) {
-        let usd = solution.flows[a][b];
-        let Some(route) = routes.table[active[a]][active[b]].as_ref() else {
-            continue;
-        };
-        fixed_total += route.fixed_usd;
-        moves.push(Move {
-            from: problem.chains[active[a]].clone(),
-            to: problem.chains[active[b]].clone(),
-            usd,
-            route: route
-                .path
-                .iter()
-                .map(|c| problem.chains[*c].clone())
-                .collect(),
-            cost_usd: usd * route.fee + route.fixed_usd,
-            eta_s: route.eta_s,
-        });
-    }
-    let gain_usd: f64 = allocations.iter().map(|a| a.gain_usd).sum();
-    let cost_usd = solution.transport_cost + fixed_total;
-    let objective_usd = gain_usd - cost_usd;
-    let placed: f64 = allocations.iter().map(|a| a.usd).sum();
-    let unallocated_usd = (total - placed).max(0.0);
+}
 
-    if objective_usd < problem.min_gain_usd {
-        notes.push(format!(
-            "the best plan nets {objective_usd:.2} USD over {} days, below min_gain_usd {:.2}: hold",
-            problem.horizon_days, problem.min_gain_usd
-        ));
-        return Ok(Quote {
-            status: Status::Hold,
-            allocations: Vec::new(),
-            moves: Vec::new(),
-            unallocated_usd: total,
-            gain_usd: 0.0,
-            cost_usd: 0.0,
-            objective_usd: 0.0,
-            horizon_days: problem.horizon_days,
-            excluded,
-            notes,
-        });
-    }
-    Ok(Quote {
-        status: if unallocated_usd > 1e-6 * total.max(1.0) {
-            Status::Partial
-        } else {
-            Status::Optimal
-        },
-        allocations,
-        moves,
-        unallocated_usd,
-        gain_usd,
-        cost_usd,
-        objective_usd,
+/// The quote that moves nothing: all capital stays where it is.
+fn hold(problem: &Problem<'_>, total: f64, excluded: Vec<Excluded>, notes: Vec<String>) -> Quote {
+    Quote {
+        status: Status::Hold,
+        allocations: Vec::new(),
+        moves: Vec::new(),
+        unallocated_usd: total,
+        gain_usd: 0.0,
+        cost_usd: 0.0,
+        objective_usd: 0.0,
         horizon_days: problem.horizon_days,
         excluded,
         notes,
-    })
+    }
 }
 
 /// Parses and solves a JSON request.

@@ -72,6 +72,14 @@ struct Tree {
     offset: Vec<f64>,
 }
 
+/// Per chain, what the forest's trees settled on: the marginal, the capital placed in the
+/// chain's pools, and the capital left idle.
+struct Placement {
+    marginal: Vec<f64>,
+    placed: Vec<f64>,
+    idle: Vec<f64>,
+}
+
 fn find(parent: &mut [usize], x: usize) -> usize {
     let mut r = x;
     while parent[r] != r {
@@ -173,81 +181,132 @@ impl Market<'_> {
     fn solve_forest(&self, arcs: &[(usize, usize)]) -> Option<Solution> {
         let n = self.n();
         let trees = self.trees(arcs)?;
-        let mut marginal = vec![0.0; n];
-        let mut placed = vec![0.0; n];
-        let mut idle = vec![0.0; n];
+        let mut placement = Placement {
+            marginal: vec![0.0; n],
+            placed: vec![0.0; n],
+            idle: vec![0.0; n],
+        };
         for tree in &trees {
             let supply: f64 = tree.nodes.iter().map(|&c| self.capital[c]).sum();
-            let taken = |nu: f64| -> f64 {
-                tree.nodes
-                    .iter()
-                    .zip(&tree.offset)
-                    .map(|(&c, off)| self.taken(c, nu + off))
-                    .sum()
-            };
-            let lowest = tree.offset.iter().copied().fold(f64::INFINITY, f64::min);
-            let nu_min = -lowest;
-            let nu = if taken(nu_min) <= supply {
-                nu_min
-            } else {
-                let mut lo = nu_min;
-                let mut hi = tree
-                    .nodes
-                    .iter()
-                    .zip(&tree.offset)
-                    .map(|(&c, off)| self.demand[c].top_marginal - off)
-                    .fold(nu_min, f64::max);
-                // taken(lo) > supply >= taken(hi): halve until the interval cannot shrink.
-                loop {
-                    let mid = lo + (hi - lo) / 2.0;
-                    if mid <= lo || mid >= hi {
-                        break;
-                    }
-                    if taken(mid) > supply {
-                        lo = mid;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                hi
-            };
-            let mut total = 0.0;
-            for (&c, off) in tree.nodes.iter().zip(&tree.offset) {
-                marginal[c] = (nu + off).max(0.0);
-                placed[c] = self.taken(c, marginal[c]);
-                total += placed[c];
+            let nu = self.clearing_nu(tree, supply);
+            self.place_tree(tree, nu, supply, &mut placement)?;
+        }
+        let Placement {
+            marginal,
+            placed,
+            idle,
+        } = placement;
+        let flows = self.flows(arcs, &placed, &idle)?;
+        let gain: f64 = (0..n).map(|c| self.demand[c].gain_of(placed[c])).sum();
+        let transport_cost: f64 = arcs
+            .iter()
+            .map(|&(a, b)| flows[a][b] * self.cost[a][b])
+            .sum();
+        Some(Solution {
+            marginal,
+            placed,
+            flows,
+            idle,
+            gain,
+            transport_cost,
+            verified: false,
+        })
+    }
+
+    /// What the chains of `tree` take when its free marginal is `nu`.
+    fn tree_taken(&self, tree: &Tree, nu: f64) -> f64 {
+        tree.nodes
+            .iter()
+            .zip(&tree.offset)
+            .map(|(&c, off)| self.taken(c, nu + off))
+            .sum()
+    }
+
+    /// The tree's free marginal `ν`: where its demand meets its `supply`, by bisection to the
+    /// last bit; the lowest `ν` (every marginal `>= 0`) when demand falls short there.
+    fn clearing_nu(&self, tree: &Tree, supply: f64) -> f64 {
+        let lowest = tree.offset.iter().copied().fold(f64::INFINITY, f64::min);
+        let nu_min = -lowest;
+        if self.tree_taken(tree, nu_min) <= supply {
+            return nu_min;
+        }
+        let mut lo = nu_min;
+        let mut hi = tree
+            .nodes
+            .iter()
+            .zip(&tree.offset)
+            .map(|(&c, off)| self.demand[c].top_marginal - off)
+            .fold(nu_min, f64::max);
+        // taken(lo) > supply >= taken(hi): halve until the interval cannot shrink.
+        loop {
+            let mid = lo + (hi - lo) / 2.0;
+            if mid <= lo || mid >= hi {
+                break;
             }
-            // What the tree cannot place stays idle where a dollar earns nothing.
-            let slack = supply - total;
-            if slack > 0.0 {
-                let holder = tree
-                    .nodes
-                    .iter()
-                    .zip(&tree.offset)
-                    .filter(|(c, off)| nu + **off <= 0.0 && self.capital[**c] > 0.0)
-                    .map(|(c, _)| *c)
-                    .next();
-                match holder {
-                    Some(c) => idle[c] = slack,
-                    // Bisection left a rounding residue: absorb it in the largest placement.
-                    None => {
-                        let c = *tree
-                            .nodes
-                            .iter()
-                            .max_by(|a, b| placed[**a].total_cmp(&placed[**b]))?;
-                        placed[c] += slack;
-                    }
-                }
-            } else if slack < 0.0 {
-                let c = *tree
-                    .nodes
-                    .iter()
-                    .max_by(|a, b| placed[**a].total_cmp(&placed[**b]))?;
-                placed[c] = (placed[c] + slack).max(0.0);
+            if self.tree_taken(tree, mid) > supply {
+                lo = mid;
+            } else {
+                hi = mid;
             }
         }
+        hi
+    }
 
-        // Flows on each tree, leaves first: what a leaf has beyond its own use crosses its arc.
+    /// Sets the marginals and placements of `tree`'s chains at `nu`, and settles the
+    /// difference to its `supply`: idle where a dollar earns nothing, else a rounding residue
+    /// absorbed by the largest placement. `None` when the tree has no chain.
+    fn place_tree(&self, tree: &Tree, nu: f64, supply: f64, at: &mut Placement) -> Option<()> {
+        let Placement {
+            marginal,
+            placed,
+            idle,
+        } = at;
+        let mut total = 0.0;
+        for (&c, off) in tree.nodes.iter().zip(&tree.offset) {
+            marginal[c] = (nu + off).max(0.0);
+            placed[c] = self.taken(c, marginal[c]);
+            total += placed[c];
+        }
+        // What the tree cannot place stays idle where a dollar earns nothing.
+        let slack = supply - total;
+        if slack > 0.0 {
+            let holder = tree
+                .nodes
+                .iter()
+                .zip(&tree.offset)
+                .filter(|(c, off)| nu + **off <= 0.0 && self.capital[**c] > 0.0)
+                .map(|(c, _)| *c)
+                .next();
+            match holder {
+                Some(c) => idle[c] = slack,
+                // Bisection left a rounding residue: absorb it in the largest placement.
+                None => {
+                    let c = *tree
+                        .nodes
+                        .iter()
+                        .max_by(|a, b| placed[**a].total_cmp(&placed[**b]))?;
+                    placed[c] += slack;
+                }
+            }
+        } else if slack < 0.0 {
+            let c = *tree
+                .nodes
+                .iter()
+                .max_by(|a, b| placed[**a].total_cmp(&placed[**b]))?;
+            placed[c] = (placed[c] + slack).max(0.0);
+        }
+        Some(())
+    }
+
+    /// Flows on each tree, leaves first: what a leaf has beyond its own use crosses its arc.
+    /// `None` when some arc would carry a negative amount.
+    fn flows(
+        &self,
+        arcs: &[(usize, usize)],
+        placed: &[f64],
+        idle: &[f64],
+    ) -> Option<Vec<Vec<f64>>> {
+        let n = self.n();
         let mut flows = vec![vec![0.0; n]; n];
         let mut net: Vec<f64> = (0..n)
             .map(|c| self.capital[c] - placed[c] - idle[c])
@@ -279,20 +338,7 @@ impl Market<'_> {
             net[a] -= amount;
             net[b] += amount;
         }
-        let gain: f64 = (0..n).map(|c| self.demand[c].gain_of(placed[c])).sum();
-        let transport_cost: f64 = arcs
-            .iter()
-            .map(|&(a, b)| flows[a][b] * self.cost[a][b])
-            .sum();
-        Some(Solution {
-            marginal,
-            placed,
-            flows,
-            idle,
-            gain,
-            transport_cost,
-            verified: false,
-        })
+        Some(flows)
     }
 
     /// The optimality conditions of the module doc, within `tol` (relative).

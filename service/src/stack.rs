@@ -60,49 +60,19 @@ impl Stack {
                     .context("starting the API's threads")?,
             )
         };
-        let reader = {
-            let for_reads = url.clone();
-            on(api_runtime.as_ref(), async move {
-                atoll_store::Store::connect_reader(&for_reads, 4).await
-            })
-            .await?
-            .with_context(|| format!("opening {} for reads", atoll_store::redact(&url)))?
-        };
-        let tokens = atoll_graphql::auth::OperatorTokens::load(&settings.api.operator_tokens)
-            .map_err(BadInput)?;
-        if tokens.is_empty() {
-            tracing::warn!("no api.operator_tokens configured: GraphQL mutations are disabled");
-        }
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .map_err(|e| BadInput(format!("--listen {}: cannot bind: {e}", self.listen)))?;
         let bound = listener.local_addr()?;
         let settings = Arc::new(settings);
-        let state = on(
+        let state = api_state(
+            settings.clone(),
+            &store,
+            &url,
             api_runtime.as_ref(),
-            atoll_graphql::ApiState::new(
-                settings.clone(),
-                store.clone(),
-                reader,
-                tokens,
-                self.options,
-            ),
+            self.options,
         )
-        .await?
-        .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
-        // Treasury deposits a crash left unsent are sent again (the same bytes) before new ones.
-        match state.treasury.settle().await {
-            Ok(settled) if !settled.is_empty() => {
-                tracing::info!(
-                    moves = settled.len(),
-                    "treasury moves left by the last run settled"
-                );
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "settling earlier treasury moves failed; retried on request")
-            }
-        }
+        .await?;
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         ready(bound)?;
         tracing::info!(%bound, chains = settings.chains.len(), api_only = self.api_only, "atoll up");
@@ -119,28 +89,10 @@ impl Stack {
             atoll_relayer::run::run(settings.clone(), store.clone(), options, shutdown.clone())
                 .await
         };
-        let indexer = async {
-            if !self.api_only {
-                for (chain, result) in atoll_indexer::run_until(
-                    &settings,
-                    &store,
-                    &[],
-                    atoll_indexer::Mode::Follow,
-                    Arc::new(|_| {}),
-                    shutdown.clone(),
-                )
-                .await
-                {
-                    if let Err(e) = result {
-                        tracing::error!(%chain, error = %e, "indexer stopped");
-                    }
-                }
-            }
-            // Every chain ended on its own (each failed, logged above) or there is none here:
-            // the API and the relayer go on serving what is indexed until the stop.
-            let mut stopping = shutdown.clone();
-            let _ = stopping.wait_for(|stop| *stop).await;
-        };
+        let indexer = follow_chains(
+            (!self.api_only).then(|| (settings.clone(), store.clone())),
+            shutdown.clone(),
+        );
         tokio::pin!(api, relayer, indexer);
         let mut relayer_done = self.api_only;
         tokio::select! {
@@ -184,6 +136,77 @@ impl Stack {
         crate::out!("stopped");
         Ok(())
     }
+}
+
+/// The API's state: its read connections (opened on the API's runtime, so that their threads
+/// run at its priority), the operator tokens, and treasury deposits a crash left unsent sent
+/// again (the same bytes) before new ones.
+async fn api_state(
+    settings: Arc<atoll_core::settings::Settings>,
+    store: &atoll_store::Store,
+    url: &str,
+    api_runtime: Option<&crate::priority::LoweredRuntime>,
+    options: atoll_graphql::ApiOptions,
+) -> anyhow::Result<atoll_graphql::ApiState> {
+    let reader = {
+        let for_reads = url.to_string();
+        on(api_runtime, async move {
+            atoll_store::Store::connect_reader(&for_reads, 4).await
+        })
+        .await?
+        .with_context(|| format!("opening {} for reads", atoll_store::redact(url)))?
+    };
+    let tokens = atoll_graphql::auth::OperatorTokens::load(&settings.api.operator_tokens)
+        .map_err(BadInput)?;
+    if tokens.is_empty() {
+        tracing::warn!("no api.operator_tokens configured: GraphQL mutations are disabled");
+    }
+    let state = on(
+        api_runtime,
+        atoll_graphql::ApiState::new(settings, store.clone(), reader, tokens, options),
+    )
+    .await?
+    .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
+    match state.treasury.settle().await {
+        Ok(settled) if !settled.is_empty() => {
+            tracing::info!(
+                moves = settled.len(),
+                "treasury moves left by the last run settled"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "settling earlier treasury moves failed; retried on request")
+        }
+    }
+    Ok(state)
+}
+
+/// Every chain's indexer, following its head until `shutdown` (none with `None`: the API
+/// alone). Resolves only once the stop is asked: chains that end on their own (each failed,
+/// logged) leave the API and the relayer serving what is indexed.
+async fn follow_chains(
+    chains: Option<(Arc<atoll_core::settings::Settings>, atoll_store::Store)>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    if let Some((settings, store)) = chains {
+        for (chain, result) in atoll_indexer::run_until(
+            &settings,
+            &store,
+            &[],
+            atoll_indexer::Mode::Follow,
+            Arc::new(|_| {}),
+            shutdown.clone(),
+        )
+        .await
+        {
+            if let Err(e) = result {
+                tracing::error!(%chain, error = %e, "indexer stopped");
+            }
+        }
+    }
+    let mut stopping = shutdown;
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// Runs `work` on `runtime` (here when `None`).

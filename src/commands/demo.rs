@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use alloy::providers::Provider;
 use atoll_devnet::traffic::{self, TrafficOptions};
-use atoll_devnet::{Devnet, PortChoice, UpOptions, tools};
+use atoll_devnet::{Devnet, DevnetState, PortChoice, UpOptions, tools};
 use clap::Args;
 
 #[derive(Args)]
@@ -101,6 +101,8 @@ fn operator_token(dir: &std::path::Path) -> anyhow::Result<(String, Option<PathB
     ))
 }
 
+/// Runs `atoll up`'s stack on the running devnet, with a fresh database and traffic every
+/// `every_s` seconds, until Ctrl-C.
 async fn demo(
     devnet: &Devnet,
     dir: &std::path::Path,
@@ -109,64 +111,15 @@ async fn demo(
     token_note: &str,
     token_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&devnet.state.config_path)?;
-    let mut settings = atoll_core::settings::Settings::parse(
-        &text,
-        std::env::vars(),
-        devnet.state.config_path.parent().unwrap_or(dir),
-    )
-    .map_err(|e| anyhow::anyhow!("devnet config: {e}"))?;
-    if let Some(file) = token_file {
-        settings.api.operator_tokens = vec![atoll_core::SecretRef::File(file)];
-    }
-    let db = dir.join("atoll.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-    let url = format!("sqlite://{}?mode=rwc", db.display());
+    let settings = demo_settings(devnet, dir, token_file)?;
     let stack = atoll_service::stack::Stack {
-        url,
+        url: fresh_database(dir),
         listen,
         api_only: false,
         poll: Duration::from_millis(250),
         options: atoll_graphql::ApiOptions::default(),
     };
-    let state = devnet.state.clone();
-    let traffic = async move {
-        let mut seed = 1u64;
-        loop {
-            let (swaps, deposits) = if seed == 1 { (100, 12) } else { (20, 6) };
-            match traffic::run(
-                &state,
-                TrafficOptions {
-                    swaps,
-                    deposits,
-                    seed,
-                },
-            )
-            .await
-            {
-                Ok(r) => tracing::info!(
-                    swaps = r.swaps.len(),
-                    deposits = r.deposits.len(),
-                    seed,
-                    "demo traffic"
-                ),
-                Err(e) => tracing::warn!(error = %e, "demo traffic round failed"),
-            }
-            // A few empty blocks so deposits and releases gather their confirmations.
-            for c in &state.evm {
-                if let Ok(p) =
-                    atoll_devnet::evm::provider_for(&c.rpc_url, atoll_devnet::evm::Role::Deployer)
-                {
-                    let _: Result<serde_json::Value, _> =
-                        p.raw_request("anvil_mine".into(), (6u64,)).await;
-                }
-            }
-            seed += 1;
-            tokio::time::sleep(Duration::from_secs(every_s)).await;
-        }
-    };
+    let traffic = traffic_rounds(devnet.state.clone(), every_s);
     let note = token_note.to_string();
     let config = devnet.state.config_path.clone();
     let stop = async move {
@@ -178,27 +131,99 @@ async fn demo(
     stack
         .run(
             settings,
-            move |bound| {
-                crate::out!("");
-                crate::out!(
-                    "Atoll is running on the devnet (config {}).",
-                    config.display()
-                );
-                crate::out!("  GraphiQL:  http://{bound}/");
-                crate::out!(
-                    "  GraphQL:   http://{bound}/graphql   (subscriptions: ws://{bound}/graphql)"
-                );
-                crate::out!("  DefiLlama: http://{bound}/pools   http://{bound}/chart/{{pool}}");
-                crate::out!("  Metrics:   http://{bound}/metrics   Ready: http://{bound}/readyz");
-                crate::out!("  {note}");
-                crate::out!("");
-                crate::out!("Try these in GraphiQL (traffic arrives every few seconds):");
-                crate::out!("{EXAMPLES}");
-                crate::out!("");
-                crate::out!("Ctrl-C stops everything the demo started.");
-                Ok(())
-            },
+            move |bound| Ok(print_welcome(bound, &config, &note)?),
             stop,
         )
         .await
+}
+
+/// The devnet's config, with the demo's operator token file when it made one.
+fn demo_settings(
+    devnet: &Devnet,
+    dir: &std::path::Path,
+    token_file: Option<PathBuf>,
+) -> anyhow::Result<atoll_core::settings::Settings> {
+    let text = std::fs::read_to_string(&devnet.state.config_path)?;
+    let mut settings = atoll_core::settings::Settings::parse(
+        &text,
+        std::env::vars(),
+        devnet.state.config_path.parent().unwrap_or(dir),
+    )
+    .map_err(|e| anyhow::anyhow!("devnet config: {e}"))?;
+    if let Some(file) = token_file {
+        settings.api.operator_tokens = vec![atoll_core::SecretRef::File(file)];
+    }
+    Ok(settings)
+}
+
+/// Removes the last demo's SQLite database (and its WAL files) in `dir`; returns the URL of
+/// the new one.
+fn fresh_database(dir: &std::path::Path) -> String {
+    let db = dir.join("atoll.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    format!("sqlite://{}?mode=rwc", db.display())
+}
+
+/// Swaps and deposits on the devnet every `every_s` seconds (a larger first round), each
+/// round followed by a few empty blocks; never ends.
+async fn traffic_rounds(state: DevnetState, every_s: u64) {
+    let mut seed = 1u64;
+    loop {
+        let (swaps, deposits) = if seed == 1 { (100, 12) } else { (20, 6) };
+        match traffic::run(
+            &state,
+            TrafficOptions {
+                swaps,
+                deposits,
+                seed,
+            },
+        )
+        .await
+        {
+            Ok(r) => tracing::info!(
+                swaps = r.swaps.len(),
+                deposits = r.deposits.len(),
+                seed,
+                "demo traffic"
+            ),
+            Err(e) => tracing::warn!(error = %e, "demo traffic round failed"),
+        }
+        // A few empty blocks so deposits and releases gather their confirmations.
+        for c in &state.evm {
+            if let Ok(p) =
+                atoll_devnet::evm::provider_for(&c.rpc_url, atoll_devnet::evm::Role::Deployer)
+            {
+                let _: Result<serde_json::Value, _> =
+                    p.raw_request("anvil_mine".into(), (6u64,)).await;
+            }
+        }
+        seed += 1;
+        tokio::time::sleep(Duration::from_secs(every_s)).await;
+    }
+}
+
+/// Where everything is, once the stack listens on `bound`.
+fn print_welcome(
+    bound: SocketAddr,
+    config: &std::path::Path,
+    note: &str,
+) -> Result<(), crate::StdoutClosed> {
+    crate::out!("");
+    crate::out!(
+        "Atoll is running on the devnet (config {}).",
+        config.display()
+    );
+    crate::out!("  GraphiQL:  http://{bound}/");
+    crate::out!("  GraphQL:   http://{bound}/graphql   (subscriptions: ws://{bound}/graphql)");
+    crate::out!("  DefiLlama: http://{bound}/pools   http://{bound}/chart/{{pool}}");
+    crate::out!("  Metrics:   http://{bound}/metrics   Ready: http://{bound}/readyz");
+    crate::out!("  {note}");
+    crate::out!("");
+    crate::out!("Try these in GraphiQL (traffic arrives every few seconds):");
+    crate::out!("{EXAMPLES}");
+    crate::out!("");
+    crate::out!("Ctrl-C stops everything the demo started.");
+    Ok(())
 }

@@ -73,57 +73,9 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
             dir,
             base_port,
             no_solana,
-        } => {
-            let dir = dir.resolve()?;
-            let tools = tools::Tools::locate(!no_solana)?;
-            eprintln!("starting devnet in {} …", dir.display());
-            let opts = UpOptions {
-                dir: dir.clone(),
-                ports: PortChoice::Fixed { base: base_port },
-                solana: !no_solana,
-                block_gas_limit: None,
-                validator_niceness: None,
-            };
-            let devnet = Devnet::up(&opts, &tools).await?;
-            devnet_detached_summary(devnet)?;
-            Ok(())
-        }
-        DevnetCommand::Down { dir } => {
-            let dir = dir.resolve()?;
-            let stopped = network::down(&dir);
-            if stopped.is_empty() {
-                crate::out!("no devnet processes recorded in {}", dir.display());
-            }
-            for (p, outcome) in stopped {
-                let what = match outcome {
-                    StopOutcome::Stopped => "stopped",
-                    StopOutcome::Killed => "killed (did not stop on SIGTERM)",
-                    StopOutcome::NotRunning => "was not running",
-                };
-                crate::out!("{:<22} pid {:<8} {what}", p.name, p.pid);
-            }
-            Ok(())
-        }
-        DevnetCommand::Status { dir } => {
-            let dir = dir.resolve()?;
-            let nodes = network::status(&dir);
-            if nodes.is_empty() {
-                crate::out!("no devnet in {}", dir.display());
-            }
-            for n in nodes {
-                let state = if n.running { "running" } else { "stopped" };
-                crate::out!(
-                    "{:<22} pid {:<8} {state:<8} {}",
-                    n.process.name,
-                    n.process.pid,
-                    n.rpc_url.unwrap_or_default()
-                );
-            }
-            if let Ok(state) = DevnetState::load(&dir) {
-                crate::out!("config: {}", state.config_path.display());
-            }
-            Ok(())
-        }
+        } => up(&dir, base_port, no_solana).await,
+        DevnetCommand::Down { dir } => down(&dir),
+        DevnetCommand::Status { dir } => status(&dir),
         DevnetCommand::Traffic {
             dir,
             swaps,
@@ -134,70 +86,149 @@ pub async fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
         } => {
             let dir = dir.resolve()?;
             let state = DevnetState::load(&dir)?;
-            if let Some(per_tx) = burst {
-                let started = std::time::Instant::now();
-                let records = traffic::burst(&state, swaps, per_tx, seed)
-                    .await
-                    .context("devnet traffic --burst")?;
-                let elapsed = started.elapsed().as_secs_f64();
-                if json {
-                    crate::out!("{}", serde_json::to_string_pretty(&records)?);
-                } else {
-                    for r in &records {
-                        crate::out!(
-                            "  {:>8} swaps in {:>5} txs  {} {}",
-                            r.swaps,
-                            r.txs,
-                            r.chain,
-                            r.pool
-                        );
-                    }
-                    crate::out!(
-                        "{swaps} swaps in {elapsed:.1}s ({:.0} swaps/s, {per_tx} per transaction)",
-                        f64::from(swaps) / elapsed.max(1e-9)
-                    );
-                }
-                return Ok(());
-            }
-            let report = traffic::run(
-                &state,
-                TrafficOptions {
-                    swaps,
-                    deposits,
-                    seed,
-                },
-            )
-            .await
-            .context("devnet traffic")?;
-            if json {
-                crate::out!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                let mut per_pool = std::collections::BTreeMap::<String, usize>::new();
-                for s in &report.swaps {
-                    *per_pool
-                        .entry(format!("{} {} {}", s.chain, s.protocol, s.pool))
-                        .or_default() += 1;
-                }
-                crate::out!("{} swaps (seed {seed}):", report.swaps.len());
-                for (pool, n) in per_pool {
-                    crate::out!("  {n:>5}  {pool}");
-                }
-                crate::out!("{} deposits:", report.deposits.len());
-                for d in &report.deposits {
-                    crate::out!(
-                        "  {:>8} → {:<8} {} {} to {} (tx {})",
-                        d.from,
-                        d.to,
-                        atoll_core::Amount::new(atoll_core::U256::from(d.amount), d.decimals),
-                        d.token,
-                        d.recipient,
-                        d.tx
-                    );
+            match burst {
+                Some(per_tx) => traffic_burst(&state, swaps, per_tx, seed, json).await,
+                None => {
+                    let options = TrafficOptions {
+                        swaps,
+                        deposits,
+                        seed,
+                    };
+                    traffic_mix(&state, options, json).await
                 }
             }
-            Ok(())
         }
     }
+}
+
+/// `devnet up`: starts the devnet on fixed ports and leaves it running.
+async fn up(dir: &DirArg, base_port: u16, no_solana: bool) -> anyhow::Result<()> {
+    let dir = dir.resolve()?;
+    let tools = tools::Tools::locate(!no_solana)?;
+    eprintln!("starting devnet in {} …", dir.display());
+    let opts = UpOptions {
+        dir: dir.clone(),
+        ports: PortChoice::Fixed { base: base_port },
+        solana: !no_solana,
+        block_gas_limit: None,
+        validator_niceness: None,
+    };
+    let devnet = Devnet::up(&opts, &tools).await?;
+    devnet_detached_summary(devnet)?;
+    Ok(())
+}
+
+/// `devnet down`: stops the recorded processes and says how each went.
+fn down(dir: &DirArg) -> anyhow::Result<()> {
+    let dir = dir.resolve()?;
+    let stopped = network::down(&dir);
+    if stopped.is_empty() {
+        crate::out!("no devnet processes recorded in {}", dir.display());
+    }
+    for (p, outcome) in stopped {
+        let what = match outcome {
+            StopOutcome::Stopped => "stopped",
+            StopOutcome::Killed => "killed (did not stop on SIGTERM)",
+            StopOutcome::NotRunning => "was not running",
+        };
+        crate::out!("{:<22} pid {:<8} {what}", p.name, p.pid);
+    }
+    Ok(())
+}
+
+/// `devnet status`: each recorded node, whether it runs, and its RPC URL.
+fn status(dir: &DirArg) -> anyhow::Result<()> {
+    let dir = dir.resolve()?;
+    let nodes = network::status(&dir);
+    if nodes.is_empty() {
+        crate::out!("no devnet in {}", dir.display());
+    }
+    for n in nodes {
+        let state = if n.running { "running" } else { "stopped" };
+        crate::out!(
+            "{:<22} pid {:<8} {state:<8} {}",
+            n.process.name,
+            n.process.pid,
+            n.rpc_url.unwrap_or_default()
+        );
+    }
+    if let Ok(state) = DevnetState::load(&dir) {
+        crate::out!("config: {}", state.config_path.display());
+    }
+    Ok(())
+}
+
+/// `devnet traffic --burst`: the swaps on the V2 pairs, `per_tx` to a transaction, and
+/// their rate.
+async fn traffic_burst(
+    state: &DevnetState,
+    swaps: u32,
+    per_tx: u32,
+    seed: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let records = traffic::burst(state, swaps, per_tx, seed)
+        .await
+        .context("devnet traffic --burst")?;
+    let elapsed = started.elapsed().as_secs_f64();
+    if json {
+        crate::out!("{}", serde_json::to_string_pretty(&records)?);
+    } else {
+        for r in &records {
+            crate::out!(
+                "  {:>8} swaps in {:>5} txs  {} {}",
+                r.swaps,
+                r.txs,
+                r.chain,
+                r.pool
+            );
+        }
+        crate::out!(
+            "{swaps} swaps in {elapsed:.1}s ({:.0} swaps/s, {per_tx} per transaction)",
+            f64::from(swaps) / elapsed.max(1e-9)
+        );
+    }
+    Ok(())
+}
+
+/// `devnet traffic`: deterministic swaps and bridge deposits, counted per pool and listed.
+async fn traffic_mix(
+    state: &DevnetState,
+    options: TrafficOptions,
+    json: bool,
+) -> anyhow::Result<()> {
+    let seed = options.seed;
+    let report = traffic::run(state, options)
+        .await
+        .context("devnet traffic")?;
+    if json {
+        crate::out!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let mut per_pool = std::collections::BTreeMap::<String, usize>::new();
+    for s in &report.swaps {
+        *per_pool
+            .entry(format!("{} {} {}", s.chain, s.protocol, s.pool))
+            .or_default() += 1;
+    }
+    crate::out!("{} swaps (seed {seed}):", report.swaps.len());
+    for (pool, n) in per_pool {
+        crate::out!("  {n:>5}  {pool}");
+    }
+    crate::out!("{} deposits:", report.deposits.len());
+    for d in &report.deposits {
+        crate::out!(
+            "  {:>8} → {:<8} {} {} to {} (tx {})",
+            d.from,
+            d.to,
+            atoll_core::Amount::new(atoll_core::U256::from(d.amount), d.decimals),
+            d.token,
+            d.recipient,
+            d.tx
+        );
+    }
+    Ok(())
 }
 
 /// Leaves the nodes running, then prints where everything is.

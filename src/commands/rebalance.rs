@@ -227,9 +227,40 @@ async fn positions(api: &Api) -> anyhow::Result<BTreeMap<String, f64>> {
     Ok(out)
 }
 
+/// One round: quote where the treasury's capital should sit, print the plan, and, unless a
+/// guard rail holds (or `--dry-run`), carry out its moves and follow them until confirmed.
 async fn round(api: &Api, args: &RebalanceArgs, plan: &Value) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     crate::out!("rebalance round at {}", now.to_rfc3339());
+    let mut quote = treasury_quote(api, plan).await?;
+    let gain = quote["objective_usd"].as_f64().unwrap_or(0.0);
+    let all_moves: Vec<Value> = quote["moves"].as_array().cloned().unwrap_or_default();
+    print_plan(&quote, gain, &all_moves)?;
+    let Some(moves) = moves_to_make(api, args, gain, all_moves, now).await? else {
+        return Ok(());
+    };
+    if args.dry_run {
+        for m in &moves {
+            crate::out!(
+                "dry run: would move {:.2} USD {} → {} as {}",
+                m["usd"].as_f64().unwrap_or(0.0),
+                m["from"].as_str().unwrap_or("?"),
+                m["to"].as_str().unwrap_or("?"),
+                args.token
+            );
+        }
+        return Ok(());
+    }
+    quote["moves"] = Value::Array(moves);
+    let executed = execute(api, args, &quote, now).await?;
+    follow_transfers(api, args, &executed).await?;
+    crate::out!("rebalanced: {} move(s) confirmed", executed.len());
+    Ok(())
+}
+
+/// Prints the treasury's positions and returns `quoteAllocation`'s answer for the plan with
+/// that capital.
+async fn treasury_quote(api: &Api, plan: &Value) -> anyhow::Result<Value> {
     let capital = positions(api).await?;
     for (chain, usd) in &capital {
         crate::out!("  treasury on {chain}: {usd:.2} USD");
@@ -247,8 +278,11 @@ async fn round(api: &Api, args: &RebalanceArgs, plan: &Value) -> anyhow::Result<
         )
         .await
         .context("quoteAllocation")?;
-    let mut quote = d["quoteAllocation"].clone();
-    let gain = quote["objective_usd"].as_f64().unwrap_or(0.0);
+    Ok(d["quoteAllocation"].clone())
+}
+
+/// Prints the quote: its net gain, its allocations and all its moves.
+fn print_plan(quote: &Value, gain: f64, all_moves: &[Value]) -> Result<(), crate::StdoutClosed> {
     crate::out!(
         "  plan: net gain {gain:.2} USD over {} days (status {})",
         quote["horizon_days"],
@@ -262,8 +296,7 @@ async fn round(api: &Api, args: &RebalanceArgs, plan: &Value) -> anyhow::Result<
             a["marginal_apy"].as_f64().unwrap_or(0.0) * 100.0
         );
     }
-    let all_moves: Vec<Value> = quote["moves"].as_array().cloned().unwrap_or_default();
-    for m in &all_moves {
+    for m in all_moves {
         crate::out!(
             "    move {} → {}: {:.2} USD (cost {:.2})",
             m["from"].as_str().unwrap_or("?"),
@@ -272,12 +305,25 @@ async fn round(api: &Api, args: &RebalanceArgs, plan: &Value) -> anyhow::Result<
             m["cost_usd"].as_f64().unwrap_or(0.0)
         );
     }
+    Ok(())
+}
+
+/// The guard rails, in order: the net gain, the smallest move, the cooldown, the gas
+/// ceilings and the balances right now. Returns the moves that pass, or `None` (having said
+/// why) to hold.
+async fn moves_to_make(
+    api: &Api,
+    args: &RebalanceArgs,
+    gain: f64,
+    all_moves: Vec<Value>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Option<Vec<Value>>> {
     if gain < args.min_gain_usd {
         crate::out!(
             "hold: the net gain {gain:.2} USD is below --min-gain-usd {}",
             args.min_gain_usd
         );
-        return Ok(());
+        return Ok(None);
     }
     let mut moves: Vec<Value> = all_moves
         .into_iter()
@@ -288,9 +334,31 @@ async fn round(api: &Api, args: &RebalanceArgs, plan: &Value) -> anyhow::Result<
             "hold: no move of at least --min-move-usd {} USD",
             args.min_move_usd
         );
-        return Ok(());
+        return Ok(None);
     }
-    // Cooldown, from the treasury's own history (shared by every bot).
+    if in_cooldown(api, args, now).await? {
+        return Ok(None);
+    }
+    if !args.max_gas_gwei.is_empty() {
+        moves = under_gas_ceilings(api, args, moves).await?;
+        if moves.is_empty() {
+            crate::out!("hold: every move is over its chain's gas ceiling");
+            return Ok(None);
+        }
+    }
+    if !balances_cover(api, &moves).await? {
+        return Ok(None);
+    }
+    Ok(Some(moves))
+}
+
+/// Whether the treasury moved within `--cooldown` (from its own history, shared by every
+/// bot); says so when it did.
+async fn in_cooldown(
+    api: &Api,
+    args: &RebalanceArgs,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<bool> {
     let d = api
         .gql("{ treasuryMoves(first: 1) { id createdAt } }", Value::Null)
         .await?;
@@ -303,52 +371,59 @@ async fn round(api: &Api, args: &RebalanceArgs, plan: &Value) -> anyhow::Result<
                 humantime::format_duration(Duration::from_secs(since.as_secs())),
                 humantime::format_duration(args.cooldown)
             );
-            return Ok(());
+            return Ok(true);
         }
     }
-    // Gas ceilings.
-    if !args.max_gas_gwei.is_empty() {
-        let d = api
-            .gql("{ chains { name gasPriceGwei } }", Value::Null)
-            .await?;
-        let gas: BTreeMap<String, Option<f64>> = d["chains"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                (
-                    c["name"].as_str().unwrap_or_default().to_string(),
-                    c["gasPriceGwei"].as_f64(),
-                )
-            })
-            .collect();
-        let mut kept = Vec::new();
-        for m in moves {
-            let from = m["from"].as_str().unwrap_or_default().to_string();
-            let Some((_, ceiling)) = args.max_gas_gwei.iter().find(|(c, _)| *c == from) else {
-                kept.push(m);
-                continue;
-            };
-            match gas.get(&from).copied().flatten() {
-                Some(now) if now <= *ceiling => kept.push(m),
-                Some(now) => {
-                    crate::out!(
-                        "  skip move out of {from}: gas {now:.2} gwei over the ceiling {ceiling}"
-                    );
-                }
-                None => crate::out!("  skip move out of {from}: its gas price is unknown"),
+    Ok(false)
+}
+
+/// The moves whose source chain's gas price is known and within its `--max-gas-gwei`
+/// ceiling (or has no ceiling); says which are skipped and why.
+async fn under_gas_ceilings(
+    api: &Api,
+    args: &RebalanceArgs,
+    moves: Vec<Value>,
+) -> anyhow::Result<Vec<Value>> {
+    let d = api
+        .gql("{ chains { name gasPriceGwei } }", Value::Null)
+        .await?;
+    let gas: BTreeMap<String, Option<f64>> = d["chains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_string(),
+                c["gasPriceGwei"].as_f64(),
+            )
+        })
+        .collect();
+    let mut kept = Vec::new();
+    for m in moves {
+        let from = m["from"].as_str().unwrap_or_default().to_string();
+        let Some((_, ceiling)) = args.max_gas_gwei.iter().find(|(c, _)| *c == from) else {
+            kept.push(m);
+            continue;
+        };
+        match gas.get(&from).copied().flatten() {
+            Some(now) if now <= *ceiling => kept.push(m),
+            Some(now) => {
+                crate::out!(
+                    "  skip move out of {from}: gas {now:.2} gwei over the ceiling {ceiling}"
+                );
             }
-        }
-        moves = kept;
-        if moves.is_empty() {
-            crate::out!("hold: every move is over its chain's gas ceiling");
-            return Ok(());
+            None => crate::out!("  skip move out of {from}: its gas price is unknown"),
         }
     }
-    // Balances again, right before moving: a stale plan must not move what is gone.
+    Ok(kept)
+}
+
+/// Balances again, right before moving: whether every chain still holds what the moves take
+/// out of it (a stale plan must not move what is gone); says which does not.
+async fn balances_cover(api: &Api, moves: &[Value]) -> anyhow::Result<bool> {
     let fresh = positions(api).await?;
     let mut out_of: BTreeMap<String, f64> = BTreeMap::new();
-    for m in &moves {
+    for m in moves {
         *out_of
             .entry(m["from"].as_str().unwrap_or_default().to_string())
             .or_default() += m["usd"].as_f64().unwrap_or(0.0);
@@ -359,22 +434,20 @@ async fn round(api: &Api, args: &RebalanceArgs, plan: &Value) -> anyhow::Result<
             crate::out!(
                 "hold: {chain} now holds {now_held:.2} USD, less than the {usd:.2} USD the plan moves out of it"
             );
-            return Ok(());
+            return Ok(false);
         }
     }
-    if args.dry_run {
-        for m in &moves {
-            crate::out!(
-                "dry run: would move {:.2} USD {} → {} as {}",
-                m["usd"].as_f64().unwrap_or(0.0),
-                m["from"].as_str().unwrap_or("?"),
-                m["to"].as_str().unwrap_or("?"),
-                args.token
-            );
-        }
-        return Ok(());
-    }
-    quote["moves"] = Value::Array(moves);
+    Ok(true)
+}
+
+/// Carries out `quote`'s moves with `executeRebalance` (idempotent within one cooldown
+/// window) and prints each; returns them as the API answered.
+async fn execute(
+    api: &Api,
+    args: &RebalanceArgs,
+    quote: &Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Vec<Value>> {
     let window =
         now.timestamp() / i64::try_from(args.cooldown.as_secs().max(1)).unwrap_or(i64::MAX);
     let key = format!("rebalance-{window}");
@@ -403,31 +476,20 @@ async fn round(api: &Api, args: &RebalanceArgs, plan: &Value) -> anyhow::Result<
                 .unwrap_or_default()
         );
     }
-    // Wait for every deposit's transfer to be recorded, then to settle.
+    Ok(executed)
+}
+
+/// Waits for every included deposit's transfer to be recorded, then to settle, all within
+/// `--settle-timeout`; an error unless each is confirmed.
+async fn follow_transfers(
+    api: &Api,
+    args: &RebalanceArgs,
+    executed: &[Value],
+) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + args.settle_timeout;
     for m in executed.iter().filter(|m| m["status"] == "included") {
         let id = m["id"].as_str().unwrap_or_default();
-        let transfer = loop {
-            let d = api
-                .gql(
-                    "{ treasuryMoves(first: 100) { id transfer { id } } }",
-                    Value::Null,
-                )
-                .await?;
-            let found = d["treasuryMoves"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|t| t["id"] == id)
-                .and_then(|t| t["transfer"]["id"].as_str().map(str::to_string));
-            if let Some(t) = found {
-                break t;
-            }
-            if tokio::time::Instant::now() > deadline {
-                anyhow::bail!("move {id}: the bridge recorded no transfer within --settle-timeout");
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        };
+        let transfer = recorded_transfer(api, id, deadline).await?;
         crate::out!("  following transfer {transfer}");
         let end = tokio::time::timeout_at(deadline, api.until_settled(&transfer))
             .await
@@ -438,6 +500,34 @@ async fn round(api: &Api, args: &RebalanceArgs, plan: &Value) -> anyhow::Result<
             anyhow::bail!("transfer {transfer} {end}: see `atoll relayer show {transfer}`");
         }
     }
-    crate::out!("rebalanced: {} move(s) confirmed", executed.len());
     Ok(())
+}
+
+/// The transfer the bridge recorded for treasury move `id`, polled until `deadline`.
+async fn recorded_transfer(
+    api: &Api,
+    id: &str,
+    deadline: tokio::time::Instant,
+) -> anyhow::Result<String> {
+    loop {
+        let d = api
+            .gql(
+                "{ treasuryMoves(first: 100) { id transfer { id } } }",
+                Value::Null,
+            )
+            .await?;
+        let found = d["treasuryMoves"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["id"] == id)
+            .and_then(|t| t["transfer"]["id"].as_str().map(str::to_string));
+        if let Some(t) = found {
+            return Ok(t);
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("move {id}: the bridge recorded no transfer within --settle-timeout");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -51,6 +51,8 @@ pub async fn run(cmd: RouteCommand) -> anyhow::Result<()> {
     }
 }
 
+/// `route quote`: reads the request (its pools from the database with `--from-db`), solves
+/// it and prints the quote.
 async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
@@ -67,28 +69,7 @@ async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
         let Some(config) = &args.config else {
             return Err(BadInput("--from-db needs --config".into()).into());
         };
-        let settings = super::config::load(config)?;
-        let store = super::config::open_store(&settings, None).await?;
-        let records = store.pool_records(false).await?;
-        input.pools = atoll_graphql::router_pools(records.iter());
-        // Chains the request's gas_usd leaves out: what a release costs there now.
-        let live = std::sync::Arc::new(
-            atoll_relayer::profit::live_gas_usd(
-                &settings,
-                &store,
-                std::time::Duration::from_secs(5),
-            )
-            .await,
-        );
-        live_notes = atoll_graphql::schema::fill_live_gas(&mut input, &live);
-        if input.pools.is_empty() {
-            return Err(BadInput(format!(
-                "no priced pools in the database of {}: run `atoll index --config {}` first",
-                config.display(),
-                config.display()
-            ))
-            .into());
-        }
+        live_notes = pools_from_db(config, &mut input).await?;
     }
     let mut quote = atoll_router::quote(&input).map_err(|e| match e {
         RouterError::Input(problems) => anyhow::Error::from(BadInput(format!(
@@ -108,6 +89,41 @@ async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
         crate::out!("{}", serde_json::to_string_pretty(&quote)?);
         return Ok(());
     }
+    print_quote(&quote)?;
+    Ok(())
+}
+
+/// `--from-db`: replaces the request's pools with the indexed ones of `config`'s database,
+/// and fills the gas the request leaves out with what a release costs there now. Returns the
+/// notes saying which gas figures are live.
+async fn pools_from_db(
+    config: &std::path::Path,
+    input: &mut QuoteInput,
+) -> anyhow::Result<Vec<String>> {
+    let settings = super::config::load(config)?;
+    let store = super::config::open_store(&settings, None).await?;
+    let records = store.pool_records(false).await?;
+    input.pools = atoll_graphql::router_pools(records.iter());
+    // Chains the request's gas_usd leaves out: what a release costs there now.
+    let live = std::sync::Arc::new(
+        atoll_relayer::profit::live_gas_usd(&settings, &store, std::time::Duration::from_secs(5))
+            .await,
+    );
+    let live_notes = atoll_graphql::schema::fill_live_gas(input, &live);
+    if input.pools.is_empty() {
+        return Err(BadInput(format!(
+            "no priced pools in the database of {}: run `atoll index --config {}` first",
+            config.display(),
+            config.display()
+        ))
+        .into());
+    }
+    Ok(live_notes)
+}
+
+/// The quote as text: its summary, the allocations and moves as tables, then what was
+/// excluded and the notes.
+fn print_quote(quote: &atoll_router::Quote) -> Result<(), crate::StdoutClosed> {
     crate::out!(
         "status: {:?}   net gain over {} days: {:.2} USD (gain {:.2} − cost {:.2}), unallocated {:.2} USD",
         quote.status,

@@ -11,11 +11,12 @@ use atoll_core::U256;
 use atoll_core::time::HOUR_MS;
 use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::entities::{block_hashes, pool_events, pool_hourly, pool_snapshots, pools};
+pub use crate::ingest_txn::IngestTxn;
 use crate::queries::{now_ms, to_i64};
 use crate::{Checkpoint, Store, StoreError};
 
@@ -218,14 +219,6 @@ fn upsert_events_sql(backend: sea_orm::DatabaseBackend, rows: usize) -> String {
     } else {
         build(rows)
     }
-}
-
-/// An open ingest transaction. Dropping it without [`IngestTxn::commit`] rolls back.
-pub struct IngestTxn {
-    txn: DatabaseTransaction,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-    chain_id: i64,
-    stream: String,
 }
 
 impl Store {
@@ -575,10 +568,6 @@ fn opt_str<T: ToString>(v: &Option<T>) -> Option<String> {
 }
 
 impl IngestTxn {
-    pub fn connection(&self) -> &DatabaseTransaction {
-        &self.txn
-    }
-
     /// Registers pools; a pool already known keeps its row.
     pub async fn insert_pools(&self, new: &[PoolEntry]) -> Result<(), StoreError> {
         insert_pools(&self.txn, new).await

@@ -6,6 +6,7 @@ pub mod entities;
 mod error;
 pub mod history;
 pub mod ingest;
+mod ingest_txn;
 mod queries;
 pub mod reads;
 pub mod records;

@@ -29,18 +29,53 @@ use crate::transfers::{QueuedRelease, QueuedRow, Transfer, typed};
 use crate::{Store, StoreError};
 
 /// A release transaction's state (`release_txs.status`). Stored names are never renamed.
+///
+/// The transfers it carries say the same moments in their own words
+/// ([`TransferStatus`]): `mined` here is `included` there, `final` here is `confirmed` there.
+/// While it is `pending` they are `signed` (stored, maybe not sent) or `broadcast`; once it is
+/// `replaced` (by a transaction that is not ours) or `reverted`, the ones still `broadcast`
+/// wait to be signed again ([`BroadcastStage`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReleaseTxStatus {
     /// Signed and maybe on the network; not yet seen mined.
     Pending,
-    /// Mined; its transfers are `included`.
+    /// Mined; the transfers it released are `included` (those the vault could not pay are
+    /// `awaiting_liquidity`).
     Mined,
     /// Mined in a finalized block; its transfers are `confirmed`.
     Final,
     /// Its nonce went to another transaction (its replacement, or one we did not sign).
     Replaced,
-    /// Mined and reverted: nothing moved; its transfers were signed again.
+    /// Mined and reverted: nothing moved; its transfers are signed again.
     Reverted,
+}
+
+/// What a transfer stored as `broadcast` is doing on an EVM chain, read from the status of the
+/// transaction of its newest attempt. The stored status is one name for both stages (stored
+/// names are never renamed, and a new one would touch every reader of the status); this is
+/// the name code uses. See [`TransferStatus::Broadcast`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BroadcastStage {
+    /// Its newest transaction may still be mined (`pending`), or was (`mined`, `final`): the
+    /// executor follows it and settles the transfer from what it did.
+    InFlight,
+    /// Its newest transaction can never be mined (`reverted`, or `replaced`: its nonce went to
+    /// a transaction we did not sign): the transfer waits to be signed again
+    /// (`broadcast → signed`), or `stuck` once its attempts are used up.
+    /// [`Store::releases_to_sign_again`] lists these.
+    ToSignAgain,
+}
+
+impl BroadcastStage {
+    /// The stage of a `broadcast` transfer whose newest attempt's transaction is in `newest`.
+    pub fn of(newest: ReleaseTxStatus) -> BroadcastStage {
+        match newest {
+            ReleaseTxStatus::Pending | ReleaseTxStatus::Mined | ReleaseTxStatus::Final => {
+                BroadcastStage::InFlight
+            }
+            ReleaseTxStatus::Replaced | ReleaseTxStatus::Reverted => BroadcastStage::ToSignAgain,
+        }
+    }
 }
 
 impl ReleaseTxStatus {
@@ -642,10 +677,11 @@ impl Store {
         Ok(out)
     }
 
-    /// Transfers bound for `chain_id` waiting in `broadcast` whose newest release transaction
-    /// can never be mined: it reverted, or its nonce went to another transaction while none of
-    /// ours at that nonce was mined. Each comes with how many releases were signed for it.
-    /// This is what an executor signs again; it is read from the store, so a restart loses none.
+    /// Transfers bound for `chain_id` in `broadcast` at stage [`BroadcastStage::ToSignAgain`]:
+    /// their newest release transaction can never be mined (it reverted, or its nonce went to
+    /// another transaction while none of ours at that nonce was mined). Each comes with how
+    /// many releases were signed for it. This is what an executor signs again; it is read from
+    /// the store, so a restart loses none.
     pub async fn releases_to_sign_again(
         &self,
         chain_id: u64,
@@ -687,27 +723,30 @@ impl Store {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let mut dead: HashSet<String> = HashSet::new();
+        // The transaction statuses that leave a `broadcast` transfer to be signed again.
+        let to_sign_again: Vec<&str> = ReleaseTxStatus::ALL
+            .into_iter()
+            .filter(|s| BroadcastStage::of(*s) == BroadcastStage::ToSignAgain)
+            .map(ReleaseTxStatus::as_str)
+            .collect();
+        let mut unminable: HashSet<String> = HashSet::new();
         for chunk in hashes.chunks(IDS_PER_STATEMENT) {
             let rows: Vec<String> = release_txs::Entity::find()
                 .select_only()
                 .column(release_txs::Column::TxHash)
                 .filter(release_txs::Column::TxHash.is_in(chunk.iter().cloned()))
-                .filter(release_txs::Column::Status.is_in([
-                    ReleaseTxStatus::Reverted.as_str(),
-                    ReleaseTxStatus::Replaced.as_str(),
-                ]))
+                .filter(release_txs::Column::Status.is_in(to_sign_again.iter().copied()))
                 .into_tuple()
                 .all(self.connection())
                 .await?;
-            dead.extend(rows);
+            unminable.extend(rows);
         }
         let mut out: Vec<(QueuedRow, u64)> = waiting
             .into_iter()
             .filter_map(|t| {
                 let (_, hash, count) = newest.get(&t.id)?;
                 let count = *count;
-                dead.contains(hash).then_some((t, count))
+                unminable.contains(hash).then_some((t, count))
             })
             .collect();
         out.sort_by(|a, b| (a.0.created_at_ms, &a.0.id).cmp(&(b.0.created_at_ms, &b.0.id)));
@@ -763,5 +802,23 @@ impl Store {
             error: error.cloned(),
         }])
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BroadcastStage, ReleaseTxStatus};
+
+    #[test]
+    fn only_a_transaction_that_can_never_be_mined_leaves_its_transfers_to_sign_again() {
+        for status in ReleaseTxStatus::ALL {
+            let expected = match status {
+                ReleaseTxStatus::Reverted | ReleaseTxStatus::Replaced => {
+                    BroadcastStage::ToSignAgain
+                }
+                _ => BroadcastStage::InFlight,
+            };
+            assert_eq!(BroadcastStage::of(status), expected, "{status}");
+        }
     }
 }

@@ -25,7 +25,7 @@ use sea_orm::{
 
 use crate::cells::{Cells, id_texts};
 use crate::entities::{chains, transfer_attempts, transfer_history, transfers};
-use crate::ingest::IngestTxn;
+use crate::ingest_txn::IngestTxn;
 use crate::queries::{IDS_PER_STATEMENT, now_ms, to_i64};
 use crate::{Store, StoreError};
 
@@ -59,8 +59,6 @@ pub struct Transfer {
     pub status: TransferStatus,
     /// Why it is failed, stuck or waiting (none in other states).
     pub failure_reason: Option<Reason>,
-    pub claimed_by: Option<String>,
-    pub claimed_at_ms: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -85,8 +83,6 @@ impl TryFrom<transfers::Model> for Transfer {
             dest_token: t.dest_token,
             sender: t.sender,
             recipient: t.recipient,
-            claimed_by: t.claimed_by,
-            claimed_at_ms: t.claimed_at_ms,
             created_at_ms: t.created_at_ms,
             updated_at_ms: t.updated_at_ms,
         })
@@ -309,8 +305,6 @@ impl IngestTxn {
                 fee: Set(None),
                 status: Set(r.status.as_str().to_string()),
                 failure_reason: Set(r.failure_reason.as_ref().map(Reason::to_string)),
-                claimed_by: Set(None),
-                claimed_at_ms: Set(None),
                 created_at_ms: Set(now),
                 updated_at_ms: Set(now),
             })

@@ -586,8 +586,6 @@ async fn unreadable_rows_are_named(store: &Store) {
         fee: Set(None),
         status: Set(status.to_string()),
         failure_reason: Set(reason.map(str::to_string)),
-        claimed_by: Set(None),
-        claimed_at_ms: Set(None),
         created_at_ms: Set(0),
         updated_at_ms: Set(0),
     };

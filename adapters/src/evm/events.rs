@@ -70,6 +70,9 @@ pub enum EvmEvent {
         amount0: U256,
         amount1: U256,
     },
+    /// Decoded (it is in [`EvmEvent::topics`]) but acted on by nothing: the indexer asks only
+    /// for pool, factory and deposit topics. Kept because the decoder tests assert that every
+    /// event in `topics()` decodes (`adapters/tests/decoders_take_any_bytes.rs`).
     Erc20Transfer {
         from: Address,
         to: Address,
@@ -96,15 +99,21 @@ pub enum EvmEvent {
         recipient: B256,
         nonce: u64,
     },
+    /// The vault's release events (`TransferReleased`, `ReleaseSkipped`, `ReleaseFailed`):
+    /// decoded here, acted on by nothing through this enum. The executor reads them from
+    /// receipts and logs itself (`releases.rs`, into a `ReleaseReceipt`), the audit too. Kept
+    /// because the decoder tests assert that each decodes (`decoders_take_any_bytes.rs`).
     TransferReleased {
         id: B256,
         token: Address,
         recipient: Address,
         amount: U256,
     },
+    /// See [`EvmEvent::TransferReleased`]: decoded, used by nothing.
     ReleaseSkipped {
         id: B256,
     },
+    /// See [`EvmEvent::TransferReleased`]: decoded, used by nothing.
     ReleaseFailed {
         id: B256,
         token: Address,
@@ -229,6 +238,9 @@ fn i24(v: alloy::primitives::aliases::I24) -> i32 {
 
 /// Decodes a log, or `None` when its first topic is not one Atoll reads. A pending log (no
 /// block or index yet) is `None` too: only mined logs are ingested.
+///
+/// One arm per event signature, each a few lines through `dec!`: longer than a screen because
+/// the table of every event Atoll reads is clearest as one match.
 pub fn decode(log: &Log) -> Option<Result<(LogPosition, EvmEvent), MalformedLog>> {
     let topic0 = *log.topic0()?;
     let pos = position(log)?;

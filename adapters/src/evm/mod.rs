@@ -10,6 +10,7 @@ pub mod releases;
 pub mod rpc;
 pub mod state;
 pub mod treasury;
+pub mod vault_history;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -44,6 +45,10 @@ pub struct EvmChain {
     confirmations: u64,
     use_finalized_tag: bool,
     finalized_tag: AtomicU8,
+    /// The chain's `BridgeVault`, from its settings.
+    pub(crate) bridge_vault: Option<alloy::primitives::Address>,
+    /// Whether transactions here are priced EIP-1559 style (the settings' `fee_model`).
+    pub(crate) eip1559: bool,
 }
 
 impl EvmChain {
@@ -60,6 +65,11 @@ impl EvmChain {
             confirmations: settings.confirmations,
             use_finalized_tag: settings.use_finalized_tag,
             finalized_tag: AtomicU8::new(TAG_UNKNOWN),
+            bridge_vault: settings
+                .bridge_vault
+                .as_ref()
+                .and_then(discovery::evm_address),
+            eip1559: settings.fee_model != Some(atoll_core::settings::FeeModel::Legacy),
         })
     }
 

@@ -317,9 +317,9 @@ impl EvmChain {
         self.sign(signer, tx, nonce, gas_limit, fees).await
     }
 
-    /// Signs a no-op (0 value to itself) at `nonce`: fills a nonce gap so later transactions
-    /// can be mined.
-    pub async fn sign_gap_filler(
+    /// Signs a gap no-op (0 value to itself) at `nonce`: a transaction that takes a nonce
+    /// nobody else uses, so later transactions can be mined.
+    pub async fn sign_gap_noop(
         &self,
         signer: &PrivateKeySigner,
         nonce: u64,

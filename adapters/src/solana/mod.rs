@@ -42,6 +42,11 @@ pub struct SolanaChain {
     pub name: String,
     endpoints: Vec<Arc<Endpoint>>,
     policy: RetryPolicy,
+    /// The key the relayer signs releases with (its claim accounts derive from it), from the
+    /// settings.
+    pub(crate) relayer_key: Option<atoll_core::SecretRef>,
+    /// The compute-unit price releases pay, in micro-lamports (the settings').
+    pub(crate) priority_fee_micro_lamports: u64,
 }
 
 /// Whether a failed call may succeed if tried again.
@@ -92,6 +97,8 @@ impl SolanaChain {
             name: settings.name.clone(),
             endpoints,
             policy,
+            relayer_key: settings.relayer_key.clone(),
+            priority_fee_micro_lamports: settings.priority_fee_micro_lamports,
         })
     }
 

@@ -39,6 +39,18 @@ const STATUSES_PER_REQUEST: usize = 256;
 /// Data bytes of a claim account: any non-zero size makes a second allocation fail.
 pub const CLAIM_SPACE: u64 = 1;
 
+/// Lamports every Solana transaction pays per signature. Beside it a release pays its priority
+/// fee and the rent of its claim account (1 byte, rent-exempt: 897,840 lamports on today's
+/// clusters, asked of the cluster), which stays as the on-chain guard against a second payout
+/// and is never recovered.
+pub const SIGNATURE_LAMPORTS: u128 = 5_000;
+
+/// Compute units a release pays its priority fee on. It sets no limit, so the runtime's default
+/// applies: 200,000 per non-builtin instruction (the recipient's token account created if
+/// missing, `transfer_checked`, the memo) and 3,000 per builtin (the compute-unit price, the
+/// claim's two system instructions).
+pub const RELEASE_COMPUTE_UNITS: u32 = 3 * 200_000 + 3 * 3_000;
+
 /// The seed of a transfer's claim account: the id's first 16 bytes in hex, 32 characters (the
 /// system program's longest seed). 128 bits: ids are hashes the depositor cannot choose.
 pub fn claim_seed(id: &TransferId) -> String {

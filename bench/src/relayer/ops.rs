@@ -352,9 +352,10 @@ pub(crate) async fn release_all(
     while confirmed < count {
         let r = executor.step().await?;
         anyhow::ensure!(
-            r.failed.is_empty() && r.awaiting_liquidity.is_empty(),
-            "release problems on {dest}: {:?}",
-            r.failed
+            r.failed.is_empty() && r.failed_txs.is_empty() && r.awaiting_liquidity.is_empty(),
+            "release problems on {dest}: {:?} {:?}",
+            r.failed,
+            r.failed_txs
         );
         confirmed += r.confirmed.len();
         // Finality needs blocks after the last release: anvil mines only on transactions, so
@@ -415,9 +416,10 @@ pub(crate) async fn release_all_solana(
     while confirmed < count {
         let r = executor.step().await?;
         anyhow::ensure!(
-            r.failed.is_empty() && r.awaiting_liquidity.is_empty(),
-            "release problems on solana: {:?}",
-            r.failed
+            r.failed.is_empty() && r.failed_txs.is_empty() && r.awaiting_liquidity.is_empty(),
+            "release problems on solana: {:?} {:?}",
+            r.failed,
+            r.failed_txs
         );
         confirmed += r.confirmed.len();
         if r.is_idle() {

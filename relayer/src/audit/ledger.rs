@@ -470,8 +470,6 @@ mod tests {
             fee: Some(U256::from(10u64)),
             status,
             failure_reason: None,
-            claimed_by: None,
-            claimed_at_ms: None,
             created_at_ms: 0,
             updated_at_ms: 0,
         }

@@ -1,6 +1,7 @@
 //! `atoll audit`: the books proven from the chains. Read this before trusting a balance.
 //!
-//! From each EVM chain: the vault's `TransferInitiated`, `TransferReleased`, `LiquidityAdded`
+//! Each chain's adapter reads its vaults ([`atoll_adapters::capability::VaultAudit`]). From each
+//! EVM chain: the vault's `TransferInitiated`, `TransferReleased`, `LiquidityAdded`
 //! and `LiquidityWithdrawn` logs from the chain's `start_block` to the head, and the vault's
 //! balance of every token at that head. From each Solana vault token account: every
 //! transaction that touched it (finalized), its transfers in (deposits, with their memos) and
@@ -14,32 +15,19 @@
 pub mod ledger;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
-use alloy::primitives::{Address as EvmAddress, U256};
-use alloy::rpc::types::{Filter, Log};
-use alloy::sol_types::SolEvent;
-use atoll_adapters::evm::abi::BridgeVault;
-use atoll_adapters::evm::events::{DepositPositions, deposit_id};
-use atoll_adapters::evm::logs::LogWindow;
-use atoll_adapters::evm::{EvmChain, RetryPolicy};
-use atoll_adapters::solana::SolanaChain;
-use atoll_adapters::solana::accounts::{TOKEN_2022_PROGRAM, TOKEN_PROGRAM, decode_token_account};
-use atoll_adapters::solana::releases::associated_token_account_of;
+use atoll_adapters::capability::{Chain, HistoryScope, TokenFlows, VaultToken, connect};
+use atoll_adapters::evm::RetryPolicy;
 use atoll_core::settings::{ChainSettings, Settings};
-use atoll_core::{Address, ChainKind, TransferId};
+use atoll_core::{TransferId, U256};
 use atoll_store::Store;
 use serde::Serialize;
-use solana_commitment_config::CommitmentConfig;
-use solana_sdk::pubkey::Pubkey;
 
 pub use ledger::{ChainFacts, Discrepancy, TokenBook, VaultBook};
 
 use crate::RelayerError;
-
-/// The indexer's checkpoint stream that covers EVM deposits (they are written with the pools'
-/// batches).
-const EVM_DEPOSITS_STREAM: &str = "pools";
 
 /// What `atoll audit` found.
 #[derive(Debug, Clone, Serialize)]
@@ -62,40 +50,22 @@ pub async fn run(settings: &Settings, store: &Store) -> Result<AuditReport, Rela
         read_started_ms: atoll_core::now_ms(),
         ..ChainFacts::default()
     };
+    let mut chains: HashMap<u64, Arc<dyn Chain>> = HashMap::new();
     for c in &settings.chains {
-        match c.kind {
-            ChainKind::Evm if c.bridge_vault.is_some() => {
-                read_evm(settings, store, c, &mut facts).await?;
-            }
-            ChainKind::Solana => read_solana(settings, store, c, &mut facts).await?,
-            ChainKind::Evm => {}
-        }
+        let chain = connect(c, RetryPolicy::default())?;
+        read_vaults(settings, store, c, chain.as_ref(), &mut facts).await?;
+        chains.insert(c.chain_id.0, chain);
     }
     let transfers = store.all_transfers().await?;
-    // Solana pays the recipient's associated token account (Token or Token-2022).
+    // A release may pay an account other than the recipient (on Solana its associated token
+    // account, Token or Token-2022): the chain names them.
     let by_id: HashMap<TransferId, &atoll_store::transfers::Transfer> =
         transfers.iter().map(|t| (t.id, t)).collect();
     for r in &facts.releases {
-        let on_solana = settings
-            .chains
-            .iter()
-            .any(|c| c.kind == ChainKind::Solana && c.chain_id.0 == r.chain_id);
-        let Some(t) = by_id.get(&r.id) else {
+        let (Some(chain), Some(t)) = (chains.get(&r.chain_id), by_id.get(&r.id)) else {
             continue;
         };
-        if let (true, Ok(owner), Ok(mint)) = (
-            on_solana,
-            t.recipient.parse::<Pubkey>(),
-            r.token.parse::<Pubkey>(),
-        ) {
-            let accounts = [TOKEN_PROGRAM, TOKEN_2022_PROGRAM]
-                .iter()
-                .map(|program| {
-                    associated_token_account_of(&owner, &mint, program)
-                        .to_string()
-                        .to_lowercase()
-                })
-                .collect();
+        if let Some(accounts) = chain.paid_accounts(&t.recipient, &r.token) {
             facts.paid_accounts.insert(r.id, accounts);
         }
     }
@@ -112,219 +82,92 @@ pub async fn run(settings: &Settings, store: &Store) -> Result<AuditReport, Rela
     })
 }
 
-/// Per token, what moved through an EVM vault.
-#[derive(Default)]
-struct Flows {
-    deposited: U256,
-    released: U256,
-    added: U256,
-    withdrawn: U256,
-}
-
-async fn read_evm(
+/// One chain's vaults into the facts: what the chain shows (a chain without a vault to read,
+/// an EVM chain without `bridge_vault`, is skipped), and how far the indexer's checkpoints
+/// covering its deposits reached, read after the chain: what the indexer reached meanwhile is
+/// above what was read, and not judged.
+async fn read_vaults(
     settings: &Settings,
     store: &Store,
     c: &ChainSettings,
+    chain: &dyn Chain,
     facts: &mut ChainFacts,
 ) -> Result<(), RelayerError> {
-    let chain = EvmChain::new(c, RetryPolicy::default())?;
-    let Some(Address::Evm(vault)) = c.bridge_vault else {
-        return Ok(());
-    };
-    let vault = EvmAddress::from(vault);
-    let head = chain.head().await?.number;
-    let filter = Filter::new().address(vault).event_signature(vec![
-        BridgeVault::TransferInitiated::SIGNATURE_HASH,
-        BridgeVault::TransferReleased::SIGNATURE_HASH,
-        BridgeVault::LiquidityAdded::SIGNATURE_HASH,
-        BridgeVault::LiquidityWithdrawn::SIGNATURE_HASH,
-    ]);
-    let mut window = LogWindow::new(
-        settings.indexer.log_window_blocks,
-        settings.indexer.max_batch_blocks,
-        2_000,
-    );
-    let logs = chain
-        .logs(&filter, c.start_block, head, &mut window)
-        .await?;
-    let mut flows: HashMap<EvmAddress, Flows> = HashMap::new();
-    let mut positions = DepositPositions::default();
-    for log in &logs {
-        read_vault_log(c.chain_id.0, log, &mut positions, &mut flows, facts);
-    }
-    let mut tokens: Vec<(String, EvmAddress)> = settings
+    let tokens: Vec<VaultToken> = settings
         .tokens
         .iter()
         .flat_map(|t| {
             t.deployments
                 .iter()
                 .filter(|d| d.chain == c.name)
-                .filter_map(|d| match d.address {
-                    Address::Evm(a) => Some((t.symbol.clone(), EvmAddress::from(a))),
-                    Address::Solana(_) => None,
+                .map(|d| VaultToken {
+                    symbol: t.symbol.clone(),
+                    token: d.address,
+                    account: d.vault,
                 })
         })
         .collect();
-    for token in flows.keys() {
-        if !tokens.iter().any(|(_, a)| a == token) {
-            tokens.push((format!("{token:#x}"), *token));
-        }
+    let scope = HistoryScope {
+        tokens: &tokens,
+        from_height: c.start_block,
+        log_window_blocks: settings.indexer.log_window_blocks,
+        max_batch_blocks: settings.indexer.max_batch_blocks,
+    };
+    let Some(history) = chain.vault_history(&scope).await? else {
+        return Ok(());
+    };
+    let chain_id = c.chain_id.0;
+    facts
+        .deposits
+        .extend(history.deposits.into_iter().map(|d| ledger::SeenDeposit {
+            id: d.id,
+            chain_id,
+            tx: d.tx,
+            block: d.height,
+            token: d.token,
+            amount: d.amount,
+        }));
+    facts
+        .releases
+        .extend(history.releases.into_iter().map(|r| ledger::SeenRelease {
+            id: r.id,
+            chain_id,
+            tx: r.tx,
+            token: r.token,
+            recipient: r.recipient,
+            amount: r.amount,
+        }));
+    for f in &history.tokens {
+        let balance = f.balance.clone().map_err(RelayerError::Config)?;
+        facts.vaults.push(vault_book(&c.name, balance, f));
     }
-    let pairs: Vec<(EvmAddress, EvmAddress)> = tokens.iter().map(|(_, a)| (*a, vault)).collect();
-    let balances = chain.balances(&pairs, head).await?;
-    for ((symbol, token), balance) in tokens.iter().zip(balances) {
-        let f = flows.remove(token).unwrap_or_default();
-        facts
-            .vaults
-            .push(vault_book(&c.name, symbol, balance, &f, true));
+    let mut indexed_up_to = history.height;
+    for stream in &history.deposit_streams {
+        let reached = store
+            .checkpoint(chain_id, stream)
+            .await?
+            .map_or(0, |k| k.block_number);
+        indexed_up_to = indexed_up_to.min(reached);
     }
-    // Read after the logs: what the indexer reached meanwhile is above `head` and unread.
-    let indexed = store.checkpoint(c.chain_id.0, EVM_DEPOSITS_STREAM).await?;
-    facts.indexed_up_to.insert(
-        c.chain_id.0,
-        indexed.map_or(0, |k| k.block_number.min(head)),
-    );
-    facts.destinations_read.push(c.chain_id.0);
+    facts.indexed_up_to.insert(chain_id, indexed_up_to);
+    facts.destinations_read.push(chain_id);
     Ok(())
 }
 
-/// One vault log into the facts and the token's flows.
-fn read_vault_log(
-    chain_id: u64,
-    log: &Log,
-    positions: &mut DepositPositions,
-    flows: &mut HashMap<EvmAddress, Flows>,
-    facts: &mut ChainFacts,
-) {
-    let tx = log.transaction_hash.unwrap_or_default();
-    let block = log.block_number.unwrap_or_default();
-    if let Ok(e) = BridgeVault::TransferInitiated::decode_log(&log.inner) {
-        let id = deposit_id(chain_id, tx, positions.next(tx));
-        let f = flows.entry(e.token).or_default();
-        f.deposited = f.deposited.saturating_add(e.amount);
-        facts.deposits.push(ledger::SeenDeposit {
-            id,
-            chain_id,
-            tx: format!("{tx:#x}"),
-            block,
-            token: format!("{:#x}", e.token),
-            amount: e.amount,
-        });
-    } else if let Ok(e) = BridgeVault::TransferReleased::decode_log(&log.inner) {
-        let f = flows.entry(e.token).or_default();
-        f.released = f.released.saturating_add(e.amount);
-        facts.releases.push(ledger::SeenRelease {
-            id: TransferId(e.id.0),
-            chain_id,
-            tx: format!("{tx:#x}"),
-            token: format!("{:#x}", e.token),
-            recipient: format!("{:#x}", e.recipient),
-            amount: e.amount,
-        });
-    } else if let Ok(e) = BridgeVault::LiquidityAdded::decode_log(&log.inner) {
-        let f = flows.entry(e.token).or_default();
-        f.added = f.added.saturating_add(e.amount);
-    } else if let Ok(e) = BridgeVault::LiquidityWithdrawn::decode_log(&log.inner) {
-        let f = flows.entry(e.token).or_default();
-        f.withdrawn = f.withdrawn.saturating_add(e.amount);
-    }
-}
-
-fn vault_book(
-    chain: &str,
-    token: &str,
-    balance: U256,
-    f: &Flows,
-    every_movement_is_an_event: bool,
-) -> VaultBook {
+fn vault_book(chain: &str, balance: U256, f: &TokenFlows) -> VaultBook {
     let credited = balance
         .saturating_add(f.released)
         .saturating_add(f.withdrawn);
     let debited = f.deposited.saturating_add(f.added);
     VaultBook {
         chain: chain.to_string(),
-        token: token.to_string(),
+        token: f.symbol.clone(),
         balance: balance.to_string(),
         deposited: f.deposited.to_string(),
         released: f.released.to_string(),
         added: f.added.to_string(),
         withdrawn: f.withdrawn.to_string(),
         opening: credited.checked_sub(debited).map(|o| o.to_string()),
-        every_movement_is_an_event,
+        every_movement_is_an_event: f.every_movement_is_an_event,
     }
-}
-
-async fn read_solana(
-    settings: &Settings,
-    store: &Store,
-    c: &ChainSettings,
-    facts: &mut ChainFacts,
-) -> Result<(), RelayerError> {
-    let chain = SolanaChain::new(c, RetryPolicy::default())?;
-    let finalized = CommitmentConfig::finalized();
-    // Deposits are recorded at `confirmed` and read here at `finalized`: only what is both
-    // indexed and finalized is judged.
-    let mut indexed_up_to: Option<u64> = Some(chain.slot(finalized).await?);
-    for t in &settings.tokens {
-        for d in t.deployments.iter().filter(|d| d.chain == c.name) {
-            let Some(Address::Solana(vault)) = d.vault else {
-                continue;
-            };
-            let vault = Pubkey::new_from_array(vault);
-            let flows = chain.vault_flows(&vault, finalized).await?;
-            let mut f = Flows::default();
-            for i in &flows.inflows {
-                f.deposited = f.deposited.saturating_add(U256::from(i.amount));
-                facts.deposits.push(ledger::SeenDeposit {
-                    id: i.transfer_id,
-                    chain_id: c.chain_id.0,
-                    tx: i.signature.to_string(),
-                    block: i.slot,
-                    token: i.mint.to_string(),
-                    amount: U256::from(i.amount),
-                });
-            }
-            for o in &flows.outflows {
-                let Some(id) = o.released else {
-                    f.withdrawn = f.withdrawn.saturating_add(U256::from(o.amount));
-                    continue;
-                };
-                f.released = f.released.saturating_add(U256::from(o.amount));
-                facts.releases.push(ledger::SeenRelease {
-                    id,
-                    chain_id: c.chain_id.0,
-                    tx: o.signature.to_string(),
-                    token: o.mint.to_string(),
-                    recipient: o.destination.to_string(),
-                    amount: U256::from(o.amount),
-                });
-            }
-            let balance = match chain.accounts(&[vault], finalized).await?.pop().flatten() {
-                Some(a) => {
-                    decode_token_account(&vault, &a.owner, &a.data)
-                        .map_err(|e| RelayerError::Config(format!("vault {vault}: {e}")))?
-                        .amount
-                }
-                None => 0,
-            };
-            facts.vaults.push(vault_book(
-                &c.name,
-                &t.symbol,
-                U256::from(balance),
-                &f,
-                false,
-            ));
-            let stream = format!("deposits:{vault}");
-            let slot = store
-                .checkpoint(c.chain_id.0, &stream)
-                .await?
-                .map_or(0, |k| k.block_number);
-            indexed_up_to = Some(indexed_up_to.map_or(slot, |s| s.min(slot)));
-        }
-    }
-    facts
-        .indexed_up_to
-        .insert(c.chain_id.0, indexed_up_to.unwrap_or(0));
-    facts.destinations_read.push(c.chain_id.0);
-    Ok(())
 }

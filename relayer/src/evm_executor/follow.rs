@@ -14,7 +14,7 @@ use atoll_store::release_txs::{CarriedTransfer, ReleaseTxStatus, ReleaseWrite, T
 use futures::future::try_join_all;
 
 use super::{
-    Follower, MAX_GAP_FILLS, MAX_LOG_BLOCKS, MIN_BUMP_PCT, age_ms, ids_in, rejected, release_of,
+    Follower, MAX_GAP_NOOPS, MAX_LOG_BLOCKS, MIN_BUMP_PCT, age_ms, ids_in, rejected, release_of,
     signed_fees,
 };
 use crate::{ExecutorReport, RelayerError};
@@ -50,7 +50,7 @@ impl Follower<'_, '_> {
                 .min()
                 .unwrap_or_default();
             if lowest > mined && age_ms(oldest) > self.replace_after_ms() {
-                self.fill_gap(mined, lowest).await?;
+                self.fill_nonce_gap(mined, lowest).await?;
             }
         }
         let (used, open): (Vec<_>, Vec<_>) = by_nonce.into_iter().partition(|(n, _)| *n < mined);
@@ -222,12 +222,11 @@ impl Follower<'_, '_> {
                 Some(why.clone()),
             ));
         }
-        // Its transfers now wait in `broadcast` behind a transaction that cannot be mined:
-        // the next fill derives them from the store and signs them again.
+        // Its transfers stay `broadcast` behind a transaction that cannot be mined (stage
+        // `BroadcastStage::ToSignAgain`): the next queue phase derives them from the store and
+        // signs them again.
         self.findings.unminable = true;
-        report
-            .failed
-            .push((newest.tx_hash.to_string(), why.to_string()));
+        report.failed_txs.push((newest.tx_hash, why.to_string()));
     }
 
     /// Applies a mined transaction's receipt to the transfers it carries.
@@ -264,9 +263,7 @@ impl Follower<'_, '_> {
                 Some(why.clone()),
             ));
             self.findings.unminable = true;
-            report
-                .failed
-                .push((tx.tx_hash.to_string(), why.to_string()));
+            report.failed_txs.push((tx.tx_hash, why.to_string()));
             return;
         }
         let live: Vec<&CarriedTransfer> = carried
@@ -465,7 +462,7 @@ impl Follower<'_, '_> {
             Err(e) => {
                 // Persisted: the next step sends the same bytes again.
                 tracing::warn!(chain = %self.chain.name, tx = %hash, error = %e, "send failed; will resend the stored transaction");
-                report.failed.push((hash.to_string(), e.to_string()));
+                report.failed_txs.push((hash, e.to_string()));
             }
         }
         report
@@ -474,9 +471,9 @@ impl Follower<'_, '_> {
         Ok(())
     }
 
-    /// Sends no-ops at nonces `from..to` nobody fills, so our pending transactions above them
-    /// can be mined.
-    async fn fill_gap(&self, from: u64, to: u64) -> Result<(), RelayerError> {
+    /// Sends gap no-ops at nonces `from..to` nobody uses, so our pending transactions above
+    /// them can be mined.
+    async fn fill_nonce_gap(&self, from: u64, to: u64) -> Result<(), RelayerError> {
         if self.relayer.dry_run {
             return Ok(());
         }
@@ -485,18 +482,15 @@ impl Follower<'_, '_> {
             .fee_estimate(self.eip1559)
             .await?
             .capped(self.max_gas_price);
-        let to = if to.saturating_sub(from) > MAX_GAP_FILLS {
-            tracing::warn!(chain = %self.chain.name, from, to, "a nonce gap of {} below pending releases: filling {MAX_GAP_FILLS} this step", to.saturating_sub(from));
-            from + MAX_GAP_FILLS
+        let to = if to.saturating_sub(from) > MAX_GAP_NOOPS {
+            tracing::warn!(chain = %self.chain.name, from, to, "a nonce gap of {} below pending releases: filling {MAX_GAP_NOOPS} this step", to.saturating_sub(from));
+            from + MAX_GAP_NOOPS
         } else {
             to
         };
         for nonce in from..to {
-            let filler = self
-                .chain
-                .sign_gap_filler(&self.signer, nonce, fees)
-                .await?;
-            let outcome = self.chain.send_raw(&filler.raw).await?;
+            let noop = self.chain.sign_gap_noop(&self.signer, nonce, fees).await?;
+            let outcome = self.chain.send_raw(&noop.raw).await?;
             tracing::warn!(chain = %self.chain.name, nonce, ?outcome, "filled a nonce gap below pending releases with a no-op");
         }
         Ok(())

@@ -12,7 +12,7 @@ use atoll_core::{Address, Reason, TransferId, TransferStatus};
 use atoll_store::release_txs::ReleaseWrite;
 use atoll_store::transfers::QueuedRelease;
 
-use super::{Filler, age_ms};
+use super::{Releaser, age_ms};
 use crate::profit::{self, GasCost, Verdict};
 use crate::{ExecutorReport, RelayerError};
 
@@ -23,7 +23,7 @@ struct RouteOf {
     fee_decimals: u8,
 }
 
-impl Filler<'_, '_> {
+impl Releaser<'_, '_> {
     /// `queue` less the releases held back for gas; moves into and out of `awaiting_gas` are
     /// added to `writes`. Weighed: `source_final`, `awaiting_liquidity` and `awaiting_gas`
     /// releases; transfers to sign again never are.

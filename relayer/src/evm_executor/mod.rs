@@ -13,7 +13,7 @@
 //!    - An open nonce: bytes the node lost are sent again; a transaction older than
 //!      `replace_after` is replaced with fees at least `MIN_BUMP_PCT` over the last, never above
 //!      `max_fee_multiple` × the estimate nor the chain's `max_gas_price_gwei`; a nonce gap
-//!      below our lowest pending transaction is filled with no-ops, at most `MAX_GAP_FILLS` a
+//!      below our lowest pending transaction is filled with no-ops, at most `MAX_GAP_NOOPS` a
 //!      step.
 //! 2. [`queue`], while fewer than `max_in_flight` transactions are pending: the transfers to
 //!    sign again (derived from the store, so a restart loses none; after [`MAX_ATTEMPTS`] they
@@ -51,9 +51,9 @@ use atoll_store::transfers::QueuedRelease;
 
 use crate::{ExecutorReport, MAX_ATTEMPTS, RelayerError};
 
-/// Nonce gaps filled per step, at most: a gap wider than this is filled over several steps
+/// Gap no-ops sent per step, at most: a nonce gap wider than this is filled over several steps
 /// (and logged), never in one unbounded burst of transactions.
-const MAX_GAP_FILLS: u64 = 16;
+const MAX_GAP_NOOPS: u64 = 16;
 /// Nodes refuse a replacement paying less than 10% more.
 const MIN_BUMP_PCT: u128 = 10;
 /// Gas estimates are raised by this share (percent) for the limit: state may change between
@@ -162,8 +162,10 @@ struct Follower<'e, 'a> {
     findings: Findings,
 }
 
-/// Filling free slots ([`queue`]).
-struct Filler<'e, 'a> {
+/// Releasing queued transfers into free in-flight slots ([`queue`]). Nothing to do with
+/// alloy's `TxFiller`s (the provider fills nothing: transactions are built and signed here), nor
+/// with the no-ops that fill a nonce gap (`Follower::fill_nonce_gap`).
+struct Releaser<'e, 'a> {
     ctx: &'e Ctx<'a>,
     next_nonce: &'e mut Option<u64>,
     sign_again: &'e mut Option<Vec<QueuedRelease>>,
@@ -180,7 +182,7 @@ impl<'a> std::ops::Deref for Follower<'_, 'a> {
     }
 }
 
-impl<'a> std::ops::Deref for Filler<'_, 'a> {
+impl<'a> std::ops::Deref for Releaser<'_, 'a> {
     type Target = Ctx<'a>;
     fn deref(&self) -> &Ctx<'a> {
         self.ctx
@@ -263,7 +265,7 @@ impl<'a> EvmExecutor<'a> {
             settled_block: &mut self.settled_block,
             findings: Findings::default(),
         };
-        let mut filler = Filler {
+        let mut releaser = Releaser {
             ctx,
             next_nonce: &mut self.next_nonce,
             sign_again: &mut self.sign_again,
@@ -285,7 +287,7 @@ impl<'a> EvmExecutor<'a> {
         let queued = if paused {
             Ok(r)
         } else {
-            filler
+            releaser
                 .release_queued(mined, open.len(), &mut r)
                 .await
                 .map(|()| r)
@@ -293,7 +295,7 @@ impl<'a> EvmExecutor<'a> {
         let released_ms = started.elapsed().as_millis();
         let confirmed = confirm::confirm_final(ctx).await;
         let findings = follower.findings;
-        let sent = filler.sent;
+        let sent = releaser.sent;
         // Only once their move to `broadcast` is stored: a transaction counted as in the pool
         // is not checked for transfers still `signed` until `pool_recheck` has passed.
         if queued.is_ok() {

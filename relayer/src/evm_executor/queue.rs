@@ -1,7 +1,8 @@
-//! Filling free in-flight slots: which transfers go out (those to sign again first, then the
-//! queue), whether the vault can pay them, `releaseBatch` transactions simulated with
-//! `eth_call` and signed on consecutive nonces, all persisted in one database transaction,
-//! then sent in one JSON-RPC batch, highest nonce first (`EvmChain::send_raw_batch`).
+//! Releasing queued transfers into free in-flight slots: which transfers go out (those to sign
+//! again first, then the queue), whether the vault can pay them, `releaseBatch` transactions
+//! simulated with `eth_call` and signed on consecutive nonces, all persisted in one database
+//! transaction, then sent in one JSON-RPC batch, highest nonce first
+//! (`EvmChain::send_raw_batch`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,7 +16,7 @@ use atoll_store::transfers::QueuedRelease;
 use futures::future::try_join_all;
 
 use super::bisect::split_refused;
-use super::{BATCH_BASE_GAS, Filler, GAS_MARGIN_PCT, GasModel, MAX_ATTEMPTS, Ready, release_of};
+use super::{BATCH_BASE_GAS, GAS_MARGIN_PCT, GasModel, MAX_ATTEMPTS, Ready, Releaser, release_of};
 use crate::{ExecutorReport, RelayerError};
 
 /// What the simulation said of one batch.
@@ -25,7 +26,7 @@ struct CheckedBatch {
     /// Already released on chain by a transaction we have no record of.
     released_elsewhere: Vec<Ready>,
     /// Refused by the token (the simulation pays them nothing and the token says why): they
-    /// are taken out alone ([`Filler::set_aside`]), and the rest of the batch goes.
+    /// are taken out alone ([`Releaser::set_aside`]), and the rest of the batch goes.
     refused: Vec<(Ready, Reason)>,
     /// Paid nothing by the simulation, the token naming no reason (the vault just emptied,
     /// say): they wait for liquidity, as a short vault's releases do.
@@ -46,12 +47,45 @@ const RELEASED_ELSEWHERE: Reason = Reason::AlreadyReleasedOnChain {
     claim_account: false,
 };
 
+/// What becomes of a transfer waiting to be signed again (stage
+/// [`BroadcastStage::ToSignAgain`](atoll_store::release_txs::BroadcastStage::ToSignAgain)).
+/// Its stored status is `broadcast` in each case until it is acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignAgain {
+    /// Its attempts are used up: `broadcast → stuck`, nothing signed until an operator
+    /// retries it.
+    AttemptsUsedUp,
+    /// The vault shows it released by a transaction this database has no record of: nothing
+    /// is signed, and it is left in `broadcast` for an operator (logged each time it is
+    /// looked at).
+    ReleasedElsewhere,
+    /// Signed again, this step or a later one with a free slot (`broadcast → signed`).
+    Sign,
+}
+
+impl SignAgain {
+    /// Decided before the chain is asked: used up after `attempts` releases signed, or
+    /// `None` while attempts are left.
+    fn by_attempts(attempts: u64) -> Option<SignAgain> {
+        (attempts >= MAX_ATTEMPTS).then_some(SignAgain::AttemptsUsedUp)
+    }
+
+    /// With attempts left: whether the vault shows it `released` already decides.
+    fn by_vault(released: bool) -> SignAgain {
+        if released {
+            SignAgain::ReleasedElsewhere
+        } else {
+            SignAgain::Sign
+        }
+    }
+}
+
 /// The entries of a batch, as the vault takes them.
 fn entries(batch: &[Ready]) -> Vec<EvmRelease> {
     batch.iter().map(|r| r.release).collect()
 }
 
-impl Filler<'_, '_> {
+impl Releaser<'_, '_> {
     pub(super) async fn release_queued(
         &mut self,
         mined: u64,
@@ -422,7 +456,7 @@ impl Filler<'_, '_> {
                 }
                 Err(e) => {
                     tracing::warn!(chain = %self.chain.name, tx = %hash, error = %e, "send failed; will resend the stored transaction");
-                    report.failed.push((hash.to_string(), e));
+                    report.failed_txs.push((hash, e));
                 }
             }
             report
@@ -435,13 +469,16 @@ impl Filler<'_, '_> {
         Ok(())
     }
 
-    /// Transfers to sign again, from the store: waiting in `broadcast` behind a transaction
-    /// that can never be mined. Those signed `MAX_ATTEMPTS` times already, and those released
-    /// on chain anyway by a transaction we have no record of, are left for an operator.
+    /// Transfers to sign again, from the store: `broadcast` behind a transaction that can
+    /// never be mined (stage `BroadcastStage::ToSignAgain`). What becomes of each is a
+    /// [`SignAgain`]: those signed `MAX_ATTEMPTS` times already become `stuck`, those released
+    /// on chain anyway by a transaction we have no record of are left for an operator, the
+    /// rest are returned.
     async fn derive_sign_again(&self) -> Result<Vec<QueuedRelease>, RelayerError> {
         let found = self.store.releases_to_sign_again(self.chain_id).await?;
-        let (retry, exhausted): (Vec<_>, Vec<_>) =
-            found.into_iter().partition(|(_, n)| *n < MAX_ATTEMPTS);
+        let (exhausted, retry): (Vec<_>, Vec<_>) = found
+            .into_iter()
+            .partition(|(_, n)| SignAgain::by_attempts(*n) == Some(SignAgain::AttemptsUsedUp));
         for (t, n) in &exhausted {
             // None of its transactions can be mined (that is what listed it): nothing is
             // signed again until an operator, having fixed the cause, retries it.
@@ -463,7 +500,7 @@ impl Filler<'_, '_> {
         .await?;
         let mut out = Vec::new();
         for ((t, _), released) in retry.into_iter().zip(released) {
-            if released {
+            if SignAgain::by_vault(released) == SignAgain::ReleasedElsewhere {
                 tracing::error!(chain = %self.chain.name, transfer = %t.id, "{RELEASED_ELSEWHERE}; left in broadcast for an operator");
             } else {
                 out.push(t);
@@ -608,5 +645,22 @@ impl Filler<'_, '_> {
             tx_hash: None,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_ATTEMPTS, SignAgain};
+
+    #[test]
+    fn a_transfer_to_sign_again_is_signed_only_with_attempts_left_and_no_release_on_chain() {
+        assert_eq!(SignAgain::by_attempts(0), None);
+        assert_eq!(SignAgain::by_attempts(MAX_ATTEMPTS - 1), None);
+        assert_eq!(
+            SignAgain::by_attempts(MAX_ATTEMPTS),
+            Some(SignAgain::AttemptsUsedUp)
+        );
+        assert_eq!(SignAgain::by_vault(false), SignAgain::Sign);
+        assert_eq!(SignAgain::by_vault(true), SignAgain::ReleasedElsewhere);
     }
 }

@@ -22,8 +22,6 @@ pub struct Model {
     pub status: String,
     #[sea_orm(column_type = "Text", nullable)]
     pub failure_reason: Option<String>,
-    pub claimed_by: Option<String>,
-    pub claimed_at_ms: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
