@@ -6,7 +6,7 @@
 //! exact; the recipient valid for the destination chain. A refusal names what was wrong; the
 //! transfer becomes `Failed` with it and nothing is sent.
 
-use atoll_core::settings::Settings;
+use atoll_core::settings::{BridgeRoute, ChainSettings, Settings, TokenDeployment, TokenSettings};
 use atoll_core::{Address, Amount, ChainId, ChainKind, U256};
 
 /// A deposit as recorded on its source chain.
@@ -45,8 +45,47 @@ fn refuse<T>(reason: impl Into<String>) -> Result<T, Refusal> {
     Err(Refusal(reason.into()))
 }
 
+/// The route a deposit takes: its chains, its token on each, and the route's terms.
+struct Found<'s> {
+    source: &'s ChainSettings,
+    dest: &'s ChainSettings,
+    token: &'s TokenSettings,
+    src_deployment: &'s TokenDeployment,
+    dst_deployment: &'s TokenDeployment,
+    route: &'s BridgeRoute,
+}
+
 /// Checks `d` against the configuration and computes its release.
 pub fn plan_release(settings: &Settings, d: &Deposit) -> Result<ReleasePlan, Refusal> {
+    let Found {
+        source,
+        dest,
+        token,
+        src_deployment,
+        dst_deployment,
+        route,
+    } = find_route(settings, d)?;
+    let recipient = recipient_on(dest, d)?;
+    let (src_dec, dst_dec) = (src_deployment.decimals, dst_deployment.decimals);
+    let amount = Amount::new(d.amount_in, src_dec);
+    check_route_bounds(route, amount, &token.symbol)?;
+    let (net, fee) = net_and_fee(route, amount, dst_dec, &token.symbol, &dest.name)?;
+    check_destination_pays(dest, dst_deployment, &net, &token.symbol)?;
+    Ok(ReleasePlan {
+        source_chain: source.name.clone(),
+        dest_chain: dest.name.clone(),
+        dest_kind: dest.kind,
+        token: token.symbol.clone(),
+        dest_token: dst_deployment.address,
+        recipient,
+        amount_out: net,
+        fee,
+    })
+}
+
+/// The configured chains, token and route `d` goes by; refused when any is missing, or when
+/// it would go back to its own chain.
+fn find_route<'s>(settings: &'s Settings, d: &Deposit) -> Result<Found<'s>, Refusal> {
     let Some(source) = settings
         .chains
         .iter()
@@ -95,6 +134,18 @@ pub fn plan_release(settings: &Settings, d: &Deposit) -> Result<ReleasePlan, Ref
     let Some(dst_deployment) = token.deployments.iter().find(|dep| dep.chain == dest.name) else {
         return refuse(format!("{} is not deployed on {}", token.symbol, dest.name));
     };
+    Ok(Found {
+        source,
+        dest,
+        token,
+        src_deployment,
+        dst_deployment,
+        route,
+    })
+}
+
+/// The recipient of `d`, valid on `dest` and not the zero address.
+fn recipient_on(dest: &ChainSettings, d: &Deposit) -> Result<Address, Refusal> {
     let recipient = Address::parse(dest.kind, &d.recipient).map_err(|e| {
         Refusal(format!(
             "recipient {:?} for {}: {e}",
@@ -104,16 +155,17 @@ pub fn plan_release(settings: &Settings, d: &Deposit) -> Result<ReleasePlan, Ref
     if recipient.to_bytes32() == [0u8; 32] {
         return refuse(format!("recipient for {} is the zero address", dest.name));
     }
+    Ok(recipient)
+}
 
-    let (src_dec, dst_dec) = (src_deployment.decimals, dst_deployment.decimals);
-    let amount = Amount::new(d.amount_in, src_dec);
-    let bound = |s: &str| Amount::parse_units(s, src_dec);
+/// `amount` (in the source token's decimals) within the route's minimum and maximum.
+fn check_route_bounds(route: &BridgeRoute, amount: Amount, symbol: &str) -> Result<(), Refusal> {
+    let bound = |s: &str| Amount::parse_units(s, amount.decimals);
     if let Some(min) = route.min_amount.as_deref() {
         let min = bound(min).map_err(|e| Refusal(format!("route min_amount: {e}")))?;
         if amount.raw < min.raw {
             return refuse(format!(
-                "amount {amount} {} is below the route's minimum {min}",
-                token.symbol
+                "amount {amount} {symbol} is below the route's minimum {min}"
             ));
         }
     }
@@ -121,17 +173,28 @@ pub fn plan_release(settings: &Settings, d: &Deposit) -> Result<ReleasePlan, Ref
         let max = bound(max).map_err(|e| Refusal(format!("route max_amount: {e}")))?;
         if amount.raw > max.raw {
             return refuse(format!(
-                "amount {amount} {} is above the route's maximum {max}",
-                token.symbol
+                "amount {amount} {symbol} is above the route's maximum {max}"
             ));
         }
     }
+    Ok(())
+}
+
+/// What `amount` releases on `dest_chain` (in its `dst_dec` decimals) and the route's fee on
+/// it (in the source token's decimals): both worked out exactly in the coarser precision.
+fn net_and_fee(
+    route: &BridgeRoute,
+    amount: Amount,
+    dst_dec: u8,
+    symbol: &str,
+    dest_chain: &str,
+) -> Result<(Amount, Amount), Refusal> {
+    let src_dec = amount.decimals;
     // Work in the coarser precision: the deposit must be exact there, and so is the rest.
     let coarse = src_dec.min(dst_dec);
     let exact = amount.convert(coarse).map_err(|e| {
         Refusal(format!(
-            "amount {amount} {} cannot be released exactly on {} ({dst_dec} decimals): {e}",
-            token.symbol, dest.name
+            "amount {amount} {symbol} cannot be released exactly on {dest_chain} ({dst_dec} decimals): {e}"
         ))
     })?;
     let fixed = Amount::parse_units(&route.fee_fixed, coarse)
@@ -142,8 +205,7 @@ pub fn plan_release(settings: &Settings, d: &Deposit) -> Result<ReleasePlan, Ref
         .map_err(|e| Refusal(format!("fee: {e}")))?;
     if fee.raw >= exact.raw {
         return refuse(format!(
-            "amount {amount} {} does not cover the fee {fee}",
-            token.symbol
+            "amount {amount} {symbol} does not cover the fee {fee}"
         ));
     }
     let net = exact
@@ -153,12 +215,22 @@ pub fn plan_release(settings: &Settings, d: &Deposit) -> Result<ReleasePlan, Ref
     let fee = fee
         .convert(src_dec)
         .map_err(|e| Refusal(format!("fee: {e}")))?;
+    Ok((net, fee))
+}
+
+/// Whether `dest` can pay `net` of the token deployed there as `dst_deployment`.
+fn check_destination_pays(
+    dest: &ChainSettings,
+    dst_deployment: &TokenDeployment,
+    net: &Amount,
+    symbol: &str,
+) -> Result<(), Refusal> {
     // What the destination's kind of chain can pay: pure rules of the kind (core's
     // `ChainKind`), no chain asked.
     if dest.kind.vault_per_token() && dst_deployment.vault.is_none() {
         return refuse(format!(
-            "{} on {} has no vault to pay from",
-            token.symbol, dest.name
+            "{symbol} on {} has no vault to pay from",
+            dest.name
         ));
     }
     // An SPL token account holds a u64: a larger release could never be paid.
@@ -166,20 +238,11 @@ pub fn plan_release(settings: &Settings, d: &Deposit) -> Result<ReleasePlan, Ref
         && net.raw > U256::from(max)
     {
         return refuse(format!(
-            "amount out {net} {} exceeds what a token account on {} can hold (u64)",
-            token.symbol, dest.name
+            "amount out {net} {symbol} exceeds what a token account on {} can hold (u64)",
+            dest.name
         ));
     }
-    Ok(ReleasePlan {
-        source_chain: source.name.clone(),
-        dest_chain: dest.name.clone(),
-        dest_kind: dest.kind,
-        token: token.symbol.clone(),
-        dest_token: dst_deployment.address,
-        recipient,
-        amount_out: net,
-        fee,
-    })
+    Ok(())
 }
 
 #[cfg(test)]
@@ -335,6 +398,43 @@ fee_bps = 0
         weth.deployments.iter_mut().for_each(|d| d.vault = None);
         let r = plan_release(&s, &eth_to_sol("1")).unwrap_err().0;
         assert_eq!(r, "WETH on solana has no vault to pay from");
+    }
+
+    #[test]
+    fn the_first_check_that_fails_is_the_one_named() {
+        let s = settings();
+        let reason = |d: &Deposit| plan_release(&s, d).unwrap_err().0;
+        // The recipient is checked before the amount.
+        let mut d = eth_to_sol("0.001");
+        d.recipient = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".into();
+        assert!(
+            reason(&d).starts_with("recipient \"0x7099"),
+            "{}",
+            reason(&d)
+        );
+        // The route's bounds before the amount's exactness on the destination.
+        assert!(
+            reason(&eth_to_sol("100.000000001")).contains("above the route's maximum 100"),
+            "{}",
+            reason(&eth_to_sol("100.000000001"))
+        );
+        // The fee before what the destination can pay.
+        let mut s = settings();
+        s.relayer.routes[0].min_amount = None;
+        let weth = s.tokens.iter_mut().find(|t| t.symbol == "WETH").unwrap();
+        weth.deployments.iter_mut().for_each(|d| d.vault = None);
+        let r = plan_release(&s, &eth_to_sol("0.0001")).unwrap_err().0;
+        assert!(r.contains("does not cover the fee"), "{r}");
+        // A token with no route, then one with no deployment on the destination.
+        let mut s = settings();
+        s.relayer.routes.remove(0);
+        let r = plan_release(&s, &eth_to_sol("1")).unwrap_err().0;
+        assert_eq!(r, "no route ethereum → solana for WETH");
+        let mut s = settings();
+        let weth = s.tokens.iter_mut().find(|t| t.symbol == "WETH").unwrap();
+        weth.deployments.retain(|d| d.chain != "solana");
+        let r = plan_release(&s, &eth_to_sol("1")).unwrap_err().0;
+        assert_eq!(r, "WETH is not deployed on solana");
     }
 
     #[test]

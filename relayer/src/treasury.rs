@@ -17,11 +17,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256};
-use atoll_adapters::capability::{TreasuryDeposit, TreasuryDeposits, connect};
+use atoll_adapters::capability::{Chain, TreasuryDeposit, TreasuryDeposits, connect};
 use atoll_adapters::evm::RetryPolicy;
 use atoll_adapters::evm::releases::SendOutcome;
-use atoll_core::settings::{ChainSettings, Settings};
-use atoll_core::{Address, Amount};
+use atoll_core::settings::{ChainSettings, Settings, TokenDeployment};
+use atoll_core::{Address, Amount, SecretRef};
 use atoll_store::Store;
 use atoll_store::treasury::{NewTreasuryMove, TreasuryMove, TreasuryMoveStatus};
 
@@ -79,6 +79,25 @@ pub struct Treasury {
     store: Store,
     /// One request at a time per source chain (nonces).
     locks: HashMap<u64, tokio::sync::Mutex<()>>,
+}
+
+/// A move that passed every check the configuration and the keys allow, before any chain is
+/// asked: what [`Treasury::request`] deposits.
+struct PlannedMove<'s> {
+    from: &'s ChainSettings,
+    to: &'s ChainSettings,
+    symbol: &'s str,
+    /// The token on the source chain.
+    src: &'s TokenDeployment,
+    /// In the source token's decimals.
+    amount: Amount,
+    /// The treasury's address on the destination, as the deposit's `bytes32`.
+    recipient: [u8; 32],
+    vault: Address,
+    /// The treasury's key on the source chain.
+    key: &'s SecretRef,
+    /// The treasury's address on the source chain.
+    treasury: Address,
 }
 
 /// How long a request waits for its transaction to be mined.
@@ -265,17 +284,40 @@ impl Treasury {
         if let Some(existing) = self.store.treasury_move(&req.key).await? {
             return self.resend_if_unsent(existing).await;
         }
-        let from = self.chain("fromChain", &req.from)?;
-        let to = self.chain("toChain", &req.to)?;
-        if from.chain_id == to.chain_id {
-            return Err(refused("toChain: must differ from fromChain"));
-        }
+        let (from, to) = self.move_chains(req)?;
         let source_chain = connect(from, RetryPolicy::default())?;
         let Some(source) = source_chain.treasury_deposits() else {
             return Err(refused(
                 "fromChain: moves out of Solana are not supported yet (EVM sources only)",
             ));
         };
+        let planned = self.plan_move(req, from, to, source_chain.as_ref())?;
+        self.deposit_once(req, source, &planned).await
+    }
+
+    /// The chains `req` moves between: both configured, and not the same.
+    fn move_chains(
+        &self,
+        req: &MoveRequest,
+    ) -> Result<(&ChainSettings, &ChainSettings), RelayerError> {
+        let from = self.chain("fromChain", &req.from)?;
+        let to = self.chain("toChain", &req.to)?;
+        if from.chain_id == to.chain_id {
+            return Err(refused("toChain: must differ from fromChain"));
+        }
+        Ok((from, to))
+    }
+
+    /// Everything the deposit for `req` needs that the configuration and the keys say: the
+    /// token deployed on both chains, a positive amount, the treasury's own address on each
+    /// side, the source's vault and key. Nothing is asked of a chain.
+    fn plan_move<'s>(
+        &'s self,
+        req: &MoveRequest,
+        from: &'s ChainSettings,
+        to: &'s ChainSettings,
+        source_chain: &dyn Chain,
+    ) -> Result<PlannedMove<'s>, RelayerError> {
         let token = self
             .settings
             .tokens
@@ -314,8 +356,29 @@ impl Treasury {
             ))
         })?;
         let treasury = source_chain.address_of(key)?;
+        Ok(PlannedMove {
+            from,
+            to,
+            symbol: &token.symbol,
+            src,
+            amount,
+            recipient,
+            vault,
+            key,
+            treasury,
+        })
+    }
 
-        let _turn = match self.locks.get(&from.chain_id.0) {
+    /// The deposit `m`, once per key: under the source chain's lock, unless a request with the
+    /// same key finished meanwhile, the treasury's balance is checked, the vault approved if
+    /// need be, the deposit signed and stored under the key, and only then sent.
+    async fn deposit_once(
+        &self,
+        req: &MoveRequest,
+        source: &dyn TreasuryDeposits,
+        m: &PlannedMove<'_>,
+    ) -> Result<TreasuryMove, RelayerError> {
+        let _turn = match self.locks.get(&m.from.chain_id.0) {
             Some(l) => Some(l.lock().await),
             None => None,
         };
@@ -323,18 +386,18 @@ impl Treasury {
         if let Some(existing) = self.store.treasury_move(&req.key).await? {
             return Ok(existing);
         }
-        let balance = source.token_balance(&src.address, &treasury).await?;
-        if balance < amount.raw {
+        let balance = source.token_balance(&m.src.address, &m.treasury).await?;
+        if balance < m.amount.raw {
             return Err(refused(format!(
                 "amount: the treasury holds {} {} on {}, less than {}",
-                Amount::new(balance, src.decimals),
-                token.symbol,
-                from.name,
-                amount
+                Amount::new(balance, m.src.decimals),
+                m.symbol,
+                m.from.name,
+                m.amount
             )));
         }
         let prepared = source
-            .prepare_deposit(key, &src.address, &vault, amount.raw)
+            .prepare_deposit(m.key, &m.src.address, &m.vault, m.amount.raw)
             .await?;
         if let Some(approve) = &prepared.approval {
             // Not money moving: sent and awaited directly.
@@ -343,14 +406,14 @@ impl Treasury {
         }
         let signed = source
             .sign_deposit(
-                key,
+                m.key,
                 &prepared,
                 &TreasuryDeposit {
-                    vault,
-                    token: src.address,
-                    amount: amount.raw,
-                    dst_chain_id: to.chain_id.0,
-                    recipient,
+                    vault: m.vault,
+                    token: m.src.address,
+                    amount: m.amount.raw,
+                    dst_chain_id: m.to.chain_id.0,
+                    recipient: m.recipient,
                 },
             )
             .await?;
@@ -358,18 +421,18 @@ impl Treasury {
             .store
             .record_treasury_move(&NewTreasuryMove {
                 id: req.key.clone(),
-                source_chain_id: from.chain_id.0,
-                dest_chain_id: to.chain_id.0,
-                token: src.address.to_string(),
-                symbol: token.symbol.clone(),
-                amount: amount.raw,
-                recipient: B256::from(recipient),
+                source_chain_id: m.from.chain_id.0,
+                dest_chain_id: m.to.chain_id.0,
+                token: m.src.address.to_string(),
+                symbol: m.symbol.to_owned(),
+                amount: m.amount.raw,
+                recipient: B256::from(m.recipient),
                 nonce: Some(prepared.nonce),
                 tx_hash: signed.hash,
                 raw_tx: signed.raw.clone(),
             })
             .await?;
-        tracing::info!(key = %req.key, from = %from.name, to = %to.name, amount = %amount, symbol = %token.symbol, tx = %row.tx_hash, "treasury move signed and stored");
+        tracing::info!(key = %req.key, from = %m.from.name, to = %m.to.name, amount = %m.amount, symbol = %m.symbol, tx = %row.tx_hash, "treasury move signed and stored");
         self.send_stored(source, row).await
     }
 

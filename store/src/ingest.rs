@@ -366,96 +366,17 @@ impl Store {
             .all(&txn)
             .await?;
         let pool_ids: Vec<String> = chain_pools.iter().map(|p| p.id.clone()).collect();
-        let touched: Vec<pool_hourly::Model> = pool_hourly::Entity::find()
-            .filter(pool_hourly::Column::ChainId.eq(chain))
-            .filter(pool_hourly::Column::LastBlock.gt(above))
-            .all(&txn)
-            .await?;
-        let events = pool_events::Entity::delete_many()
-            .filter(pool_events::Column::ChainId.eq(chain))
-            .filter(pool_events::Column::BlockNumber.gt(above))
-            .exec(&txn)
-            .await?
-            .rows_affected;
+        let touched = hourly_buckets_above(&txn, chain, above).await?;
+        let events = delete_events_above(&txn, chain, above).await?;
         for bucket in &touched {
-            let lp_ppm = chain_pools
-                .iter()
-                .find(|p| p.id == bucket.pool_id)
-                .map_or(0, |p| u32::try_from(p.lp_fee_ppm).unwrap_or(0));
-            let remaining: Vec<(String, Option<String>, Option<String>, i64)> =
-                pool_events::Entity::find()
-                    .select_only()
-                    .column(pool_events::Column::PoolId)
-                    .column(pool_events::Column::Volume0)
-                    .column(pool_events::Column::Volume1)
-                    .column(pool_events::Column::BlockNumber)
-                    .filter(pool_events::Column::PoolId.eq(bucket.pool_id.clone()))
-                    .filter(pool_events::Column::BlockTimeMs.gte(bucket.bucket_start_ms))
-                    .filter(pool_events::Column::BlockTimeMs.lt(bucket.bucket_start_ms + HOUR_MS))
-                    .filter(pool_events::Column::Volume0.is_not_null())
-                    .into_tuple()
-                    .all(&txn)
-                    .await?;
-            pool_hourly::Entity::delete_by_id((bucket.pool_id.clone(), bucket.bucket_start_ms))
-                .exec(&txn)
-                .await?;
-            if remaining.is_empty() {
-                continue;
-            }
-            let mut v0 = U256::ZERO;
-            let mut v1 = U256::ZERO;
-            let (mut first, mut last) = (i64::MAX, i64::MIN);
-            for (_, a, b, block) in &remaining {
-                v0 = v0.saturating_add(u256("volume0", a.as_deref().unwrap_or("0"))?);
-                v1 = v1.saturating_add(u256("volume1", b.as_deref().unwrap_or("0"))?);
-                first = first.min(*block);
-                last = last.max(*block);
-            }
-            pool_hourly::Entity::insert(pool_hourly::ActiveModel {
-                pool_id: Set(bucket.pool_id.clone()),
-                bucket_start_ms: Set(bucket.bucket_start_ms),
-                chain_id: Set(chain),
-                swaps: Set(i64::try_from(remaining.len()).unwrap_or(i64::MAX)),
-                volume0: Set(v0.to_string()),
-                volume1: Set(v1.to_string()),
-                lp_fees0: Set(lp_fee(v0, lp_ppm).to_string()),
-                lp_fees1: Set(lp_fee(v1, lp_ppm).to_string()),
-                first_block: Set(first),
-                last_block: Set(last),
-            })
-            .exec(&txn)
-            .await?;
+            rebuild_hourly_bucket(&txn, chain, &chain_pools, bucket).await?;
         }
-        let snapshots = pool_snapshots::Entity::delete_many()
-            .filter(pool_snapshots::Column::PoolId.is_in(pool_ids))
-            .filter(pool_snapshots::Column::Block.gt(above))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        let forgotten = pools::Entity::delete_many()
-            .filter(pools::Column::ChainId.eq(chain))
-            .filter(pools::Column::DiscoveredAtBlock.gt(above))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        block_hashes::Entity::delete_many()
-            .filter(block_hashes::Column::ChainId.eq(chain))
-            .filter(block_hashes::Column::BlockNumber.gt(above))
-            .exec(&txn)
-            .await?;
+        let snapshots = delete_snapshots_above(&txn, pool_ids, above).await?;
+        let forgotten = forget_pools_above(&txn, chain, above).await?;
+        delete_block_hashes_above(&txn, chain, above).await?;
         let (deposits_reorged_out, deposits_at_risk) =
             crate::transfers::orphan_deposits_above(&txn, chain, above).await?;
-        match ancestor {
-            Some(cp) => Store::save_checkpoint(&txn, chain_id, stream, cp).await?,
-            None => {
-                crate::entities::index_checkpoints::Entity::delete_by_id((
-                    chain,
-                    stream.to_string(),
-                ))
-                .exec(&txn)
-                .await?;
-            }
-        }
+        rewind_checkpoint(&txn, chain_id, chain, stream, ancestor).await?;
         txn.commit().await?;
         Ok(RollbackSummary {
             events_removed: events,
@@ -466,6 +387,156 @@ impl Store {
             deposits_at_risk,
         })
     }
+}
+
+// The steps of `Store::rollback_above`, in the order it takes them, each inside its transaction.
+
+/// The hourly buckets of `chain` whose last swap is above block `above`: the ones the rollback
+/// rebuilds.
+async fn hourly_buckets_above<C: ConnectionTrait>(
+    conn: &C,
+    chain: i64,
+    above: i64,
+) -> Result<Vec<pool_hourly::Model>, StoreError> {
+    Ok(pool_hourly::Entity::find()
+        .filter(pool_hourly::Column::ChainId.eq(chain))
+        .filter(pool_hourly::Column::LastBlock.gt(above))
+        .all(conn)
+        .await?)
+}
+
+/// Deletes the events of `chain` above block `above`; returns how many.
+async fn delete_events_above<C: ConnectionTrait>(
+    conn: &C,
+    chain: i64,
+    above: i64,
+) -> Result<u64, StoreError> {
+    Ok(pool_events::Entity::delete_many()
+        .filter(pool_events::Column::ChainId.eq(chain))
+        .filter(pool_events::Column::BlockNumber.gt(above))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}
+
+/// Replaces `bucket` with the sums of the swaps still stored in its hour (after the events
+/// above the ancestor are gone); deleted, not rewritten, when none is left.
+async fn rebuild_hourly_bucket<C: ConnectionTrait>(
+    conn: &C,
+    chain: i64,
+    chain_pools: &[pools::Model],
+    bucket: &pool_hourly::Model,
+) -> Result<(), StoreError> {
+    let lp_ppm = chain_pools
+        .iter()
+        .find(|p| p.id == bucket.pool_id)
+        .map_or(0, |p| u32::try_from(p.lp_fee_ppm).unwrap_or(0));
+    let remaining: Vec<(String, Option<String>, Option<String>, i64)> = pool_events::Entity::find()
+        .select_only()
+        .column(pool_events::Column::PoolId)
+        .column(pool_events::Column::Volume0)
+        .column(pool_events::Column::Volume1)
+        .column(pool_events::Column::BlockNumber)
+        .filter(pool_events::Column::PoolId.eq(bucket.pool_id.clone()))
+        .filter(pool_events::Column::BlockTimeMs.gte(bucket.bucket_start_ms))
+        .filter(pool_events::Column::BlockTimeMs.lt(bucket.bucket_start_ms + HOUR_MS))
+        .filter(pool_events::Column::Volume0.is_not_null())
+        .into_tuple()
+        .all(conn)
+        .await?;
+    pool_hourly::Entity::delete_by_id((bucket.pool_id.clone(), bucket.bucket_start_ms))
+        .exec(conn)
+        .await?;
+    if remaining.is_empty() {
+        return Ok(());
+    }
+    let mut v0 = U256::ZERO;
+    let mut v1 = U256::ZERO;
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    for (_, a, b, block) in &remaining {
+        v0 = v0.saturating_add(u256("volume0", a.as_deref().unwrap_or("0"))?);
+        v1 = v1.saturating_add(u256("volume1", b.as_deref().unwrap_or("0"))?);
+        first = first.min(*block);
+        last = last.max(*block);
+    }
+    pool_hourly::Entity::insert(pool_hourly::ActiveModel {
+        pool_id: Set(bucket.pool_id.clone()),
+        bucket_start_ms: Set(bucket.bucket_start_ms),
+        chain_id: Set(chain),
+        swaps: Set(i64::try_from(remaining.len()).unwrap_or(i64::MAX)),
+        volume0: Set(v0.to_string()),
+        volume1: Set(v1.to_string()),
+        lp_fees0: Set(lp_fee(v0, lp_ppm).to_string()),
+        lp_fees1: Set(lp_fee(v1, lp_ppm).to_string()),
+        first_block: Set(first),
+        last_block: Set(last),
+    })
+    .exec(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes the snapshots of `pool_ids` (the chain's pools) above block `above`; returns how
+/// many.
+async fn delete_snapshots_above<C: ConnectionTrait>(
+    conn: &C,
+    pool_ids: Vec<String>,
+    above: i64,
+) -> Result<u64, StoreError> {
+    Ok(pool_snapshots::Entity::delete_many()
+        .filter(pool_snapshots::Column::PoolId.is_in(pool_ids))
+        .filter(pool_snapshots::Column::Block.gt(above))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}
+
+/// Deletes the pools of `chain` discovered above block `above`; returns how many.
+async fn forget_pools_above<C: ConnectionTrait>(
+    conn: &C,
+    chain: i64,
+    above: i64,
+) -> Result<u64, StoreError> {
+    Ok(pools::Entity::delete_many()
+        .filter(pools::Column::ChainId.eq(chain))
+        .filter(pools::Column::DiscoveredAtBlock.gt(above))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}
+
+/// Deletes the block hashes of `chain` above block `above`.
+async fn delete_block_hashes_above<C: ConnectionTrait>(
+    conn: &C,
+    chain: i64,
+    above: i64,
+) -> Result<(), StoreError> {
+    block_hashes::Entity::delete_many()
+        .filter(block_hashes::Column::ChainId.eq(chain))
+        .filter(block_hashes::Column::BlockNumber.gt(above))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The checkpoint of (`chain_id`, `stream`) becomes `ancestor`, or is deleted when there is
+/// none. `chain` is `chain_id` as stored.
+async fn rewind_checkpoint<C: ConnectionTrait>(
+    conn: &C,
+    chain_id: u64,
+    chain: i64,
+    stream: &str,
+    ancestor: Option<&Checkpoint>,
+) -> Result<(), StoreError> {
+    match ancestor {
+        Some(cp) => Store::save_checkpoint(conn, chain_id, stream, cp).await?,
+        None => {
+            crate::entities::index_checkpoints::Entity::delete_by_id((chain, stream.to_string()))
+                .exec(conn)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

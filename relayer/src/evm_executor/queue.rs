@@ -85,14 +85,113 @@ fn entries(batch: &[Ready]) -> Vec<EvmRelease> {
     batch.iter().map(|r| r.release).collect()
 }
 
+/// The EVM tokens `queue` releases.
+fn tokens_of(queue: &[QueuedRelease]) -> HashSet<EvmAddress> {
+    queue
+        .iter()
+        .filter_map(|t| match t.dest_token {
+            Some(Address::Evm(token)) => Some(EvmAddress::from(token)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What [`place_by_liquidity`] placed.
+struct Placed {
+    /// Releases the vault can pay, at most `cap` of them, in queue order.
+    ready: Vec<Ready>,
+    /// Transfers to sign again that wait for the next step.
+    kept_back: Vec<QueuedRelease>,
+}
+
+/// Places `queue` in order against what the vault can pay (`left`, taken from as releases
+/// are placed), at most `cap` releases: one without a release fails, one the vault is short
+/// for waits for liquidity, one that was waiting and now fits is `source_final` again. Their
+/// moves go to `writes`, the refilled ones last, together.
+fn place_by_liquidity(
+    queue: Vec<QueuedRelease>,
+    left: &mut HashMap<EvmAddress, U256>,
+    cap: usize,
+    writes: &mut Vec<ReleaseWrite>,
+    report: &mut ExecutorReport,
+) -> Placed {
+    use TransferStatus::*;
+    let mut ready: Vec<Ready> = Vec::new();
+    let mut kept_back: Vec<QueuedRelease> = Vec::new();
+    let mut refilled = Vec::new();
+    for t in queue {
+        let again = t.status == Broadcast;
+        if ready.len() >= cap {
+            // No room this step: a transfer to sign again keeps its place for the next.
+            if again {
+                kept_back.push(t);
+            }
+            continue;
+        }
+        let Some(release) = release_of(&t) else {
+            let why = Reason::ApprovedWithoutRelease;
+            if t.status == SourceFinal {
+                writes.push(ReleaseWrite::Move {
+                    ids: vec![t.id],
+                    from: SourceFinal,
+                    to: Failed,
+                    reason: why.clone(),
+                    tx_hash: None,
+                });
+            }
+            report.failed.push((t.id.to_string(), why.to_string()));
+            continue;
+        };
+        let (token, amount) = (release.token, release.amount);
+        let holds = left.get(&token).copied().unwrap_or_default();
+        if holds < amount {
+            if t.status == SourceFinal {
+                writes.push(ReleaseWrite::Move {
+                    ids: vec![t.id],
+                    from: SourceFinal,
+                    to: AwaitingLiquidity,
+                    reason: Reason::VaultShort {
+                        token: token.to_string().to_lowercase(),
+                        holds,
+                        needs: amount,
+                    },
+                    tx_hash: None,
+                });
+                report.awaiting_liquidity.push(t.id.to_string());
+            }
+            if again {
+                kept_back.push(t);
+            }
+            continue;
+        }
+        left.insert(token, holds - amount);
+        let mut t = t;
+        if t.status == AwaitingLiquidity {
+            refilled.push(t.id);
+            t.status = SourceFinal;
+        }
+        ready.push(Ready { t, release });
+    }
+    writes.push(ReleaseWrite::Move {
+        ids: refilled,
+        from: AwaitingLiquidity,
+        to: SourceFinal,
+        reason: Reason::VaultHoldsEnough,
+        tx_hash: None,
+    });
+    Placed { ready, kept_back }
+}
+
 impl Releaser<'_, '_> {
+    /// Releases what the free in-flight slots allow: the transfers to sign again, then the
+    /// queue, placed against what the vault can pay, simulated, signed, persisted and sent.
+    /// Every state change is persisted before its side effect.
     pub(super) async fn release_queued(
         &mut self,
         mined: u64,
         open_nonces: usize,
         report: &mut ExecutorReport,
     ) -> Result<(), RelayerError> {
-        use TransferStatus::*;
         let slots = usize::try_from(self.relayer.max_in_flight)
             .unwrap_or(usize::MAX)
             .saturating_sub(open_nonces);
@@ -105,9 +204,65 @@ impl Releaser<'_, '_> {
             None => self.derive_sign_again().await?,
         };
         let again_ids: HashSet<TransferId> = sign_again.iter().map(|t| t.id).collect();
+        let cap = slots.saturating_mul(self.batch_max());
+        let queue = self.collect_queue(sign_again, cap).await?;
+        if queue.is_empty() {
+            *self.sign_again = Some(Vec::new());
+            return Ok(());
+        }
+        // Routes that release only when profitable hold back what does not pay its gas now.
+        let mut writes = Vec::new();
+        let queue = self.weigh_gas(queue, &mut writes, report).await?;
+        let mut left = self.liquidity(&tokens_of(&queue), &again_ids).await?;
+        let Placed {
+            ready,
+            mut kept_back,
+        } = place_by_liquidity(queue, &mut left, cap, &mut writes, report);
+
+        let batches: Vec<Vec<Ready>> = ready
+            .chunks(self.batch_max())
+            .map(<[Ready]>::to_vec)
+            .collect();
+        let read_ms = started.elapsed().as_millis();
+        let checked = try_join_all(batches.into_iter().map(|b| self.check_batch(b))).await?;
+        let simulated_ms = started.elapsed().as_millis();
+        let work = self
+            .act_on_simulation(checked, &mut writes, &mut kept_back, report)
+            .await?;
+        self.store.apply_release_writes(&writes).await?;
+        if work.is_empty() {
+            *self.sign_again = Some(kept_back);
+            return Ok(());
+        }
+
+        let signed = self
+            .sign_work(mined, slots, work, &mut kept_back, report)
+            .await?;
+        tracing::debug!(chain = %self.chain.name, read_ms, simulated_ms, signed_ms = started.elapsed().as_millis(), txs = signed.len(), "release batches prepared");
+        *self.sign_again = Some(kept_back);
+        if self.relayer.dry_run {
+            for (tx, ids) in signed {
+                tracing::info!(chain = %self.chain.name, tx = %tx.hash, nonce = tx.nonce, releases = ids.len(), "dry run: signed, not sent");
+                report
+                    .dry_run
+                    .extend(ids.into_iter().map(|(id, _)| id.to_string()));
+            }
+            return Ok(());
+        }
+        self.persist_then_send(signed, report).await
+    }
+
+    /// The transfers this step may release, in order: `sign_again` first, then a page (`cap`)
+    /// each of those waiting for liquidity and the fresh ones, then the next page of those
+    /// held for gas (advancing `gas_cursor`).
+    async fn collect_queue(
+        &mut self,
+        sign_again: Vec<QueuedRelease>,
+        cap: usize,
+    ) -> Result<Vec<QueuedRelease>, RelayerError> {
+        use TransferStatus::*;
         // Fresh releases and those waiting for liquidity are read apart, so a long line of
         // unpayable ones never hides payable ones behind it.
-        let cap = slots.saturating_mul(self.batch_max());
         let mut queue = sign_again;
         let page = u64::try_from(cap).unwrap_or(u64::MAX);
         for status in [AwaitingLiquidity, SourceFinal] {
@@ -128,92 +283,20 @@ impl Releaser<'_, '_> {
             held.last().map(|t| t.id)
         };
         queue.extend(held);
-        if queue.is_empty() {
-            *self.sign_again = Some(Vec::new());
-            return Ok(());
-        }
-        // Routes that release only when profitable hold back what does not pay its gas now.
-        let mut writes = Vec::new();
-        let queue = self.weigh_gas(queue, &mut writes, report).await?;
-        let tokens: HashSet<EvmAddress> = queue
-            .iter()
-            .filter_map(|t| match t.dest_token {
-                Some(Address::Evm(token)) => Some(EvmAddress::from(token)),
-                _ => None,
-            })
-            .collect();
-        let mut left = self.liquidity(&tokens, &again_ids).await?;
-        let mut ready: Vec<Ready> = Vec::new();
-        let mut kept_back: Vec<QueuedRelease> = Vec::new();
-        let mut refilled = Vec::new();
-        for t in queue {
-            let again = t.status == Broadcast;
-            if ready.len() >= cap {
-                // No room this step: a transfer to sign again keeps its place for the next.
-                if again {
-                    kept_back.push(t);
-                }
-                continue;
-            }
-            let Some(release) = release_of(&t) else {
-                let why = Reason::ApprovedWithoutRelease;
-                if t.status == SourceFinal {
-                    writes.push(ReleaseWrite::Move {
-                        ids: vec![t.id],
-                        from: SourceFinal,
-                        to: Failed,
-                        reason: why.clone(),
-                        tx_hash: None,
-                    });
-                }
-                report.failed.push((t.id.to_string(), why.to_string()));
-                continue;
-            };
-            let (token, amount) = (release.token, release.amount);
-            let holds = left.get(&token).copied().unwrap_or_default();
-            if holds < amount {
-                if t.status == SourceFinal {
-                    writes.push(ReleaseWrite::Move {
-                        ids: vec![t.id],
-                        from: SourceFinal,
-                        to: AwaitingLiquidity,
-                        reason: Reason::VaultShort {
-                            token: token.to_string().to_lowercase(),
-                            holds,
-                            needs: amount,
-                        },
-                        tx_hash: None,
-                    });
-                    report.awaiting_liquidity.push(t.id.to_string());
-                }
-                if again {
-                    kept_back.push(t);
-                }
-                continue;
-            }
-            left.insert(token, holds - amount);
-            let mut t = t;
-            if t.status == AwaitingLiquidity {
-                refilled.push(t.id);
-                t.status = SourceFinal;
-            }
-            ready.push(Ready { t, release });
-        }
-        writes.push(ReleaseWrite::Move {
-            ids: refilled,
-            from: AwaitingLiquidity,
-            to: SourceFinal,
-            reason: Reason::VaultHoldsEnough,
-            tx_hash: None,
-        });
+        Ok(queue)
+    }
 
-        let batches: Vec<Vec<Ready>> = ready
-            .chunks(self.batch_max())
-            .map(<[Ready]>::to_vec)
-            .collect();
-        let read_ms = started.elapsed().as_millis();
-        let checked = try_join_all(batches.into_iter().map(|b| self.check_batch(b))).await?;
-        let simulated_ms = started.elapsed().as_millis();
+    /// Acts on what the simulation said of each batch: releases already made elsewhere fail
+    /// (or stay for an operator), refused ones are set aside, unpaid ones wait for liquidity;
+    /// their moves go to `writes`. Returns the batches that pay out as simulated.
+    async fn act_on_simulation(
+        &self,
+        checked: Vec<CheckedBatch>,
+        writes: &mut Vec<ReleaseWrite>,
+        kept_back: &mut Vec<QueuedRelease>,
+        report: &mut ExecutorReport,
+    ) -> Result<Vec<Vec<Ready>>, RelayerError> {
+        use TransferStatus::*;
         let mut work: Vec<Vec<Ready>> = Vec::new();
         for c in checked {
             for Ready { t, .. } in c.released_elsewhere {
@@ -233,7 +316,7 @@ impl Releaser<'_, '_> {
             }
             for (r, why) in c.refused {
                 tracing::warn!(transfer = %r.t.id, %why, "payout refused; taken out alone");
-                self.set_aside(r.t, why, &mut writes, report).await?;
+                self.set_aside(r.t, why, writes, report).await?;
             }
             for (Ready { t, .. }, why) in c.unpaid {
                 if t.status == SourceFinal {
@@ -253,15 +336,22 @@ impl Releaser<'_, '_> {
                 work.push(c.keep);
             }
         }
-        self.store.apply_release_writes(&writes).await?;
-        if work.is_empty() {
-            *self.sign_again = Some(kept_back);
-            return Ok(());
-        }
+        Ok(work)
+    }
 
+    /// Signs `work` ([`Releaser::sign_batches`]), then sets aside, persisted at once, the
+    /// releases too dear to sign.
+    async fn sign_work(
+        &mut self,
+        mined: u64,
+        slots: usize,
+        work: Vec<Vec<Ready>>,
+        kept_back: &mut Vec<QueuedRelease>,
+        report: &mut ExecutorReport,
+    ) -> Result<Vec<(SignedReleaseTx, Vec<(TransferId, TransferStatus)>)>, RelayerError> {
         let mut too_dear = Vec::new();
         let signed = self
-            .sign_batches(mined, slots, work, &mut kept_back, &mut too_dear)
+            .sign_batches(mined, slots, work, kept_back, &mut too_dear)
             .await?;
         let mut dear_writes = Vec::new();
         for (r, why) in too_dear {
@@ -269,18 +359,7 @@ impl Releaser<'_, '_> {
             self.set_aside(r.t, why, &mut dear_writes, report).await?;
         }
         self.store.apply_release_writes(&dear_writes).await?;
-        tracing::debug!(chain = %self.chain.name, read_ms, simulated_ms, signed_ms = started.elapsed().as_millis(), txs = signed.len(), "release batches prepared");
-        *self.sign_again = Some(kept_back);
-        if self.relayer.dry_run {
-            for (tx, ids) in signed {
-                tracing::info!(chain = %self.chain.name, tx = %tx.hash, nonce = tx.nonce, releases = ids.len(), "dry run: signed, not sent");
-                report
-                    .dry_run
-                    .extend(ids.into_iter().map(|(id, _)| id.to_string()));
-            }
-            return Ok(());
-        }
-        self.persist_then_send(signed, report).await
+        Ok(signed)
     }
 
     /// Signs `work` (largest first off the end) on consecutive nonces, at most `slots`
