@@ -184,6 +184,25 @@ impl TokenFacts for EvmChain {
     }
 }
 
+impl SolanaChain {
+    /// The accounts of `keys` in one read (at `confirmed`), aligned with them: `None` where no
+    /// key was given or no account exists.
+    async fn accounts_aligned(
+        &self,
+        keys: &[Option<solana_sdk::pubkey::Pubkey>],
+    ) -> Result<Vec<Option<solana_sdk::account::Account>>, AdapterError> {
+        let present: Vec<_> = keys.iter().flatten().copied().collect();
+        let mut read = self
+            .accounts(&present, CommitmentConfig::confirmed())
+            .await?
+            .into_iter();
+        Ok(keys
+            .iter()
+            .map(|key| key.and_then(|_| read.next().flatten()))
+            .collect())
+    }
+}
+
 #[async_trait]
 impl TokenFacts for SolanaChain {
     async fn decimals(&self, tokens: &[Address]) -> Result<Vec<Option<u8>>, AdapterError> {
@@ -194,16 +213,12 @@ impl TokenFacts for SolanaChain {
                 Address::Evm(_) => None,
             })
             .collect();
-        let keys: Vec<_> = mints.iter().flatten().copied().collect();
-        let mut accounts = self
-            .accounts(&keys, CommitmentConfig::confirmed())
-            .await?
-            .into_iter();
+        let accounts = self.accounts_aligned(&mints).await?;
         Ok(mints
             .iter()
-            .map(|mint| {
-                let mint = (*mint)?;
-                let account = accounts.next().flatten()?;
+            .zip(accounts)
+            .map(|(mint, account)| {
+                let (mint, account) = ((*mint)?, account?);
                 crate::solana::accounts::decode_mint_decimals(&mint, &account.owner, &account.data)
                     .ok()
             })
@@ -222,16 +237,13 @@ impl TokenFacts for SolanaChain {
                 _ => None,
             })
             .collect();
-        let keys: Vec<_> = vaults.iter().flatten().copied().collect();
-        let mut accounts = self
-            .accounts(&keys, CommitmentConfig::confirmed())
-            .await?
-            .into_iter();
+        let accounts = self.accounts_aligned(&vaults).await?;
         Ok(vaults
             .iter()
-            .map(|vault| {
+            .zip(accounts)
+            .map(|(vault, account)| {
                 let key = (*vault)?;
-                Some(match accounts.next().flatten() {
+                Some(match account {
                     None => Err(format!("vault account {key} missing")),
                     Some(a) => {
                         crate::solana::accounts::decode_token_account(&key, &a.owner, &a.data)
@@ -451,16 +463,12 @@ impl Holdings for SolanaChain {
                     .map(|mint| crate::solana::releases::associated_token_account(&owner, &mint))
             })
             .collect();
-        let keys: Vec<_> = accounts.iter().flatten().copied().collect();
-        let mut read = self
-            .accounts(&keys, CommitmentConfig::confirmed())
-            .await?
-            .into_iter();
+        let read = self.accounts_aligned(&accounts).await?;
         let tokens = accounts
             .iter()
-            .map(|key| {
-                let key = (*key)?;
-                let account = read.next().flatten()?;
+            .zip(read)
+            .map(|(key, account)| {
+                let (key, account) = ((*key)?, account?);
                 crate::solana::accounts::decode_token_account(&key, &account.owner, &account.data)
                     .ok()
                     .map(|t| U256::from(t.amount))
