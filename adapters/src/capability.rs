@@ -687,14 +687,21 @@ pub struct TokenFlows {
     pub every_movement_is_an_event: bool,
 }
 
+/// The indexer's checkpoint stream of the deposits into `vault` (an EVM `BridgeVault`, a Solana
+/// vault token account): the name the indexer writes and the audit reads, so both say which
+/// blocks have been scanned for deposits.
+pub fn deposit_stream(vault: &impl std::fmt::Display) -> String {
+    format!("deposits:{vault}")
+}
+
 /// A vault's whole history, as `atoll audit` reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultHistory {
     /// Where it was read up to (EVM: the head; Solana: the finalized slot when reading began).
     pub height: u64,
     /// The indexer's checkpoint streams whose progress bounds which of these deposits the
-    /// database can hold, named as `atoll-indexer` names them: `pools` on EVM (deposits are
-    /// written with the pools' batches), `deposits:<vault account>` on Solana.
+    /// database can hold ([`deposit_stream`] of the vault, or of each vault token account on
+    /// Solana).
     pub deposit_streams: Vec<String>,
     pub deposits: Vec<VaultDeposit>,
     pub releases: Vec<VaultRelease>,
@@ -787,7 +794,7 @@ impl VaultAudit for SolanaChain {
                 None => Ok(U256::ZERO),
             };
             history.tokens.push(book);
-            history.deposit_streams.push(format!("deposits:{vault}"));
+            history.deposit_streams.push(deposit_stream(&vault));
         }
         Ok(Some(history))
     }

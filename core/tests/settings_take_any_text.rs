@@ -213,6 +213,7 @@ min_tvl_usd = 1000.0
 log_window_blocks = 2000
 max_batch_blocks = 100000
 poll_interval_ms = 500
+evm_pool_batch_interval_ms = 2000
 solana_sample_interval_ms = 5000
 
 [[relayer.routes]]

@@ -223,6 +223,7 @@ pub fn devnet_settings(state: &DevnetState) -> RawSettings {
             log_window_blocks: Some(2_000),
             max_batch_blocks: Some(100_000),
             poll_interval_ms: Some(500),
+            evm_pool_batch_interval_ms: None,
             solana_sample_interval_ms: Some(5_000),
         },
     }

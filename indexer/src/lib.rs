@@ -54,6 +54,9 @@ impl IndexerError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainProgress {
     pub chain: String,
+    /// The checkpoint stream that advanced: [`POOLS_STREAM`], or an EVM chain's deposit stream
+    /// (`atoll_adapters::capability::deposit_stream`, whose `events` are deposits recorded).
+    pub stream: String,
     pub start_block: u64,
     pub block: u64,
     pub head: u64,
@@ -76,9 +79,11 @@ pub struct ChainSummary {
     pub blocks: u64,
     /// Pool events (EVM) or pool samples (Solana).
     pub events: u64,
-    /// Bridge deposits recorded (Solana vault scans), rejected ones included.
+    /// Bridge deposits recorded (new rows; on Solana rejected ones included).
     pub deposits: u64,
+    /// Pool batches committed.
     pub batches: u64,
+    /// Reorgs rolled back, by the pool and the deposit streams.
     pub reorgs: u64,
     pub pools: usize,
     /// Configured pools that could not be read, each with its reason; they are skipped.
@@ -209,8 +214,9 @@ pub async fn run_until(
 }
 
 /// One chain's indexer, started patiently and run in `mode`. The one place the indexer looks
-/// at a chain's kind: pool events and deposits come from logs on EVM chains, from accounts
-/// and vault transactions on Solana.
+/// at a chain's kind: pool events and deposits come from logs on EVM chains (two streams, run
+/// side by side: deposits never wait for a pool batch), from accounts and vault transactions on
+/// Solana.
 async fn index_chain(
     settings: Settings,
     chain: atoll_core::settings::ChainSettings,
@@ -220,11 +226,29 @@ async fn index_chain(
 ) -> Result<ChainSummary, IndexerError> {
     match chain.kind {
         ChainKind::Evm => {
-            let mut indexer = start_patiently(mode, &chain.name, || {
+            let mut deposits = start_patiently(mode, &chain.name, || {
+                evm::deposits::EvmDeposits::start(
+                    &settings,
+                    &chain,
+                    store.clone(),
+                    progress.clone(),
+                )
+            })
+            .await?;
+            let mut pools = start_patiently(mode, &chain.name, || {
                 evm::EvmIndexer::start(&settings, &chain, store.clone(), progress.clone())
             })
             .await?;
-            indexer.run(mode).await
+            let follow_deposits = async {
+                match deposits.as_mut() {
+                    Some(d) => d.run(mode).await,
+                    None => Ok(evm::deposits::DepositsSummary::default()),
+                }
+            };
+            let (mut summary, deposits) = tokio::try_join!(pools.run(mode), follow_deposits)?;
+            summary.deposits = deposits.deposits;
+            summary.reorgs += deposits.reorgs;
+            Ok(summary)
         }
         ChainKind::Solana => {
             let mut indexer = start_patiently(mode, &chain.name, || {

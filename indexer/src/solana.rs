@@ -46,11 +46,6 @@ const WHIRLPOOL_PROTOCOL_FEE_DENOMINATOR: u64 = 10_000;
 /// Whirlpool `fee_rate` and every CPMM rate are in millionths.
 const PPM: u64 = 1_000_000;
 
-/// The checkpoint stream of one vault's deposits.
-pub fn deposit_stream(vault: &Pubkey) -> String {
-    format!("deposits:{vault}")
-}
-
 /// What kind of Solana pool, with what its fees need.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -234,7 +229,7 @@ impl SolanaIndexer {
                     },
                 );
                 if let Some(vault) = d.vault.as_ref().and_then(pubkey) {
-                    let stream = deposit_stream(&vault);
+                    let stream = atoll_adapters::capability::deposit_stream(&vault);
                     vaults.push(DepositVault {
                         vault,
                         checkpoint: store.checkpoint(chain_id, &stream).await?,
@@ -488,6 +483,7 @@ impl SolanaIndexer {
         self.checkpoint = Some(checkpoint);
         (self.progress)(&ChainProgress {
             chain: self.summary.chain.clone(),
+            stream: POOLS_STREAM.to_string(),
             start_block: self.summary.from_block,
             block: slot,
             head: finalized.max(slot),

@@ -1,7 +1,7 @@
 //! A reorg made on anvil (`evm_snapshot`, traffic, `evm_revert`, different traffic, more
-//! blocks) under a running indexer: it rolls back to the common ancestor and re-ingests, and
-//! afterwards its database equals a fresh index of the same chain; no event of the abandoned
-//! fork remains. Bridge deposits ride along: both deposits only in the abandoned blocks end
+//! blocks) under a running indexer: both its streams (pools, deposits) roll back to the common
+//! ancestor and re-ingest, and afterwards its database equals a fresh index of the same chain;
+//! no event of the abandoned fork remains. Bridge deposits: both deposits only in the abandoned blocks end
 //! `failed` ("reorged out", nothing paid); the new fork's deposit gets an id of its own (ids
 //! come from the deposit's transaction, not the vault's counter, so it can never take an
 //! abandoned deposit's id), and the live deposits equal a fresh index's.
@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use alloy::providers::Provider;
@@ -17,18 +18,23 @@ use atoll_devnet::traffic::{self, TrafficOptions};
 use atoll_devnet::{Devnet, evm};
 use atoll_indexer::{ChainProgress, Mode};
 
+/// Progress of every stream of the chain (pools, deposits), by stream.
+type Streams = BTreeMap<String, ChainProgress>;
+
+/// Waits until both streams of the chain (pools and deposits) report and all of them satisfy
+/// `done`; returns their reports.
 async fn wait_for(
-    rx: &mut tokio::sync::watch::Receiver<Option<ChainProgress>>,
+    rx: &mut tokio::sync::watch::Receiver<Streams>,
     done: impl Fn(&ChainProgress) -> bool,
-) -> ChainProgress {
+) -> Streams {
     let got = tokio::time::timeout(
         std::time::Duration::from_secs(60),
-        rx.wait_for(|p| p.as_ref().is_some_and(&done)),
+        rx.wait_for(|all| all.len() == 2 && all.values().all(&done)),
     )
     .await
     .expect("indexer progress within 60 s")
     .unwrap();
-    got.clone().unwrap()
+    got.clone()
 }
 
 #[tokio::test]
@@ -52,9 +58,11 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
 
     let store_dir = tempfile::tempdir().unwrap();
     let store = common::sqlite_store(store_dir.path(), &settings).await;
-    let (tx, mut rx) = tokio::sync::watch::channel(None::<ChainProgress>);
+    let (tx, mut rx) = tokio::sync::watch::channel(Streams::new());
     let sink: atoll_indexer::ProgressSink = Arc::new(move |p: &ChainProgress| {
-        let _ = tx.send(Some(p.clone()));
+        tx.send_modify(|all| {
+            all.insert(p.stream.clone(), p.clone());
+        });
     });
     let indexer = {
         let (settings, store) = (settings.clone(), store.clone());
@@ -80,7 +88,10 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
     assert!(new_head > old_head);
 
     let last = wait_for(&mut rx, |p| p.block >= new_head).await;
-    assert!(last.reorgs >= 1, "the indexer saw the reorg: {last:?}");
+    assert!(
+        last.values().all(|p| p.reorgs >= 1),
+        "the pool and the deposit streams both saw the reorg: {last:?}"
+    );
     indexer.abort();
     let _ = indexer.await;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use atoll_devnet::Devnet;
 use atoll_devnet::fault_proxy::{FaultPlan, FaultProxy};
 use atoll_devnet::traffic::{self, TrafficOptions};
-use atoll_indexer::{ChainProgress, Mode};
+use atoll_indexer::{ChainProgress, Mode, POOLS_STREAM};
 
 #[tokio::test]
 async fn following_chains_stop_when_asked_and_keep_what_they_indexed() {
@@ -55,8 +55,13 @@ async fn following_chains_stop_when_asked_and_keep_what_they_indexed() {
         })
     };
 
-    // Ethereum has committed a batch: it is following.
-    let first = progress.recv().await.expect("a batch of ethereum");
+    // Ethereum has committed a pool batch: it is following.
+    let first = loop {
+        let p = progress.recv().await.expect("a batch of ethereum");
+        if p.stream == POOLS_STREAM {
+            break p;
+        }
+    };
     assert_eq!(first.chain, "ethereum");
     let before = common::indexed(&store).await;
 

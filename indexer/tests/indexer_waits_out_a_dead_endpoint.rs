@@ -13,7 +13,7 @@ use alloy::providers::Provider;
 use atoll_devnet::fault_proxy::{FaultPlan, FaultProxy};
 use atoll_devnet::traffic::{self, TrafficOptions};
 use atoll_devnet::{Devnet, evm};
-use atoll_indexer::{ChainProgress, Mode};
+use atoll_indexer::{ChainProgress, Mode, POOLS_STREAM};
 
 #[tokio::test]
 async fn a_chain_down_at_start_is_indexed_once_its_endpoint_answers() {
@@ -70,7 +70,7 @@ async fn a_chain_down_at_start_is_indexed_once_its_endpoint_answers() {
                 p = progress.recv() => {
                     let p = p.unwrap();
                     assert_ne!(p.chain, "bsc", "bsc progresses while its endpoint is dead");
-                    eth_done |= p.chain == "ethereum" && p.block >= eth_head;
+                    eth_done |= p.chain == "ethereum" && p.stream == POOLS_STREAM && p.block >= eth_head;
                 }
                 () = tokio::time::sleep(Duration::from_millis(20)) => {}
             }
@@ -89,7 +89,7 @@ async fn a_chain_down_at_start_is_indexed_once_its_endpoint_answers() {
     tokio::time::timeout(Duration::from_secs(60), async {
         loop {
             let p = progress.recv().await.unwrap();
-            if p.chain == "bsc" && p.block >= bsc_head {
+            if p.chain == "bsc" && p.stream == POOLS_STREAM && p.block >= bsc_head {
                 return;
             }
         }

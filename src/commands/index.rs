@@ -116,11 +116,12 @@ fn print_summary(s: &ChainSummary) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One progress bar per chain, created on its first report.
+/// One progress bar per chain and stream (an EVM chain's pools and its deposits advance
+/// apart), created on its first report.
 #[derive(Clone, Default)]
 struct Bars {
     multi: MultiProgress,
-    bars: Arc<Mutex<HashMap<String, ProgressBar>>>,
+    bars: Arc<Mutex<HashMap<(String, String), ProgressBar>>>,
 }
 
 impl Bars {
@@ -128,20 +129,27 @@ impl Bars {
         let Ok(mut bars) = self.bars.lock() else {
             return;
         };
-        let bar = bars.entry(p.chain.clone()).or_insert_with(|| {
+        let pools = p.stream == atoll_indexer::POOLS_STREAM;
+        let key = (p.chain.clone(), p.stream.clone());
+        let bar = bars.entry(key).or_insert_with(|| {
             let bar = self.multi.add(ProgressBar::new(0));
             if let Ok(style) = ProgressStyle::with_template(
-                "{prefix:>10} [{bar:30}] block {pos}/{len} {msg} ETA {eta}",
+                "{prefix:>18} [{bar:30}] block {pos}/{len} {msg} ETA {eta}",
             ) {
                 bar.set_style(style.progress_chars("=> "));
             }
-            bar.set_prefix(p.chain.clone());
+            bar.set_prefix(if pools {
+                p.chain.clone()
+            } else {
+                format!("{} deposits", p.chain)
+            });
             bar
         });
         bar.set_length(p.head.saturating_sub(p.start_block) + 1);
         bar.set_position(p.block.saturating_sub(p.start_block) + 1);
         let rate = p.events as f64 / p.elapsed.as_secs_f64().max(1e-3);
-        bar.set_message(format!("| {} events | {rate:.0} events/s", p.events));
+        let what = if pools { "events" } else { "deposits" };
+        bar.set_message(format!("| {} {what} | {rate:.0} {what}/s", p.events));
     }
 
     fn finish(&self) {

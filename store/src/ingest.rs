@@ -2,8 +2,8 @@
 //! raw events (multi-row upserts keyed `(chain, tx, log_index)`), exact hourly volumes, state
 //! snapshots, pool records, block hashes and the checkpoint, and commits them together. The
 //! checkpoint is compared and set in that transaction, so a batch is applied at most once even
-//! if two indexers of one chain race. [`Store::rollback_above`] undoes everything above a block
-//! after a reorg.
+//! if two indexers of one chain race. [`Store::rollback_pools_above`] and
+//! [`Store::rollback_deposits_above`] undo what their stream wrote above a block after a reorg.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -344,13 +344,14 @@ impl Store {
         Ok(n)
     }
 
-    /// Undoes everything a chain's indexing wrote above block `above` (a reorg's common
+    /// Undoes everything a chain's pool indexing wrote above block `above` (a reorg's common
     /// ancestor): events, snapshots, pools discovered above it, block hashes; hourly volumes of
-    /// the buckets it touched are rebuilt from the events that remain. The checkpoint becomes
-    /// `ancestor`. All in one transaction.
+    /// the buckets it touched are rebuilt from the events that remain. The checkpoint of `stream`
+    /// becomes `ancestor`. All in one transaction. Deposits are their own stream's
+    /// ([`Store::rollback_deposits_above`]).
     /// `ancestor: None` (no stored block is still on the chain) forgets the checkpoint as well,
     /// so indexing restarts from the configured start block.
-    pub async fn rollback_above(
+    pub async fn rollback_pools_above(
         &self,
         chain_id: u64,
         stream: &str,
@@ -374,8 +375,6 @@ impl Store {
         let snapshots = delete_snapshots_above(&txn, pool_ids, above).await?;
         let forgotten = forget_pools_above(&txn, chain, above).await?;
         delete_block_hashes_above(&txn, chain, above).await?;
-        let (deposits_reorged_out, deposits_at_risk) =
-            crate::transfers::orphan_deposits_above(&txn, chain, above).await?;
         rewind_checkpoint(&txn, chain_id, chain, stream, ancestor).await?;
         txn.commit().await?;
         Ok(RollbackSummary {
@@ -383,13 +382,42 @@ impl Store {
             snapshots_removed: snapshots,
             hourly_rebuilt: touched.len() as u64,
             pools_forgotten: forgotten,
+            ..RollbackSummary::default()
+        })
+    }
+
+    /// Undoes what a chain's deposit stream `stream` saw above block `above` (a reorg's common
+    /// ancestor): deposits there not yet acted on become `failed` (reorged out), those that
+    /// moved on are flagged at risk ([`RollbackSummary`]), block hashes above go, and the
+    /// stream's checkpoint becomes `ancestor` (`None` forgets it). All in one transaction.
+    /// Block hashes are the chain's, whichever stream recorded them: above a block that left
+    /// the chain, none is still on it.
+    pub async fn rollback_deposits_above(
+        &self,
+        chain_id: u64,
+        stream: &str,
+        above: u64,
+        ancestor: Option<&Checkpoint>,
+    ) -> Result<RollbackSummary, StoreError> {
+        let _turn = self.write_turn().await;
+        let txn = self.db.begin().await?;
+        let chain = to_i64("chain id", chain_id)?;
+        let above = to_i64("block", above)?;
+        delete_block_hashes_above(&txn, chain, above).await?;
+        let (deposits_reorged_out, deposits_at_risk) =
+            crate::transfers::orphan_deposits_above(&txn, chain, above).await?;
+        rewind_checkpoint(&txn, chain_id, chain, stream, ancestor).await?;
+        txn.commit().await?;
+        Ok(RollbackSummary {
             deposits_reorged_out,
             deposits_at_risk,
+            ..RollbackSummary::default()
         })
     }
 }
 
-// The steps of `Store::rollback_above`, in the order it takes them, each inside its transaction.
+// The steps of `Store::rollback_pools_above` and `rollback_deposits_above`, in the order they
+// take them, each inside its transaction.
 
 /// The hourly buckets of `chain` whose last swap is above block `above`: the ones the rollback
 /// rebuilds.

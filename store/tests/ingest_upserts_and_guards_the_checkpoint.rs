@@ -136,7 +136,7 @@ async fn exercise(store: &Store) {
 
     // Reorg: everything above block 2 goes; hour 0 is rebuilt from blocks 1 and 2, hour 1 empties.
     let summary = store
-        .rollback_above(1, "pools", 2, Some(&cp(2)))
+        .rollback_pools_above(1, "pools", 2, Some(&cp(2)))
         .await
         .unwrap();
     assert_eq!(summary.events_removed, 2);
@@ -155,7 +155,10 @@ async fn exercise(store: &Store) {
     assert_eq!(store.checkpoint(1, "pools").await.unwrap(), Some(cp(2)));
 
     // No stored block on the chain any more: the checkpoint goes too.
-    store.rollback_above(1, "pools", 0, None).await.unwrap();
+    store
+        .rollback_pools_above(1, "pools", 0, None)
+        .await
+        .unwrap();
     assert_eq!(store.checkpoint(1, "pools").await.unwrap(), None);
     assert_eq!(store.event_count(1).await.unwrap(), 0);
     assert!(

@@ -160,7 +160,7 @@ async fn exercise(store: &Store) {
     );
     txn.commit(checkpoint.as_ref().unwrap()).await.unwrap();
     let summary = store
-        .rollback_above(1, "deposits:test", 11, None)
+        .rollback_deposits_above(1, "deposits:test", 11, None)
         .await
         .unwrap();
     // The first deposit (block 11) is not above 11; the one moved on was at block 11 too.
@@ -409,7 +409,7 @@ async fn reorg_fails_every_waiting_deposit(store: &Store) {
         .unwrap();
 
     let summary = store
-        .rollback_above(1, "deposits:test", 10, None)
+        .rollback_deposits_above(1, "deposits:test", 10, None)
         .await
         .unwrap();
     assert_eq!(

@@ -15,11 +15,9 @@ use super::abi::BridgeVault;
 use super::events::{DepositPositions, deposit_id};
 use super::logs::LogWindow;
 use crate::AdapterError;
-use crate::capability::{HistoryScope, TokenFlows, VaultDeposit, VaultHistory, VaultRelease};
-
-/// The indexer's checkpoint stream that covers EVM deposits (they are written with the pools'
-/// batches): `atoll_indexer::POOLS_STREAM`.
-const DEPOSITS_STREAM: &str = "pools";
+use crate::capability::{
+    HistoryScope, TokenFlows, VaultDeposit, VaultHistory, VaultRelease, deposit_stream,
+};
 
 /// Per token, what moved through the vault.
 #[derive(Default)]
@@ -52,7 +50,7 @@ impl EvmChain {
             .await?;
         let mut history = VaultHistory {
             height: head,
-            deposit_streams: vec![DEPOSITS_STREAM.to_string()],
+            deposit_streams: vec![deposit_stream(&vault)],
             deposits: Vec::new(),
             releases: Vec::new(),
             tokens: Vec::new(),

@@ -16,8 +16,12 @@ pub struct RawIndexer {
     pub log_window_blocks: Option<u64>,
     /// Upper bound of one batch (and of the log window), in blocks.
     pub max_batch_blocks: Option<u64>,
-    /// How often a caught-up indexer polls the head.
+    /// How often a caught-up indexer polls the head (EVM: for deposits; Solana: deposit scans).
     pub poll_interval_ms: Option<u64>,
+    /// EVM: how often a following indexer commits a pool batch (the swaps since the last one,
+    /// every pool sampled at its end) once caught up; the vault's deposits are read every
+    /// poll all the same. Defaults to `poll_interval_ms`.
+    pub evm_pool_batch_interval_ms: Option<u64>,
     /// Solana: how often a following indexer samples pool accounts (state changes every slot;
     /// one sample per interval is what yields need). Deposits are scanned every poll.
     pub solana_sample_interval_ms: Option<u64>,
@@ -29,6 +33,7 @@ pub struct IndexerSettings {
     pub log_window_blocks: u64,
     pub max_batch_blocks: u64,
     pub poll_interval: Duration,
+    pub evm_pool_batch_interval: Duration,
     pub solana_sample_interval: Duration,
 }
 
@@ -62,6 +67,10 @@ impl RawIndexer {
         if poll_ms == 0 {
             p.push(format!("{path}.poll_interval_ms"), "must be > 0");
         }
+        let pool_batch_ms = self.evm_pool_batch_interval_ms.unwrap_or(poll_ms);
+        if pool_batch_ms == 0 {
+            p.push(format!("{path}.evm_pool_batch_interval_ms"), "must be > 0");
+        }
         let sample_ms = self
             .solana_sample_interval_ms
             .unwrap_or(defaults::SOLANA_SAMPLE_INTERVAL_MS);
@@ -71,6 +80,7 @@ impl RawIndexer {
             log_window_blocks: log_window_blocks.min(max_batch_blocks),
             max_batch_blocks,
             poll_interval: Duration::from_millis(poll_ms),
+            evm_pool_batch_interval: Duration::from_millis(pool_batch_ms),
             solana_sample_interval: Duration::from_millis(sample_ms),
         }
     }

@@ -3,7 +3,7 @@
 //! [`IngestTxn::insert_deposits`] records what a source chain shows: one row per deposit, keyed
 //! by its `TransferId`, so a re-scan inserts nothing twice. A deposit already recorded under a
 //! pre-upgrade (legacy) id, or seen again with other terms, gets a history row instead of a
-//! second transfer. [`orphan_deposits_above`], called by `Store::rollback_above` in its
+//! second transfer. [`orphan_deposits_above`], called by `Store::rollback_deposits_above` in its
 //! transaction, fails the deposits a reorg removed while they waited for their release
 //! ([`Reason::ReorgedOut`]); recording the same id again from the new chain revives the row
 //! (`failed → observed`, the one move outside the state machine's edges, allowed only here:

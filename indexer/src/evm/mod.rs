@@ -1,11 +1,15 @@
-//! Indexing of one EVM chain: pools from config and factories, their events over adaptive log
-//! windows, their state at the end of every batch, prices and yield figures, all committed with
-//! the checkpoint in one transaction. A batch whose first block does not extend the stored
-//! checkpoint is a reorg: the store is rolled back to the newest stored block still on the
-//! chain, and indexing goes on from there.
+//! Indexing of one EVM chain's pools (stream `pools`): pools from config and factories, their
+//! events over adaptive log windows, their state at the end of every batch, prices and yield
+//! figures, all committed with the checkpoint in one transaction. A batch whose first block does
+//! not extend the stored checkpoint is a reorg: the pool rows are rolled back to the newest
+//! stored block still on the chain ([`fork`]), and indexing goes on from there. The bridge
+//! vault's deposits are a stream of their own ([`deposits`]).
+
+pub mod deposits;
+mod fork;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
 use alloy::rpc::types::{Filter, Log};
@@ -15,18 +19,15 @@ use atoll_adapters::evm::state::{PoolFamily, PoolState};
 use atoll_adapters::evm::{BlockRef, EvmChain, LogWindow, RetryPolicy};
 use atoll_core::settings::{ChainSettings, FactorySettings, Settings};
 use atoll_core::time::HOUR_MS;
-use atoll_core::{ChainKind, PoolId, Protocol, TransferStatus};
-use atoll_store::ingest::{BlockHashRow, PoolEntry, PoolStateRow, SnapshotRow};
-use atoll_store::transfers::DepositRow;
+use atoll_core::{PoolId, Protocol};
+use atoll_store::ingest::{PoolEntry, PoolStateRow, SnapshotRow};
 use atoll_store::{Checkpoint, Store};
 
 use crate::prices::{self, PriceSource, TokenMeta};
 use crate::rows::{BatchRows, is_pool_event};
 use crate::yields::{self, hour_bucket};
 use crate::{ChainProgress, ChainSummary, IndexerError, Mode, POOLS_STREAM, ProgressSink};
-
-/// Stored block hashes kept per chain: a reorg deeper than this re-ingests from the oldest.
-const BLOCK_HASHES_KEPT: u64 = 4_096;
+use fork::{Step, Stream};
 
 /// A pool being indexed.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,14 +48,6 @@ fn family(protocol: Protocol) -> Option<PoolFamily> {
     }
 }
 
-/// One step of the indexing loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Advanced,
-    Reorged,
-    CaughtUp,
-}
-
 pub struct EvmIndexer {
     chain: EvmChain,
     store: Store,
@@ -67,15 +60,12 @@ pub struct EvmIndexer {
     window: LogWindow,
     checkpoint: Option<Checkpoint>,
     min_tvl_usd: f64,
-    poll_interval: std::time::Duration,
+    poll_interval: Duration,
+    batch_interval: Duration,
     progress: ProgressSink,
     summary: ChainSummary,
     head: u64,
     started: Instant,
-    /// The chain's BridgeVault, whose `TransferInitiated` logs are recorded as deposits.
-    bridge_vault: Option<Address>,
-    /// Kind of every configured chain by id: how a deposit's bytes32 recipient is written.
-    chain_kinds: HashMap<u64, ChainKind>,
 }
 
 impl EvmIndexer {
@@ -132,6 +122,7 @@ impl EvmIndexer {
                 .await?,
             min_tvl_usd: settings.indexer.min_tvl_usd,
             poll_interval: settings.indexer.poll_interval,
+            batch_interval: settings.indexer.evm_pool_batch_interval,
             progress,
             summary: ChainSummary {
                 chain: name.clone(),
@@ -139,12 +130,6 @@ impl EvmIndexer {
             },
             head: 0,
             started: Instant::now(),
-            bridge_vault: chain_settings.bridge_vault.as_ref().and_then(evm_address),
-            chain_kinds: settings
-                .chains
-                .iter()
-                .map(|c| (c.chain_id.0, c.kind))
-                .collect(),
         };
         for stored in store.pools_of_chain(chain_settings.chain_id.0).await? {
             me.track_stored(&stored)?;
@@ -288,39 +273,11 @@ impl EvmIndexer {
     /// Indexes until caught up (`Once`) or forever (`Follow`).
     pub async fn run(&mut self, mode: Mode) -> Result<ChainSummary, IndexerError> {
         self.started = Instant::now();
-        let started = self.started;
-        let head = self.chain.head().await?;
-        self.head = head.number;
-        let target = head.number;
         self.summary.from_block = self.next_block();
-        loop {
-            let step = match self.step(mode == Mode::Once).await {
-                Ok(s) => s,
-                Err(e) if mode == Mode::Follow && e.is_transient() => {
-                    tracing::warn!(chain = %self.chain.name, error = %e, "indexing step failed; retrying");
-                    tokio::time::sleep(self.poll_interval).await;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            self.summary.elapsed = started.elapsed();
-            match step {
-                Step::Advanced | Step::Reorged => {}
-                Step::CaughtUp if mode == Mode::Once => break,
-                Step::CaughtUp => tokio::time::sleep(self.poll_interval).await,
-            }
-            if mode == Mode::Once
-                && self
-                    .checkpoint
-                    .as_ref()
-                    .is_some_and(|c| c.block_number >= target)
-            {
-                break;
-            }
-        }
+        fork::drive(self, mode).await?;
         self.summary.to_block = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
         self.summary.pools = self.pools.len();
-        self.summary.elapsed = started.elapsed();
+        self.summary.elapsed = self.started.elapsed();
         Ok(self.summary.clone())
     }
 
@@ -330,27 +287,14 @@ impl EvmIndexer {
             .map_or(self.start_block, |c| c.block_number + 1)
     }
 
-    /// One batch: the logs of the next window of blocks (pools, factories, the vault), pools
-    /// the factories created in it, and everything committed with the checkpoint in one
+    /// One batch of `from..=to`: the logs of every tracked pool and live factory, pools the
+    /// factories created in it, and everything committed with the checkpoint in one
     /// transaction. A reorg seen on the way rolls back instead.
-    async fn step(&mut self, once: bool) -> Result<Step, IndexerError> {
-        let from = self.next_block();
-        if from > self.head {
-            if !once {
-                self.head = self.chain.head().await?.number;
-            }
-            if from > self.head {
-                return self.at_head().await;
-            }
-        }
-        let to = self
-            .head
-            .min(from.saturating_add(self.window.blocks.max(1) - 1));
+    async fn batch(&mut self, from: u64, to: u64) -> Result<Step, IndexerError> {
         let first = self.chain.block(from).await?;
-        if let Some(cp) = &self.checkpoint
-            && format!("{:#x}", first.parent_hash) != cp.block_hash
-        {
-            self.roll_back(cp.block_number).await?;
+        if !fork::extends(self.checkpoint.as_ref(), &first) {
+            let below = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
+            self.roll_back(below).await?;
             return Ok(Step::Reorged);
         }
         let factory_addresses: Vec<Address> = self
@@ -372,29 +316,12 @@ impl EvmIndexer {
             .discover_pools(&mut logs, &factory_addresses, from, to)
             .await?;
         let times = self.block_times(&logs).await?;
-        let (rows, deposits) = self.rows_of(&logs, &times)?;
-        let Some(extra_blocks) = self.deposit_blocks(&deposits, &logs).await? else {
-            return Ok(Step::Reorged);
-        };
-        self.commit(first, last, rows, new_pools, deposits, extra_blocks)
-            .await?;
+        let rows = self.rows_of(&logs, &times)?;
+        self.commit(first, last, rows, new_pools).await?;
         Ok(Step::Advanced)
     }
 
-    /// Nothing new to read; but the chain may have replaced our newest block (a reorg to a
-    /// chain no longer than ours, as after `evm_revert`).
-    async fn at_head(&mut self) -> Result<Step, IndexerError> {
-        if let Some(cp) = self.checkpoint.clone() {
-            let on_chain = self.chain.block_hash_at(cp.block_number).await?;
-            if on_chain.as_deref() != Some(cp.block_hash.as_str()) {
-                self.roll_back(cp.block_number).await?;
-                return Ok(Step::Reorged);
-            }
-        }
-        Ok(Step::CaughtUp)
-    }
-
-    /// The window's logs of every tracked pool, the factories live by `to`, and the vault.
+    /// The window's logs of every tracked pool and the factories live by `to`.
     async fn window_logs(
         &mut self,
         factory_addresses: &[Address],
@@ -403,7 +330,6 @@ impl EvmIndexer {
     ) -> Result<Vec<Log>, IndexerError> {
         let mut filter_addresses: Vec<Address> = self.pools.iter().map(|p| p.address).collect();
         filter_addresses.extend(factory_addresses);
-        filter_addresses.extend(self.bridge_vault);
         if filter_addresses.is_empty() {
             return Ok(Vec::new());
         }
@@ -487,24 +413,12 @@ impl EvmIndexer {
         Ok(new_pools)
     }
 
-    /// The window's pool events as rows, and the vault's deposits.
-    fn rows_of(
-        &self,
-        logs: &[Log],
-        times: &HashMap<u64, i64>,
-    ) -> Result<(BatchRows, Vec<DepositRow>), IndexerError> {
+    /// The window's pool events as rows.
+    fn rows_of(&self, logs: &[Log], times: &HashMap<u64, i64>) -> Result<BatchRows, IndexerError> {
         let by_address: HashMap<Address, &TrackedPool> =
             self.pools.iter().map(|p| (p.address, p)).collect();
         let mut rows = BatchRows::with_capacity(logs.len());
-        let mut deposits = Vec::new();
-        let mut positions = events::DepositPositions::default();
         for log in logs {
-            if Some(log.address()) == self.bridge_vault {
-                if let Some(d) = self.deposit_row(log, &mut positions)? {
-                    deposits.push(d);
-                }
-                continue;
-            }
             let Some(pool) = by_address.get(&log.address()) else {
                 continue;
             };
@@ -523,88 +437,7 @@ impl EvmIndexer {
             let time_ms = times.get(&pos.block_number).copied().unwrap_or_default();
             rows.push(&pos, &event, &pool.id, time_ms);
         }
-        Ok((rows, deposits))
-    }
-
-    /// The blocks holding deposits, remembered too: a later reorg then rolls back no deeper
-    /// than the newest of them still on the chain, so a deposit is orphaned only when its own
-    /// block left the chain. `None` when one of them already changed (a reorg under way).
-    async fn deposit_blocks(
-        &self,
-        deposits: &[DepositRow],
-        logs: &[Log],
-    ) -> Result<Option<Vec<BlockHashRow>>, IndexerError> {
-        let mut deposit_blocks: Vec<u64> = deposits.iter().map(|d| d.source_block).collect();
-        deposit_blocks.sort_unstable();
-        deposit_blocks.dedup();
-        let mut extra_blocks = Vec::with_capacity(deposit_blocks.len());
-        for n in deposit_blocks {
-            let b = self.chain.block(n).await?;
-            let seen = logs
-                .iter()
-                .find(|l| l.block_number == Some(n) && Some(l.address()) == self.bridge_vault)
-                .and_then(|l| l.block_hash);
-            if seen.is_some_and(|h| h != b.hash) {
-                return Ok(None);
-            }
-            extra_blocks.push(block_row(&b));
-        }
-        Ok(Some(extra_blocks))
-    }
-
-    /// A `TransferInitiated` log of the chain's vault as a deposit (`observed`; the relayer
-    /// decides whether it can be released), with its reorg-stable id
-    /// ([`events::deposit_id`]): `positions` numbers the deposits within each transaction,
-    /// and that position is also the row's `source_index`. Other vault logs give `None`.
-    fn deposit_row(
-        &self,
-        log: &Log,
-        positions: &mut events::DepositPositions,
-    ) -> Result<Option<DepositRow>, IndexerError> {
-        let Some(decoded) = events::decode(log) else {
-            return Ok(None);
-        };
-        let (pos, event) = decoded.map_err(|e| IndexerError::BadLog {
-            chain: self.chain.name.clone(),
-            tx: format!("{:#x}", e.tx_hash),
-            log_index: e.log_index,
-            reason: e.to_string(),
-        })?;
-        let events::EvmEvent::TransferInitiated {
-            token,
-            sender,
-            amount,
-            dst_chain_id,
-            recipient,
-            ..
-        } = event
-        else {
-            return Ok(None);
-        };
-        // The recipient as its destination chain writes addresses (a pure format rule of the
-        // kind, core's `Address::from_bytes32`). An EVM recipient must be 12 zero bytes and an
-        // address: anything else, like an unknown chain's, keeps the raw bytes32, which is no
-        // address anywhere, so the relayer refuses it rather than pay a truncated one.
-        let recipient = self
-            .chain_kinds
-            .get(&dst_chain_id)
-            .and_then(|kind| atoll_core::Address::from_bytes32(*kind, recipient.0).ok())
-            .map_or_else(|| format!("{recipient:#x}"), |a| a.to_string());
-        let index_in_tx = positions.next(pos.tx_hash);
-        Ok(Some(DepositRow {
-            id: events::deposit_id(self.chain.chain_id, pos.tx_hash, index_in_tx),
-            source_chain_id: self.chain.chain_id,
-            source_tx: format!("{:#x}", pos.tx_hash),
-            source_index: u64::from(index_in_tx),
-            source_block: pos.block_number,
-            dest_chain_id: dst_chain_id,
-            source_token: format!("{token:#x}"),
-            sender: format!("{sender:#x}"),
-            recipient,
-            amount_in: amount,
-            status: TransferStatus::Observed,
-            failure_reason: None,
-        }))
+        Ok(rows)
     }
 
     fn factory_protocol(&self, address: Address) -> Option<Protocol> {
@@ -644,8 +477,6 @@ impl EvmIndexer {
         last: BlockRef,
         rows: BatchRows,
         new_pools: Vec<PoolEntry>,
-        deposits: Vec<DepositRow>,
-        deposit_blocks: Vec<BlockHashRow>,
     ) -> Result<(), IndexerError> {
         let chain_id = self.chain.chain_id;
         let time_ms = ms(last.timestamp);
@@ -660,10 +491,7 @@ impl EvmIndexer {
             .map(|p| (p.id.clone(), p.lp_fee_ppm))
             .collect();
         let events = rows.events.len() as u64;
-        let checkpoint = Checkpoint {
-            block_number: last.number,
-            block_hash: format!("{:#x}", last.hash),
-        };
+        let checkpoint = fork::checkpoint_at(&last);
 
         let txn = self
             .store
@@ -704,10 +532,9 @@ impl EvmIndexer {
             });
         }
         txn.upsert_snapshots(&snapshots).await?;
-        self.summary.deposits += txn.insert_deposits(&deposits).await?;
-        let mut hashes = vec![block_row(&first), block_row(&last)];
-        hashes.extend(deposit_blocks);
-        txn.record_block_hashes(&hashes, BLOCK_HASHES_KEPT).await?;
+        let hashes = [fork::block_row(&first), fork::block_row(&last)];
+        txn.record_block_hashes(&hashes, fork::BLOCK_HASHES_KEPT)
+            .await?;
         txn.commit(&checkpoint).await?;
 
         self.summary.blocks += last.number - first.number + 1;
@@ -717,6 +544,7 @@ impl EvmIndexer {
         tracing::debug!(chain = %self.chain.name, block = last.number, events, "batch committed");
         (self.progress)(&ChainProgress {
             chain: self.chain.name.clone(),
+            stream: POOLS_STREAM.to_string(),
             start_block: self.summary.from_block,
             block: last.number,
             head: self.head.max(last.number),
@@ -803,39 +631,23 @@ impl EvmIndexer {
         self.tokens.get(token).map_or(18, |t| t.decimals)
     }
 
-    /// Finds the newest stored block still on the chain and rolls the store back to it.
+    /// Finds the newest stored block still on the chain and rolls the pool rows back to it.
     async fn roll_back(&mut self, below_or_at: u64) -> Result<(), IndexerError> {
         self.summary.reorgs += 1;
-        let stored = self
-            .store
-            .block_hashes_below(self.chain.chain_id, below_or_at, BLOCK_HASHES_KEPT)
-            .await?;
-        let mut ancestor = None;
-        for row in stored {
-            let on_chain = self.chain.block_hash_at(row.number).await?;
-            if on_chain.as_deref() == Some(row.hash.as_str()) {
-                ancestor = Some(Checkpoint {
-                    block_number: row.number,
-                    block_hash: row.hash,
-                });
-                break;
-            }
-        }
+        let ancestor = fork::common_ancestor(&self.chain, &self.store, below_or_at).await?;
         let above = ancestor
             .as_ref()
             .map_or(self.start_block.saturating_sub(1), |a| a.block_number);
         let summary = self
             .store
-            .rollback_above(self.chain.chain_id, POOLS_STREAM, above, ancestor.as_ref())
+            .rollback_pools_above(self.chain.chain_id, POOLS_STREAM, above, ancestor.as_ref())
             .await?;
         tracing::warn!(
             chain = %self.chain.name,
             from = below_or_at,
             ancestor = ?ancestor.as_ref().map(|a| a.block_number),
             events_removed = summary.events_removed,
-            deposits_reorged_out = summary.deposits_reorged_out,
-            deposits_at_risk = summary.deposits_at_risk,
-            "reorg: rolled back to the common ancestor"
+            "reorg: pools rolled back to the common ancestor"
         );
         // Pools discovered above the ancestor are forgotten with their rows.
         let kept = self.store.pools_of_chain(self.chain.chain_id).await?;
@@ -845,18 +657,53 @@ impl EvmIndexer {
     }
 }
 
-trait BlockHashAt {
-    /// The hash of block `number` as the chain has it now; `None` when the chain is shorter.
-    async fn block_hash_at(&self, number: u64) -> Result<Option<String>, IndexerError>;
-}
+impl Stream for EvmIndexer {
+    fn chain_name(&self) -> &str {
+        &self.chain.name
+    }
 
-impl BlockHashAt for EvmChain {
-    async fn block_hash_at(&self, number: u64) -> Result<Option<String>, IndexerError> {
-        match self.block(number).await {
-            Ok(b) => Ok(Some(format!("{:#x}", b.hash))),
-            Err(atoll_adapters::AdapterError::BlockNotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
+    fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
+    /// Caught up, the next batch waits for `indexer.evm_pool_batch_interval_ms`: sampling every
+    /// pool per block is more than yields need, and deposits do not wait for it.
+    fn idle_interval(&self) -> Duration {
+        self.batch_interval
+    }
+
+    fn reached(&self) -> Option<u64> {
+        self.checkpoint.as_ref().map(|c| c.block_number)
+    }
+
+    async fn refresh_head(&mut self) -> Result<u64, IndexerError> {
+        self.head = self.chain.head().await?.number;
+        Ok(self.head)
+    }
+
+    /// The next window of blocks as one batch ([`EvmIndexer::batch`]); at the head, a check
+    /// that the newest committed block is still the chain's (a reorg to a chain no longer than
+    /// ours, as after `evm_revert`).
+    async fn step(&mut self, once: bool) -> Result<Step, IndexerError> {
+        let from = self.next_block();
+        if from > self.head && !once {
+            self.refresh_head().await?;
         }
+        if from > self.head {
+            if let Some(cp) = self.checkpoint.clone()
+                && !fork::still_on_chain(&self.chain, &cp).await?
+            {
+                self.roll_back(cp.block_number).await?;
+                return Ok(Step::Reorged);
+            }
+            return Ok(Step::CaughtUp);
+        }
+        let to = self
+            .head
+            .min(from.saturating_add(self.window.blocks.max(1) - 1));
+        let step = self.batch(from, to).await;
+        self.summary.elapsed = self.started.elapsed();
+        step
     }
 }
 
@@ -902,22 +749,13 @@ fn state_row<'b>(
     }
 }
 
-fn block_row(b: &BlockRef) -> BlockHashRow {
-    BlockHashRow {
-        number: b.number,
-        hash: format!("{:#x}", b.hash),
-        parent_hash: format!("{:#x}", b.parent_hash),
-    }
-}
-
 fn ms(seconds: u64) -> i64 {
     i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
-/// The first topics the filter asks for: pool events, factory creations and vault deposits.
+/// The first topics the filter asks for: pool events and factory creations.
 fn pool_topics() -> Vec<B256> {
     let mut topics = events::EvmEvent::pool_topics();
     topics.extend(events::EvmEvent::factory_topics());
-    topics.push(events::EvmEvent::deposit_topic());
     topics
 }
