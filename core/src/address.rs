@@ -103,7 +103,12 @@ impl Address {
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Address::Evm(b) => write!(f, "0x{}", hex::encode(b)),
+            Address::Evm(b) => {
+                let mut buf = [0u8; 42];
+                alloy_primitives::hex::encode_to_slice(b, &mut buf[2..]).map_err(|_| fmt::Error)?;
+                buf[..2].copy_from_slice(b"0x");
+                f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+            }
             Address::Solana(b) => f.write_str(&bs58::encode(b).into_string()),
         }
     }

@@ -27,8 +27,13 @@ impl TransferId {
 }
 
 impl fmt::Display for TransferId {
+    /// `0x` and 64 lower-case hex digits, written from a stack buffer: an id is formatted for
+    /// every row an executor writes and every key it looks up, thousands a step.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{}", hex::encode(self.0))
+        let mut buf = [0u8; 66];
+        alloy_primitives::hex::encode_to_slice(self.0, &mut buf[2..]).map_err(|_| fmt::Error)?;
+        buf[..2].copy_from_slice(b"0x");
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -38,7 +43,7 @@ impl FromStr for TransferId {
         let err = || CoreError::InvalidTransferId(s.to_string());
         let h = s.strip_prefix("0x").ok_or_else(err)?;
         let mut out = [0u8; 32];
-        hex::decode_to_slice(h, &mut out).map_err(|_| err())?;
+        alloy_primitives::hex::decode_to_slice(h, &mut out).map_err(|_| err())?;
         Ok(TransferId(out))
     }
 }
@@ -86,5 +91,20 @@ mod tests {
         assert_ne!(a, TransferId::derive(ChainId::ETHEREUM, b"sig", 0));
         assert_eq!(a.to_string().parse::<TransferId>().unwrap(), a);
         assert!("0x12".parse::<TransferId>().is_err());
+        // One prefix only, 64 digits exactly; either case reads, lower case is written.
+        let digits = a.to_string()[2..].to_string();
+        assert!(
+            format!("0x0x{}", &digits[2..])
+                .parse::<TransferId>()
+                .is_err()
+        );
+        assert!(digits.parse::<TransferId>().is_err());
+        assert_eq!(
+            format!("0x{}", digits.to_uppercase())
+                .parse::<TransferId>()
+                .unwrap(),
+            a
+        );
+        assert_eq!(a.to_string(), format!("0x{}", hex::encode(a.0)));
     }
 }
