@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::B256;
@@ -31,10 +30,7 @@ async fn deposits_are_recorded_with_no_pool_batch_at_all() {
     let eth = net.state.evm_chain("ethereum").unwrap();
     let node = evm::provider_for(&eth.rpc_url, evm::Role::Deployer).unwrap();
 
-    let (tx, mut progress) = tokio::sync::mpsc::unbounded_channel::<ChainProgress>();
-    let sink: atoll_indexer::ProgressSink = Arc::new(move |p: &ChainProgress| {
-        let _ = tx.send(p.clone());
-    });
+    let (sink, mut progress) = common::progress_channel();
     let mut deposits = EvmDeposits::start(&settings, &chain, store.clone(), sink)
         .await
         .unwrap()

@@ -5,48 +5,21 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use alloy::providers::Provider;
-use atoll_devnet::fault_proxy::{FaultPlan, FaultProxy};
-use atoll_devnet::traffic::{self, TrafficOptions};
-use atoll_devnet::{Devnet, evm};
-use atoll_indexer::{ChainProgress, Mode, POOLS_STREAM};
+use atoll_devnet::evm;
+use atoll_indexer::{Mode, POOLS_STREAM};
 
 #[tokio::test]
 async fn a_chain_down_at_start_is_indexed_once_its_endpoint_answers() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
-    traffic::run(
-        &net.state,
-        TrafficOptions {
-            swaps: 6,
-            deposits: 0,
-            seed: 4,
-        },
-    )
-    .await
-    .unwrap();
-    let mut settings = common::settings_for(&net);
+    let (dir, store_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // BSC's only endpoint is down: its indexer waits to start, with backoff.
+    let (net, settings, proxy, store) =
+        common::devnet_with_bsc_down(dir.path(), store_dir.path(), 4).await;
     let bsc = net.state.evm_chain("bsc").unwrap();
-    let proxy = FaultProxy::start(&bsc.rpc_url, FaultPlan::default())
-        .await
-        .unwrap();
-    proxy.set_dead(true);
-    settings
-        .chains
-        .iter_mut()
-        .find(|c| c.name == "bsc")
-        .unwrap()
-        .rpc = vec![proxy.url.parse().unwrap()];
-    let store = common::sqlite_store(dir.path(), &settings).await;
-
-    let (tx, mut progress) = tokio::sync::mpsc::unbounded_channel::<ChainProgress>();
-    let sink: atoll_indexer::ProgressSink = Arc::new(move |p: &ChainProgress| {
-        let _ = tx.send(p.clone());
-    });
+    let (sink, mut progress) = common::progress_channel();
     let indexer = {
         let (settings, store) = (settings.clone(), store.clone());
         tokio::spawn(

@@ -25,7 +25,7 @@ use sea_orm::{
 use crate::cells::{Cells, id_texts};
 use crate::entities::{release_txs, transfer_attempts, transfer_history, transfers};
 use crate::queries::{IDS_PER_STATEMENT, now_ms, to_i64};
-use crate::transfers::{QueuedRelease, QueuedRow, Transfer, typed};
+use crate::transfers::{QueuedRelease, QueuedRow, Transfer, status_is, typed};
 use crate::{Store, StoreError};
 
 /// A release transaction's state (`release_txs.status`). Stored names are never renamed.
@@ -428,16 +428,6 @@ pub(crate) async fn move_many_in<C: ConnectionTrait>(
         }
     }
     Ok(())
-}
-
-/// `status = from`, written so no index can serve it (`status || ''`): the rows are found by
-/// their ids (primary key) and only checked against the status. Without table statistics
-/// SQLite's planner otherwise walks every transfer in `from` through a status index for an
-/// update of a few hundred ids: 2-3x the cost of the whole update at 50,000 queued.
-pub(crate) fn status_is(from: TransferStatus) -> sea_orm::sea_query::SimpleExpr {
-    Expr::col(transfers::Column::Status)
-        .binary(sea_orm::sea_query::BinOper::Custom("||"), "")
-        .eq(from.as_str())
 }
 
 impl Store {

@@ -22,7 +22,8 @@
 //!   and revived when the new chain has them again;
 //! - `transfers/moves.rs`: one transfer's moves (transition, approval, signing, retry, releasing
 //!   a stuck transfer) and pausing a chain;
-//! - `transfers/status_write.rs`: the compare-and-set and the history row under those moves;
+//! - `transfers/status_write.rs`: the compare-and-set and the history row under those moves, and
+//!   `status_is`, the status check of every compare-and-set (batch moves in `release_txs` too);
 //! - `transfers/queue.rs`: what executors read (the release queue, release attempts);
 //! - `transfers/reads.rs`: whole transfers, counts per route and status, chain states.
 //!
@@ -44,3 +45,4 @@ pub use rows::{
     Attempt, DepositRow, PlannedRelease, QueuedRelease, SignedAttempt, Transfer, TransferCount,
 };
 pub(crate) use rows::{QueuedRow, typed};
+pub(crate) use status_write::status_is;

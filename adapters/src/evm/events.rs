@@ -7,7 +7,7 @@ use alloy::rpc::types::Log;
 use alloy::sol_types::SolEvent;
 
 use super::abi::{
-    BridgeVault, IERC20, IUniswapV2Factory, IUniswapV2Pair, IUniswapV3Factory, IUniswapV3Pool,
+    BridgeVault, IUniswapV2Factory, IUniswapV2Pair, IUniswapV3Factory, IUniswapV3Pool,
 };
 
 /// Where a log sits on chain: the key `(tx, log_index)` events are stored under.
@@ -70,14 +70,6 @@ pub enum EvmEvent {
         amount0: U256,
         amount1: U256,
     },
-    /// Decoded (it is in [`EvmEvent::topics`]) but acted on by nothing: the indexer asks only
-    /// for pool, factory and deposit topics. Kept because the decoder tests assert that every
-    /// event in `topics()` decodes (`adapters/tests/decoders_take_any_bytes.rs`).
-    Erc20Transfer {
-        from: Address,
-        to: Address,
-        value: U256,
-    },
     PairCreated {
         token0: Address,
         token1: Address,
@@ -99,27 +91,6 @@ pub enum EvmEvent {
         recipient: B256,
         nonce: u64,
     },
-    /// The vault's release events (`TransferReleased`, `ReleaseSkipped`, `ReleaseFailed`):
-    /// decoded here, acted on by nothing through this enum. The executor reads them from
-    /// receipts and logs itself (`releases.rs`, into a `ReleaseReceipt`), the audit too. Kept
-    /// because the decoder tests assert that each decodes (`decoders_take_any_bytes.rs`).
-    TransferReleased {
-        id: B256,
-        token: Address,
-        recipient: Address,
-        amount: U256,
-    },
-    /// See [`EvmEvent::TransferReleased`]: decoded, used by nothing.
-    ReleaseSkipped {
-        id: B256,
-    },
-    /// See [`EvmEvent::TransferReleased`]: decoded, used by nothing.
-    ReleaseFailed {
-        id: B256,
-        token: Address,
-        recipient: Address,
-        amount: U256,
-    },
 }
 
 impl EvmEvent {
@@ -133,13 +104,9 @@ impl EvmEvent {
             EvmEvent::V3Swap { .. } => "v3_swap",
             EvmEvent::V3Mint { .. } => "v3_mint",
             EvmEvent::V3Burn { .. } => "v3_burn",
-            EvmEvent::Erc20Transfer { .. } => "erc20_transfer",
             EvmEvent::PairCreated { .. } => "pair_created",
             EvmEvent::PoolCreated { .. } => "pool_created",
             EvmEvent::TransferInitiated { .. } => "transfer_initiated",
-            EvmEvent::TransferReleased { .. } => "transfer_released",
-            EvmEvent::ReleaseSkipped { .. } => "release_skipped",
-            EvmEvent::ReleaseFailed { .. } => "release_failed",
         }
     }
 
@@ -170,17 +137,13 @@ impl EvmEvent {
         BridgeVault::TransferInitiated::SIGNATURE_HASH
     }
 
-    /// Every topic0 this module decodes (for `eth_getLogs` filters).
+    /// Every topic0 this module decodes: what the indexer's streams ask for. The vault's
+    /// release events are read from receipts by the executor and the audit
+    /// (`releases.rs`, `vault_history.rs`), not through this enum.
     pub fn topics() -> Vec<B256> {
         let mut topics = EvmEvent::pool_topics();
         topics.extend(EvmEvent::factory_topics());
-        topics.extend([
-            IERC20::Transfer::SIGNATURE_HASH,
-            BridgeVault::TransferInitiated::SIGNATURE_HASH,
-            BridgeVault::TransferReleased::SIGNATURE_HASH,
-            BridgeVault::ReleaseSkipped::SIGNATURE_HASH,
-            BridgeVault::ReleaseFailed::SIGNATURE_HASH,
-        ]);
+        topics.push(EvmEvent::deposit_topic());
         topics
     }
 }
@@ -324,19 +287,6 @@ pub fn decode(log: &Log) -> Option<Result<(LogPosition, EvmEvent), MalformedLog>
                 amount1: e.amount1
             })
         }
-        t if t == IERC20::Transfer::SIGNATURE_HASH => {
-            // ERC721 shares this topic with a fourth (indexed) topic: not a token amount.
-            if log.topics().len() != 3 {
-                return None;
-            }
-            dec!(IERC20::Transfer, "erc20_transfer", |e| {
-                EvmEvent::Erc20Transfer {
-                    from: e.from,
-                    to: e.to,
-                    value: e.value,
-                }
-            })
-        }
         t if t == IUniswapV2Factory::PairCreated::SIGNATURE_HASH => {
             dec!(IUniswapV2Factory::PairCreated, "pair_created", |e| {
                 EvmEvent::PairCreated {
@@ -367,31 +317,6 @@ pub fn decode(log: &Log) -> Option<Result<(LogPosition, EvmEvent), MalformedLog>
                     dst_chain_id: e.dstChainId,
                     recipient: e.recipient,
                     nonce: e.nonce,
-                }
-            })
-        }
-        t if t == BridgeVault::TransferReleased::SIGNATURE_HASH => {
-            dec!(BridgeVault::TransferReleased, "transfer_released", |e| {
-                EvmEvent::TransferReleased {
-                    id: e.id,
-                    token: e.token,
-                    recipient: e.recipient,
-                    amount: e.amount,
-                }
-            })
-        }
-        t if t == BridgeVault::ReleaseSkipped::SIGNATURE_HASH => {
-            dec!(BridgeVault::ReleaseSkipped, "release_skipped", |e| {
-                EvmEvent::ReleaseSkipped { id: e.id }
-            })
-        }
-        t if t == BridgeVault::ReleaseFailed::SIGNATURE_HASH => {
-            dec!(BridgeVault::ReleaseFailed, "release_failed", |e| {
-                EvmEvent::ReleaseFailed {
-                    id: e.id,
-                    token: e.token,
-                    recipient: e.recipient,
-                    amount: e.amount,
                 }
             })
         }

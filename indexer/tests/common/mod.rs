@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use alloy::providers::Provider;
 use atoll_core::settings::Settings;
+use atoll_devnet::fault_proxy::{FaultPlan, FaultProxy};
+use atoll_devnet::traffic::{self, TrafficOptions};
 use atoll_devnet::{Devnet, evm};
+use atoll_indexer::ChainProgress;
 use atoll_store::Store;
 use atoll_store::entities::{index_checkpoints, pool_events, pool_hourly, pool_snapshots, pools};
 use sea_orm::{EntityTrait, QueryOrder};
@@ -40,6 +43,53 @@ pub async fn pin_clock(net: &Devnet) {
 
 pub fn no_progress() -> atoll_indexer::ProgressSink {
     Arc::new(|_| {})
+}
+
+/// A progress sink whose reports arrive on the returned channel, every stream's in order.
+pub fn progress_channel() -> (
+    atoll_indexer::ProgressSink,
+    tokio::sync::mpsc::UnboundedReceiver<ChainProgress>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<ChainProgress>();
+    let sink: atoll_indexer::ProgressSink = Arc::new(move |p: &ChainProgress| {
+        let _ = tx.send(p.clone());
+    });
+    (sink, rx)
+}
+
+/// A devnet with a few swaps (from `seed`) whose BSC is reached only through a fault proxy
+/// that is down: the start of the scenarios where a chain's endpoint does not answer. The
+/// settings point BSC at the proxy; the store is a fresh SQLite file in `store_dir`.
+pub async fn devnet_with_bsc_down(
+    dir: &std::path::Path,
+    store_dir: &std::path::Path,
+    seed: u64,
+) -> (Devnet, Settings, FaultProxy, Store) {
+    let net = Devnet::up_on_free_ports(dir, false).await.unwrap();
+    traffic::run(
+        &net.state,
+        TrafficOptions {
+            swaps: 6,
+            deposits: 0,
+            seed,
+        },
+    )
+    .await
+    .unwrap();
+    let mut settings = settings_for(&net);
+    let bsc = net.state.evm_chain("bsc").unwrap();
+    let proxy = FaultProxy::start(&bsc.rpc_url, FaultPlan::default())
+        .await
+        .unwrap();
+    proxy.set_dead(true);
+    settings
+        .chains
+        .iter_mut()
+        .find(|c| c.name == "bsc")
+        .unwrap()
+        .rpc = vec![proxy.url.parse().unwrap()];
+    let store = sqlite_store(store_dir, &settings).await;
+    (net, settings, proxy, store)
 }
 
 /// Everything indexing wrote, minus wall-clock columns, in a fixed order.

@@ -5,7 +5,7 @@
 //! (`IllegalTransition`, `TransferMoved`) or a history row looks wrong.
 
 use atoll_core::{Reason, TransferId, TransferStatus};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait};
 
 use crate::StoreError;
@@ -44,7 +44,7 @@ pub(super) async fn move_status_in<C: ConnectionTrait>(
         .table(transfers::Entity)
         .values(values)
         .and_where(C::Id.eq(key.as_str()))
-        .and_where(crate::release_txs::status_is(from))
+        .and_where(status_is(from))
         .to_owned();
     if conn.execute(&stmt).await?.rows_affected() == 0 {
         let found = transfers::Entity::find_by_id(key)
@@ -81,4 +81,14 @@ pub(super) async fn record_history<C: ConnectionTrait>(
     .exec_without_returning(conn)
     .await?;
     Ok(())
+}
+
+/// `status = from`, written so no index can serve it (`status || ''`): the rows are found by
+/// their ids (primary key) and only checked against the status. Without table statistics
+/// SQLite's planner otherwise walks every transfer in `from` through a status index for an
+/// update of a few hundred ids: 2-3x the cost of the whole update at 50,000 queued.
+pub(crate) fn status_is(from: TransferStatus) -> sea_orm::sea_query::SimpleExpr {
+    Expr::col(transfers::Column::Status)
+        .binary(sea_orm::sea_query::BinOper::Custom("||"), "")
+        .eq(from.as_str())
 }
