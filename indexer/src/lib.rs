@@ -239,13 +239,27 @@ async fn index_chain(
                 evm::EvmIndexer::start(&settings, &chain, store.clone(), progress.clone())
             })
             .await?;
+            // Each stream fails alone: a pool batch that cannot be indexed must not stop the
+            // chain's deposits (nor the other way round); the failure is logged when it happens.
+            let index_pools = async {
+                let r = pools.run(mode).await;
+                if let Err(e) = &r {
+                    tracing::error!(chain = %chain.name, error = %e, "pool indexing stopped");
+                }
+                r
+            };
             let follow_deposits = async {
-                match deposits.as_mut() {
+                let r = match deposits.as_mut() {
                     Some(d) => d.run(mode).await,
                     None => Ok(evm::deposits::DepositsSummary::default()),
+                };
+                if let Err(e) = &r {
+                    tracing::error!(chain = %chain.name, error = %e, "deposit indexing stopped");
                 }
+                r
             };
-            let (mut summary, deposits) = tokio::try_join!(pools.run(mode), follow_deposits)?;
+            let (summary, deposits) = tokio::join!(index_pools, follow_deposits);
+            let (mut summary, deposits) = (summary?, deposits?);
             summary.deposits = deposits.deposits;
             summary.reorgs += deposits.reorgs;
             Ok(summary)

@@ -15,6 +15,7 @@ mod m20261204_000008_history_by_release_tx;
 mod m20261207_000009_transfers_by_source_block;
 mod m20261207_000010_transfers_newest_first;
 mod m20261207_000011_transfers_without_claims;
+mod m20261207_000012_block_hashes_per_stream;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000009_transfers_by_source_block::Migration),
             Box::new(m20261207_000010_transfers_newest_first::Migration),
             Box::new(m20261207_000011_transfers_without_claims::Migration),
+            Box::new(m20261207_000012_block_hashes_per_stream::Migration),
         ]
     }
 }

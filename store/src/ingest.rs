@@ -310,15 +310,19 @@ impl Store {
         hourly_since(&self.db, pool_ids, since_ms).await
     }
 
-    /// Stored block hashes of a chain at or below `at_or_below`, newest first.
+    /// The block hashes `stream` of a chain stored at or below `at_or_below`, newest first. A
+    /// stream's reorg is resolved with its own hashes only: another stream may already have
+    /// read the new chain at heights where this one still holds the old chain's rows.
     pub async fn block_hashes_below(
         &self,
         chain_id: u64,
+        stream: &str,
         at_or_below: u64,
         limit: u64,
     ) -> Result<Vec<BlockHashRow>, StoreError> {
         block_hashes::Entity::find()
             .filter(block_hashes::Column::ChainId.eq(to_i64("chain id", chain_id)?))
+            .filter(block_hashes::Column::Stream.eq(stream))
             .filter(block_hashes::Column::BlockNumber.lte(to_i64("block", at_or_below)?))
             .order_by_desc(block_hashes::Column::BlockNumber)
             .limit(crate::queries::row_limit(limit))
@@ -374,7 +378,7 @@ impl Store {
         }
         let snapshots = delete_snapshots_above(&txn, pool_ids, above).await?;
         let forgotten = forget_pools_above(&txn, chain, above).await?;
-        delete_block_hashes_above(&txn, chain, above).await?;
+        delete_block_hashes_above(&txn, chain, stream, above).await?;
         rewind_checkpoint(&txn, chain_id, chain, stream, ancestor).await?;
         txn.commit().await?;
         Ok(RollbackSummary {
@@ -390,8 +394,6 @@ impl Store {
     /// ancestor): deposits there not yet acted on become `failed` (reorged out), those that
     /// moved on are flagged at risk ([`RollbackSummary`]), block hashes above go, and the
     /// stream's checkpoint becomes `ancestor` (`None` forgets it). All in one transaction.
-    /// Block hashes are the chain's, whichever stream recorded them: above a block that left
-    /// the chain, none is still on it.
     pub async fn rollback_deposits_above(
         &self,
         chain_id: u64,
@@ -403,7 +405,7 @@ impl Store {
         let txn = self.db.begin().await?;
         let chain = to_i64("chain id", chain_id)?;
         let above = to_i64("block", above)?;
-        delete_block_hashes_above(&txn, chain, above).await?;
+        delete_block_hashes_above(&txn, chain, stream, above).await?;
         let (deposits_reorged_out, deposits_at_risk) =
             crate::transfers::orphan_deposits_above(&txn, chain, above).await?;
         rewind_checkpoint(&txn, chain_id, chain, stream, ancestor).await?;
@@ -533,14 +535,16 @@ async fn forget_pools_above<C: ConnectionTrait>(
         .rows_affected)
 }
 
-/// Deletes the block hashes of `chain` above block `above`.
+/// Deletes the block hashes `stream` of `chain` recorded above block `above`.
 async fn delete_block_hashes_above<C: ConnectionTrait>(
     conn: &C,
     chain: i64,
+    stream: &str,
     above: i64,
 ) -> Result<(), StoreError> {
     block_hashes::Entity::delete_many()
         .filter(block_hashes::Column::ChainId.eq(chain))
+        .filter(block_hashes::Column::Stream.eq(stream))
         .filter(block_hashes::Column::BlockNumber.gt(above))
         .exec(conn)
         .await?;
@@ -973,6 +977,7 @@ impl IngestTxn {
             newest = newest.max(r.number);
             block_hashes::Entity::insert(block_hashes::ActiveModel {
                 chain_id: Set(self.chain_id),
+                stream: Set(self.stream.clone()),
                 block_number: Set(to_i64("block", r.number)?),
                 block_hash: Set(r.hash.clone()),
                 parent_hash: Set(r.parent_hash.clone()),
@@ -980,6 +985,7 @@ impl IngestTxn {
             .on_conflict(
                 OnConflict::columns([
                     block_hashes::Column::ChainId,
+                    block_hashes::Column::Stream,
                     block_hashes::Column::BlockNumber,
                 ])
                 .update_columns([
@@ -994,6 +1000,7 @@ impl IngestTxn {
         if newest > keep {
             block_hashes::Entity::delete_many()
                 .filter(block_hashes::Column::ChainId.eq(self.chain_id))
+                .filter(block_hashes::Column::Stream.eq(self.stream.as_str()))
                 .filter(block_hashes::Column::BlockNumber.lt(to_i64("block", newest - keep)?))
                 .exec(&self.txn)
                 .await?;

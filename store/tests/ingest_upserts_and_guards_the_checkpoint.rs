@@ -2,14 +2,15 @@
 //! nothing (upserts keyed `(chain, tx, log_index)`); a batch is refused when the checkpoint is
 //! not the one it was read against (two indexers of a chain cannot both count a range); a
 //! transaction dropped before commit leaves no trace; and a rollback removes what lies above the
-//! ancestor and rebuilds the hourly volumes from the events that remain.
+//! ancestor and rebuilds the hourly volumes from the events that remain. Block hashes are kept per
+//! checkpoint stream: one stream's rollback never touches, nor trusts, another's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 
 use atoll_core::U256;
 use atoll_core::settings::Settings;
-use atoll_store::ingest::{EventRow, HourlyDelta, PoolEntry, lp_fee};
+use atoll_store::ingest::{BlockHashRow, EventRow, HourlyDelta, PoolEntry, lp_fee};
 use atoll_store::test_support::{exercise_on_postgres, sqlite_in};
 use atoll_store::{Checkpoint, Store, StoreError};
 
@@ -179,4 +180,60 @@ async fn ingest_on_sqlite() {
 #[tokio::test]
 async fn ingest_on_postgres() {
     exercise_on_postgres("ingest", exercise).await.unwrap();
+}
+
+/// Two streams of one chain read the same heights from different forks (one rolled back and
+/// re-read the new chain, the other not yet): each keeps its own hashes, so each finds its
+/// own common ancestor, and one's rollback leaves the other's hashes alone.
+async fn hashes_per_stream(store: &Store) {
+    store.migrate_up().await.unwrap();
+    let row = |n: u64, fork: u64| BlockHashRow {
+        number: n,
+        hash: format!("0x{:064x}", fork * 1_000 + n),
+        parent_hash: format!("0x{:064x}", fork * 1_000 + n - 1),
+    };
+    for (stream, fork) in [("pools", 1), ("deposits:vault", 2)] {
+        let txn = store.begin_ingest(1, stream, None).await.unwrap();
+        txn.record_block_hashes(&[row(10, fork), row(20, fork)], 4_096)
+            .await
+            .unwrap();
+        txn.commit(&cp(20)).await.unwrap();
+    }
+    let pools = store.block_hashes_below(1, "pools", 20, 10).await.unwrap();
+    let deposits = store
+        .block_hashes_below(1, "deposits:vault", 20, 10)
+        .await
+        .unwrap();
+    assert_eq!(pools, vec![row(20, 1), row(10, 1)]);
+    assert_eq!(deposits, vec![row(20, 2), row(10, 2)]);
+
+    store
+        .rollback_deposits_above(1, "deposits:vault", 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .block_hashes_below(1, "deposits:vault", 20, 10)
+            .await
+            .unwrap(),
+        vec![row(10, 2)]
+    );
+    assert_eq!(
+        store.block_hashes_below(1, "pools", 20, 10).await.unwrap(),
+        pools,
+        "the other stream's hashes stay"
+    );
+}
+
+#[tokio::test]
+async fn hashes_per_stream_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    hashes_per_stream(&sqlite_in(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn hashes_per_stream_on_postgres() {
+    exercise_on_postgres("hashes_per_stream", hashes_per_stream)
+        .await
+        .unwrap();
 }

@@ -1,8 +1,9 @@
 //! What both EVM streams (pools in [`super::EvmIndexer`], deposits in
 //! [`super::deposits::EvmDeposits`]) share: the loop that drives a stream batch by batch, how a
 //! batch is known to extend the stored checkpoint, and how the common ancestor is found after a
-//! reorg. Each stream rolls back only what it wrote; block hashes are the chain's, recorded by
-//! both, so either stream's search finds the newest stored block still on the chain.
+//! reorg. Each stream rolls back only what it wrote, and finds its common ancestor among the
+//! block hashes it recorded itself: the other stream may already have read the new chain at
+//! heights where this one still holds the old chain's rows, so its hashes prove nothing here.
 //!
 //! Read it when a stream stops advancing, or rolls back further than it should.
 
@@ -87,15 +88,16 @@ pub(super) async fn still_on_chain(
         == Some(checkpoint.block_hash.as_str()))
 }
 
-/// The newest stored block at or below `below_or_at` that the chain still has: where a stream
-/// rolls back to. `None` when no stored block is still on the chain.
+/// The newest block `stream` stored at or below `below_or_at` that the chain still has: where
+/// the stream rolls back to. `None` when none of its stored blocks is still on the chain.
 pub(super) async fn common_ancestor(
     chain: &EvmChain,
     store: &Store,
+    stream: &str,
     below_or_at: u64,
 ) -> Result<Option<Checkpoint>, IndexerError> {
     let stored = store
-        .block_hashes_below(chain.chain_id, below_or_at, BLOCK_HASHES_KEPT)
+        .block_hashes_below(chain.chain_id, stream, below_or_at, BLOCK_HASHES_KEPT)
         .await?;
     for row in stored {
         if block_hash_at(chain, row.number).await?.as_deref() == Some(row.hash.as_str()) {

@@ -634,7 +634,8 @@ impl EvmIndexer {
     /// Finds the newest stored block still on the chain and rolls the pool rows back to it.
     async fn roll_back(&mut self, below_or_at: u64) -> Result<(), IndexerError> {
         self.summary.reorgs += 1;
-        let ancestor = fork::common_ancestor(&self.chain, &self.store, below_or_at).await?;
+        let ancestor =
+            fork::common_ancestor(&self.chain, &self.store, POOLS_STREAM, below_or_at).await?;
         let above = ancestor
             .as_ref()
             .map_or(self.start_block.saturating_sub(1), |a| a.block_number);

@@ -1,4 +1,4 @@
-//! Table `block_hashes`.
+//! Table `block_hashes`: per chain and checkpoint stream, the hashes of blocks it read.
 
 use sea_orm::entity::prelude::*;
 
@@ -7,6 +7,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub chain_id: i64,
+    /// The checkpoint stream that read the block (`pools`, `deposits:<vault>`).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub stream: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub block_number: i64,
     pub block_hash: String,
