@@ -42,6 +42,10 @@ impl FromStr for TransferId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || CoreError::InvalidTransferId(s.to_string());
         let h = s.strip_prefix("0x").ok_or_else(err)?;
+        // Exactly 64 digits: const-hex would strip a second `0x` by itself.
+        if h.len() != 64 {
+            return Err(err());
+        }
         let mut out = [0u8; 32];
         alloy_primitives::hex::decode_to_slice(h, &mut out).map_err(|_| err())?;
         Ok(TransferId(out))

@@ -225,45 +225,7 @@ async fn index_chain(
     mode: Mode,
 ) -> Result<ChainSummary, IndexerError> {
     match chain.kind {
-        ChainKind::Evm => {
-            let mut deposits = start_patiently(mode, &chain.name, || {
-                evm::deposits::EvmDeposits::start(
-                    &settings,
-                    &chain,
-                    store.clone(),
-                    progress.clone(),
-                )
-            })
-            .await?;
-            let mut pools = start_patiently(mode, &chain.name, || {
-                evm::EvmIndexer::start(&settings, &chain, store.clone(), progress.clone())
-            })
-            .await?;
-            // Each stream fails alone: a pool batch that cannot be indexed must not stop the
-            // chain's deposits (nor the other way round); the failure is logged when it happens.
-            let index_pools = async {
-                let r = pools.run(mode).await;
-                if let Err(e) = &r {
-                    tracing::error!(chain = %chain.name, error = %e, "pool indexing stopped");
-                }
-                r
-            };
-            let follow_deposits = async {
-                let r = match deposits.as_mut() {
-                    Some(d) => d.run(mode).await,
-                    None => Ok(evm::deposits::DepositsSummary::default()),
-                };
-                if let Err(e) = &r {
-                    tracing::error!(chain = %chain.name, error = %e, "deposit indexing stopped");
-                }
-                r
-            };
-            let (summary, deposits) = tokio::join!(index_pools, follow_deposits);
-            let (mut summary, deposits) = (summary?, deposits?);
-            summary.deposits = deposits.deposits;
-            summary.reorgs += deposits.reorgs;
-            Ok(summary)
-        }
+        ChainKind::Evm => index_evm_chain(&settings, &chain, &store, &progress, mode).await,
         ChainKind::Solana => {
             let mut indexer = start_patiently(mode, &chain.name, || {
                 solana::SolanaIndexer::start(&settings, &chain, store.clone(), progress.clone())
@@ -272,4 +234,54 @@ async fn index_chain(
             indexer.run(mode).await
         }
     }
+}
+
+/// An EVM chain's two streams, pools and deposits, side by side. Each starts and fails alone:
+/// a pool batch (or a stored pool) that cannot be indexed must not stop the chain's deposits,
+/// nor the other way round; a failure is logged when it happens. The summary is the pools',
+/// with the deposits recorded and the reorgs of both.
+async fn index_evm_chain(
+    settings: &Settings,
+    chain: &atoll_core::settings::ChainSettings,
+    store: &Store,
+    progress: &ProgressSink,
+    mode: Mode,
+) -> Result<ChainSummary, IndexerError> {
+    let index_pools = async {
+        let r = async {
+            start_patiently(mode, &chain.name, || {
+                evm::EvmIndexer::start(settings, chain, store.clone(), progress.clone())
+            })
+            .await?
+            .run(mode)
+            .await
+        }
+        .await;
+        if let Err(e) = &r {
+            tracing::error!(chain = %chain.name, error = %e, "pool indexing stopped");
+        }
+        r
+    };
+    let follow_deposits = async {
+        let r = async {
+            let started = start_patiently(mode, &chain.name, || {
+                evm::deposits::EvmDeposits::start(settings, chain, store.clone(), progress.clone())
+            })
+            .await?;
+            match started {
+                Some(mut d) => d.run(mode).await,
+                None => Ok(evm::deposits::DepositsSummary::default()),
+            }
+        }
+        .await;
+        if let Err(e) = &r {
+            tracing::error!(chain = %chain.name, error = %e, "deposit indexing stopped");
+        }
+        r
+    };
+    let (summary, deposits) = tokio::join!(index_pools, follow_deposits);
+    let (mut summary, deposits) = (summary?, deposits?);
+    summary.deposits = deposits.deposits;
+    summary.reorgs += deposits.reorgs;
+    Ok(summary)
 }

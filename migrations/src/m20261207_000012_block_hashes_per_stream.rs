@@ -96,6 +96,13 @@ async fn rebuild(manager: &SchemaManager<'_>, with_stream: bool) -> Result<(), D
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In one transaction on SQLite too (its DDL is transactional; sea-orm wraps only
+    /// PostgreSQL's by default): a failure after the drop must not lose the table, nor leave
+    /// `block_hashes_next` behind to fail the next attempt.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         rebuild(manager, true).await
     }

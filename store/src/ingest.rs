@@ -390,6 +390,68 @@ impl Store {
         })
     }
 
+    /// Hands a chain's deposits over from stream `from` to the new stream `to` where `from`
+    /// stopped: for a database written before EVM deposits had a stream of their own, when the
+    /// pool stream (`from`) recorded them. Only when `to` has no checkpoint, `from` has one and
+    /// deposits from this chain are already recorded (a chain without any, like a vault added
+    /// later, is better scanned from its start). `to` gets `from`'s checkpoint and a copy of its
+    /// block hashes, which include every deposit block, so a reorg below the hand-over still
+    /// finds its ancestor and orphans what it must. One transaction; returns `to`'s checkpoint
+    /// after, if any.
+    pub async fn hand_over_deposits(
+        &self,
+        chain_id: u64,
+        from: &str,
+        to: &str,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        let _turn = self.write_turn().await;
+        let txn = self.db.begin().await?;
+        let chain = to_i64("chain id", chain_id)?;
+        let checkpoint_of = |stream: &str| {
+            crate::entities::index_checkpoints::Entity::find_by_id((chain, stream.to_string()))
+        };
+        if let Some(own) = checkpoint_of(to).one(&txn).await? {
+            return Ok(Some(Checkpoint {
+                block_number: u64_of("block", own.block_number)?,
+                block_hash: own.block_hash,
+            }));
+        }
+        let Some(theirs) = checkpoint_of(from).one(&txn).await? else {
+            return Ok(None);
+        };
+        let recorded = crate::entities::transfers::Entity::find()
+            .filter(crate::entities::transfers::Column::SourceChainId.eq(chain))
+            .one(&txn)
+            .await?;
+        if recorded.is_none() {
+            return Ok(None);
+        }
+        let hashes = block_hashes::Entity::find()
+            .filter(block_hashes::Column::ChainId.eq(chain))
+            .filter(block_hashes::Column::Stream.eq(from))
+            .all(&txn)
+            .await?;
+        for chunk in hashes.chunks(1_000) {
+            block_hashes::Entity::insert_many(chunk.iter().map(|h| block_hashes::ActiveModel {
+                chain_id: Set(chain),
+                stream: Set(to.to_string()),
+                block_number: Set(h.block_number),
+                block_hash: Set(h.block_hash.clone()),
+                parent_hash: Set(h.parent_hash.clone()),
+            }))
+            .on_conflict_do_nothing()
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        let checkpoint = Checkpoint {
+            block_number: u64_of("block", theirs.block_number)?,
+            block_hash: theirs.block_hash,
+        };
+        Store::save_checkpoint(&txn, chain_id, to, &checkpoint).await?;
+        txn.commit().await?;
+        Ok(Some(checkpoint))
+    }
+
     /// Undoes what a chain's deposit stream `stream` saw above block `above` (a reorg's common
     /// ancestor): deposits there not yet acted on become `failed` (reorged out), those that
     /// moved on are flagged at risk ([`RollbackSummary`]), block hashes above go, and the

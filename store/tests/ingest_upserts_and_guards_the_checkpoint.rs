@@ -8,10 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use atoll_core::U256;
 use atoll_core::settings::Settings;
+use atoll_core::{TransferId, TransferStatus, U256};
 use atoll_store::ingest::{BlockHashRow, EventRow, HourlyDelta, PoolEntry, lp_fee};
 use atoll_store::test_support::{exercise_on_postgres, sqlite_in};
+use atoll_store::transfers::DepositRow;
 use atoll_store::{Checkpoint, Store, StoreError};
 
 const CONFIG: &str = r#"
@@ -234,6 +235,114 @@ async fn hashes_per_stream_on_sqlite() {
 #[tokio::test]
 async fn hashes_per_stream_on_postgres() {
     exercise_on_postgres("hashes_per_stream", hashes_per_stream)
+        .await
+        .unwrap();
+}
+
+/// A database from before EVM deposits had a stream of their own: the pool stream recorded
+/// them, with their blocks' hashes. The deposit stream takes over at the pool stream's
+/// checkpoint with a copy of those hashes, so a reorg below the hand-over still finds its
+/// ancestor and orphans the deposit. A chain with no deposit recorded is not handed over: its
+/// deposit stream scans from the start.
+async fn deposits_handed_over(store: &Store) {
+    store.migrate_up().await.unwrap();
+    let settings = Settings::parse(
+        CONFIG,
+        Vec::<(String, String)>::new(),
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    store.register_settings(&settings).await.unwrap();
+    let hash = |n: u64| BlockHashRow {
+        number: n,
+        hash: cp(n).block_hash,
+        parent_hash: cp(n - 1).block_hash,
+    };
+    const DEPOSITS: &str = "deposits:vault";
+    let txn = store.begin_ingest(1, "pools", None).await.unwrap();
+    txn.record_block_hashes(&[hash(10), hash(20)], 4_096)
+        .await
+        .unwrap();
+    txn.commit(&cp(20)).await.unwrap();
+    assert_eq!(
+        store
+            .hand_over_deposits(1, "pools", DEPOSITS)
+            .await
+            .unwrap(),
+        None,
+        "no deposit recorded yet: nothing to hand over"
+    );
+
+    // The pool stream records a deposit at block 25, as it did before the upgrade.
+    let deposit = DepositRow {
+        id: TransferId([7; 32]),
+        source_chain_id: 1,
+        source_tx: format!("0x{:064x}", 25),
+        source_index: 0,
+        source_block: 25,
+        dest_chain_id: 56,
+        source_token: "0x00000000000000000000000000000000000000cc".into(),
+        sender: "0x00000000000000000000000000000000000000dd".into(),
+        recipient: "0x00000000000000000000000000000000000000ee".into(),
+        amount_in: U256::from(1_000u64),
+        status: TransferStatus::Observed,
+        failure_reason: None,
+    };
+    let txn = store.begin_ingest(1, "pools", Some(&cp(20))).await.unwrap();
+    txn.insert_deposits(std::slice::from_ref(&deposit))
+        .await
+        .unwrap();
+    txn.record_block_hashes(&[hash(21), hash(25), hash(30)], 4_096)
+        .await
+        .unwrap();
+    txn.commit(&cp(30)).await.unwrap();
+
+    let handed = store
+        .hand_over_deposits(1, "pools", DEPOSITS)
+        .await
+        .unwrap();
+    assert_eq!(handed, Some(cp(30)));
+    assert_eq!(store.checkpoint(1, DEPOSITS).await.unwrap(), Some(cp(30)));
+    assert_eq!(
+        store
+            .block_hashes_below(1, DEPOSITS, 30, 100)
+            .await
+            .unwrap(),
+        store.block_hashes_below(1, "pools", 30, 100).await.unwrap()
+    );
+    // Once handed over, the stream is its own: asked again, its checkpoint as it stands.
+    let txn = store
+        .begin_ingest(1, DEPOSITS, Some(&cp(30)))
+        .await
+        .unwrap();
+    txn.commit(&cp(31)).await.unwrap();
+    assert_eq!(
+        store
+            .hand_over_deposits(1, "pools", DEPOSITS)
+            .await
+            .unwrap(),
+        Some(cp(31))
+    );
+
+    // Block 25 leaves the chain: the deposit stream's rollback to block 21 orphans it.
+    let rolled = store
+        .rollback_deposits_above(1, DEPOSITS, 21, Some(&cp(21)))
+        .await
+        .unwrap();
+    assert_eq!(rolled.deposits_reorged_out, 1);
+    let t = store.transfer(deposit.id).await.unwrap().unwrap();
+    assert_eq!(t.status, TransferStatus::Failed);
+}
+
+#[tokio::test]
+async fn deposits_handed_over_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    deposits_handed_over(&sqlite_in(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn deposits_handed_over_on_postgres() {
+    exercise_on_postgres("deposits_handed_over", deposits_handed_over)
         .await
         .unwrap();
 }

@@ -28,7 +28,7 @@ use atoll_store::transfers::DepositRow;
 use atoll_store::{Checkpoint, Store};
 
 use super::fork::{self, BLOCK_HASHES_KEPT, Step, Stream, block_row, checkpoint_at};
-use crate::{ChainProgress, IndexerError, Mode, ProgressSink};
+use crate::{ChainProgress, IndexerError, Mode, POOLS_STREAM, ProgressSink};
 
 /// What a chain's deposit stream did in one run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,7 +59,9 @@ pub struct EvmDeposits {
 
 impl EvmDeposits {
     /// The chain's deposit stream, where it stopped last; `None` when the chain has no
-    /// `bridge_vault` (nothing to follow). Checks the chain id like the pool indexer does.
+    /// `bridge_vault` (nothing to follow). Checks the chain id like the pool indexer does. A
+    /// database from before this stream existed hands its deposits over from the pool stream
+    /// ([`Store::hand_over_deposits`]).
     pub async fn start(
         settings: &Settings,
         chain_settings: &ChainSettings,
@@ -72,7 +74,9 @@ impl EvmDeposits {
         let chain = EvmChain::new(chain_settings, RetryPolicy::default())?;
         chain.verify_chain_id().await?;
         let stream = deposit_stream(&vault);
-        let checkpoint = store.checkpoint(chain_settings.chain_id.0, &stream).await?;
+        let checkpoint = store
+            .hand_over_deposits(chain_settings.chain_id.0, POOLS_STREAM, &stream)
+            .await?;
         Ok(Some(EvmDeposits {
             chain,
             store,
@@ -309,6 +313,12 @@ impl Stream for EvmDeposits {
         let to = self
             .head
             .min(from.saturating_add(self.window.blocks.max(1) - 1));
+        // `to` is read first and again after the logs. Unchanged, it vouches for everything
+        // read in between (`from`, the logs: one chain, hash-linked); changed, a reorg ran
+        // through the batch (logs of one fork, the checkpoint of another, a deposit never
+        // seen), and the batch is read again. So is one with a log of a block the chain no
+        // longer has at `to`.
+        let last = self.chain.block(to).await?;
         let first = self.chain.block(from).await?;
         if !fork::extends(self.checkpoint.as_ref(), &first) {
             let below = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
@@ -316,11 +326,10 @@ impl Stream for EvmDeposits {
             return Ok(Step::Reorged);
         }
         let logs = self.vault_logs(from, to).await?;
-        let last = self.chain.block(to).await?;
-        // A log from a block the chain no longer has at `to` means a reorg is under way.
-        if logs
-            .iter()
-            .any(|l| l.block_number == Some(to) && l.block_hash != Some(last.hash))
+        if self.chain.block(to).await?.hash != last.hash
+            || logs
+                .iter()
+                .any(|l| l.block_number == Some(to) && l.block_hash != Some(last.hash))
         {
             return Ok(Step::Reorged);
         }
