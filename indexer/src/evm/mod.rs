@@ -291,6 +291,9 @@ impl EvmIndexer {
     /// factories created in it, and everything committed with the checkpoint in one
     /// transaction. A reorg seen on the way rolls back instead.
     async fn batch(&mut self, from: u64, to: u64) -> Result<Step, IndexerError> {
+        // `to` is read first and again after the logs, as the deposit stream does: unchanged,
+        // it vouches for everything read in between; changed, the batch is read again.
+        let last = self.chain.block(to).await?;
         let first = self.chain.block(from).await?;
         if !fork::extends(self.checkpoint.as_ref(), &first) {
             let below = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
@@ -304,11 +307,11 @@ impl EvmIndexer {
             .filter_map(|f| evm_address(&f.address))
             .collect();
         let mut logs = self.window_logs(&factory_addresses, from, to).await?;
-        let last = self.chain.block(to).await?;
         // A log from a block the chain no longer has at `to` means a reorg is under way.
-        if logs
-            .iter()
-            .any(|l| l.block_number == Some(to) && l.block_hash != Some(last.hash))
+        if self.chain.block(to).await?.hash != last.hash
+            || logs
+                .iter()
+                .any(|l| l.block_number == Some(to) && l.block_hash != Some(last.hash))
         {
             return Ok(Step::Reorged);
         }
