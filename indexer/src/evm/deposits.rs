@@ -109,12 +109,6 @@ impl EvmDeposits {
         Ok(self.summary)
     }
 
-    fn next_block(&self) -> u64 {
-        self.checkpoint
-            .as_ref()
-            .map_or(self.start_block, |c| c.block_number + 1)
-    }
-
     /// The vault's `TransferInitiated` logs of `from..=to`.
     async fn vault_logs(&mut self, from: u64, to: u64) -> Result<Vec<Log>, IndexerError> {
         let filter = Filter::new()
@@ -252,7 +246,7 @@ impl EvmDeposits {
     }
 
     /// Rolls the stream back to the newest stored block still on the chain.
-    async fn roll_back(&mut self, below_or_at: u64) -> Result<(), IndexerError> {
+    async fn roll_back_to_ancestor(&mut self, below_or_at: u64) -> Result<(), IndexerError> {
         self.summary.reorgs += 1;
         let ancestor =
             fork::common_ancestor(&self.chain, &self.store, &self.stream, below_or_at).await?;
@@ -277,60 +271,38 @@ impl EvmDeposits {
 }
 
 impl Stream for EvmDeposits {
-    fn chain_name(&self) -> &str {
-        &self.chain.name
+    fn chain(&self) -> &EvmChain {
+        &self.chain
     }
 
     fn poll_interval(&self) -> Duration {
         self.poll_interval
     }
 
-    fn reached(&self) -> Option<u64> {
-        self.checkpoint.as_ref().map(|c| c.block_number)
+    fn checkpoint(&self) -> Option<&Checkpoint> {
+        self.checkpoint.as_ref()
     }
 
-    async fn refresh_head(&mut self) -> Result<u64, IndexerError> {
-        self.head = self.chain.head().await?.number;
-        Ok(self.head)
+    fn start_block(&self) -> u64 {
+        self.start_block
     }
 
-    /// One window of the vault's logs, its deposits and the checkpoint committed together; a
-    /// reorg seen on the way rolls back instead.
-    async fn step(&mut self, once: bool) -> Result<Step, IndexerError> {
-        let from = self.next_block();
-        if from > self.head && !once {
-            self.refresh_head().await?;
-        }
-        if from > self.head {
-            if let Some(cp) = self.checkpoint.clone()
-                && !fork::still_on_chain(&self.chain, &cp).await?
-            {
-                self.roll_back(cp.block_number).await?;
-                return Ok(Step::Reorged);
-            }
-            return Ok(Step::CaughtUp);
-        }
-        let to = self
-            .head
-            .min(from.saturating_add(self.window.blocks.max(1) - 1));
-        // `to` is read first and again after the logs. Unchanged, it vouches for everything
-        // read in between (`from`, the logs: one chain, hash-linked); changed, a reorg ran
-        // through the batch (logs of one fork, the checkpoint of another, a deposit never
-        // seen), and the batch is read again. So is one with a log of a block the chain no
-        // longer has at `to`.
-        let last = self.chain.block(to).await?;
-        let first = self.chain.block(from).await?;
-        if !fork::extends(self.checkpoint.as_ref(), &first) {
-            let below = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
-            self.roll_back(below).await?;
-            return Ok(Step::Reorged);
-        }
-        let logs = self.vault_logs(from, to).await?;
-        if self.chain.block(to).await?.hash != last.hash
-            || logs
-                .iter()
-                .any(|l| l.block_number == Some(to) && l.block_hash != Some(last.hash))
-        {
+    fn window_blocks(&self) -> u64 {
+        self.window.blocks
+    }
+
+    fn head(&self) -> u64 {
+        self.head
+    }
+
+    fn set_head(&mut self, head: u64) {
+        self.head = head;
+    }
+
+    /// The vault's logs of the batch, its deposits and the checkpoint committed together.
+    async fn batch(&mut self, first: BlockRef, last: BlockRef) -> Result<Step, IndexerError> {
+        let logs = self.vault_logs(first.number, last.number).await?;
+        if !fork::unchanged(&self.chain, &last, &logs).await? {
             return Ok(Step::Reorged);
         }
         let deposits = self.deposit_rows(&logs)?;
@@ -339,5 +311,9 @@ impl Stream for EvmDeposits {
         };
         self.commit(first, last, deposits, blocks).await?;
         Ok(Step::Advanced)
+    }
+
+    async fn roll_back(&mut self, below_or_at: u64) -> Result<(), IndexerError> {
+        self.roll_back_to_ancestor(below_or_at).await
     }
 }

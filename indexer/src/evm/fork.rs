@@ -1,7 +1,7 @@
 //! What both EVM streams (pools in [`super::EvmIndexer`], deposits in
-//! [`super::deposits::EvmDeposits`]) share: the loop that drives a stream batch by batch, how a
-//! batch is known to extend the stored checkpoint, and how the common ancestor is found after a
-//! reorg. Each stream rolls back only what it wrote, and finds its common ancestor among the
+//! [`super::deposits::EvmDeposits`]) share: the loop and the step that drive a stream batch by
+//! batch, how a batch is known to extend the stored checkpoint and to be read from one fork,
+//! and how the common ancestor is found after a reorg. Each stream rolls back only what it wrote, and finds its common ancestor among the
 //! block hashes it recorded itself: the other stream may already have read the new chain at
 //! heights where this one still holds the old chain's rows, so its hashes prove nothing here.
 //!
@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use alloy::rpc::types::Log;
 use atoll_adapters::evm::{BlockRef, EvmChain};
 use atoll_store::ingest::BlockHashRow;
 use atoll_store::{Checkpoint, Store};
@@ -26,34 +27,44 @@ pub(super) enum Step {
     CaughtUp,
 }
 
-/// A stream of one EVM chain, indexed batch by batch behind its own checkpoint.
+/// A stream of one EVM chain, indexed batch by batch behind its own checkpoint. [`drive`]
+/// and [`step`] do what every stream does (reading the head, the checks at the head and at a
+/// batch's first block, the rollback they call for); a stream says how it reads and commits a
+/// batch and how it rolls back.
 pub(super) trait Stream {
-    /// The chain's name, for logs.
-    fn chain_name(&self) -> &str;
+    fn chain(&self) -> &EvmChain;
     /// The wait before a failed step is tried again.
     fn poll_interval(&self) -> Duration;
     /// The wait once caught up, before the head is read again.
     fn idle_interval(&self) -> Duration {
         self.poll_interval()
     }
-    /// The newest block committed, if any.
-    fn reached(&self) -> Option<u64>;
-    /// Reads the chain's head and remembers it as the target of the next steps.
-    async fn refresh_head(&mut self) -> Result<u64, IndexerError>;
-    /// One batch: read, checked against reorgs, committed with the checkpoint.
-    async fn step(&mut self, once: bool) -> Result<Step, IndexerError>;
+    fn checkpoint(&self) -> Option<&Checkpoint>;
+    /// The first block to read when there is no checkpoint.
+    fn start_block(&self) -> u64;
+    /// The most blocks one batch spans.
+    fn window_blocks(&self) -> u64;
+    /// The head the next steps read up to.
+    fn head(&self) -> u64;
+    fn set_head(&mut self, head: u64);
+    /// One batch from `first` (which extends the checkpoint) to `last` (read before `first`):
+    /// its logs, checked with [`unchanged`], then committed with the checkpoint at `last`.
+    async fn batch(&mut self, first: BlockRef, last: BlockRef) -> Result<Step, IndexerError>;
+    /// Rolls the stream back to its newest stored block at or below `below_or_at` still on
+    /// the chain ([`common_ancestor`]).
+    async fn roll_back(&mut self, below_or_at: u64) -> Result<(), IndexerError>;
 }
 
 /// Runs `stream` until it reaches the head seen at start (`Once`) or forever (`Follow`). A
 /// following stream waits out transient errors (an RPC or the database that does not answer)
 /// and tries the step again after the poll interval.
 pub(super) async fn drive(stream: &mut impl Stream, mode: Mode) -> Result<(), IndexerError> {
-    let target = stream.refresh_head().await?;
+    let target = refresh_head(stream).await?;
     loop {
-        let step = match stream.step(mode == Mode::Once).await {
+        let step = match step(stream, mode == Mode::Once).await {
             Ok(s) => s,
             Err(e) if mode == Mode::Follow && e.is_transient() => {
-                tracing::warn!(chain = %stream.chain_name(), error = %e, "indexing step failed; retrying");
+                tracing::warn!(chain = %stream.chain().name, error = %e, "indexing step failed; retrying");
                 tokio::time::sleep(stream.poll_interval()).await;
                 continue;
             }
@@ -64,10 +75,67 @@ pub(super) async fn drive(stream: &mut impl Stream, mode: Mode) -> Result<(), In
             Step::CaughtUp if mode == Mode::Once => return Ok(()),
             Step::CaughtUp => tokio::time::sleep(stream.idle_interval()).await,
         }
-        if mode == Mode::Once && stream.reached().is_some_and(|b| b >= target) {
+        let reached = stream.checkpoint().map(|c| c.block_number);
+        if mode == Mode::Once && reached.is_some_and(|b| b >= target) {
             return Ok(());
         }
     }
+}
+
+async fn refresh_head(stream: &mut impl Stream) -> Result<u64, IndexerError> {
+    let head = stream.chain().head().await?.number;
+    stream.set_head(head);
+    Ok(head)
+}
+
+/// One step: the next window of blocks as one batch, or, at the head, a check that the newest
+/// committed block is still the chain's (a reorg to a chain no longer than ours, as after
+/// `evm_revert`).
+///
+/// The batch's last block is read first, and read again after the logs ([`unchanged`]): the
+/// same hash vouches for everything read in between (the first block, the logs: one chain,
+/// hash-linked); another hash means a reorg ran through the batch (logs of one fork, the
+/// checkpoint of another, a log between them never seen), and the batch is read again.
+async fn step(stream: &mut impl Stream, once: bool) -> Result<Step, IndexerError> {
+    let from = stream
+        .checkpoint()
+        .map_or(stream.start_block(), |c| c.block_number + 1);
+    if from > stream.head() && !once {
+        refresh_head(stream).await?;
+    }
+    if from > stream.head() {
+        if let Some(cp) = stream.checkpoint().cloned()
+            && !still_on_chain(stream.chain(), &cp).await?
+        {
+            stream.roll_back(cp.block_number).await?;
+            return Ok(Step::Reorged);
+        }
+        return Ok(Step::CaughtUp);
+    }
+    let to = stream
+        .head()
+        .min(from.saturating_add(stream.window_blocks().max(1) - 1));
+    let last = stream.chain().block(to).await?;
+    let first = stream.chain().block(from).await?;
+    if !extends(stream.checkpoint(), &first) {
+        let below = stream.checkpoint().map_or(0, |c| c.block_number);
+        stream.roll_back(below).await?;
+        return Ok(Step::Reorged);
+    }
+    stream.batch(first, last).await
+}
+
+/// Whether the chain still has `last` at its height and every log of that height carries its
+/// hash: read after a batch's logs, it says they and the blocks read before them are one fork.
+pub(super) async fn unchanged(
+    chain: &EvmChain,
+    last: &BlockRef,
+    logs: &[Log],
+) -> Result<bool, IndexerError> {
+    Ok(chain.block(last.number).await?.hash == last.hash
+        && logs
+            .iter()
+            .all(|l| l.block_number != Some(last.number) || l.block_hash == Some(last.hash)))
 }
 
 /// Whether `first`, a batch's first block, extends the stored checkpoint (always, when there

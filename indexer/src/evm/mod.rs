@@ -273,7 +273,10 @@ impl EvmIndexer {
     /// Indexes until caught up (`Once`) or forever (`Follow`).
     pub async fn run(&mut self, mode: Mode) -> Result<ChainSummary, IndexerError> {
         self.started = Instant::now();
-        self.summary.from_block = self.next_block();
+        self.summary.from_block = self
+            .checkpoint
+            .as_ref()
+            .map_or(self.start_block, |c| c.block_number + 1);
         fork::drive(self, mode).await?;
         self.summary.to_block = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
         self.summary.pools = self.pools.len();
@@ -281,25 +284,11 @@ impl EvmIndexer {
         Ok(self.summary.clone())
     }
 
-    fn next_block(&self) -> u64 {
-        self.checkpoint
-            .as_ref()
-            .map_or(self.start_block, |c| c.block_number + 1)
-    }
-
-    /// One batch of `from..=to`: the logs of every tracked pool and live factory, pools the
-    /// factories created in it, and everything committed with the checkpoint in one
-    /// transaction. A reorg seen on the way rolls back instead.
-    async fn batch(&mut self, from: u64, to: u64) -> Result<Step, IndexerError> {
-        // `to` is read first and again after the logs, as the deposit stream does: unchanged,
-        // it vouches for everything read in between; changed, the batch is read again.
-        let last = self.chain.block(to).await?;
-        let first = self.chain.block(from).await?;
-        if !fork::extends(self.checkpoint.as_ref(), &first) {
-            let below = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
-            self.roll_back(below).await?;
-            return Ok(Step::Reorged);
-        }
+    /// One batch from `first` to `last` ([`Stream::batch`]): the logs of every tracked pool and
+    /// live factory, pools the factories created in it, and everything committed with the
+    /// checkpoint in one transaction.
+    async fn pool_batch(&mut self, first: BlockRef, last: BlockRef) -> Result<Step, IndexerError> {
+        let (from, to) = (first.number, last.number);
         let factory_addresses: Vec<Address> = self
             .factories
             .iter()
@@ -307,12 +296,7 @@ impl EvmIndexer {
             .filter_map(|f| evm_address(&f.address))
             .collect();
         let mut logs = self.window_logs(&factory_addresses, from, to).await?;
-        // A log from a block the chain no longer has at `to` means a reorg is under way.
-        if self.chain.block(to).await?.hash != last.hash
-            || logs
-                .iter()
-                .any(|l| l.block_number == Some(to) && l.block_hash != Some(last.hash))
-        {
+        if !fork::unchanged(&self.chain, &last, &logs).await? {
             return Ok(Step::Reorged);
         }
         let new_pools = self
@@ -635,7 +619,7 @@ impl EvmIndexer {
     }
 
     /// Finds the newest stored block still on the chain and rolls the pool rows back to it.
-    async fn roll_back(&mut self, below_or_at: u64) -> Result<(), IndexerError> {
+    async fn roll_back_to_ancestor(&mut self, below_or_at: u64) -> Result<(), IndexerError> {
         self.summary.reorgs += 1;
         let ancestor =
             fork::common_ancestor(&self.chain, &self.store, POOLS_STREAM, below_or_at).await?;
@@ -662,8 +646,8 @@ impl EvmIndexer {
 }
 
 impl Stream for EvmIndexer {
-    fn chain_name(&self) -> &str {
-        &self.chain.name
+    fn chain(&self) -> &EvmChain {
+        &self.chain
     }
 
     fn poll_interval(&self) -> Duration {
@@ -676,38 +660,32 @@ impl Stream for EvmIndexer {
         self.batch_interval
     }
 
-    fn reached(&self) -> Option<u64> {
-        self.checkpoint.as_ref().map(|c| c.block_number)
+    fn checkpoint(&self) -> Option<&Checkpoint> {
+        self.checkpoint.as_ref()
     }
 
-    async fn refresh_head(&mut self) -> Result<u64, IndexerError> {
-        self.head = self.chain.head().await?.number;
-        Ok(self.head)
+    fn start_block(&self) -> u64 {
+        self.start_block
     }
 
-    /// The next window of blocks as one batch ([`EvmIndexer::batch`]); at the head, a check
-    /// that the newest committed block is still the chain's (a reorg to a chain no longer than
-    /// ours, as after `evm_revert`).
-    async fn step(&mut self, once: bool) -> Result<Step, IndexerError> {
-        let from = self.next_block();
-        if from > self.head && !once {
-            self.refresh_head().await?;
-        }
-        if from > self.head {
-            if let Some(cp) = self.checkpoint.clone()
-                && !fork::still_on_chain(&self.chain, &cp).await?
-            {
-                self.roll_back(cp.block_number).await?;
-                return Ok(Step::Reorged);
-            }
-            return Ok(Step::CaughtUp);
-        }
-        let to = self
-            .head
-            .min(from.saturating_add(self.window.blocks.max(1) - 1));
-        let step = self.batch(from, to).await;
-        self.summary.elapsed = self.started.elapsed();
-        step
+    fn window_blocks(&self) -> u64 {
+        self.window.blocks
+    }
+
+    fn head(&self) -> u64 {
+        self.head
+    }
+
+    fn set_head(&mut self, head: u64) {
+        self.head = head;
+    }
+
+    async fn batch(&mut self, first: BlockRef, last: BlockRef) -> Result<Step, IndexerError> {
+        self.pool_batch(first, last).await
+    }
+
+    async fn roll_back(&mut self, below_or_at: u64) -> Result<(), IndexerError> {
+        self.roll_back_to_ancestor(below_or_at).await
     }
 }
 
