@@ -11,6 +11,7 @@ mod queries;
 pub mod reads;
 pub mod records;
 pub mod release_txs;
+mod reorg;
 pub mod test_support;
 pub mod transfers;
 pub mod treasury;
