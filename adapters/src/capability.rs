@@ -22,6 +22,8 @@ use crate::evm::releases::{GasFees, SendOutcome, SignedReleaseTx};
 use crate::evm::{EvmChain, RetryPolicy};
 use crate::solana::SolanaChain;
 
+pub use crate::deposit_stream;
+
 /// Everything the code above the adapters asks of any chain.
 pub trait Chain:
     Heights
@@ -685,13 +687,6 @@ pub struct TokenFlows {
     /// Whether every movement of the balance is one of the above (EVM vault events); a Solana
     /// vault account can be funded without a transaction of ours.
     pub every_movement_is_an_event: bool,
-}
-
-/// The indexer's checkpoint stream of the deposits into `vault` (an EVM `BridgeVault`, a Solana
-/// vault token account): the name the indexer writes and the audit reads, so both say which
-/// blocks have been scanned for deposits.
-pub fn deposit_stream(vault: &impl std::fmt::Display) -> String {
-    format!("deposits:{vault}")
 }
 
 /// A vault's whole history, as `atoll audit` reads it.

@@ -13,3 +13,10 @@ pub mod secrets;
 pub mod solana;
 
 pub use error::AdapterError;
+
+/// The indexer's checkpoint stream of the deposits into `vault` (an EVM `BridgeVault`, a Solana
+/// vault token account): the name the indexer writes and the audit reads, so both say which
+/// blocks have been scanned for deposits.
+pub fn deposit_stream(vault: &impl std::fmt::Display) -> String {
+    format!("deposits:{vault}")
+}
