@@ -122,6 +122,9 @@ pub struct EvmDeployment {
     pub v3_driver: Address,
     pub v3_pools: Vec<DeployedPool>,
     pub bridge_vault: Address,
+    /// The chain's Aave v3 market (real `@aave/core-v3` bytecode).
+    #[serde(default)]
+    pub aave: Option<crate::aave::AaveMarket>,
     pub accounts: Vec<(Role, Address)>,
     pub deployed_at_block: u64,
 }
@@ -564,6 +567,7 @@ pub async fn deploy_chain(
     let (v3_factory, v3_driver, v3_pools) =
         d.deploy_v3(node_modules, &usdc, &usdt, &native).await?;
     let bridge_vault = d.deploy_vault(v3_driver, [&usdc, &usdt, &native]).await?;
+    let aave = crate::aave::deploy_market(plan, rpc_url, node_modules, &tokens).await?;
     Ok(EvmDeployment {
         name: plan.name.to_string(),
         chain_id: plan.chain_id,
@@ -575,6 +579,7 @@ pub async fn deploy_chain(
         v3_driver,
         v3_pools,
         bridge_vault,
+        aave: Some(aave),
         accounts,
         deployed_at_block,
     })

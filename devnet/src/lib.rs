@@ -3,6 +3,7 @@
 //! the relayer's vault token accounts and pool accounts in Orca Whirlpool and Raydium CPMM
 //! layouts. Used by `atoll devnet`, the demo and every integration test.
 
+pub mod aave;
 pub mod config;
 pub mod contracts;
 mod error;

@@ -60,9 +60,12 @@ impl Tools {
     pub fn locate(need_solana: bool) -> Result<Tools, DevnetError> {
         let node_modules = node_tools_dir()?.join("node_modules");
         let anvil = node_modules.join("@foundry-rs/anvil-linux-amd64/bin/anvil");
-        if !anvil.is_file() || !node_modules.join("@uniswap/v3-core/package.json").is_file() {
+        if !anvil.is_file()
+            || !node_modules.join("@uniswap/v3-core/package.json").is_file()
+            || !node_modules.join("@aave/core-v3/package.json").is_file()
+        {
             return Err(DevnetError::ToolMissing {
-                tool: "anvil and the Uniswap artifacts (npm)",
+                tool: "anvil and the Uniswap and Aave artifacts (npm)",
                 hint: format!(
                     "expected in {}; run `atoll tools install` (needs Node.js and npm)",
                     node_modules.display()

@@ -2,6 +2,7 @@
 //! heads and finality, blocks for reorg detection, and logs over block ranges that adapt to what
 //! the node accepts. Calls go through [`rpc::RpcPool`] (failover, rate limit, retries).
 
+pub mod aave_abi;
 pub mod abi;
 pub mod discovery;
 pub mod events;
