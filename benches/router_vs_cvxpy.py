@@ -7,8 +7,16 @@ here from the request alone (own shortest paths, own caps). Prints both objectiv
 objective of cvxpy's answer is re-evaluated exactly at its clipped allocation), their relative
 difference, and both times.
 
+With `--reserves R`, R lending reserves (Aave/Compound-shaped, generated here) join each
+request. cvxpy sees a reserve through the share `w = x/(S + x)` the deposit would own: on its
+allowed range (one piece `R = a + bU` of the kinked rate, up to the kink and the marginal's
+zero, as docs/router.md "Lending reserves" says) its gain `k·w·(P + Q/T)` is
+`k((P + Q/S)·w − (Q/S)·w²)`, concave in `w` and free of the cancellation a form in `1/T` has
+(the deposit is small against the reserve), and `x = S·w + S·w²/(1 − w)` is convex in `w`, so
+the model stays DCP with `placed <= arrived` (never loose at the optimum).
+
     python3 -m venv ~/.cache/atoll/cvxpy-venv && ~/.cache/atoll/cvxpy-venv/bin/pip install cvxpy==1.7.3
-    ~/.cache/atoll/cvxpy-venv/bin/python benches/router_vs_cvxpy.py [--atoll PATH] [N ...]
+    ~/.cache/atoll/cvxpy-venv/bin/python benches/router_vs_cvxpy.py [--atoll PATH] [--reserves R] [N ...]
 """
 
 import argparse
@@ -40,6 +48,96 @@ def shortest_fees(chains, bridges):
     return d
 
 
+def lending_reserves(n, seed, chains=("ethereum", "bsc", "solana")):
+    """`n` lending reserves like `instance::json_with_reserves`'s (supplied $1M-$2B, optimal
+    utilisation 45/80/90/92 %, one in seven above it), deterministic in `seed`."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        chain = chains[i % 3]
+        supplied = math.exp(rng.uniform(math.log(1e6), math.log(2e9)))
+        uo = [0.45, 0.8, 0.9, 0.92][rng.integers(4)]
+        u = uo + (1 - uo) * rng.uniform(0, 0.3) if rng.integers(7) == 0 else uo * rng.uniform(0.1, 1.0)
+        borrowed = supplied * u
+        rewards = supplied * math.exp(rng.uniform(math.log(0.001), math.log(0.02))) if rng.random() < 0.2 else 0.0
+        lending = {
+            "supplied_usd": supplied, "borrowed_usd": borrowed, "stable_income_usd_year": 0.0,
+            "base_rate": rng.uniform(0, 0.02) if rng.random() < 0.3 else 0.0,
+            "slope1": rng.uniform(0.03, 0.08), "slope2": rng.uniform(0.3, 3.0),
+            "optimal_utilization": uo, "reserve_factor": rng.uniform(0.05, 0.25),
+            "supply_cap_room_usd": math.exp(rng.uniform(math.log(1e5), math.log(1e8))) if rng.random() < 0.5 else None,
+        }
+        out.append({"id": f"{chain}:aave_v3:r{i}", "chain": chain, "protocol": "aave_v3",
+                    "tokens": ["USDC"], "kind": "lending", "tvl_usd": supplied - borrowed,
+                    "fees_usd_year": 0.0, "rewards_usd_year": rewards, "max_share_of_tvl": 0.2,
+                    "lending": lending})
+    return out
+
+
+def borrow_rate(l, u):
+    uo = l["optimal_utilization"]
+    if u <= uo:
+        return l["base_rate"] + l["slope1"] * u / uo
+    return l["base_rate"] + l["slope1"] + l["slope2"] * (u - uo) / (1 - uo)
+
+
+def reserve_gain(p, h, x):
+    """A reserve's gain over `h` days with `x` supplied, from the kinked rate itself."""
+    l = p["lending"]
+    t = l["supplied_usd"] + x
+    income = (1 - l["reserve_factor"]) * (l["borrowed_usd"] * borrow_rate(l, l["borrowed_usd"] / t)
+                                          + l.get("stable_income_usd_year", 0.0)) + p.get("rewards_usd_year", 0.0)
+    return h / 365.0 * x / t * income
+
+
+def reserve_piece(p, h, room):
+    """The reserve's piece `R = a + bU` (the one it is on now), as `g = k(P + (Q − PS)/T − QS/T²)`,
+    and its allowed range's end: the room, the kink when above it, the marginal's zero."""
+    l = p["lending"]
+    s, b_, rf = l["supplied_usd"], l["borrowed_usd"], l["reserve_factor"]
+    uo = l["optimal_utilization"]
+    above = b_ / s > uo
+    if above:
+        a, b = l["base_rate"] + l["slope1"] - l["slope2"] * uo / (1 - uo), l["slope2"] / (1 - uo)
+    else:
+        a, b = l["base_rate"], l["slope1"] / uo
+    k = h / 365.0
+    P = (1 - rf) * (a * b_ + l.get("stable_income_usd_year", 0.0)) + p.get("rewards_usd_year", 0.0)
+    Q = (1 - rf) * b * b_ * b_
+    pp, qq = k * (P * s - Q), 2 * k * Q * s
+    cap = room
+    if above:
+        cap = min(cap, b_ / uo - s)
+    if pp < 0:
+        cap = min(cap, -qq / pp - s)
+    if pp * s + qq <= 0:
+        cap = 0.0
+    return {"S": s, "k": k, "P": P, "Q": Q, "p": pp, "q": qq, "cap": max(cap, 0.0)}
+
+
+def reserve_best(r, price):
+    """max over 0 <= x <= cap of g(x) − price·x: the marginal (pT + q)/T³ falls on the range."""
+    s, cap = r["S"], r["cap"]
+    g = lambda x: r["k"] * (r["P"] + (r["Q"] - r["P"] * s) / (s + x) - r["Q"] * s / (s + x) ** 2)
+    marginal = lambda x: (r["p"] * (s + x) + r["q"]) / (s + x) ** 3
+    if cap <= 0:
+        return 0.0
+    if price <= 0:
+        return g(cap) if math.isfinite(cap) else r["k"] * r["P"]
+    hi = cap if math.isfinite(cap) else s
+    while not math.isfinite(cap) and marginal(hi) > price:
+        hi *= 2
+    lo = 0.0
+    if marginal(0.0) <= price:
+        return 0.0
+    if marginal(hi) >= price:
+        return g(hi) - g(0.0) - price * hi
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if marginal(mid) > price else (lo, mid)
+    return g(lo) - g(0.0) - price * lo
+
+
 def cvxpy_solve(req):
     chains = sorted({c["chain"] for c in req["capital"]} | {p["chain"] for p in req["pools"]} | set(req.get("gas_usd", {})))
     idx = {c: i for i, c in enumerate(chains)}
@@ -50,12 +148,22 @@ def cvxpy_solve(req):
     total = capital.sum()
     k = req["constraints"]
     h = req["horizon_days"]
-    pools = [p for p in req["pools"] if p["tvl_usd"] >= k.get("min_tvl_usd", 0)
+    eligible = [p for p in req["pools"] if p["tvl_usd"] >= k.get("min_tvl_usd", 0)]
+    pools = [p for p in eligible if p.get("kind", "dex") == "dex"
              and p["fees_usd_year"] + p.get("rewards_usd_year", 0) > 0]
     f = np.array([(p["fees_usd_year"] + p.get("rewards_usd_year", 0)) * h / 365.0 for p in pools])
     t = np.array([p["tvl_usd"] for p in pools])
     cap = np.array([min(p.get("max_share_of_tvl", math.inf) * p["tvl_usd"], k.get("max_per_pool_usd", math.inf)) for p in pools])
     chain_of = np.array([idx[p["chain"]] for p in pools])
+    lend = [p for p in eligible if p.get("kind", "dex") == "lending"]
+    pieces = []
+    for p in lend:
+        room = min((p.get("max_share_of_tvl") or math.inf) * p["tvl_usd"], k.get("max_per_pool_usd", math.inf),
+                   p["lending"].get("supply_cap_room_usd") or math.inf)
+        pieces.append(reserve_piece(p, h, room))
+    keep = [i for i, r in enumerate(pieces) if r["cap"] > 0]
+    lend, pieces = [lend[i] for i in keep], [pieces[i] for i in keep]
+    lchain = np.array([idx[p["chain"]] for p in lend], dtype=int)
     fees = shortest_fees(chains, req["bridges"])
     arcs = [(a, b) for a in range(n) for b in range(n) if math.isfinite(fees[a][b])]
     # Solve in millions of USD: interior-point solvers want numbers near 1.
@@ -65,20 +173,33 @@ def cvxpy_solve(req):
     x = cp.Variable(len(pools))
     y = cp.Variable(len(arcs))
     cons = [x >= 0, x <= cap, y >= 0]
+    # A reserve as its share w: gain k((P + Q/S)·w − (Q/S)·w²), deposit S·w + S·w²/(1 − w).
+    rs = np.array([r["S"] for r in pieces]) / scale
+    lin = np.array([r["k"] * (r["P"] + r["Q"] / r["S"]) for r in pieces]) / scale
+    sq = np.array([r["k"] * r["Q"] / r["S"] for r in pieces]) / scale
+    wcap = np.array([r["cap"] / (r["S"] + r["cap"]) if math.isfinite(r["cap"]) else 1.0 for r in pieces])
+    w = cp.Variable(len(pieces)) if pieces else None
+    if pieces:
+        cons += [w >= 0, w <= wcap]
     supply, balance, chain_cap = [], [], []
     for a in range(n):
-        out = [j for j, (s, _) in enumerate(arcs) if s == a]
+        out = [j for j, (s_, _) in enumerate(arcs) if s_ == a]
         supply.append(cp.sum(y[out]) <= capital[a])
     share = k.get("max_chain_share", 1.0) * total
     for b in range(n):
         into = [j for j, (_, d) in enumerate(arcs) if d == b]
         members = np.where(chain_of == b)[0]
         placed = cp.sum(x[members]) if len(members) else 0
-        balance.append(placed == cp.sum(y[into]))
+        rmembers = np.where(lchain == b)[0] if pieces else []
+        for j in rmembers:
+            placed = placed + rs[j] * w[j] + cp.quad_over_lin(math.sqrt(rs[j]) * w[j], 1 - w[j])
+        balance.append(placed <= cp.sum(y[into]))
         chain_cap.append(placed <= share)
     cons += supply + balance + chain_cap
     cost = np.array([fees[a][b] for (a, b) in arcs])
     objective = cp.sum(f) - cp.sum(cp.multiply(f * t, cp.inv_pos(t + x))) - cost @ y
+    if pieces:
+        objective = objective + lin @ w - cp.sum(cp.multiply(sq, cp.square(w)))
     prob = cp.Problem(cp.Maximize(objective), cons)
     started = time.perf_counter()
     prob.solve(solver=cp.CLARABEL, verbose=os.environ.get("VERBOSE") == "1",
@@ -87,11 +208,16 @@ def cvxpy_solve(req):
     xv = np.clip(x.value, 0, cap)
     yv = np.clip(y.value, 0, None)
     exact = float(np.sum(f * xv / (t + xv)) - cost @ yv) * scale
+    if pieces:
+        wv = np.clip(w.value, 0, wcap)
+        xr = np.array([r["S"] * wi / (1 - wi) if wi < 1 else r["cap"] for r, wi in zip(pieces, wv)])
+        exact += sum(reserve_gain(p, h, xi) for p, xi in zip(lend, xr))
     # An upper bound on the optimum from cvxpy's multipliers (Lagrangian duality): with ν_b the
     # value of a dollar placed on chain b and ρ_b >= 0 its cap's price, a source's dollar is
     # worth μ_a = max(0, max_b ν_b − c_ab), and each pool's best response is closed-form.
-    nu = np.array([abs(float(c.dual_value)) if c.dual_value is not None else 0.0 for c in balance])
-    rho = np.array([max(float(c.dual_value), 0.0) if c.dual_value is not None else 0.0 for c in chain_cap])
+    dual = lambda c: float(np.ravel(c.dual_value)[0]) if c.dual_value is not None else 0.0
+    nu = np.array([abs(dual(c)) for c in balance])
+    rho = np.array([max(dual(c), 0.0) for c in chain_cap])
     mu = np.zeros(n)
     for (a, b), c in zip(arcs, cost):
         mu[a] = max(mu[a], nu[b] - c)
@@ -99,6 +225,8 @@ def cvxpy_solve(req):
     best_x = np.where(price > 0, np.sqrt(f * t / np.maximum(price, 1e-300)) - t, cap)
     best_x = np.clip(best_x, 0, cap)
     bound = float(mu @ capital + rho.sum() * share + np.sum(f * best_x / (t + best_x) - price * best_x)) * scale
+    for r, c in zip(pieces, lchain):
+        bound += reserve_best(r, (nu[c] + rho[c]))
     return exact, bound, elapsed, prob.status
 
 
@@ -106,13 +234,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--atoll", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/atoll/target")), "release", "atoll"))
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--reserves", type=int, default=0, help="lending reserves added to each request")
     ap.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     args = ap.parse_args()
     print(f"{'pools':>8} {'atoll objective':>18} {'cvxpy objective':>18} {'cvxpy bound':>18} {'rel. diff':>10} {'in [obj, bound]':>15} {'atoll CLI s':>12} {'cvxpy solve s':>14} status")
     for n in args.sizes:
         text = subprocess.run([args.atoll, "route", "instance", "--pools", str(n), "--seed", str(args.seed)],
                               check=True, capture_output=True, text=True).stdout
-        path = f"/tmp/atoll-router-{n}-{args.seed}.json"
+        if args.reserves:
+            req = json.loads(text)
+            req["pools"] += lending_reserves(args.reserves, args.seed)
+            text = json.dumps(req)
+        path = f"/tmp/atoll-router-{n}-{args.reserves}-{args.seed}.json"
         with open(path, "w") as fh:
             fh.write(text)
         started = time.perf_counter()

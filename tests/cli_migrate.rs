@@ -22,7 +22,7 @@ fn migrate(url: &str, extra: &[&str]) -> (bool, String) {
 }
 
 /// Every migration, oldest first (a new migration is added here too).
-const MIGRATIONS: [&str; 12] = [
+const MIGRATIONS: [&str; 13] = [
     "m20261124_000001_initial",
     "m20261124_000002_yields",
     "m20261125_000003_fee_counters",
@@ -35,6 +35,7 @@ const MIGRATIONS: [&str; 12] = [
     "m20261207_000010_transfers_newest_first",
     "m20261207_000011_transfers_without_claims",
     "m20261207_000012_block_hashes_per_stream",
+    "m20261207_000013_lending_reserves",
 ];
 
 fn round_trip(url: &str) {

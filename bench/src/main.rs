@@ -10,6 +10,7 @@ mod api;
 mod deposits;
 mod flood;
 mod ingest;
+mod lending;
 mod relayer;
 
 #[global_allocator]
@@ -39,6 +40,8 @@ enum Bench {
     /// Releases per second on an EVM destination: the relayer batched, the sequential
     /// baseline and the node's ceiling (starts its own devnet).
     Relayer(relayer::RelayerBenchArgs),
+    /// Lending reserve updates indexed per second (Aave v3 on an EVM devnet).
+    Lending(lending::LendingArgs),
     /// GraphQL requests per second and latency of `topYields` and `pools` (10,000 pools);
     /// `--flood`: does a flood on the API slow the relayer?
     Api(api::ApiBenchArgs),
@@ -69,6 +72,7 @@ fn main() -> std::process::ExitCode {
             Bench::Deposits(args) => deposits::run(args).await,
             Bench::Relayer(args) => relayer::run(args).await,
             Bench::Api(args) => api::run(args).await,
+            Bench::Lending(args) => lending::run(args).await,
         }
     });
     atoll_service::exit_code(result)

@@ -7,6 +7,7 @@ pub mod amount;
 pub mod chain;
 pub mod error;
 pub mod ids;
+pub mod lending;
 pub mod pool;
 pub mod reason;
 pub mod secret;

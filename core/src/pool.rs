@@ -15,6 +15,19 @@ pub enum PoolKind {
     ConstantProduct,
     /// Concentrated liquidity (Uniswap V3, Orca Whirlpool).
     ConcentratedLiquidity,
+    /// A lending market's reserve (Aave v3): suppliers earn what borrowers pay, along the
+    /// reserve's rate curve ([`crate::lending`]).
+    Lending,
+}
+
+impl PoolKind {
+    /// The kind's name in the API's `kind` filter: `dex` for both AMM families, `lending`.
+    pub fn api_kind(self) -> &'static str {
+        match self {
+            PoolKind::ConstantProduct | PoolKind::ConcentratedLiquidity => "dex",
+            PoolKind::Lending => "lending",
+        }
+    }
 }
 
 /// A protocol deployment style Atoll knows how to read.
@@ -26,15 +39,17 @@ pub enum Protocol {
     UniswapV3,
     OrcaWhirlpool,
     RaydiumCpmm,
+    AaveV3,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 5] = [
+    pub const ALL: [Protocol; 6] = [
         Protocol::UniswapV2,
         Protocol::PancakeswapV2,
         Protocol::UniswapV3,
         Protocol::OrcaWhirlpool,
         Protocol::RaydiumCpmm,
+        Protocol::AaveV3,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +59,7 @@ impl Protocol {
             Protocol::UniswapV3 => "uniswap_v3",
             Protocol::OrcaWhirlpool => "orca_whirlpool",
             Protocol::RaydiumCpmm => "raydium_cpmm",
+            Protocol::AaveV3 => "aave_v3",
         }
     }
 
@@ -53,12 +69,16 @@ impl Protocol {
                 PoolKind::ConstantProduct
             }
             Protocol::UniswapV3 | Protocol::OrcaWhirlpool => PoolKind::ConcentratedLiquidity,
+            Protocol::AaveV3 => PoolKind::Lending,
         }
     }
 
     pub fn chain_kind(self) -> ChainKind {
         match self {
-            Protocol::UniswapV2 | Protocol::PancakeswapV2 | Protocol::UniswapV3 => ChainKind::Evm,
+            Protocol::UniswapV2
+            | Protocol::PancakeswapV2
+            | Protocol::UniswapV3
+            | Protocol::AaveV3 => ChainKind::Evm,
             Protocol::OrcaWhirlpool | Protocol::RaydiumCpmm => ChainKind::Solana,
         }
     }
@@ -69,7 +89,10 @@ impl Protocol {
         match self {
             Protocol::UniswapV2 => Some((30, 30)),
             Protocol::PancakeswapV2 => Some((25, 17)),
-            Protocol::UniswapV3 | Protocol::OrcaWhirlpool | Protocol::RaydiumCpmm => None,
+            Protocol::UniswapV3
+            | Protocol::OrcaWhirlpool
+            | Protocol::RaydiumCpmm
+            | Protocol::AaveV3 => None,
         }
     }
 }

@@ -37,7 +37,10 @@ pub use database::RawDatabase;
 pub use defaults::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_MIN_TVL_USD};
 pub use env::{ENV_PREFIX, base_dir_of};
 pub use indexer::{IndexerSettings, RawIndexer};
-pub use pools::{FactorySettings, PoolSettings, RawFactory, RawPool, RawProtocolFee};
+pub use pools::{
+    FactorySettings, LendingMarketSettings, PoolSettings, RawFactory, RawLendingMarket, RawPool,
+    RawProtocolFee,
+};
 pub use relayer::{
     BridgeRoute, FinalityPolicy, FinalityRule, FinalityTier, RawBridgeRoute, RawFinality,
     RawFinalityTier, RawRelayer, RelayerSettings, ReleasePolicy,
@@ -102,6 +105,8 @@ pub struct RawSettings {
     pub pools: Vec<RawPool>,
     #[serde(default)]
     pub factories: Vec<RawFactory>,
+    #[serde(default)]
+    pub lending_markets: Vec<RawLendingMarket>,
     /// Per-protocol fee overrides, keyed by protocol name.
     #[serde(default)]
     pub protocol_fees: BTreeMap<String, RawProtocolFee>,
@@ -120,6 +125,7 @@ pub struct Settings {
     pub tokens: Vec<TokenSettings>,
     pub pools: Vec<PoolSettings>,
     pub factories: Vec<FactorySettings>,
+    pub lending_markets: Vec<LendingMarketSettings>,
     /// (fee, LP share) in bps for protocols with a fixed fee, defaults merged with overrides.
     pub protocol_fees: BTreeMap<Protocol, (u32, u32)>,
     pub indexer: IndexerSettings,
@@ -179,6 +185,12 @@ impl RawSettings {
         let tokens = tokens::validate_tokens(&self.tokens, "tokens", &refs, &mut p);
         let pools = pools::validate_pools(&self.pools, "pools", &refs, &mut p);
         let factories = pools::validate_factories(&self.factories, "factories", &refs, &mut p);
+        let lending_markets = pools::validate_lending_markets(
+            &self.lending_markets,
+            "lending_markets",
+            &refs,
+            &mut p,
+        );
         let protocol_fees =
             pools::validate_protocol_fees(&self.protocol_fees, "protocol_fees", &mut p);
         let indexer = self.indexer.validate("indexer", &mut p);
@@ -196,6 +208,7 @@ impl RawSettings {
             tokens,
             pools,
             factories,
+            lending_markets,
             protocol_fees,
             indexer,
             relayer,

@@ -409,28 +409,7 @@ impl MarketDeployer<'_> {
         let mut reserves = Vec::new();
         for (t, feed) in tokens.iter().zip(feeds) {
             let p = params_for(t);
-            let ray = |bps: u64| U256::from(u128::from(bps) * RAY_PER_BPS);
-            let [optimal, base, slope1, slope2] = p.strategy_bps;
-            // Stable-rate borrowing stays disabled; its parameters only have to be valid.
-            let strategy = self
-                .deploy(
-                    "protocol/pool/DefaultReserveInterestRateStrategy.sol/DefaultReserveInterestRateStrategy.json",
-                    &[],
-                    &(
-                        provider_address,
-                        ray(optimal),
-                        ray(base),
-                        ray(slope1),
-                        ray(slope2),
-                        ray(slope1),
-                        ray(slope2),
-                        ray(200),
-                        ray(500),
-                        ray(2000),
-                    )
-                        .abi_encode_params(),
-                )
-                .await?;
+            let strategy = self.strategy(provider_address, &p).await?;
             let input = InitReserveInput {
                 aTokenImpl: a_token,
                 stableDebtTokenImpl: stable_debt,
@@ -456,31 +435,7 @@ impl MarketDeployer<'_> {
                 &step,
             )
             .await?;
-            let price = u64::max(t.price_usd, 1);
-            for tx in [
-                configurator
-                    .configureReserveAsCollateral(
-                        t.address,
-                        U256::from(p.ltv_bps),
-                        U256::from(p.threshold_bps),
-                        U256::from(10_500u64),
-                    )
-                    .into_transaction_request(),
-                configurator
-                    .setReserveBorrowing(t.address, true)
-                    .into_transaction_request(),
-                configurator
-                    .setSupplyCap(t.address, U256::from(p.supply_cap_usd / price))
-                    .into_transaction_request(),
-                configurator
-                    .setBorrowCap(t.address, U256::from(p.borrow_cap_usd / price))
-                    .into_transaction_request(),
-                configurator
-                    .setReserveFactor(t.address, U256::from(p.reserve_factor_bps))
-                    .into_transaction_request(),
-            ] {
-                self.send(tx, &step).await?;
-            }
+            self.configure(&configurator, t, &p, &step).await?;
             let data = self
                 .call(aave_pool.getReserveData(t.address).call(), &step)
                 .await?;
@@ -494,6 +449,73 @@ impl MarketDeployer<'_> {
             });
         }
         Ok(reserves)
+    }
+}
+
+impl MarketDeployer<'_> {
+    /// A `DefaultReserveInterestRateStrategy` with `p`'s curve. Stable-rate borrowing stays
+    /// disabled; its parameters only have to be valid.
+    async fn strategy(
+        &self,
+        provider_address: Address,
+        p: &ReserveParams,
+    ) -> Result<Address, DevnetError> {
+        let ray = |bps: u64| U256::from(u128::from(bps) * RAY_PER_BPS);
+        let [optimal, base, slope1, slope2] = p.strategy_bps;
+        self.deploy(
+            "protocol/pool/DefaultReserveInterestRateStrategy.sol/DefaultReserveInterestRateStrategy.json",
+            &[],
+            &(
+                provider_address,
+                ray(optimal),
+                ray(base),
+                ray(slope1),
+                ray(slope2),
+                ray(slope1),
+                ray(slope2),
+                ray(200),
+                ray(500),
+                ray(2000),
+            )
+                .abi_encode_params(),
+        )
+        .await
+    }
+
+    /// The reserve's risk parameters: collateral, borrowing, caps, reserve factor.
+    async fn configure(
+        &self,
+        configurator: &IPoolConfigurator::IPoolConfiguratorInstance<&DynProvider>,
+        t: &DeployedToken,
+        p: &ReserveParams,
+        step: &str,
+    ) -> Result<(), DevnetError> {
+        let price = u64::max(t.price_usd, 1);
+        for tx in [
+            configurator
+                .configureReserveAsCollateral(
+                    t.address,
+                    U256::from(p.ltv_bps),
+                    U256::from(p.threshold_bps),
+                    U256::from(10_500u64),
+                )
+                .into_transaction_request(),
+            configurator
+                .setReserveBorrowing(t.address, true)
+                .into_transaction_request(),
+            configurator
+                .setSupplyCap(t.address, U256::from(p.supply_cap_usd / price))
+                .into_transaction_request(),
+            configurator
+                .setBorrowCap(t.address, U256::from(p.borrow_cap_usd / price))
+                .into_transaction_request(),
+            configurator
+                .setReserveFactor(t.address, U256::from(p.reserve_factor_bps))
+                .into_transaction_request(),
+        ] {
+            self.send(tx, step).await?;
+        }
+        Ok(())
     }
 }
 

@@ -76,6 +76,7 @@ struct Listed {
     chains: Vec<RawChain>,
     pools: Vec<RawPool>,
     factories: Vec<RawFactory>,
+    lending_markets: Vec<atoll_core::settings::RawLendingMarket>,
     tokens: BTreeMap<String, RawToken>,
 }
 
@@ -123,6 +124,15 @@ impl Listed {
                 .map(|plan| plan.native_symbol.to_string()),
             ..Default::default()
         });
+        if let Some(market) = &c.aave {
+            self.lending_markets
+                .push(atoll_core::settings::RawLendingMarket {
+                    chain: c.name.clone(),
+                    protocol: "aave_v3".into(),
+                    addresses_provider: market.addresses_provider.to_string(),
+                    start_block: None,
+                });
+        }
         for p in c.v2_pairs.iter().chain(&c.v3_pools) {
             self.pools.push(RawPool {
                 chain: c.name.clone(),
@@ -216,6 +226,7 @@ pub fn devnet_settings(state: &DevnetState) -> RawSettings {
         tokens: listed.tokens.into_values().collect(),
         pools: listed.pools,
         factories: listed.factories,
+        lending_markets: listed.lending_markets,
         protocol_fees: BTreeMap::new(),
         indexer: atoll_core::settings::RawIndexer {
             // Devnet pools hold far more than this; it is written out so users see the knob.
@@ -242,7 +253,8 @@ pub fn write_devnet_toml(state: &DevnetState) -> Result<(), DevnetError> {
     let text = format!(
         "# Atoll config for the local devnet, written by `atoll devnet up`.\n\
          # Keys are the devnet's public test keys, referenced as files next to this one.\n\
-         # The EVM pools run Uniswap's V2/V3 bytecode on both chains (30 bps V2 fee).\n\n{body}"
+         # The EVM pools run Uniswap's V2/V3 bytecode on both chains (30 bps V2 fee), the\n\
+         # lending markets Aave v3's.\n\n{body}"
     );
     // Round-trip through the real parser: what we write is what `atoll up` will read.
     Settings::parse(&text, Vec::new(), &dir).map_err(|e| {

@@ -47,6 +47,8 @@ impl PoolOrder {
 pub struct PoolFilter {
     pub chain: Option<String>,
     pub protocol: Option<String>,
+    /// `dex` or `lending` ([`PoolRecord::kind`]).
+    pub kind: Option<&'static str>,
     /// A token symbol (`USDC`) or address, matched against the pool's tokens.
     pub token: Option<String>,
     pub min_tvl_usd: Option<f64>,
@@ -67,6 +69,9 @@ impl PoolFilter {
         if let Some(pr) = &self.protocol
             && !p.project.eq_ignore_ascii_case(pr)
         {
+            return false;
+        }
+        if self.kind.is_some_and(|k| k != p.kind) {
             return false;
         }
         if let Some(t) = &self.token {
@@ -325,6 +330,8 @@ mod tests {
             chain: "ethereum".into(),
             chain_id: 1,
             project: "uniswap-v2".into(),
+            kind: "dex",
+            lending: None,
             symbol: "WETH-USDC".into(),
             address: id.into(),
             underlying_tokens: vec!["0xa".into(), "0xb".into()],

@@ -13,6 +13,7 @@ mod cursor;
 pub mod error;
 pub mod feeds;
 pub mod heads;
+pub mod lending;
 pub mod limits;
 pub mod live_gas;
 pub mod metrics;
@@ -210,6 +211,10 @@ pub fn router_pools<'a>(
     records
         .filter(|r| r.dropped_reason.is_none())
         .filter_map(|r| {
+            let lending = crate::lending::router_lending(r);
+            if r.kind == "lending" && lending.is_none() {
+                return None;
+            }
             Some(atoll_router::input::PoolInput {
                 id: r.pool.clone(),
                 chain: r.chain.clone(),
@@ -219,6 +224,12 @@ pub fn router_pools<'a>(
                 fees_usd_year: r.fees_usd_7d? * 365.0 / 7.0,
                 rewards_usd_year: 0.0,
                 max_share_of_tvl: None,
+                kind: if lending.is_some() {
+                    atoll_router::input::PoolKind::Lending
+                } else {
+                    atoll_router::input::PoolKind::Dex
+                },
+                lending,
             })
         })
         .collect()

@@ -46,7 +46,7 @@ pub async fn pools(State(state): State<ApiState>) -> Response {
         .iter()
         .filter(|p| p.dropped_reason.is_none())
         .map(|p| {
-            json!({
+            let mut row = json!({
                 "chain": llama_chain(&p.chain, p.chain_id),
                 "project": p.project,
                 "symbol": p.symbol,
@@ -68,7 +68,20 @@ pub async fn pools(State(state): State<ApiState>) -> Response {
                 "apyBase7d": pct(p.apy_base_7d),
                 "volumeUsd1d": p.volume_usd_1d,
                 "volumeUsd7d": p.volume_usd_7d,
-            })
+            });
+            if let Some(l) = &p.lending {
+                // DefiLlama's lending fields: a reserve is one token, no IL, no fee tier.
+                row["ilRisk"] = json!("no");
+                row["exposure"] = json!("single");
+                row["poolMeta"] = Value::Null;
+                row["totalSupplyUsd"] = json!(l.total_supply_usd);
+                row["totalBorrowUsd"] = json!(l.total_borrow_usd);
+                row["apyBaseBorrow"] = json!(pct(l.apy_base_borrow));
+                row["apyRewardBorrow"] = Value::Null;
+                row["ltv"] = json!(l.ltv);
+                row["borrowable"] = json!(true);
+            }
+            row
         })
         .collect();
     Json(json!({ "status": "success", "data": data })).into_response()
@@ -80,6 +93,14 @@ pub async fn chart(State(state): State<ApiState>, Path(pool): Path<String>) -> R
             StatusCode::NOT_FOUND,
             &ApiError::NotFound(format!("pool: no pool {pool:?}")),
         );
+    }
+    if state
+        .catalog
+        .snapshot()
+        .get(&pool)
+        .is_some_and(|p| p.kind == "lending")
+    {
+        return lending_chart(&state, &pool).await;
     }
     let rows = match state
         .reader
@@ -106,6 +127,30 @@ pub async fn chart(State(state): State<ApiState>, Path(pool): Path<String>) -> R
                 "apyReward": pct(r.apy_reward),
                 "il7d": null,
                 "apyBase7d": pct(r.apy_base7d),
+            })
+        })
+        .collect();
+    Json(json!({ "status": "success", "data": data })).into_response()
+}
+
+/// A lending reserve's chart: the last update of each day.
+async fn lending_chart(state: &ApiState, pool: &str) -> Response {
+    let days = match crate::lending::lending_buckets(&state.reader, pool, 0, i64::MAX, DAY_MS).await
+    {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    };
+    let data: Vec<Value> = days
+        .iter()
+        .map(|d| {
+            json!({
+                "timestamp": d.start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "tvlUsd": d.tvl_usd,
+                "apy": pct(d.apy),
+                "apyBase": pct(d.apy_base),
+                "apyReward": null,
+                "il7d": null,
+                "apyBase7d": null,
             })
         })
         .collect();

@@ -108,8 +108,10 @@ pub async fn indexed_blocks(reader: &Store) -> Result<HashMap<u64, u64>, ApiErro
 pub struct PoolFilter {
     /// Chain name from the config (`ethereum`, `bsc`, `solana`).
     pub chain: Option<String>,
-    /// `uniswap-v2`, `uniswap-v3`, `orca-whirlpool`, `raydium-cpmm`, …
+    /// `uniswap-v2`, `uniswap-v3`, `orca-whirlpool`, `raydium-cpmm`, `aave_v3`, …
     pub protocol: Option<String>,
+    /// AMM pools or lending reserves only.
+    pub kind: Option<crate::lending::PoolKindFilter>,
     /// A token symbol or address the pool holds.
     pub token: Option<String>,
     pub min_tvl_usd: Option<f64>,
@@ -185,6 +187,7 @@ impl Query {
         let filter = CatalogFilter {
             chain: f.chain,
             protocol: f.protocol,
+            kind: f.kind.map(|k| k.as_str()),
             token: f.token,
             min_tvl_usd: f.min_tvl_usd,
             min_apy: f.min_apy,
@@ -262,9 +265,9 @@ impl Query {
         #[graphql(default_with = "Interval::Hour")] interval: Interval,
     ) -> ApiResult<Vec<PoolHistoryBucket>> {
         let state = ctx.data_unchecked::<ApiState>();
-        if state.catalog.snapshot().get(&id).is_none() {
+        let Some(kind) = state.catalog.snapshot().get(&id).map(|p| p.kind) else {
             return Err(ApiError::NotFound(format!("id: no pool {id:?}")).into());
-        }
+        };
         let to_ms = to.map_or_else(|| Utc::now().timestamp_millis(), |t| t.timestamp_millis());
         let from_ms = from.map_or(to_ms - 7 * DAY_MS, |t| t.timestamp_millis());
         if from_ms >= to_ms {
@@ -279,6 +282,11 @@ impl Query {
                 "from, to: the range holds more than {MAX_BUCKETS} {interval:?} buckets; narrow it or use DAY"
             ))
             .into());
+        }
+        if kind == "lending" {
+            return crate::lending::lending_buckets(&state.reader, &id, from_ms, to_ms, width)
+                .await
+                .map_err(Into::into);
         }
         history(&state.reader, &id, from_ms, to_ms, width)
             .await
@@ -575,6 +583,9 @@ async fn history(
             tvl_usd: a.tvl,
             apy: a.apy,
             apy_base: a.apy_base,
+            utilization: None,
+            borrow_apy: None,
+            liquidity_index: None,
         })
         .collect())
 }

@@ -63,9 +63,23 @@ impl Pool {
     async fn chain_id(&self) -> String {
         self.0.chain_id.to_string()
     }
-    /// The protocol (`uniswap-v2`, `uniswap-v3`, `orca-whirlpool`, …); DefiLlama's `project`.
+    /// The protocol (`uniswap-v2`, `uniswap-v3`, `orca-whirlpool`, `aave_v3`, …); DefiLlama's
+    /// `project`.
     async fn protocol(&self) -> &str {
         &self.0.project
+    }
+    /// `DEX` for an AMM pool, `LENDING` for a lending market's reserve.
+    async fn kind(&self) -> crate::lending::PoolKindFilter {
+        if self.0.kind == "lending" {
+            crate::lending::PoolKindFilter::Lending
+        } else {
+            crate::lending::PoolKindFilter::Dex
+        }
+    }
+    /// A lending reserve's own figures (rates, totals, caps, curve, realised yields); null for
+    /// a DEX pool.
+    async fn lending(&self) -> Option<crate::lending::LendingReserve> {
+        crate::lending::LendingReserve::of(&self.0)
     }
     async fn address(&self) -> &str {
         &self.0.address
@@ -195,7 +209,7 @@ pub enum Interval {
 }
 
 /// One bucket of a pool's history: swaps and volumes are exact sums of the swaps indexed in
-/// it; TVL and yields are the last sample in it.
+/// it; TVL and yields are the last sample in it (a lending reserve's: its last update).
 #[derive(SimpleObject, Debug, Clone, PartialEq)]
 pub struct PoolHistoryBucket {
     pub start: DateTime<Utc>,
@@ -211,6 +225,11 @@ pub struct PoolHistoryBucket {
     pub tvl_usd: Option<f64>,
     pub apy: Option<f64>,
     pub apy_base: Option<f64>,
+    /// Lending reserves: utilisation, variable borrow APY and liquidity index (ray) at the
+    /// bucket's last update; null for DEX pools.
+    pub utilization: Option<f64>,
+    pub borrow_apy: Option<f64>,
+    pub liquidity_index: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]

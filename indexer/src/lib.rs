@@ -81,6 +81,8 @@ pub struct ChainSummary {
     pub events: u64,
     /// Bridge deposits recorded (new rows; on Solana rejected ones included).
     pub deposits: u64,
+    /// Lending reserve updates read (EVM `ReserveDataUpdated` logs).
+    pub lending_updates: u64,
     /// Pool batches committed.
     pub batches: u64,
     /// Reorgs rolled back, by the pool and the deposit streams.
@@ -236,10 +238,11 @@ async fn index_chain(
     }
 }
 
-/// An EVM chain's two streams, pools and deposits, side by side. Each starts and fails alone:
-/// a pool batch (or a stored pool) that cannot be indexed must not stop the chain's deposits,
-/// nor the other way round; a failure is logged when it happens. The summary is the pools',
-/// with the deposits recorded and the reorgs of both.
+/// An EVM chain's three streams, pools, deposits and lending markets, side by side. Each
+/// starts and fails alone: a pool batch (or a stored pool) that cannot be indexed must not stop
+/// the chain's deposits, nor the other way round; a failure is logged when it happens. The
+/// summary is the pools', with the deposits recorded, the lending updates read, the reserves
+/// among the pools and the reorgs of all three.
 async fn index_evm_chain(
     settings: &Settings,
     chain: &atoll_core::settings::ChainSettings,
@@ -279,9 +282,28 @@ async fn index_evm_chain(
         }
         r
     };
-    let (summary, deposits) = tokio::join!(index_pools, follow_deposits);
-    let (mut summary, deposits) = (summary?, deposits?);
+    let follow_lending = async {
+        let r = async {
+            let started = start_patiently(mode, &chain.name, || {
+                evm::lending::EvmLending::start(settings, chain, store.clone(), progress.clone())
+            })
+            .await?;
+            match started {
+                Some(mut l) => l.run(mode).await,
+                None => Ok(evm::lending::LendingSummary::default()),
+            }
+        }
+        .await;
+        if let Err(e) = &r {
+            tracing::error!(chain = %chain.name, error = %e, "lending indexing stopped");
+        }
+        r
+    };
+    let (summary, deposits, lending) = tokio::join!(index_pools, follow_deposits, follow_lending);
+    let (mut summary, deposits, lending) = (summary?, deposits?, lending?);
     summary.deposits = deposits.deposits;
-    summary.reorgs += deposits.reorgs;
+    summary.reorgs += deposits.reorgs + lending.reorgs;
+    summary.lending_updates = lending.updates;
+    summary.pools += lending.reserves;
     Ok(summary)
 }

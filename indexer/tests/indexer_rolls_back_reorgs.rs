@@ -1,7 +1,8 @@
 //! A reorg made on anvil (`evm_snapshot`, traffic, `evm_revert`, different traffic, more
-//! blocks) under a running indexer: both its streams (pools, deposits) roll back to the common
-//! ancestor and re-ingest, and afterwards its database equals a fresh index of the same chain;
-//! no event of the abandoned fork remains. Bridge deposits: both deposits only in the abandoned blocks end
+//! blocks) under a running indexer: its three streams (pools, deposits, lending) roll back to
+//! the common ancestor and re-ingest, and afterwards its database (lending reserves and their
+//! history included) equals a fresh index of the same chain; no event of the abandoned fork
+//! remains. Bridge deposits: both deposits only in the abandoned blocks end
 //! `failed` ("reorged out", nothing paid); the new fork's deposit gets an id of its own (ids
 //! come from the deposit's transaction, not the vault's counter, so it can never take an
 //! abandoned deposit's id), and the live deposits equal a fresh index's.
@@ -18,23 +19,28 @@ use atoll_devnet::traffic::{self, TrafficOptions};
 use atoll_devnet::{Devnet, evm};
 use atoll_indexer::{ChainProgress, Mode};
 
-/// Progress of every stream of the chain (pools, deposits), by stream.
+/// Progress of every stream of the chain (pools, deposits, lending), by stream.
 type Streams = BTreeMap<String, ChainProgress>;
 
-/// Waits until both streams of the chain (pools and deposits) report and all of them satisfy
-/// `done`; returns their reports.
+/// Waits until the three streams of the chain (pools, deposits, lending) report and all of
+/// them satisfy `done`; returns their reports.
 async fn wait_for(
     rx: &mut tokio::sync::watch::Receiver<Streams>,
     done: impl Fn(&ChainProgress) -> bool,
 ) -> Streams {
     let got = tokio::time::timeout(
         std::time::Duration::from_secs(60),
-        rx.wait_for(|all| all.len() == 2 && all.values().all(&done)),
+        rx.wait_for(|all| all.len() == 3 && all.values().all(&done)),
     )
     .await
-    .expect("indexer progress within 60 s")
-    .unwrap();
-    got.clone()
+    .map(|g| g.map(|g| g.clone()));
+    match got {
+        Ok(g) => g.unwrap(),
+        Err(_) => panic!(
+            "indexer progress within 60 s; last reports: {:?}",
+            rx.borrow()
+        ),
+    }
 }
 
 #[tokio::test]
@@ -52,8 +58,12 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
         seed,
     };
     traffic::run(&net.state, swaps(10, 2, 1)).await.unwrap();
+    atoll_devnet::aave::traffic(&net.state, 6, 1).await.unwrap();
     let snapshot: serde_json::Value = node.raw_request("evm_snapshot".into(), ()).await.unwrap();
     let abandoned = traffic::run(&net.state, swaps(20, 4, 2)).await.unwrap();
+    atoll_devnet::aave::traffic(&net.state, 12, 2)
+        .await
+        .unwrap();
     let old_head = node.get_block_number().await.unwrap();
 
     let store_dir = tempfile::tempdir().unwrap();
@@ -79,6 +89,9 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
         .unwrap();
     assert!(reverted);
     let new_fork = traffic::run(&net.state, swaps(20, 2, 3)).await.unwrap();
+    atoll_devnet::aave::traffic(&net.state, 12, 3)
+        .await
+        .unwrap();
     let now = node.get_block_number().await.unwrap();
     let _: serde_json::Value = node
         .raw_request("anvil_mine".into(), (old_head.saturating_sub(now) + 5,))
@@ -90,7 +103,7 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
     let last = wait_for(&mut rx, |p| p.block >= new_head).await;
     assert!(
         last.values().all(|p| p.reorgs >= 1),
-        "the pool and the deposit streams both saw the reorg: {last:?}"
+        "the pool, deposit and lending streams all saw the reorg: {last:?}"
     );
     indexer.abort();
     let _ = indexer.await;
@@ -116,6 +129,9 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
     assert_eq!(after_reorg.snapshots, from_scratch.snapshots);
     assert_eq!(after_reorg.pools, from_scratch.pools);
     assert_eq!(after_reorg.checkpoints, from_scratch.checkpoints);
+    assert!(!from_scratch.lending_history.is_empty());
+    assert_eq!(after_reorg.lending_history, from_scratch.lending_history);
+    assert_eq!(after_reorg.lending_reserves, from_scratch.lending_reserves);
     for s in abandoned.swaps.iter().filter(|s| s.chain == "ethereum") {
         assert!(
             !after_reorg

@@ -16,6 +16,7 @@ mod m20261207_000009_transfers_by_source_block;
 mod m20261207_000010_transfers_newest_first;
 mod m20261207_000011_transfers_without_claims;
 mod m20261207_000012_block_hashes_per_stream;
+mod m20261207_000013_lending_reserves;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_transfers_newest_first::Migration),
             Box::new(m20261207_000011_transfers_without_claims::Migration),
             Box::new(m20261207_000012_block_hashes_per_stream::Migration),
+            Box::new(m20261207_000013_lending_reserves::Migration),
         ]
     }
 }

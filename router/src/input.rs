@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::lending::{RateStrategy, Reserve};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +30,11 @@ pub struct CapitalInput {
     pub usd: f64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A pool entry: a DEX pool by default; with `kind: "lending"` a lending reserve, whose
+/// `tvl_usd` is what DefiLlama reports (supplied − borrowed: the filters and the share cap read
+/// it), whose `fees_usd_year` is informational (the income comes from `lending`), and whose
+/// `rewards_usd_year` are incentives paid to suppliers pro rata.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PoolInput {
     pub id: String,
@@ -42,6 +48,41 @@ pub struct PoolInput {
     pub rewards_usd_year: f64,
     /// Most of the pool's TVL we may hold (0..=1); none: no share limit.
     pub max_share_of_tvl: Option<f64>,
+    #[serde(default)]
+    pub kind: PoolKind,
+    /// The reserve, when `kind` is `lending` (and only then).
+    pub lending: Option<LendingInput>,
+}
+
+/// How a pool pays: fees shared pro rata (`dex`), or interest under a kinked rate curve
+/// (`lending`: Aave v3, Compound v3; docs/router.md, "Lending reserves").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    #[default]
+    Dex,
+    Lending,
+}
+
+/// A lending reserve's state and interest-rate strategy: amounts in USD, rates per year as
+/// fractions (Aave's `baseVariableBorrowRate`, `variableRateSlope1`, `variableRateSlope2`,
+/// `optimalUsageRatio`; Compound v3's base, slopes and kink).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LendingInput {
+    pub supplied_usd: f64,
+    /// Variable-rate debt.
+    pub borrowed_usd: f64,
+    /// Interest on stable-rate debt (it does not move with supply).
+    #[serde(default)]
+    pub stable_income_usd_year: f64,
+    pub base_rate: f64,
+    pub slope1: f64,
+    pub slope2: f64,
+    pub optimal_utilization: f64,
+    pub reserve_factor: f64,
+    /// Supply cap minus supplied; none: no supply cap.
+    pub supply_cap_room_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +137,15 @@ pub struct Problem<'a> {
     pub max_chain_share: f64,
     pub min_tvl_usd: f64,
     pub min_gain_usd: f64,
+    /// The lending pools' reserves (see [`Pool::lending`]).
+    pub reserves: Vec<LendingPool>,
+}
+
+impl Problem<'_> {
+    /// `pool`'s reserve, when it is a lending pool.
+    pub fn reserve(&self, pool: &Pool<'_>) -> Option<&LendingPool> {
+        pool.lending.and_then(|i| self.reserves.get(i as usize))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +159,17 @@ pub struct Pool<'a> {
     pub max_share_of_tvl: Option<f64>,
     /// Left out by a constraint (chain, protocol, token, min TVL): gets nothing.
     pub excluded: Option<&'static str>,
+    /// For a lending pool (whose `income_usd_year` is what suppliers earn now), its reserve's
+    /// index in [`Problem::reserves`]: kept out of the pool, so that 100,000 DEX pools carry
+    /// neither 100,000 empty reserves nor a destructor to run over them.
+    pub lending: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LendingPool {
+    pub reserve: Reserve,
+    /// Most that can still be supplied (USD, ∞: no supply cap).
+    pub supply_cap_room_usd: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,7 +262,7 @@ impl QuoteInput {
             );
         }
         let limits = self.constraints.validate(&mut p);
-        let pools = self.validate_pools(&mut p, &chains, limits.min_tvl_usd);
+        let (pools, reserves) = self.validate_pools(&mut p, &chains, limits.min_tvl_usd);
         let bridges = self.validate_bridges(&mut p, &chains);
         let gas_usd = self.validate_gas(&mut p, &chains);
         if self.capital.is_empty() {
@@ -222,6 +283,7 @@ impl QuoteInput {
             max_chain_share: limits.max_chain_share,
             min_tvl_usd: limits.min_tvl_usd,
             min_gain_usd: limits.min_gain_usd,
+            reserves,
         })
     }
 
@@ -250,14 +312,21 @@ impl QuoteInput {
         capital
     }
 
-    /// The pools, each with the constraint that leaves it out, if any.
-    fn validate_pools(&self, p: &mut Problems, chains: &Chains, min_tvl_usd: f64) -> Vec<Pool<'_>> {
+    /// The pools, each with the constraint that leaves it out, if any, and the lending pools'
+    /// reserves.
+    fn validate_pools(
+        &self,
+        p: &mut Problems,
+        chains: &Chains,
+        min_tvl_usd: f64,
+    ) -> (Vec<Pool<'_>>, Vec<LendingPool>) {
         let k = &self.constraints;
         // FxHash: the ids are ours to check, not attacker-chosen keys of a long-lived map, and
         // SipHash was a sixth of a 100,000-pool solve.
         let mut seen: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
         seen.reserve(self.pools.len());
         let mut pools = Vec::with_capacity(self.pools.len());
+        let mut reserves = Vec::new();
         for (i, x) in self.pools.iter().enumerate() {
             let at = |f: &str| format!("pools[{i}].{f}");
             if is_blank(&x.id) {
@@ -271,23 +340,43 @@ impl QuoteInput {
             if is_blank(&x.chain) {
                 p.push(at("chain"), "must name a chain");
             }
-            let tvl_usd = p.amount(|| at("tvl_usd"), x.tvl_usd, true);
+            let lending = x.kind == PoolKind::Lending;
+            // A reserve's TVL (supplied − borrowed) is 0 when it is fully borrowed.
+            let tvl_usd = p.amount(|| at("tvl_usd"), x.tvl_usd, !lending);
             let fees = p.amount(|| at("fees_usd_year"), x.fees_usd_year, false);
             let rewards = p.amount(|| at("rewards_usd_year"), x.rewards_usd_year, false);
             let max_share_of_tvl = x
                 .max_share_of_tvl
                 .map(|s| p.share(|| at("max_share_of_tvl"), s));
+            let reserve = match (&x.lending, lending) {
+                (Some(l), true) => l.validate(p, || at("lending"), rewards),
+                (None, true) => {
+                    p.push(at("lending"), "required when kind is \"lending\"");
+                    None
+                }
+                (Some(_), false) => {
+                    p.push(at("lending"), "only for kind \"lending\"");
+                    None
+                }
+                (None, false) => None,
+            };
             pools.push(Pool {
                 id: &x.id,
                 chain: chains.index(&x.chain).unwrap_or_default(),
                 protocol: &x.protocol,
                 tvl_usd,
-                income_usd_year: fees + rewards,
+                income_usd_year: reserve
+                    .as_ref()
+                    .map_or(fees + rewards, |r| r.reserve.supplier_income(0.0)),
                 max_share_of_tvl,
                 excluded: k.exclusion(x, tvl_usd, min_tvl_usd),
+                lending: reserve.map(|r| {
+                    reserves.push(r);
+                    (reserves.len() - 1) as u32
+                }),
             });
         }
-        pools
+        (pools, reserves)
     }
 
     /// The bridges between known chains (a bridge naming an unknown chain is a problem).
@@ -347,6 +436,79 @@ impl QuoteInput {
             }
         }
         gas_usd
+    }
+}
+
+/// Optimal utilisation must stay this far from 0 and 1: the rate divides by it and by 1 − it.
+const UTILIZATION_MARGIN: f64 = 1e-4;
+
+impl LendingInput {
+    /// The reserve, or `None` after reporting what is wrong under `path` (`pools[3].lending`).
+    fn validate(
+        &self,
+        p: &mut Problems,
+        path: impl Fn() -> String,
+        rewards: f64,
+    ) -> Option<LendingPool> {
+        let at = |f: &str| format!("{}.{f}", path());
+        let before = p.0.len();
+        let supplied = p.amount(|| at("supplied_usd"), self.supplied_usd, true);
+        let borrowed = p.amount(|| at("borrowed_usd"), self.borrowed_usd, false);
+        if borrowed > supplied && supplied > 0.0 {
+            p.push(
+                at("borrowed_usd"),
+                format!("must be <= supplied_usd ({supplied}) (got {borrowed})"),
+            );
+        }
+        let stable_income = p.amount(
+            || at("stable_income_usd_year"),
+            self.stable_income_usd_year,
+            false,
+        );
+        let base = p.amount(|| at("base_rate"), self.base_rate, false);
+        let slope1 = p.amount(|| at("slope1"), self.slope1, false);
+        let slope2 = p.amount(|| at("slope2"), self.slope2, false);
+        let optimal = self.optimal_utilization;
+        if !(optimal > 0.0 && optimal < 1.0) {
+            p.push(
+                at("optimal_utilization"),
+                format!("must be in (0, 1) (got {optimal})"),
+            );
+        } else if !(UTILIZATION_MARGIN..=1.0 - UTILIZATION_MARGIN).contains(&optimal) {
+            p.push(
+                at("optimal_utilization"),
+                format!(
+                    "must be in [{UTILIZATION_MARGIN}, {}] (got {optimal})",
+                    1.0 - UTILIZATION_MARGIN
+                ),
+            );
+        }
+        let reserve_factor = self.reserve_factor;
+        if !(0.0..1.0).contains(&reserve_factor) {
+            p.push(
+                at("reserve_factor"),
+                format!("must be in [0, 1) (got {reserve_factor})"),
+            );
+        }
+        let room = self.supply_cap_room_usd.map_or(f64::INFINITY, |v| {
+            p.amount(|| at("supply_cap_room_usd"), v, false)
+        });
+        (p.0.len() == before).then_some(LendingPool {
+            reserve: Reserve {
+                supplied,
+                borrowed,
+                stable_income,
+                rewards,
+                reserve_factor,
+                rates: RateStrategy {
+                    base,
+                    slope1,
+                    slope2,
+                    optimal,
+                },
+            },
+            supply_cap_room_usd: room,
+        })
     }
 }
 

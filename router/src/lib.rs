@@ -2,6 +2,7 @@
 //! data out, no async, no I/O (docs/router.md, "Model").
 //!
 //! - [`model`]: one pool's fee-share yield;
+//! - [`lending`]: one lending reserve's supply yield under a kinked rate curve;
 //! - [`demand`]: one chain's demand for capital, exact after one sort;
 //! - [`transport`]: the cross-chain optimum with per-dollar bridge costs and chain caps;
 //! - [`routes`]: cheapest bridge paths (multi-hop);
@@ -10,6 +11,7 @@
 pub mod demand;
 pub mod input;
 pub mod instance;
+pub mod lending;
 pub mod model;
 pub mod quote;
 pub mod routes;

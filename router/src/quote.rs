@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::RouterError;
 use crate::demand::{ChainDemand, PoolCurve};
-use crate::input::{InputProblem, Problem, QuoteInput};
+use crate::input::{InputProblem, PoolKind, Problem, QuoteInput};
+use crate::lending::ReserveCurve;
 use crate::routes::Routes;
 use crate::transport::{Market, Solution};
 
@@ -30,9 +31,16 @@ pub enum Status {
 pub struct Allocation {
     pub pool: String,
     pub chain: String,
+    pub kind: PoolKind,
     pub usd: f64,
     /// Yearly yield of the next dollar in this pool (a fraction, 0.05 = 5 %).
     pub marginal_apy: f64,
+    /// The pool's yearly yield once this allocation is in (every dollar of it earns this; for a
+    /// reserve, its supply APY then).
+    pub apy: f64,
+    /// A reserve's utilisation once this allocation is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<f64>,
     /// Earned over the horizon.
     pub gain_usd: f64,
 }
@@ -89,6 +97,7 @@ pub fn quote(input: &QuoteInput) -> Result<Quote, RouterError> {
     }
 
     let allocations = market.allocations(&problem, &curves, &solution);
+    notes.extend(market.past_kink_notes(&problem, &curves, &solution));
     let (moves, fixed_total) = market.moves(&problem, &solution);
     let gain_usd: f64 = allocations.iter().map(|a| a.gain_usd).sum();
     let cost_usd = solution.transport_cost + fixed_total;
@@ -121,9 +130,21 @@ pub fn quote(input: &QuoteInput) -> Result<Quote, RouterError> {
     })
 }
 
-/// Each chain's pools as curves over the horizon, tagged with their index in
-/// `problem.pools`.
-type ChainCurves = Vec<Vec<(usize, PoolCurve)>>;
+/// One chain's pools and lending reserves as curves over the horizon, each tagged with its
+/// index in `problem.pools`.
+#[derive(Debug, Clone, Default)]
+struct Curves {
+    pools: Vec<(usize, PoolCurve)>,
+    reserves: Vec<(usize, ReserveCurve)>,
+}
+
+impl Curves {
+    fn is_empty(&self) -> bool {
+        self.pools.is_empty() && self.reserves.is_empty()
+    }
+}
+
+type ChainCurves = Vec<Curves>;
 
 /// The pools that may receive capital, as curves per chain, and the reasons the others get
 /// nothing. A pool that no chain holding capital can reach is an input error (all of them are
@@ -133,7 +154,7 @@ fn pool_curves(
     routes: &Routes,
 ) -> Result<(ChainCurves, Vec<Excluded>), RouterError> {
     let n = problem.chains.len();
-    let mut curves: ChainCurves = vec![Vec::new(); n];
+    let mut curves: ChainCurves = vec![Curves::default(); n];
     let mut excluded = Vec::new();
     let mut unreachable = Vec::new();
     for (i, p) in problem.pools.iter().enumerate() {
@@ -163,20 +184,36 @@ fn pool_curves(
             });
             continue;
         }
-        let share_cap = p.max_share_of_tvl.map_or(f64::INFINITY, |s| s * p.tvl_usd);
-        curves[p.chain].push((
-            i,
-            PoolCurve {
-                f: p.income_usd_year * problem.horizon_days / 365.0,
-                t: p.tvl_usd,
-                cap: share_cap.min(problem.max_per_pool_usd),
-            },
-        ));
+        let cap = room(problem, i);
+        match problem.reserve(p) {
+            Some(l) => curves[p.chain]
+                .reserves
+                .push((i, ReserveCurve::new(&l.reserve, problem.horizon_days, cap))),
+            None => curves[p.chain].pools.push((
+                i,
+                PoolCurve {
+                    f: p.income_usd_year * problem.horizon_days / 365.0,
+                    t: p.tvl_usd,
+                    cap,
+                },
+            )),
+        }
     }
     if !unreachable.is_empty() {
         return Err(RouterError::Input(unreachable));
     }
     Ok((curves, excluded))
+}
+
+/// Most pool `i` may take: its share of TVL, `max_per_pool_usd`, and a reserve's supply-cap
+/// room.
+fn room(problem: &Problem<'_>, i: usize) -> f64 {
+    let p = &problem.pools[i];
+    let share_cap = p.max_share_of_tvl.map_or(f64::INFINITY, |s| s * p.tvl_usd);
+    let supply_cap = problem
+        .reserve(p)
+        .map_or(f64::INFINITY, |l| l.supply_cap_room_usd);
+    share_cap.min(problem.max_per_pool_usd).min(supply_cap)
 }
 
 /// The market the solver works on: the chains that hold capital or have pools, renumbered
@@ -207,8 +244,10 @@ impl<'r> ActiveMarket<'r> {
         let demand: Vec<ChainDemand> = active
             .iter()
             .map(|&c| {
-                let pools: Vec<PoolCurve> = curves[c].iter().map(|(_, p)| *p).collect();
-                ChainDemand::new(&pools)
+                let pools: Vec<PoolCurve> = curves[c].pools.iter().map(|(_, p)| *p).collect();
+                let reserves: Vec<ReserveCurve> =
+                    curves[c].reserves.iter().map(|(_, r)| *r).collect();
+                ChainDemand::with_reserves(&pools, &reserves)
             })
             .collect();
         let capital: Vec<f64> = active.iter().map(|&c| problem.capital[c]).collect();
@@ -309,27 +348,95 @@ impl<'r> ActiveMarket<'r> {
         curves: &ChainCurves,
         solution: &Solution,
     ) -> Vec<Allocation> {
+        let tiny = 1e-9 * self.total.max(1.0);
+        let per_year = 365.0 / problem.horizon_days;
         let mut allocations = Vec::new();
         for (k, &c) in self.active.iter().enumerate() {
             let lambda = self.demand[k].marginal_at(solution.placed[k]);
-            for (i, curve) in &curves[c] {
-                let x = curve.deposit_at(lambda);
-                if x <= 1e-9 * self.total.max(1.0) {
-                    continue;
-                }
-                let p = &problem.pools[*i];
+            let mut push = |i: usize, x: f64, marginal: f64, apy: f64, gain: f64| {
+                let p = &problem.pools[i];
                 allocations.push(Allocation {
                     pool: p.id.to_string(),
                     chain: problem.chains[c].clone(),
+                    kind: if p.lending.is_some() {
+                        PoolKind::Lending
+                    } else {
+                        PoolKind::Dex
+                    },
                     usd: x,
-                    marginal_apy: p.income_usd_year * p.tvl_usd
-                        / ((p.tvl_usd + x) * (p.tvl_usd + x)),
-                    gain_usd: curve.gain(x),
+                    marginal_apy: marginal,
+                    apy,
+                    utilization: problem.reserve(p).map(|l| l.reserve.utilization(x)),
+                    gain_usd: gain,
                 });
+            };
+            for (i, curve) in &curves[c].pools {
+                let x = curve.deposit_at(lambda);
+                if x > tiny {
+                    let p = &problem.pools[*i];
+                    let total = p.tvl_usd + x;
+                    let marginal = p.income_usd_year * p.tvl_usd / (total * total);
+                    push(*i, x, marginal, p.income_usd_year / total, curve.gain(x));
+                }
+            }
+            for (i, curve) in &curves[c].reserves {
+                let x = curve.deposit_at(lambda);
+                if x > tiny {
+                    let apy = problem
+                        .reserve(&problem.pools[*i])
+                        .map_or(0.0, |l| l.reserve.supply_apy(x));
+                    push(*i, x, curve.marginal(x) * per_year, apy, curve.gain(x));
+                }
             }
         }
         allocations.sort_by(|a, b| b.usd.total_cmp(&a.usd));
         allocations
+    }
+
+    /// The check that stopping reserves above their kink costs nothing (docs/router.md,
+    /// "Lending reserves"): at the plan's marginal `λ` of its chain, a reserve's amount `x`
+    /// must earn `g(x) − λx` at least as large as the best deposit past the kink would.
+    /// When every reserve passes, the plan is optimal without the bound too (each amount is
+    /// a best response to the same prices over the reserve's whole range); a note names each
+    /// one that does not.
+    fn past_kink_notes(
+        &self,
+        problem: &Problem<'_>,
+        curves: &ChainCurves,
+        solution: &Solution,
+    ) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (k, &c) in self.active.iter().enumerate() {
+            if curves[c].reserves.is_empty() {
+                continue;
+            }
+            let lambda = self.demand[k].marginal_at(solution.placed[k]);
+            for (i, curve) in &curves[c].reserves {
+                let Some(l) = problem.reserve(&problem.pools[*i]) else {
+                    continue;
+                };
+                let room = room(problem, *i);
+                let Some(past) = ReserveCurve::past_kink(&l.reserve, problem.horizon_days, room)
+                else {
+                    continue;
+                };
+                let x = curve.deposit_at(lambda);
+                let y = past.deposit_at(lambda);
+                let here = curve.gain(x) - lambda * x;
+                let there = past.gain(y) - lambda * y;
+                if there > here * (1.0 + 1e-9) + 1e-9 {
+                    notes.push(format!(
+                        "lending reserve {} is kept above its optimal utilisation ({:.2} USD more supply reaches it): at this plan's marginal ({:.4} a year), {:.2} USD past the kink would net {:.2} USD more over the horizon; the plan is optimal with that bound, not without it (docs/router.md, \"Lending reserves\")",
+                        problem.pools[*i].id,
+                        l.reserve.borrowed / l.reserve.rates.optimal - l.reserve.supplied,
+                        lambda * 365.0 / problem.horizon_days,
+                        y,
+                        there - here
+                    ));
+                }
+            }
+        }
+        notes
     }
 
     /// The plan's moves, each with its route, and the sum of their routes' fixed costs.

@@ -150,6 +150,150 @@ fn bad_input_names_the_field() {
     assert_eq!(problems[0].path, "pools[0].chain");
 }
 
+/// A lending reserve entry: Aave v3's USDC strategy (0 %, 4 %, 60 %, kink at 90 %), reserve
+/// factor 10 %.
+fn reserve(id: &str, supplied: f64, borrowed: f64) -> Value {
+    json!({"id": id, "chain": "ethereum", "protocol": "aave_v3", "tokens": ["USDC"],
+           "kind": "lending", "tvl_usd": supplied - borrowed, "fees_usd_year": 0.0,
+           "lending": {"supplied_usd": supplied, "borrowed_usd": borrowed, "base_rate": 0.0,
+                       "slope1": 0.04, "slope2": 0.6, "optimal_utilization": 0.9,
+                       "reserve_factor": 0.1}})
+}
+
+#[test]
+fn a_lending_reserve_takes_capital_until_its_marginal_meets_the_pools() {
+    // The pool pays 5 % on its first dollar; the reserve (90 % utilised) 0.9 · 0.9 · 4 % =
+    // 3.24 %. $1M is more than the pool takes before its marginal falls below 3.24 %.
+    let q = quote_json(&request(
+        json!([pool("dex", "ethereum", 2e6, 1e5), reserve("usdc", 1e6, 9e5)]),
+        json!([]),
+        json!({}),
+    ))
+    .unwrap();
+    assert_eq!(q.status, Status::Optimal, "{q:?}");
+    let find = |id: &str| q.allocations.iter().find(|a| a.pool == id).unwrap();
+    let (dex, usdc) = (find("dex"), find("usdc"));
+    assert!((dex.usd + usdc.usd - 1e6).abs() < 1e-6, "{q:?}");
+    assert!(usdc.usd > 1e4, "{q:?}");
+    // The marginals by hand: the pool's F·T/(T + x)²; the reserve's, with r0 = 0 and U = B/T
+    // below the kink, g(x) = 0.9 · B · (0.04/0.9)·(B/T) · x/T = c·x/T², g' = c·(S − x)/T³.
+    let pool_m = 1e5 * 2e6 / ((2e6 + dex.usd) * (2e6 + dex.usd));
+    let c = 0.9 * 9e5 * 0.04 / 0.9 * 9e5;
+    let t = 1e6 + usdc.usd;
+    let reserve_m = c * (1e6 - usdc.usd) / (t * t * t);
+    assert!(
+        (pool_m - reserve_m).abs() <= 1e-9 * pool_m,
+        "{pool_m} vs {reserve_m}"
+    );
+    assert!((dex.marginal_apy - pool_m).abs() <= 1e-9 * pool_m);
+    assert!((usdc.marginal_apy - reserve_m).abs() <= 1e-9 * pool_m);
+    // What the answer says about the reserve: its kind, its utilisation and APY after.
+    let v = serde_json::to_value(&q).unwrap();
+    let a = v["allocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["pool"] == "usdc")
+        .unwrap();
+    assert_eq!(a["kind"], "lending");
+    assert!((a["utilization"].as_f64().unwrap() - 9e5 / t).abs() < 1e-12);
+    let apy = 0.9 * 9e5 * (0.04 * (9e5 / t) / 0.9) / t;
+    assert!((a["apy"].as_f64().unwrap() - apy).abs() < 1e-12);
+    assert!((usdc.gain_usd - apy * usdc.usd).abs() < 1e-6);
+    let d = v["allocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["pool"] == "dex")
+        .unwrap();
+    assert_eq!(d["kind"], "dex");
+    assert!(d.get("utilization").is_none());
+}
+
+#[test]
+fn a_reserve_kept_above_its_kink_is_noted() {
+    // 95 % utilised: past 3 % more supply its marginal is negative (60 % slope2), so it stops
+    // there; but pushed past the kink, near doubling its supply, it would earn more than the
+    // idle alternative. The plan says so.
+    let q = quote_json(&request(
+        json!([reserve("hot", 1e6, 9.5e5)]),
+        json!([]),
+        json!({}),
+    ))
+    .unwrap();
+    let a = &q.allocations[0];
+    assert!(a.usd < 0.04e6, "{q:?}");
+    assert!(
+        q.notes
+            .iter()
+            .any(|n| n.contains("lending reserve hot is kept above its optimal utilisation")),
+        "{:?}",
+        q.notes
+    );
+    // A reserve below its kink has nothing past it: no such note.
+    let q = quote_json(&request(
+        json!([reserve("calm", 1e6, 5e5)]),
+        json!([]),
+        json!({}),
+    ))
+    .unwrap();
+    assert!(
+        !q.notes.iter().any(|n| n.contains("lending reserve")),
+        "{:?}",
+        q.notes
+    );
+}
+
+#[test]
+fn bad_lending_input_names_the_field() {
+    let mut bad = reserve("r", 1e6, 2e6);
+    bad["lending"]["optimal_utilization"] = json!(1.2);
+    bad["lending"]["reserve_factor"] = json!(1.0);
+    bad["lending"]["slope2"] = json!(-0.1);
+    bad["lending"]["supplied_usd"] = json!(1e6);
+    let mut missing = reserve("m", 1e6, 1e5);
+    missing.as_object_mut().unwrap().remove("lending");
+    let mut dex_with_lending = pool("d", "ethereum", 1e6, 1e5);
+    dex_with_lending["lending"] = reserve("x", 1.0, 0.0)["lending"].clone();
+    let mut tiny_kink = reserve("t", 1e6, 1e5);
+    tiny_kink["lending"]["optimal_utilization"] = json!(1e-9);
+    let text = request(
+        json!([bad, missing, dex_with_lending, tiny_kink]),
+        json!([]),
+        json!({}),
+    );
+    let Err(RouterError::Input(problems)) = quote_json(&text) else {
+        panic!("expected input errors")
+    };
+    let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    for want in [
+        "pools[0].lending.optimal_utilization: must be in (0, 1) (got 1.2)",
+        "pools[0].lending.reserve_factor: must be in [0, 1) (got 1)",
+        "pools[0].lending.slope2: must be >= 0 (got -0.1)",
+        "pools[0].lending.borrowed_usd: must be <= supplied_usd (1000000) (got 2000000)",
+        "pools[1].lending: required when kind is \"lending\"",
+        "pools[2].lending: only for kind \"lending\"",
+        "pools[3].lending.optimal_utilization: must be in [0.0001, 0.9999] (got 0.000000001)",
+    ] {
+        assert!(shown.iter().any(|s| s == want), "{want} in {shown:#?}");
+    }
+    // Unknown fields and kinds are refused by the parser.
+    let mut unknown = reserve("u", 1e6, 1e5);
+    unknown["lending"]["kink"] = json!(0.8);
+    let Err(RouterError::Input(p)) = quote_json(&request(json!([unknown]), json!([]), json!({})))
+    else {
+        panic!("expected a parse error")
+    };
+    assert!(p[0].message.contains("unknown field `kink`"), "{p:?}");
+    let mut kind = reserve("k", 1e6, 1e5);
+    kind["kind"] = json!("perp");
+    let Err(RouterError::Input(p)) = quote_json(&request(json!([kind]), json!([]), json!({})))
+    else {
+        panic!("expected a parse error")
+    };
+    assert!(p[0].message.contains("unknown variant `perp`"), "{p:?}");
+}
+
 fn arbitrary_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -222,8 +366,68 @@ fn mutated_request() -> impl Strategy<Value = String> {
     })
 }
 
+/// A request with one pool and lending reserves whose numbers are replaced, each with
+/// probability one half, by values at the edges of what validation accepts.
+fn extreme_lending_request() -> impl Strategy<Value = String> {
+    let edge = prop_oneof![
+        Just(0.0f64),
+        Just(1e-300),
+        Just(1e-9),
+        Just(1e-4),
+        Just(0.5),
+        Just(0.9999),
+        Just(1.0),
+        Just(1e15),
+        0.0f64..2e6,
+    ];
+    (
+        prop::collection::vec(prop::option::weighted(0.5, edge), 30),
+        1usize..4,
+    )
+        .prop_map(|(nums, n)| {
+            let mut pools = vec![pool("dex", "ethereum", 2e6, 1e5)];
+            let mut k = 0;
+            for i in 0..n {
+                let mut r = reserve(&format!("r{i}"), 1e6, 9.2e5);
+                r["lending"]["supply_cap_room_usd"] = json!(5e5);
+                for field in [
+                    "supplied_usd",
+                    "borrowed_usd",
+                    "base_rate",
+                    "slope1",
+                    "slope2",
+                    "optimal_utilization",
+                    "reserve_factor",
+                    "supply_cap_room_usd",
+                ] {
+                    if let Some(v) = nums[k % nums.len()] {
+                        r["lending"][field] = json!(v);
+                    }
+                    k += 1;
+                }
+                pools.push(r);
+            }
+            request(json!(pools), json!([]), json!({}))
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(500))]
+    #[test]
+    fn never_panics_on_extreme_lending_numbers(text in extreme_lending_request()) {
+        if let Ok(q) = quote_json(&text) {
+            prop_assert!(q.objective_usd.is_finite() && q.gain_usd.is_finite());
+            prop_assert!(q.unallocated_usd.is_finite() && q.unallocated_usd >= 0.0);
+            // An amount is resolved to an ulp of the reserve's supply plus it (1/8 at 1e15).
+            let placed: f64 = q.allocations.iter().map(|a| a.usd).sum();
+            prop_assert!(placed <= 1e6 + 1.0, "{q:?}");
+            for a in &q.allocations {
+                prop_assert!(a.usd.is_finite() && a.usd > 0.0 && a.marginal_apy.is_finite() && a.apy.is_finite() && a.gain_usd.is_finite(), "{a:?}");
+                prop_assert!(a.utilization.is_none_or(|u| (0.0..=1.0).contains(&u)), "{a:?}");
+            }
+        }
+    }
+
     #[test]
     fn never_panics_on_arbitrary_json(v in arbitrary_json()) {
         let _ = quote_json(&v.to_string());

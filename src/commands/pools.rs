@@ -1,5 +1,5 @@
-//! `atoll pools`: the indexed pool records (DefiLlama-shaped, rates as fractions), as a table
-//! or as JSON.
+//! `atoll pools`: the indexed pool records (DefiLlama-shaped, rates as fractions), DEX pools and
+//! lending reserves, as a table or as JSON.
 
 use std::path::PathBuf;
 
@@ -19,6 +19,9 @@ pub struct PoolsArgs {
     /// One JSON array of records.
     #[arg(long)]
     json: bool,
+    /// Only AMM pools (`dex`) or only lending reserves (`lending`).
+    #[arg(long, value_parser = ["dex", "lending"])]
+    kind: Option<String>,
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -28,34 +31,45 @@ fn pct(v: Option<f64>) -> String {
 pub async fn run(args: PoolsArgs) -> anyhow::Result<()> {
     let settings = super::config::load(&args.config)?;
     let store = super::config::open_store(&settings, args.database_url.as_deref()).await?;
-    let records = store.pool_records(args.all).await?;
+    let mut records = store.pool_records(args.all).await?;
+    if let Some(kind) = &args.kind {
+        records.retain(|r| r.kind == kind.as_str());
+    }
     if args.json {
         crate::out!("{}", serde_json::to_string_pretty(&records)?);
         return Ok(());
     }
     crate::out!(
-        "{:<10} {:<16} {:<12} {:>14} {:>14} {:>10} {:>10} {:>10}  {}",
+        "{:<10} {:<8} {:<16} {:<12} {:>14} {:>14} {:>10} {:>10} {:>10}  {}",
         "chain",
+        "kind",
         "project",
         "symbol",
         "tvl_usd",
-        "volume_1d",
+        "volume_1d/util",
         "apr_base",
         "apy_base",
-        "apr_7d",
+        "apy_7d",
         "pool / dropped"
     );
     for r in &records {
+        // A reserve has no volume: its utilisation stands there; its 7-day figure is the
+        // realised APY.
+        let middle = match &r.lending {
+            Some(l) => pct(l.utilization),
+            None => format!("{:.2}", r.volume_usd_1d.unwrap_or(0.0)),
+        };
         crate::out!(
-            "{:<10} {:<16} {:<12} {:>14.2} {:>14.2} {:>10} {:>10} {:>10}  {}{}",
+            "{:<10} {:<8} {:<16} {:<12} {:>14.2} {:>14} {:>10} {:>10} {:>10}  {}{}",
             r.chain,
+            r.kind,
             r.project,
             r.symbol,
             r.tvl_usd.unwrap_or(0.0),
-            r.volume_usd_1d.unwrap_or(0.0),
+            middle,
             pct(r.apr_base),
             pct(r.apy_base),
-            pct(r.apr_base_7d),
+            pct(r.apy_base_7d),
             r.address,
             r.dropped_reason
                 .as_ref()

@@ -7,6 +7,7 @@ mod error;
 pub mod history;
 pub mod ingest;
 mod ingest_txn;
+pub mod lending;
 mod queries;
 pub mod reads;
 pub mod records;

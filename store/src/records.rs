@@ -2,12 +2,15 @@
 //! `project`, `symbol`, `tvl_usd`, `apy_base`, `apy_reward`, `apy`, `apy_base_7d`,
 //! `underlying_tokens`, `volume_usd_1d/7d`, `stablecoin`, …) with snake_case names, plus the chain
 //! id, fees, APR next to APY, the outlier flag and `dropped_reason`, and the raw state the
-//! figures came from. Every rate is a fraction (0.05 = 5 %), never a percent.
+//! figures came from. Every rate is a fraction (0.05 = 5 %), never a percent. A lending
+//! reserve (`kind: "lending"`) carries DefiLlama's lending fields too (`total_supply_usd`,
+//! `total_borrow_usd`, `apy_base_borrow`, `ltv`) and Atoll's (utilisation, caps, the rate
+//! curve, realised yields), flattened into the record.
 
 use sea_orm::{EntityTrait, QueryOrder};
 use serde::Serialize;
 
-use crate::entities::{chains, pools};
+use crate::entities::{chains, lending_reserves, pools};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -16,6 +19,8 @@ pub struct PoolRecord {
     pub chain: String,
     pub chain_id: i64,
     pub project: String,
+    /// `dex` (an AMM pool) or `lending` (a lending market's reserve).
+    pub kind: &'static str,
     pub symbol: String,
     pub address: String,
     pub underlying_tokens: Vec<String>,
@@ -44,6 +49,78 @@ pub struct PoolRecord {
     pub liquidity: Option<String>,
     pub block: Option<i64>,
     pub block_time_ms: Option<i64>,
+    /// A lending reserve's own figures; `None` for a DEX pool.
+    #[serde(flatten)]
+    pub lending: Option<LendingFigures>,
+}
+
+/// A lending reserve's figures in its record. Amounts in tokens are decimal strings of the
+/// smallest unit; rates are fractions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LendingFigures {
+    /// DefiLlama: what suppliers hold, in USD.
+    pub total_supply_usd: Option<f64>,
+    /// DefiLlama: what borrowers owe, in USD.
+    pub total_borrow_usd: Option<f64>,
+    /// DefiLlama: the variable borrow APY.
+    pub apy_base_borrow: Option<f64>,
+    /// DefiLlama: loan to value, a fraction.
+    pub ltv: f64,
+    pub liquidation_threshold: f64,
+    pub reserve_factor: f64,
+    pub utilization: Option<f64>,
+    pub available_liquidity_usd: Option<f64>,
+    /// Whole tokens; `None` when uncapped.
+    pub supply_cap: Option<String>,
+    pub borrow_cap: Option<String>,
+    pub supplied: String,
+    pub variable_debt: String,
+    pub stable_debt: String,
+    pub available: String,
+    pub decimals: i32,
+    /// The realised supply APY over the last 1, 7, 30 days (liquidity index growth).
+    pub realised_apy_1d: Option<f64>,
+    pub realised_apy_7d: Option<f64>,
+    pub realised_apy_30d: Option<f64>,
+    /// The variable rate curve: `base + slope1 · U / optimal` up to `optimal`, then slope 2.
+    pub optimal_utilization: f64,
+    pub base_rate: f64,
+    pub slope1: f64,
+    pub slope2: f64,
+    pub liquidity_index: String,
+}
+
+impl LendingFigures {
+    fn of(r: &lending_reserves::Model) -> LendingFigures {
+        let ray = |s: &str| s.parse::<f64>().unwrap_or(0.0) / atoll_core::lending::RAY;
+        let cap = |c: &str| (c != "0").then(|| c.to_string());
+        let tokens = |s: &str| s.parse::<f64>().unwrap_or(0.0) / 10f64.powi(r.decimals);
+        LendingFigures {
+            total_supply_usd: r.supplied_usd,
+            total_borrow_usd: r.borrowed_usd,
+            apy_base_borrow: r.borrow_apy,
+            ltv: f64::from(r.ltv_bps) / 10_000.0,
+            liquidation_threshold: f64::from(r.liquidation_threshold_bps) / 10_000.0,
+            reserve_factor: f64::from(r.reserve_factor_bps) / 10_000.0,
+            utilization: r.utilization,
+            available_liquidity_usd: r.price_usd.map(|p| tokens(&r.available) * p),
+            supply_cap: cap(&r.supply_cap),
+            borrow_cap: cap(&r.borrow_cap),
+            supplied: r.supplied.clone(),
+            variable_debt: r.variable_debt.clone(),
+            stable_debt: r.stable_debt.clone(),
+            available: r.available.clone(),
+            decimals: r.decimals,
+            realised_apy_1d: r.realised_apy1d,
+            realised_apy_7d: r.realised_apy7d,
+            realised_apy_30d: r.realised_apy30d,
+            optimal_utilization: ray(&r.optimal_usage_ray),
+            base_rate: ray(&r.base_rate_ray),
+            slope1: ray(&r.slope1_ray),
+            slope2: ray(&r.slope2_ray),
+            liquidity_index: r.normalized_income_ray.clone(),
+        }
+    }
 }
 
 impl Store {
@@ -56,6 +133,13 @@ impl Store {
             .into_iter()
             .map(|c| (c.chain_id, c.name))
             .collect();
+        let lending: std::collections::HashMap<String, LendingFigures> =
+            lending_reserves::Entity::find()
+                .all(&self.db)
+                .await?
+                .iter()
+                .map(|r| (r.pool_id.clone(), LendingFigures::of(r)))
+                .collect();
         let rows: Vec<(pools::Model, Option<String>)> = pools::Entity::find()
             .order_by_asc(pools::Column::Id)
             .all(&self.db)
@@ -72,9 +156,15 @@ impl Store {
             .map(|(p, c)| PoolRecord {
                 chain: c.unwrap_or_else(|| p.chain_id.to_string()),
                 chain_id: p.chain_id,
+                kind: kind_of(&p.protocol),
+                lending: lending.get(&p.id).cloned(),
+                underlying_tokens: if kind_of(&p.protocol) == "lending" {
+                    vec![p.token0]
+                } else {
+                    vec![p.token0, p.token1]
+                },
                 project: p.protocol,
                 symbol: p.symbol,
-                underlying_tokens: vec![p.token0, p.token1],
                 tvl_usd: p.tvl_usd,
                 apy_base: p.apy_base,
                 apy_reward: p.apy_reward,
@@ -111,6 +201,13 @@ impl Store {
         });
         Ok(out)
     }
+}
+
+/// `dex` or `lending`, from the stored protocol name (an unknown one reads as `dex`).
+fn kind_of(protocol: &str) -> &'static str {
+    protocol
+        .parse::<atoll_core::Protocol>()
+        .map_or("dex", |p| p.pool_kind().api_kind())
 }
 
 impl Store {

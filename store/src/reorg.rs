@@ -1,8 +1,8 @@
 //! Reorgs in the store: where a stream's common ancestor can be (its own block hashes,
 //! [`Store::block_hashes_below`]), and undoing what a stream wrote above it, in one transaction
 //! each: [`Store::rollback_pools_above`] (events, snapshots, discovered pools, hourly volumes
-//! rebuilt) and [`Store::rollback_deposits_above`] (deposits failed as reorged out, or flagged
-//! at risk). [`Store::hand_over_deposits`] gives a database from before EVM deposits had a
+//! rebuilt), [`Store::rollback_deposits_above`] (deposits failed as reorged out, or flagged
+//! at risk) and [`Store::rollback_lending_above`] (lending reserves' history). [`Store::hand_over_deposits`] gives a database from before EVM deposits had a
 //! stream of their own its deposit stream. Read it when a rollback undid too much or too little.
 
 use atoll_core::U256;
@@ -87,6 +87,32 @@ impl Store {
             pools_forgotten: forgotten,
             ..RollbackSummary::default()
         })
+    }
+
+    /// Undoes what a chain's lending stream wrote above block `above`: its reserves' history
+    /// rows and its block hashes; its checkpoint becomes `ancestor` (or is forgotten). One
+    /// transaction. The reserves' current rows are rewritten by the stream from the chain at
+    /// the ancestor. Returns the history rows removed.
+    pub async fn rollback_lending_above(
+        &self,
+        chain_id: u64,
+        stream: &str,
+        above: u64,
+        ancestor: Option<&Checkpoint>,
+    ) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await;
+        let txn = self.db.begin().await?;
+        let chain = to_i64("chain id", chain_id)?;
+        let removed = crate::entities::lending_history::Entity::delete_many()
+            .filter(crate::entities::lending_history::Column::ChainId.eq(chain))
+            .filter(crate::entities::lending_history::Column::Block.gt(to_i64("block", above)?))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        delete_block_hashes_above(&txn, chain, stream, to_i64("block", above)?).await?;
+        rewind_checkpoint(&txn, chain_id, chain, stream, ancestor).await?;
+        txn.commit().await?;
+        Ok(removed)
     }
 
     /// Hands a chain's deposits over from stream `from` to the new stream `to` where `from`

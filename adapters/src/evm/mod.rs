@@ -6,6 +6,7 @@ pub mod aave_abi;
 pub mod abi;
 pub mod discovery;
 pub mod events;
+pub mod lending;
 pub mod logs;
 pub mod releases;
 pub mod rpc;

@@ -1,5 +1,6 @@
-//! The `[[pools]]`, `[[factories]]` and `[protocol_fees]` sections: the pools indexed by
-//! address, the factories whose pools are discovered, and fixed protocol fees.
+//! The `[[pools]]`, `[[factories]]`, `[[lending_markets]]` and `[protocol_fees]` sections: the
+//! pools indexed by address, the factories whose pools are discovered, the lending markets
+//! whose reserves are read, and fixed protocol fees.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::chains::address;
 use super::references::References;
 use super::{Problems, defaults};
-use crate::{Address, ChainKind, PoolId, Protocol};
+use crate::{Address, ChainKind, PoolId, PoolKind, Protocol};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +25,26 @@ pub struct RawFactory {
     pub chain: String,
     pub protocol: String,
     pub address: String,
+    pub start_block: Option<u64>,
+}
+
+/// A lending market, named by its `PoolAddressesProvider` (Aave v3): every reserve of the
+/// market is indexed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLendingMarket {
+    pub chain: String,
+    pub protocol: String,
+    pub addresses_provider: String,
+    pub start_block: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LendingMarketSettings {
+    pub chain: String,
+    pub protocol: Protocol,
+    pub addresses_provider: Address,
+    /// The first block whose reserve updates are read (the chain's `start_block` when unset).
     pub start_block: Option<u64>,
 }
 
@@ -67,6 +88,13 @@ pub(super) fn validate_pools(
         else {
             continue;
         };
+        if protocol.pool_kind() == PoolKind::Lending {
+            p.push(
+                format!("{path}.protocol"),
+                format!("{protocol} is a lending market: list it under [[lending_markets]]"),
+            );
+            continue;
+        }
         let id = PoolId::new(&pool.chain, protocol, &address);
         if !pool_ids.insert(id.clone()) {
             p.push(format!("{path}.address"), format!("duplicate pool {id}"));
@@ -94,6 +122,13 @@ pub(super) fn validate_factories(
         .filter_map(|(i, f)| {
             let path = format!("{path}[{i}]");
             let (protocol, address) = located(p, &path, refs, &f.chain, &f.protocol, &f.address)?;
+            if protocol.pool_kind() == PoolKind::Lending {
+                p.push(
+                    format!("{path}.protocol"),
+                    format!("{protocol} is a lending market: list it under [[lending_markets]]"),
+                );
+                return None;
+            }
             Some(FactorySettings {
                 chain: f.chain.clone(),
                 protocol,
@@ -102,6 +137,56 @@ pub(super) fn validate_factories(
             })
         })
         .collect()
+}
+
+/// `raw` is the `[[lending_markets]]` array at `path`. The protocol must be a lending one,
+/// each market listed once.
+pub(super) fn validate_lending_markets(
+    raw: &[RawLendingMarket],
+    path: &str,
+    refs: &References<'_>,
+    p: &mut Problems,
+) -> Vec<LendingMarketSettings> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, m) in raw.iter().enumerate() {
+        let path = format!("{path}[{i}]");
+        let kind = refs.chain_kind(p, &format!("{path}.chain"), &m.chain);
+        let protocol = protocol_for(p, &format!("{path}.protocol"), &m.protocol, kind);
+        let addr = address(
+            p,
+            &format!("{path}.addresses_provider"),
+            kind,
+            &m.addresses_provider,
+        );
+        let (Some(protocol), Some(addresses_provider)) = (protocol, addr) else {
+            continue;
+        };
+        if protocol.pool_kind() != PoolKind::Lending {
+            p.push(
+                format!("{path}.protocol"),
+                format!("{protocol} is not a lending market (known: aave_v3)"),
+            );
+            continue;
+        }
+        if !seen.insert((m.chain.clone(), addresses_provider)) {
+            p.push(
+                format!("{path}.addresses_provider"),
+                format!(
+                    "market {} listed twice on {}",
+                    m.addresses_provider, m.chain
+                ),
+            );
+            continue;
+        }
+        out.push(LendingMarketSettings {
+            chain: m.chain.clone(),
+            protocol,
+            addresses_provider,
+            start_block: m.start_block,
+        });
+    }
+    out
 }
 
 /// (fee, LP share) in bps per protocol with a fixed fee: its default, or the override in

@@ -13,21 +13,21 @@
 //! Read it when a deposit is not recorded, recorded late, or reorged out.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use alloy::primitives::Address;
 use alloy::rpc::types::{Filter, Log};
 use atoll_adapters::capability::deposit_stream;
 use atoll_adapters::evm::discovery::evm_address;
 use atoll_adapters::evm::events;
-use atoll_adapters::evm::{BlockRef, EvmChain, LogWindow, RetryPolicy};
+use atoll_adapters::evm::{BlockRef, EvmChain, RetryPolicy};
 use atoll_core::settings::{ChainSettings, Settings};
 use atoll_core::{ChainKind, TransferStatus};
+use atoll_store::Store;
 use atoll_store::ingest::BlockHashRow;
 use atoll_store::transfers::DepositRow;
-use atoll_store::{Checkpoint, Store};
 
-use super::fork::{self, BLOCK_HASHES_KEPT, Step, Stream, block_row, checkpoint_at};
+use super::fork::{self, BLOCK_HASHES_KEPT, Cursor, Step, Stream, block_row, checkpoint_at};
 use crate::{ChainProgress, IndexerError, Mode, POOLS_STREAM, ProgressSink};
 
 /// What a chain's deposit stream did in one run.
@@ -45,15 +45,11 @@ pub struct EvmDeposits {
     store: Store,
     vault: Address,
     stream: String,
-    start_block: u64,
-    window: LogWindow,
-    checkpoint: Option<Checkpoint>,
-    poll_interval: Duration,
+    cursor: Cursor,
     /// Kind of every configured chain by id: how a deposit's bytes32 recipient is written.
     chain_kinds: HashMap<u64, ChainKind>,
     progress: ProgressSink,
     summary: DepositsSummary,
-    head: u64,
     started: Instant,
 }
 
@@ -82,14 +78,7 @@ impl EvmDeposits {
             store,
             vault,
             stream,
-            start_block: chain_settings.start_block,
-            window: LogWindow::new(
-                settings.indexer.log_window_blocks,
-                settings.indexer.max_batch_blocks,
-                2_000,
-            ),
-            checkpoint,
-            poll_interval: settings.indexer.poll_interval,
+            cursor: Cursor::new(&settings.indexer, chain_settings.start_block, checkpoint),
             chain_kinds: settings
                 .chains
                 .iter()
@@ -97,7 +86,6 @@ impl EvmDeposits {
                 .collect(),
             progress,
             summary: DepositsSummary::default(),
-            head: 0,
             started: Instant::now(),
         }))
     }
@@ -114,7 +102,10 @@ impl EvmDeposits {
         let filter = Filter::new()
             .address(self.vault)
             .event_signature(events::EvmEvent::deposit_topic());
-        Ok(self.chain.logs(&filter, from, to, &mut self.window).await?)
+        Ok(self
+            .chain
+            .logs(&filter, from, to, &mut self.cursor.window)
+            .await?)
     }
 
     /// The deposits among `logs`, each with its reorg-stable id ([`events::deposit_id`]):
@@ -221,7 +212,11 @@ impl EvmDeposits {
         let checkpoint = checkpoint_at(&last);
         let txn = self
             .store
-            .begin_ingest(self.chain.chain_id, &self.stream, self.checkpoint.as_ref())
+            .begin_ingest(
+                self.chain.chain_id,
+                &self.stream,
+                self.cursor.checkpoint.as_ref(),
+            )
             .await?;
         let recorded = txn.insert_deposits(&deposits).await?;
         let mut hashes = vec![block_row(&first), block_row(&last)];
@@ -230,14 +225,14 @@ impl EvmDeposits {
         txn.commit(&checkpoint).await?;
         self.summary.deposits += recorded;
         self.summary.batches += 1;
-        self.checkpoint = Some(checkpoint);
+        self.cursor.checkpoint = Some(checkpoint);
         tracing::debug!(chain = %self.chain.name, block = last.number, recorded, "deposits committed");
         (self.progress)(&ChainProgress {
             chain: self.chain.name.clone(),
             stream: self.stream.clone(),
-            start_block: self.start_block,
+            start_block: self.cursor.start_block,
             block: last.number,
-            head: self.head.max(last.number),
+            head: self.cursor.head.max(last.number),
             events: self.summary.deposits,
             reorgs: self.summary.reorgs,
             elapsed: self.started.elapsed(),
@@ -252,7 +247,9 @@ impl EvmDeposits {
             fork::common_ancestor(&self.chain, &self.store, &self.stream, below_or_at).await?;
         let above = ancestor
             .as_ref()
-            .map_or(self.start_block.saturating_sub(1), |a| a.block_number);
+            .map_or(self.cursor.start_block.saturating_sub(1), |a| {
+                a.block_number
+            });
         let summary = self
             .store
             .rollback_deposits_above(self.chain.chain_id, &self.stream, above, ancestor.as_ref())
@@ -265,7 +262,7 @@ impl EvmDeposits {
             deposits_at_risk = summary.deposits_at_risk,
             "reorg: deposits rolled back to the common ancestor"
         );
-        self.checkpoint = ancestor;
+        self.cursor.checkpoint = ancestor;
         Ok(())
     }
 }
@@ -275,31 +272,14 @@ impl Stream for EvmDeposits {
         &self.chain
     }
 
-    fn poll_interval(&self) -> Duration {
-        self.poll_interval
+    fn cursor(&self) -> &Cursor {
+        &self.cursor
     }
 
-    fn checkpoint(&self) -> Option<&Checkpoint> {
-        self.checkpoint.as_ref()
+    fn cursor_mut(&mut self) -> &mut Cursor {
+        &mut self.cursor
     }
 
-    fn start_block(&self) -> u64 {
-        self.start_block
-    }
-
-    fn window_blocks(&self) -> u64 {
-        self.window.blocks
-    }
-
-    fn head(&self) -> u64 {
-        self.head
-    }
-
-    fn set_head(&mut self, head: u64) {
-        self.head = head;
-    }
-
-    /// The vault's logs of the batch, its deposits and the checkpoint committed together.
     async fn batch(&mut self, first: BlockRef, last: BlockRef) -> Result<Step, IndexerError> {
         let logs = self.vault_logs(first.number, last.number).await?;
         if !fork::unchanged(&self.chain, &last, &logs).await? {

@@ -10,7 +10,8 @@
 use std::time::Duration;
 
 use alloy::rpc::types::Log;
-use atoll_adapters::evm::{BlockRef, EvmChain};
+use atoll_adapters::evm::{BlockRef, EvmChain, LogWindow};
+use atoll_core::settings::IndexerSettings;
 use atoll_store::ingest::BlockHashRow;
 use atoll_store::{Checkpoint, Store};
 
@@ -27,26 +28,69 @@ pub(super) enum Step {
     CaughtUp,
 }
 
+/// Where a stream stands: its checkpoint, the first block it reads without one, its log
+/// window, the head it reads up to and its retry wait. Every stream keeps one; [`Stream`]'s
+/// accessors read it.
+#[derive(Debug)]
+pub(super) struct Cursor {
+    pub checkpoint: Option<Checkpoint>,
+    pub start_block: u64,
+    pub window: LogWindow,
+    pub head: u64,
+    pub poll_interval: Duration,
+}
+
+impl Cursor {
+    /// A stream's cursor from the indexer settings, where `checkpoint` left it.
+    pub fn new(
+        settings: &IndexerSettings,
+        start_block: u64,
+        checkpoint: Option<Checkpoint>,
+    ) -> Self {
+        Cursor {
+            checkpoint,
+            start_block,
+            window: LogWindow::new(settings.log_window_blocks, settings.max_batch_blocks, 2_000),
+            head: 0,
+            poll_interval: settings.poll_interval,
+        }
+    }
+}
+
 /// A stream of one EVM chain, indexed batch by batch behind its own checkpoint. [`drive`]
 /// and [`step`] do what every stream does (reading the head, the checks at the head and at a
 /// batch's first block, the rollback they call for); a stream says how it reads and commits a
 /// batch and how it rolls back.
 pub(super) trait Stream {
     fn chain(&self) -> &EvmChain;
+    fn cursor(&self) -> &Cursor;
+    fn cursor_mut(&mut self) -> &mut Cursor;
     /// The wait before a failed step is tried again.
-    fn poll_interval(&self) -> Duration;
+    fn poll_interval(&self) -> Duration {
+        self.cursor().poll_interval
+    }
     /// The wait once caught up, before the head is read again.
     fn idle_interval(&self) -> Duration {
         self.poll_interval()
     }
-    fn checkpoint(&self) -> Option<&Checkpoint>;
+    fn checkpoint(&self) -> Option<&Checkpoint> {
+        self.cursor().checkpoint.as_ref()
+    }
     /// The first block to read when there is no checkpoint.
-    fn start_block(&self) -> u64;
+    fn start_block(&self) -> u64 {
+        self.cursor().start_block
+    }
     /// The most blocks one batch spans.
-    fn window_blocks(&self) -> u64;
+    fn window_blocks(&self) -> u64 {
+        self.cursor().window.blocks
+    }
     /// The head the next steps read up to.
-    fn head(&self) -> u64;
-    fn set_head(&mut self, head: u64);
+    fn head(&self) -> u64 {
+        self.cursor().head
+    }
+    fn set_head(&mut self, head: u64) {
+        self.cursor_mut().head = head;
+    }
     /// One batch from `first` (which extends the checkpoint) to `last` (read before `first`):
     /// its logs, checked with [`unchanged`], then committed with the checkpoint at `last`.
     async fn batch(&mut self, first: BlockRef, last: BlockRef) -> Result<Step, IndexerError>;

@@ -7,6 +7,7 @@
 
 pub mod deposits;
 mod fork;
+pub mod lending;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -20,14 +21,14 @@ use atoll_adapters::evm::{BlockRef, EvmChain, LogWindow, RetryPolicy};
 use atoll_core::settings::{ChainSettings, FactorySettings, Settings};
 use atoll_core::time::HOUR_MS;
 use atoll_core::{PoolId, Protocol};
+use atoll_store::Store;
 use atoll_store::ingest::{PoolEntry, PoolStateRow, SnapshotRow};
-use atoll_store::{Checkpoint, Store};
 
 use crate::prices::{self, PriceSource, TokenMeta};
 use crate::rows::{BatchRows, is_pool_event};
 use crate::yields::{self, hour_bucket};
 use crate::{ChainProgress, ChainSummary, IndexerError, Mode, POOLS_STREAM, ProgressSink};
-use fork::{Step, Stream};
+use fork::{Cursor, Step, Stream};
 
 /// A pool being indexed.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,31 +41,48 @@ struct TrackedPool {
     lp_fee_ppm: u32,
 }
 
+/// The configured tokens deployed on chain `name`, by address.
+pub(crate) fn token_metas(settings: &Settings, name: &str) -> HashMap<Address, TokenMeta> {
+    let mut tokens = HashMap::new();
+    for t in &settings.tokens {
+        for d in t.deployments.iter().filter(|d| d.chain == name) {
+            if let Some(a) = evm_address(&d.address) {
+                tokens.insert(
+                    a,
+                    TokenMeta {
+                        symbol: t.symbol.clone(),
+                        decimals: d.decimals,
+                        stable: t.stable,
+                        pinned_usd: t.price_usd,
+                    },
+                );
+            }
+        }
+    }
+    tokens
+}
+
 fn family(protocol: Protocol) -> Option<PoolFamily> {
     match protocol {
         Protocol::UniswapV2 | Protocol::PancakeswapV2 => Some(PoolFamily::V2),
         Protocol::UniswapV3 => Some(PoolFamily::V3),
-        Protocol::OrcaWhirlpool | Protocol::RaydiumCpmm => None,
+        Protocol::OrcaWhirlpool | Protocol::RaydiumCpmm | Protocol::AaveV3 => None,
     }
 }
 
 pub struct EvmIndexer {
     chain: EvmChain,
     store: Store,
-    start_block: u64,
+    cursor: Cursor,
     factories: Vec<FactorySettings>,
     protocol_fees: BTreeMap<Protocol, (u32, u32)>,
     allowed: HashSet<Address>,
     tokens: HashMap<Address, TokenMeta>,
     pools: Vec<TrackedPool>,
-    window: LogWindow,
-    checkpoint: Option<Checkpoint>,
     min_tvl_usd: f64,
-    poll_interval: Duration,
     batch_interval: Duration,
     progress: ProgressSink,
     summary: ChainSummary,
-    head: u64,
     started: Instant,
 }
 
@@ -81,27 +99,15 @@ impl EvmIndexer {
         let name = chain_settings.name.clone();
         let chain = EvmChain::new(chain_settings, RetryPolicy::default())?;
         chain.verify_chain_id().await?;
-        let mut tokens = HashMap::new();
-        for t in &settings.tokens {
-            for d in t.deployments.iter().filter(|d| d.chain == name) {
-                if let Some(a) = evm_address(&d.address) {
-                    tokens.insert(
-                        a,
-                        TokenMeta {
-                            symbol: t.symbol.clone(),
-                            decimals: d.decimals,
-                            stable: t.stable,
-                            pinned_usd: t.price_usd,
-                        },
-                    );
-                }
-            }
-        }
+        let tokens = token_metas(settings, &name);
         let allowed: HashSet<Address> = tokens.keys().copied().collect();
+        let checkpoint = store
+            .checkpoint(chain_settings.chain_id.0, POOLS_STREAM)
+            .await?;
         let mut me = EvmIndexer {
             chain,
             store: store.clone(),
-            start_block: chain_settings.start_block,
+            cursor: Cursor::new(&settings.indexer, chain_settings.start_block, checkpoint),
             factories: settings
                 .factories
                 .iter()
@@ -112,27 +118,24 @@ impl EvmIndexer {
             allowed,
             tokens,
             pools: Vec::new(),
-            window: LogWindow::new(
-                settings.indexer.log_window_blocks,
-                settings.indexer.max_batch_blocks,
-                2_000,
-            ),
-            checkpoint: store
-                .checkpoint(chain_settings.chain_id.0, POOLS_STREAM)
-                .await?,
             min_tvl_usd: settings.indexer.min_tvl_usd,
-            poll_interval: settings.indexer.poll_interval,
             batch_interval: settings.indexer.evm_pool_batch_interval,
             progress,
             summary: ChainSummary {
                 chain: name.clone(),
                 ..ChainSummary::default()
             },
-            head: 0,
             started: Instant::now(),
         };
+        // Lending reserves are in `pools` too; they are the lending stream's.
         for stored in store.pools_of_chain(chain_settings.chain_id.0).await? {
-            me.track_stored(&stored)?;
+            let lending = stored
+                .protocol
+                .parse::<Protocol>()
+                .is_ok_and(|p| p.pool_kind() == atoll_core::PoolKind::Lending);
+            if !lending {
+                me.track_stored(&stored)?;
+            }
         }
         let head = me.chain.head().await?.number;
         let mut new = Vec::new();
@@ -274,11 +277,16 @@ impl EvmIndexer {
     pub async fn run(&mut self, mode: Mode) -> Result<ChainSummary, IndexerError> {
         self.started = Instant::now();
         self.summary.from_block = self
+            .cursor
             .checkpoint
             .as_ref()
-            .map_or(self.start_block, |c| c.block_number + 1);
+            .map_or(self.cursor.start_block, |c| c.block_number + 1);
         fork::drive(self, mode).await?;
-        self.summary.to_block = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
+        self.summary.to_block = self
+            .cursor
+            .checkpoint
+            .as_ref()
+            .map_or(0, |c| c.block_number);
         self.summary.pools = self.pools.len();
         self.summary.elapsed = self.started.elapsed();
         Ok(self.summary.clone())
@@ -323,7 +331,10 @@ impl EvmIndexer {
         let filter = Filter::new()
             .address(filter_addresses)
             .event_signature(pool_topics());
-        Ok(self.chain.logs(&filter, from, to, &mut self.window).await?)
+        Ok(self
+            .chain
+            .logs(&filter, from, to, &mut self.cursor.window)
+            .await?)
     }
 
     /// Pools the factories created in this window (both tokens allowed): registered, and
@@ -482,7 +493,7 @@ impl EvmIndexer {
 
         let txn = self
             .store
-            .begin_ingest(chain_id, POOLS_STREAM, self.checkpoint.as_ref())
+            .begin_ingest(chain_id, POOLS_STREAM, self.cursor.checkpoint.as_ref())
             .await?;
         txn.insert_pools(&new_pools).await?;
         let hourly = rows.hourly();
@@ -527,14 +538,14 @@ impl EvmIndexer {
         self.summary.blocks += last.number - first.number + 1;
         self.summary.events += events;
         self.summary.batches += 1;
-        self.checkpoint = Some(checkpoint);
+        self.cursor.checkpoint = Some(checkpoint);
         tracing::debug!(chain = %self.chain.name, block = last.number, events, "batch committed");
         (self.progress)(&ChainProgress {
             chain: self.chain.name.clone(),
             stream: POOLS_STREAM.to_string(),
             start_block: self.summary.from_block,
             block: last.number,
-            head: self.head.max(last.number),
+            head: self.cursor.head.max(last.number),
             events: self.summary.events,
             reorgs: self.summary.reorgs,
             elapsed: self.started.elapsed(),
@@ -625,7 +636,9 @@ impl EvmIndexer {
             fork::common_ancestor(&self.chain, &self.store, POOLS_STREAM, below_or_at).await?;
         let above = ancestor
             .as_ref()
-            .map_or(self.start_block.saturating_sub(1), |a| a.block_number);
+            .map_or(self.cursor.start_block.saturating_sub(1), |a| {
+                a.block_number
+            });
         let summary = self
             .store
             .rollback_pools_above(self.chain.chain_id, POOLS_STREAM, above, ancestor.as_ref())
@@ -640,7 +653,7 @@ impl EvmIndexer {
         // Pools discovered above the ancestor are forgotten with their rows.
         let kept = self.store.pools_of_chain(self.chain.chain_id).await?;
         self.pools.retain(|p| kept.iter().any(|k| k.id == p.id));
-        self.checkpoint = ancestor;
+        self.cursor.checkpoint = ancestor;
         Ok(())
     }
 }
@@ -650,34 +663,18 @@ impl Stream for EvmIndexer {
         &self.chain
     }
 
-    fn poll_interval(&self) -> Duration {
-        self.poll_interval
+    fn cursor(&self) -> &Cursor {
+        &self.cursor
+    }
+
+    fn cursor_mut(&mut self) -> &mut Cursor {
+        &mut self.cursor
     }
 
     /// Caught up, the next batch waits for `indexer.evm_pool_batch_interval_ms`: sampling every
     /// pool per block is more than yields need, and deposits do not wait for it.
     fn idle_interval(&self) -> Duration {
         self.batch_interval
-    }
-
-    fn checkpoint(&self) -> Option<&Checkpoint> {
-        self.checkpoint.as_ref()
-    }
-
-    fn start_block(&self) -> u64 {
-        self.start_block
-    }
-
-    fn window_blocks(&self) -> u64 {
-        self.window.blocks
-    }
-
-    fn head(&self) -> u64 {
-        self.head
-    }
-
-    fn set_head(&mut self, head: u64) {
-        self.head = head;
     }
 
     async fn batch(&mut self, first: BlockRef, last: BlockRef) -> Result<Step, IndexerError> {

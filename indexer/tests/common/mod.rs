@@ -11,7 +11,10 @@ use atoll_devnet::traffic::{self, TrafficOptions};
 use atoll_devnet::{Devnet, evm};
 use atoll_indexer::ChainProgress;
 use atoll_store::Store;
-use atoll_store::entities::{index_checkpoints, pool_events, pool_hourly, pool_snapshots, pools};
+use atoll_store::entities::{
+    index_checkpoints, lending_history, lending_reserves, pool_events, pool_hourly, pool_snapshots,
+    pools,
+};
 use sea_orm::{EntityTrait, QueryOrder};
 
 /// The devnet's own config, with a fast poll for follow-mode tests.
@@ -100,6 +103,8 @@ pub struct Indexed {
     pub snapshots: Vec<pool_snapshots::Model>,
     pub pools: Vec<pools::Model>,
     pub checkpoints: Vec<(i64, String, i64, String)>,
+    pub lending_reserves: Vec<lending_reserves::Model>,
+    pub lending_history: Vec<lending_history::Model>,
 }
 
 pub async fn indexed(store: &Store) -> Indexed {
@@ -143,6 +148,17 @@ pub async fn indexed(store: &Store) -> Indexed {
             .into_iter()
             .map(|c| (c.chain_id, c.stream, c.block_number, c.block_hash))
             .collect(),
+        lending_reserves: lending_reserves::Entity::find()
+            .order_by_asc(lending_reserves::Column::PoolId)
+            .all(db)
+            .await
+            .unwrap(),
+        lending_history: lending_history::Entity::find()
+            .order_by_asc(lending_history::Column::PoolId)
+            .order_by_asc(lending_history::Column::Block)
+            .all(db)
+            .await
+            .unwrap(),
     }
 }
 

@@ -3,6 +3,8 @@
 pub mod block_hashes;
 pub mod chains;
 pub mod index_checkpoints;
+pub mod lending_history;
+pub mod lending_reserves;
 pub mod pool_events;
 pub mod pool_hourly;
 pub mod pool_snapshots;

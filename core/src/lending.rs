@@ -1,0 +1,234 @@
+//! Lending markets' arithmetic, shared by the indexer (the figures of a reserve), the API (the
+//! router's reserve curves) and the tests (the rates a reserve must show): the kinked borrow
+//! curve of Aave v3's `DefaultReserveInterestRateStrategy` (Compound v3's has the same shape),
+//! the supply rate it implies, APR → APY the way Aave's UI and DefiLlama compound it, and the
+//! realised yield between two values of a liquidity index.
+//!
+//! Rates are yearly fractions as `f64` (0.05 = 5 %). On chain they are rays (1e27); converting
+//! loses nothing the figures need (f64 keeps 15–16 significant digits).
+
+/// Seconds in the year Aave accrues over (365 days).
+pub const SECONDS_PER_YEAR: f64 = 31_536_000.0;
+
+/// 1e27, Aave's unit for rates and indexes.
+pub const RAY: f64 = 1e27;
+
+/// The variable borrow rate as a function of utilisation: `base + slope1 · U / optimal` up to
+/// `optimal`, then `base + slope1 + slope2 · (U − optimal) / (1 − optimal)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateCurve {
+    pub optimal_utilization: f64,
+    pub base_rate: f64,
+    pub slope1: f64,
+    pub slope2: f64,
+}
+
+impl RateCurve {
+    pub fn borrow_rate(&self, utilization: f64) -> f64 {
+        let u = utilization.clamp(0.0, 1.0);
+        let opt = self.optimal_utilization;
+        if u <= opt {
+            self.base_rate
+                + if opt > 0.0 {
+                    self.slope1 * u / opt
+                } else {
+                    0.0
+                }
+        } else {
+            let excess = if opt < 1.0 {
+                (u - opt) / (1.0 - opt)
+            } else {
+                0.0
+            };
+            self.base_rate + self.slope1 + self.slope2 * excess
+        }
+    }
+}
+
+/// What a reserve's rates are computed from, in tokens (any unit, the same for all).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReserveTotals {
+    /// The underlying held by the reserve (its aToken's balance): what can be withdrawn or
+    /// borrowed now.
+    pub available: f64,
+    pub variable_debt: f64,
+    pub stable_debt: f64,
+    /// The stable debt's average rate (0 without stable debt).
+    pub average_stable_rate: f64,
+}
+
+impl ReserveTotals {
+    pub fn debt(&self) -> f64 {
+        self.variable_debt + self.stable_debt
+    }
+
+    /// Debt over available + debt, as Aave's strategy computes it (0 for an empty reserve).
+    pub fn utilization(&self) -> f64 {
+        let total = self.available + self.debt();
+        if total > 0.0 {
+            (self.debt() / total).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The rates a reserve pays and charges at `totals` under `curve`: (supply APR, variable
+/// borrow APR). The supply rate is the debt-weighted borrow rate × utilisation × (1 − reserve
+/// factor) (Aave's strategy without unbacked supply, which only Portals mint).
+pub fn reserve_rates(curve: &RateCurve, totals: &ReserveTotals, reserve_factor: f64) -> (f64, f64) {
+    let debt = totals.debt();
+    let u = totals.utilization();
+    let variable = curve.borrow_rate(u);
+    if debt <= 0.0 {
+        return (0.0, variable);
+    }
+    let overall =
+        (totals.variable_debt * variable + totals.stable_debt * totals.average_stable_rate) / debt;
+    (overall * u * (1.0 - reserve_factor), variable)
+}
+
+/// APR → APY compounded every second, as Aave's interface and DefiLlama show it.
+pub fn apy_of_apr(apr: f64) -> f64 {
+    ((apr / SECONDS_PER_YEAR).ln_1p() * SECONDS_PER_YEAR).exp_m1()
+}
+
+/// The yearly yield realised between two values of a liquidity index `seconds` apart:
+/// `(later / earlier)^(year / seconds) − 1`. `None` when the span or an index is not positive.
+pub fn realised_apy(earlier: f64, later: f64, seconds: f64) -> Option<f64> {
+    if !(earlier > 0.0 && later > 0.0 && seconds > 0.0) {
+        return None;
+    }
+    Some(((later / earlier).ln() * SECONDS_PER_YEAR / seconds).exp_m1())
+}
+
+/// A liquidity index carried from `index` at its update time forward `seconds` at `rate`
+/// (linear, as Aave's `getNormalizedIncome` does between updates).
+pub fn index_after(index: f64, rate: f64, seconds: f64) -> f64 {
+    index * (1.0 + rate * seconds / SECONDS_PER_YEAR)
+}
+
+/// The fields of Aave v3's `ReserveConfigurationMap` word the figures use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReserveConfig {
+    pub ltv_bps: u32,
+    pub liquidation_threshold_bps: u32,
+    pub decimals: u8,
+    pub active: bool,
+    pub frozen: bool,
+    pub borrowing_enabled: bool,
+    pub reserve_factor_bps: u32,
+    /// Whole tokens; 0 means no cap.
+    pub borrow_cap: u64,
+    pub supply_cap: u64,
+}
+
+impl ReserveConfig {
+    /// Decodes the word from its 32 big-endian bytes (bit 0 is the last byte's lowest).
+    pub fn decode(word: &[u8; 32]) -> ReserveConfig {
+        let bits = |from: u32, len: u32| -> u64 {
+            let mut v: u128 = 0;
+            for i in (0..len).rev() {
+                let bit = from + i;
+                let byte = word[31 - (bit / 8) as usize];
+                v = (v << 1) | u128::from((byte >> (bit % 8)) & 1);
+            }
+            u64::try_from(v).unwrap_or(u64::MAX)
+        };
+        ReserveConfig {
+            ltv_bps: bits(0, 16) as u32,
+            liquidation_threshold_bps: bits(16, 16) as u32,
+            decimals: bits(48, 8) as u8,
+            active: bits(56, 1) == 1,
+            frozen: bits(57, 1) == 1,
+            borrowing_enabled: bits(58, 1) == 1,
+            reserve_factor_bps: bits(64, 16) as u32,
+            borrow_cap: bits(80, 36),
+            supply_cap: bits(116, 36),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CURVE: RateCurve = RateCurve {
+        optimal_utilization: 0.9,
+        base_rate: 0.0,
+        slope1: 0.04,
+        slope2: 0.6,
+    };
+
+    #[test]
+    fn borrow_rate_is_kinked_at_the_optimum() {
+        assert_eq!(CURVE.borrow_rate(0.0), 0.0);
+        assert!((CURVE.borrow_rate(0.45) - 0.02).abs() < 1e-15);
+        assert!((CURVE.borrow_rate(0.9) - 0.04).abs() < 1e-15);
+        assert!((CURVE.borrow_rate(0.95) - 0.34).abs() < 1e-12);
+        assert!((CURVE.borrow_rate(1.0) - 0.64).abs() < 1e-12);
+    }
+
+    #[test]
+    fn supply_rate_is_borrow_rate_times_utilisation_net_of_the_reserve_factor() {
+        let totals = ReserveTotals {
+            available: 40.0,
+            variable_debt: 60.0,
+            stable_debt: 0.0,
+            average_stable_rate: 0.0,
+        };
+        let (supply, variable) = reserve_rates(&CURVE, &totals, 0.1);
+        let want_variable = 0.04 * 0.6 / 0.9;
+        assert!((variable - want_variable).abs() < 1e-15);
+        assert!((supply - want_variable * 0.6 * 0.9).abs() < 1e-15);
+    }
+
+    #[test]
+    fn realised_apy_of_a_compounding_index() {
+        // 5 % APR compounded per second for 7 days.
+        let days = 7.0 * 86_400.0;
+        let later = (1.0 + 0.05 / SECONDS_PER_YEAR).powf(days);
+        let got = realised_apy(1.0, later, days).unwrap_or_default();
+        assert!((got - apy_of_apr(0.05)).abs() < 1e-9, "{got}");
+        assert_eq!(realised_apy(0.0, 1.0, 1.0), None);
+    }
+
+    #[test]
+    fn config_word_fields() {
+        // ltv 7700, threshold 8000, decimals 6, active, borrowing, reserve factor 1000,
+        // borrow cap 40,000,000, supply cap 50,000,000.
+        let v: u128 = 7700
+            | (8000 << 16)
+            | (10_500 << 32)
+            | (6 << 48)
+            | (1 << 56)
+            | (1 << 58)
+            | (1000 << 64)
+            | (40_000_000u128 << 80);
+        let mut word = [0u8; 32];
+        word[16..].copy_from_slice(&v.to_be_bytes());
+        // Supply cap at bit 116: spans past the low 128 bits' top (bit 127).
+        let cap: u64 = 50_000_000;
+        for i in 0..36u32 {
+            if (cap >> i) & 1 == 1 {
+                let bit = 116 + i;
+                word[31 - (bit / 8) as usize] |= 1 << (bit % 8);
+            }
+        }
+        let c = ReserveConfig::decode(&word);
+        assert_eq!(
+            c,
+            ReserveConfig {
+                ltv_bps: 7700,
+                liquidation_threshold_bps: 8000,
+                decimals: 6,
+                active: true,
+                frozen: false,
+                borrowing_enabled: true,
+                reserve_factor_bps: 1000,
+                borrow_cap: 40_000_000,
+                supply_cap: 50_000_000,
+            }
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! `lending_reserves`: one row per lending reserve, its tokens, parameters and current figures.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "lending_reserves")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub pool_id: String,
+    pub chain_id: i64,
+    pub market: String,
+    pub asset: String,
+    pub a_token: String,
+    pub variable_debt_token: String,
+    pub stable_debt_token: String,
+    pub strategy: String,
+    pub decimals: i32,
+    pub ltv_bps: i32,
+    pub liquidation_threshold_bps: i32,
+    pub reserve_factor_bps: i32,
+    pub supply_cap: String,
+    pub borrow_cap: String,
+    pub optimal_usage_ray: String,
+    pub base_rate_ray: String,
+    pub slope1_ray: String,
+    pub slope2_ray: String,
+    pub liquidity_rate_ray: String,
+    pub variable_borrow_rate_ray: String,
+    pub liquidity_index_ray: String,
+    pub normalized_income_ray: String,
+    pub supplied: String,
+    pub available: String,
+    pub variable_debt: String,
+    pub stable_debt: String,
+    pub price_usd: Option<f64>,
+    pub supply_apy: Option<f64>,
+    pub borrow_apy: Option<f64>,
+    pub utilization: Option<f64>,
+    pub supplied_usd: Option<f64>,
+    pub borrowed_usd: Option<f64>,
+    pub realised_apy1d: Option<f64>,
+    pub realised_apy7d: Option<f64>,
+    pub realised_apy30d: Option<f64>,
+    pub state_block: i64,
+    pub state_time_ms: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
