@@ -122,7 +122,7 @@ impl Store {
             .filter(C::TimeMs.gte(from_ms))
             .filter(C::TimeMs.lte(to_ms))
             .order_by_asc(C::Block)
-            .limit(limit)
+            .limit(crate::queries::row_limit(limit))
             .all(&self.db)
             .await?)
     }

@@ -16,6 +16,8 @@
 //! ancestor. Read it when a reserve's figures or history look wrong.
 
 use std::collections::{BTreeMap, HashMap};
+
+use futures::StreamExt;
 use std::time::Instant;
 
 use alloy::primitives::{Address, U256};
@@ -40,6 +42,9 @@ use crate::{ChainProgress, IndexerError, Mode, ProgressSink};
 
 /// The checkpoint stream of a chain's lending markets.
 pub const LENDING_STREAM: &str = "lending";
+
+/// Blocks whose history reads (totals and price, one JSON-RPC batch each) are in flight at once.
+const HISTORY_READS_IN_FLIGHT: usize = 16;
 
 /// What a chain's lending stream did in one run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -276,15 +281,27 @@ impl EvmLending {
                 .or_default()
                 .push((r, log_index, event));
         }
+        // Each block's reads are one JSON-RPC batch at that block; several blocks are read at
+        // once (the node answers historical calls one state lookup each).
+        let reads =
+            futures::stream::iter(by_block.into_iter().map(|((block, market), updates)| {
+                let tokens: Vec<ReserveTokens> = updates
+                    .iter()
+                    .map(|(r, ..)| self.reserves[*r].tokens)
+                    .collect();
+                let oracle = self.markets[market].addresses.oracle;
+                async move {
+                    let totals = self.chain.aave_totals_at(oracle, &tokens, block).await?;
+                    let time_ms = self.block_time_ms(block, logs).await?;
+                    Ok::<_, IndexerError>((block, updates, totals, time_ms))
+                }
+            }))
+            .buffered(HISTORY_READS_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
         let mut rows = Vec::new();
-        for ((block, market), updates) in by_block {
-            let tokens: Vec<ReserveTokens> = updates
-                .iter()
-                .map(|(r, ..)| self.reserves[*r].tokens)
-                .collect();
-            let oracle = self.markets[market].addresses.oracle;
-            let totals = self.chain.aave_totals_at(oracle, &tokens, block).await?;
-            let time_ms = self.block_time_ms(block, logs).await?;
+        for read in reads {
+            let (block, updates, totals, time_ms) = read?;
             for ((r, log_index, e), t) in updates.into_iter().zip(totals) {
                 rows.push(history_row(
                     &self.reserves[r].pool_id,
