@@ -117,6 +117,7 @@ pub struct ReserveConfig {
     pub active: bool,
     pub frozen: bool,
     pub borrowing_enabled: bool,
+    pub paused: bool,
     pub reserve_factor_bps: u32,
     /// Whole tokens; 0 means no cap.
     pub borrow_cap: u64,
@@ -124,6 +125,11 @@ pub struct ReserveConfig {
 }
 
 impl ReserveConfig {
+    /// Whether a supply to the reserve would be accepted: active, neither frozen nor paused.
+    pub fn accepts_supply(&self) -> bool {
+        self.active && !self.frozen && !self.paused
+    }
+
     /// Decodes the word from its 32 big-endian bytes (bit 0 is the last byte's lowest).
     pub fn decode(word: &[u8; 32]) -> ReserveConfig {
         let bits = |from: u32, len: u32| -> u64 {
@@ -142,6 +148,7 @@ impl ReserveConfig {
             active: bits(56, 1) == 1,
             frozen: bits(57, 1) == 1,
             borrowing_enabled: bits(58, 1) == 1,
+            paused: bits(60, 1) == 1,
             reserve_factor_bps: bits(64, 16) as u32,
             borrow_cap: bits(80, 36),
             supply_cap: bits(116, 36),
@@ -187,7 +194,8 @@ mod tests {
     fn realised_apy_of_a_compounding_index() {
         // 5 % APR compounded per second for 7 days.
         let days = 7.0 * 86_400.0;
-        let later = (1.0 + 0.05 / SECONDS_PER_YEAR).powf(days);
+        // (1 + r/N)^days, through ln_1p: `1 + r/N` itself would round away most of r/N.
+        let later = ((0.05 / SECONDS_PER_YEAR).ln_1p() * days).exp();
         let got = realised_apy(1.0, later, days).unwrap_or_default();
         assert!((got - apy_of_apr(0.05)).abs() < 1e-9, "{got}");
         assert_eq!(realised_apy(0.0, 1.0, 1.0), None);
@@ -225,6 +233,7 @@ mod tests {
                 active: true,
                 frozen: false,
                 borrowing_enabled: true,
+                paused: false,
                 reserve_factor_bps: 1000,
                 borrow_cap: 40_000_000,
                 supply_cap: 50_000_000,

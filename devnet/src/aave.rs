@@ -8,8 +8,7 @@
 //!
 //! Read this when a lending test fails at deploy time, or to see which account holds what:
 //! the deployer supplies depth, the trader borrows against native collateral, the user supplies.
-//! Aave's periphery (RewardsController) is not in `@aave/core-v3`, so the devnet market pays no
-//! incentives (docs/devnet.md, "Aave v3").
+//! Incentives (Aave's periphery RewardsController) are in [`crate::aave_rewards`].
 
 use std::path::Path;
 
@@ -98,6 +97,9 @@ pub struct AaveMarket {
     pub configurator: Address,
     pub oracle: Address,
     pub reserves: Vec<AaveReserve>,
+    /// The market's incentives: its `RewardsController` and the emission it runs.
+    #[serde(default)]
+    pub rewards: crate::aave_rewards::AaveRewards,
 }
 
 /// A reserve's risk and rate parameters, Aave's production values for the kind of asset.
@@ -144,9 +146,15 @@ pub fn linked_bytecode(
     artifact: &str,
     libraries: &[(&str, Address)],
 ) -> Result<Bytes, DevnetError> {
-    let path = node_modules
-        .join("@aave/core-v3/artifacts/contracts")
-        .join(artifact);
+    // Core artifacts are named relative to the core package's contracts; others (the
+    // periphery's) by their package.
+    let path = if artifact.starts_with('@') {
+        node_modules.join(artifact)
+    } else {
+        node_modules
+            .join("@aave/core-v3/artifacts/contracts")
+            .join(artifact)
+    };
     let err = |reason: String| DevnetError::Artifact {
         artifact: path.display().to_string(),
         reason,
@@ -180,22 +188,22 @@ pub fn linked_bytecode(
     Ok(Bytes::from(bytes))
 }
 
-struct MarketDeployer<'a> {
-    plan: &'a EvmChainPlan,
-    provider: DynProvider,
+pub(crate) struct MarketDeployer<'a> {
+    pub(crate) plan: &'a EvmChainPlan,
+    pub(crate) provider: DynProvider,
     node_modules: &'a Path,
-    deployer: Address,
+    pub(crate) deployer: Address,
 }
 
 impl MarketDeployer<'_> {
-    async fn send(&self, tx: TransactionRequest, step: &str) -> Result<(), DevnetError> {
+    pub(crate) async fn send(&self, tx: TransactionRequest, step: &str) -> Result<(), DevnetError> {
         send(&self.provider, tx, self.plan.name, step)
             .await
             .map(|_| ())
     }
 
     /// Deploys an artifact with ABI-encoded constructor arguments appended.
-    async fn deploy(
+    pub(crate) async fn deploy(
         &self,
         artifact: &str,
         libraries: &[(&str, Address)],
@@ -216,7 +224,7 @@ impl MarketDeployer<'_> {
         })
     }
 
-    async fn call<T>(
+    pub(crate) async fn call<T>(
         &self,
         call: impl std::future::IntoFuture<Output = Result<T, alloy::contract::Error>>,
         step: &str,
@@ -380,6 +388,7 @@ impl MarketDeployer<'_> {
         configurator: Address,
         tokens: &[DeployedToken],
         feeds: &[Address],
+        incentives: Address,
     ) -> Result<Vec<AaveReserve>, DevnetError> {
         let treasury = Role::Treasury.signer()?.address();
         let on_pool = pool.abi_encode();
@@ -418,7 +427,7 @@ impl MarketDeployer<'_> {
                 interestRateStrategyAddress: strategy,
                 underlyingAsset: t.address,
                 treasury,
-                incentivesController: Address::ZERO,
+                incentivesController: incentives,
                 aTokenName: format!("Aave devnet {}", t.symbol),
                 aTokenSymbol: format!("a{}", t.symbol),
                 variableDebtTokenName: format!("Aave devnet variable debt {}", t.symbol),
@@ -615,16 +624,32 @@ pub async fn deploy_market(
     let libs = d.libraries().await?;
     let (addresses_provider, pool, configurator) = d.core(&libs).await?;
     let (oracle, feeds) = d.oracle(addresses_provider, tokens).await?;
+    let controller = crate::aave_rewards::deploy_controller(&d).await?;
     let reserves = d
-        .reserves(addresses_provider, pool, configurator, tokens, &feeds)
+        .reserves(
+            addresses_provider,
+            pool,
+            configurator,
+            tokens,
+            &feeds,
+            controller,
+        )
         .await?;
     seed(plan, rpc_url, pool, tokens).await?;
+    // `seed` signed as the deployer through providers of its own: a fresh one here, so the
+    // nonce it caches is the chain's.
+    let d = MarketDeployer {
+        provider: provider_for(rpc_url, Role::Deployer)?,
+        ..d
+    };
+    let rewards = crate::aave_rewards::start_emission(&d, controller, &reserves, tokens).await?;
     Ok(AaveMarket {
         addresses_provider,
         pool,
         configurator,
         oracle,
         reserves,
+        rewards,
     })
 }
 

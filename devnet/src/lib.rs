@@ -4,6 +4,7 @@
 //! layouts. Used by `atoll devnet`, the demo and every integration test.
 
 pub mod aave;
+pub mod aave_rewards;
 pub mod config;
 pub mod contracts;
 mod error;

@@ -63,6 +63,9 @@ impl Tools {
         if !anvil.is_file()
             || !node_modules.join("@uniswap/v3-core/package.json").is_file()
             || !node_modules.join("@aave/core-v3/package.json").is_file()
+            || !node_modules
+                .join("@aave/periphery-v3/package.json")
+                .is_file()
         {
             return Err(DevnetError::ToolMissing {
                 tool: "anvil and the Uniswap and Aave artifacts (npm)",

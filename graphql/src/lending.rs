@@ -140,11 +140,19 @@ impl LendingReserve {
     async fn liquidity_index(&self) -> &str {
         &self.f().liquidity_index
     }
+    /// Tokens of the incentives paying suppliers now (their rate is the pool's `apyReward`).
+    async fn reward_tokens(&self) -> &[String] {
+        &self.f().reward_tokens
+    }
+    /// When the first of those emissions ends.
+    async fn rewards_end(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.f().reward_ends_ms.map(time_of_ms)
+    }
 }
 
 /// A reserve's history in buckets of `width` ms from its update rows: each bucket shows its
 /// last update (supply APY, TVL as supplied − borrowed at that block's oracle price). Swap
-/// fields are 0.
+/// fields are 0. At most [`MAX_HISTORY_ROWS`] updates are read, the newest of the range.
 pub async fn lending_buckets(
     reader: &Store,
     id: &str,
@@ -152,17 +160,23 @@ pub async fn lending_buckets(
     to_ms: i64,
     width: i64,
 ) -> Result<Vec<PoolHistoryBucket>, ApiError> {
+    let decimals = reader
+        .lending_reserve(id)
+        .await?
+        .map_or(0, |r| r.decimals.clamp(0, 77));
+    let unit = 10f64.powi(decimals);
     let rows = reader
-        .lending_history(id, from_ms, to_ms - 1, MAX_HISTORY_ROWS)
+        .lending_history_newest(id, from_ms, to_ms - 1, MAX_HISTORY_ROWS)
         .await?;
     let mut buckets: BTreeMap<i64, PoolHistoryBucket> = BTreeMap::new();
-    for r in rows {
+    // Oldest first, so each bucket keeps its last update.
+    for r in rows.into_iter().rev() {
         let start = r.time_ms.div_euclid(width) * width;
         let num = |s: &str| s.parse::<f64>().unwrap_or(0.0);
-        let supplied = num(&r.supplied);
-        let borrowed = num(&r.variable_debt) + num(&r.stable_debt);
+        let supplied = num(&r.supplied) / unit;
+        let borrowed = (num(&r.variable_debt) + num(&r.stable_debt)) / unit;
+        let available = num(&r.available) / unit;
         let apy = apy_of_apr(num(&r.liquidity_rate_ray) / RAY);
-        let tvl = r.price_usd.map(|p| p * (supplied - borrowed).max(0.0));
         buckets.insert(
             start,
             PoolHistoryBucket {
@@ -174,10 +188,11 @@ pub async fn lending_buckets(
                 lp_fees1: "0".into(),
                 volume_usd: None,
                 fees_usd: None,
-                tvl_usd: tvl,
+                tvl_usd: r.price_usd.map(|p| p * (supplied - borrowed).max(0.0)),
                 apy: Some(apy),
                 apy_base: Some(apy),
-                utilization: (supplied > 0.0).then(|| borrowed / (num(&r.available) + borrowed)),
+                utilization: (available + borrowed > 0.0)
+                    .then(|| borrowed / (available + borrowed)),
                 borrow_apy: Some(apy_of_apr(num(&r.variable_borrow_rate_ray) / RAY)),
                 liquidity_index: Some(r.liquidity_index_ray.clone()),
             },
@@ -186,40 +201,152 @@ pub async fn lending_buckets(
     Ok(buckets.into_values().collect())
 }
 
-/// The most update rows one history request reads.
-const MAX_HISTORY_ROWS: u64 = 100_000;
+/// The most update rows one history request reads (an anonymous client's work is bounded;
+/// a busy reserve updates about once a block, so this is a few days at most).
+const MAX_HISTORY_ROWS: u64 = 20_000;
 
 /// A reserve as the router takes it: the curve, supply as available + debt (the strategy's
 /// denominator), variable debt, stable debt's income (it does not move with supply), and the
 /// room under the supply cap, all in USD at the reserve's price.
 pub fn router_lending(r: &PoolRecord) -> Option<atoll_router::input::LendingInput> {
     let f = r.lending.as_ref()?;
-    let price = r.price0_usd?;
-    let unit = 10f64.powi(f.decimals);
+    let price = r.price0_usd.filter(|p| p.is_finite() && *p > 0.0)?;
+    // A reserve that would refuse a supply, or whose figures the router would refuse (and with
+    // them the whole quote), is left out.
+    let curve_ok = (1e-4..=1.0 - 1e-4).contains(&f.optimal_utilization)
+        && (0.0..1.0).contains(&f.reserve_factor);
+    if !f.accepts_supply || !curve_ok {
+        return None;
+    }
+    let unit = 10f64.powi(f.decimals.clamp(0, 77));
     let tokens = |s: &str| s.parse::<f64>().unwrap_or(0.0) / unit;
     let (available, variable, stable) = (
         tokens(&f.available),
         tokens(&f.variable_debt),
         tokens(&f.stable_debt),
     );
-    let supplied = available + variable + stable;
+    let supplied_usd = (available + variable + stable) * price;
+    if !(supplied_usd > 0.0 && supplied_usd <= atoll_router::input::MAX_AMOUNT) {
+        return None;
+    }
     // Stable debt pays its own average rate, which the record does not keep: its income is
-    // taken at the variable borrow APY (Aave has retired stable borrowing; none on the devnet).
-    let stable_income = stable * f.apy_base_borrow.unwrap_or(0.0);
-    let supply_cap_room_usd = f
-        .supply_cap
-        .as_deref()
-        .and_then(|c| c.parse::<f64>().ok())
-        .map(|cap| ((cap - tokens(&f.supplied)).max(0.0)) * price);
+    // taken at the variable borrow rate (Aave has retired stable borrowing; none on the devnet).
+    let borrow_apr = f.apy_base_borrow.map_or(0.0, |apy| apy.ln_1p().max(0.0));
     Some(atoll_router::input::LendingInput {
-        supplied_usd: supplied * price,
+        supplied_usd,
         borrowed_usd: variable * price,
-        stable_income_usd_year: stable_income * price,
+        stable_income_usd_year: stable * borrow_apr * price,
         base_rate: f.base_rate,
         slope1: f.slope1,
         slope2: f.slope2,
         optimal_utilization: f.optimal_utilization,
         reserve_factor: f.reserve_factor,
-        supply_cap_room_usd,
+        supply_cap_room_usd: f.supply_cap_room.map(|room| room * price),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reserve(f: impl FnOnce(&mut LendingFigures)) -> PoolRecord {
+        let mut figures = LendingFigures {
+            total_supply_usd: Some(1_000_000.0),
+            total_borrow_usd: Some(600_000.0),
+            apy_base_borrow: Some(0.03),
+            ltv: 0.77,
+            liquidation_threshold: 0.8,
+            reserve_factor: 0.1,
+            utilization: Some(0.6),
+            available_liquidity_usd: Some(400_000.0),
+            supply_cap: Some("2000000".into()),
+            borrow_cap: None,
+            supplied: "1000000000000".into(),
+            variable_debt: "600000000000".into(),
+            stable_debt: "0".into(),
+            available: "400000000000".into(),
+            decimals: 6,
+            realised_apy_1d: None,
+            realised_apy_7d: None,
+            realised_apy_30d: None,
+            optimal_utilization: 0.9,
+            base_rate: 0.0,
+            slope1: 0.04,
+            slope2: 0.6,
+            liquidity_index: "1000000000000000000000000000".into(),
+            reward_tokens: Vec::new(),
+            reward_ends_ms: None,
+            accepts_supply: true,
+            borrowable: true,
+            supply_cap_room: Some(1_000_000.0),
+        };
+        f(&mut figures);
+        PoolRecord {
+            pool: "ethereum:aave_v3:0xa".into(),
+            chain: "ethereum".into(),
+            chain_id: 1,
+            project: "aave_v3".into(),
+            kind: "lending",
+            symbol: "USDC".into(),
+            address: "0xa".into(),
+            underlying_tokens: vec!["0xb".into()],
+            tvl_usd: Some(400_000.0),
+            apy_base: Some(0.02),
+            apy_reward: None,
+            apy: Some(0.02),
+            apy_base_7d: None,
+            apr_base: Some(0.02),
+            apr_base_7d: None,
+            volume_usd_1d: Some(0.0),
+            volume_usd_7d: Some(0.0),
+            fees_usd_1d: Some(50.0),
+            fees_usd_7d: Some(350.0),
+            fee_ppm: 0,
+            lp_fee_ppm: 0,
+            stablecoin: true,
+            outlier: false,
+            dropped_reason: None,
+            price0_usd: Some(1.0),
+            price1_usd: Some(1.0),
+            reserve0: None,
+            reserve1: None,
+            sqrt_price_x96: None,
+            tick: None,
+            liquidity: None,
+            block: Some(1),
+            block_time_ms: Some(1),
+            lending: Some(figures),
+        }
+    }
+
+    #[test]
+    fn a_live_reserve_goes_to_the_router_in_usd() {
+        let input = router_lending(&reserve(|_| {})).unwrap();
+        assert_eq!(input.supplied_usd, 1_000_000.0);
+        assert_eq!(input.borrowed_usd, 600_000.0);
+        assert_eq!(input.supply_cap_room_usd, Some(1_000_000.0));
+        assert_eq!(input.optimal_utilization, 0.9);
+    }
+
+    /// The router refuses a whole quote over one invalid reserve: such reserves, and those
+    /// that would refuse a supply, are left out instead.
+    #[test]
+    fn reserves_the_router_would_refuse_are_left_out() {
+        let cases: [fn(&mut LendingFigures); 5] = [
+            |f| f.accepts_supply = false,
+            |f| f.optimal_utilization = 1.0,
+            |f| f.reserve_factor = 1.0,
+            |f| {
+                f.available = "0".into();
+                f.variable_debt = "0".into();
+            },
+            |f| f.available = "1e40".into(),
+        ];
+        for case in cases {
+            assert!(router_lending(&reserve(case)).is_none());
+        }
+        let mut unpriced = reserve(|_| {});
+        unpriced.price0_usd = None;
+        assert!(router_lending(&unpriced).is_none());
+    }
 }

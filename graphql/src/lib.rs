@@ -222,7 +222,12 @@ pub fn router_pools<'a>(
                 tokens: r.underlying_tokens.clone(),
                 tvl_usd: r.tvl_usd?,
                 fees_usd_year: r.fees_usd_7d? * 365.0 / 7.0,
-                rewards_usd_year: 0.0,
+                // A reserve's incentives, shared by its suppliers pro rata.
+                rewards_usd_year: r
+                    .lending
+                    .as_ref()
+                    .and_then(|l| Some(r.apy_reward? * l.total_supply_usd?))
+                    .unwrap_or(0.0),
                 max_share_of_tvl: None,
                 kind: if lending.is_some() {
                     atoll_router::input::PoolKind::Lending

@@ -78,8 +78,11 @@ pub async fn pools(State(state): State<ApiState>) -> Response {
                 row["totalBorrowUsd"] = json!(l.total_borrow_usd);
                 row["apyBaseBorrow"] = json!(pct(l.apy_base_borrow));
                 row["apyRewardBorrow"] = Value::Null;
+                if !l.reward_tokens.is_empty() {
+                    row["rewardTokens"] = json!(l.reward_tokens);
+                }
                 row["ltv"] = json!(l.ltv);
-                row["borrowable"] = json!(true);
+                row["borrowable"] = json!(l.borrowable);
             }
             row
         })

@@ -17,10 +17,11 @@ use serde_json::{Value, json};
 const POOLS: &str = r#"query P($filter: PoolFilter) {
   pools(first: 100, filter: $filter) {
     totalCount
-    edges { node { id kind protocol symbol tvlUsd apyBase underlyingTokens
+    edges { node { id kind protocol symbol tvlUsd apyBase apyReward apy underlyingTokens
       lending { supplyApy borrowApy utilization totalSupplyUsd totalBorrowUsd availableLiquidityUsd
         ltv liquidationThreshold reserveFactor supplyCap borrowCap realisedApy1d realisedApy7d
-        optimalUtilization baseRate slope1 slope2 liquidityIndex supplied variableDebt decimals } } }
+        optimalUtilization baseRate slope1 slope2 liquidityIndex supplied variableDebt decimals
+        rewardTokens rewardsEnd } } }
   }
 }"#;
 
@@ -103,6 +104,19 @@ async fn lending_reserves_in_graphql_rest_and_the_router() {
         assert!(l["optimalUtilization"].as_f64().unwrap() >= 0.8);
         // The devnet is minutes old: no realised window reaches back a day.
         assert!(l["realisedApy1d"].is_null());
+        // USDC suppliers earn the devnet's emission (the native token), the others nothing.
+        if n["symbol"] == "USDC" {
+            assert!(n["apyReward"].as_f64().unwrap() > 0.0, "{n}");
+            assert_eq!(l["rewardTokens"].as_array().unwrap().len(), 1);
+            assert!(l["rewardsEnd"].is_string());
+            let sum = n["apyBase"].as_f64().unwrap() + n["apyReward"].as_f64().unwrap();
+            assert!((n["apy"].as_f64().unwrap() - sum).abs() < 1e-12);
+        } else {
+            assert!(
+                n["apyReward"].is_null() && l["rewardTokens"] == json!([]),
+                "{n}"
+            );
+        }
     }
 
     // One reserve: `pool`, its history, the mirror's record and chart.
@@ -136,6 +150,13 @@ async fn lending_reserves_in_graphql_rest_and_the_router() {
         .find(|r| r["pool"] == id.as_str())
         .unwrap()
         .clone();
+    let usdc = mirror["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["project"] == "aave_v3" && r["symbol"] == "USDC")
+        .unwrap();
+    assert!(usdc["apyReward"].as_f64().unwrap() > 0.0 && usdc["rewardTokens"].is_array());
     for field in ["totalSupplyUsd", "totalBorrowUsd", "apyBaseBorrow", "ltv"] {
         assert!(row[field].is_number(), "{field} in {row}");
     }

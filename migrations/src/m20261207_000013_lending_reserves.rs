@@ -1,6 +1,7 @@
 //! Lending markets' reserves (Aave v3): `lending_reserves`, one row per reserve with its
 //! tokens, risk parameters, rate curve and current figures (the reserve's row in `pools`
-//! carries what every pool has: TVL, APY, symbol), and `lending_history`, one row per block in
+//! carries what every pool has: TVL, APY, symbol; its incentives: reward APY, the reward tokens
+//! and the first end of their emissions), and `lending_history`, one row per block in
 //! which a reserve's `ReserveDataUpdated` was emitted, with the event's rates and indexes and
 //! the reserve's totals and oracle price at that block. The history is what the realised yield is measured on
 //! and what a reorg rolls back (`block` above the common ancestor).
@@ -51,6 +52,12 @@ enum LendingReserves {
     RealisedApy1d,
     RealisedApy7d,
     RealisedApy30d,
+    ApyReward,
+    RewardTokens,
+    RewardEndsMs,
+    AcceptsSupply,
+    BorrowingEnabled,
+    AccruedToTreasury,
     StateBlock,
     StateTimeMs,
 }
@@ -130,47 +137,30 @@ impl MigrationTrait for Migration {
             R::RealisedApy1d,
             R::RealisedApy7d,
             R::RealisedApy30d,
+            R::ApyReward,
         ] {
             reserves.col(double_null(c));
         }
+        reserves
+            .col(string_null(R::RewardTokens))
+            .col(big_integer_null(R::RewardEndsMs))
+            .col(boolean(R::AcceptsSupply))
+            .col(boolean(R::BorrowingEnabled))
+            .col(string(R::AccruedToTreasury));
         reserves
             .col(big_integer(R::StateBlock))
             .col(big_integer(R::StateTimeMs));
         manager.create_table(reserves.to_owned()).await?;
 
-        use LendingHistory as H;
-        let mut history = Table::create();
-        history
-            .table(H::Table)
-            .col(string(H::PoolId))
-            .col(big_integer(H::Block))
-            .col(big_integer(H::ChainId))
-            .col(big_integer(H::LogIndex))
-            .col(big_integer(H::TimeMs));
-        for c in [
-            H::LiquidityRateRay,
-            H::VariableBorrowRateRay,
-            H::StableBorrowRateRay,
-            H::LiquidityIndexRay,
-            H::VariableBorrowIndexRay,
-            H::Supplied,
-            H::Available,
-            H::VariableDebt,
-            H::StableDebt,
-        ] {
-            history.col(string(c));
-        }
-        history.col(double_null(H::PriceUsd));
-        history.primary_key(Index::create().col(H::PoolId).col(H::Block));
-        manager.create_table(history.to_owned()).await?;
+        manager.create_table(history_table()).await?;
         // A reorg deletes a chain's rows above a block.
         manager
             .create_index(
                 Index::create()
                     .name("lending_history_by_chain_block")
-                    .table(H::Table)
-                    .col(H::ChainId)
-                    .col(H::Block)
+                    .table(LendingHistory::Table)
+                    .col(LendingHistory::ChainId)
+                    .col(LendingHistory::Block)
                     .to_owned(),
             )
             .await
@@ -184,4 +174,33 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(LendingReserves::Table).to_owned())
             .await
     }
+}
+
+/// `lending_history`, keyed by reserve and block.
+fn history_table() -> TableCreateStatement {
+    use LendingHistory as H;
+    let mut history = Table::create();
+    history
+        .table(H::Table)
+        .col(string(H::PoolId))
+        .col(big_integer(H::Block))
+        .col(big_integer(H::ChainId))
+        .col(big_integer(H::LogIndex))
+        .col(big_integer(H::TimeMs));
+    for c in [
+        H::LiquidityRateRay,
+        H::VariableBorrowRateRay,
+        H::StableBorrowRateRay,
+        H::LiquidityIndexRay,
+        H::VariableBorrowIndexRay,
+        H::Supplied,
+        H::Available,
+        H::VariableDebt,
+        H::StableDebt,
+    ] {
+        history.col(string(c));
+    }
+    history.col(double_null(H::PriceUsd));
+    history.primary_key(Index::create().col(H::PoolId).col(H::Block));
+    history.to_owned()
 }

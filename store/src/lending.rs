@@ -127,6 +127,26 @@ impl Store {
             .await?)
     }
 
+    /// A reserve's newest history rows between two times (inclusive), newest first, at most
+    /// `limit`: what a bounded history request keeps.
+    pub async fn lending_history_newest(
+        &self,
+        pool_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u64,
+    ) -> Result<Vec<LendingHistoryRow>, StoreError> {
+        use lending_history::Column as C;
+        Ok(lending_history::Entity::find()
+            .filter(C::PoolId.eq(pool_id))
+            .filter(C::TimeMs.gte(from_ms))
+            .filter(C::TimeMs.lte(to_ms))
+            .order_by_desc(C::Block)
+            .limit(crate::queries::row_limit(limit))
+            .all(&self.db)
+            .await?)
+    }
+
     /// The newest history row of `pool_id` at or before `time_ms`.
     pub async fn lending_row_at(
         &self,

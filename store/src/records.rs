@@ -88,6 +88,17 @@ pub struct LendingFigures {
     pub slope1: f64,
     pub slope2: f64,
     pub liquidity_index: String,
+    /// Tokens of the incentives paying now (DefiLlama's `rewardTokens`); empty when none.
+    pub reward_tokens: Vec<String>,
+    /// When the first of those emissions ends (Unix ms).
+    pub reward_ends_ms: Option<i64>,
+    /// Active, neither frozen nor paused: a supply would be accepted.
+    pub accepts_supply: bool,
+    /// DefiLlama's `borrowable`.
+    pub borrowable: bool,
+    /// Room under the supply cap in tokens, as Aave checks it (supply plus what the treasury
+    /// is owed); `None` when uncapped.
+    pub supply_cap_room: Option<f64>,
 }
 
 impl LendingFigures {
@@ -119,6 +130,20 @@ impl LendingFigures {
             slope1: ray(&r.slope1_ray),
             slope2: ray(&r.slope2_ray),
             liquidity_index: r.normalized_income_ray.clone(),
+            reward_tokens: r
+                .reward_tokens
+                .as_deref()
+                .map(|t| t.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
+            reward_ends_ms: r.reward_ends_ms,
+            accepts_supply: r.accepts_supply,
+            borrowable: r.borrowing_enabled,
+            supply_cap_room: cap(&r.supply_cap)
+                .and_then(|c| c.parse::<f64>().ok())
+                .map(|cap| {
+                    let owed = tokens(&r.accrued_to_treasury) * ray(&r.normalized_income_ray);
+                    (cap - tokens(&r.supplied) - owed).max(0.0)
+                }),
         }
     }
 }
@@ -225,6 +250,11 @@ impl Store {
             .all(self.connection())
             .await?
         {
+            // Lending rows carry an oracle price as of the lending stream's checkpoint, which
+            // may lag (a backfill); prices come from the pools' own state.
+            if kind_of(&p.protocol) == "lending" {
+                continue;
+            }
             let depth = p.tvl_usd.unwrap_or(0.0);
             for (token, price) in [(p.token0, p.price0_usd), (p.token1, p.price1_usd)] {
                 let Some(price) = price.filter(|x| x.is_finite() && *x > 0.0) else {

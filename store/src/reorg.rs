@@ -90,9 +90,10 @@ impl Store {
     }
 
     /// Undoes what a chain's lending stream wrote above block `above`: its reserves' history
-    /// rows and its block hashes; its checkpoint becomes `ancestor` (or is forgotten). One
-    /// transaction. The reserves' current rows are rewritten by the stream from the chain at
-    /// the ancestor. Returns the history rows removed.
+    /// rows, its block hashes, and the current rows read above it (deleted, and their `pools`
+    /// figures cleared, so nothing of the abandoned fork is shown); its checkpoint becomes
+    /// `ancestor` (or is forgotten). One transaction. The stream then reads the current rows
+    /// again at the ancestor. Returns the history rows removed.
     pub async fn rollback_lending_above(
         &self,
         chain_id: u64,
@@ -109,6 +110,7 @@ impl Store {
             .exec(&txn)
             .await?
             .rows_affected;
+        clear_lending_rows_above(&txn, chain, to_i64("block", above)?).await?;
         delete_block_hashes_above(&txn, chain, stream, to_i64("block", above)?).await?;
         rewind_checkpoint(&txn, chain_id, chain, stream, ancestor).await?;
         txn.commit().await?;
@@ -320,6 +322,45 @@ async fn forget_pools_above<C: ConnectionTrait>(
         .exec(conn)
         .await?
         .rows_affected)
+}
+
+/// Deletes the lending reserves' current rows of `chain` read above block `above` and clears
+/// the figures of their `pools` rows.
+async fn clear_lending_rows_above<C: ConnectionTrait>(
+    conn: &C,
+    chain: i64,
+    above: i64,
+) -> Result<(), StoreError> {
+    use crate::entities::lending_reserves as lr;
+    let stale: Vec<String> = lr::Entity::find()
+        .filter(lr::Column::ChainId.eq(chain))
+        .filter(lr::Column::StateBlock.gt(above))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.pool_id)
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    lr::Entity::delete_many()
+        .filter(lr::Column::PoolId.is_in(stale.clone()))
+        .exec(conn)
+        .await?;
+    let none = sea_orm::sea_query::Value::Double(None);
+    pools::Entity::update_many()
+        .col_expr(pools::Column::TvlUsd, none.clone().into())
+        .col_expr(pools::Column::ApyBase, none.clone().into())
+        .col_expr(pools::Column::ApyBase7d, none.clone().into())
+        .col_expr(pools::Column::ApyReward, none.clone().into())
+        .col_expr(pools::Column::Apy, none.clone().into())
+        .col_expr(pools::Column::AprBase, none.clone().into())
+        .col_expr(pools::Column::Price0Usd, none.clone().into())
+        .col_expr(pools::Column::Price1Usd, none.into())
+        .filter(pools::Column::Id.is_in(stale))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Deletes the block hashes `stream` of `chain` recorded above block `above`.

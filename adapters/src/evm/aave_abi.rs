@@ -1,6 +1,6 @@
 //! Aave v3's interfaces as the adapter reads them (the Pool, its addresses provider, oracle,
-//! interest-rate strategy and the reserve's tokens), written from the ABIs of `@aave/core-v3`
-//! 1.19.3. Only what is read or what the devnet drives; the devnet's deploy-only calls
+//! interest-rate strategy, the reserve's tokens and the incentives' RewardsController), written
+//! from the ABIs of `@aave/core-v3` 1.19.3 and `@aave/periphery-v3` 2.5.2. Only what is read or what the devnet drives; the devnet's deploy-only calls
 //! (configurator, ACL) live in `atoll-devnet`.
 
 use alloy::sol;
@@ -94,5 +94,43 @@ sol! {
     interface IAaveStableDebtToken {
         function totalSupply() external view returns (uint256);
         function getAverageStableRate() external view returns (uint256);
+    }
+
+    #[sol(rpc)]
+    #[derive(Debug)]
+    #[allow(missing_docs)]
+    interface IAaveIncentivized {
+        function getIncentivesController() external view returns (address);
+    }
+
+    #[derive(Debug)]
+    struct RewardsConfigInput {
+        uint88 emissionPerSecond;
+        uint256 totalSupply;
+        uint32 distributionEnd;
+        address asset;
+        address reward;
+        address transferStrategy;
+        address rewardOracle;
+    }
+
+    /// Aave's `RewardsController`: `getRewardsData` answers (index, emission per second, last
+    /// update, distribution end).
+    #[sol(rpc)]
+    #[derive(Debug)]
+    #[allow(missing_docs)]
+    interface IAaveRewardsController {
+        function getRewardsByAsset(address asset) external view returns (address[] memory);
+        function getRewardsData(address asset, address reward) external view returns (uint256, uint256, uint256, uint256);
+        function getRewardOracle(address reward) external view returns (address);
+        function configureAssets(RewardsConfigInput[] config) external;
+    }
+
+    /// A Chainlink-style price feed (Aave's reward oracles: USD, 8 decimals).
+    #[sol(rpc)]
+    #[derive(Debug)]
+    #[allow(missing_docs)]
+    interface IPriceFeed {
+        function latestAnswer() external view returns (int256);
     }
 }

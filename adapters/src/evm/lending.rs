@@ -12,8 +12,8 @@ use atoll_core::lending::{RAY, RateCurve, ReserveConfig, ReserveTotals};
 
 use super::EvmChain;
 use super::aave_abi::{
-    IAaveOracle, IAavePool, IAavePoolAddressesProvider, IAaveRateStrategy, IAaveScaledToken,
-    IAaveStableDebtToken,
+    IAaveIncentivized, IAaveOracle, IAavePool, IAavePoolAddressesProvider, IAaveRateStrategy,
+    IAaveRewardsController, IAaveScaledToken, IAaveStableDebtToken, IPriceFeed,
 };
 use super::abi::IERC20;
 use crate::AdapterError;
@@ -42,6 +42,9 @@ pub struct AaveReserveState {
     pub variable_borrow_rate: U256,
     pub stable_borrow_rate: U256,
     pub last_update: u64,
+    /// Scaled aToken amount owed to the treasury, minted at the next accrual: counts against
+    /// the supply cap.
+    pub accrued_to_treasury: U256,
     /// aToken supply: what suppliers hold, interest included.
     pub supplied: U256,
     /// The underlying the aToken holds: available liquidity.
@@ -57,6 +60,32 @@ pub struct AaveReserveState {
     pub slope2: U256,
     pub price: U256,
     pub price_unit: U256,
+    /// What the reserve's `RewardsController` pays its suppliers (aToken holders).
+    pub rewards: Vec<RewardEmission>,
+}
+
+/// One incentive a reserve's suppliers earn: `emission_per_second` of `reward` (its smallest
+/// unit) shared by all aToken holders until `distribution_end` (Unix seconds), priced by the
+/// controller's reward oracle (`price`, USD with 8 decimals; 0 when it has none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RewardEmission {
+    pub reward: Address,
+    pub decimals: u8,
+    pub emission_per_second: U256,
+    pub distribution_end: u64,
+    pub price: U256,
+}
+
+impl RewardEmission {
+    /// USD paid per year while the emission lasts (`None` without a price).
+    pub fn usd_per_year(&self) -> Option<f64> {
+        (!self.price.is_zero()).then(|| {
+            f64::from(self.emission_per_second) * atoll_core::lending::SECONDS_PER_YEAR
+                / 10f64.powi(i32::from(self.decimals))
+                * f64::from(self.price)
+                / 1e8
+        })
+    }
 }
 
 /// A ray as a fraction.
@@ -153,7 +182,8 @@ impl EvmChain {
         })
     }
 
-    /// The market's reserves (its `getReservesList`) at `block`.
+    /// The market's reserves (its `getReservesList`) at `block`; none where the Pool does not
+    /// answer there (a block before its deployment, when backfilling).
     pub async fn aave_reserve_list(
         &self,
         pool: Address,
@@ -161,7 +191,7 @@ impl EvmChain {
     ) -> Result<Vec<Address>, AdapterError> {
         let calls = [(pool, IAavePool::getReservesListCall {}.abi_encode().into())];
         let a = self.batch_calls(&calls, block).await?;
-        decode::<IAavePool::getReservesListCall>(self, &a, 0, &format!("pool {pool}"))
+        Ok(decode::<IAavePool::getReservesListCall>(self, &a, 0, "").unwrap_or_default())
     }
 
     /// Every reserve of `assets` at `block`: two rounds of batched calls (the reserve data,
@@ -199,12 +229,11 @@ impl EvmChain {
             IAaveOracle::BASE_CURRENCY_UNITCall {}.abi_encode().into(),
         ));
         let answers = self.batch_calls(&first, block).await?;
-        let price_unit = decode::<IAaveOracle::BASE_CURRENCY_UNITCall>(
-            self,
-            &answers,
-            assets.len() * 3,
-            "oracle BASE_CURRENCY_UNIT",
-        )?;
+        // An oracle that does not answer (replaced since, or no source for the asset) leaves
+        // the reserve unpriced rather than failing the batch.
+        let price_unit =
+            decode::<IAaveOracle::BASE_CURRENCY_UNITCall>(self, &answers, assets.len() * 3, "")
+                .unwrap_or_default();
         let mut partial = Vec::with_capacity(assets.len());
         for (i, asset) in assets.iter().enumerate() {
             let what = format!("reserve {asset}");
@@ -229,6 +258,7 @@ impl EvmChain {
                 variable_borrow_rate: U256::from(data.currentVariableBorrowRate),
                 stable_borrow_rate: U256::from(data.currentStableBorrowRate),
                 last_update: data.lastUpdateTimestamp.to::<u64>(),
+                accrued_to_treasury: U256::from(data.accruedToTreasury),
                 normalized_income: income,
                 price,
                 price_unit,
@@ -236,6 +266,13 @@ impl EvmChain {
             });
         }
         self.aave_totals_and_curves(&mut partial, block).await?;
+        let a_tokens: Vec<Address> = partial.iter().map(|r| r.a_token).collect();
+        for (r, rewards) in partial
+            .iter_mut()
+            .zip(self.aave_rewards(&a_tokens, block).await?)
+        {
+            r.rewards = rewards;
+        }
         Ok(partial)
     }
 
@@ -332,7 +369,8 @@ impl EvmChain {
         (0..reserves.len())
             .map(|i| {
                 let at = |k: usize| PER * i + k;
-                let price = decode::<IAaveOracle::getAssetPriceCall>(self, &a, at(4), &what)?;
+                let price = decode::<IAaveOracle::getAssetPriceCall>(self, &a, at(4), "")
+                    .unwrap_or_default();
                 Ok(ReserveAmounts {
                     supplied: decode::<Total>(self, &a, at(0), &what)?,
                     available: decode::<IERC20::balanceOfCall>(self, &a, at(1), &what)?,
@@ -342,6 +380,127 @@ impl EvmChain {
                 })
             })
             .collect()
+    }
+}
+
+impl EvmChain {
+    /// The incentives on each aToken at `block`, in the order given: its controller
+    /// (`getIncentivesController`; none, or one that does not answer, means none), the rewards
+    /// it lists for the aToken, each one's emission and end, decimals and oracle price. Four
+    /// rounds of batched calls, each depending on the one before.
+    pub async fn aave_rewards(
+        &self,
+        a_tokens: &[Address],
+        block: u64,
+    ) -> Result<Vec<Vec<RewardEmission>>, AdapterError> {
+        let controller_calls: Vec<(Address, Bytes)> = a_tokens
+            .iter()
+            .map(|a| {
+                (
+                    *a,
+                    IAaveIncentivized::getIncentivesControllerCall {}
+                        .abi_encode()
+                        .into(),
+                )
+            })
+            .collect();
+        let a = self.batch_calls(&controller_calls, block).await?;
+        let controllers: Vec<Option<Address>> = (0..a_tokens.len())
+            .map(|i| {
+                decode::<IAaveIncentivized::getIncentivesControllerCall>(self, &a, i, "")
+                    .ok()
+                    .filter(|c| !c.is_zero())
+            })
+            .collect();
+        // (aToken index, controller) of the aTokens with one.
+        let with: Vec<(usize, Address)> = controllers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.map(|c| (i, c)))
+            .collect();
+        let list_calls: Vec<(Address, Bytes)> = with
+            .iter()
+            .map(|(i, c)| {
+                let asset = a_tokens[*i];
+                (
+                    *c,
+                    IAaveRewardsController::getRewardsByAssetCall { asset }
+                        .abi_encode()
+                        .into(),
+                )
+            })
+            .collect();
+        let a = self.batch_calls(&list_calls, block).await?;
+        // (aToken index, controller, reward) for every listed reward.
+        let mut listed: Vec<(usize, Address, Address)> = Vec::new();
+        for (k, (i, c)) in with.iter().enumerate() {
+            let what = format!("rewards of {}", a_tokens[*i]);
+            for reward in
+                decode::<IAaveRewardsController::getRewardsByAssetCall>(self, &a, k, &what)?
+            {
+                listed.push((*i, *c, reward));
+            }
+        }
+        let emissions = self.reward_emissions(a_tokens, &listed, block).await?;
+        let mut out = vec![Vec::new(); a_tokens.len()];
+        for ((i, ..), e) in listed.iter().zip(emissions) {
+            out[*i].push(e);
+        }
+        Ok(out)
+    }
+
+    /// Each listed reward's data, decimals and price at `block`.
+    async fn reward_emissions(
+        &self,
+        a_tokens: &[Address],
+        listed: &[(usize, Address, Address)],
+        block: u64,
+    ) -> Result<Vec<RewardEmission>, AdapterError> {
+        let mut calls: Vec<(Address, Bytes)> = Vec::with_capacity(listed.len() * 3);
+        for (i, c, reward) in listed {
+            let (asset, reward) = (a_tokens[*i], *reward);
+            calls.push((
+                *c,
+                IAaveRewardsController::getRewardsDataCall { asset, reward }
+                    .abi_encode()
+                    .into(),
+            ));
+            calls.push((
+                *c,
+                IAaveRewardsController::getRewardOracleCall { reward }
+                    .abi_encode()
+                    .into(),
+            ));
+            calls.push((reward, IERC20::decimalsCall {}.abi_encode().into()));
+        }
+        let a = self.batch_calls(&calls, block).await?;
+        let mut partial = Vec::with_capacity(listed.len());
+        let mut oracle_calls: Vec<(Address, Bytes)> = Vec::with_capacity(listed.len());
+        for (k, (_, _, reward)) in listed.iter().enumerate() {
+            let what = format!("reward {reward}");
+            let data =
+                decode::<IAaveRewardsController::getRewardsDataCall>(self, &a, 3 * k, &what)?;
+            let oracle =
+                decode::<IAaveRewardsController::getRewardOracleCall>(self, &a, 3 * k + 1, &what)?;
+            let decimals = decode::<IERC20::decimalsCall>(self, &a, 3 * k + 2, &what)?;
+            oracle_calls.push((oracle, IPriceFeed::latestAnswerCall {}.abi_encode().into()));
+            partial.push(RewardEmission {
+                reward: *reward,
+                decimals,
+                emission_per_second: data._1,
+                distribution_end: data._3.saturating_to::<u64>(),
+                price: U256::ZERO,
+            });
+        }
+        let a = self.batch_calls(&oracle_calls, block).await?;
+        for (k, e) in partial.iter_mut().enumerate() {
+            // A feed that does not answer, or answers ≤ 0, leaves the reward unpriced.
+            e.price = decode::<IPriceFeed::latestAnswerCall>(self, &a, k, "")
+                .ok()
+                .filter(|p| p.is_positive())
+                .map_or(U256::ZERO, |p| p.into_raw());
+        }
+        Ok(partial)
     }
 }
 
@@ -378,6 +537,7 @@ fn zero_state() -> AaveReserveState {
         variable_borrow_rate: U256::ZERO,
         stable_borrow_rate: U256::ZERO,
         last_update: 0,
+        accrued_to_treasury: U256::ZERO,
         supplied: U256::ZERO,
         available: U256::ZERO,
         variable_debt: U256::ZERO,
@@ -390,5 +550,6 @@ fn zero_state() -> AaveReserveState {
         slope2: U256::ZERO,
         price: U256::ZERO,
         price_unit: U256::ZERO,
+        rewards: Vec::new(),
     }
 }

@@ -330,13 +330,24 @@ impl EvmLending {
         Ok(i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX))
     }
 
-    /// Every tracked reserve's state at `at`.
+    /// The state at `at` of every tracked reserve its market lists there (a reserve listed
+    /// later, or only on an abandoned fork, is not read: it has no state at that block).
     async fn states_at(&self, at: u64) -> Result<Vec<(usize, AaveReserveState)>, IndexerError> {
         let mut out = Vec::with_capacity(self.reserves.len());
         for (m, market) in self.markets.iter().enumerate() {
+            let listed = self
+                .chain
+                .aave_reserve_list(market.addresses.pool, at)
+                .await?;
             let mine: Vec<usize> = (0..self.reserves.len())
-                .filter(|r| self.reserves[*r].market == m)
+                .filter(|r| {
+                    let r = &self.reserves[*r];
+                    r.market == m && listed.contains(&r.tokens.asset)
+                })
                 .collect();
+            if mine.is_empty() {
+                continue;
+            }
             let assets: Vec<Address> = mine
                 .iter()
                 .map(|r| self.reserves[*r].tokens.asset)
@@ -596,6 +607,7 @@ fn current_row(
     let price = s.price_usd();
     let totals = s.totals();
     let supplied = f64::from(s.supplied) / unit;
+    let incentives = Incentives::of(s, price.map(|p| supplied * p), time_ms);
     let lower = |a: Address| format!("{a:#x}");
     let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     Ok(LendingReserveRow {
@@ -608,6 +620,9 @@ fn current_row(
         stable_debt_token: lower(s.stable_debt_token),
         strategy: lower(s.strategy),
         decimals: i32::from(config.decimals),
+        accepts_supply: config.accepts_supply(),
+        borrowing_enabled: config.borrowing_enabled,
+        accrued_to_treasury: s.accrued_to_treasury.to_string(),
         ltv_bps: config.ltv_bps as i32,
         liquidation_threshold_bps: config.liquidation_threshold_bps as i32,
         reserve_factor_bps: config.reserve_factor_bps as i32,
@@ -634,9 +649,54 @@ fn current_row(
         realised_apy1d: realised[0],
         realised_apy7d: realised[1],
         realised_apy30d: realised[2],
+        apy_reward: incentives.apy,
+        reward_tokens: incentives.tokens,
+        reward_ends_ms: incentives.ends_ms,
         state_block: int(block),
         state_time_ms: time_ms,
     })
+}
+
+/// A reserve's incentives at a block: the reward APY (`None` when the reserve has none, 0 once
+/// every emission has ended: an emission counts only before its on-chain end), the live
+/// rewards' tokens and the first of their ends.
+struct Incentives {
+    apy: Option<f64>,
+    tokens: Option<String>,
+    ends_ms: Option<i64>,
+}
+
+impl Incentives {
+    fn of(s: &AaveReserveState, supplied_usd: Option<f64>, time_ms: i64) -> Incentives {
+        let now_s = u64::try_from(time_ms / 1000).unwrap_or(0);
+        let live: Vec<_> = s
+            .rewards
+            .iter()
+            .filter(|e| !e.emission_per_second.is_zero() && e.distribution_end > now_s)
+            .collect();
+        let apy = match supplied_usd {
+            _ if s.rewards.is_empty() => None,
+            Some(total) if total > 0.0 => {
+                Some(live.iter().filter_map(|e| e.usd_per_year()).sum::<f64>() / total)
+            }
+            _ => None,
+        };
+        let tokens = (!live.is_empty()).then(|| {
+            live.iter()
+                .map(|e| format!("{:#x}", e.reward))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let ends_ms = live
+            .iter()
+            .map(|e| i64::try_from(e.distribution_end.saturating_mul(1000)).unwrap_or(i64::MAX))
+            .min();
+        Incentives {
+            apy,
+            tokens,
+            ends_ms,
+        }
+    }
 }
 
 /// What a reserve shows on its `pools` row: TVL is supplied − borrowed (DefiLlama's rule for
@@ -658,8 +718,10 @@ fn pool_figures(row: &LendingReserveRow) -> YieldFigures {
         apr_base: Some(apr),
         apy_base: row.supply_apy,
         apy_base_7d: row.realised_apy7d,
-        apy_reward: None,
-        apy: row.supply_apy,
+        apy_reward: row.apy_reward,
+        apy: row
+            .supply_apy
+            .map(|base| base + row.apy_reward.unwrap_or(0.0)),
         ..YieldFigures::default()
     }
 }

@@ -41,6 +41,15 @@ pub struct Model {
     pub realised_apy1d: Option<f64>,
     pub realised_apy7d: Option<f64>,
     pub realised_apy30d: Option<f64>,
+    pub apy_reward: Option<f64>,
+    /// The live rewards' token addresses, comma-separated.
+    pub reward_tokens: Option<String>,
+    pub reward_ends_ms: Option<i64>,
+    /// Active, neither frozen nor paused: a supply would be accepted.
+    pub accepts_supply: bool,
+    pub borrowing_enabled: bool,
+    /// Scaled, owed to the treasury: counts against the supply cap.
+    pub accrued_to_treasury: String,
     pub state_block: i64,
     pub state_time_ms: i64,
 }
