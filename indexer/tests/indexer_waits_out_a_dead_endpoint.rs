@@ -59,11 +59,14 @@ async fn a_chain_down_at_start_is_indexed_once_its_endpoint_answers() {
         .get_block_number()
         .await
         .unwrap();
+    // Its pools and its lending markets (each stream reports when it commits).
     tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
+        let (mut pools, mut lending) = (false, false);
+        while !(pools && lending) {
             let p = progress.recv().await.unwrap();
-            if p.chain == "bsc" && p.stream == POOLS_STREAM && p.block >= bsc_head {
-                return;
+            if p.chain == "bsc" && p.block >= bsc_head {
+                pools |= p.stream == POOLS_STREAM;
+                lending |= p.stream == atoll_indexer::evm::lending::LENDING_STREAM;
             }
         }
     })
