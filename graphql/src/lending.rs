@@ -46,10 +46,6 @@ impl LendingReserve {
             f,
         })
     }
-
-    fn f(&self) -> &LendingFigures {
-        &self.f
-    }
 }
 
 #[Object]
@@ -60,93 +56,93 @@ impl LendingReserve {
     }
     /// Variable borrow APY; DefiLlama's `apyBaseBorrow`.
     async fn borrow_apy(&self) -> Option<f64> {
-        self.f().apy_base_borrow
+        self.f.apy_base_borrow
     }
     /// Borrowed over available + borrowed.
     async fn utilization(&self) -> Option<f64> {
-        self.f().utilization
+        self.f.utilization
     }
     /// What suppliers hold, in USD; DefiLlama's `totalSupplyUsd`.
     async fn total_supply_usd(&self) -> Option<f64> {
-        self.f().total_supply_usd
+        self.f.total_supply_usd
     }
     /// What borrowers owe, in USD; DefiLlama's `totalBorrowUsd`.
     async fn total_borrow_usd(&self) -> Option<f64> {
-        self.f().total_borrow_usd
+        self.f.total_borrow_usd
     }
     async fn available_liquidity_usd(&self) -> Option<f64> {
-        self.f().available_liquidity_usd
+        self.f.available_liquidity_usd
     }
     /// Supplied, borrowed and available in the token's smallest unit.
     async fn supplied(&self) -> &str {
-        &self.f().supplied
+        &self.f.supplied
     }
     async fn variable_debt(&self) -> &str {
-        &self.f().variable_debt
+        &self.f.variable_debt
     }
     async fn stable_debt(&self) -> &str {
-        &self.f().stable_debt
+        &self.f.stable_debt
     }
     async fn available(&self) -> &str {
-        &self.f().available
+        &self.f.available
     }
     async fn decimals(&self) -> i32 {
-        self.f().decimals
+        self.f.decimals
     }
     /// Loan to value, a fraction.
     async fn ltv(&self) -> f64 {
-        self.f().ltv
+        self.f.ltv
     }
     async fn liquidation_threshold(&self) -> f64 {
-        self.f().liquidation_threshold
+        self.f.liquidation_threshold
     }
     async fn reserve_factor(&self) -> f64 {
-        self.f().reserve_factor
+        self.f.reserve_factor
     }
     /// Whole tokens; null when uncapped.
     async fn supply_cap(&self) -> Option<&str> {
-        self.f().supply_cap.as_deref()
+        self.f.supply_cap.as_deref()
     }
     async fn borrow_cap(&self) -> Option<&str> {
-        self.f().borrow_cap.as_deref()
+        self.f.borrow_cap.as_deref()
     }
     /// The supply APY realised over the last day, from the liquidity index's growth.
     #[graphql(name = "realisedApy1d")]
     async fn realised_apy_1d(&self) -> Option<f64> {
-        self.f().realised_apy_1d
+        self.f.realised_apy_1d
     }
     #[graphql(name = "realisedApy7d")]
     async fn realised_apy_7d(&self) -> Option<f64> {
-        self.f().realised_apy_7d
+        self.f.realised_apy_7d
     }
     #[graphql(name = "realisedApy30d")]
     async fn realised_apy_30d(&self) -> Option<f64> {
-        self.f().realised_apy_30d
+        self.f.realised_apy_30d
     }
     /// The variable rate curve's kink.
     async fn optimal_utilization(&self) -> f64 {
-        self.f().optimal_utilization
+        self.f.optimal_utilization
     }
     async fn base_rate(&self) -> f64 {
-        self.f().base_rate
+        self.f.base_rate
     }
     async fn slope1(&self) -> f64 {
-        self.f().slope1
+        self.f.slope1
     }
     async fn slope2(&self) -> f64 {
-        self.f().slope2
+        self.f.slope2
     }
     /// The liquidity index now (ray): income per unit supplied since the reserve began.
     async fn liquidity_index(&self) -> &str {
-        &self.f().liquidity_index
+        &self.f.liquidity_index
     }
     /// Tokens of the incentives paying suppliers now (their rate is the pool's `apyReward`).
     async fn reward_tokens(&self) -> &[String] {
-        &self.f().reward_tokens
+        &self.f.reward_tokens
     }
     /// When the first of those emissions ends.
     async fn rewards_end(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.f().reward_ends_ms.map(time_of_ms)
+        self.f.reward_ends_ms.map(time_of_ms)
     }
 }
 
@@ -166,11 +162,11 @@ pub async fn lending_buckets(
         .map_or(0, |r| r.decimals.clamp(0, 77));
     let unit = 10f64.powi(decimals);
     let rows = reader
-        .lending_history_newest(id, from_ms, to_ms - 1, MAX_HISTORY_ROWS)
+        .lending_history(id, from_ms, to_ms - 1, MAX_HISTORY_ROWS)
         .await?;
     let mut buckets: BTreeMap<i64, PoolHistoryBucket> = BTreeMap::new();
     // Oldest first, so each bucket keeps its last update.
-    for r in rows.into_iter().rev() {
+    for r in rows {
         let start = r.time_ms.div_euclid(width) * width;
         let num = |s: &str| s.parse::<f64>().unwrap_or(0.0);
         let supplied = num(&r.supplied) / unit;

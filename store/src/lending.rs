@@ -108,7 +108,8 @@ impl Store {
             .await?)
     }
 
-    /// A reserve's history between two times (inclusive), oldest first, at most `limit` rows.
+    /// A reserve's history between two times (inclusive): its newest `limit` rows, oldest
+    /// first (a bounded history request keeps the newest, not the oldest).
     pub async fn lending_history(
         &self,
         pool_id: &str,
@@ -117,34 +118,16 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<LendingHistoryRow>, StoreError> {
         use lending_history::Column as C;
-        Ok(lending_history::Entity::find()
-            .filter(C::PoolId.eq(pool_id))
-            .filter(C::TimeMs.gte(from_ms))
-            .filter(C::TimeMs.lte(to_ms))
-            .order_by_asc(C::Block)
-            .limit(crate::queries::row_limit(limit))
-            .all(&self.db)
-            .await?)
-    }
-
-    /// A reserve's newest history rows between two times (inclusive), newest first, at most
-    /// `limit`: what a bounded history request keeps.
-    pub async fn lending_history_newest(
-        &self,
-        pool_id: &str,
-        from_ms: i64,
-        to_ms: i64,
-        limit: u64,
-    ) -> Result<Vec<LendingHistoryRow>, StoreError> {
-        use lending_history::Column as C;
-        Ok(lending_history::Entity::find()
+        let mut rows = lending_history::Entity::find()
             .filter(C::PoolId.eq(pool_id))
             .filter(C::TimeMs.gte(from_ms))
             .filter(C::TimeMs.lte(to_ms))
             .order_by_desc(C::Block)
             .limit(crate::queries::row_limit(limit))
             .all(&self.db)
-            .await?)
+            .await?;
+        rows.reverse();
+        Ok(rows)
     }
 
     /// The newest history row of `pool_id` at or before `time_ms`.

@@ -132,7 +132,8 @@ impl EvmLending {
             summary: LendingSummary::default(),
             started: Instant::now(),
         };
-        me.track_new_reserves(head).await?;
+        let listed = me.listed_at(head).await?;
+        me.track_new_reserves(head, &listed).await?;
         Ok(Some(me))
     }
 
@@ -145,13 +146,17 @@ impl EvmLending {
     }
 
     /// Registers the reserves the markets list at `block` that are not tracked yet.
-    async fn track_new_reserves(&mut self, block: u64) -> Result<(), IndexerError> {
+    async fn track_new_reserves(
+        &mut self,
+        block: u64,
+        listed: &[Vec<Address>],
+    ) -> Result<(), IndexerError> {
         let mut new_pools = Vec::new();
-        for m in 0..self.markets.len() {
+        for (m, listed) in listed.iter().enumerate() {
             let addresses = self.markets[m].addresses;
-            let listed = self.chain.aave_reserve_list(addresses.pool, block).await?;
             let fresh: Vec<Address> = listed
-                .into_iter()
+                .iter()
+                .copied()
                 .filter(|a| {
                     !self
                         .reserves
@@ -330,15 +335,29 @@ impl EvmLending {
         Ok(i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX))
     }
 
-    /// The state at `at` of every tracked reserve its market lists there (a reserve listed
-    /// later, or only on an abandoned fork, is not read: it has no state at that block).
-    async fn states_at(&self, at: u64) -> Result<Vec<(usize, AaveReserveState)>, IndexerError> {
+    /// Each market's reserves (its `getReservesList`) at `at`, by market.
+    async fn listed_at(&self, at: u64) -> Result<Vec<Vec<Address>>, IndexerError> {
+        let mut out = Vec::with_capacity(self.markets.len());
+        for market in &self.markets {
+            out.push(
+                self.chain
+                    .aave_reserve_list(market.addresses.pool, at)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The state at `at` of every tracked reserve its market lists there (`listed`, from
+    /// [`Self::listed_at`]; a reserve listed later, or only on an abandoned fork, is not read:
+    /// it has no state at that block).
+    async fn states_at(
+        &self,
+        at: u64,
+        listed: &[Vec<Address>],
+    ) -> Result<Vec<(usize, AaveReserveState)>, IndexerError> {
         let mut out = Vec::with_capacity(self.reserves.len());
-        for (m, market) in self.markets.iter().enumerate() {
-            let listed = self
-                .chain
-                .aave_reserve_list(market.addresses.pool, at)
-                .await?;
+        for (m, (market, listed)) in self.markets.iter().zip(listed).enumerate() {
             let mine: Vec<usize> = (0..self.reserves.len())
                 .filter(|r| {
                     let r = &self.reserves[*r];
@@ -474,7 +493,8 @@ impl EvmLending {
     /// The current rows as of the checkpoint `cp` (after a rollback to it).
     async fn rewrite_current(&self, cp: &Checkpoint) -> Result<(), IndexerError> {
         let at = self.chain.block(cp.block_number).await?;
-        let states = self.states_at(at.number).await?;
+        let listed = self.listed_at(at.number).await?;
+        let states = self.states_at(at.number, &listed).await?;
         let txn = self
             .store
             .begin_ingest(self.chain.chain_id, LENDING_STREAM, Some(cp))
@@ -500,10 +520,11 @@ impl Stream for EvmLending {
 
     async fn batch(&mut self, first: BlockRef, last: BlockRef) -> Result<Step, IndexerError> {
         let read = async {
-            self.track_new_reserves(last.number).await?;
+            let listed = self.listed_at(last.number).await?;
+            self.track_new_reserves(last.number, &listed).await?;
             let logs = self.update_logs(first.number, last.number).await?;
             let history = self.history_rows(&logs).await?;
-            let states = self.states_at(last.number).await?;
+            let states = self.states_at(last.number, &listed).await?;
             Ok::<_, IndexerError>((logs, history, states))
         };
         let (logs, history, states) = match read.await {
