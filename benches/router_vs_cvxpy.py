@@ -7,13 +7,18 @@ here from the request alone (own shortest paths, own caps). Prints both objectiv
 objective of cvxpy's answer is re-evaluated exactly at its clipped allocation), their relative
 difference, and both times.
 
-With `--reserves R`, R lending reserves (Aave/Compound-shaped, generated here) join each
-request. cvxpy sees a reserve through the share `w = x/(S + x)` the deposit would own: on its
+With `--reserves R`, R lending reserves (generated here) join each request: Aave-shaped, and
+every fourth a Compound v3 supply curve (`"rate_model": "supply_curve"`, no reserve factor).
+cvxpy sees an Aave reserve through the share `w = x/(S + x)` the deposit would own: on its
 allowed range (one piece `R = a + bU` of the kinked rate, up to the kink and the marginal's
 zero, as docs/router.md "Lending reserves" says) its gain `k·w·(P + Q/T)` is
 `k((P + Q/S)·w − (Q/S)·w²)`, concave in `w` and free of the cancellation a form in `1/T` has
 (the deposit is small against the reserve), and `x = S·w + S·w²/(1 − w)` is convex in `w`, so
-the model stays DCP with `placed <= arrived` (never loose at the optimum).
+the model stays DCP with `placed <= arrived` (never loose at the optimum). A supply curve's
+gain on its piece (supply rate `A + bU`) is `k·A·x + k·(bB + Rw)·(1 − S/(S + x))`: affine plus
+concave in the deposit itself (`A` may be positive, where the form in `w` would be convex), on
+the range the router allows it (the room, all the capital when `A` > 0 below the kink, the
+kink, the marginal's zero `√(kS(bB + Rw)/(−kA))` when `A` < 0).
 
     python3 -m venv ~/.cache/atoll/cvxpy-venv && ~/.cache/atoll/cvxpy-venv/bin/pip install cvxpy==1.7.3
     ~/.cache/atoll/cvxpy-venv/bin/python benches/router_vs_cvxpy.py [--atoll PATH] [--reserves R] [N ...]
@@ -50,7 +55,8 @@ def shortest_fees(chains, bridges):
 
 def lending_reserves(n, seed, chains=("ethereum", "bsc", "solana")):
     """`n` lending reserves like `instance::json_with_reserves`'s (supplied $1M-$2B, optimal
-    utilisation 45/80/90/92 %, one in seven above it), deterministic in `seed`."""
+    utilisation 45/80/90/92 %, one in seven above it; every fourth a Compound v3 supply curve,
+    with neither reserve factor nor stable debt), deterministic in `seed`."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
@@ -67,14 +73,23 @@ def lending_reserves(n, seed, chains=("ethereum", "bsc", "solana")):
             "optimal_utilization": uo, "reserve_factor": rng.uniform(0.05, 0.25),
             "supply_cap_room_usd": math.exp(rng.uniform(math.log(1e5), math.log(1e8))) if rng.random() < 0.5 else None,
         }
-        out.append({"id": f"{chain}:aave_v3:r{i}", "chain": chain, "protocol": "aave_v3",
+        # The same draws for every reserve (the Aave ones are those of Aave-only runs).
+        protocol = "compound_v3" if i % 4 == 3 else "aave_v3"
+        if protocol == "compound_v3":
+            lending.update(rate_model="supply_curve", reserve_factor=0.0)
+        out.append({"id": f"{chain}:{protocol}:r{i}", "chain": chain, "protocol": protocol,
                     "tokens": ["USDC"], "kind": "lending", "tvl_usd": supplied - borrowed,
                     "fees_usd_year": 0.0, "rewards_usd_year": rewards, "max_share_of_tvl": 0.2,
                     "lending": lending})
     return out
 
 
-def borrow_rate(l, u):
+def supply_curve(p):
+    return p["lending"].get("rate_model", "borrow_share") == "supply_curve"
+
+
+def rate(l, u):
+    """The kinked curve at `u`: Aave's variable borrow rate, or Compound v3's supply rate."""
     uo = l["optimal_utilization"]
     if u <= uo:
         return l["base_rate"] + l["slope1"] * u / uo
@@ -85,14 +100,19 @@ def reserve_gain(p, h, x):
     """A reserve's gain over `h` days with `x` supplied, from the kinked rate itself."""
     l = p["lending"]
     t = l["supplied_usd"] + x
-    income = (1 - l["reserve_factor"]) * (l["borrowed_usd"] * borrow_rate(l, l["borrowed_usd"] / t)
+    u = l["borrowed_usd"] / t
+    if supply_curve(p):
+        return h / 365.0 * x * (rate(l, u) + p.get("rewards_usd_year", 0.0) / t)
+    income = (1 - l["reserve_factor"]) * (l["borrowed_usd"] * rate(l, u)
                                           + l.get("stable_income_usd_year", 0.0)) + p.get("rewards_usd_year", 0.0)
     return h / 365.0 * x / t * income
 
 
 def reserve_piece(p, h, room):
-    """The reserve's piece `R = a + bU` (the one it is on now), as `g = k(P + (Q − PS)/T − QS/T²)`,
-    and its allowed range's end: the room, the kink when above it, the marginal's zero."""
+    """The reserve's piece (the one it is on now) and its allowed range's end: the room, the kink
+    when above it, the marginal's zero. Aave (`R = a + bU` the borrow rate):
+    `g = k(P + (Q − PS)/T − QS/T²)`, `g' = (pT + q)/T³`. Compound v3 (`A + bU` the supply rate):
+    `g = lin·x + kC(1 − S/T)` with `lin = kA`, `C = bB + Rw`, `g' = lin + p/T²`, `p = kCS`."""
     l = p["lending"]
     s, b_, rf = l["supplied_usd"], l["borrowed_usd"], l["reserve_factor"]
     uo = l["optimal_utilization"]
@@ -102,28 +122,53 @@ def reserve_piece(p, h, room):
     else:
         a, b = l["base_rate"], l["slope1"] / uo
     k = h / 365.0
-    P = (1 - rf) * (a * b_ + l.get("stable_income_usd_year", 0.0)) + p.get("rewards_usd_year", 0.0)
-    Q = (1 - rf) * b * b_ * b_
-    pp, qq = k * (P * s - Q), 2 * k * Q * s
     cap = room
     if above:
         cap = min(cap, b_ / uo - s)
+    if supply_curve(p):
+        C = b * b_ + p.get("rewards_usd_year", 0.0)
+        lin, pp = k * a, k * C * s
+        if lin < 0:
+            cap = min(cap, math.sqrt(pp / -lin) - s)
+        if lin + pp / (s * s) <= 0:
+            cap = 0.0
+        return {"model": "supply_curve", "S": s, "k": k, "lin": lin, "C": C, "p": pp, "cap": max(cap, 0.0)}
+    P = (1 - rf) * (a * b_ + l.get("stable_income_usd_year", 0.0)) + p.get("rewards_usd_year", 0.0)
+    Q = (1 - rf) * b * b_ * b_
+    pp, qq = k * (P * s - Q), 2 * k * Q * s
     if pp < 0:
         cap = min(cap, -qq / pp - s)
     if pp * s + qq <= 0:
         cap = 0.0
-    return {"S": s, "k": k, "P": P, "Q": Q, "p": pp, "q": qq, "cap": max(cap, 0.0)}
+    return {"model": "borrow_share", "S": s, "k": k, "P": P, "Q": Q, "p": pp, "q": qq, "cap": max(cap, 0.0)}
+
+
+def piece_gain(r, x):
+    s = r["S"]
+    if r["model"] == "supply_curve":
+        return r["lin"] * x + r["k"] * r["C"] * x / (s + x)
+    return r["k"] * (r["P"] + (r["Q"] - r["P"] * s) / (s + x) - r["Q"] * s / (s + x) ** 2)
+
+
+def piece_marginal(r, x):
+    t = r["S"] + x
+    if r["model"] == "supply_curve":
+        return r["lin"] + r["p"] / t ** 2
+    return (r["p"] * t + r["q"]) / t ** 3
 
 
 def reserve_best(r, price):
-    """max over 0 <= x <= cap of g(x) − price·x: the marginal (pT + q)/T³ falls on the range."""
+    """max over 0 <= x <= cap of g(x) − price·x: the marginal falls on the range."""
     s, cap = r["S"], r["cap"]
-    g = lambda x: r["k"] * (r["P"] + (r["Q"] - r["P"] * s) / (s + x) - r["Q"] * s / (s + x) ** 2)
-    marginal = lambda x: (r["p"] * (s + x) + r["q"]) / (s + x) ** 3
+    g = lambda x: piece_gain(r, x)
+    marginal = lambda x: piece_marginal(r, x)
     if cap <= 0:
         return 0.0
     if price <= 0:
-        return g(cap) if math.isfinite(cap) else r["k"] * r["P"]
+        if math.isfinite(cap):
+            return g(cap)
+        # x/T → 1 (no cap: Aave's or a supply curve's with lin = 0).
+        return r["k"] * (r["C"] if r["model"] == "supply_curve" else r["P"])
     hi = cap if math.isfinite(cap) else s
     while not math.isfinite(cap) and marginal(hi) > price:
         hi *= 2
@@ -160,10 +205,18 @@ def cvxpy_solve(req):
     for p in lend:
         room = min((p.get("max_share_of_tvl") or math.inf) * p["tvl_usd"], k.get("max_per_pool_usd", math.inf),
                    p["lending"].get("supply_cap_room_usd") or math.inf)
+        # As the router does: a supply curve with a base rate pays every dollar at least that,
+        # and no plan puts more than all the capital into one reserve.
+        if supply_curve(p) and p["lending"]["base_rate"] > 0:
+            room = min(room, total)
         pieces.append(reserve_piece(p, h, room))
     keep = [i for i, r in enumerate(pieces) if r["cap"] > 0]
     lend, pieces = [lend[i] for i in keep], [pieces[i] for i in keep]
     lchain = np.array([idx[p["chain"]] for p in lend], dtype=int)
+    aave = [i for i, r in enumerate(pieces) if r["model"] == "borrow_share"]
+    comet = [i for i, r in enumerate(pieces) if r["model"] == "supply_curve"]
+    apieces, cpieces = [pieces[i] for i in aave], [pieces[i] for i in comet]
+    achain, cchain = lchain[aave], lchain[comet]
     fees = shortest_fees(chains, req["bridges"])
     arcs = [(a, b) for a in range(n) for b in range(n) if math.isfinite(fees[a][b])]
     # Solve in millions of USD: interior-point solvers want numbers near 1.
@@ -173,14 +226,23 @@ def cvxpy_solve(req):
     x = cp.Variable(len(pools))
     y = cp.Variable(len(arcs))
     cons = [x >= 0, x <= cap, y >= 0]
-    # A reserve as its share w: gain k((P + Q/S)·w − (Q/S)·w²), deposit S·w + S·w²/(1 − w).
-    rs = np.array([r["S"] for r in pieces]) / scale
-    lin = np.array([r["k"] * (r["P"] + r["Q"] / r["S"]) for r in pieces]) / scale
-    sq = np.array([r["k"] * r["Q"] / r["S"] for r in pieces]) / scale
-    wcap = np.array([r["cap"] / (r["S"] + r["cap"]) if math.isfinite(r["cap"]) else 1.0 for r in pieces])
-    w = cp.Variable(len(pieces)) if pieces else None
-    if pieces:
+    # An Aave reserve as its share w: gain k((P + Q/S)·w − (Q/S)·w²), deposit S·w + S·w²/(1 − w).
+    rs = np.array([r["S"] for r in apieces]) / scale
+    lin = np.array([r["k"] * (r["P"] + r["Q"] / r["S"]) for r in apieces]) / scale
+    sq = np.array([r["k"] * r["Q"] / r["S"] for r in apieces]) / scale
+    wcap = np.array([r["cap"] / (r["S"] + r["cap"]) if math.isfinite(r["cap"]) else 1.0 for r in apieces])
+    w = cp.Variable(len(apieces)) if apieces else None
+    if apieces:
         cons += [w >= 0, w <= wcap]
+    # A supply curve by its deposit z: gain lin·z + kC·(1 − S·inv_pos(S + z)), at most all the
+    # capital (exact: no plan puts more into one reserve).
+    cs = np.array([r["S"] for r in cpieces]) / scale
+    clin = np.array([r["lin"] for r in cpieces])
+    cc = np.array([r["k"] * r["C"] for r in cpieces]) / scale
+    zcap = np.array([min(r["cap"] / scale, total) for r in cpieces])
+    z = cp.Variable(len(cpieces)) if cpieces else None
+    if cpieces:
+        cons += [z >= 0, z <= zcap]
     supply, balance, chain_cap = [], [], []
     for a in range(n):
         out = [j for j, (s_, _) in enumerate(arcs) if s_ == a]
@@ -190,16 +252,20 @@ def cvxpy_solve(req):
         into = [j for j, (_, d) in enumerate(arcs) if d == b]
         members = np.where(chain_of == b)[0]
         placed = cp.sum(x[members]) if len(members) else 0
-        rmembers = np.where(lchain == b)[0] if pieces else []
-        for j in rmembers:
+        for j in np.where(achain == b)[0]:
             placed = placed + rs[j] * w[j] + cp.quad_over_lin(math.sqrt(rs[j]) * w[j], 1 - w[j])
+        cmembers = np.where(cchain == b)[0]
+        if len(cmembers):
+            placed = placed + cp.sum(z[cmembers])
         balance.append(placed <= cp.sum(y[into]))
         chain_cap.append(placed <= share)
     cons += supply + balance + chain_cap
     cost = np.array([fees[a][b] for (a, b) in arcs])
     objective = cp.sum(f) - cp.sum(cp.multiply(f * t, cp.inv_pos(t + x))) - cost @ y
-    if pieces:
+    if apieces:
         objective = objective + lin @ w - cp.sum(cp.multiply(sq, cp.square(w)))
+    if cpieces:
+        objective = objective + clin @ z + cp.sum(cc - cp.multiply(cc * cs, cp.inv_pos(cs + z)))
     prob = cp.Problem(cp.Maximize(objective), cons)
     started = time.perf_counter()
     prob.solve(solver=cp.CLARABEL, verbose=os.environ.get("VERBOSE") == "1",
@@ -208,10 +274,13 @@ def cvxpy_solve(req):
     xv = np.clip(x.value, 0, cap)
     yv = np.clip(y.value, 0, None)
     exact = float(np.sum(f * xv / (t + xv)) - cost @ yv) * scale
-    if pieces:
+    if apieces:
         wv = np.clip(w.value, 0, wcap)
-        xr = np.array([r["S"] * wi / (1 - wi) if wi < 1 else r["cap"] for r, wi in zip(pieces, wv)])
-        exact += sum(reserve_gain(p, h, xi) for p, xi in zip(lend, xr))
+        xr = np.array([r["S"] * wi / (1 - wi) if wi < 1 else r["cap"] for r, wi in zip(apieces, wv)])
+        exact += sum(reserve_gain(lend[i], h, xi) for i, xi in zip(aave, xr))
+    if cpieces:
+        zv = np.clip(z.value, 0, zcap) * scale
+        exact += sum(reserve_gain(lend[i], h, zi) for i, zi in zip(comet, zv))
     # An upper bound on the optimum from cvxpy's multipliers (Lagrangian duality): with ν_b the
     # value of a dollar placed on chain b and ρ_b >= 0 its cap's price, a source's dollar is
     # worth μ_a = max(0, max_b ν_b − c_ab), and each pool's best response is closed-form.

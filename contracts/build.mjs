@@ -56,7 +56,7 @@ const errors = (output.errors || []).filter((e) => e.severity === "error");
 for (const e of output.errors || []) console.error(e.formattedMessage);
 if (errors.length > 0) process.exit(1);
 
-const deployable = ["BridgeVault", "TestToken", "V3PoolDriver"];
+const deployable = ["BridgeVault", "CometDouble", "CometRewardsDouble", "TestToken", "V3PoolDriver"];
 let stale = 0;
 for (const [file, contracts] of Object.entries(output.contracts)) {
   for (const [name, c] of Object.entries(contracts)) {

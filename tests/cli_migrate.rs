@@ -22,7 +22,7 @@ fn migrate(url: &str, extra: &[&str]) -> (bool, String) {
 }
 
 /// Every migration, oldest first (a new migration is added here too).
-const MIGRATIONS: [&str; 13] = [
+const MIGRATIONS: [&str; 14] = [
     "m20261124_000001_initial",
     "m20261124_000002_yields",
     "m20261125_000003_fee_counters",
@@ -36,6 +36,7 @@ const MIGRATIONS: [&str; 13] = [
     "m20261207_000011_transfers_without_claims",
     "m20261207_000012_block_hashes_per_stream",
     "m20261207_000013_lending_reserves",
+    "m20261208_000014_lending_supply_curves",
 ];
 
 fn round_trip(url: &str) {

@@ -1,5 +1,5 @@
 //! `atoll index --once` on a devnet with lending traffic, then `atoll pools`: `--kind lending`
-//! lists the Aave v3 reserves (kind, utilisation where DEX pools show volume), `--json` carries
+//! lists the Aave v3 reserves and the Compound v3 markets (kind, utilisation where DEX pools show volume), `--json` carries
 //! their DefiLlama lending fields, `--kind dex` leaves them out, and a bad `--kind` is a clear
 //! error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -44,12 +44,10 @@ async fn pools_lists_lending_reserves_by_kind() {
     assert!(table.status.success());
     let text = String::from_utf8(table.stdout).unwrap();
     let rows: Vec<&str> = text.lines().skip(1).collect();
-    assert_eq!(rows.len(), 6, "{text}");
-    assert!(
-        rows.iter()
-            .all(|r| r.contains("lending") && r.contains("aave_v3")),
-        "{text}"
-    );
+    assert_eq!(rows.len(), 8, "{text}");
+    assert!(rows.iter().all(|r| r.contains("lending")), "{text}");
+    let by = |protocol: &str| rows.iter().filter(|r| r.contains(protocol)).count();
+    assert_eq!((by("aave_v3"), by("compound_v3")), (6, 2), "{text}");
 
     let json = atoll(&["pools", "--kind", "lending", "--json"], &config, &db)
         .output()

@@ -1,9 +1,11 @@
-//! `atoll-bench lending` starts an EVM devnet (Aave v3 on both chains), makes N lending actions
-//! (supply, withdraw, borrow, repay; each emits one `ReserveDataUpdated`), then indexes the
-//! lending markets alone (pools, factories and vaults left out of the config) into a fresh
-//! SQLite file and reports reserve updates and history rows per second. Each history row costs
-//! one batched read of the reserve's totals and price at its block, so the figure is bound by
-//! the node's `eth_call` rate, not by decoding.
+//! `atoll-bench lending` starts an EVM devnet (Aave v3 and a Compound v3 test double on both
+//! chains), makes N lending actions on one protocol's markets (`--protocol`; supply, withdraw,
+//! borrow, repay: each emits one `ReserveDataUpdated` on Aave, one or two accruing events on a
+//! Comet), then indexes that protocol's markets alone (pools, factories, vaults and the other
+//! protocol left out of the config) into a fresh SQLite file and reports reserve updates and
+//! history rows per second. An Aave history row costs one batched read of the reserve's totals
+//! and price at its block, a Comet's two or three (its state, then the rates at its
+//! utilisation), so the figure is bound by the node's `eth_call` rate, not by decoding.
 
 use std::time::Instant;
 
@@ -18,15 +20,25 @@ pub struct LendingArgs {
     /// Traffic seed (the same seed makes the same actions).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Which markets: `aave_v3` or `compound_v3`.
+    #[arg(long, default_value = "aave_v3", value_parser = ["aave_v3", "compound_v3"])]
+    protocol: String,
 }
 
 pub async fn run(args: LendingArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.actions > 0, "--actions: must be at least 1");
     let tmp = tempfile::tempdir()?;
-    crate::out!("atoll-bench lending: starting an EVM devnet with Aave v3 on both chains");
+    crate::out!(
+        "atoll-bench lending: starting an EVM devnet; {} markets on both chains",
+        args.protocol
+    );
     let net = atoll_devnet::Devnet::up_on_free_ports(tmp.path(), false).await?;
     let made = Instant::now();
-    let records = atoll_devnet::aave::traffic(&net.state, args.actions, args.seed).await?;
+    let records = if args.protocol == "compound_v3" {
+        atoll_devnet::comet::traffic(&net.state, args.actions, args.seed).await?
+    } else {
+        atoll_devnet::aave::traffic(&net.state, args.actions, args.seed).await?
+    };
     crate::out!(
         "  made {} lending actions in {:.1} s",
         records.len(),
@@ -35,7 +47,10 @@ pub async fn run(args: LendingArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&net.state.config_path)?;
     let mut settings = Settings::parse(&text, std::env::vars(), tmp.path())
         .map_err(|e| anyhow::anyhow!("devnet config: {e}"))?;
-    // The lending stream alone.
+    // The lending stream alone, on the protocol's markets.
+    settings
+        .lending_markets
+        .retain(|m| m.protocol.as_str() == args.protocol);
     settings.pools.clear();
     settings.factories.clear();
     for c in &mut settings.chains {

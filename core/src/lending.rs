@@ -1,8 +1,9 @@
 //! Lending markets' arithmetic, shared by the indexer (the figures of a reserve), the API (the
 //! router's reserve curves) and the tests (the rates a reserve must show): the kinked borrow
-//! curve of Aave v3's `DefaultReserveInterestRateStrategy` (Compound v3's has the same shape),
-//! the supply rate it implies, APR → APY the way Aave's UI and DefiLlama compound it, and the
-//! realised yield between two values of a liquidity index.
+//! curve of Aave v3's `DefaultReserveInterestRateStrategy` and the supply rate it implies;
+//! Compound v3's two kinked curves (supply and borrow, each its own line of utilisation, per
+//! second on chain: [`CometCurve`]) and its index accrual; APR → APY the way Aave's UI and
+//! DefiLlama compound it, and the realised yield between two values of a liquidity index.
 //!
 //! Rates are yearly fractions as `f64` (0.05 = 5 %). On chain they are rays (1e27); converting
 //! loses nothing the figures need (f64 keeps 15–16 significant digits).
@@ -43,6 +44,57 @@ impl RateCurve {
             self.base_rate + self.slope1 + self.slope2 * excess
         }
     }
+}
+
+/// 1e18, Compound v3's unit for rates, utilisation and kinks (`FACTOR_SCALE`).
+pub const COMET_FACTOR_SCALE: u128 = 1_000_000_000_000_000_000;
+
+/// 1e15, Compound v3's unit for its supply and borrow indexes (`BASE_INDEX_SCALE`).
+pub const COMET_INDEX_SCALE: u128 = 1_000_000_000_000_000;
+
+/// One of Comet's rate curves as it stores it: per-second rates and the kink, all 1e18-scaled
+/// (`supplyKink`, `supplyPerSecondInterestRateBase`, `…SlopeLow`, `…SlopeHigh`, or the borrow
+/// ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CometCurve {
+    pub kink: u128,
+    pub base: u128,
+    pub slope_low: u128,
+    pub slope_high: u128,
+}
+
+impl CometCurve {
+    /// The per-second rate at `utilization` (1e18-scaled), exactly as Comet's `getSupplyRate`
+    /// and `getBorrowRate` compute it (integer division included).
+    pub fn rate_at(&self, utilization: u128) -> u128 {
+        let mul = |n: u128, f: u128| n.saturating_mul(f) / COMET_FACTOR_SCALE;
+        if utilization <= self.kink {
+            self.base + mul(self.slope_low, utilization)
+        } else {
+            self.base
+                + mul(self.slope_low, self.kink)
+                + mul(self.slope_high, utilization - self.kink)
+        }
+    }
+
+    /// The curve per year in [`RateCurve`]'s terms: the same kinked line, `slope1` the rise
+    /// up to the kink and `slope2` the rise from it to full utilisation.
+    pub fn per_year(&self) -> RateCurve {
+        let year = |v: u128| v as f64 * SECONDS_PER_YEAR / COMET_FACTOR_SCALE as f64;
+        let kink = self.kink as f64 / COMET_FACTOR_SCALE as f64;
+        RateCurve {
+            optimal_utilization: kink,
+            base_rate: year(self.base),
+            slope1: year(self.slope_low) * kink,
+            slope2: year(self.slope_high) * (1.0 - kink),
+        }
+    }
+}
+
+/// A Comet index (supply or borrow, 1e15-scaled) accrued `elapsed` seconds at `rate_per_second`
+/// (1e18-scaled), as `accruedInterestIndices` does: `index + index · rate · elapsed / 1e18`.
+pub fn comet_index_after(index: u128, rate_per_second: u128, elapsed: u128) -> u128 {
+    index + index.saturating_mul(rate_per_second.saturating_mul(elapsed)) / COMET_FACTOR_SCALE
 }
 
 /// What a reserve's rates are computed from, in tokens (any unit, the same for all).
@@ -199,6 +251,35 @@ mod tests {
         let got = realised_apy(1.0, later, days).unwrap_or_default();
         assert!((got - apy_of_apr(0.05)).abs() < 1e-9, "{got}");
         assert_eq!(realised_apy(0.0, 1.0, 1.0), None);
+    }
+
+    #[test]
+    fn comet_curves_match_comets_arithmetic() {
+        // cUSDCv3-like supply curve: kink 90 %, 0 % base, 5 %/yr below, 200 %/yr above.
+        let per_s = |yearly: f64| (yearly * 1e18 / SECONDS_PER_YEAR) as u128;
+        let c = CometCurve {
+            kink: 900_000_000_000_000_000,
+            base: 0,
+            slope_low: per_s(0.05),
+            slope_high: per_s(2.0),
+        };
+        let u = 500_000_000_000_000_000; // 50 %
+        assert_eq!(c.rate_at(u), c.slope_low / 2);
+        let above = 950_000_000_000_000_000; // 95 %
+        assert_eq!(
+            c.rate_at(above),
+            c.slope_low * 9 / 10 + c.slope_high * 5 / 100
+        );
+        // The per-year line agrees with the per-second one on both pieces, to Comet's integer
+        // rounding (a per-second rate is ~1e9 units: 1e-9 relative).
+        let y = c.per_year();
+        for (u, uf) in [(u, 0.5), (above, 0.95)] {
+            let want = c.rate_at(u) as f64 * SECONDS_PER_YEAR / 1e18;
+            assert!((y.borrow_rate(uf) - want).abs() < 1e-9 * want, "{uf}");
+        }
+        // One year at 5 %/yr per second, accrued once: the index grows by 5 %.
+        let index = comet_index_after(COMET_INDEX_SCALE, per_s(0.05), 31_536_000);
+        assert!((index as f64 / 1e15 - 1.05).abs() < 1e-9);
     }
 
     #[test]

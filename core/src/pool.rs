@@ -15,8 +15,8 @@ pub enum PoolKind {
     ConstantProduct,
     /// Concentrated liquidity (Uniswap V3, Orca Whirlpool).
     ConcentratedLiquidity,
-    /// A lending market's reserve (Aave v3): suppliers earn what borrowers pay, along the
-    /// reserve's rate curve ([`crate::lending`]).
+    /// A lending market's reserve (Aave v3, Compound v3): suppliers earn what borrowers pay,
+    /// along the reserve's rate curve ([`crate::lending`]).
     Lending,
 }
 
@@ -40,16 +40,18 @@ pub enum Protocol {
     OrcaWhirlpool,
     RaydiumCpmm,
     AaveV3,
+    CompoundV3,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 6] = [
+    pub const ALL: [Protocol; 7] = [
         Protocol::UniswapV2,
         Protocol::PancakeswapV2,
         Protocol::UniswapV3,
         Protocol::OrcaWhirlpool,
         Protocol::RaydiumCpmm,
         Protocol::AaveV3,
+        Protocol::CompoundV3,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +62,7 @@ impl Protocol {
             Protocol::OrcaWhirlpool => "orca_whirlpool",
             Protocol::RaydiumCpmm => "raydium_cpmm",
             Protocol::AaveV3 => "aave_v3",
+            Protocol::CompoundV3 => "compound_v3",
         }
     }
 
@@ -69,7 +72,7 @@ impl Protocol {
                 PoolKind::ConstantProduct
             }
             Protocol::UniswapV3 | Protocol::OrcaWhirlpool => PoolKind::ConcentratedLiquidity,
-            Protocol::AaveV3 => PoolKind::Lending,
+            Protocol::AaveV3 | Protocol::CompoundV3 => PoolKind::Lending,
         }
     }
 
@@ -78,7 +81,8 @@ impl Protocol {
             Protocol::UniswapV2
             | Protocol::PancakeswapV2
             | Protocol::UniswapV3
-            | Protocol::AaveV3 => ChainKind::Evm,
+            | Protocol::AaveV3
+            | Protocol::CompoundV3 => ChainKind::Evm,
             Protocol::OrcaWhirlpool | Protocol::RaydiumCpmm => ChainKind::Solana,
         }
     }
@@ -92,7 +96,8 @@ impl Protocol {
             Protocol::UniswapV3
             | Protocol::OrcaWhirlpool
             | Protocol::RaydiumCpmm
-            | Protocol::AaveV3 => None,
+            | Protocol::AaveV3
+            | Protocol::CompoundV3 => None,
         }
     }
 }

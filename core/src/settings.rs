@@ -38,8 +38,8 @@ pub use defaults::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_MIN_TVL_USD};
 pub use env::{ENV_PREFIX, base_dir_of};
 pub use indexer::{IndexerSettings, RawIndexer};
 pub use pools::{
-    FactorySettings, LendingMarketSettings, PoolSettings, RawFactory, RawLendingMarket, RawPool,
-    RawProtocolFee,
+    FactorySettings, LendingMarketEntry, LendingMarketSettings, PoolSettings, RawFactory,
+    RawLendingMarket, RawPool, RawProtocolFee,
 };
 pub use relayer::{
     BridgeRoute, FinalityPolicy, FinalityRule, FinalityTier, RawBridgeRoute, RawFinality,

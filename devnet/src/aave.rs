@@ -663,6 +663,32 @@ pub enum LendingAction {
     Repay,
 }
 
+impl LendingAction {
+    /// A random action, given what the traffic `held` supplied and borrowed there: a withdraw
+    /// or repay of more than that becomes its opposite, so traffic only ever takes back what
+    /// it put in.
+    pub(crate) fn pick(rng: &mut ChaCha8Rng, held: (U256, U256), amount: U256) -> LendingAction {
+        match rng.random_range(0..4u8) {
+            0 => LendingAction::Supply,
+            1 if held.0 >= amount => LendingAction::Withdraw,
+            1 => LendingAction::Supply,
+            2 => LendingAction::Borrow,
+            _ if held.1 >= amount => LendingAction::Repay,
+            _ => LendingAction::Borrow,
+        }
+    }
+
+    /// Books the action into what the traffic holds (supplied, borrowed).
+    pub(crate) fn book(self, held: &mut (U256, U256), amount: U256) {
+        match self {
+            LendingAction::Supply => held.0 += amount,
+            LendingAction::Withdraw => held.0 -= amount,
+            LendingAction::Borrow => held.1 += amount,
+            LendingAction::Repay => held.1 -= amount,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LendingRecord {
     pub chain: String,
@@ -712,28 +738,11 @@ pub async fn traffic(
         let units = depth_usd * bps / 10_000 / u128::from(token.price_usd.max(1));
         let mut amount = whole(units, token.decimals);
         let entry = held.entry((c, r)).or_default();
-        let mut action = match rng.random_range(0..4u8) {
-            0 => LendingAction::Supply,
-            1 => LendingAction::Withdraw,
-            2 => LendingAction::Borrow,
-            _ => LendingAction::Repay,
-        };
-        // Withdraw or repay only what this traffic put there; otherwise do the opposite.
-        if action == LendingAction::Withdraw && entry.0 < amount {
-            action = LendingAction::Supply;
-        }
-        if action == LendingAction::Repay && entry.1 < amount {
-            action = LendingAction::Borrow;
-        }
+        let action = LendingAction::pick(&mut rng, *entry, amount);
         amount = amount.max(U256::from(1u8));
         let (role, tx) = lending_tx(market.pool, reserve.asset, action, amount)?;
         send_as(&chain.rpc_url, &chain.name, role, tx, "Aave traffic").await?;
-        match action {
-            LendingAction::Supply => entry.0 += amount,
-            LendingAction::Withdraw => entry.0 -= amount,
-            LendingAction::Borrow => entry.1 += amount,
-            LendingAction::Repay => entry.1 -= amount,
-        }
+        action.book(entry, amount);
         records.push(LendingRecord {
             chain: chain.name.clone(),
             symbol: reserve.symbol.clone(),

@@ -129,8 +129,19 @@ impl Listed {
                 .push(atoll_core::settings::RawLendingMarket {
                     chain: c.name.clone(),
                     protocol: "aave_v3".into(),
-                    addresses_provider: market.addresses_provider.to_string(),
+                    addresses_provider: Some(market.addresses_provider.to_string()),
                     start_block: None,
+                    ..Default::default()
+                });
+        }
+        if let Some(market) = &c.comet {
+            self.lending_markets
+                .push(atoll_core::settings::RawLendingMarket {
+                    chain: c.name.clone(),
+                    protocol: "compound_v3".into(),
+                    comet: Some(market.comet.to_string()),
+                    rewards: Some(market.rewards.to_string()),
+                    ..Default::default()
                 });
         }
         for p in c.v2_pairs.iter().chain(&c.v3_pools) {

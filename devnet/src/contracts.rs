@@ -1,6 +1,7 @@
 //! Contract bindings for deploying and driving the devnet. The interfaces the adapters read
 //! (Uniswap, ERC20, BridgeVault) are the adapters' own, re-exported here; the devnet-only
-//! contracts (TestToken, V3PoolDriver) come from the artifacts committed in
+//! contracts (TestToken, V3PoolDriver, and the Compound v3 test doubles CometDouble and
+//! CometRewardsDouble) come from the artifacts committed in
 //! `contracts/artifacts/`; Uniswap's factories are deployed from the build artifacts shipped in
 //! the pinned npm packages, read from the tool cache at run time.
 
@@ -29,6 +30,22 @@ sol!(
     #[allow(missing_docs)]
     V3PoolDriver,
     "../contracts/artifacts/V3PoolDriver.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    #[allow(missing_docs)]
+    CometDouble,
+    "../contracts/artifacts/CometDouble.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    #[allow(missing_docs)]
+    CometRewardsDouble,
+    "../contracts/artifacts/CometRewardsDouble.json"
 );
 
 /// Creation bytecode of `UniswapV2Factory` from `@uniswap/v2-core`'s build folder.

@@ -125,6 +125,9 @@ pub struct EvmDeployment {
     /// The chain's Aave v3 market (real `@aave/core-v3` bytecode).
     #[serde(default)]
     pub aave: Option<crate::aave::AaveMarket>,
+    /// The Compound v3 market (a test double: [`crate::comet`]).
+    #[serde(default)]
+    pub comet: Option<crate::comet::CometMarket>,
     pub accounts: Vec<(Role, Address)>,
     pub deployed_at_block: u64,
 }
@@ -568,6 +571,7 @@ pub async fn deploy_chain(
         d.deploy_v3(node_modules, &usdc, &usdt, &native).await?;
     let bridge_vault = d.deploy_vault(v3_driver, [&usdc, &usdt, &native]).await?;
     let aave = crate::aave::deploy_market(plan, rpc_url, node_modules, &tokens).await?;
+    let comet = crate::comet::deploy_market(plan, rpc_url, &tokens, &aave).await?;
     Ok(EvmDeployment {
         name: plan.name.to_string(),
         chain_id: plan.chain_id,
@@ -580,6 +584,7 @@ pub async fn deploy_chain(
         v3_pools,
         bridge_vault,
         aave: Some(aave),
+        comet: Some(comet),
         accounts,
         deployed_at_block,
     })

@@ -5,6 +5,7 @@
 
 pub mod aave;
 pub mod aave_rewards;
+pub mod comet;
 pub mod config;
 pub mod contracts;
 mod error;

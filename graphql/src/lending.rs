@@ -19,7 +19,7 @@ use crate::types::{PoolHistoryBucket, time_of_ms};
 pub enum PoolKindFilter {
     /// AMM pools (Uniswap V2/V3, PancakeSwap, Orca, Raydium).
     Dex,
-    /// Lending markets' reserves (Aave v3).
+    /// Lending markets' reserves (Aave v3, Compound v3).
     Lending,
 }
 
@@ -58,7 +58,8 @@ impl LendingReserve {
     async fn borrow_apy(&self) -> Option<f64> {
         self.f.apy_base_borrow
     }
-    /// Borrowed over available + borrowed.
+    /// Borrowed over supplied (Aave: over available + borrowed; Compound v3: its own
+    /// `getUtilization`).
     async fn utilization(&self) -> Option<f64> {
         self.f.utilization
     }
@@ -119,7 +120,7 @@ impl LendingReserve {
     async fn realised_apy_30d(&self) -> Option<f64> {
         self.f.realised_apy_30d
     }
-    /// The variable rate curve's kink.
+    /// The variable borrow rate curve's kink.
     async fn optimal_utilization(&self) -> f64 {
         self.f.optimal_utilization
     }
@@ -140,9 +141,35 @@ impl LendingReserve {
     async fn reward_tokens(&self) -> &[String] {
         &self.f.reward_tokens
     }
-    /// When the first of those emissions ends.
+    /// When the first of those emissions ends (null when the protocol sets no end: a
+    /// Compound v3 emission runs until its speed is set to 0 or its rewards contract is empty).
     async fn rewards_end(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.f.reward_ends_ms.map(time_of_ms)
+    }
+    /// The supply rate's own curve where the protocol has one (Compound v3); null where the
+    /// supply rate is the borrow rate × utilisation × (1 − reserve factor) (Aave v3).
+    async fn supply_curve(&self) -> Option<SupplyRateCurve> {
+        self.f.supply_curve.map(SupplyRateCurve)
+    }
+}
+
+/// A supply-rate curve, per year: `baseRate + slope1 · U / kink` up to `kink`, then
+/// `+ slope2 · (U − kink) / (1 − kink)`.
+pub struct SupplyRateCurve(atoll_store::records::SupplyCurve);
+
+#[Object]
+impl SupplyRateCurve {
+    async fn kink(&self) -> f64 {
+        self.0.kink
+    }
+    async fn base_rate(&self) -> f64 {
+        self.0.base_rate
+    }
+    async fn slope1(&self) -> f64 {
+        self.0.slope1
+    }
+    async fn slope2(&self) -> f64 {
+        self.0.slope2
     }
 }
 
@@ -205,12 +232,32 @@ const MAX_HISTORY_ROWS: u64 = 20_000;
 /// denominator), variable debt, stable debt's income (it does not move with supply), and the
 /// room under the supply cap, all in USD at the reserve's price.
 pub fn router_lending(r: &PoolRecord) -> Option<atoll_router::input::LendingInput> {
+    use atoll_router::input::{LendingInput, RateModelInput};
     let f = r.lending.as_ref()?;
     let price = r.price0_usd.filter(|p| p.is_finite() && *p > 0.0)?;
+    // The curve the router moves along: Compound v3's own supply curve where the reserve has
+    // one, else Aave's borrow curve with the reserve factor.
+    let (model, optimal, base, slope1, slope2, reserve_factor) = match &f.supply_curve {
+        Some(c) => (
+            RateModelInput::SupplyCurve,
+            c.kink,
+            c.base_rate,
+            c.slope1,
+            c.slope2,
+            0.0,
+        ),
+        None => (
+            RateModelInput::BorrowShare,
+            f.optimal_utilization,
+            f.base_rate,
+            f.slope1,
+            f.slope2,
+            f.reserve_factor,
+        ),
+    };
     // A reserve that would refuse a supply, or whose figures the router would refuse (and with
     // them the whole quote), is left out.
-    let curve_ok = (1e-4..=1.0 - 1e-4).contains(&f.optimal_utilization)
-        && (0.0..1.0).contains(&f.reserve_factor);
+    let curve_ok = (1e-4..=1.0 - 1e-4).contains(&optimal) && (0.0..1.0).contains(&reserve_factor);
     if !f.accepts_supply || !curve_ok {
         return None;
     }
@@ -221,22 +268,35 @@ pub fn router_lending(r: &PoolRecord) -> Option<atoll_router::input::LendingInpu
         tokens(&f.variable_debt),
         tokens(&f.stable_debt),
     );
-    let supplied_usd = (available + variable + stable) * price;
+    // Aave: supplied = what the reserve holds + what it lent. Comet: its own total supply
+    // (the present value of every supply), which `available + debt` is not (reserves).
+    let supplied = if f.supply_curve.is_some() {
+        tokens(&f.supplied)
+    } else {
+        available + variable + stable
+    };
+    let supplied_usd = supplied * price;
     if !(supplied_usd > 0.0 && supplied_usd <= atoll_router::input::MAX_AMOUNT) {
         return None;
     }
     // Stable debt pays its own average rate, which the record does not keep: its income is
     // taken at the variable borrow rate (Aave has retired stable borrowing; none on the devnet).
     let borrow_apr = f.apy_base_borrow.map_or(0.0, |apy| apy.ln_1p().max(0.0));
-    Some(atoll_router::input::LendingInput {
+    Some(LendingInput {
+        rate_model: model,
         supplied_usd,
-        borrowed_usd: variable * price,
-        stable_income_usd_year: stable * borrow_apr * price,
-        base_rate: f.base_rate,
-        slope1: f.slope1,
-        slope2: f.slope2,
-        optimal_utilization: f.optimal_utilization,
-        reserve_factor: f.reserve_factor,
+        borrowed_usd: variable.min(supplied) * price,
+        // Comet has no stable debt; the router refuses stable income on a supply curve.
+        stable_income_usd_year: if f.supply_curve.is_some() {
+            0.0
+        } else {
+            stable * borrow_apr * price
+        },
+        base_rate: base,
+        slope1,
+        slope2,
+        optimal_utilization: optimal,
+        reserve_factor,
         supply_cap_room_usd: f.supply_cap_room.map(|room| room * price),
     })
 }
@@ -275,6 +335,7 @@ mod tests {
             accepts_supply: true,
             borrowable: true,
             supply_cap_room: Some(1_000_000.0),
+            supply_curve: None,
         };
         f(&mut figures);
         PoolRecord {
@@ -322,6 +383,31 @@ mod tests {
         assert_eq!(input.borrowed_usd, 600_000.0);
         assert_eq!(input.supply_cap_room_usd, Some(1_000_000.0));
         assert_eq!(input.optimal_utilization, 0.9);
+    }
+
+    #[test]
+    fn a_comet_goes_to_the_router_on_its_supply_curve() {
+        let input = router_lending(&reserve(|f| {
+            f.supply_curve = Some(atoll_store::records::SupplyCurve {
+                kink: 0.9,
+                base_rate: 0.0,
+                slope1: 0.059 * 0.9,
+                slope2: 2.9 * 0.1,
+            });
+            // Comet's total supply, not available + debt.
+            f.supplied = "1100000000000".into();
+            f.supply_cap_room = None;
+        }))
+        .unwrap();
+        assert_eq!(
+            input.rate_model,
+            atoll_router::input::RateModelInput::SupplyCurve
+        );
+        assert_eq!(input.supplied_usd, 1_100_000.0);
+        assert_eq!(input.borrowed_usd, 600_000.0);
+        assert_eq!(input.reserve_factor, 0.0);
+        assert_eq!(input.slope1, 0.059 * 0.9);
+        assert_eq!(input.supply_cap_room_usd, None);
     }
 
     /// The router refuses a whole quote over one invalid reserve: such reserves, and those

@@ -1,4 +1,5 @@
-//! Aave v3 reserves on an indexed devnet, as the API shows them: `pools` with the `kind`
+//! Aave v3 reserves and the Compound v3 market (on its test double) on an indexed devnet, as
+//! the API shows them: `pools` with the `kind`
 //! filter (lending only, DEX only, together every pool once), `pool` with its lending figures
 //! (TVL = supplied − borrowed, both kept; rates, utilisation, caps, curve, realised yields),
 //! `poolHistory` from the reserve's updates, the DefiLlama mirror's lending fields and its
@@ -21,7 +22,7 @@ const POOLS: &str = r#"query P($filter: PoolFilter) {
       lending { supplyApy borrowApy utilization totalSupplyUsd totalBorrowUsd availableLiquidityUsd
         ltv liquidationThreshold reserveFactor supplyCap borrowCap realisedApy1d realisedApy7d
         optimalUtilization baseRate slope1 slope2 liquidityIndex supplied variableDebt decimals
-        rewardTokens rewardsEnd } } }
+        rewardTokens rewardsEnd supplyCurve { kink baseRate slope1 slope2 } } } }
   }
 }"#;
 
@@ -39,6 +40,9 @@ async fn lending_reserves_in_graphql_rest_and_the_router() {
     let dir = tempfile::tempdir().unwrap();
     let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
     atoll_devnet::aave::traffic(&net.state, 24, 5)
+        .await
+        .unwrap();
+    atoll_devnet::comet::traffic(&net.state, 8, 5)
         .await
         .unwrap();
     let settings = common::settings(&net);
@@ -72,19 +76,44 @@ async fn lending_reserves_in_graphql_rest_and_the_router() {
     let all = api
         .data(POOLS, json!({ "filter": { "includeDropped": true } }))
         .await;
-    assert_eq!(ids(&lending).len(), 6, "3 reserves on each EVM chain");
+    assert_eq!(
+        ids(&lending).len(),
+        8,
+        "3 Aave reserves and a Comet on each EVM chain"
+    );
     assert_eq!(ids(&lending).len() + ids(&dex).len(), ids(&all).len());
     for e in dex["pools"]["edges"].as_array().unwrap() {
         assert_eq!(e["node"]["kind"], "DEX");
         assert!(e["node"]["lending"].is_null());
     }
-    for e in lending["pools"]["edges"].as_array().unwrap() {
+    let comets = lending["pools"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["protocol"] == "compound_v3");
+    for e in comets {
+        let (n, l) = (&e["node"], &e["node"]["lending"]);
+        assert_eq!(
+            (n["kind"].as_str(), n["symbol"].as_str()),
+            (Some("LENDING"), Some("USDC"))
+        );
+        let curve = &l["supplyCurve"];
+        assert!((curve["kink"].as_f64().unwrap() - 0.9).abs() < 1e-9, "{n}");
+        assert!(l["supplyCap"].is_null() && l["ltv"] == 0.0 && l["reserveFactor"] == 0.0);
+        assert!(n["apyReward"].as_f64().unwrap() > 0.0 && l["rewardsEnd"].is_null());
+        let u = l["utilization"].as_f64().unwrap();
+        assert!(u > 0.3 && u < 0.9, "{n}");
+    }
+    let aave = lending["pools"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["protocol"] == "aave_v3");
+    for e in aave {
         let n = &e["node"];
         let l = &n["lending"];
-        assert_eq!(
-            (n["kind"].as_str(), n["protocol"].as_str()),
-            (Some("LENDING"), Some("aave_v3"))
-        );
+        assert_eq!(n["kind"].as_str(), Some("LENDING"));
+        assert!(l["supplyCurve"].is_null());
         assert_eq!(n["underlyingTokens"].as_array().unwrap().len(), 1);
         let (supplied, borrowed) = (
             l["totalSupplyUsd"].as_f64().unwrap(),
@@ -197,6 +226,13 @@ async fn lending_reserves_in_graphql_rest_and_the_router() {
         let u = r["utilization"].as_f64().unwrap();
         assert!(u > 0.0 && u < 1.0, "{r}");
     }
+    // The Comet pays more than Aave's USDC here (its own supply curve, and its incentive).
+    assert!(
+        reserves
+            .iter()
+            .any(|r| r["pool"].as_str().unwrap().contains(":compound_v3:")),
+        "no capital in the Comet: {allocations:?}"
+    );
     let marginals: Vec<f64> = allocations
         .iter()
         .map(|a| a["marginal_apy"].as_f64().unwrap())

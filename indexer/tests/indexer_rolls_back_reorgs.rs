@@ -2,7 +2,7 @@
 //! blocks) under a running indexer: its three streams (pools, deposits, lending) roll back to
 //! the common ancestor and re-ingest, and afterwards its database (lending reserves and their
 //! history included) equals a fresh index of the same chain; no event of the abandoned fork
-//! remains. Bridge deposits: both deposits only in the abandoned blocks end
+//! remains (Aave's reserves and the Comet's alike). Bridge deposits: both deposits only in the abandoned blocks end
 //! `failed` ("reorged out", nothing paid); the new fork's deposit gets an id of its own (ids
 //! come from the deposit's transaction, not the vault's counter, so it can never take an
 //! abandoned deposit's id), and the live deposits equal a fresh index's.
@@ -59,9 +59,15 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
     };
     traffic::run(&net.state, swaps(10, 2, 1)).await.unwrap();
     atoll_devnet::aave::traffic(&net.state, 6, 1).await.unwrap();
+    atoll_devnet::comet::traffic(&net.state, 4, 1)
+        .await
+        .unwrap();
     let snapshot: serde_json::Value = node.raw_request("evm_snapshot".into(), ()).await.unwrap();
     let abandoned = traffic::run(&net.state, swaps(20, 4, 2)).await.unwrap();
     atoll_devnet::aave::traffic(&net.state, 12, 2)
+        .await
+        .unwrap();
+    atoll_devnet::comet::traffic(&net.state, 8, 2)
         .await
         .unwrap();
     let old_head = node.get_block_number().await.unwrap();
@@ -90,6 +96,9 @@ async fn a_reorg_under_a_running_indexer_ends_equal_to_a_fresh_index() {
     assert!(reverted);
     let new_fork = traffic::run(&net.state, swaps(20, 2, 3)).await.unwrap();
     atoll_devnet::aave::traffic(&net.state, 12, 3)
+        .await
+        .unwrap();
+    atoll_devnet::comet::traffic(&net.state, 8, 3)
         .await
         .unwrap();
     let now = node.get_block_number().await.unwrap();

@@ -72,7 +72,7 @@ async fn a_chain_down_at_start_is_indexed_once_its_endpoint_answers() {
     })
     .await
     .expect("bsc indexed to its head within 60 s of its endpoint answering");
-    // 3 pairs, 2 V3 pools and 3 Aave reserves.
-    assert_eq!(store.pools_of_chain(56).await.unwrap().len(), 8);
+    // 3 pairs, 2 V3 pools, 3 Aave reserves and the Comet's.
+    assert_eq!(store.pools_of_chain(56).await.unwrap().len(), 9);
     indexer.abort();
 }

@@ -17,6 +17,7 @@ mod m20261207_000010_transfers_newest_first;
 mod m20261207_000011_transfers_without_claims;
 mod m20261207_000012_block_hashes_per_stream;
 mod m20261207_000013_lending_reserves;
+mod m20261208_000014_lending_supply_curves;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_transfers_without_claims::Migration),
             Box::new(m20261207_000012_block_hashes_per_stream::Migration),
             Box::new(m20261207_000013_lending_reserves::Migration),
+            Box::new(m20261208_000014_lending_supply_curves::Migration),
         ]
     }
 }

@@ -15,6 +15,16 @@
 
 use crate::lending::ReserveCurve;
 
+/// "At the marginal", relatively: a Compound v3 reserve whose supply rate hardly moves with its
+/// supply (a base rate, next to no borrowing or incentives) takes its whole range within a
+/// band of marginals narrower than the solver resolves (1e-14), so the chain's demand is, to
+/// that precision, a step, and the demand at the marginal found can miss the amount placed by
+/// far more than rounding. Past this share of the amount the miss is such a jump, and the
+/// amounts that settle it (in [`ChainDemand::gain_of`], the transport's placement and the
+/// quote's allocations) each earn the marginal to within this share of it. Rounding alone
+/// stays far below it, so nothing changes without a jump.
+pub(crate) const JUMP: f64 = 1e-9;
+
 /// A pool as the solver sees it: gain over the horizon `f`, TVL `t`, cap `cap` (may be ∞).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PoolCurve {
@@ -421,19 +431,32 @@ impl ChainDemand {
         self.marginal_at(x + 1e-9 * x.max(1.0))
     }
 
-    /// Gain of the chain's pools when they hold `x` in total.
+    /// Gain of the chain's pools when they hold `x` in total. Where the demand (nearly) jumps
+    /// at the chain's marginal `λ` (a Compound v3 reserve whose rate hardly moves with its
+    /// supply; this module's `JUMP`), the demand at `λ` misses `x` by more than rounding; the
+    /// dollars in between earn `λ` each.
     pub fn gain_of(&self, x: f64) -> f64 {
         if x <= 0.0 {
             return 0.0;
         }
-        self.gain_at(self.marginal_at(x))
+        let lambda = self.marginal_at(x);
+        let gain = self.gain_at(lambda);
+        if self.interior.curves.is_empty() {
+            return gain;
+        }
+        let missed = x - self.demand(lambda);
+        if missed.abs() > JUMP * x {
+            gain + lambda * missed
+        } else {
+            gain
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lending::{RateStrategy, Reserve};
+    use crate::lending::{RateModel, RateStrategy, Reserve};
     use proptest::prelude::*;
 
     fn brute_demand(pools: &[PoolCurve], lambda: f64) -> f64 {
@@ -501,27 +524,17 @@ mod tests {
             .prop_map(|(f, t, cap)| PoolCurve { f, t, cap })
     }
 
+    /// An Aave reserve or, one time in three, a Compound v3 one (no reserve factor; the curve
+    /// is the supply rate, with a base rate half the time, and then a finite room).
     fn reserve() -> impl Strategy<Value = ReserveCurve> {
         (
             (1e4f64..1e9, 0.0f64..1.0, 0.0f64..0.02, 0.0f64..0.3),
             (0.0f64..0.03, 0.01f64..0.2, 0.0f64..3.0, 0.3f64..0.95),
             prop_oneof![Just(f64::INFINITY), 1.0f64..1e7],
+            (0u8..6, 1.0f64..1e7),
         )
-            .prop_map(|((s, u, rw, rf), (base, s1, s2, uo), room)| {
-                let r = Reserve {
-                    supplied: s,
-                    borrowed: s * u,
-                    stable_income: 0.0,
-                    rewards: s * rw,
-                    reserve_factor: rf,
-                    rates: RateStrategy {
-                        base,
-                        slope1: s1,
-                        slope2: s2,
-                        optimal: uo,
-                    },
-                };
-                ReserveCurve::new(&r, 365.0, room)
+            .prop_map(|(size, rates, room, kind)| {
+                crate::lending::sample_curve(size, rates, room, kind)
             })
     }
 
@@ -541,6 +554,7 @@ mod tests {
                     slope2: 0.6,
                     optimal: 0.9,
                 },
+                model: RateModel::BorrowShare,
             },
             365.0,
             f64::INFINITY,
@@ -565,6 +579,47 @@ mod tests {
         let x = 1.05e6;
         let l = d.marginal_at(x);
         assert!(l > 0.0 && (d.demand(l) - x).abs() < 1e-9 * x);
+    }
+
+    #[test]
+    fn a_fixed_rate_reserve_is_a_step() {
+        // Compound v3 with no borrowing and a 3 % base rate: every dollar earns 3 % up to its
+        // room (1e6), so the chain's demand jumps by 1e6 at λ = 3 %. Past the pool's take at
+        // 3 %, each dollar earns 3 %.
+        let r = Reserve {
+            supplied: 1e6,
+            borrowed: 0.0,
+            stable_income: 0.0,
+            rewards: 0.0,
+            reserve_factor: 0.0,
+            rates: RateStrategy {
+                base: 0.03,
+                slope1: 0.04,
+                slope2: 0.6,
+                optimal: 0.9,
+            },
+            model: RateModel::SupplyCurve,
+        };
+        let r = ReserveCurve::new(&r, 365.0, 1e6);
+        assert_eq!((r.top_marginal(), r.fill_marginal()), (0.03, 0.03));
+        let p = PoolCurve {
+            f: 1e5,
+            t: 2e6,
+            cap: f64::INFINITY,
+        };
+        let d = ChainDemand::with_reserves(&[p], &[r]);
+        let at = p.deposit_at(0.03);
+        assert!((d.demand(0.03) - at - 1e6).abs() < 1e-6);
+        assert!((d.demand(0.03 * (1.0 + 1e-12)) - at).abs() < 1e-3);
+        for x in [at + 1.0, at + 5e5, at + 1e6 - 1.0] {
+            let want = p.gain(at) + 0.03 * (x - at);
+            assert!(
+                (d.gain_of(x) - want).abs() < 1e-9 * want,
+                "{x}: {}",
+                d.gain_of(x)
+            );
+            assert!((d.marginal_at(x) - 0.03).abs() < 1e-12);
+        }
     }
 
     proptest! {

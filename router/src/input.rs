@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::lending::{RateStrategy, Reserve};
+use crate::lending::{RateModel, RateStrategy, Reserve};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,11 +65,16 @@ pub enum PoolKind {
 }
 
 /// A lending reserve's state and interest-rate strategy: amounts in USD, rates per year as
-/// fractions (Aave's `baseVariableBorrowRate`, `variableRateSlope1`, `variableRateSlope2`,
-/// `optimalUsageRatio`; Compound v3's base, slopes and kink).
+/// fractions. With `rate_model` `borrow_share` (the default), Aave v3's variable borrow curve
+/// (`baseVariableBorrowRate`, `variableRateSlope1`, `variableRateSlope2`, `optimalUsageRatio`);
+/// with `supply_curve`, Compound v3's supply curve (`base_rate` its base, `slope1` =
+/// slopeLow·kink, `slope2` = slopeHigh·(1 − kink), `optimal_utilization` its supply kink).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LendingInput {
+    /// Which curve `base_rate`, `slope1`, `slope2` and `optimal_utilization` describe.
+    #[serde(default)]
+    pub rate_model: RateModelInput,
     pub supplied_usd: f64,
     /// Variable-rate debt.
     pub borrowed_usd: f64,
@@ -83,6 +88,19 @@ pub struct LendingInput {
     pub reserve_factor: f64,
     /// Supply cap minus supplied; none: no supply cap.
     pub supply_cap_room_usd: Option<f64>,
+}
+
+/// How a lending reserve pays its suppliers (docs/router.md, "Lending reserves").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateModelInput {
+    /// Aave v3: the curve is the variable borrow rate; suppliers share `1 − reserve_factor` of
+    /// all interest pro rata.
+    #[default]
+    BorrowShare,
+    /// Compound v3 (Comet): the curve is the supply rate each supplied dollar earns, already
+    /// net of the reserve's share: `reserve_factor` and `stable_income_usd_year` must be 0.
+    SupplyCurve,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -483,11 +501,32 @@ impl LendingInput {
                 ),
             );
         }
+        let model = match self.rate_model {
+            RateModelInput::BorrowShare => RateModel::BorrowShare,
+            RateModelInput::SupplyCurve => RateModel::SupplyCurve,
+        };
+        let supply_curve = model == RateModel::SupplyCurve;
         let reserve_factor = self.reserve_factor;
         if !(0.0..1.0).contains(&reserve_factor) {
             p.push(
                 at("reserve_factor"),
                 format!("must be in [0, 1) (got {reserve_factor})"),
+            );
+        } else if supply_curve && reserve_factor != 0.0 {
+            p.push(
+                at("reserve_factor"),
+                format!(
+                    "must be 0 with rate_model supply_curve (got {reserve_factor}): Compound v3's supply curve already nets the reserve's share"
+                ),
+            );
+        }
+        // `amount` reported (and zeroed) a bad number already.
+        if supply_curve && stable_income != 0.0 {
+            p.push(
+                at("stable_income_usd_year"),
+                format!(
+                    "must be 0 with rate_model supply_curve (got {stable_income}): Compound v3 has no stable-rate debt"
+                ),
             );
         }
         let room = self.supply_cap_room_usd.map_or(f64::INFINITY, |v| {
@@ -506,6 +545,7 @@ impl LendingInput {
                     slope2,
                     optimal,
                 },
+                model,
             },
             supply_cap_room_usd: room,
         })

@@ -7,12 +7,14 @@
 //! supplied log-uniform $1M–$2B, optimal utilisation 45/80/90/92 %, utilisation 10–100 % of
 //! it (one in seven above it, by up to 30 % of the way to 100 %),
 //! slope1 3–8 %, slope2 30–300 %, reserve factor 5–25 %, some with a base rate, stable debt,
-//! incentives or a supply cap.
+//! incentives or a supply cap. Every fourth (`compound_v3`) has Compound v3's model: the curve
+//! is its supply rate (`"rate_model": "supply_curve"`), with no reserve factor and no stable
+//! debt; the others are Aave's, as they were before supply curves (the same random draws).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::lending::{RateStrategy, Reserve};
+use crate::lending::{RateModel, RateStrategy, Reserve};
 
 const CHAINS: [&str; 3] = ["ethereum", "bsc", "solana"];
 
@@ -40,7 +42,8 @@ pub fn json_with_reserves(n: usize, reserves: usize, seed: u64) -> String {
 /// One lending reserve entry.
 fn reserve(rng: &mut ChaCha8Rng, i: usize) -> serde_json::Value {
     let chain = CHAINS[i % 3];
-    let protocol = if i % 4 == 3 { "compound_v3" } else { "aave_v3" };
+    let comet = i % 4 == 3;
+    let protocol = if comet { "compound_v3" } else { "aave_v3" };
     let supplied = log_uniform(rng, 1e6, 2e9);
     let optimal = [0.45, 0.8, 0.9, 0.92][rng.random_range(0..4)];
     let utilization = if rng.random_range(0..7) == 0 {
@@ -64,17 +67,25 @@ fn reserve(rng: &mut ChaCha8Rng, i: usize) -> serde_json::Value {
     } else {
         0.0
     };
+    let reserve_factor = rng.random_range(0.05..0.25);
     let r = Reserve {
         supplied,
         borrowed,
-        stable_income: stable,
+        // Drawn for every reserve (the stream stays the one Aave-only requests had), zero for
+        // a supply curve, which nets the reserve's share and has no stable debt.
+        stable_income: if comet { 0.0 } else { stable },
         rewards,
-        reserve_factor: rng.random_range(0.05..0.25),
+        reserve_factor: if comet { 0.0 } else { reserve_factor },
         rates: RateStrategy {
             base,
             slope1: rng.random_range(0.03..0.08),
             slope2: rng.random_range(0.3..3.0),
             optimal,
+        },
+        model: if comet {
+            RateModel::SupplyCurve
+        } else {
+            RateModel::BorrowShare
         },
     };
     let room = if rng.random::<bool>() {
@@ -82,7 +93,7 @@ fn reserve(rng: &mut ChaCha8Rng, i: usize) -> serde_json::Value {
     } else {
         serde_json::Value::Null
     };
-    serde_json::json!({
+    let mut entry = serde_json::json!({
         "id": format!("{chain}:{protocol}:{i:#042x}"),
         "chain": chain,
         "protocol": protocol,
@@ -95,7 +106,7 @@ fn reserve(rng: &mut ChaCha8Rng, i: usize) -> serde_json::Value {
         "lending": {
             "supplied_usd": supplied,
             "borrowed_usd": borrowed,
-            "stable_income_usd_year": stable,
+            "stable_income_usd_year": r.stable_income,
             "base_rate": r.rates.base,
             "slope1": r.rates.slope1,
             "slope2": r.rates.slope2,
@@ -103,7 +114,11 @@ fn reserve(rng: &mut ChaCha8Rng, i: usize) -> serde_json::Value {
             "reserve_factor": r.reserve_factor,
             "supply_cap_room_usd": room,
         },
-    })
+    });
+    if comet {
+        entry["lending"]["rate_model"] = "supply_curve".into();
+    }
+    entry
 }
 
 fn request(n: usize, seed: u64) -> serde_json::Value {

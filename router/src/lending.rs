@@ -1,17 +1,19 @@
-//! The lending-reserve model (Aave v3, Compound v3). A reserve has `S` supplied and `B` borrowed
-//! at a variable rate `R(U)` of the utilisation `U = B/S`, plus stable-rate interest `Fs` that
-//! does not move with supply; suppliers share `(1 − rf)` of all interest pro rata (`rf`: the
-//! reserve factor) and any incentives `Rw`. Supplying `x` lowers the utilisation to
-//! `B/(S + x)`, hence the rate, so over `H` days the deposit earns
+//! The lending-reserve models: Aave v3 ([`RateModel::BorrowShare`]) and Compound v3
+//! ([`RateModel::SupplyCurve`]). A reserve has `S` supplied and `B` borrowed; supplying `x`
+//! lowers the utilisation `U = B/S` to `B/(S + x)`, hence the rates.
+//!
+//! **Aave v3.** Borrowers pay a variable rate `R(U)`, plus stable-rate interest `Fs` that does
+//! not move with supply; suppliers share `(1 − rf)` of all interest pro rata (`rf`: the
+//! reserve factor) and any incentives `Rw`. Over `H` days the deposit earns
 //!
 //! `g(x) = H/365 · x/(S + x) · I(B/(S + x))`, with `I(U) = (1 − rf)(B·R(U) + Fs) + Rw`.
 //!
-//! `R` is Aave's kinked line (`DefaultReserveInterestRateStrategy`; Compound v3's "kink" is
-//! the same shape): `r0 + s1·U/Uo` up to the optimal utilisation `Uo`, then
-//! `r0 + s1 + s2·(U − Uo)/(1 − Uo)`. On each piece `R = a + bU`; with `T = S + x` the marginal
-//! is `g'(x) = (pT + q)/T³` with `p = k((1 − rf)B(aS − bB) + (1 − rf)Fs·S + Rw·S)` and
-//! `q = 2k(1 − rf)bB²S ≥ 0` (`k = H/365`), so the deposit at which the marginal falls to `λ` is
-//! the one positive root of the depressed cubic `λT³ − pT − q = 0`.
+//! `R` is Aave's kinked line (`DefaultReserveInterestRateStrategy`): `r0 + s1·U/Uo` up to the
+//! optimal utilisation `Uo`, then `r0 + s1 + s2·(U − Uo)/(1 − Uo)`. On each piece `R = a + bU`;
+//! with `T = S + x` the marginal is `g'(x) = (pT + q)/T³` with
+//! `p = k((1 − rf)B(aS − bB) + (1 − rf)Fs·S + Rw·S)` and `q = 2k(1 − rf)bB²S ≥ 0`
+//! (`k = H/365`), so the deposit at which the marginal falls to `λ` is the one positive root of
+//! the depressed cubic `λT³ − pT − q = 0`.
 //!
 //! Concavity (docs/router.md, "Lending reserves"): on a piece, `g''(x) = −(2pT + 3q)/T⁴`, and
 //! wherever `g' ≥ 0` (`pT + q ≥ 0`), `2pT + 3q = 2(pT + q) + q ≥ q ≥ 0`: the marginal falls
@@ -22,8 +24,44 @@
 //! of a reserve is one piece, up to its marginal's zero: `x ≤ x_k` when the reserve starts above
 //! `Uo` (one quote never pushes it below optimal utilisation), `x ≤ −q/p − S` when `p < 0`. On
 //! that range `g` is concave and increasing, and the allocation is exact.
+//!
+//! **Compound v3 (Comet).** Each supplied dollar earns the supply rate, its own kinked line of
+//! the utilisation (`supplyPerYearInterestRateBase`, `…SlopeLow` up to `supplyKink`, `…SlopeHigh`
+//! above it), already net of the protocol's share (no reserve factor, no stable debt): in the
+//! same [`RateStrategy`] terms, `r0 = base`, `s1 = slopeLow·kink`, `s2 = slopeHigh·(1 − kink)`,
+//! `Uo = kink`. On a piece the supply rate is `A + bU` (`A = r0` below the kink, `A = r0 + s1 −
+//! b·Uo` above it), so with incentives `Rw` paid pro rata
+//!
+//! `g(x) = k·x·(A + bB/T) + k·x·Rw/T = k·A·x + k·x/T·(bB + Rw)`:
+//!
+//! the Aave form `k·x/T·I + lin·x` with a constant `I = bB + Rw` and `lin = k·A`. Generally, for
+//! `g = k·x·(A + C/T + D/T²)`, `g'(x)·T³ = kA·T³ + (CS − D)·T + 2DS`, so with `p = k(CS − D)`,
+//! `q = 2kDS` the deposit at marginal `λ` solves `(λ − lin)T³ − pT − q = 0`: Aave's cubic with
+//! `λ` shifted by `lin`. Here `D = 0`: `q = 0`, `p = kS(bB + Rw) ≥ 0` and
+//! `T = √(p/(λ − lin))` in closed form. On a piece `g' = lin + p/T²` and
+//! `g'' = −2p/T³ ≤ 0`: concave. At the kink the marginal jumps by `k(b_high − b_low)·U·x/T`
+//! (`g' = k(R(U) − b·U·x/T + Rw·S/T²)` on each side, `R` continuous), up on every live market:
+//! as for Aave, the range is the piece the reserve is on, stopped at the kink. Above the kink
+//! `A < 0` on a steep high piece, and the marginal's zero `T = √(p/(−lin))` bounds the range.
+//! Below the kink with `base > 0` the marginal never falls below `lin > 0`: without a room the
+//! reserve would take unbounded capital at `λ ≤ lin`, so such a curve needs a finite room (the
+//! quote bounds it by all the capital, which no allocation exceeds).
 
-/// A variable-rate strategy: rates per year (fractions), `optimal` in `(0, 1)`.
+/// Which rate a reserve's [`RateStrategy`] describes, and so how its suppliers are paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateModel {
+    /// Aave v3: `rates` is the variable borrow curve; suppliers share `1 − reserve_factor` of
+    /// all interest (variable and stable) pro rata.
+    BorrowShare,
+    /// Compound v3 (Comet): `rates` is the supply curve, what each supplied dollar earns a year;
+    /// `reserve_factor` and `stable_income` are 0 (the curve already nets the reserve's share,
+    /// and there is no stable debt).
+    SupplyCurve,
+}
+
+/// A kinked rate curve: rates per year (fractions), `optimal` in `(0, 1)`. Aave's variable
+/// borrow curve ([`RateModel::BorrowShare`]) or Compound v3's supply curve
+/// ([`RateModel::SupplyCurve`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateStrategy {
     pub base: f64,
@@ -33,8 +71,8 @@ pub struct RateStrategy {
 }
 
 impl RateStrategy {
-    /// The variable borrow rate at utilisation `u`.
-    pub fn borrow_rate(&self, u: f64) -> f64 {
+    /// The curve's rate at utilisation `u`.
+    pub fn rate(&self, u: f64) -> f64 {
         if u <= self.optimal {
             self.base + self.slope1 * u / self.optimal
         } else {
@@ -44,7 +82,8 @@ impl RateStrategy {
 }
 
 /// A lending reserve as the router sees it (validated: `supplied > 0`, `0 ≤ borrowed ≤
-/// supplied`, `reserve_factor` in `[0, 1)`), amounts in USD, incomes in USD a year.
+/// supplied`, `reserve_factor` in `[0, 1)`, both 0 with [`RateModel::SupplyCurve`]), amounts in
+/// USD, incomes in USD a year.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reserve {
     pub supplied: f64,
@@ -55,6 +94,7 @@ pub struct Reserve {
     pub rewards: f64,
     pub reserve_factor: f64,
     pub rates: RateStrategy,
+    pub model: RateModel,
 }
 
 impl Reserve {
@@ -62,24 +102,46 @@ impl Reserve {
         self.borrowed / (self.supplied + x)
     }
 
-    /// What all suppliers together earn a year once `x` more is supplied: `I(U)`.
+    /// What all suppliers together earn a year once `x` more is supplied: `I(U)` (Aave), or
+    /// `(S + x)·R(U) + Rw` (Compound v3).
     pub fn supplier_income(&self, x: f64) -> f64 {
         let u = self.utilization(x);
-        (1.0 - self.reserve_factor)
-            * (self.borrowed * self.rates.borrow_rate(u) + self.stable_income)
-            + self.rewards
+        match self.model {
+            RateModel::BorrowShare => {
+                (1.0 - self.reserve_factor)
+                    * (self.borrowed * self.rates.rate(u) + self.stable_income)
+                    + self.rewards
+            }
+            RateModel::SupplyCurve => (self.supplied + x) * self.rates.rate(u) + self.rewards,
+        }
     }
 
     /// The supply APY once `x` more is supplied (what every supplied dollar earns a year).
     pub fn supply_apy(&self, x: f64) -> f64 {
-        self.supplier_income(x) / (self.supplied + x)
+        match self.model {
+            RateModel::BorrowShare => self.supplier_income(x) / (self.supplied + x),
+            RateModel::SupplyCurve => {
+                self.rates.rate(self.utilization(x)) + self.rewards / (self.supplied + x)
+            }
+        }
+    }
+
+    /// The least a supplied dollar earns a year however much is supplied (the rate as
+    /// `U → 0`, incentives aside): Compound v3's base rate; 0 for Aave, whose interest is
+    /// shared among all suppliers. When it is positive, the reserve's curve needs a finite room.
+    pub fn min_supply_rate(&self) -> f64 {
+        match self.model {
+            RateModel::BorrowShare => 0.0,
+            RateModel::SupplyCurve => self.rates.base,
+        }
     }
 }
 
 /// What bounds a reserve's deposit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapBound {
-    /// The room the caller gives (supply-cap room, `max_per_pool_usd`, share of TVL), or none.
+    /// The room the caller gives (supply-cap room, `max_per_pool_usd`, share of TVL, all the
+    /// capital for a positive supply floor), or none.
     Room,
     /// The kink: one more dollar would push the reserve below optimal utilisation, where the
     /// marginal jumps up and the gain stops being concave.
@@ -95,18 +157,23 @@ pub enum CapBound {
 /// the kink, `Uo` above it, so `R` is read without cancelling large terms).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReserveCurve {
+    model: RateModel,
     s: f64,
     b: f64,
-    /// `(1 − rf)·B`.
+    /// `(1 − rf)·B` (Aave; 0 for Compound v3, whose gain does not go through the income).
     mb: f64,
     r_ref: f64,
     slope: f64,
     u_ref: f64,
-    /// `(1 − rf)·Fs + Rw`.
+    /// `(1 − rf)·Fs + Rw` (Aave), `Rw` (Compound v3).
     fixed: f64,
     /// `H/365`.
     k: f64,
-    /// The cubic's coefficients: `g'(x) = (pT + q)/T³`.
+    /// `k·A`, the supply rate's intercept on the piece over the horizon (Compound v3; 0 for
+    /// Aave): the gain's part linear in `x`, and the shift of `λ` in the cubic.
+    lin: f64,
+    /// The cubic's coefficients: `g'(x) = lin + (pT + q)/T³` (`lin` and `q` are never both
+    /// non-zero: Aave has `lin = 0`, Compound v3 `q = 0`).
     p: f64,
     q: f64,
     floor: f64,
@@ -116,15 +183,16 @@ pub struct ReserveCurve {
     top: f64,
     /// `g'(cap)`: at or below it the reserve is full (0 when the cap is unbounded or the peak).
     fill: f64,
-    /// `1/√top` and `1/√fill`: a pool's deposit is linear in `1/√λ`, a reserve's nearly so,
-    /// which places the root's first guess.
+    /// `1/√top` and `1/√fill`: a pool's deposit is linear in `1/√λ`, an Aave reserve's nearly
+    /// so, which places the root's first guess (Compound v3's root is closed-form).
     u_top: f64,
     u_fill: f64,
 }
 
 impl ReserveCurve {
     /// The curve of `r` over `horizon_days`, at most `room` (∞: none) deposited: the piece
-    /// the reserve is on now, up to the kink and the marginal's zero.
+    /// the reserve is on now, up to the kink and the marginal's zero. `room` must be finite
+    /// when [`Reserve::min_supply_rate`] is positive and the reserve is below its kink.
     pub fn new(r: &Reserve, horizon_days: f64, room: f64) -> ReserveCurve {
         let above = r.utilization(0.0) > r.rates.optimal;
         let mut c = ReserveCurve::piece(r, horizon_days, above);
@@ -144,6 +212,7 @@ impl ReserveCurve {
     /// low piece's marginal zero. What [`ReserveCurve::new`] leaves out, to check that
     /// leaving it out costs nothing (docs/router.md, "Lending reserves"). `None` when the
     /// reserve is not above its kink, the room ends before it, or the gain only falls past it.
+    /// `room` must be finite when [`Reserve::min_supply_rate`] is positive.
     pub fn past_kink(r: &Reserve, horizon_days: f64, room: f64) -> Option<ReserveCurve> {
         let kink = r.borrowed / r.rates.optimal - r.supplied;
         if !(kink > 0.0 && kink < room) {
@@ -169,16 +238,17 @@ impl ReserveCurve {
             (rs.base, rs.slope1 / rs.optimal, 0.0)
         };
         let k = horizon_days / 365.0;
-        let mb = (1.0 - r.reserve_factor) * b;
         let mut c = ReserveCurve {
+            model: r.model,
             s,
             b,
-            mb,
+            mb: 0.0,
             r_ref,
             slope,
             u_ref,
-            fixed: (1.0 - r.reserve_factor) * r.stable_income + r.rewards,
+            fixed: r.rewards,
             k,
+            lin: 0.0,
             p: 0.0,
             q: 0.0,
             floor: 0.0,
@@ -189,23 +259,38 @@ impl ReserveCurve {
             u_top: 0.0,
             u_fill: 0.0,
         };
-        // p = k(PS − Q) = k(S·I(U0) − 2·slope·(1 − rf)B·B) at U0 = B/S, with I read from the
-        // rate itself rather than from `a + bU` (whose `a` is large and negative on a steep
-        // high piece); q has no cancellation.
-        c.p = k * (s * c.income(b / s) - 2.0 * slope * mb * b);
-        c.q = 2.0 * k * s * slope * mb * b;
+        match r.model {
+            RateModel::BorrowShare => {
+                c.mb = (1.0 - r.reserve_factor) * b;
+                c.fixed = (1.0 - r.reserve_factor) * r.stable_income + r.rewards;
+                // p = k(PS − Q) = k(S·I(U0) − 2·slope·(1 − rf)B·B) at U0 = B/S, with I read
+                // from the rate itself rather than from `a + bU` (whose `a` is large and
+                // negative on a steep high piece); q has no cancellation.
+                c.p = k * (s * c.income(b / s) - 2.0 * slope * c.mb * b);
+                c.q = 2.0 * k * s * slope * c.mb * b;
+            }
+            RateModel::SupplyCurve => {
+                debug_assert!(
+                    r.reserve_factor == 0.0 && r.stable_income == 0.0,
+                    "a supply curve nets the reserve's share and has no stable debt"
+                );
+                // A = R(u_ref) − slope·u_ref: it cancels on a steep high piece, but only what
+                // the marginal's zero and the root read from it (both well conditioned there).
+                c.lin = k * (r_ref - slope * u_ref);
+                c.p = k * s * (slope * b + r.rewards);
+            }
+        }
         c
     }
 
     /// Bounds the range `[floor, cap]` by the marginal's zero and reads its end marginals.
     fn close(&mut self, floor: f64) {
         self.floor = floor;
-        if self.p < 0.0 {
-            let peak = -self.q / self.p - self.s;
-            if peak < self.cap {
-                self.cap = peak.max(floor);
-                self.bound = CapBound::Peak;
-            }
+        if let Some(peak) = self.peak()
+            && peak < self.cap
+        {
+            self.cap = peak.max(floor);
+            self.bound = CapBound::Peak;
         }
         self.top = self.marginal(floor);
         if self.top <= 0.0 {
@@ -216,11 +301,35 @@ impl ReserveCurve {
         }
         self.u_top = 1.0 / self.top.sqrt();
         self.u_fill = 1.0 / self.fill.sqrt();
+        // Every dollar earns at least `lin`: only a room keeps the gain (and the demand at
+        // λ ≤ lin) finite.
+        debug_assert!(
+            self.lin <= 0.0 || self.cap.is_finite(),
+            "a positive supply-rate floor needs a finite room"
+        );
     }
 
-    /// Suppliers' income a year at utilisation `u` on the curve's piece.
+    /// The deposit at which the marginal is 0, if it ever is: `(λ − lin)T³ = pT + q` at
+    /// `λ = 0`, i.e. `T = −q/p` when `p < 0` (Aave, `lin = 0`) and `T = √(p/(−lin))` when
+    /// `lin < 0` (Compound v3's steep high piece, `q = 0`).
+    fn peak(&self) -> Option<f64> {
+        if self.lin < 0.0 {
+            Some((self.p / -self.lin).sqrt() - self.s)
+        } else if self.p < 0.0 {
+            Some(-self.q / self.p - self.s)
+        } else {
+            None
+        }
+    }
+
+    /// The piece's rate at utilisation `u`.
+    fn rate(&self, u: f64) -> f64 {
+        self.r_ref + self.slope * (u - self.u_ref)
+    }
+
+    /// Aave suppliers' income a year at utilisation `u` on the curve's piece.
     fn income(&self, u: f64) -> f64 {
-        self.mb * (self.r_ref + self.slope * (u - self.u_ref)) + self.fixed
+        self.mb * self.rate(u) + self.fixed
     }
 
     pub fn supplied(&self) -> f64 {
@@ -257,26 +366,43 @@ impl ReserveCurve {
             return 0.0;
         }
         let t = self.s + x;
-        self.k * x / t * self.income(self.b / t)
+        match self.model {
+            RateModel::BorrowShare => self.k * x / t * self.income(self.b / t),
+            // k·x·(R(U) + Rw/T), the rate read directly (not `lin·x` plus a near-opposite).
+            RateModel::SupplyCurve => self.k * x * (self.rate(self.b / t) + self.fixed / t),
+        }
     }
 
     /// The gain as `λ → 0`: at the cap, or its limit when there is no cap.
     pub fn gain_limit(&self) -> f64 {
         if self.cap.is_finite() {
-            self.gain(self.cap)
-        } else {
+            return self.gain(self.cap);
+        }
+        match self.model {
             // x/T → 1 and U → 0.
-            self.k * self.income(0.0)
+            RateModel::BorrowShare => self.k * self.income(0.0),
+            // k·x/T·(bB + Rw) + lin·x: unbounded past a positive floor (which `close` refuses
+            // without a room); without a cap `lin` is not negative (that would be a peak).
+            RateModel::SupplyCurve if self.lin > 0.0 => f64::INFINITY,
+            RateModel::SupplyCurve => self.k * (self.slope * self.b + self.fixed),
         }
     }
 
-    /// `g'(x) = k/T²·(S·I(U) − (1 − rf)·slope·B·U·x)`: both terms positive, no large
-    /// cancellation but near the marginal's zero.
+    /// `g'(x) = k/T²·(S·I(U) − (1 − rf)·slope·B·U·x)` (Aave), `k·(R(U) − slope·U·x/T +
+    /// Rw·S/T²)` (Compound v3): the positive terms apart, no large cancellation but near the
+    /// marginal's zero.
     pub fn marginal(&self, x: f64) -> f64 {
         let x = x.max(0.0);
         let t = self.s + x;
         let u = self.b / t;
-        self.k / (t * t) * (self.s * self.income(u) - self.slope * self.mb * u * x)
+        match self.model {
+            RateModel::BorrowShare => {
+                self.k / (t * t) * (self.s * self.income(u) - self.slope * self.mb * u * x)
+            }
+            RateModel::SupplyCurve => {
+                self.k * (self.rate(u) - self.slope * u * (x / t) + self.fixed / t * (self.s / t))
+            }
+        }
     }
 
     /// The deposit at which the marginal falls to `lambda`, clamped to `[floor, cap]`.
@@ -293,12 +419,13 @@ impl ReserveCurve {
             return (self.cap, 0.0);
         }
         let t = self.root(lambda);
-        // Implicit derivative of λT³ = pT + q: dT/dλ = T³/(p − 3λT²) < 0.
-        let slope = t * t * t / (self.p - 3.0 * lambda * t * t);
+        // Implicit derivative of (λ − lin)T³ = pT + q: dT/dλ = T³/(p − 3(λ − lin)T²) < 0.
+        let slope = t * t * t / (self.p - 3.0 * (lambda - self.lin) * t * t);
         ((t - self.s).clamp(self.floor, self.cap), slope)
     }
 
-    /// The root of `h(T) = pT + q − λT³` in `(S + floor, S + cap)` for `fill < λ < top`. `h` is
+    /// The root of `h(T) = pT + q − (λ − lin)T³` in `(S + floor, S + cap)` for
+    /// `fill < λ < top`. Compound v3 (`q = 0`): `T = √(p/(λ − lin))`. Aave (`lin = 0`): `h` is
     /// concave in `T` and falls through its root (`h' = T³g'' < 0`). Start: between the range's
     /// ends, linearly in `1/√λ` (exact for a pool); without a finite fill, the bound
     /// `λT² = p + q/T ≤ p⁺ + q/S`. Then Halley's steps (cubic convergence: two from a start
@@ -308,6 +435,16 @@ impl ReserveCurve {
     fn root(&self, lambda: f64) -> f64 {
         let (p, q) = (self.p, self.q);
         let (lo, hi) = (self.s + self.floor, self.s + self.cap);
+        if self.model == RateModel::SupplyCurve {
+            // λ − lin ≤ 0 only by rounding, just above a positive floor's fill: the cap.
+            let shifted = lambda - self.lin;
+            let t = if shifted > 0.0 {
+                (p / shifted).sqrt()
+            } else {
+                hi
+            };
+            return t.min(hi).max(lo);
+        }
         let mut t = if self.fill > 0.0 {
             let w = (1.0 / lambda.sqrt() - self.u_top) / (self.u_fill - self.u_top);
             lo + (hi - lo) * w
@@ -340,217 +477,44 @@ impl ReserveCurve {
     }
 }
 
+/// A reserve curve for the proptests of the demand and transport solvers, from drawn values:
+/// supplied `s`, utilisation `u`, rewards and reserve factor per dollar; the curve; the room;
+/// and `kind` (0–1 of 6: Compound v3's supply curve, without a base rate for 1; else Aave's).
+/// A supply curve with a positive base rate gets the finite room `finite`, as the quote gives
+/// it.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// Aave v3's USDC strategy on Ethereum (0 %, 4 %, 60 %, kink at 90 %), reserve factor 10 %.
-    fn usdc(supplied: f64, borrowed: f64) -> Reserve {
-        Reserve {
-            supplied,
-            borrowed,
-            stable_income: 0.0,
-            rewards: 0.0,
-            reserve_factor: 0.1,
-            rates: RateStrategy {
-                base: 0.0,
-                slope1: 0.04,
-                slope2: 0.6,
-                optimal: 0.9,
-            },
-        }
-    }
-
-    #[test]
-    fn the_rate_matches_hand_computed_values() {
-        let r = usdc(1.0, 0.0).rates;
-        assert_eq!(r.borrow_rate(0.0), 0.0);
-        assert!((r.borrow_rate(0.45) - 0.02).abs() < 1e-15);
-        assert!((r.borrow_rate(0.9) - 0.04).abs() < 1e-15);
-        // Above the kink: 4 % + 60 % · 0.05/0.1 = 34 %.
-        assert!((r.borrow_rate(0.95) - 0.34).abs() < 1e-15);
-        assert!((r.borrow_rate(1.0) - 0.64).abs() < 1e-15);
-        let r = RateStrategy {
-            base: 0.01,
-            slope1: 0.07,
-            slope2: 3.0,
-            optimal: 0.45,
-        };
-        assert!((r.borrow_rate(0.3) - (0.01 + 0.07 * 0.3 / 0.45)).abs() < 1e-15);
-        assert!((r.borrow_rate(0.5) - (0.08 + 3.0 * 0.05 / 0.55)).abs() < 1e-15);
-    }
-
-    #[test]
-    fn gain_and_marginal_by_hand() {
-        // S = 1000, B = 500; supplying 1000 halves the utilisation to 25 %: R = 4 %·25/90,
-        // suppliers earn 0.9·500·R = 5 a year, half of it ours.
-        let r = usdc(1_000.0, 500.0);
-        let c = ReserveCurve::new(&r, 365.0, f64::INFINITY);
-        assert!((r.supplier_income(1_000.0) - 5.0).abs() < 1e-12);
-        assert!((c.gain(1_000.0) - 2.5).abs() < 1e-12);
-        // The first dollar earns the supply APY: 0.9 · 50 % · 4 %·50/90.
-        let apy = 0.9 * 0.5 * 0.04 * 0.5 / 0.9;
-        assert!((c.top_marginal() - apy).abs() < 1e-15);
-        assert!((r.supply_apy(0.0) - apy).abs() < 1e-15);
-        // r0 = 0, no stable debt: g = k·(1 − rf)·b·B²·x/T², largest at x = S (T = 2S).
-        assert_eq!(c.bound(), CapBound::Peak);
-        assert!((c.cap() - 1_000.0).abs() < 1e-9);
-        // Over 30 days, the same curve scaled by 30/365.
-        let m = ReserveCurve::new(&r, 30.0, f64::INFINITY);
-        assert!((m.gain(1_000.0) - 2.5 * 30.0 / 365.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn a_reserve_above_its_kink_stops_there() {
-        // 95 % utilised, a gentle slope2 (6 %): the kink at B/0.9 − S = 55.55… binds.
-        let mut r = usdc(1_000.0, 950.0);
-        r.rates.slope2 = 0.06;
-        let c = ReserveCurve::new(&r, 365.0, f64::INFINITY);
-        assert_eq!(c.bound(), CapBound::Kink);
-        assert!((c.cap() - (950.0 / 0.9 - 1_000.0)).abs() < 1e-9);
-        assert!((r.utilization(c.cap()) - 0.9).abs() < 1e-12);
-        // The marginal jumps up past the kink: the low piece's slope is 0.04/0.9, not 0.6.
-        let low = ReserveCurve::past_kink(&r, 365.0, f64::INFINITY).unwrap();
-        assert_eq!(low.floor(), c.cap());
-        let past = low.top_marginal();
-        assert!(
-            past > 2.0 * c.fill_marginal(),
-            "{past} vs {}",
-            c.fill_marginal()
-        );
-        let dx = 1e-6;
-        let right = (r.supplier_income(c.cap() + dx) * (c.cap() + dx) / (1_000.0 + c.cap() + dx)
-            - c.gain(c.cap()))
-            / dx;
-        assert!((right - past).abs() < 1e-5 * past, "{right} vs {past}");
-        // The gain is the one of the kinked rate on the whole range.
-        for x in [0.0, 10.0, 30.0, c.cap()] {
-            let want = x / (1_000.0 + x) * r.supplier_income(x);
-            assert!((c.gain(x) - want).abs() < 1e-12 * want.max(1.0));
-        }
-        // A smaller room binds first.
-        let c = ReserveCurve::new(&r, 365.0, 20.0);
-        assert_eq!((c.bound(), c.cap()), (CapBound::Room, 20.0));
-    }
-
-    #[test]
-    fn a_steep_piece_peaks_before_the_kink() {
-        // Aave's USDC at 95 %: slope2 60 % over the last 10 % of utilisation. Past 3 % more
-        // supply, lowering the rate costs more than the share adds.
-        let r = usdc(1_000.0, 950.0);
-        let c = ReserveCurve::new(&r, 365.0, f64::INFINITY);
-        assert_eq!(c.bound(), CapBound::Peak);
-        // T = −q/p = 2S·6·855·950/(2·6·855·950 − S·I(0.95)), I = 855·0.34.
-        let q = 2.0 * 1_000.0 * 6.0 * 855.0 * 950.0;
-        let want = q / (2.0 * 6.0 * 855.0 * 950.0 - 1_000.0 * 855.0 * 0.34) - 1_000.0;
-        assert!(
-            (c.cap() - want).abs() < 1e-9 * want,
-            "{} vs {want}",
-            c.cap()
-        );
-        assert!(c.cap() < 950.0 / 0.9 - 1_000.0);
-        assert!(c.marginal(c.cap()).abs() < 1e-12 * c.top_marginal());
-        assert!(c.gain(c.cap()) > c.gain(c.cap() * 0.99));
-        assert!(c.gain(c.cap()) > c.gain(c.cap() * 1.01));
-    }
-
-    #[test]
-    fn without_borrowers_it_is_a_fee_share_pool() {
-        let mut r = usdc(1e6, 0.0);
-        r.rewards = 5e4;
-        let c = ReserveCurve::new(&r, 365.0, f64::INFINITY);
-        let pool = crate::model::PoolYield {
-            fees_per_year: 5e4,
-            tvl: 1e6,
-        };
-        for lambda in [0.04, 0.01, 0.001] {
-            let want = pool.deposit_at_marginal(lambda);
-            assert!((c.deposit_at(lambda) - want).abs() < 1e-9 * (1e6 + want));
-        }
-        assert_eq!(c.cap(), f64::INFINITY);
-        assert!((c.gain_limit() - 5e4).abs() < 1e-9);
-    }
-
-    fn reserve() -> impl Strategy<Value = Reserve> {
-        (
-            (
-                1e3f64..1e10,
-                0.0f64..1.0,
-                0.0f64..0.05,
-                0.0f64..0.05,
-                0.0f64..0.3,
-            ),
-            (0.0f64..0.05, 0.0f64..0.2, 0.0f64..4.0, 0.05f64..0.98),
-        )
-            .prop_map(|((s, u, fs, rw, rf), (base, s1, s2, uo))| Reserve {
-                supplied: s,
-                borrowed: s * u,
-                stable_income: s * fs,
-                rewards: s * rw,
-                reserve_factor: rf,
-                rates: RateStrategy {
-                    base,
-                    slope1: s1,
-                    slope2: s2,
-                    optimal: uo,
-                },
-            })
-    }
-
-    fn room() -> impl Strategy<Value = f64> {
-        prop_oneof![Just(f64::INFINITY), 1.0f64..1e10]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2_000))]
-        #[test]
-        fn deposit_at_inverts_the_marginal(r in reserve(), room in room(), h in 1.0f64..400.0, frac in 0.0f64..1.0) {
-            let c = ReserveCurve::new(&r, h, room);
-            prop_assume!(c.top_marginal() > 0.0);
-            let hi = if c.cap().is_finite() { c.cap() } else { 1e3 * r.supplied };
-            let x = frac * hi;
-            let lambda = c.marginal(x);
-            prop_assume!(lambda > c.fill_marginal() && lambda < c.top_marginal());
-            let back = c.deposit_at(lambda);
-            prop_assert!((back - x).abs() <= 1e-12 * (r.supplied + x) * 8.0, "x {x} back {back} cap {}", c.cap());
-        }
-
-        #[test]
-        fn the_curve_is_the_model_and_concave_on_its_range(r in reserve(), room in room(), a in 0.0f64..1.0, b in 0.0f64..1.0) {
-            let c = ReserveCurve::new(&r, 365.0, room);
-            prop_assume!(c.cap() > 0.0);
-            let hi = if c.cap().is_finite() { c.cap() } else { 1e3 * r.supplied };
-            let (xa, xb) = (a * hi, b * hi);
-            // The same gain as the kinked rate's, read directly.
-            for x in [xa, xb] {
-                let want = x / (r.supplied + x) * r.supplier_income(x);
-                prop_assert!((c.gain(x) - want).abs() <= 1e-11 * r.supplier_income(0.0).max(1e-300) + 1e-12 * want, "{} vs {want}", c.gain(x));
-            }
-            let scale = c.top_marginal() * hi;
-            let mid = c.gain((xa + xb) / 2.0);
-            prop_assert!(mid + 1e-12 * scale >= (c.gain(xa) + c.gain(xb)) / 2.0);
-            // Increasing, with a falling, non-negative marginal.
-            let (lo, up) = (xa.min(xb), xa.max(xb));
-            prop_assert!(c.gain(up) + 1e-12 * scale >= c.gain(lo));
-            prop_assert!(c.marginal(up) <= c.marginal(lo) * (1.0 + 1e-12) + 1e-15 * c.top_marginal());
-            prop_assert!(c.marginal(up) >= -1e-12 * c.top_marginal());
-            // The utilisation stays on one side of the kink.
-            let u0 = r.utilization(0.0);
-            if u0 > r.rates.optimal {
-                prop_assert!(r.utilization(up) >= r.rates.optimal * (1.0 - 1e-12));
-            }
-        }
-
-        #[test]
-        fn the_marginal_is_the_derivative(r in reserve(), frac in 0.01f64..0.99) {
-            let c = ReserveCurve::new(&r, 365.0, f64::INFINITY);
-            prop_assume!(c.cap() > 0.0);
-            let hi = if c.cap().is_finite() { c.cap() } else { 10.0 * r.supplied };
-            let x = frac * hi;
-            let dx = 1e-5 * hi;
-            let numeric = (c.gain(x + dx) - c.gain(x - dx)) / (2.0 * dx);
-            prop_assert!((numeric - c.marginal(x)).abs() <= 1e-5 * c.top_marginal(), "{numeric} vs {}", c.marginal(x));
-        }
-    }
+pub(crate) fn sample_curve(
+    (s, u, rw, rf): (f64, f64, f64, f64),
+    (base, s1, s2, uo): (f64, f64, f64, f64),
+    room: f64,
+    (kind, finite): (u8, f64),
+) -> ReserveCurve {
+    let supply = kind < 2;
+    let r = Reserve {
+        supplied: s,
+        borrowed: s * u,
+        stable_income: 0.0,
+        rewards: s * rw,
+        reserve_factor: if supply { 0.0 } else { rf },
+        rates: RateStrategy {
+            base: if kind == 1 { 0.0 } else { base },
+            slope1: s1,
+            slope2: s2,
+            optimal: uo,
+        },
+        model: if supply {
+            RateModel::SupplyCurve
+        } else {
+            RateModel::BorrowShare
+        },
+    };
+    let room = if r.min_supply_rate() > 0.0 {
+        room.min(finite)
+    } else {
+        room
+    };
+    ReserveCurve::new(&r, 365.0, room)
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use crate::RouterError;
-use crate::demand::{ChainDemand, PoolCurve};
+use crate::demand::{ChainDemand, JUMP, PoolCurve};
 use crate::input::{InputProblem, PoolKind, Problem, QuoteInput};
 use crate::lending::ReserveCurve;
 use crate::routes::Routes;
@@ -84,7 +84,7 @@ pub fn quote(input: &QuoteInput) -> Result<Quote, RouterError> {
     let n = problem.chains.len();
     let routes = Routes::new(n, &problem.bridges, &problem.gas_usd);
     let total: f64 = problem.capital.iter().sum();
-    let (curves, excluded) = pool_curves(&problem, &routes)?;
+    let (curves, excluded) = pool_curves(&problem, &routes, total)?;
     let market = ActiveMarket::new(&problem, &routes, &curves, total);
     let (solution, dropped) = market.solve_paying_moves()?;
     let mut notes = vec![format!(
@@ -148,10 +148,11 @@ type ChainCurves = Vec<Curves>;
 
 /// The pools that may receive capital, as curves per chain, and the reasons the others get
 /// nothing. A pool that no chain holding capital can reach is an input error (all of them are
-/// reported at once).
+/// reported at once). `total`: all the capital.
 fn pool_curves(
     problem: &Problem<'_>,
     routes: &Routes,
+    total: f64,
 ) -> Result<(ChainCurves, Vec<Excluded>), RouterError> {
     let n = problem.chains.len();
     let mut curves: ChainCurves = vec![Curves::default(); n];
@@ -184,7 +185,7 @@ fn pool_curves(
             });
             continue;
         }
-        let cap = room(problem, i);
+        let cap = room(problem, i, total);
         match problem.reserve(p) {
             Some(l) => curves[p.chain]
                 .reserves
@@ -205,15 +206,23 @@ fn pool_curves(
     Ok((curves, excluded))
 }
 
-/// Most pool `i` may take: its share of TVL, `max_per_pool_usd`, and a reserve's supply-cap
-/// room.
-fn room(problem: &Problem<'_>, i: usize) -> f64 {
+/// Most pool `i` may take: its share of TVL, `max_per_pool_usd`, a reserve's supply-cap room,
+/// and, for a reserve whose supply rate has a positive floor, `total` (all the capital).
+fn room(problem: &Problem<'_>, i: usize, total: f64) -> f64 {
     let p = &problem.pools[i];
     let share_cap = p.max_share_of_tvl.map_or(f64::INFINITY, |s| s * p.tvl_usd);
-    let supply_cap = problem
-        .reserve(p)
-        .map_or(f64::INFINITY, |l| l.supply_cap_room_usd);
-    share_cap.min(problem.max_per_pool_usd).min(supply_cap)
+    let reserve = problem.reserve(p);
+    let supply_cap = reserve.map_or(f64::INFINITY, |l| l.supply_cap_room_usd);
+    let room = share_cap.min(problem.max_per_pool_usd).min(supply_cap);
+    // A Compound v3 reserve with a positive base rate pays every dollar at least that rate,
+    // however much it takes: without a room it would take unbounded capital at marginals below
+    // it, its gain unbounded. No allocation puts more than all the capital into one reserve,
+    // so this bound changes no feasible plan: it is exact.
+    if reserve.is_some_and(|l| l.reserve.min_supply_rate() > 0.0) {
+        room.min(total)
+    } else {
+        room
+    }
 }
 
 /// The market the solver works on: the chains that hold capital or have pools, renumbered
@@ -370,8 +379,10 @@ impl<'r> ActiveMarket<'r> {
                     gain_usd: gain,
                 });
             };
+            let mut taken = 0.0;
             for (i, curve) in &curves[c].pools {
                 let x = curve.deposit_at(lambda);
+                taken += x;
                 if x > tiny {
                     let p = &problem.pools[*i];
                     let total = p.tvl_usd + x;
@@ -379,8 +390,18 @@ impl<'r> ActiveMarket<'r> {
                     push(*i, x, marginal, p.income_usd_year / total, curve.gain(x));
                 }
             }
-            for (i, curve) in &curves[c].reserves {
-                let x = curve.deposit_at(lambda);
+            let reserves = &curves[c].reserves;
+            let mut amounts: Vec<f64> =
+                reserves.iter().map(|(_, r)| r.deposit_at(lambda)).collect();
+            taken += amounts.iter().sum::<f64>();
+            settle_jump(
+                reserves,
+                &mut amounts,
+                lambda,
+                solution.placed[k] - taken,
+                tiny,
+            );
+            for ((i, curve), &x) in reserves.iter().zip(&amounts) {
                 if x > tiny {
                     let apy = problem
                         .reserve(&problem.pools[*i])
@@ -415,7 +436,9 @@ impl<'r> ActiveMarket<'r> {
                 let Some(l) = problem.reserve(&problem.pools[*i]) else {
                     continue;
                 };
-                let room = room(problem, *i);
+                // No plan puts more than all the capital into one reserve: past the kink the
+                // gain may keep rising (no marginal zero) and the best deposit be unbounded.
+                let room = room(problem, *i, self.total).min(self.total);
                 let Some(past) = ReserveCurve::past_kink(&l.reserve, problem.horizon_days, room)
                 else {
                     continue;
@@ -463,6 +486,34 @@ impl<'r> ActiveMarket<'r> {
             });
         }
         (moves, fixed_total)
+    }
+}
+
+/// Where a chain's demand jumps at its marginal `λ` ([`crate::demand::JUMP`]: a Compound v3
+/// reserve whose rate hardly moves with its supply), the deposits at `λ` miss the chain's
+/// amount by `missed`, more than rounding (`tiny`). The reserves whose deposit moves within
+/// that band of `λ` settle it, each at most as far as its deposit at a marginal that much
+/// lower (or higher): every dollar moved earns `λ` to that precision, so the split stays the
+/// optimal one. Without a jump, `missed` is rounding and nothing moves.
+fn settle_jump(
+    reserves: &[(usize, ReserveCurve)],
+    amounts: &mut [f64],
+    lambda: f64,
+    mut missed: f64,
+    tiny: f64,
+) {
+    // (Nor NaN: `clamp` below needs numbers.)
+    if missed.is_nan() || missed.abs() <= tiny {
+        return;
+    }
+    for ((_, r), x) in reserves.iter().zip(amounts.iter_mut()) {
+        let moved = if missed > 0.0 {
+            (r.deposit_at(lambda * (1.0 - JUMP)) - *x).clamp(0.0, missed)
+        } else {
+            -(*x - r.deposit_at(lambda * (1.0 + JUMP))).clamp(0.0, -missed)
+        };
+        *x += moved;
+        missed -= moved;
     }
 }
 

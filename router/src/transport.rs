@@ -15,7 +15,7 @@
 //! `2^(chains·(chains−1))` small solves: fine for the 3 chains Atoll serves, refused above
 //! [`MAX_CHAINS`].
 
-use crate::demand::ChainDemand;
+use crate::demand::{ChainDemand, JUMP};
 
 /// Beyond this many chains the forest enumeration is too large (2^20 patterns at 5).
 pub const MAX_CHAINS: usize = 4;
@@ -307,7 +307,7 @@ impl Market<'_> {
             total += placed[c];
         }
         // What the tree cannot place stays idle where a dollar earns nothing.
-        let slack = supply - total;
+        let mut slack = supply - total;
         if slack > 0.0 {
             let holder = tree
                 .nodes
@@ -316,17 +316,19 @@ impl Market<'_> {
                 .filter(|(c, off)| nu + **off <= 0.0 && self.capital[**c] > 0.0)
                 .map(|(c, _)| *c)
                 .next();
-            match holder {
-                Some(c) => idle[c] = slack,
-                // Bisection left a rounding residue: absorb it in the largest placement.
-                None => {
-                    let c = *tree
-                        .nodes
-                        .iter()
-                        .max_by(|a, b| placed[**a].total_cmp(&placed[**b]))?;
-                    placed[c] += slack;
-                }
+            if let Some(c) = holder {
+                idle[c] = slack;
+                return Some(());
             }
+        }
+        slack = self.settle_jumps(tree, marginal, placed, supply, slack);
+        if slack > 0.0 {
+            // Bisection left a rounding residue: absorb it in the largest placement.
+            let c = *tree
+                .nodes
+                .iter()
+                .max_by(|a, b| placed[**a].total_cmp(&placed[**b]))?;
+            placed[c] += slack;
         } else if slack < 0.0 {
             let c = *tree
                 .nodes
@@ -335,6 +337,34 @@ impl Market<'_> {
             placed[c] = (placed[c] + slack).max(0.0);
         }
         Some(())
+    }
+
+    /// Settles a `slack` beyond rounding (a demand that jumps at its marginal: see
+    /// [`JUMP`]) on the chains of `tree` whose demand moves within that band of their
+    /// marginal: each takes (or gives back) what it would at a marginal that much lower (or
+    /// higher), so every dollar moved earns its chain's marginal. Returns what is left.
+    fn settle_jumps(
+        &self,
+        tree: &Tree,
+        marginal: &[f64],
+        placed: &mut [f64],
+        supply: f64,
+        mut slack: f64,
+    ) -> f64 {
+        // (Nor NaN: `clamp` below needs numbers.)
+        if slack.is_nan() || slack.abs() <= JUMP * supply {
+            return slack;
+        }
+        for &c in &tree.nodes {
+            let moved = if slack > 0.0 {
+                (self.taken(c, marginal[c] * (1.0 - JUMP)) - placed[c]).clamp(0.0, slack)
+            } else {
+                -(placed[c] - self.taken(c, marginal[c] * (1.0 + JUMP))).clamp(0.0, -slack)
+            };
+            placed[c] += moved;
+            slack -= moved;
+        }
+        slack
     }
 
     /// Flows on each tree, leaves first: what a leaf has beyond its own use crosses its arc.
@@ -458,7 +488,7 @@ impl Market<'_> {
 mod tests {
     use super::*;
     use crate::demand::PoolCurve;
-    use crate::lending::{RateStrategy, Reserve, ReserveCurve};
+    use crate::lending::ReserveCurve;
     use proptest::prelude::*;
 
     const INF: f64 = f64::INFINITY;
@@ -615,28 +645,18 @@ mod tests {
     }
 
     /// A reserve at the scale of [`instance`]'s pools (supply $100k–$50M, below or above its
-    /// kink, some with incentives or a cap).
+    /// kink, some with incentives or a cap): Aave's, or one time in three Compound v3's (no
+    /// reserve factor, the curve the supply rate; with a base rate half the time, and then a
+    /// finite room, as the quote gives it).
     fn reserve() -> impl Strategy<Value = ReserveCurve> {
         (
             (1e5f64..5e7, 0.0f64..1.0, 0.0f64..0.03, 0.0f64..0.3),
             (0.0f64..0.03, 0.01f64..0.1, 0.0f64..3.0, 0.4f64..0.95),
             prop_oneof![Just(INF), 1e4f64..1e6],
+            (0u8..6, 1e4f64..1e7),
         )
-            .prop_map(|((s, u, rw, rf), (base, s1, s2, uo), room)| {
-                let r = Reserve {
-                    supplied: s,
-                    borrowed: s * u,
-                    stable_income: 0.0,
-                    rewards: s * rw,
-                    reserve_factor: rf,
-                    rates: RateStrategy {
-                        base,
-                        slope1: s1,
-                        slope2: s2,
-                        optimal: uo,
-                    },
-                };
-                ReserveCurve::new(&r, 365.0, room)
+            .prop_map(|(size, rates, room, kind)| {
+                crate::lending::sample_curve(size, rates, room, kind)
             })
     }
 

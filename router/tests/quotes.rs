@@ -244,6 +244,154 @@ fn a_reserve_kept_above_its_kink_is_noted() {
     );
 }
 
+/// A Compound v3 reserve entry (`rate_model` `supply_curve`): a supply curve of 0 % base, 4 %
+/// at its 90 % kink, slopeHigh 60 % (`slope2` 0.06); no reserve factor.
+fn supply_reserve(id: &str, supplied: f64, borrowed: f64) -> Value {
+    let mut r = reserve(id, supplied, borrowed);
+    r["protocol"] = json!("compound_v3");
+    r["lending"]["rate_model"] = json!("supply_curve");
+    r["lending"]["slope2"] = json!(0.06);
+    r["lending"]["reserve_factor"] = json!(0.0);
+    r
+}
+
+#[test]
+fn a_supply_curve_reserve_takes_capital_until_its_marginal_meets_the_pools() {
+    // The pool pays 5 % on its first dollar; the reserve (at its 90 % kink) 4 %, every supplied
+    // dollar's rate. $1M is more than the pool takes before its marginal falls below 4 %.
+    let q = quote_json(&request(
+        json!([
+            pool("dex", "ethereum", 2e6, 1e5),
+            supply_reserve("comet", 1e6, 9e5)
+        ]),
+        json!([]),
+        json!({}),
+    ))
+    .unwrap();
+    assert_eq!(q.status, Status::Optimal, "{q:?}");
+    let find = |id: &str| q.allocations.iter().find(|a| a.pool == id).unwrap();
+    let (dex, comet) = (find("dex"), find("comet"));
+    assert!((dex.usd + comet.usd - 1e6).abs() < 1e-6, "{q:?}");
+    assert!(comet.usd > 1e4, "{q:?}");
+    // The marginals by hand: the pool's F·T/(T + x)²; the reserve's, with base 0 and U = B/T
+    // below the kink, g(x) = x·b·B/T (b = 0.04/0.9), g' = b·B·S/T².
+    let pool_m = 1e5 * 2e6 / ((2e6 + dex.usd) * (2e6 + dex.usd));
+    let b = 0.04 / 0.9;
+    let t = 1e6 + comet.usd;
+    let reserve_m = b * 9e5 * 1e6 / (t * t);
+    assert!(
+        (pool_m - reserve_m).abs() <= 1e-9 * pool_m,
+        "{pool_m} vs {reserve_m}"
+    );
+    assert!((dex.marginal_apy - pool_m).abs() <= 1e-9 * pool_m);
+    assert!((comet.marginal_apy - reserve_m).abs() <= 1e-9 * pool_m);
+    // Its utilisation and APY after: the supply rate at B/T, no reserve factor.
+    assert_eq!(comet.kind, atoll_router::input::PoolKind::Lending);
+    assert!((comet.utilization.unwrap() - 9e5 / t).abs() < 1e-12);
+    let apy = b * 9e5 / t;
+    assert!((comet.apy - apy).abs() < 1e-12);
+    assert!((comet.gain_usd - apy * comet.usd).abs() < 1e-6);
+}
+
+#[test]
+fn a_supply_curve_base_rate_takes_what_capital_there_is() {
+    // A 5 % base rate: every dollar supplied earns more than the pool's first (1 %), however
+    // many; with no supply cap the reserve's room is all the capital, and it takes it.
+    let mut r = supply_reserve("floor", 1e6, 5e5);
+    r["lending"]["base_rate"] = json!(0.05);
+    let q = quote_json(&request(
+        json!([pool("dex", "ethereum", 1e6, 1e4), r]),
+        json!([]),
+        json!({}),
+    ))
+    .unwrap();
+    assert_eq!(q.status, Status::Optimal, "{q:?}");
+    assert_eq!(q.allocations.len(), 1, "{q:?}");
+    let a = &q.allocations[0];
+    assert_eq!(a.pool, "floor");
+    assert!((a.usd - 1e6).abs() < 1e-6, "{q:?}");
+    // T = 2e6, U = 25 %: each dollar earns 5 % + (0.04/0.9)·25 %; the next one 5 % + b·B·S/T².
+    let b = 0.04 / 0.9;
+    assert!((a.apy - (0.05 + b * 0.25)).abs() < 1e-12);
+    assert!((a.gain_usd - 1e6 * (0.05 + b * 0.25)).abs() < 1e-6);
+    assert!((a.marginal_apy - (0.05 + b * 5e5 * 1e6 / 4e12)).abs() < 1e-12);
+    assert!(q.objective_usd.is_finite());
+}
+
+#[test]
+fn a_fixed_rate_reserve_takes_what_the_pools_leave() {
+    // No borrowing, a 3 % base rate: every dollar earns 3 %, a constant marginal, so the
+    // chain's demand jumps at 3 %. The pool takes until its marginal is 3 %:
+    // 1e5·2e6/(2e6 + x)² = 0.03; the reserve takes the rest, all at 3 %.
+    let mut r = supply_reserve("fixed", 1e6, 0.0);
+    r["lending"]["base_rate"] = json!(0.03);
+    let q = quote_json(&request(
+        json!([pool("dex", "ethereum", 2e6, 1e5), r.clone()]),
+        json!([]),
+        json!({}),
+    ))
+    .unwrap();
+    assert_eq!(q.status, Status::Optimal, "{q:?}");
+    let find = |q: &atoll_router::Quote, id: &str| {
+        q.allocations.iter().find(|a| a.pool == id).unwrap().clone()
+    };
+    let dex_x = (1e5 * 2e6 / 0.03f64).sqrt() - 2e6;
+    let (dex, fixed) = (find(&q, "dex"), find(&q, "fixed"));
+    assert!((dex.usd - dex_x).abs() < 1e-6 * dex_x, "{q:?}");
+    assert!((fixed.usd - (1e6 - dex_x)).abs() < 1e-6 * dex_x, "{q:?}");
+    assert!((dex.usd + fixed.usd - 1e6).abs() < 1e-6, "{q:?}");
+    assert!((fixed.apy - 0.03).abs() < 1e-15 && (fixed.marginal_apy - 0.03).abs() < 1e-15);
+    let want = 1e5 * dex_x / (2e6 + dex_x) + 0.03 * (1e6 - dex_x);
+    assert!(
+        (q.gain_usd - want).abs() < 1e-6 * want,
+        "{} vs {want}",
+        q.gain_usd
+    );
+    // Across a bridge (50 bps): on BSC it is worth 2.5 % from Ethereum, where the pool is the
+    // larger placement; the jump is BSC's, and the move carries what the pool leaves.
+    r["chain"] = json!("bsc");
+    let q = quote_json(&request(
+        json!([pool("dex", "ethereum", 2e6, 1e5), r]),
+        json!([{"from": "ethereum", "to": "bsc", "fee_bps": 50}]),
+        json!({}),
+    ))
+    .unwrap();
+    assert_eq!(q.status, Status::Optimal, "{q:?}");
+    let dex_x = (1e5 * 2e6 / 0.025f64).sqrt() - 2e6;
+    let (dex, fixed) = (find(&q, "dex"), find(&q, "fixed"));
+    assert!((dex.usd - dex_x).abs() < 1e-6 * dex_x, "{q:?}");
+    assert!((fixed.usd - (1e6 - dex_x)).abs() < 1e-6 * dex_x, "{q:?}");
+    assert_eq!(q.moves.len(), 1);
+    assert!((q.moves[0].usd - fixed.usd).abs() < 1e-6, "{q:?}");
+    let want = 1e5 * dex_x / (2e6 + dex_x) + 0.025 * (1e6 - dex_x);
+    assert!(
+        (q.objective_usd - want).abs() < 1e-6 * want,
+        "{} vs {want}",
+        q.objective_usd
+    );
+}
+
+#[test]
+fn a_supply_curve_reserve_kept_above_its_kink_is_noted() {
+    // 95 % utilised with slopeHigh 6: the marginal reaches 0 after 3.1 % more supply; past the
+    // kink, $1M on the low piece would earn about 4x as much. The plan says so.
+    let mut r = supply_reserve("hot", 1e6, 9.5e5);
+    r["lending"]["slope2"] = json!(0.6);
+    let q = quote_json(&request(json!([r]), json!([]), json!({}))).unwrap();
+    let peak = (1e6 * 6.0 * 9.5e5 / (6.0 * 0.9 - 0.04f64)).sqrt() - 1e6;
+    assert!(
+        (q.allocations[0].usd - peak).abs() < 1e-6 * peak,
+        "{q:?} vs {peak}"
+    );
+    assert!(
+        q.notes
+            .iter()
+            .any(|n| n.contains("lending reserve hot is kept above its optimal utilisation")),
+        "{:?}",
+        q.notes
+    );
+}
+
 #[test]
 fn bad_lending_input_names_the_field() {
     let mut bad = reserve("r", 1e6, 2e6);
@@ -257,8 +405,11 @@ fn bad_lending_input_names_the_field() {
     dex_with_lending["lending"] = reserve("x", 1.0, 0.0)["lending"].clone();
     let mut tiny_kink = reserve("t", 1e6, 1e5);
     tiny_kink["lending"]["optimal_utilization"] = json!(1e-9);
+    let mut netted = supply_reserve("c", 1e6, 1e5);
+    netted["lending"]["reserve_factor"] = json!(0.1);
+    netted["lending"]["stable_income_usd_year"] = json!(5.0);
     let text = request(
-        json!([bad, missing, dex_with_lending, tiny_kink]),
+        json!([bad, missing, dex_with_lending, tiny_kink, netted]),
         json!([]),
         json!({}),
     );
@@ -274,6 +425,8 @@ fn bad_lending_input_names_the_field() {
         "pools[1].lending: required when kind is \"lending\"",
         "pools[2].lending: only for kind \"lending\"",
         "pools[3].lending.optimal_utilization: must be in [0.0001, 0.9999] (got 0.000000001)",
+        "pools[4].lending.reserve_factor: must be 0 with rate_model supply_curve (got 0.1): Compound v3's supply curve already nets the reserve's share",
+        "pools[4].lending.stable_income_usd_year: must be 0 with rate_model supply_curve (got 5): Compound v3 has no stable-rate debt",
     ] {
         assert!(shown.iter().any(|s| s == want), "{want} in {shown:#?}");
     }
@@ -292,6 +445,13 @@ fn bad_lending_input_names_the_field() {
         panic!("expected a parse error")
     };
     assert!(p[0].message.contains("unknown variant `perp`"), "{p:?}");
+    let mut model = supply_reserve("m", 1e6, 1e5);
+    model["lending"]["rate_model"] = json!("kink");
+    let Err(RouterError::Input(p)) = quote_json(&request(json!([model]), json!([]), json!({})))
+    else {
+        panic!("expected a parse error")
+    };
+    assert!(p[0].message.contains("unknown variant `kink`"), "{p:?}");
 }
 
 fn arbitrary_json() -> impl Strategy<Value = Value> {
@@ -366,8 +526,9 @@ fn mutated_request() -> impl Strategy<Value = String> {
     })
 }
 
-/// A request with one pool and lending reserves whose numbers are replaced, each with
-/// probability one half, by values at the edges of what validation accepts.
+/// A request with one pool and lending reserves (Aave's, and every other one Compound v3's)
+/// whose numbers are replaced, each with probability one half, by values at the edges of what
+/// validation accepts.
 fn extreme_lending_request() -> impl Strategy<Value = String> {
     let edge = prop_oneof![
         Just(0.0f64),
@@ -388,8 +549,15 @@ fn extreme_lending_request() -> impl Strategy<Value = String> {
             let mut pools = vec![pool("dex", "ethereum", 2e6, 1e5)];
             let mut k = 0;
             for i in 0..n {
-                let mut r = reserve(&format!("r{i}"), 1e6, 9.2e5);
-                r["lending"]["supply_cap_room_usd"] = json!(5e5);
+                // A supply curve starts without a supply cap (a base rate then meets the bound
+                // by all the capital), unless a number is drawn for it.
+                let mut r = if i % 2 == 1 {
+                    supply_reserve(&format!("r{i}"), 1e6, 9.2e5)
+                } else {
+                    let mut r = reserve(&format!("r{i}"), 1e6, 9.2e5);
+                    r["lending"]["supply_cap_room_usd"] = json!(5e5);
+                    r
+                };
                 for field in [
                     "supplied_usd",
                     "borrowed_usd",

@@ -99,6 +99,19 @@ pub struct LendingFigures {
     /// Room under the supply cap in tokens, as Aave checks it (supply plus what the treasury
     /// is owed); `None` when uncapped.
     pub supply_cap_room: Option<f64>,
+    /// The supply rate's own curve (Compound v3); `None` where the supply rate is the borrow
+    /// rate × utilisation × (1 − reserve factor) (Aave v3).
+    pub supply_curve: Option<SupplyCurve>,
+}
+
+/// A supply-rate curve of its own (Compound v3): `base + slope1 · U / kink` up to `kink`, then
+/// `+ slope2 · (U − kink) / (1 − kink)`, per year.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SupplyCurve {
+    pub kink: f64,
+    pub base_rate: f64,
+    pub slope1: f64,
+    pub slope2: f64,
 }
 
 impl LendingFigures {
@@ -144,7 +157,25 @@ impl LendingFigures {
                     let owed = tokens(&r.accrued_to_treasury) * ray(&r.normalized_income_ray);
                     (cap - tokens(&r.supplied) - owed).max(0.0)
                 }),
+            supply_curve: SupplyCurve::of(r),
         }
+    }
+}
+
+impl SupplyCurve {
+    fn of(r: &lending_reserves::Model) -> Option<SupplyCurve> {
+        let ray = |s: &Option<String>| {
+            s.as_deref()?
+                .parse::<f64>()
+                .ok()
+                .map(|v| v / atoll_core::lending::RAY)
+        };
+        Some(SupplyCurve {
+            kink: ray(&r.supply_kink_ray)?,
+            base_rate: ray(&r.supply_base_rate_ray)?,
+            slope1: ray(&r.supply_slope1_ray)?,
+            slope2: ray(&r.supply_slope2_ray)?,
+        })
     }
 }
 

@@ -54,7 +54,10 @@ impl EvmChain {
                     IUniswapV2Factory::PairCreated::SIGNATURE_HASH
                 }
                 Protocol::UniswapV3 => IUniswapV3Factory::PoolCreated::SIGNATURE_HASH,
-                Protocol::OrcaWhirlpool | Protocol::RaydiumCpmm | Protocol::AaveV3 => continue,
+                Protocol::OrcaWhirlpool
+                | Protocol::RaydiumCpmm
+                | Protocol::AaveV3
+                | Protocol::CompoundV3 => continue,
             };
             let filter = Filter::new().address(address).event_signature(topic);
             let logs = self

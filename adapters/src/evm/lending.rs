@@ -124,7 +124,7 @@ impl AaveReserveState {
     }
 }
 
-fn rejected(chain: &EvmChain, what: String) -> AdapterError {
+pub(super) fn rejected(chain: &EvmChain, what: String) -> AdapterError {
     AdapterError::RpcRejected {
         chain: chain.name.clone(),
         method: "eth_call",
@@ -134,7 +134,7 @@ fn rejected(chain: &EvmChain, what: String) -> AdapterError {
 }
 
 /// Decodes answer `i` with `C`'s return type, naming `what` when it does not decode.
-fn decode<C: SolCall>(
+pub(super) fn decode<C: SolCall>(
     chain: &EvmChain,
     answers: &[Option<Bytes>],
     i: usize,

@@ -4,6 +4,8 @@
 
 pub mod aave_abi;
 pub mod abi;
+pub mod comet;
+pub mod comet_abi;
 pub mod discovery;
 pub mod events;
 pub mod lending;

@@ -28,22 +28,53 @@ pub struct RawFactory {
     pub start_block: Option<u64>,
 }
 
-/// A lending market, named by its `PoolAddressesProvider` (Aave v3): every reserve of the
-/// market is indexed.
+/// A lending market: an Aave v3 market named by its `PoolAddressesProvider` (every reserve of
+/// the market is indexed), or a Compound v3 market named by its Comet (its base asset is the
+/// one reserve), with the `CometRewards` contract that pays its incentives, if any.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLendingMarket {
     pub chain: String,
     pub protocol: String,
-    pub addresses_provider: String,
+    /// Aave v3 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses_provider: Option<String>,
+    /// Compound v3 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comet: Option<String>,
+    /// Compound v3 only: the `CometRewards` contract.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewards: Option<String>,
     pub start_block: Option<u64>,
+}
+
+/// Where a lending market is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LendingMarketEntry {
+    /// Aave v3: the market's `PoolAddressesProvider`.
+    Aave { addresses_provider: Address },
+    /// Compound v3: the market's Comet (proxy) and its `CometRewards`, if it pays incentives.
+    Comet {
+        comet: Address,
+        rewards: Option<Address>,
+    },
+}
+
+impl LendingMarketEntry {
+    /// The address that names the market (the provider, or the Comet).
+    pub fn address(&self) -> &Address {
+        match self {
+            LendingMarketEntry::Aave { addresses_provider } => addresses_provider,
+            LendingMarketEntry::Comet { comet, .. } => comet,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LendingMarketSettings {
     pub chain: String,
     pub protocol: Protocol,
-    pub addresses_provider: Address,
+    pub entry: LendingMarketEntry,
     /// The first block whose reserve updates are read (the chain's `start_block` when unset).
     pub start_block: Option<u64>,
 }
@@ -139,8 +170,8 @@ pub(super) fn validate_factories(
         .collect()
 }
 
-/// `raw` is the `[[lending_markets]]` array at `path`. The protocol must be a lending one,
-/// each market listed once.
+/// `raw` is the `[[lending_markets]]` array at `path`. The protocol must be a lending one, with
+/// the address field it is named by (and none of the other's), each market listed once.
 pub(super) fn validate_lending_markets(
     raw: &[RawLendingMarket],
     path: &str,
@@ -152,41 +183,90 @@ pub(super) fn validate_lending_markets(
     for (i, m) in raw.iter().enumerate() {
         let path = format!("{path}[{i}]");
         let kind = refs.chain_kind(p, &format!("{path}.chain"), &m.chain);
-        let protocol = protocol_for(p, &format!("{path}.protocol"), &m.protocol, kind);
-        let addr = address(
-            p,
-            &format!("{path}.addresses_provider"),
-            kind,
-            &m.addresses_provider,
-        );
-        let (Some(protocol), Some(addresses_provider)) = (protocol, addr) else {
+        let Some(protocol) = protocol_for(p, &format!("{path}.protocol"), &m.protocol, kind) else {
             continue;
         };
         if protocol.pool_kind() != PoolKind::Lending {
             p.push(
                 format!("{path}.protocol"),
-                format!("{protocol} is not a lending market (known: aave_v3)"),
+                format!("{protocol} is not a lending market (known: aave_v3, compound_v3)"),
             );
             continue;
         }
-        if !seen.insert((m.chain.clone(), addresses_provider)) {
+        let Some(entry) = market_entry(m, protocol, &path, kind, p) else {
+            continue;
+        };
+        if !seen.insert((m.chain.clone(), *entry.address())) {
             p.push(
-                format!("{path}.addresses_provider"),
-                format!(
-                    "market {} listed twice on {}",
-                    m.addresses_provider, m.chain
-                ),
+                path.clone(),
+                format!("market {} listed twice on {}", entry.address(), m.chain),
             );
             continue;
         }
         out.push(LendingMarketSettings {
             chain: m.chain.clone(),
             protocol,
-            addresses_provider,
+            entry,
             start_block: m.start_block,
         });
     }
     out
+}
+
+/// The market's address fields for `protocol`: Aave v3 takes `addresses_provider`, Compound
+/// v3 `comet` and optionally `rewards`; a field of the other protocol is an error.
+fn market_entry(
+    m: &RawLendingMarket,
+    protocol: Protocol,
+    path: &str,
+    kind: Option<ChainKind>,
+    p: &mut Problems,
+) -> Option<LendingMarketEntry> {
+    let (wanted, others): (&str, &[(&str, &Option<String>)]) = match protocol {
+        Protocol::CompoundV3 => ("comet", &[("addresses_provider", &m.addresses_provider)]),
+        _ => (
+            "addresses_provider",
+            &[("comet", &m.comet), ("rewards", &m.rewards)],
+        ),
+    };
+    let mut ok = true;
+    for (field, value) in others {
+        if value.is_some() {
+            p.push(
+                format!("{path}.{field}"),
+                format!("not a field of {protocol} markets (they are named by `{wanted}`)"),
+            );
+            ok = false;
+        }
+    }
+    let named = if protocol == Protocol::CompoundV3 {
+        &m.comet
+    } else {
+        &m.addresses_provider
+    };
+    let Some(named) = named else {
+        p.push(
+            format!("{path}.{wanted}"),
+            format!("missing: {protocol} markets are named by their `{wanted}`"),
+        );
+        return None;
+    };
+    let at = address(p, &format!("{path}.{wanted}"), kind, named);
+    let rewards = match &m.rewards {
+        Some(r) if protocol == Protocol::CompoundV3 => {
+            let a = address(p, &format!("{path}.rewards"), kind, r);
+            ok &= a.is_some();
+            a
+        }
+        _ => None,
+    };
+    let at = at.filter(|_| ok)?;
+    Some(match protocol {
+        Protocol::CompoundV3 => LendingMarketEntry::Comet { comet: at, rewards },
+        _ => LendingMarketEntry::Aave {
+            addresses_provider: at,
+        },
+    })
 }
 
 /// (fee, LP share) in bps per protocol with a fixed fee: its default, or the override in

@@ -172,3 +172,66 @@ fn protocol_on_wrong_chain_kind() {
         "{text}"
     );
 }
+
+#[test]
+fn lending_markets_are_named_by_their_protocols_own_field() {
+    let market =
+        |fields: &str| format!("{GOOD}\n[[lending_markets]]\nchain = \"ethereum\"\n{fields}\n");
+    let provider = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    let comet = "0xc3d688B66703497DAA19211EEdff47f25384cdc3";
+    let s = parse(
+        &market(&format!(
+            "protocol = \"compound_v3\"\ncomet = \"{comet}\"\nrewards = \"{provider}\""
+        )),
+        &[],
+    )
+    .unwrap();
+    assert!(matches!(
+        s.lending_markets[0].entry,
+        LendingMarketEntry::Comet {
+            rewards: Some(_),
+            ..
+        }
+    ));
+    let s = parse(
+        &market(&format!(
+            "protocol = \"aave_v3\"\naddresses_provider = \"{provider}\""
+        )),
+        &[],
+    )
+    .unwrap();
+    assert!(matches!(
+        s.lending_markets[0].entry,
+        LendingMarketEntry::Aave { .. }
+    ));
+    for (fields, path, says) in [
+        (
+            format!("protocol = \"compound_v3\"\naddresses_provider = \"{provider}\""),
+            "lending_markets[0].addresses_provider",
+            "not a field of compound_v3 markets",
+        ),
+        (
+            "protocol = \"compound_v3\"".to_string(),
+            "lending_markets[0].comet",
+            "missing",
+        ),
+        (
+            format!("protocol = \"aave_v3\"\ncomet = \"{comet}\""),
+            "lending_markets[0].comet",
+            "not a field of aave_v3 markets",
+        ),
+        (
+            "protocol = \"compound_v3\"\ncomet = \"0x12\"".to_string(),
+            "lending_markets[0].comet",
+            "",
+        ),
+        (
+            format!("protocol = \"uniswap_v2\"\ncomet = \"{comet}\""),
+            "lending_markets[0].protocol",
+            "not a lending market",
+        ),
+    ] {
+        let e = parse(&market(&fields), &[]).unwrap_err().to_string();
+        assert!(e.contains(path) && e.contains(says), "{fields}: {e}");
+    }
+}

@@ -1,6 +1,6 @@
 //! The lending markets of one EVM chain (stream [`LENDING_STREAM`]): every reserve of each
-//! configured Aave v3 market, read behind a checkpoint of its own, apart from pools and
-//! deposits.
+//! configured Aave v3 market and the base asset of each Compound v3 Comet ([`super::comet`]),
+//! read behind a checkpoint of its own, apart from pools and deposits.
 //!
 //! A batch reads the markets' `ReserveDataUpdated` logs. Each block holding one becomes a
 //! history row per reserve: the block's last event (its rates and indexes), with the reserve's
@@ -24,18 +24,20 @@ use alloy::primitives::{Address, U256};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use atoll_adapters::evm::aave_abi::IAavePool::ReserveDataUpdated;
+use atoll_adapters::evm::comet::CometState;
 use atoll_adapters::evm::discovery::evm_address;
 use atoll_adapters::evm::lending::{
     AaveMarketAddresses, AaveReserveState, ReserveAmounts, ReserveTokens, ray,
 };
 use atoll_adapters::evm::{BlockRef, EvmChain, RetryPolicy};
 use atoll_core::lending::{apy_of_apr, index_after, realised_apy};
-use atoll_core::settings::{ChainSettings, LendingMarketSettings, Settings};
+use atoll_core::settings::{ChainSettings, LendingMarketEntry, LendingMarketSettings, Settings};
 use atoll_core::{PoolId, Protocol};
 use atoll_store::ingest::{IngestTxn, PoolEntry, PoolStateRow, YieldFigures};
 use atoll_store::lending::{LendingHistoryRow, LendingReserveRow};
 use atoll_store::{Checkpoint, Store};
 
+use super::comet;
 use super::fork::{self, BLOCK_HASHES_KEPT, Cursor, Step, Stream, block_row, checkpoint_at};
 use crate::prices::TokenMeta;
 use crate::{ChainProgress, IndexerError, Mode, ProgressSink};
@@ -49,7 +51,7 @@ const HISTORY_READS_IN_FLIGHT: usize = 16;
 /// What a chain's lending stream did in one run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LendingSummary {
-    /// Reserve updates read (`ReserveDataUpdated` logs).
+    /// Reserve updates read (Aave's `ReserveDataUpdated` logs, Comet's accruing ones).
     pub updates: u64,
     pub reorgs: u64,
     pub batches: u64,
@@ -64,8 +66,28 @@ struct TrackedReserve {
     tokens: ReserveTokens,
 }
 
-struct Market {
-    addresses: AaveMarketAddresses,
+enum Market {
+    Aave(AaveMarketAddresses),
+    Comet {
+        comet: Address,
+        rewards: Option<Address>,
+    },
+}
+
+impl Market {
+    /// The contract whose logs the market's history is read from.
+    fn emitter(&self) -> Address {
+        match self {
+            Market::Aave(a) => a.pool,
+            Market::Comet { comet, .. } => *comet,
+        }
+    }
+}
+
+/// A reserve's state at one block, by protocol.
+enum ReserveState {
+    Aave(Box<AaveReserveState>),
+    Comet(Box<CometState>),
 }
 
 /// The lending stream of one EVM chain.
@@ -104,11 +126,23 @@ impl EvmLending {
         let head = chain.head().await?.number;
         let mut markets = Vec::new();
         for m in &configured {
-            let Some(provider) = evm_address(&m.addresses_provider) else {
-                continue;
-            };
-            markets.push(Market {
-                addresses: chain.aave_market(provider, head).await?,
+            markets.push(match m.entry {
+                LendingMarketEntry::Aave { addresses_provider } => {
+                    let Some(provider) = evm_address(&addresses_provider) else {
+                        continue;
+                    };
+                    Market::Aave(chain.aave_market(provider, head).await?)
+                }
+                LendingMarketEntry::Comet { comet, rewards } => {
+                    let Some(comet) = evm_address(&comet) else {
+                        continue;
+                    };
+                    chain.verify_comet(comet, head).await?;
+                    Market::Comet {
+                        comet,
+                        rewards: rewards.as_ref().and_then(evm_address),
+                    }
+                }
             });
         }
         let start_block = configured
@@ -153,7 +187,6 @@ impl EvmLending {
     ) -> Result<(), IndexerError> {
         let mut new_pools = Vec::new();
         for (m, listed) in listed.iter().enumerate() {
-            let addresses = self.markets[m].addresses;
             let fresh: Vec<Address> = listed
                 .iter()
                 .copied()
@@ -167,9 +200,30 @@ impl EvmLending {
             if fresh.is_empty() {
                 continue;
             }
-            let states = self.chain.aave_reserves(&addresses, &fresh, block).await?;
-            for s in states {
-                let (reserve, entry) = self.describe(m, &s, block).await?;
+            let described: Vec<(Protocol, ReserveTokens)> = match &self.markets[m] {
+                Market::Aave(addresses) => self
+                    .chain
+                    .aave_reserves(addresses, &fresh, block)
+                    .await?
+                    .iter()
+                    .map(|s| (Protocol::AaveV3, aave_tokens(s)))
+                    .collect(),
+                // The Comet is the pool, its own "aToken" and "debt token".
+                Market::Comet { comet, .. } => fresh
+                    .iter()
+                    .map(|asset| {
+                        let tokens = ReserveTokens {
+                            asset: *asset,
+                            a_token: *comet,
+                            variable_debt_token: *comet,
+                            stable_debt_token: Address::ZERO,
+                        };
+                        (Protocol::CompoundV3, tokens)
+                    })
+                    .collect(),
+            };
+            for (protocol, tokens) in described {
+                let (reserve, entry) = self.describe(m, protocol, tokens, block).await?;
                 self.reserves.push(reserve);
                 new_pools.push(entry);
             }
@@ -179,18 +233,20 @@ impl EvmLending {
     }
 
     /// A reserve as tracked and as registered in `pools`: one "pool" per reserve, its token on
-    /// both sides, its address the aToken's.
+    /// both sides, its address the aToken's (the Comet's).
     async fn describe(
         &mut self,
         market: usize,
-        s: &AaveReserveState,
+        protocol: Protocol,
+        tokens: ReserveTokens,
         block: u64,
     ) -> Result<(TrackedReserve, PoolEntry), IndexerError> {
-        if !self.tokens.contains_key(&s.asset) {
-            let info = self.chain.token_infos(&[s.asset], block).await?;
+        let asset = tokens.asset;
+        if !self.tokens.contains_key(&asset) {
+            let info = self.chain.token_infos(&[asset], block).await?;
             if let Some(i) = info.into_iter().next() {
                 self.tokens.insert(
-                    s.asset,
+                    asset,
                     TokenMeta {
                         symbol: i.symbol,
                         decimals: i.decimals,
@@ -200,21 +256,21 @@ impl EvmLending {
                 );
             }
         }
-        let meta = self.tokens.get(&s.asset);
+        let meta = self.tokens.get(&asset);
         let id = PoolId::new(
             &self.chain.name,
-            Protocol::AaveV3,
-            &atoll_core::Address::Evm(s.a_token.into_array()),
+            protocol,
+            &atoll_core::Address::Evm(tokens.a_token.into_array()),
         )
         .0;
         let lower = |a: Address| format!("{a:#x}");
         let entry = PoolEntry {
             id: id.clone(),
             chain_id: self.chain.chain_id,
-            protocol: Protocol::AaveV3.as_str().to_string(),
-            address: lower(s.a_token),
-            token0: lower(s.asset),
-            token1: lower(s.asset),
+            protocol: protocol.as_str().to_string(),
+            address: lower(tokens.a_token),
+            token0: lower(asset),
+            token1: lower(asset),
             symbol: meta.map_or_else(|| "?".to_string(), |m| m.symbol.clone()),
             fee_ppm: 0,
             lp_fee_ppm: 0,
@@ -224,26 +280,43 @@ impl EvmLending {
         let reserve = TrackedReserve {
             pool_id: id,
             market,
-            tokens: ReserveTokens {
-                asset: s.asset,
-                a_token: s.a_token,
-                variable_debt_token: s.variable_debt_token,
-                stable_debt_token: s.stable_debt_token,
-            },
+            tokens,
         };
         Ok((reserve, entry))
     }
 
-    /// The markets' `ReserveDataUpdated` logs of `from..=to`.
+    /// The markets' logs of `from..=to` that change a reserve: Aave's `ReserveDataUpdated`,
+    /// the Comets' accruing events. In chain order.
     async fn update_logs(&mut self, from: u64, to: u64) -> Result<Vec<Log>, IndexerError> {
-        let pools: Vec<Address> = self.markets.iter().map(|m| m.addresses.pool).collect();
-        let filter = Filter::new()
-            .address(pools)
-            .event_signature(ReserveDataUpdated::SIGNATURE_HASH);
-        Ok(self
-            .chain
-            .logs(&filter, from, to, &mut self.cursor.window)
-            .await?)
+        let (pools, comets): (Vec<&Market>, Vec<&Market>) = self
+            .markets
+            .iter()
+            .partition(|m| matches!(m, Market::Aave(_)));
+        let mut filters = Vec::new();
+        if !pools.is_empty() {
+            filters.push(
+                Filter::new()
+                    .address(pools.iter().map(|m| m.emitter()).collect::<Vec<_>>())
+                    .event_signature(ReserveDataUpdated::SIGNATURE_HASH),
+            );
+        }
+        if !comets.is_empty() {
+            filters.push(
+                Filter::new()
+                    .address(comets.iter().map(|m| m.emitter()).collect::<Vec<_>>())
+                    .event_signature(comet::accruing_events()),
+            );
+        }
+        let mut logs = Vec::new();
+        for filter in filters {
+            logs.extend(
+                self.chain
+                    .logs(&filter, from, to, &mut self.cursor.window)
+                    .await?,
+            );
+        }
+        logs.sort_by_key(|l| (l.block_number, l.log_index));
+        Ok(logs)
     }
 
     /// One history row per (reserve, block) among `logs`: the block's last update, with the
@@ -256,7 +329,7 @@ impl EvmLending {
             let Some(m) = self
                 .markets
                 .iter()
-                .position(|m| m.addresses.pool == log.address())
+                .position(|m| matches!(m, Market::Aave(a) if a.pool == log.address()))
             else {
                 continue;
             };
@@ -294,7 +367,10 @@ impl EvmLending {
                     .iter()
                     .map(|(r, ..)| self.reserves[*r].tokens)
                     .collect();
-                let oracle = self.markets[market].addresses.oracle;
+                let oracle = match &self.markets[market] {
+                    Market::Aave(a) => a.oracle,
+                    Market::Comet { .. } => Address::ZERO,
+                };
                 async move {
                     let totals = self.chain.aave_totals_at(oracle, &tokens, block).await?;
                     let time_ms = self.block_time_ms(block, logs).await?;
@@ -304,7 +380,7 @@ impl EvmLending {
             .buffered(HISTORY_READS_IN_FLIGHT)
             .collect::<Vec<_>>()
             .await;
-        let mut rows = Vec::new();
+        let mut rows = self.comet_history_rows(logs).await?;
         for read in reads {
             let (block, updates, totals, time_ms) = read?;
             for ((r, log_index, e), t) in updates.into_iter().zip(totals) {
@@ -320,6 +396,43 @@ impl EvmLending {
             }
         }
         Ok(rows)
+    }
+
+    /// One history row per (Comet, block) among `logs`, from the Comet's state at that block.
+    async fn comet_history_rows(
+        &self,
+        logs: &[Log],
+    ) -> Result<Vec<LendingHistoryRow>, IndexerError> {
+        // (block, reserve index) → the block's last accruing log index.
+        let mut last: BTreeMap<(u64, usize), u64> = BTreeMap::new();
+        for log in logs {
+            let Some(r) = self.reserves.iter().position(|r| {
+                matches!(self.markets[r.market], Market::Comet { comet, .. } if comet == log.address())
+            }) else {
+                continue;
+            };
+            let block = log.block_number.unwrap_or_default();
+            last.insert((block, r), log.log_index.unwrap_or_default());
+        }
+        let reads = futures::stream::iter(last.into_iter().map(|((block, r), log_index)| {
+            let comet = self.reserves[r].tokens.a_token;
+            async move {
+                let state = self.chain.comet_state(comet, None, block).await?;
+                let time_ms = self.block_time_ms(block, logs).await?;
+                Ok::<_, IndexerError>(comet::history_row(
+                    &self.reserves[r].pool_id,
+                    self.chain.chain_id,
+                    block,
+                    log_index,
+                    time_ms,
+                    &state,
+                ))
+            }
+        }))
+        .buffered(HISTORY_READS_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+        reads.into_iter().collect()
     }
 
     /// A block's timestamp in ms: from its logs when they carry it, else read.
@@ -339,11 +452,15 @@ impl EvmLending {
     async fn listed_at(&self, at: u64) -> Result<Vec<Vec<Address>>, IndexerError> {
         let mut out = Vec::with_capacity(self.markets.len());
         for market in &self.markets {
-            out.push(
-                self.chain
-                    .aave_reserve_list(market.addresses.pool, at)
-                    .await?,
-            );
+            out.push(match market {
+                Market::Aave(a) => self.chain.aave_reserve_list(a.pool, at).await?,
+                Market::Comet { comet, .. } => self
+                    .chain
+                    .comet_base_token(*comet, at)
+                    .await?
+                    .into_iter()
+                    .collect(),
+            });
         }
         Ok(out)
     }
@@ -355,7 +472,7 @@ impl EvmLending {
         &self,
         at: u64,
         listed: &[Vec<Address>],
-    ) -> Result<Vec<(usize, AaveReserveState)>, IndexerError> {
+    ) -> Result<Vec<(usize, ReserveState)>, IndexerError> {
         let mut out = Vec::with_capacity(self.reserves.len());
         for (m, (market, listed)) in self.markets.iter().zip(listed).enumerate() {
             let mine: Vec<usize> = (0..self.reserves.len())
@@ -371,11 +488,22 @@ impl EvmLending {
                 .iter()
                 .map(|r| self.reserves[*r].tokens.asset)
                 .collect();
-            let states = self
-                .chain
-                .aave_reserves(&market.addresses, &assets, at)
-                .await?;
-            out.extend(mine.into_iter().zip(states));
+            match market {
+                Market::Aave(addresses) => {
+                    let states = self.chain.aave_reserves(addresses, &assets, at).await?;
+                    out.extend(
+                        mine.into_iter()
+                            .zip(states.into_iter().map(|s| ReserveState::Aave(Box::new(s)))),
+                    );
+                }
+                Market::Comet { comet, rewards } => {
+                    let state = self.chain.comet_state(*comet, *rewards, at).await?;
+                    out.extend(
+                        mine.into_iter()
+                            .map(|r| (r, ReserveState::Comet(Box::new(state.clone())))),
+                    );
+                }
+            }
         }
         Ok(out)
     }
@@ -386,22 +514,27 @@ impl EvmLending {
         &self,
         txn: &IngestTxn,
         at: &BlockRef,
-        states: &[(usize, AaveReserveState)],
+        states: &[(usize, ReserveState)],
     ) -> Result<(), IndexerError> {
         let time_ms = i64::try_from(at.timestamp.saturating_mul(1000)).unwrap_or(i64::MAX);
         let mut rows = Vec::with_capacity(states.len());
         for (r, s) in states {
             let reserve = &self.reserves[*r];
-            let realised = realised(txn, &reserve.pool_id, s, time_ms).await?;
-            let row = current_row(
-                reserve,
-                &self.markets[reserve.market].addresses,
-                self.chain.chain_id,
-                s,
-                at.number,
-                time_ms,
-                realised,
-            )?;
+            let now_index = match s {
+                ReserveState::Aave(s) => f64::from(s.normalized_income),
+                ReserveState::Comet(s) => comet::index_now(s, at.timestamp),
+            };
+            let realised = realised(txn, &reserve.pool_id, now_index, time_ms).await?;
+            let (chain_id, block) = (self.chain.chain_id, at.number);
+            let row = match (s, &self.markets[reserve.market]) {
+                (ReserveState::Aave(s), Market::Aave(addresses)) => {
+                    current_row(reserve, addresses, chain_id, s, block, time_ms, realised)?
+                }
+                (ReserveState::Comet(s), _) => {
+                    comet::current_row(&reserve.pool_id, chain_id, s, block, time_ms, realised)
+                }
+                (ReserveState::Aave(_), Market::Comet { .. }) => continue,
+            };
             let figures = pool_figures(&row);
             let state = PoolStateRow {
                 block: at.number,
@@ -420,7 +553,7 @@ impl EvmLending {
         first: BlockRef,
         last: BlockRef,
         history: Vec<LendingHistoryRow>,
-        states: Vec<(usize, AaveReserveState)>,
+        states: Vec<(usize, ReserveState)>,
         updates: u64,
     ) -> Result<(), IndexerError> {
         let checkpoint = checkpoint_at(&last);
@@ -580,16 +713,15 @@ fn history_row(
 }
 
 /// The realised supply APY over 1, 7 and 30 days ending at `now_ms`: the reserve's liquidity
-/// index now (`getReserveNormalizedIncome`, exact) over its value at the window's start,
+/// index now (`now_index`: Aave's `getReserveNormalizedIncome`, Comet's accrued supply index) over its value at the window's start,
 /// carried forward from the last update before it at that update's rate, exactly as the
 /// chain computes it between updates. `None` for a window older than the reserve's history.
 async fn realised(
     txn: &IngestTxn,
     pool_id: &str,
-    s: &AaveReserveState,
+    now_index: f64,
     now_ms: i64,
 ) -> Result<[Option<f64>; 3], IndexerError> {
-    let now_index = f64::from(s.normalized_income);
     let mut out = [None; 3];
     for (slot, days) in out.iter_mut().zip([1i64, 7, 30]) {
         let span_ms = days * 86_400_000;
@@ -603,6 +735,16 @@ async fn realised(
         *slot = realised_apy(then, now_index, span_ms as f64 / 1000.0);
     }
     Ok(out)
+}
+
+/// A reserve's tokens from its Aave state.
+fn aave_tokens(s: &AaveReserveState) -> ReserveTokens {
+    ReserveTokens {
+        asset: s.asset,
+        a_token: s.a_token,
+        variable_debt_token: s.variable_debt_token,
+        stable_debt_token: s.stable_debt_token,
+    }
 }
 
 fn parse_u256(s: &str) -> U256 {
@@ -653,6 +795,10 @@ fn current_row(
         base_rate_ray: s.base_rate.to_string(),
         slope1_ray: s.slope1.to_string(),
         slope2_ray: s.slope2.to_string(),
+        supply_kink_ray: None,
+        supply_base_rate_ray: None,
+        supply_slope1_ray: None,
+        supply_slope2_ray: None,
         liquidity_rate_ray: s.liquidity_rate.to_string(),
         variable_borrow_rate_ray: s.variable_borrow_rate.to_string(),
         liquidity_index_ray: s.liquidity_index.to_string(),
@@ -681,10 +827,10 @@ fn current_row(
 /// A reserve's incentives at a block: the reward APY (`None` when the reserve has none, 0 once
 /// every emission has ended: an emission counts only before its on-chain end), the live
 /// rewards' tokens and the first of their ends.
-struct Incentives {
-    apy: Option<f64>,
-    tokens: Option<String>,
-    ends_ms: Option<i64>,
+pub(super) struct Incentives {
+    pub(super) apy: Option<f64>,
+    pub(super) tokens: Option<String>,
+    pub(super) ends_ms: Option<i64>,
 }
 
 impl Incentives {

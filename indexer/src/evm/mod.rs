@@ -5,6 +5,7 @@
 //! stored block still on the chain ([`fork`]), and indexing goes on from there. The bridge
 //! vault's deposits are a stream of their own ([`deposits`]).
 
+mod comet;
 pub mod deposits;
 mod fork;
 pub mod lending;
@@ -66,7 +67,10 @@ fn family(protocol: Protocol) -> Option<PoolFamily> {
     match protocol {
         Protocol::UniswapV2 | Protocol::PancakeswapV2 => Some(PoolFamily::V2),
         Protocol::UniswapV3 => Some(PoolFamily::V3),
-        Protocol::OrcaWhirlpool | Protocol::RaydiumCpmm | Protocol::AaveV3 => None,
+        Protocol::OrcaWhirlpool
+        | Protocol::RaydiumCpmm
+        | Protocol::AaveV3
+        | Protocol::CompoundV3 => None,
     }
 }
 

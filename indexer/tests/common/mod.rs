@@ -169,3 +169,20 @@ pub async fn sqlite_store(dir: &std::path::Path, settings: &Settings) -> Store {
     store.register_settings(settings).await.unwrap();
     store
 }
+
+/// Indexes ethereum once, failing the test on an error; the lending updates read.
+pub async fn index_ethereum_once(settings: &Settings, store: &Store) -> u64 {
+    let mut updates = 0;
+    for (chain, r) in atoll_indexer::run(
+        settings,
+        store,
+        &["ethereum".into()],
+        atoll_indexer::Mode::Once,
+        no_progress(),
+    )
+    .await
+    {
+        updates += r.unwrap_or_else(|e| panic!("{chain}: {e}")).lending_updates;
+    }
+    updates
+}

@@ -24,6 +24,12 @@ pub struct Model {
     pub base_rate_ray: String,
     pub slope1_ray: String,
     pub slope2_ray: String,
+    /// The supply rate's own curve (Compound v3), per year; `None` where the supply rate
+    /// follows from the borrow curve (Aave v3).
+    pub supply_kink_ray: Option<String>,
+    pub supply_base_rate_ray: Option<String>,
+    pub supply_slope1_ray: Option<String>,
+    pub supply_slope2_ray: Option<String>,
     pub liquidity_rate_ray: String,
     pub variable_borrow_rate_ray: String,
     pub liquidity_index_ray: String,
