@@ -148,8 +148,8 @@ async fn check_backend(
         let s = r.as_ref().unwrap_or_else(|e| panic!("{chain}: {e}"));
         assert!(s.pool_problems.is_empty(), "{:?}", s.pool_problems);
         assert_eq!(
-            s.pools, 8,
-            "{chain}: 3 V2 pairs, 2 V3 pools and 3 Aave reserves"
+            s.pools, 9,
+            "{chain}: 3 V2 pairs, 2 V3 pools, 3 Aave reserves and a Comet"
         );
     }
     let first = common::indexed(store).await;
@@ -231,7 +231,10 @@ async fn check_backend(
 
     // The yield record is consistent with its own figures.
     // Lending reserves have figures of their own (tests/lending_reserves_match_the_chain.rs).
-    for p in first.pools.iter().filter(|p| p.protocol != "aave_v3") {
+    let dex = |p: &&atoll_store::entities::pools::Model| {
+        !matches!(p.protocol.as_str(), "aave_v3" | "compound_v3")
+    };
+    for p in first.pools.iter().filter(dex) {
         let tvl = p.tvl_usd.unwrap();
         assert!(
             tvl > 100_000.0,

@@ -61,8 +61,8 @@ async fn bad_pools_and_chains_fail_alone() {
 
     let ethereum = by_chain("ethereum").as_ref().unwrap();
     assert_eq!(
-        ethereum.pools, 8,
-        "the five real pools and the three Aave reserves are indexed"
+        ethereum.pools, 9,
+        "the five real pools, the three Aave reserves and the Comet are indexed"
     );
     assert_eq!(
         ethereum.pool_problems.len(),
@@ -79,15 +79,15 @@ async fn bad_pools_and_chains_fail_alone() {
     let bsc = by_chain("bsc").as_ref().unwrap();
     assert!(bsc.events > 0, "bsc indexes");
     assert_eq!(
-        bsc.pools, 8,
-        "bsc's 3 pairs and 2 V3 pools, discovered, and its 3 Aave reserves"
+        bsc.pools, 9,
+        "bsc's 3 pairs and 2 V3 pools, discovered, its 3 Aave reserves and its Comet"
     );
     let discovered: Vec<_> = store
         .pools_of_chain(56)
         .await
         .unwrap()
         .into_iter()
-        .filter(|p| p.protocol != "aave_v3")
+        .filter(|p| p.protocol != "aave_v3" && p.protocol != "compound_v3")
         .collect();
     assert_eq!(discovered.len(), 5);
     assert!(discovered.iter().all(|p| p.discovered_at_block.is_some()));
