@@ -205,6 +205,7 @@ pub async fn traffic(
         let amount = whole(DEPTH_USD * bps / 10_000, token.decimals).max(U256::from(1u8));
         let entry = &mut held[c];
         let action = LendingAction::pick(&mut rng, *entry, amount);
+        let mut amount = amount;
         // Comet has no borrow or repay call: a borrow is a withdrawal past a balance, a repay
         // a supply while owing. The user only supplies, the trader only owes.
         let role = match action {
@@ -213,6 +214,18 @@ pub async fn traffic(
         };
         let p = provider_for(&chain.rpc_url, role)?;
         let comet = CometDouble::new(market.comet, &p);
+        if action == LendingAction::Withdraw {
+            // Comet rounds a supply's principal down: the balance can be a unit under what was
+            // supplied, and withdrawing past it is a borrow (refused under `baseBorrowMin`).
+            let fail = DevnetError::step(&chain.name, "Comet balance");
+            let user = Role::User.signer()?.address();
+            let balance = comet
+                .balanceOf(user)
+                .call()
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            amount = amount.min(balance);
+        }
         let tx = match action {
             LendingAction::Supply | LendingAction::Repay => comet
                 .supply(token.address, amount)

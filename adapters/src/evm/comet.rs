@@ -49,6 +49,28 @@ pub struct CometState {
     pub reward: Option<CometReward>,
 }
 
+/// What a history row of a Comet records at one block: its indexes, totals, liquidity, the
+/// rates at its utilisation and its base asset's price. Two rounds of batched calls (a third
+/// of [`EvmChain::comet_state`]'s calls: the curves and the incentive are not re-read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CometTotals {
+    pub supply_index: u128,
+    pub borrow_index: u128,
+    pub total_supply: U256,
+    pub total_borrow: U256,
+    pub available: U256,
+    pub supply_rate: u128,
+    pub borrow_rate: u128,
+    /// USD with 8 decimals (0 when the feed does not answer).
+    pub price: U256,
+}
+
+impl CometTotals {
+    pub fn price_usd(&self) -> Option<f64> {
+        (!self.price.is_zero()).then(|| f64::from(self.price) / 1e8)
+    }
+}
+
 /// The token a `CometRewards` contract pays a Comet's suppliers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CometReward {
@@ -268,6 +290,47 @@ impl EvmChain {
             funded,
         });
         Ok(())
+    }
+
+    /// A history row's reads of `comet` (base asset `base_token`) at `block`.
+    pub async fn comet_totals_at(
+        &self,
+        comet: Address,
+        base_token: Address,
+        block: u64,
+    ) -> Result<CometTotals, AdapterError> {
+        use IComet as C;
+        let calls = [
+            call(comet, C::totalsBasicCall {}),
+            call(comet, C::totalSupplyCall {}),
+            call(comet, C::totalBorrowCall {}),
+            call(comet, C::getUtilizationCall {}),
+            call(comet, C::baseTokenPriceFeedCall {}),
+            call(base_token, IERC20::balanceOfCall { account: comet }),
+        ];
+        let a = self.batch_calls(&calls, block).await?;
+        let what = format!("comet {comet}");
+        let w = what.as_str();
+        let totals = decode::<C::totalsBasicCall>(self, &a, 0, w)?;
+        let utilization = decode::<C::getUtilizationCall>(self, &a, 3, w)?;
+        let feed = decode::<C::baseTokenPriceFeedCall>(self, &a, 4, w)?;
+        let calls = [
+            call(comet, C::getSupplyRateCall { utilization }),
+            call(comet, C::getBorrowRateCall { utilization }),
+            call(comet, C::getPriceCall { priceFeed: feed }),
+        ];
+        let b = self.batch_calls(&calls, block).await?;
+        Ok(CometTotals {
+            supply_index: u128::from(totals.baseSupplyIndex),
+            borrow_index: u128::from(totals.baseBorrowIndex),
+            total_supply: decode::<C::totalSupplyCall>(self, &a, 1, w)?,
+            total_borrow: decode::<C::totalBorrowCall>(self, &a, 2, w)?,
+            available: decode::<IERC20::balanceOfCall>(self, &a, 5, w)?,
+            supply_rate: u128::from(decode::<C::getSupplyRateCall>(self, &b, 0, w)?),
+            borrow_rate: u128::from(decode::<C::getBorrowRateCall>(self, &b, 1, w)?),
+            // A feed that does not answer leaves the row unpriced rather than failing.
+            price: decode::<C::getPriceCall>(self, &b, 2, "").unwrap_or_default(),
+        })
     }
 
     /// The Comet's base asset at `block`; `None` where it does not answer (a block before

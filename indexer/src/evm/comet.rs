@@ -10,7 +10,7 @@
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::sol_types::SolEvent;
-use atoll_adapters::evm::comet::CometState;
+use atoll_adapters::evm::comet::{CometState, CometTotals};
 use atoll_adapters::evm::comet_abi::IComet;
 use atoll_core::lending::{COMET_FACTOR_SCALE, CometCurve, SECONDS_PER_YEAR, apy_of_apr};
 use atoll_store::lending::{LendingHistoryRow, LendingReserveRow};
@@ -46,7 +46,7 @@ pub(super) fn history_row(
     block: u64,
     log_index: u64,
     time_ms: i64,
-    s: &CometState,
+    s: &CometTotals,
 ) -> LendingHistoryRow {
     let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     LendingHistoryRow {

@@ -415,9 +415,12 @@ impl EvmLending {
             last.insert((block, r), log.log_index.unwrap_or_default());
         }
         let reads = futures::stream::iter(last.into_iter().map(|((block, r), log_index)| {
-            let comet = self.reserves[r].tokens.a_token;
+            let tokens = self.reserves[r].tokens;
             async move {
-                let state = self.chain.comet_state(comet, None, block).await?;
+                let state = self
+                    .chain
+                    .comet_totals_at(tokens.a_token, tokens.asset, block)
+                    .await?;
                 let time_ms = self.block_time_ms(block, logs).await?;
                 Ok::<_, IndexerError>(comet::history_row(
                     &self.reserves[r].pool_id,
