@@ -211,13 +211,21 @@ impl Devnet {
         tools: &Tools,
     ) -> Result<Vec<NodeProcess>, DevnetError> {
         let mut procs = Vec::new();
+        // anvil spills old block states to `$HOME/.foundry/anvil/tmp` and leaves them behind
+        // when it is killed: tens of GB after a day of test runs. Its home is the devnet's own
+        // directory, so they go with it.
+        let home = self.dir.join("anvil-home");
+        std::fs::create_dir_all(&home).map_err(DevnetError::io(&home))?;
+        let home = home.display().to_string();
+        let mut envs = evm::ANVIL_ENV.to_vec();
+        envs.push(("HOME", home.as_str()));
         for (plan, port) in plans {
             let (p, child) = process::spawn(
                 &self.dir,
                 &format!("anvil-{}", plan.name),
                 &tools.anvil,
                 &evm::anvil_args(plan.chain_id, *port, opts.block_gas_limit),
-                evm::ANVIL_ENV,
+                &envs,
                 None,
             )?;
             self.children.push(child);
