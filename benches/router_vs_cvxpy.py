@@ -299,6 +299,75 @@ def cvxpy_solve(req):
     return exact, bound, elapsed, prob.status
 
 
+def atoll_bound(req, quote):
+    """An upper bound on the optimum (weak Lagrangian duality) at multipliers read off atoll's
+    own answer: `ν_b` = the marginal of the plan on chain `b` (the lowest of its allocations'
+    marginals: interior ones all equal it, capped ones are above), or, for a chain the plan
+    leaves empty, its best first-dollar marginal. Any multipliers give a valid bound, computed
+    here from the request alone; it meets the plan's objective only if the plan is optimal,
+    so `bound − objective` certifies the plan without trusting an interior-point solver. The
+    plan's objective is re-evaluated here too (its allocations' gains under this script's
+    models, its moves at the cheapest route's fee, capital and arrivals checked): returns
+    (bound, objective)."""
+    chains = sorted({c["chain"] for c in req["capital"]} | {p["chain"] for p in req["pools"]} | set(req.get("gas_usd", {})))
+    idx = {c: i for i, c in enumerate(chains)}
+    n = len(chains)
+    h = req["horizon_days"]
+    k = req["constraints"]
+    capital = np.zeros(n)
+    for c in req["capital"]:
+        capital[idx[c["chain"]]] += c["usd"]
+    total = capital.sum()
+    eligible = [p for p in req["pools"] if p["tvl_usd"] >= k.get("min_tvl_usd", 0)]
+    items = []  # (chain, best response gain at price, first-dollar marginal)
+    gain_of = {}  # pool id → its gain at a deposit
+    for p in eligible:
+        b = idx[p["chain"]]
+        if p.get("kind", "dex") == "dex":
+            f = (p["fees_usd_year"] + p.get("rewards_usd_year", 0)) * h / 365.0
+            t = p["tvl_usd"]
+            if f <= 0 or t <= 0:
+                continue
+            cap = min(p.get("max_share_of_tvl", math.inf) * t, k.get("max_per_pool_usd", math.inf))
+
+            def best(price, f=f, t=t, cap=cap):
+                x = cap if price <= 0 else min(max(math.sqrt(f * t / price) - t, 0.0), cap)
+                return f * x / (t + x) - price * x
+            items.append((b, best, f / t))
+            gain_of[p["id"]] = lambda x, f=f, t=t, cap=cap: f * min(x, cap) / (t + min(x, cap))
+        else:
+            room = min((p.get("max_share_of_tvl") or math.inf) * p["tvl_usd"], k.get("max_per_pool_usd", math.inf),
+                       p["lending"].get("supply_cap_room_usd") or math.inf)
+            if supply_curve(p) and p["lending"]["base_rate"] > 0:
+                room = min(room, total)
+            r = reserve_piece(p, h, room)
+            if r["cap"] <= 0:
+                continue
+            items.append((b, lambda price, r=r: reserve_best(r, price), piece_marginal(r, 0.0)))
+            gain_of[p["id"]] = lambda x, r=r: piece_gain(r, min(x, r["cap"]))
+    nu = np.zeros(n)
+    placed = [[] for _ in range(n)]
+    for a in quote["allocations"]:
+        placed[idx[a["chain"]]].append(a["marginal_apy"] * h / 365.0)
+    for b in range(n):
+        nu[b] = min(placed[b]) if placed[b] else max([m for c, _, m in items if c == b], default=0.0)
+    fees = shortest_fees(chains, req["bridges"])
+    mu = np.array([max([0.0] + [nu[b] - fees[a][b] for b in range(n) if math.isfinite(fees[a][b])]) for a in range(n)])
+    bound = float(mu @ capital) + sum(best(nu[b]) for b, best, _ in items)
+    # The plan, evaluated: gains, moves' fees, and where the money comes from and goes.
+    held = capital.copy()
+    for m in quote["moves"]:
+        a, b = idx[m["from"]], idx[m["to"]]
+        held[a] -= m["usd"]
+        held[b] += m["usd"]
+    objective = -sum(m["usd"] * fees[idx[m["from"]]][idx[m["to"]]] for m in quote["moves"])
+    for a in quote["allocations"]:
+        objective += gain_of[a["pool"]](a["usd"])
+        held[idx[a["chain"]]] -= a["usd"]
+    assert (held >= -1e-6 * total).all(), f"the plan places more than it has: {held}"
+    return bound, objective
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--atoll", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/atoll/target")), "release", "atoll"))
@@ -306,7 +375,7 @@ def main():
     ap.add_argument("--reserves", type=int, default=0, help="lending reserves added to each request")
     ap.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     args = ap.parse_args()
-    print(f"{'pools':>8} {'atoll objective':>18} {'cvxpy objective':>18} {'cvxpy bound':>18} {'rel. diff':>10} {'in [obj, bound]':>15} {'atoll CLI s':>12} {'cvxpy solve s':>14} status")
+    print(f"{'pools':>8} {'atoll objective':>18} {'cvxpy objective':>18} {'cvxpy bound':>18} {'rel. diff':>10} {'in [obj, bound]':>15} {'atoll CLI s':>12} {'cvxpy solve s':>14} {'status':>18} {'bound at atoll ν':>18} {'gap':>9}")
     for n in args.sizes:
         text = subprocess.run([args.atoll, "route", "instance", "--pools", str(n), "--seed", str(args.seed)],
                               check=True, capture_output=True, text=True).stdout
@@ -321,11 +390,15 @@ def main():
         out = subprocess.run([args.atoll, "route", "quote", "--input", path, "--json"],
                              check=True, capture_output=True, text=True).stdout
         ours_s = time.perf_counter() - started
-        ours = json.loads(out)["objective_usd"]
+        quote = json.loads(out)
+        ours = quote["objective_usd"]
+        own, evaluated = atoll_bound(json.loads(text), quote)
         theirs, bound, theirs_s, status = cvxpy_solve(json.loads(text))
         rel = abs(ours - theirs) / max(abs(ours), 1e-12)
         inside = theirs - 1e-9 * abs(theirs) <= ours <= bound + 1e-9 * abs(bound)
-        print(f"{n:>8} {ours:>18.6f} {theirs:>18.6f} {bound:>18.6f} {rel:>10.2e} {str(inside):>15} {ours_s:>12.3f} {theirs_s:>14.3f} {status}")
+        gap = (own - evaluated) / max(abs(evaluated), 1e-12)
+        assert abs(evaluated - ours) <= 1e-9 * abs(ours), f"atoll reports {ours}, its plan earns {evaluated}"
+        print(f"{n:>8} {ours:>18.6f} {theirs:>18.6f} {bound:>18.6f} {rel:>10.2e} {str(inside):>15} {ours_s:>12.3f} {theirs_s:>14.3f} {status:>18} {own:>18.6f} {gap:>9.1e}")
         sys.stdout.flush()
 
 
