@@ -362,14 +362,16 @@ interface IDecimals {
 
 /// @title CometRewardsDouble
 /// @notice A TEST DOUBLE of Compound v3's CometRewards: the per-Comet reward configuration
-/// (`rewardConfig`: token, rescale factor, upscale flag) and the reward tokens it holds for
-/// claims. Claiming is not modelled; an emission runs while the Comet's tracking speed is
-/// positive and this contract holds reward tokens to pay it.
+/// (`rewardConfig`: token, rescale factor, upscale flag and multiplier, as CometRewards has
+/// them since its multiplier) and the reward tokens it holds for claims. Claiming is not
+/// modelled; an emission runs while the Comet's tracking speed is positive and this contract
+/// holds reward tokens to pay it.
 contract CometRewardsDouble {
     struct RewardConfig {
         address token;
         uint64 rescaleFactor;
         bool shouldUpscale;
+        uint256 multiplier;
     }
 
     address public immutable governor;
@@ -381,16 +383,16 @@ contract CometRewardsDouble {
         governor = msg.sender;
     }
 
-    /// CometRewards' `setRewardConfig`: Comet's tracking unit is 1e6, the token's decimals
-    /// set the rescale.
-    function setRewardConfig(address comet, address token) external {
+    /// CometRewards' `setRewardConfigWithMultiplier`: Comet's tracking unit is 1e6, the
+    /// token's decimals set the rescale; accrued rewards pay × multiplier / 1e18.
+    function setRewardConfigWithMultiplier(address comet, address token, uint256 multiplier) external {
         if (msg.sender != governor) revert NotGovernor();
         uint64 accrualScale = 1e6;
         uint64 tokenScale = uint64(10 ** IDecimals(token).decimals());
         if (accrualScale > tokenScale) {
-            rewardConfig[comet] = RewardConfig(token, accrualScale / tokenScale, false);
+            rewardConfig[comet] = RewardConfig(token, accrualScale / tokenScale, false, multiplier);
         } else {
-            rewardConfig[comet] = RewardConfig(token, tokenScale / accrualScale, true);
+            rewardConfig[comet] = RewardConfig(token, tokenScale / accrualScale, true, multiplier);
         }
     }
 }

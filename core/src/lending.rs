@@ -3,7 +3,8 @@
 //! curve of Aave v3's `DefaultReserveInterestRateStrategy` and the supply rate it implies;
 //! Compound v3's two kinked curves (supply and borrow, each its own line of utilisation, per
 //! second on chain: [`CometCurve`]) and its index accrual; APR → APY the way Aave's UI and
-//! DefiLlama compound it, and the realised yield between two values of a liquidity index.
+//! DefiLlama compound it for Aave, and the realised yield between two values of a liquidity
+//! index.
 //!
 //! Rates are yearly fractions as `f64` (0.05 = 5 %). On chain they are rays (1e27); converting
 //! loses nothing the figures need (f64 keeps 15–16 significant digits).
@@ -140,7 +141,8 @@ pub fn reserve_rates(curve: &RateCurve, totals: &ReserveTotals, reserve_factor: 
     (overall * u * (1.0 - reserve_factor), variable)
 }
 
-/// APR → APY compounded every second, as Aave's interface and DefiLlama show it.
+/// APR → APY compounded every second, as Aave's interface and DefiLlama show it for Aave
+/// (DefiLlama shows Compound v3's APR as is: docs/lending.md).
 pub fn apy_of_apr(apr: f64) -> f64 {
     ((apr / SECONDS_PER_YEAR).ln_1p() * SECONDS_PER_YEAR).exp_m1()
 }

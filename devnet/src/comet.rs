@@ -3,7 +3,8 @@
 //! double reproduces Comet's rate curves, accrual, totals and events; it is not Comet). USDC is
 //! the base asset, priced by the Aave market's USDC feed, with cUSDCv3's rate curves. Its
 //! incentive is the chain's native token, paid through a `CometRewardsDouble` funded for
-//! [`REWARD_DAYS`], at a speed worth 2 % a year of the seeded depth; the native token is listed
+//! [`REWARD_DAYS`], at a speed worth 2 % a year of the seeded depth, × 1.25 (the rewards
+//! contract's multiplier); the native token is listed
 //! as the Comet's one asset so its feed prices the reward, as COMP's does on mainnet.
 //!
 //! Seeding: the deployer supplies the depth, the trader borrows 60 % of it (the double does not
@@ -39,7 +40,12 @@ pub struct CometMarket {
     /// The incentive's token and speed (`baseTrackingSupplySpeed`, 1e15-scaled tokens/s).
     pub reward_token: Address,
     pub tracking_supply_speed: u64,
+    /// The rewards contract's multiplier (1e18 = ×1).
+    pub reward_multiplier: u128,
 }
+
+/// The devnet's reward multiplier: ×1.25, so the multiplier is read, not assumed to be 1.
+const REWARD_MULTIPLIER: u128 = 1_250_000_000_000_000_000;
 
 const YEAR: f64 = 31_536_000.0;
 
@@ -72,7 +78,7 @@ pub async fn deploy_market(
             .ok_or_else(|| step("Comet")(format!("no price feed for {}", t.symbol)))
     };
     let depth_usd = DEPTH_USD * u128::from(plan.depth_percent) / 100;
-    // 2 % a year of the depth, in native tokens a second, 1e15-scaled.
+    // 2 % a year of the depth (2.5 % with the multiplier), native tokens a second, 1e15-scaled.
     let speed = (depth_usd as f64 * 0.02 / native.price_usd as f64 / YEAR * 1e15) as u64;
     let p = provider_for(rpc_url, Role::Deployer)?;
     let config = CometDouble::Configuration {
@@ -97,7 +103,7 @@ pub async fn deploy_market(
     let rewards = deploy(&p, rewards_code, chain, "deploy CometRewardsDouble").await?;
     let c = CometDouble::new(comet, &p);
     let r = CometRewardsDouble::new(rewards, &p);
-    let reward_units = speed as f64 / 1e15 * (REWARD_DAYS * 86_400) as f64;
+    let reward_units = speed as f64 / 1e15 * 1.25 * (REWARD_DAYS * 86_400) as f64;
     for (tx, what) in [
         (
             c.addAsset(native.address, feed(native)?)
@@ -105,7 +111,7 @@ pub async fn deploy_market(
             "Comet asset",
         ),
         (
-            r.setRewardConfig(comet, native.address)
+            r.setRewardConfigWithMultiplier(comet, native.address, U256::from(REWARD_MULTIPLIER))
                 .into_transaction_request(),
             "Comet reward config",
         ),
@@ -126,6 +132,7 @@ pub async fn deploy_market(
         base_symbol: usdc.symbol.clone(),
         reward_token: native.address,
         tracking_supply_speed: speed,
+        reward_multiplier: REWARD_MULTIPLIER,
     })
 }
 

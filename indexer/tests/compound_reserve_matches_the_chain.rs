@@ -4,7 +4,7 @@
 //! from `totalsBasic` and the curve parameters, integer for integer), its total supply, a
 //! realised 7-day yield equal to the ratio of its supply index now and 7 days before (accrued
 //! as Comet accrues it), DefiLlama's lending TVL, and an `apyReward` from the supply tracking
-//! speed at the reward token's price, which the next index drops to 0 once the speed is 0.
+//! speed and the rewards contract's multiplier at the reward token's price, which the next index drops to 0 once the speed is 0.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -150,8 +150,10 @@ async fn the_comet_reserve_matches_its_curves_its_index_and_its_speed() {
     let (supplied, borrowed) = (r.supplied_usd.unwrap(), r.borrowed_usd.unwrap());
     assert!(close(pool.tvl_usd.unwrap(), supplied - borrowed, 1e-12));
     let native = eth.token("WETH").unwrap();
-    let yearly_usd =
-        market.tracking_supply_speed as f64 / 1e15 * 31_536_000.0 * native.price_usd as f64;
+    let yearly_usd = market.tracking_supply_speed as f64 / 1e15
+        * 31_536_000.0
+        * (market.reward_multiplier as f64 / 1e18)
+        * native.price_usd as f64;
     let reward = r.apy_reward.unwrap();
     assert!(close(reward, yearly_usd / supplied, 1e-12), "{reward}");
     assert!(
@@ -177,5 +179,54 @@ async fn the_comet_reserve_matches_its_curves_its_index_and_its_speed() {
     assert_eq!(after.reward_tokens, None);
     let pool = store.pool_record(&after.pool_id).await.unwrap().unwrap();
     assert_eq!(pool.apy, pool.apy_base);
+    net.down();
+}
+
+/// A configured Comet that is not one, or a rewards contract that names no token for it, stops
+/// the chain's indexing with an error naming the address.
+#[tokio::test]
+async fn a_comet_or_rewards_that_is_not_one_is_named() {
+    use atoll_core::settings::LendingMarketEntry;
+    let dir = tempfile::tempdir().unwrap();
+    let net = Devnet::up_on_free_ports(dir.path(), false).await.unwrap();
+    let eth = net.state.evm_chain("ethereum").unwrap();
+    let market = eth.comet.clone().unwrap();
+    let usdc = eth.token("USDC").unwrap().address;
+    let to_core = |a: Address| atoll_core::Address::Evm(a.into_array());
+    for (comet, rewards, says) in [
+        (usdc, None, "is not a live Comet"),
+        (market.comet, Some(usdc), "names no reward token"),
+    ] {
+        let mut settings = common::settings_for(&net);
+        settings.chains.retain(|c| c.name == "ethereum");
+        for m in &mut settings.lending_markets {
+            if matches!(m.entry, LendingMarketEntry::Comet { .. }) && m.chain == "ethereum" {
+                m.entry = LendingMarketEntry::Comet {
+                    comet: to_core(comet),
+                    rewards: rewards.map(to_core),
+                };
+            }
+        }
+        let store_dir = tempfile::tempdir().unwrap();
+        let store = common::sqlite_store(store_dir.path(), &settings).await;
+        let results = atoll_indexer::run(
+            &settings,
+            &store,
+            &["ethereum".into()],
+            atoll_indexer::Mode::Once,
+            common::no_progress(),
+        )
+        .await;
+        let e = results[0]
+            .1
+            .as_ref()
+            .expect_err("a bad Comet fails the chain")
+            .to_string();
+        let named = rewards.unwrap_or(comet);
+        assert!(
+            e.contains(says) && e.to_lowercase().contains(&format!("{named:#x}")),
+            "{e}"
+        );
+    }
     net.down();
 }

@@ -3,8 +3,10 @@
 //! `totalBorrow`), the utilisation and the rates Comet itself computes from it
 //! (`getUtilization`, `getSupplyRate`, `getBorrowRate`), both rate curves' parameters, the
 //! base asset's price from Comet's own feed, the supply tracking speed, and the incentive a
-//! `CometRewards` contract pays for it (its token, priced by the Comet's asset list when the
-//! token is one of its collateral assets, as COMP is on mainnet).
+//! `CometRewards` contract pays for it (its token and multiplier, and the token's price from
+//! the Comet's asset list when the token is one of its collateral assets, as COMP is on
+//! cUSDCv3). Comet's feeds are in the market's own unit: USD on USD-based markets, the base
+//! asset on others (cWETHv3's base feed is a constant 1): the indexer converts.
 //!
 //! Read it when a Compound v3 reserve's figures look wrong: what is read, and from where.
 
@@ -14,7 +16,9 @@ use atoll_core::lending::{COMET_FACTOR_SCALE, CometCurve, SECONDS_PER_YEAR, come
 
 use super::EvmChain;
 use super::abi::IERC20;
-use super::comet_abi::{IComet, ICometRewards, PAUSE_SUPPLY_OFFSET, PAUSE_WITHDRAW_OFFSET};
+use super::comet_abi::{
+    IComet, ICometRewards, ICometRewardsV2, PAUSE_SUPPLY_OFFSET, PAUSE_WITHDRAW_OFFSET,
+};
 use super::lending::{decode, rejected};
 use crate::AdapterError;
 
@@ -41,7 +45,8 @@ pub struct CometState {
     pub borrow_rate: u128,
     pub supply_curve: CometCurve,
     pub borrow_curve: CometCurve,
-    /// `getPrice(baseTokenPriceFeed)`: USD with 8 decimals (0 when the feed does not answer).
+    /// `getPrice(baseTokenPriceFeed)`: 8 decimals, in the market's unit (USD on USD-based
+    /// markets, the base asset on others); 0 when the feed does not answer.
     pub price: U256,
     pub tracking_supply_speed: U256,
     pub tracking_index_scale: U256,
@@ -61,12 +66,13 @@ pub struct CometTotals {
     pub available: U256,
     pub supply_rate: u128,
     pub borrow_rate: u128,
-    /// USD with 8 decimals (0 when the feed does not answer).
+    /// 8 decimals, in the market's unit (0 when the feed does not answer).
     pub price: U256,
 }
 
 impl CometTotals {
-    pub fn price_usd(&self) -> Option<f64> {
+    /// The base feed's price (in the market's unit per base token).
+    pub fn feed_price(&self) -> Option<f64> {
         (!self.price.is_zero()).then(|| f64::from(self.price) / 1e8)
     }
 }
@@ -75,8 +81,10 @@ impl CometTotals {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CometReward {
     pub token: Address,
-    pub decimals: u8,
-    /// USD with 8 decimals from the Comet's feed for the token; 0 when it has none.
+    /// Accrued rewards are paid × multiplier / 1e18 (1e18 where the contract predates it).
+    pub multiplier: U256,
+    /// 8 decimals, in the market's unit, from the Comet's feed for the token (0 when the token
+    /// is not one of its assets, or its feed does not answer).
     pub price: U256,
     /// What the rewards contract holds to pay claims.
     pub funded: U256,
@@ -101,10 +109,6 @@ impl CometState {
         self.utilization as f64 / COMET_FACTOR_SCALE as f64
     }
 
-    pub fn price_usd(&self) -> Option<f64> {
-        (!self.price.is_zero()).then(|| f64::from(self.price) / 1e8)
-    }
-
     /// Base supply is not paused.
     pub fn accepts_supply(&self) -> bool {
         self.pause_flags & (1 << PAUSE_SUPPLY_OFFSET) == 0
@@ -123,25 +127,51 @@ impl CometState {
             && U256::from(self.total_supply_base) >= self.base_min_for_rewards
     }
 
-    /// USD a year the supply-side emission pays while it runs (`None` when the reward token
-    /// has no price; 0 when the emission does not run): `speed / trackingIndexScale` tokens a
-    /// second, as DefiLlama's Compound v3 adaptor reads it.
-    pub fn reward_usd_per_year(&self) -> Option<f64> {
+    /// Reward tokens a year the supply-side emission pays while it runs (0 when it does not):
+    /// `speed / trackingIndexScale` a second, as DefiLlama's Compound v3 adaptor reads it,
+    /// × the rewards contract's multiplier. `None` without a rewards contract.
+    pub fn reward_tokens_per_year(&self) -> Option<f64> {
         let r = self.reward.as_ref()?;
-        if !self.emission_runs() {
+        if !self.emission_runs() || self.tracking_index_scale.is_zero() {
             return Some(0.0);
-        }
-        if r.price.is_zero() || self.tracking_index_scale.is_zero() {
-            return None;
         }
         let per_second =
             f64::from(self.tracking_supply_speed) / f64::from(self.tracking_index_scale);
-        Some(per_second * SECONDS_PER_YEAR * f64::from(r.price) / 1e8)
+        Some(per_second * SECONDS_PER_YEAR * f64::from(r.multiplier) / 1e18)
+    }
+
+    /// The base feed's price (in the market's unit per base token).
+    pub fn feed_price(&self) -> Option<f64> {
+        (!self.price.is_zero()).then(|| f64::from(self.price) / 1e8)
     }
 }
 
 fn per_year(rate_per_second: u128) -> f64 {
     rate_per_second as f64 * SECONDS_PER_YEAR / COMET_FACTOR_SCALE as f64
+}
+
+/// The reward token and multiplier of answer `i` to `rewardConfig`: the four-field form, else
+/// the original three (multiplier 1e18); `None` for no answer or no token.
+fn reward_config(answers: &[Option<Bytes>], i: usize) -> Option<(Address, U256)> {
+    let bytes = answers.get(i)?.as_ref()?;
+    let one = U256::from(1_000_000_000_000_000_000u128);
+    let (token, multiplier) = match ICometRewardsV2::rewardConfigCall::abi_decode_returns(bytes) {
+        Ok(c) => (c.token, c.multiplier),
+        Err(_) => (
+            ICometRewards::rewardConfigCall::abi_decode_returns(bytes)
+                .ok()?
+                .token,
+            one,
+        ),
+    };
+    (!token.is_zero()).then_some((
+        token,
+        if multiplier.is_zero() {
+            one
+        } else {
+            multiplier
+        },
+    ))
 }
 
 fn call<C: SolCall>(to: Address, c: C) -> (Address, Bytes) {
@@ -224,13 +254,8 @@ impl EvmChain {
             reward: None,
         };
         // A rewards contract that does not answer for this Comet pays nothing.
-        let reward_token = rewards.and_then(|_| {
-            decode::<ICometRewards::rewardConfigCall>(self, &a, 18, "")
-                .ok()
-                .map(|c| c.token)
-                .filter(|t| !t.is_zero())
-        });
-        self.comet_rates_and_prices(&mut state, feed, rewards.zip(reward_token), block)
+        let reward = rewards.and_then(|_| reward_config(&a, 18));
+        self.comet_rates_and_prices(&mut state, feed, rewards.zip(reward), block)
             .await?;
         Ok(state)
     }
@@ -240,7 +265,7 @@ impl EvmChain {
         &self,
         s: &mut CometState,
         feed: Address,
-        reward: Option<(Address, Address)>,
+        reward: Option<(Address, (Address, U256))>,
         block: u64,
     ) -> Result<(), AdapterError> {
         use IComet as C;
@@ -251,8 +276,7 @@ impl EvmChain {
             call(comet, C::getPriceCall { priceFeed: feed }),
             call(s.base_token, IERC20::balanceOfCall { account: comet }),
         ];
-        if let Some((rewards, token)) = reward {
-            calls.push(call(token, IERC20::decimalsCall {}));
+        if let Some((rewards, (token, _))) = reward {
             calls.push(call(comet, C::getAssetInfoByAddressCall { asset: token }));
             calls.push(call(token, IERC20::balanceOfCall { account: rewards }));
         }
@@ -263,14 +287,13 @@ impl EvmChain {
         // A feed that does not answer leaves the reserve unpriced rather than failing.
         s.price = decode::<C::getPriceCall>(self, &a, 2, "").unwrap_or_default();
         s.available = decode::<IERC20::balanceOfCall>(self, &a, 3, &what)?;
-        let Some((_, token)) = reward else {
+        let Some((_, (token, multiplier))) = reward else {
             return Ok(());
         };
         let what = format!("reward {token} of comet {comet}");
-        let decimals = decode::<IERC20::decimalsCall>(self, &a, 4, &what)?;
-        let funded = decode::<IERC20::balanceOfCall>(self, &a, 6, &what)?;
+        let funded = decode::<IERC20::balanceOfCall>(self, &a, 5, &what)?;
         // Priced only when the token is one of the Comet's assets with a feed that answers.
-        let price = match decode::<C::getAssetInfoByAddressCall>(self, &a, 5, "") {
+        let price = match decode::<C::getAssetInfoByAddressCall>(self, &a, 4, "") {
             Ok(info) => {
                 let p = [call(
                     comet,
@@ -285,7 +308,7 @@ impl EvmChain {
         };
         s.reward = Some(CometReward {
             token,
-            decimals,
+            multiplier,
             price,
             funded,
         });
@@ -348,15 +371,44 @@ impl EvmChain {
             .filter(|t| !t.is_zero()))
     }
 
-    /// Fails unless `comet` answers as a Comet at `block` (a configured address that is not
-    /// one is a configuration error, named).
-    pub async fn verify_comet(&self, comet: Address, block: u64) -> Result<(), AdapterError> {
-        match self.comet_base_token(comet, block).await? {
-            Some(_) => Ok(()),
-            None => Err(rejected(
-                self,
-                format!("{comet} does not answer baseToken(): not a Comet"),
-            )),
+    /// Fails unless `comet` answers as a live Comet at `block` (a base asset, and an accrual
+    /// time: an implementation contract answers `baseToken()` from its immutables but has no
+    /// storage), and `rewards`, when given, names a reward token for it. A configured address
+    /// that is neither is a configuration error, named.
+    pub async fn verify_comet(
+        &self,
+        comet: Address,
+        rewards: Option<Address>,
+        block: u64,
+    ) -> Result<(), AdapterError> {
+        let mut calls = vec![
+            call(comet, IComet::baseTokenCall {}),
+            call(comet, IComet::totalsBasicCall {}),
+        ];
+        if let Some(r) = rewards {
+            calls.push(call(r, ICometRewards::rewardConfigCall { comet }));
         }
+        let a = self.batch_calls(&calls, block).await?;
+        let base = decode::<IComet::baseTokenCall>(self, &a, 0, "").ok();
+        let accrued = decode::<IComet::totalsBasicCall>(self, &a, 1, "")
+            .ok()
+            .is_some_and(|t| t.lastAccrualTime.to::<u64>() > 0);
+        if base.is_none_or(|b| b.is_zero()) || !accrued {
+            return Err(rejected(
+                self,
+                format!(
+                    "{comet} is not a live Comet (no baseToken() or no accrual time: an implementation, not the proxy?)"
+                ),
+            ));
+        }
+        if let Some(r) = rewards
+            && reward_config(&a, 2).is_none()
+        {
+            return Err(rejected(
+                self,
+                format!("rewards {r} names no reward token for comet {comet} (rewardConfig)"),
+            ));
+        }
+        Ok(())
     }
 }

@@ -64,11 +64,20 @@ sol! {
         function withdraw(address asset, uint256 amount) external;
     }
 
+    /// CometRewards as first deployed: three fields per Comet.
     #[sol(rpc)]
     #[derive(Debug)]
     #[allow(missing_docs)]
     interface ICometRewards {
         function rewardConfig(address comet) external view returns (address token, uint64 rescaleFactor, bool shouldUpscale);
+    }
+
+    /// CometRewards since its `multiplier` (accrued rewards × multiplier / 1e18).
+    #[sol(rpc)]
+    #[derive(Debug)]
+    #[allow(missing_docs)]
+    interface ICometRewardsV2 {
+        function rewardConfig(address comet) external view returns (address token, uint64 rescaleFactor, bool shouldUpscale, uint256 multiplier);
     }
 }
 

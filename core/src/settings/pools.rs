@@ -234,7 +234,7 @@ fn market_entry(
         if value.is_some() {
             p.push(
                 format!("{path}.{field}"),
-                format!("not a field of {protocol} markets (they are named by `{wanted}`)"),
+                format!("not a field of {protocol} markets"),
             );
             ok = false;
         }
@@ -260,6 +260,20 @@ fn market_entry(
         }
         _ => None,
     };
+    // The zero address answers every call with nothing; the rewards contract is not the Comet.
+    for (field, a) in [(wanted, at.as_ref()), ("rewards", rewards.as_ref())] {
+        if a.is_some_and(|a| matches!(a, Address::Evm(bytes) if *bytes == [0u8; 20])) {
+            p.push(format!("{path}.{field}"), "must not be the zero address");
+            ok = false;
+        }
+    }
+    if rewards.is_some() && rewards == at {
+        p.push(
+            format!("{path}.rewards"),
+            "is the Comet itself: name its CometRewards",
+        );
+        ok = false;
+    }
     let at = at.filter(|_| ok)?;
     Some(match protocol {
         Protocol::CompoundV3 => LendingMarketEntry::Comet { comet: at, rewards },

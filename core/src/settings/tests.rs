@@ -226,6 +226,17 @@ fn lending_markets_are_named_by_their_protocols_own_field() {
             "",
         ),
         (
+            "protocol = \"compound_v3\"\ncomet = \"0x0000000000000000000000000000000000000000\""
+                .to_string(),
+            "lending_markets[0].comet",
+            "zero address",
+        ),
+        (
+            format!("protocol = \"compound_v3\"\ncomet = \"{comet}\"\nrewards = \"{comet}\""),
+            "lending_markets[0].rewards",
+            "the Comet itself",
+        ),
+        (
             format!("protocol = \"uniswap_v2\"\ncomet = \"{comet}\""),
             "lending_markets[0].protocol",
             "not a lending market",

@@ -7,6 +7,11 @@
 //! yield's arithmetic: Comet accrues linearly between accruals, as Aave does between updates),
 //! totals and price. Current rows add the supply curve (Comet's own, not derived from the
 //! borrow curve) and the incentive its `CometRewards` pays.
+//!
+//! Prices ([`CometPricing`]): Comet's feeds are in the market's own unit. On a market whose
+//! base is a configured stable token they are USD (every USD-based Comet prices in USD); on
+//! the others they are the base asset (cWETHv3's base feed is a constant 1), so the base's USD
+//! price is Atoll's own (pinned, or from the chain's pools) and history rows stay unpriced.
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::sol_types::SolEvent;
@@ -39,7 +44,42 @@ fn index_ray(index: u128) -> U256 {
     U256::from(index) * U256::from(INDEX_TO_RAY)
 }
 
-/// A history row of the Comet's reserve at `block` (its last accruing log: `log_index`).
+/// What a Comet's figures are priced with, in USD.
+pub(super) struct CometPricing {
+    pub(super) base_usd: Option<f64>,
+    pub(super) reward_usd: Option<f64>,
+}
+
+impl CometPricing {
+    /// `usd_feeds`: the base is a configured stable token, so the Comet's feeds are in USD;
+    /// otherwise they are in the base asset and `own` gives Atoll's USD price of a token.
+    pub(super) fn of(
+        s: &CometState,
+        usd_feeds: bool,
+        own: impl Fn(Address) -> Option<f64>,
+    ) -> CometPricing {
+        let feed = s.feed_price();
+        let base_usd = if usd_feeds { feed } else { own(s.base_token) };
+        // USD per unit of the market's feeds.
+        let unit_usd = base_usd.zip(feed).map(|(usd, f)| usd / f);
+        let reward_usd = s.reward.as_ref().and_then(|r| {
+            if r.token == s.base_token {
+                base_usd
+            } else if !r.price.is_zero() {
+                unit_usd.map(|u| f64::from(r.price) / 1e8 * u)
+            } else {
+                own(r.token)
+            }
+        });
+        CometPricing {
+            base_usd,
+            reward_usd,
+        }
+    }
+}
+
+/// A history row of the Comet's reserve at `block` (its last accruing log: `log_index`),
+/// priced at that block only where the Comet's feeds are in USD (`usd_feeds`).
 pub(super) fn history_row(
     pool_id: &str,
     chain_id: u64,
@@ -47,6 +87,7 @@ pub(super) fn history_row(
     log_index: u64,
     time_ms: i64,
     s: &CometTotals,
+    usd_feeds: bool,
 ) -> LendingHistoryRow {
     let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     LendingHistoryRow {
@@ -64,7 +105,7 @@ pub(super) fn history_row(
         available: s.available.to_string(),
         variable_debt: s.total_borrow.to_string(),
         stable_debt: "0".into(),
-        price_usd: s.price_usd(),
+        price_usd: s.feed_price().filter(|_| usd_feeds),
     }
 }
 
@@ -89,12 +130,14 @@ fn curve_rays(c: &CometCurve) -> [String; 4] {
     ]
 }
 
-/// The incentive at the state's block: its APY over the supply (`None` without a rewards
-/// contract, or with an unpriced token), the token while the emission runs. A Comet emission
-/// has no end time on chain: it ends when the speed goes to 0 or the rewards contract is empty.
-fn incentives(s: &CometState, supplied_usd: Option<f64>) -> Incentives {
-    let apy = match (s.reward_usd_per_year(), supplied_usd) {
-        (Some(usd), Some(total)) if total > 0.0 => Some(usd / total),
+/// The incentive at the state's block: its APY over the supply (0 once the emission stops;
+/// `None` without a rewards contract, or while a running emission's token is unpriced), the
+/// token while the emission runs. A Comet emission has no end time on chain: it ends when the
+/// speed goes to 0 or the rewards contract is empty.
+fn incentives(s: &CometState, reward_usd: Option<f64>, supplied_usd: Option<f64>) -> Incentives {
+    let apy = match (s.reward_tokens_per_year(), reward_usd, supplied_usd) {
+        (Some(0.0), _, _) => Some(0.0),
+        (Some(tokens), Some(price), Some(total)) if total > 0.0 => Some(tokens * price / total),
         _ => None,
     };
     let tokens = s
@@ -110,19 +153,21 @@ fn incentives(s: &CometState, supplied_usd: Option<f64>) -> Incentives {
 }
 
 /// The Comet reserve's current row from its state at `block` (`realised`: 1, 7, 30 days).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn current_row(
     pool_id: &str,
     chain_id: u64,
     s: &CometState,
+    pricing: &CometPricing,
     block: u64,
     time_ms: i64,
     realised: [Option<f64>; 3],
 ) -> LendingReserveRow {
     let unit = 10f64.powi(i32::from(s.decimals));
-    let price = s.price_usd();
+    let price = pricing.base_usd;
     let supplied = f64::from(s.total_supply) / unit;
     let borrowed = f64::from(s.total_borrow) / unit;
-    let incentives = incentives(s, price.map(|p| supplied * p));
+    let incentives = incentives(s, pricing.reward_usd, price.map(|p| supplied * p));
     let lower = |a: Address| format!("{a:#x}");
     let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let [optimal, base, slope1, slope2] = curve_rays(&s.borrow_curve);
@@ -180,5 +225,86 @@ pub(super) fn current_row(
         reward_ends_ms: incentives.ends_ms,
         state_block: int(block),
         state_time_ms: time_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atoll_adapters::evm::comet::CometReward;
+
+    fn weth_comet(reward_token: Address, reward_feed: u64) -> CometState {
+        let base = Address::repeat_byte(0xee);
+        CometState {
+            comet: Address::repeat_byte(0xc0),
+            base_token: base,
+            decimals: 18,
+            supply_index: 1_000_000_000_000_000,
+            borrow_index: 1_000_000_000_000_000,
+            total_supply_base: 0,
+            last_accrual: 0,
+            pause_flags: 0,
+            total_supply: U256::ZERO,
+            total_borrow: U256::ZERO,
+            available: U256::ZERO,
+            utilization: 0,
+            supply_rate: 0,
+            borrow_rate: 0,
+            supply_curve: CometCurve::default(),
+            borrow_curve: CometCurve::default(),
+            // cWETHv3: the base feed is a constant 1 (in WETH).
+            price: U256::from(100_000_000u64),
+            tracking_supply_speed: U256::ZERO,
+            tracking_index_scale: U256::from(1_000_000_000_000_000u64),
+            base_min_for_rewards: U256::ZERO,
+            reward: Some(CometReward {
+                token: reward_token,
+                multiplier: U256::from(1_000_000_000_000_000_000u128),
+                price: U256::from(reward_feed),
+                funded: U256::from(1u8),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_comet_priced_in_its_base_asset_takes_the_bases_usd_price_from_atoll() {
+        let comp = Address::repeat_byte(0xc3);
+        // COMP's feed on a WETH market: 0.02 WETH.
+        let s = weth_comet(comp, 2_000_000);
+        let own = |t: Address| (t == s.base_token).then_some(3_000.0);
+        let p = CometPricing::of(&s, false, own);
+        assert_eq!(p.base_usd, Some(3_000.0));
+        assert!((p.reward_usd.unwrap() - 60.0).abs() < 1e-9);
+        // The same feeds read as USD would price WETH at $1: only for a stable base.
+        let as_usd = CometPricing::of(&s, true, own);
+        assert_eq!(as_usd.base_usd, Some(1.0));
+        // A reward in the base itself; one the Comet does not list, priced by Atoll.
+        let s = weth_comet(s.base_token, 0);
+        assert_eq!(CometPricing::of(&s, false, own).reward_usd, Some(3_000.0));
+        let other = Address::repeat_byte(0x77);
+        let s = weth_comet(other, 0);
+        let own = |t: Address| (t == other).then_some(5.0);
+        assert_eq!(CometPricing::of(&s, false, own).reward_usd, Some(5.0));
+        assert_eq!(CometPricing::of(&s, false, own).base_usd, None);
+    }
+
+    #[test]
+    fn history_rows_carry_a_price_only_where_the_feeds_are_usd() {
+        let t = CometTotals {
+            supply_index: 1_000_000_000_000_000,
+            borrow_index: 1_000_000_000_000_000,
+            total_supply: U256::ZERO,
+            total_borrow: U256::ZERO,
+            available: U256::ZERO,
+            supply_rate: 1,
+            borrow_rate: 2,
+            price: U256::from(100_000_000u64),
+        };
+        assert_eq!(history_row("p", 1, 1, 0, 0, &t, true).price_usd, Some(1.0));
+        assert_eq!(history_row("p", 1, 1, 0, 0, &t, false).price_usd, None);
+        assert_eq!(
+            history_row("p", 1, 1, 0, 0, &t, true).liquidity_rate_ray,
+            "31536000000000000"
+        );
     }
 }

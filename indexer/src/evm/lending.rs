@@ -137,11 +137,9 @@ impl EvmLending {
                     let Some(comet) = evm_address(&comet) else {
                         continue;
                     };
-                    chain.verify_comet(comet, head).await?;
-                    Market::Comet {
-                        comet,
-                        rewards: rewards.as_ref().and_then(evm_address),
-                    }
+                    let rewards = rewards.as_ref().and_then(evm_address);
+                    chain.verify_comet(comet, rewards, head).await?;
+                    Market::Comet { comet, rewards }
                 }
             });
         }
@@ -421,6 +419,7 @@ impl EvmLending {
                     .chain
                     .comet_totals_at(tokens.a_token, tokens.asset, block)
                     .await?;
+                let usd_feeds = self.usd_feeds(tokens.asset);
                 let time_ms = self.block_time_ms(block, logs).await?;
                 Ok::<_, IndexerError>(comet::history_row(
                     &self.reserves[r].pool_id,
@@ -429,6 +428,7 @@ impl EvmLending {
                     log_index,
                     time_ms,
                     &state,
+                    usd_feeds,
                 ))
             }
         }))
@@ -436,6 +436,12 @@ impl EvmLending {
         .collect::<Vec<_>>()
         .await;
         reads.into_iter().collect()
+    }
+
+    /// Whether a Comet with base asset `base` prices in USD: its base is a configured stable
+    /// token (every USD-based Comet's feeds are USD; the others' are the base asset).
+    fn usd_feeds(&self, base: Address) -> bool {
+        self.tokens.get(&base).is_some_and(|m| m.stable)
     }
 
     /// A block's timestamp in ms: from its logs when they carry it, else read.
@@ -518,9 +524,16 @@ impl EvmLending {
         txn: &IngestTxn,
         at: &BlockRef,
         states: &[(usize, ReserveState)],
+        pool_prices: &HashMap<String, f64>,
     ) -> Result<(), IndexerError> {
         let time_ms = i64::try_from(at.timestamp.saturating_mul(1000)).unwrap_or(i64::MAX);
         let mut rows = Vec::with_capacity(states.len());
+        let own = |t: Address| {
+            self.tokens
+                .get(&t)
+                .and_then(|m| m.pinned_usd)
+                .or_else(|| pool_prices.get(&format!("{t:#x}")).copied())
+        };
         for (r, s) in states {
             let reserve = &self.reserves[*r];
             let now_index = match s {
@@ -534,7 +547,9 @@ impl EvmLending {
                     current_row(reserve, addresses, chain_id, s, block, time_ms, realised)?
                 }
                 (ReserveState::Comet(s), _) => {
-                    comet::current_row(&reserve.pool_id, chain_id, s, block, time_ms, realised)
+                    let pricing = comet::CometPricing::of(s, self.usd_feeds(s.base_token), own);
+                    let id = &reserve.pool_id;
+                    comet::current_row(id, chain_id, s, &pricing, block, time_ms, realised)
                 }
                 (ReserveState::Aave(_), Market::Comet { .. }) => continue,
             };
@@ -551,6 +566,22 @@ impl EvmLending {
         Ok(())
     }
 
+    /// Atoll's own token prices (from the chain's pools), for Comets whose feeds are not USD.
+    /// Read before the ingest transaction opens: the store may have one connection.
+    async fn pool_prices(
+        &self,
+        states: &[(usize, ReserveState)],
+    ) -> Result<HashMap<String, f64>, IndexerError> {
+        if states
+            .iter()
+            .any(|(_, s)| matches!(s, ReserveState::Comet(_)))
+        {
+            Ok(self.store.token_prices_usd(self.chain.chain_id).await?)
+        } else {
+            Ok(HashMap::new())
+        }
+    }
+
     async fn commit(
         &mut self,
         first: BlockRef,
@@ -560,6 +591,7 @@ impl EvmLending {
         updates: u64,
     ) -> Result<(), IndexerError> {
         let checkpoint = checkpoint_at(&last);
+        let prices = self.pool_prices(&states).await?;
         let txn = self
             .store
             .begin_ingest(
@@ -569,7 +601,7 @@ impl EvmLending {
             )
             .await?;
         txn.upsert_lending_history(&history).await?;
-        self.write_current(&txn, &last, &states).await?;
+        self.write_current(&txn, &last, &states, &prices).await?;
         txn.record_block_hashes(&[block_row(&first), block_row(&last)], BLOCK_HASHES_KEPT)
             .await?;
         txn.commit(&checkpoint).await?;
@@ -631,11 +663,12 @@ impl EvmLending {
         let at = self.chain.block(cp.block_number).await?;
         let listed = self.listed_at(at.number).await?;
         let states = self.states_at(at.number, &listed).await?;
+        let prices = self.pool_prices(&states).await?;
         let txn = self
             .store
             .begin_ingest(self.chain.chain_id, LENDING_STREAM, Some(cp))
             .await?;
-        self.write_current(&txn, &at, &states).await?;
+        self.write_current(&txn, &at, &states, &prices).await?;
         txn.commit(cp).await?;
         Ok(())
     }
