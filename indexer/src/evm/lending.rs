@@ -376,9 +376,10 @@ impl EvmLending {
                 }
             }))
             .buffered(HISTORY_READS_IN_FLIGHT)
-            .collect::<Vec<_>>()
-            .await;
-        let mut rows = self.comet_history_rows(logs).await?;
+            .collect::<Vec<_>>();
+        // The Comets' rows are read beside Aave's, not after them.
+        let (reads, comet_rows) = futures::join!(reads, self.comet_history_rows(logs));
+        let mut rows = comet_rows?;
         for read in reads {
             let (block, updates, totals, time_ms) = read?;
             for ((r, log_index, e), t) in updates.into_iter().zip(totals) {
@@ -566,15 +567,23 @@ impl EvmLending {
         Ok(())
     }
 
-    /// Atoll's own token prices (from the chain's pools), for Comets whose feeds are not USD.
-    /// Read before the ingest transaction opens: the store may have one connection.
+    /// Atoll's own token prices (from the chain's pools), read only when a Comet needs them
+    /// ([`comet::CometPricing`]). Read before the ingest transaction opens: the store may have one connection.
     async fn pool_prices(
         &self,
         states: &[(usize, ReserveState)],
     ) -> Result<HashMap<String, f64>, IndexerError> {
+        // A Comet needs them for a base its feeds do not price in USD, or a reward token that
+        // is neither the base nor one of its assets.
+        let needs = |c: &CometState| {
+            !self.usd_feeds(c.base_token)
+                || c.reward
+                    .as_ref()
+                    .is_some_and(|r| r.price.is_zero() && r.token != c.base_token)
+        };
         if states
             .iter()
-            .any(|(_, s)| matches!(s, ReserveState::Comet(_)))
+            .any(|(_, s)| matches!(s, ReserveState::Comet(c) if needs(c)))
         {
             Ok(self.store.token_prices_usd(self.chain.chain_id).await?)
         } else {
